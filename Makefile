@@ -1,0 +1,45 @@
+# Front end to the CMake build. `make` builds build/heed and the libraries;
+# `make test` runs every test; `make demo` shows heed working.
+BUILD   ?= build
+PREFIX  ?= /usr/local
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 60
+HEED    := $(BUILD)/heed
+
+.PHONY: all configure deps test asan fuzz demo install clean
+
+all: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+configure:
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+deps:
+	@sh scripts/deps.sh
+
+test: deps all
+	$(BUILD)/heed_tests
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	@test -f build-asan/CMakeCache.txt || cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHEED_SANITIZE=ON
+	cmake --build build-asan -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/heed_tests
+
+# libFuzzer on the GGUF reader, seeded from the regression corpus.
+fuzz:
+	@HEED_FUZZ_DEPS=1 sh scripts/deps.sh
+	@test -f build-fuzz/CMakeCache.txt || CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHEED_FUZZ=ON -DHEED_TESTS=OFF
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_gguf
+	mkdir -p build-fuzz/corpus
+	build-fuzz/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+		build-fuzz/corpus tests/corpus/gguf
+
+demo: deps all
+	@sh scripts/demo.sh $(HEED)
+
+install: all
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -1,0 +1,291 @@
+/*
+ * heed.h — the one public header of heed, a language-model engine in C.
+ *
+ * Conventions (every function below follows them):
+ *  - Functions that can fail return a heed_status; HEED_OK is 0. On failure
+ *    heed_last_error() describes what failed, where (file, offset, field or
+ *    key) and what was expected. The message is per thread.
+ *  - Objects are opaque. Each heed_X_open/_new has exactly one heed_X_free /
+ *    heed_X_close, which accepts NULL. Nothing is freed behind your back.
+ *  - Bad input never aborts, crashes, hangs or allocates more than the input
+ *    justifies.
+ */
+#ifndef HEED_H
+#define HEED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HEED_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum heed_status {
+    HEED_OK = 0,
+    HEED_ERR_IO,          /* open/read/write/mmap failed                   */
+    HEED_ERR_FORMAT,      /* the input is malformed                        */
+    HEED_ERR_NOMEM,       /* an allocation failed                          */
+    HEED_ERR_ARG,         /* the caller passed something invalid           */
+    HEED_ERR_UNSUPPORTED, /* well-formed, but heed cannot handle it        */
+    HEED_ERR_NOT_FOUND,   /* a key or tensor is missing                    */
+    HEED_ERR_TYPE,        /* a key or tensor has another type than needed  */
+} heed_status;
+
+/* Describes the last failure on this thread ("" if none). */
+const char *heed_last_error(void);
+/* A short constant name for a status ("format error", ...). */
+const char *heed_status_name(heed_status st);
+
+/* ---------------------------------------------------------- tensor types */
+
+/* Tensor element types. The numbers are GGUF's (ggml's) on-disk ids. */
+typedef enum heed_type {
+    HEED_TYPE_F32 = 0,
+    HEED_TYPE_F16 = 1,
+    HEED_TYPE_Q4_0 = 2,
+    HEED_TYPE_Q4_1 = 3,
+    HEED_TYPE_Q5_0 = 6,
+    HEED_TYPE_Q5_1 = 7,
+    HEED_TYPE_Q8_0 = 8,
+    HEED_TYPE_Q8_1 = 9,
+    HEED_TYPE_Q2_K = 10,
+    HEED_TYPE_Q3_K = 11,
+    HEED_TYPE_Q4_K = 12,
+    HEED_TYPE_Q5_K = 13,
+    HEED_TYPE_Q6_K = 14,
+    HEED_TYPE_Q8_K = 15,
+    HEED_TYPE_IQ2_XXS = 16,
+    HEED_TYPE_IQ2_XS = 17,
+    HEED_TYPE_IQ3_XXS = 18,
+    HEED_TYPE_IQ1_S = 19,
+    HEED_TYPE_IQ4_NL = 20,
+    HEED_TYPE_IQ3_S = 21,
+    HEED_TYPE_IQ2_S = 22,
+    HEED_TYPE_IQ4_XS = 23,
+    HEED_TYPE_I8 = 24,
+    HEED_TYPE_I16 = 25,
+    HEED_TYPE_I32 = 26,
+    HEED_TYPE_I64 = 27,
+    HEED_TYPE_F64 = 28,
+    HEED_TYPE_IQ1_M = 29,
+    HEED_TYPE_BF16 = 30,
+    HEED_TYPE_TQ1_0 = 34,
+    HEED_TYPE_TQ2_0 = 35,
+    HEED_TYPE_COUNT = 39
+} heed_type;
+
+/*
+ * Everything heed knows about a type. A type whose block_size is 0 is not
+ * a type (a hole in the id space, or a removed one). to_float is NULL when
+ * heed cannot dequantize the type; from_float is NULL when it cannot
+ * quantize to it. Both work on whole blocks: n must be a multiple of
+ * block_size.
+ */
+typedef struct heed_type_traits {
+    const char *name;      /* lower case, as llama.cpp prints it: "q4_K"   */
+    int64_t block_size;    /* elements per block                            */
+    size_t type_size;      /* bytes per block                               */
+    bool is_quantized;
+    void (*to_float)(const void *src, float *dst, int64_t n);
+    void (*from_float)(const float *src, void *dst, int64_t n);
+} heed_type_traits;
+
+/* Traits of t, or NULL if t is not a known type. */
+const heed_type_traits *heed_type_get(int t);
+/* Name of t ("q8_0"), or "unknown". */
+const char *heed_type_name(int t);
+/* Type by name, case-insensitive ("Q4_K", "f16"); -1 if none. */
+int heed_type_from_name(const char *name);
+/* Bytes of one row of n elements of type t; 0 if t is unknown or n is not
+ * a multiple of its block size. */
+size_t heed_type_row_size(int t, int64_t n);
+
+/* Scalar conversions between float and the 16-bit float formats. */
+float heed_f16_to_f32(uint16_t h);
+uint16_t heed_f32_to_f16(float f);      /* round to nearest even          */
+float heed_bf16_to_f32(uint16_t h);
+uint16_t heed_f32_to_bf16(float f);     /* round to nearest even; NaN kept */
+
+/* ------------------------------------------------------------- GGUF read */
+
+/* GGUF metadata value types (on-disk ids). */
+typedef enum heed_gguf_type {
+    HEED_GGUF_UINT8 = 0,
+    HEED_GGUF_INT8 = 1,
+    HEED_GGUF_UINT16 = 2,
+    HEED_GGUF_INT16 = 3,
+    HEED_GGUF_UINT32 = 4,
+    HEED_GGUF_INT32 = 5,
+    HEED_GGUF_FLOAT32 = 6,
+    HEED_GGUF_BOOL = 7,
+    HEED_GGUF_STRING = 8,
+    HEED_GGUF_ARRAY = 9,
+    HEED_GGUF_UINT64 = 10,
+    HEED_GGUF_INT64 = 11,
+    HEED_GGUF_FLOAT64 = 12,
+    HEED_GGUF_TYPE_COUNT
+} heed_gguf_type;
+
+const char *heed_gguf_type_name(heed_gguf_type t); /* "uint32", "array" */
+
+/* A string inside a GGUF file: not NUL-terminated, may hold any bytes. */
+typedef struct heed_gguf_str {
+    const char *ptr;
+    uint64_t len;
+} heed_gguf_str;
+
+/*
+ * A metadata value. Strings and fixed-size array elements point into the
+ * file's mapping and live as long as the file is open.
+ */
+typedef struct heed_gguf_value heed_gguf_value;
+struct heed_gguf_value {
+    heed_gguf_type type;
+    union {
+        uint64_t u;          /* UINT8/16/32/64                            */
+        int64_t i;           /* INT8/16/32/64                             */
+        double f;            /* FLOAT32/64                                */
+        bool b;              /* BOOL                                      */
+        heed_gguf_str str;   /* STRING                                    */
+        struct {
+            heed_gguf_type type;   /* element type                         */
+            uint64_t n;            /* element count                        */
+            const void *data;      /* fixed-size elements, little endian   */
+            const heed_gguf_str *strs;     /* STRING elements              */
+            const heed_gguf_value *items;  /* ARRAY elements (nested)      */
+        } arr;
+    } v;
+};
+
+typedef struct heed_gguf_tensor {
+    const char *name;      /* NUL-terminated copy                           */
+    int type;              /* heed_type                                     */
+    int n_dims;            /* 1..4                                          */
+    int64_t ne[4];         /* elements per dimension, ne[0] fastest; unused
+                              dimensions are 1                              */
+    uint64_t offset;       /* from the start of the data section            */
+    uint64_t nbytes;
+    const void *data;      /* into the mapping                              */
+} heed_gguf_tensor;
+
+typedef struct heed_gguf heed_gguf;
+
+/* Maps and validates a GGUF v2/v3 file. On failure *out is NULL and the
+ * error names the file, the byte offset and what was expected. */
+heed_status heed_gguf_open(const char *path, heed_gguf **out);
+/* The same for a buffer the caller keeps alive while the result is open;
+ * name is used in messages. */
+heed_status heed_gguf_open_memory(const void *data, size_t size,
+                                  const char *name, heed_gguf **out);
+void heed_gguf_close(heed_gguf *g);
+
+uint32_t heed_gguf_version(const heed_gguf *g);
+uint64_t heed_gguf_file_size(const heed_gguf *g);
+uint64_t heed_gguf_alignment(const heed_gguf *g);
+uint64_t heed_gguf_data_offset(const heed_gguf *g); /* start of tensor data */
+const char *heed_gguf_path(const heed_gguf *g);
+
+int64_t heed_gguf_n_kv(const heed_gguf *g);
+const char *heed_gguf_kv_key(const heed_gguf *g, int64_t i);
+const heed_gguf_value *heed_gguf_kv_value(const heed_gguf *g, int64_t i);
+/* Index of key, or -1. */
+int64_t heed_gguf_find_key(const heed_gguf *g, const char *key);
+/* Value of key, or NULL. */
+const heed_gguf_value *heed_gguf_get(const heed_gguf *g, const char *key);
+
+/*
+ * Typed getters. HEED_ERR_NOT_FOUND if the key is missing, HEED_ERR_TYPE if
+ * it has another type; the message names the key and both types.
+ * get_uint/get_int accept any integer type whose value fits; get_float
+ * accepts FLOAT32 and FLOAT64.
+ */
+heed_status heed_gguf_get_uint(const heed_gguf *g, const char *key, uint64_t *out);
+heed_status heed_gguf_get_int(const heed_gguf *g, const char *key, int64_t *out);
+heed_status heed_gguf_get_float(const heed_gguf *g, const char *key, double *out);
+heed_status heed_gguf_get_bool(const heed_gguf *g, const char *key, bool *out);
+heed_status heed_gguf_get_str(const heed_gguf *g, const char *key, heed_gguf_str *out);
+/* An array whose elements have type elem (HEED_GGUF_TYPE_COUNT: any). */
+heed_status heed_gguf_get_arr(const heed_gguf *g, const char *key,
+                              heed_gguf_type elem, const heed_gguf_value **out);
+
+int64_t heed_gguf_n_tensors(const heed_gguf *g);
+const heed_gguf_tensor *heed_gguf_tensor_at(const heed_gguf *g, int64_t i);
+/* Tensor by name, or NULL. */
+const heed_gguf_tensor *heed_gguf_find_tensor(const heed_gguf *g, const char *name);
+
+/* ------------------------------------------------------------ GGUF write */
+
+/*
+ * Builds a GGUF v3 file in memory order: metadata in the order set (setting
+ * an existing key replaces its value in place), tensors in the order added,
+ * each tensor's data aligned to general.alignment (default 32). Writing the
+ * result of reading a heed-written file gives the same bytes.
+ */
+typedef struct heed_gguf_writer heed_gguf_writer;
+
+heed_gguf_writer *heed_gguf_writer_new(void); /* NULL when out of memory */
+void heed_gguf_writer_free(heed_gguf_writer *w);
+
+/* Copies value (deeply; strings included) under key. */
+heed_status heed_gguf_writer_set(heed_gguf_writer *w, const char *key,
+                                 const heed_gguf_value *value);
+heed_status heed_gguf_writer_set_u32(heed_gguf_writer *w, const char *key, uint32_t v);
+heed_status heed_gguf_writer_set_i32(heed_gguf_writer *w, const char *key, int32_t v);
+heed_status heed_gguf_writer_set_u64(heed_gguf_writer *w, const char *key, uint64_t v);
+heed_status heed_gguf_writer_set_f32(heed_gguf_writer *w, const char *key, float v);
+heed_status heed_gguf_writer_set_bool(heed_gguf_writer *w, const char *key, bool v);
+heed_status heed_gguf_writer_set_str(heed_gguf_writer *w, const char *key, const char *v);
+/* An array of n fixed-size elements of type elem (not STRING/ARRAY). */
+heed_status heed_gguf_writer_set_arr(heed_gguf_writer *w, const char *key,
+                                     heed_gguf_type elem, const void *data, uint64_t n);
+heed_status heed_gguf_writer_set_arr_str(heed_gguf_writer *w, const char *key,
+                                         const char *const *strs, uint64_t n);
+/* Removes key if present. */
+void heed_gguf_writer_remove(heed_gguf_writer *w, const char *key);
+
+/*
+ * Adds a tensor. ne has n_dims entries. data must hold
+ * heed_type_row_size(type, ne[0]) * rows bytes and stay valid until the
+ * file is written (it is not copied).
+ */
+heed_status heed_gguf_writer_add_tensor(heed_gguf_writer *w, const char *name,
+                                        int type, int n_dims, const int64_t *ne,
+                                        const void *data);
+
+/* Writes the file atomically: to a temporary file beside path, then
+ * rename. On failure path is untouched. */
+heed_status heed_gguf_writer_write(heed_gguf_writer *w, const char *path);
+
+/* --------------------------------------------------------- model tools */
+
+/*
+ * Converts every tensor of the GGUF file in_path with two or more
+ * dimensions to type (as llama.cpp's quantizer does with --pure; 1-D
+ * tensors such as norms and biases stay as they are) and writes out_path.
+ * Rows that do not fit type's block size fall back to a type whose does
+ * (see the README). general.file_type is updated. n_threads <= 0: all cores.
+ */
+heed_status heed_quantize_file(const char *in_path, const char *out_path,
+                               int type, int n_threads);
+
+/* ------------------------------------------------------------------ CPU */
+
+typedef struct heed_cpu {
+    bool avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512vnni, avx512bf16;
+} heed_cpu;
+
+/* What this CPU supports (detected once). */
+const heed_cpu *heed_cpu_get(void);
+/* The instruction set the fast kernels use: "avx512", "avx2" or "scalar".
+ * HEED_ISA=scalar|avx2|avx512 in the environment lowers it (for tests). */
+const char *heed_cpu_isa(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HEED_H */

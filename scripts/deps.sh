@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages the build and tests need, when missing.
+set -e
+PKGS="cmake make gcc pkg-config libutf8proc-dev libpcre2-dev libmicrohttpd-dev libcjson-dev libcriterion-dev"
+# clang and its sanitizer runtime are only needed by `make fuzz`.
+[ "${HEED_FUZZ_DEPS:-0}" = 1 ] && PKGS="$PKGS clang libclang-rt-14-dev"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing

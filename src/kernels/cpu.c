@@ -1,0 +1,51 @@
+/*
+ * cpu.c — what the CPU can do, detected once, and which instruction set the
+ * fast kernels use. The build targets plain x86-64; kernels compiled for
+ * AVX2 or AVX-512 (per-function target attributes) run only when the CPU
+ * has them. HEED_ISA=scalar|avx2|avx512 lowers the choice, so the tests can
+ * check every path against the scalar reference on one machine.
+ */
+#include "heed.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static heed_cpu cpu;
+static const char *isa = "scalar";
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void detect(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    cpu.avx2 = __builtin_cpu_supports("avx2");
+    cpu.fma = __builtin_cpu_supports("fma");
+    cpu.f16c = __builtin_cpu_supports("f16c");
+    cpu.avx512f = __builtin_cpu_supports("avx512f");
+    cpu.avx512bw = __builtin_cpu_supports("avx512bw");
+    cpu.avx512vl = __builtin_cpu_supports("avx512vl");
+    cpu.avx512vnni = __builtin_cpu_supports("avx512vnni");
+    cpu.avx512bf16 = __builtin_cpu_supports("avx512bf16");
+#endif
+    bool has_avx2 = cpu.avx2 && cpu.fma && cpu.f16c;
+    bool has_avx512 = has_avx2 && cpu.avx512f && cpu.avx512bw && cpu.avx512vl;
+    const char *want = getenv("HEED_ISA");
+    if (want && strcmp(want, "scalar") == 0)
+        has_avx2 = has_avx512 = false;
+    else if (want && strcmp(want, "avx2") == 0)
+        has_avx512 = false;
+    isa = has_avx512 ? "avx512" : has_avx2 ? "avx2" : "scalar";
+}
+
+const heed_cpu *heed_cpu_get(void)
+{
+    pthread_once(&once, detect);
+    return &cpu;
+}
+
+const char *heed_cpu_isa(void)
+{
+    pthread_once(&once, detect);
+    return isa;
+}

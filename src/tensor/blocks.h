@@ -1,0 +1,182 @@
+/*
+ * blocks.h — the on-disk block layouts of ggml's quantised types.
+ *
+ * A quantised row is an array of blocks; each block stores `HEED_QK*`
+ * weights as small integers plus one or more scales. The layouts are
+ * byte-for-byte those of GGUF files (ggml-common.h at llama.cpp c392e50):
+ * fields in this order, no padding, little endian. 16-bit scales are IEEE
+ * half floats kept as raw bits (convert with heed_f16_to_f32).
+ *
+ * Invariants kept here: every struct's size is checked against the sum of
+ * its fields, so the compiler can never pad them; all members have
+ * alignment <= 4, so a block pointer needs only 2- (4- for q8_K) byte
+ * alignment.
+ *
+ * In the comments, "element i" is the i-th weight of the block and q(i)
+ * its stored integer; x(i) is what it dequantises to.
+ */
+#ifndef HEED_TENSOR_BLOCKS_H
+#define HEED_TENSOR_BLOCKS_H
+
+#include <stdint.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "heed reads GGUF blocks in place and needs a little-endian host"
+#endif
+
+#define HEED_QK4_0 32
+#define HEED_QK4_1 32
+#define HEED_QK5_0 32
+#define HEED_QK5_1 32
+#define HEED_QK8_0 32
+#define HEED_QK8_1 32
+#define HEED_QK_K 256         /* elements per k-quant super-block         */
+#define HEED_K_SCALE_SIZE 12  /* bytes of packed 6-bit scales (q4_K, q5_K) */
+
+/* ------------------------------------------------ legacy: 32 per block */
+
+/* q4_0 (18 bytes): d, then 16 bytes of nibbles. Byte j holds element j in
+ * its low nibble and element j+16 in its high nibble.
+ * x(i) = (q(i) - 8) * d. */
+typedef struct heed_block_q4_0 {
+    uint16_t d;                   /* f16 step                             */
+    uint8_t qs[HEED_QK4_0 / 2];   /* 4-bit quants                         */
+} heed_block_q4_0;
+_Static_assert(sizeof(heed_block_q4_0) == 2 + 16, "q4_0 block size");
+
+/* q4_1 (20 bytes): d, m, then nibbles packed as in q4_0.
+ * x(i) = q(i) * d + m. */
+typedef struct heed_block_q4_1 {
+    uint16_t d;                   /* f16 step                             */
+    uint16_t m;                   /* f16 minimum                          */
+    uint8_t qs[HEED_QK4_1 / 2];
+} heed_block_q4_1;
+_Static_assert(sizeof(heed_block_q4_1) == 4 + 16, "q4_1 block size");
+
+/* q5_0 (22 bytes): d; qh, a little-endian 32-bit word whose bit i is bit 4
+ * of q(i); then the low nibbles packed as in q4_0.
+ * x(i) = (q(i) - 16) * d. */
+typedef struct heed_block_q5_0 {
+    uint16_t d;
+    uint8_t qh[4];                /* 5th bits, bit i = element i          */
+    uint8_t qs[HEED_QK5_0 / 2];   /* low 4 bits                           */
+} heed_block_q5_0;
+_Static_assert(sizeof(heed_block_q5_0) == 2 + 4 + 16, "q5_0 block size");
+
+/* q5_1 (24 bytes): d, m, then qh and qs as in q5_0.
+ * x(i) = q(i) * d + m. */
+typedef struct heed_block_q5_1 {
+    uint16_t d;
+    uint16_t m;
+    uint8_t qh[4];
+    uint8_t qs[HEED_QK5_1 / 2];
+} heed_block_q5_1;
+_Static_assert(sizeof(heed_block_q5_1) == 4 + 4 + 16, "q5_1 block size");
+
+/* q8_0 (34 bytes): d, then one signed byte per element.
+ * x(i) = qs[i] * d. */
+typedef struct heed_block_q8_0 {
+    uint16_t d;
+    int8_t qs[HEED_QK8_0];
+} heed_block_q8_0;
+_Static_assert(sizeof(heed_block_q8_0) == 2 + 32, "q8_0 block size");
+
+/* q8_1 (36 bytes): as q8_0 plus s = d * sum(qs) (f16), which dot products
+ * with offset types (q4_1, q5_1) use. x(i) = qs[i] * d. */
+typedef struct heed_block_q8_1 {
+    uint16_t d;
+    uint16_t s;
+    int8_t qs[HEED_QK8_1];
+} heed_block_q8_1;
+_Static_assert(sizeof(heed_block_q8_1) == 4 + 32, "q8_1 block size");
+
+/* -------------------------------------- k-quants: 256 per super-block */
+
+/* q2_K (84 bytes): 16 sub-blocks of 16. scales[s]: low nibble = scale,
+ * high nibble = min of sub-block s. qs: 2-bit quants; element i lives in
+ * byte 32*(i/128) + i%32 at bit 2*((i%128)/32).
+ * x(i) = d * (scales[s] & 15) * q(i) - dmin * (scales[s] >> 4), s = i/16. */
+typedef struct heed_block_q2_K {
+    uint8_t scales[HEED_QK_K / 16];
+    uint8_t qs[HEED_QK_K / 4];
+    uint16_t d;                   /* f16 scale of the 4-bit scales        */
+    uint16_t dmin;                /* f16 scale of the 4-bit mins          */
+} heed_block_q2_K;
+_Static_assert(sizeof(heed_block_q2_K) == 16 + 64 + 4, "q2_K block size");
+
+/* q3_K (110 bytes): 16 sub-blocks of 16. q(i) = low 2 bits (packed as in
+ * q2_K) + 4 * (bit i/32 of hmask[i%32]), in 0..7. scales: 16 6-bit values;
+ * bytes 0..7 hold the low nibbles of scales 0..7 (low) and 8..15 (high);
+ * byte 8 + s%4 holds the top 2 bits of scale s at bit 2*(s/4).
+ * x(i) = d * (scale[s] - 32) * (q(i) - 4), s = i/16. */
+typedef struct heed_block_q3_K {
+    uint8_t hmask[HEED_QK_K / 8]; /* high bit of each quant               */
+    uint8_t qs[HEED_QK_K / 4];    /* low 2 bits                           */
+    uint8_t scales[12];           /* 16 6-bit scales, packed              */
+    uint16_t d;
+} heed_block_q3_K;
+_Static_assert(sizeof(heed_block_q3_K) == 32 + 64 + 12 + 2, "q3_K block size");
+
+/* q4_K (144 bytes): 8 sub-blocks of 32, each with a 6-bit scale sc and a
+ * 6-bit min mn packed in `scales` (see heed_k_scale_min in quant_k.c).
+ * qs: 32 bytes per 64 elements; element i is the low nibble of byte
+ * 32*(i/64) + i%32 if (i%64) < 32, else its high nibble.
+ * x(i) = d * sc[s] * q(i) - dmin * mn[s], s = i/32. */
+typedef struct heed_block_q4_K {
+    uint16_t d;
+    uint16_t dmin;
+    uint8_t scales[HEED_K_SCALE_SIZE];
+    uint8_t qs[HEED_QK_K / 2];
+} heed_block_q4_K;
+_Static_assert(sizeof(heed_block_q4_K) == 4 + 12 + 128, "q4_K block size");
+
+/* q5_K (176 bytes): as q4_K with a fifth bit per quant: bit 4 of q(i) is
+ * bit 2*(i/64) + (i%64)/32 of qh[i%32]. x(i) as in q4_K. */
+typedef struct heed_block_q5_K {
+    uint16_t d;
+    uint16_t dmin;
+    uint8_t scales[HEED_K_SCALE_SIZE];
+    uint8_t qh[HEED_QK_K / 8];
+    uint8_t qs[HEED_QK_K / 2];
+} heed_block_q5_K;
+_Static_assert(sizeof(heed_block_q5_K) == 4 + 12 + 32 + 128, "q5_K block size");
+
+/* q6_K (210 bytes): 16 sub-blocks of 16 with signed 8-bit scales. In each
+ * half h (128 elements) with r = i%32 and g = (i%128)/32 (0..3): the low
+ * 4 bits of q(i) are in ql[64h + r + 32*(g&1)], low nibble for g < 2 and
+ * high nibble otherwise; the top 2 bits are in qh[32h + r] at bit 2g.
+ * x(i) = d * scales[i/16] * (q(i) - 32). */
+typedef struct heed_block_q6_K {
+    uint8_t ql[HEED_QK_K / 2];
+    uint8_t qh[HEED_QK_K / 4];
+    int8_t scales[HEED_QK_K / 16];
+    uint16_t d;
+} heed_block_q6_K;
+_Static_assert(sizeof(heed_block_q6_K) == 128 + 64 + 16 + 2, "q6_K block size");
+
+/* q8_K (292 bytes): the activation type k-quant dot products use; d is an
+ * f32, bsums[s] = sum of qs over sub-block s of 16. x(i) = qs[i] * d. */
+typedef struct heed_block_q8_K {
+    float d;
+    int8_t qs[HEED_QK_K];
+    int16_t bsums[HEED_QK_K / 16];
+} heed_block_q8_K;
+_Static_assert(sizeof(heed_block_q8_K) == 4 + 256 + 32, "q8_K block size");
+
+/* ------------------------------------ sizes of the types heed only reads
+ * heed does not (de)quantise these yet but must know their sizes to
+ * validate GGUF files. Bytes per block, by field, in ggml's order. */
+#define HEED_QK4_NL 32
+#define HEED_SIZE_IQ2_XXS (2 + 2 * (HEED_QK_K / 8))                 /*  66 */
+#define HEED_SIZE_IQ2_XS (2 + 2 * (HEED_QK_K / 8) + HEED_QK_K / 32) /*  74 */
+#define HEED_SIZE_IQ2_S (2 + HEED_QK_K / 4 + 2 * (HEED_QK_K / 32))  /*  82 */
+#define HEED_SIZE_IQ3_XXS (2 + 3 * (HEED_QK_K / 8))                 /*  98 */
+#define HEED_SIZE_IQ3_S (2 + 13 * (HEED_QK_K / 32) + HEED_QK_K / 64) /* 110 */
+#define HEED_SIZE_IQ1_S (2 + HEED_QK_K / 8 + HEED_QK_K / 16)        /*  50 */
+#define HEED_SIZE_IQ1_M (HEED_QK_K / 8 + HEED_QK_K / 16 + HEED_QK_K / 32) /* 56 */
+#define HEED_SIZE_IQ4_NL (2 + HEED_QK4_NL / 2)                      /*  18 */
+#define HEED_SIZE_IQ4_XS (2 + 2 + HEED_QK_K / 64 + HEED_QK_K / 2)   /* 136 */
+#define HEED_SIZE_TQ1_0 ((HEED_QK_K - 4 * (HEED_QK_K / 64)) / 5 + HEED_QK_K / 64 + 2) /* 54 */
+#define HEED_SIZE_TQ2_0 (HEED_QK_K / 4 + 2)                         /*  66 */
+
+#endif

@@ -1,0 +1,32 @@
+/* testutil.h — helpers shared by the Criterion tests. */
+#ifndef HEED_TESTUTIL_H
+#define HEED_TESTUTIL_H
+
+#include <criterion/criterion.h>
+#include <stddef.h>
+
+/* The reference fixtures folder ($HEED_FIXTURES, else ../shared/fixtures
+ * beside the project root), or NULL when it is not there. */
+const char *test_fixtures_dir(void);
+
+/* Fills buf with the path of fixture `name`; skips the test (with a message
+ * saying how to point at the fixtures) when the folder is missing. */
+#define FIXTURE_PATH(buf, name)                                                 \
+    do {                                                                        \
+        const char *dir_ = test_fixtures_dir();                                 \
+        if (!dir_)                                                              \
+            cr_skip_test("fixtures not found: set HEED_FIXTURES");              \
+        snprintf((buf), sizeof(buf), "%s/%s", dir_, (name));                    \
+    } while (0)
+
+/* Reads a whole file; NULL if it cannot. Free with free(). */
+void *test_read_file(const char *path, size_t *size);
+
+/* A fresh path under a per-process temporary folder, e.g. for output files. */
+const char *test_tmp_path(const char *name);
+
+/* Runs the CLI (build/heed) with args (a shell-quoted string); returns its
+ * exit code and, when out is not NULL, its stdout (malloc'd). */
+int test_run_cli(const char *args, char **out);
+
+#endif

@@ -1,0 +1,44 @@
+/* cmd_quantize.c — `heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+int cmd_quantize(int argc, char **argv)
+{
+    const char *pos[3];
+    int n_pos = 0, threads = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-t") && i + 1 < argc) {
+            char *end;
+            long t = strtol(argv[++i], &end, 10);
+            if (*end || t < 1 || t > 1024)
+                return cli_usage_error("quantize", USAGE_QUANTIZE, "-t wants 1..1024");
+            threads = (int)t;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error("quantize", USAGE_QUANTIZE, "unknown option");
+        } else if (n_pos < 3) {
+            pos[n_pos++] = argv[i];
+        } else {
+            return cli_usage_error("quantize", USAGE_QUANTIZE, "too many arguments");
+        }
+    }
+    if (n_pos != 3)
+        return cli_usage_error("quantize", USAGE_QUANTIZE, "needs IN, OUT and TYPE");
+    int type = heed_type_from_name(pos[2]);
+    if (type < 0) {
+        fprintf(stderr, "heed quantize: unknown type '%s'\n", pos[2]);
+        return EXIT_BAD_INPUT;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    heed_status st = heed_quantize_file(pos[0], pos[1], type, threads);
+    if (st)
+        return cli_fail("quantize", st);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    fprintf(stderr, "heed quantize: wrote %s (%s) in %.2f s\n", pos[1], heed_type_name(type),
+            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    return EXIT_OK;
+}

@@ -1,0 +1,67 @@
+/* heed.c — the command-line interface: dispatches to one subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"info", cmd_info, USAGE_INFO,
+     "architecture, hyperparameters, tokenizer and tensor table of a GGUF file"},
+    {"quantize", cmd_quantize, USAGE_QUANTIZE,
+     "convert a model's matrices to TYPE (f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 "
+     "q2_K q3_K q4_K q5_K q6_K)"},
+};
+
+int cli_fail(const char *cmd, heed_status st)
+{
+    fprintf(stderr, "heed %s: %s\n", cmd, heed_last_error());
+    return st == HEED_ERR_NOMEM || st == HEED_ERR_IO ? EXIT_RUNTIME : EXIT_BAD_INPUT;
+}
+
+int cli_usage_error(const char *cmd, const char *usage, const char *msg)
+{
+    fprintf(stderr, "heed %s: %s\nusage: %s\n", cmd, msg, usage);
+    return EXIT_BAD_INPUT;
+}
+
+static void print_tour(FILE *f)
+{
+    fprintf(f, "heed %s — a language-model engine that shows what the model attends to\n\n"
+               "usage: heed COMMAND [ARGS]\n\ncommands:\n", HEED_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-60s\n      %s\n", commands[i].usage, commands[i].summary);
+    fprintf(f, "\nheed --version prints the version; heed COMMAND --help the usage.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+        !strcmp(argv[1], "help")) {
+        print_tour(stdout);
+        return argc < 2 ? EXIT_BAD_INPUT : EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("heed %s (kernels: %s)\n", HEED_VERSION, heed_cpu_isa());
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        if (strcmp(argv[1], commands[i].name))
+            continue;
+        for (int a = 2; a < argc; a++)
+            if (!strcmp(argv[a], "-h") || !strcmp(argv[a], "--help")) {
+                printf("usage: %s\n  %s\n", commands[i].usage, commands[i].summary);
+                return EXIT_OK;
+            }
+        return commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "heed: unknown command '%s'\n\n", argv[1]);
+    print_tour(stderr);
+    return EXIT_BAD_INPUT;
+}
