@@ -38,8 +38,11 @@ fuzz:
 demo: deps all
 	@sh scripts/demo.sh $(HEED)
 
-install: all
-	cmake --install $(BUILD) --prefix $(PREFIX)
+# The prefix is configured (not only given to --install) so heed.pc names it.
+install: configure
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) > /dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+	cmake --install $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -132,6 +132,8 @@ typedef enum heed_gguf_type {
 } heed_gguf_type;
 
 const char *heed_gguf_type_name(heed_gguf_type t); /* "uint32", "array" */
+/* Bytes of one value of a fixed-size type; 0 for STRING, ARRAY, unknown. */
+size_t heed_gguf_type_size(heed_gguf_type t);
 
 /* A string inside a GGUF file: not NUL-terminated, may hold any bytes. */
 typedef struct heed_gguf_str {
@@ -161,6 +163,10 @@ struct heed_gguf_value {
         } arr;
     } v;
 };
+
+/* Element i of an ARRAY value, decoded; type HEED_GGUF_TYPE_COUNT when arr
+ * is not an array or i is out of range. */
+heed_gguf_value heed_gguf_arr_get(const heed_gguf_value *arr, uint64_t i);
 
 typedef struct heed_gguf_tensor {
     const char *name;      /* NUL-terminated copy                           */

@@ -370,6 +370,8 @@ static void ne_overflow_4d(craft *c)
 }
 /* The element count fits int64, the size in bytes (x4 for f32) does not. */
 static void nbytes_overflow(craft *c) { one_tensor(c, 2, (const int64_t[]){1ll << 31, 1ll << 31}, HEED_TYPE_F32, 0, 32); }
+/* One row of f32 whose size in bytes wraps around 2^64 to 32. */
+static void row_bytes_wrap(craft *c) { one_tensor(c, 1, (const int64_t[]){(1ll << 62) + 8}, HEED_TYPE_F32, 0, 32); }
 static void block_misaligned(craft *c) { one_tensor(c, 1, (const int64_t[]){16}, HEED_TYPE_Q8_0, 0, 64); }
 static void offset_outside(craft *c) { one_tensor(c, 1, (const int64_t[]){8}, HEED_TYPE_F32, 1ull << 40, 32); }
 static void offset_wrap(craft *c) { one_tensor(c, 1, (const int64_t[]){8}, HEED_TYPE_F32, UINT64_MAX - 31, 32); }
@@ -440,6 +442,7 @@ const craft_case craft_cases[] = {
     {"ne-overflow", ne_overflow, HEED_ERR_FORMAT, "'t'"},
     {"ne-overflow-4d", ne_overflow_4d, HEED_ERR_FORMAT, "'t'"},
     {"nbytes-overflow", nbytes_overflow, HEED_ERR_FORMAT, "'t'"},
+    {"row-bytes-wrap", row_bytes_wrap, HEED_ERR_FORMAT, "'t'"},
     {"block-misaligned", block_misaligned, HEED_ERR_FORMAT, "block"},
     {"offset-outside", offset_outside, HEED_ERR_FORMAT, "'t'"},
     {"offset-wrap", offset_wrap, HEED_ERR_FORMAT, "'t'"},

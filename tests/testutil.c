@@ -55,7 +55,8 @@ const char *test_tmp_path(const char *name)
 int test_run_cli(const char *args, char **out)
 {
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s 2>/dev/null", HEED_CLI, args);
+    /* stderr is dropped unless the caller redirects it. */
+    snprintf(cmd, sizeof cmd, "%s %s%s", HEED_CLI, args, strstr(args, "2>") ? "" : " 2>/dev/null");
     FILE *p = popen(cmd, "r");
     if (!p)
         return -1;

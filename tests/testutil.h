@@ -4,6 +4,7 @@
 
 #include <criterion/criterion.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* The reference fixtures folder ($HEED_FIXTURES, else ../shared/fixtures
  * beside the project root), or NULL when it is not there. */
@@ -22,11 +23,13 @@ const char *test_fixtures_dir(void);
 /* Reads a whole file; NULL if it cannot. Free with free(). */
 void *test_read_file(const char *path, size_t *size);
 
-/* A fresh path under a per-process temporary folder, e.g. for output files. */
+/* A path under a per-process temporary folder, e.g. for output files. The
+ * result is a static buffer that the next call overwrites. */
 const char *test_tmp_path(const char *name);
 
 /* Runs the CLI (build/heed) with args (a shell-quoted string); returns its
- * exit code and, when out is not NULL, its stdout (malloc'd). */
+ * exit code and, when out is not NULL, its stdout (malloc'd). stderr is
+ * dropped unless args redirects it (e.g. "... 2>&1"). */
 int test_run_cli(const char *args, char **out);
 
 #endif

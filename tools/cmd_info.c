@@ -25,30 +25,6 @@ static double scalar_number(const heed_gguf_value *v)
     }
 }
 
-/* Element i of a fixed-size array as a value. */
-static heed_gguf_value array_element(const heed_gguf_value *a, uint64_t i)
-{
-    heed_gguf_value e = {.type = a->v.arr.type};
-    const unsigned char *p = a->v.arr.data;
-    switch (e.type) {
-    case HEED_GGUF_UINT8: e.v.u = p[i]; break;
-    case HEED_GGUF_INT8: e.v.i = (int8_t)p[i]; break;
-    case HEED_GGUF_BOOL: e.v.b = p[i] != 0; break;
-    case HEED_GGUF_UINT16: { uint16_t x; memcpy(&x, p + 2 * i, 2); e.v.u = x; break; }
-    case HEED_GGUF_INT16: { int16_t x; memcpy(&x, p + 2 * i, 2); e.v.i = x; break; }
-    case HEED_GGUF_UINT32: { uint32_t x; memcpy(&x, p + 4 * i, 4); e.v.u = x; break; }
-    case HEED_GGUF_INT32: { int32_t x; memcpy(&x, p + 4 * i, 4); e.v.i = x; break; }
-    case HEED_GGUF_FLOAT32: { float x; memcpy(&x, p + 4 * i, 4); e.v.f = x; break; }
-    case HEED_GGUF_UINT64: memcpy(&e.v.u, p + 8 * i, 8); break;
-    case HEED_GGUF_INT64: memcpy(&e.v.i, p + 8 * i, 8); break;
-    case HEED_GGUF_FLOAT64: memcpy(&e.v.f, p + 8 * i, 8); break;
-    case HEED_GGUF_STRING: e.v.str = a->v.arr.strs[i]; break;
-    case HEED_GGUF_ARRAY: e = a->v.arr.items[i]; break;
-    default: break;
-    }
-    return e;
-}
-
 /* Writes s to f with control bytes escaped, at most max bytes of it. */
 static void print_str(FILE *f, heed_gguf_str s, uint64_t max)
 {
@@ -84,7 +60,7 @@ static void print_value(FILE *f, const heed_gguf_value *v)
         fprintf(f, "[%llu × %s]", (unsigned long long)v->v.arr.n,
                 heed_gguf_type_name(v->v.arr.type));
         for (uint64_t i = 0; i < v->v.arr.n && i < ARRAY_SHOWN; i++) {
-            heed_gguf_value e = array_element(v, i);
+            heed_gguf_value e = heed_gguf_arr_get(v, i);
             fputs(i ? ", " : " ", f);
             if (e.type == HEED_GGUF_STRING)
                 print_str(f, e.v.str, 24);
@@ -123,7 +99,7 @@ static cJSON *json_value(const heed_gguf_value *v)
         }
         cJSON *a = cJSON_CreateArray();
         for (uint64_t i = 0; i < v->v.arr.n; i++) {
-            heed_gguf_value e = array_element(v, i);
+            heed_gguf_value e = heed_gguf_arr_get(v, i);
             cJSON_AddItemToArray(a, json_value(&e));
         }
         return a;

@@ -12,6 +12,7 @@
  *  - every tensor has a known type, 1..4 dims each >= 1, ne[0] a multiple of its block
  *    size, an element count and byte size that fit int64, an offset aligned
  *    to the alignment, and data inside the file not overlapping another's;
+ *  - every tensor's data is 4-byte aligned in memory;
  *  - tensor names are unique, non-empty and shorter than 64 bytes.
  * Nothing is allocated before the bytes that justify it have been seen, so
  * allocations are bounded by a small multiple of the file size.
@@ -28,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gguf/gguf_value.h"
 #include "util/error.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -112,37 +114,6 @@ static heed_status read_str(cursor *c, heed_gguf_str *s, const char *what)
     return HEED_OK;
 }
 
-/* Bytes one element of a fixed-size value type takes; 0 for STRING/ARRAY. */
-static uint64_t scalar_size(heed_gguf_type t)
-{
-    switch (t) {
-    case HEED_GGUF_UINT8: case HEED_GGUF_INT8: case HEED_GGUF_BOOL: return 1;
-    case HEED_GGUF_UINT16: case HEED_GGUF_INT16: return 2;
-    case HEED_GGUF_UINT32: case HEED_GGUF_INT32: case HEED_GGUF_FLOAT32: return 4;
-    case HEED_GGUF_UINT64: case HEED_GGUF_INT64: case HEED_GGUF_FLOAT64: return 8;
-    default: return 0;
-    }
-}
-
-/* Decodes one fixed-size element at p into v (type already set). */
-static void decode_scalar(const uint8_t *p, heed_gguf_value *v)
-{
-    switch (v->type) {
-    case HEED_GGUF_UINT8: v->v.u = p[0]; break;
-    case HEED_GGUF_INT8: v->v.i = (int8_t)p[0]; break;
-    case HEED_GGUF_BOOL: v->v.b = p[0] != 0; break;
-    case HEED_GGUF_UINT16: { uint16_t x; memcpy(&x, p, 2); v->v.u = x; break; }
-    case HEED_GGUF_INT16: { int16_t x; memcpy(&x, p, 2); v->v.i = x; break; }
-    case HEED_GGUF_UINT32: { uint32_t x; memcpy(&x, p, 4); v->v.u = x; break; }
-    case HEED_GGUF_INT32: { int32_t x; memcpy(&x, p, 4); v->v.i = x; break; }
-    case HEED_GGUF_FLOAT32: { float x; memcpy(&x, p, 4); v->v.f = x; break; }
-    case HEED_GGUF_UINT64: memcpy(&v->v.u, p, 8); break;
-    case HEED_GGUF_INT64: memcpy(&v->v.i, p, 8); break;
-    case HEED_GGUF_FLOAT64: memcpy(&v->v.f, p, 8); break;
-    default: break;
-    }
-}
-
 static void value_free(heed_gguf_value *v)
 {
     if (v->type != HEED_GGUF_ARRAY)
@@ -182,7 +153,7 @@ static heed_status read_array(cursor *c, heed_gguf_value *v, const char *what, i
     /* Every element takes at least this many bytes, which bounds n by the
      * file before anything is allocated. */
     uint64_t min_elem = et == HEED_GGUF_STRING ? 8 : et == HEED_GGUF_ARRAY ? 12
-                                                   : scalar_size(v->v.arr.type);
+                                                   : heed_gguf_type_size(v->v.arr.type);
     if (n > left(c) / min_elem)
         return heed_fail(HEED_ERR_FORMAT,
                          "%s: offset %llu: %s: array of %llu %s elements needs at "
@@ -235,7 +206,7 @@ static heed_status read_value(cursor *c, heed_gguf_type type, heed_gguf_value *v
         return read_str(c, &v->v.str, what);
     if (type == HEED_GGUF_ARRAY)
         return read_array(c, v, what, depth);
-    uint64_t n = scalar_size(type);
+    uint64_t n = heed_gguf_type_size(type);
     if (left(c) < n)
         return ends_early(c, what, n);
     const uint8_t *p = c->g->base + c->pos;
@@ -243,7 +214,7 @@ static heed_status read_value(cursor *c, heed_gguf_type type, heed_gguf_value *v
         return heed_fail(HEED_ERR_FORMAT, "%s: offset %llu: %s: bool value is %u "
                          "(expected 0 or 1)", c->g->path, (unsigned long long)c->pos,
                          what, p[0]);
-    decode_scalar(p, v);
+    heed_gguf_decode_scalar(p, v);
     c->pos += n;
     return HEED_OK;
 }
@@ -381,11 +352,13 @@ static heed_status read_tensor_info(cursor *c, int64_t i, heed_gguf_tensor *t)
         return heed_fail(HEED_ERR_FORMAT, "%s: %s: row length %lld is not a multiple "
                          "of %s's block size %lld", g->path, what, (long long)t->ne[0],
                          tt->name, (long long)tt->block_size);
-    uint64_t rows = (uint64_t)(t->ne[1] * t->ne[2] * t->ne[3]);
-    uint64_t row_bytes = (uint64_t)(t->ne[0] / tt->block_size) * tt->type_size;
-    if (row_bytes > UINT64_MAX / rows)
-        return heed_fail(HEED_ERR_FORMAT, "%s: %s: byte size overflows", g->path, what);
-    t->nbytes = row_bytes * rows;
+    uint64_t rows = (uint64_t)(t->ne[1] * t->ne[2] * t->ne[3]), row_bytes;
+    if (__builtin_mul_overflow((uint64_t)(t->ne[0] / tt->block_size), tt->type_size,
+                               &row_bytes) ||
+        __builtin_mul_overflow(row_bytes, rows, &t->nbytes))
+        return heed_fail(HEED_ERR_FORMAT, "%s: %s: byte size of %lld elements of %s "
+                         "overflows 64 bits", g->path, what, (long long)n_elements,
+                         tt->name);
     at = c->pos;
     if ((st = read_u64(c, &t->offset, what)))
         return st;
@@ -418,6 +391,14 @@ static heed_status place_tensors(heed_gguf *g)
                              (unsigned long long)data_size,
                              (unsigned long long)g->data_offset);
         t->data = g->base + g->data_offset + t->offset;
+        /* Blocks and floats are read in place, so they need 4-byte alignment
+         * in memory (only a general.alignment below 4 can break that). */
+        if ((uintptr_t)t->data % 4)
+            return heed_fail(HEED_ERR_UNSUPPORTED, "%s: tensor '%s': data at file offset "
+                             "%llu is not 4-byte aligned (general.alignment %llu); heed "
+                             "reads tensors in place and needs at least 4", g->path,
+                             t->name, (unsigned long long)(g->data_offset + t->offset),
+                             (unsigned long long)g->alignment);
     }
     size_t n = (size_t)g->n_tensors;
     const heed_gguf_tensor **by_offset = malloc(sizeof *by_offset * (n ? n : 1));
@@ -650,15 +631,6 @@ const heed_gguf_tensor *heed_gguf_find_tensor(const heed_gguf *g, const char *na
         if (strcmp(g->tensors[i].name, name) == 0)
             return &g->tensors[i];
     return NULL;
-}
-
-const char *heed_gguf_type_name(heed_gguf_type t)
-{
-    static const char *const names[HEED_GGUF_TYPE_COUNT] = {
-        "uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
-        "bool", "string", "array", "uint64", "int64", "float64",
-    };
-    return (unsigned)t < HEED_GGUF_TYPE_COUNT ? names[t] : "unknown";
 }
 
 /* --------------------------------------------------------- typed getters */

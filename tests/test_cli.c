@@ -1,0 +1,193 @@
+/* test_cli.c — the CLI as a user runs it: `heed info` on every fixture,
+ * exit codes on bad input, and `heed quantize` end to end. */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heed.h"
+#include "testutil.h"
+
+/* `heed info --json` of path, parsed; checks it agrees with the reader. */
+static void check_info_json(const char *path)
+{
+    char args[8600], *out = NULL;
+    snprintf(args, sizeof args, "info --json '%s'", path);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    cJSON *j = cJSON_Parse(out);
+    cr_assert_not_null(j, "invalid JSON from %s", args);
+    heed_gguf *g;
+    cr_assert_eq(heed_gguf_open(path, &g), HEED_OK, "%s", heed_last_error());
+    cJSON *tensors = cJSON_GetObjectItem(j, "tensors");
+    cr_expect_eq(cJSON_GetArraySize(tensors), heed_gguf_n_tensors(g));
+    double params = 0;
+    for (int64_t i = 0; i < heed_gguf_n_tensors(g); i++) {
+        const heed_gguf_tensor *t = heed_gguf_tensor_at(g, i);
+        cJSON *jt = cJSON_GetArrayItem(tensors, (int)i);
+        cr_expect_str_eq(cJSON_GetObjectItem(jt, "name")->valuestring, t->name);
+        cr_expect_str_eq(cJSON_GetObjectItem(jt, "type")->valuestring, heed_type_name(t->type));
+        cr_expect_eq(cJSON_GetObjectItem(jt, "bytes")->valuedouble, (double)t->nbytes);
+        params += (double)(t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]);
+    }
+    cr_expect_eq(cJSON_GetObjectItem(j, "n_params")->valuedouble, params);
+    cr_expect_eq(cJSON_GetObjectItem(j, "file_size")->valuedouble,
+                 (double)heed_gguf_file_size(g));
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "metadata")), heed_gguf_n_kv(g));
+    const heed_gguf_value *tokens;
+    if (heed_gguf_get_arr(g, "tokenizer.ggml.tokens", HEED_GGUF_STRING, &tokens) == HEED_OK) {
+        cJSON *tok = cJSON_GetObjectItem(j, "tokenizer");
+        cr_expect_eq(cJSON_GetObjectItem(tok, "n_vocab")->valuedouble, (double)tokens->v.arr.n);
+    }
+    heed_gguf_close(g);
+    cJSON_Delete(j);
+    free(out);
+}
+
+Test(cli, info_every_fixture)
+{
+    char dir[4096];
+    FIXTURE_PATH(dir, "");
+    const char *subdirs[] = {"", "vocab/"};
+    int seen = 0;
+    for (int s = 0; s < 2; s++) {
+        char sub[4200];
+        snprintf(sub, sizeof sub, "%s%s", dir, subdirs[s]);
+        DIR *d = opendir(sub);
+        cr_assert_not_null(d, "%s", sub);
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            size_t n = strlen(e->d_name);
+            if (n < 5 || strcmp(e->d_name + n - 5, ".gguf"))
+                continue;
+            char path[8400];
+            snprintf(path, sizeof path, "%s%s", sub, e->d_name);
+            char args[8500], *out = NULL;
+            snprintf(args, sizeof args, "info '%s'", path);
+            cr_expect_eq(test_run_cli(args, &out), 0, "%s", args);
+            cr_expect(out && strstr(out, "tensors ("), "%s", args);
+            free(out);
+            check_info_json(path);
+            seen++;
+        }
+        closedir(d);
+    }
+    cr_expect_geq(seen, 11, "found only %d GGUF fixtures", seen);
+}
+
+Test(cli, info_text_names_architecture_and_tokenizer)
+{
+    char path[4096], args[4200], *out = NULL;
+    FIXTURE_PATH(path, "qwen2-tiny.gguf");
+    snprintf(args, sizeof args, "info '%s'", path);
+    cr_assert_eq(test_run_cli(args, &out), 0);
+    cr_expect(strstr(out, "architecture  qwen2"), "%s", out);
+    cr_expect(strstr(out, "qwen2.attention.head_count "), "%s", out);
+    cr_expect(strstr(out, "model gpt2"), "%s", out);
+    cr_expect(strstr(out, "50257 tokens"), "%s", out);
+    cr_expect(strstr(out, "token_embd.weight"), "%s", out);
+    free(out);
+}
+
+Test(cli, bad_input_exits_2_with_a_message_naming_the_file)
+{
+    const char *path = test_tmp_path("truncated.gguf");
+    FILE *f = fopen(path, "wb");
+    fwrite("GGUF\3\0\0\0\1\0\0\0", 1, 12, f); /* cut inside the tensor count */
+    fclose(f);
+    char args[1024], *out = NULL;
+    snprintf(args, sizeof args, "info '%s' 2>&1", path);
+    cr_expect_eq(test_run_cli(args, &out), 2);
+    cr_expect(strstr(out, path) && strstr(out, "offset 8"), "%s", out);
+    free(out);
+    cr_expect_eq(test_run_cli("info", NULL), 2);
+    cr_expect_eq(test_run_cli("info a b", NULL), 2);
+    cr_expect_eq(test_run_cli("no-such-command", NULL), 2);
+    cr_expect_eq(test_run_cli("--help", NULL), 0);
+}
+
+/* heed quantize of the F32 fixture gives the tensors llama-quantize wrote. */
+static void check_quantize(const char *type, const char *fixture)
+{
+    char in[4096], ref_path[4096], args[9000];
+    FIXTURE_PATH(in, "llama-tiny-f32.gguf");
+    FIXTURE_PATH(ref_path, fixture);
+    const char *out = test_tmp_path(fixture);
+    snprintf(args, sizeof args, "quantize '%s' '%s' %s -t 2", in, out, type);
+    cr_assert_eq(test_run_cli(args, NULL), 0, "%s", args);
+    heed_gguf *got, *ref;
+    cr_assert_eq(heed_gguf_open(out, &got), HEED_OK, "%s", heed_last_error());
+    cr_assert_eq(heed_gguf_open(ref_path, &ref), HEED_OK, "%s", heed_last_error());
+    cr_assert_eq(heed_gguf_n_tensors(got), heed_gguf_n_tensors(ref));
+    for (int64_t i = 0; i < heed_gguf_n_tensors(got); i++) {
+        const heed_gguf_tensor *a = heed_gguf_tensor_at(got, i);
+        const heed_gguf_tensor *b = heed_gguf_find_tensor(ref, a->name);
+        cr_assert_not_null(b, "%s", a->name);
+        cr_expect_eq(a->type, b->type, "%s: %s vs %s", a->name, heed_type_name(a->type),
+                     heed_type_name(b->type));
+        cr_assert_eq(a->nbytes, b->nbytes, "%s", a->name);
+        cr_expect(memcmp(a->data, b->data, a->nbytes) == 0, "%s: bytes differ", a->name);
+    }
+    uint64_t ft_got, ft_ref;
+    cr_expect_eq(heed_gguf_get_uint(got, "general.file_type", &ft_got), HEED_OK);
+    cr_expect_eq(heed_gguf_get_uint(ref, "general.file_type", &ft_ref), HEED_OK);
+    cr_expect_eq(ft_got, ft_ref);
+    heed_gguf_close(got);
+    heed_gguf_close(ref);
+}
+
+Test(cli, quantize_q8_0_matches_llama_quantize) { check_quantize("q8_0", "llama-tiny-q8_0.gguf"); }
+Test(cli, quantize_q4_0_matches_llama_quantize) { check_quantize("q4_0", "llama-tiny-q4_0.gguf"); }
+Test(cli, quantize_q4_K_matches_llama_quantize) { check_quantize("q4_K", "llama-tiny-q4_k.gguf"); }
+Test(cli, quantize_q6_K_matches_llama_quantize) { check_quantize("Q6_K", "llama-tiny-q6_k.gguf"); }
+Test(cli, quantize_f16_matches_llama_quantize) { check_quantize("f16", "llama-tiny-f16.gguf"); }
+Test(cli, quantize_bf16_matches_llama_quantize) { check_quantize("bf16", "llama-tiny-bf16.gguf"); }
+
+/* Rows that q4_K's 256-element blocks do not divide fall back as in
+ * llama.cpp; 1-D tensors are left alone. */
+Test(cli, quantize_falls_back_and_keeps_1d_tensors)
+{
+    enum { ROWS = 4 };
+    static float w96[96 * ROWS], w256[256 * ROWS], w40[40 * ROWS], norm[96];
+    for (int i = 0; i < 96 * ROWS; i++)
+        w96[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    for (int i = 0; i < 256 * ROWS; i++)
+        w256[i] = (float)((i * 53) % 97) / 48.0f - 1.0f;
+    for (int i = 0; i < 40 * ROWS; i++)
+        w40[i] = (float)i / 80.0f;
+    for (int i = 0; i < 96; i++)
+        norm[i] = 1.0f;
+    heed_gguf_writer *w = heed_gguf_writer_new();
+    cr_assert_eq(heed_gguf_writer_set_str(w, "general.architecture", "test"), HEED_OK);
+    int64_t ne96[2] = {96, ROWS}, ne256[2] = {256, ROWS}, ne40[2] = {40, ROWS}, ne1[1] = {96};
+    cr_assert_eq(heed_gguf_writer_add_tensor(w, "w96", HEED_TYPE_F32, 2, ne96, w96), HEED_OK);
+    cr_assert_eq(heed_gguf_writer_add_tensor(w, "w256", HEED_TYPE_F32, 2, ne256, w256), HEED_OK);
+    cr_assert_eq(heed_gguf_writer_add_tensor(w, "w40", HEED_TYPE_F32, 2, ne40, w40), HEED_OK);
+    cr_assert_eq(heed_gguf_writer_add_tensor(w, "norm", HEED_TYPE_F32, 1, ne1, norm), HEED_OK);
+    char in[512], out[512];
+    snprintf(in, sizeof in, "%s", test_tmp_path("fallback-in.gguf"));
+    cr_assert_eq(heed_gguf_writer_write(w, in), HEED_OK, "%s", heed_last_error());
+    heed_gguf_writer_free(w);
+
+    snprintf(out, sizeof out, "%s", test_tmp_path("fallback-out.gguf"));
+    cr_assert_eq(heed_quantize_file(in, out, HEED_TYPE_Q4_K, 1), HEED_OK, "%s", heed_last_error());
+    heed_gguf *g;
+    cr_assert_eq(heed_gguf_open(out, &g), HEED_OK, "%s", heed_last_error());
+    cr_expect_eq(heed_gguf_find_tensor(g, "w96")->type, HEED_TYPE_Q5_0);
+    cr_expect_eq(heed_gguf_find_tensor(g, "w256")->type, HEED_TYPE_Q4_K);
+    cr_expect_eq(heed_gguf_find_tensor(g, "w40")->type, HEED_TYPE_F16);
+    const heed_gguf_tensor *n = heed_gguf_find_tensor(g, "norm");
+    cr_expect_eq(n->type, HEED_TYPE_F32);
+    cr_expect(memcmp(n->data, norm, sizeof norm) == 0);
+    /* The fallback data is what the fallback type's own quantiser gives. */
+    static unsigned char expect[sizeof w96];
+    heed_type_get(HEED_TYPE_Q5_0)->from_float(w96, expect, 96 * ROWS);
+    const heed_gguf_tensor *q = heed_gguf_find_tensor(g, "w96");
+    cr_expect(memcmp(q->data, expect, q->nbytes) == 0);
+    heed_gguf_close(g);
+
+    cr_expect_eq(heed_quantize_file(in, out, HEED_TYPE_IQ2_XXS, 1), HEED_ERR_UNSUPPORTED);
+    char args[2048];
+    snprintf(args, sizeof args, "quantize '%s' '%s' q9_9", in, out);
+    cr_expect_eq(test_run_cli(args, NULL), 2);
+}
