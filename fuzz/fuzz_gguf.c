@@ -40,12 +40,6 @@ static void touch(const void *p, uint64_t n)
     sink ^= x;
 }
 
-static size_t fixed_size(heed_gguf_type t)
-{
-    static const size_t size[HEED_GGUF_TYPE_COUNT] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
-    return (unsigned)t < HEED_GGUF_TYPE_COUNT ? size[t] : 0;
-}
-
 /* Reads every byte of a value; checks its type and shape. */
 static void walk_value(const heed_gguf_value *v)
 {
@@ -60,15 +54,16 @@ static void walk_value(const heed_gguf_value *v)
     heed_gguf_type et = v->v.arr.type;
     CHECK((unsigned)et < HEED_GGUF_TYPE_COUNT);
     for (uint64_t i = 0; i < v->v.arr.n; i++) {
-        if (et == HEED_GGUF_STRING) {
-            touch(v->v.arr.strs[i].ptr, v->v.arr.strs[i].len);
-        } else if (et == HEED_GGUF_ARRAY) {
-            CHECK(v->v.arr.items[i].type == HEED_GGUF_ARRAY);
+        heed_gguf_value e = heed_gguf_arr_get(v, i);
+        CHECK(e.type == et);
+        if (et == HEED_GGUF_STRING)
+            touch(e.v.str.ptr, e.v.str.len);
+        else if (et == HEED_GGUF_ARRAY)
             walk_value(&v->v.arr.items[i]);
-        }
     }
-    if (fixed_size(et))
-        touch(v->v.arr.data, v->v.arr.n * fixed_size(et));
+    CHECK(heed_gguf_arr_get(v, v->v.arr.n).type == HEED_GGUF_TYPE_COUNT);
+    if (heed_gguf_type_size(et))
+        touch(v->v.arr.data, v->v.arr.n * heed_gguf_type_size(et));
 }
 
 /* Every getter on key: each either succeeds or says why, consistently with
@@ -119,6 +114,28 @@ static void walk_tensor(const heed_gguf *g, const heed_gguf_tensor *t, const uin
     touch(t->data, t->nbytes);
 }
 
+/* Deep equality of two values, bit-exact for floats. */
+static bool value_eq(const heed_gguf_value *a, const heed_gguf_value *b)
+{
+    if (a->type != b->type)
+        return false;
+    if (a->type == HEED_GGUF_BOOL)
+        return a->v.b == b->v.b;
+    if (a->type == HEED_GGUF_STRING)
+        return a->v.str.len == b->v.str.len &&
+               (a->v.str.len == 0 || memcmp(a->v.str.ptr, b->v.str.ptr, a->v.str.len) == 0);
+    if (a->type != HEED_GGUF_ARRAY)
+        return a->v.u == b->v.u; /* the same 8 bytes as v.i and v.f */
+    if (a->v.arr.type != b->v.arr.type || a->v.arr.n != b->v.arr.n)
+        return false;
+    for (uint64_t i = 0; i < a->v.arr.n; i++) {
+        heed_gguf_value x = heed_gguf_arr_get(a, i), y = heed_gguf_arr_get(b, i);
+        if (!value_eq(&x, &y))
+            return false;
+    }
+    return true;
+}
+
 /* Copies g through the writer into a file and reads it back: the same kv
  * and tensors must come out. */
 static void round_trip(const heed_gguf *g)
@@ -141,12 +158,15 @@ static void round_trip(const heed_gguf *g)
     heed_gguf *h = NULL;
     CHECK(heed_gguf_open(path, &h) == HEED_OK);
     CHECK(heed_gguf_n_kv(h) == heed_gguf_n_kv(g));
-    for (int64_t i = 0; i < heed_gguf_n_kv(g); i++)
+    for (int64_t i = 0; i < heed_gguf_n_kv(g); i++) {
         CHECK(strcmp(heed_gguf_kv_key(h, i), heed_gguf_kv_key(g, i)) == 0);
+        CHECK(value_eq(heed_gguf_kv_value(h, i), heed_gguf_kv_value(g, i)));
+    }
     CHECK(heed_gguf_n_tensors(h) == heed_gguf_n_tensors(g));
     for (int64_t i = 0; i < heed_gguf_n_tensors(g); i++) {
         const heed_gguf_tensor *a = heed_gguf_tensor_at(g, i), *b = heed_gguf_tensor_at(h, i);
         CHECK(strcmp(a->name, b->name) == 0 && a->type == b->type && a->nbytes == b->nbytes);
+        CHECK(a->n_dims == b->n_dims && memcmp(a->ne, b->ne, sizeof a->ne) == 0);
         CHECK(memcmp(a->data, b->data, a->nbytes) == 0);
     }
     heed_gguf_close(h);
@@ -182,7 +202,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (int64_t i = 0; i < heed_gguf_n_tensors(g); i++)
         walk_tensor(g, heed_gguf_tensor_at(g, i), data, size);
-    round_trip(g);
+    /* heed's writer refuses general.alignment below 4 (gguf_write.c). */
+    if (align >= 4)
+        round_trip(g);
     heed_gguf_close(g);
     return 0;
 }

@@ -279,6 +279,131 @@ heed_status heed_gguf_writer_write(heed_gguf_writer *w, const char *path);
 heed_status heed_quantize_file(const char *in_path, const char *out_path,
                                int type, int n_threads);
 
+/* ---------------------------------------------------------------- models */
+
+/*
+ * A model: architecture, hyperparameters and weights of a GGUF file, read
+ * in place from its memory mapping. Supported architectures: llama (Llama
+ * 1/2/3, Mistral, TinyLlama, SmolLM, ...), qwen2, phi3, gemma.
+ */
+typedef struct heed_model heed_model;
+
+/* Loads and checks a model (a GGUF file, or a llama2.c checkpoint when the
+ * name ends in .bin): a missing tensor, a shape that does not match
+ * the hyperparameters or an unsupported architecture is an error naming it. */
+heed_status heed_model_load(const char *path, heed_model **out);
+void heed_model_free(heed_model *m);
+
+const char *heed_model_arch(const heed_model *m);
+int32_t heed_model_n_vocab(const heed_model *m);
+int heed_model_n_embd(const heed_model *m);
+int heed_model_n_layer(const heed_model *m);
+int heed_model_n_ctx_train(const heed_model *m);
+int32_t heed_model_bos(const heed_model *m); /* -1 if none */
+int32_t heed_model_eos(const heed_model *m); /* -1 if none */
+
+/* A context: one sequence being evaluated, with its KV cache. */
+typedef struct heed_context heed_context;
+
+typedef struct heed_context_params {
+    int n_ctx;      /* positions the KV cache holds; 0: the model's own     */
+    int n_threads;  /* <= 0: every core                                     */
+} heed_context_params;
+
+heed_context_params heed_context_default_params(void);
+heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
+                             heed_context **out);
+void heed_context_free(heed_context *c);
+
+/*
+ * Evaluates n tokens at the next n positions (a prompt in one batch, or one
+ * generated token), appending their keys and values to the cache. logits
+ * (may be NULL) receives n_vocab floats for the last token, or for every
+ * token (n × n_vocab, row-major) when all_logits. Fails, changing nothing,
+ * when an id is out of range or the cache would overflow.
+ */
+heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float *logits,
+                              bool all_logits);
+int heed_context_n_past(const heed_context *c);  /* positions filled      */
+int heed_context_n_ctx(const heed_context *c);
+void heed_context_reset(heed_context *c);        /* empties the cache     */
+
+/* -------------------------------------------------------------- sampling */
+
+/*
+ * A sampler chooses the next token from a row of logits. Its chain, in
+ * llama.cpp's default order: repetition / frequency / presence penalties →
+ * top-k → top-p → min-p → temperature → a seeded draw from the softmax
+ * (temperature <= 0: greedy). It keeps the token history the penalties
+ * read; sampling allocates nothing.
+ */
+typedef struct heed_sampler heed_sampler;
+
+/*
+ * Sampling parameters, with llama.cpp's meaning for each. A filter that is
+ * off costs nothing.
+ */
+typedef struct heed_sampler_params {
+    float temp;             /* <= 0: greedy (argmax, ties to the lowest id)  */
+    int32_t top_k;          /* keep the k most likely; <= 0 or >= n_vocab: off */
+    float top_p;            /* keep the smallest most-likely set whose
+                               probability reaches top_p (at least one token);
+                               >= 1: off; must be >= 0                       */
+    float min_p;            /* keep tokens with p >= min_p * max p; <= 0: off */
+    float repeat_penalty;   /* a token seen in the window: logit > 0 ? l / r
+                               : l * r; 1: off; must be > 0                  */
+    int32_t repeat_last_n;  /* the window of all three penalties, in accepted
+                               tokens; 0: off, -1: the whole history         */
+    float frequency_penalty; /* l -= count * frequency_penalty               */
+    float presence_penalty;  /* l -= presence_penalty if count > 0           */
+    uint64_t seed;          /* the same seed gives the same tokens everywhere */
+} heed_sampler_params;
+
+/* The default seed. llama.cpp draws a random one by default; heed stays
+ * reproducible unless asked otherwise. */
+#define HEED_SAMPLER_DEFAULT_SEED UINT64_C(0x68656564) /* "heed" */
+
+/* llama.cpp's defaults: temp 0.8, top_k 40, top_p 0.95, min_p 0.05,
+ * repeat_penalty 1 over the last 64 tokens, no frequency or presence
+ * penalty; seed HEED_SAMPLER_DEFAULT_SEED. */
+heed_sampler_params heed_sampler_default_params(void);
+
+/*
+ * A sampler for a vocabulary of n_vocab tokens. Checks every parameter
+ * (HEED_ERR_ARG, the message names the parameter and its allowed range)
+ * and allocates all scratch (about 12 bytes per token, plus 4 per token
+ * and the window when a penalty is on). On failure *out is NULL. The
+ * params are copied.
+ */
+heed_status heed_sampler_new(const heed_sampler_params *params, int32_t n_vocab,
+                             heed_sampler **out);
+
+/* Frees s and everything it owns; accepts NULL. */
+void heed_sampler_free(heed_sampler *s);
+
+/*
+ * Adds token to the history the penalties see. Accept every token that
+ * enters the context, prompt tokens included, in order; sampling does not
+ * accept its own result. HEED_ERR_ARG if token is outside [0, n_vocab);
+ * HEED_ERR_NOMEM if the window could not grow (it grows, up to
+ * repeat_last_n, as tokens arrive; -1 keeps one count per token instead).
+ * On failure the history is unchanged.
+ */
+heed_status heed_sampler_accept(heed_sampler *s, int32_t token);
+
+/*
+ * Picks the next token from logits[0..n_vocab) (read, never modified):
+ * runs the chain, then draws one uniform number (none when greedy) and
+ * walks the cumulative distribution. NaN logits count as -infinity; if
+ * every logit is -infinity all tokens are equally likely. Returns a token
+ * id in [0, n_vocab), or -1 if s or logits is NULL.
+ */
+int32_t heed_sampler_sample(heed_sampler *s, const float *logits);
+
+/* Forgets the history and restarts the random generator from the seed:
+ * the sampler then behaves as newly made. */
+void heed_sampler_reset(heed_sampler *s);
+
 /* ------------------------------------------------------------------ CPU */
 
 typedef struct heed_cpu {

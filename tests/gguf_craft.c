@@ -281,6 +281,10 @@ void craft_nested(craft *c, int levels)
 static void array_nested_17(craft *c) { craft_nested(c, 17); }
 static void array_nested_deep(craft *c) { craft_nested(c, 1000); }
 
+/* A bool byte of 2. The GGUF spec calls anything but 0 and 1 invalid;
+ * llama.cpp (c392e50) reads any nonzero byte as true. heed follows the
+ * spec: its reader and writer both refuse other values, so a rewrite never
+ * silently changes a byte. */
 static void bool_2(craft *c)
 {
     begin(c, 2, 1);
@@ -312,6 +316,15 @@ static void with_alignment(craft *c, uint32_t type, uint64_t v)
     else
         craft_u32(c, (uint32_t)v);
     end_valid(c);
+}
+/* Alignment 1 is valid GGUF, but puts this tensor at file offset 90, where
+ * heed cannot use f32 data in place. */
+static void alignment_1_misaligned(craft *c)
+{
+    craft_header(c, 3, 1, 1);
+    craft_kv_u32(c, "general.alignment", 1);
+    craft_tensor(c, "t", 1, (const int64_t[]){1}, HEED_TYPE_F32, 0);
+    craft_fill(c, 4);
 }
 static void alignment_0(craft *c) { with_alignment(c, HEED_GGUF_UINT32, 0); }
 static void alignment_48(craft *c) { with_alignment(c, HEED_GGUF_UINT32, 48); }
@@ -424,6 +437,7 @@ const craft_case craft_cases[] = {
     {"array-nested-deep", array_nested_deep, HEED_ERR_FORMAT, "nested deeper"},
     {"bool-2", bool_2, HEED_ERR_FORMAT, "test.b"},
     {"bool-array-2", bool_array_2, HEED_ERR_FORMAT, "test.arr"},
+    {"alignment-1-misaligned", alignment_1_misaligned, HEED_ERR_UNSUPPORTED, "4-byte aligned"},
     {"alignment-0", alignment_0, HEED_ERR_FORMAT, "general.alignment"},
     {"alignment-48", alignment_48, HEED_ERR_FORMAT, "general.alignment"},
     {"alignment-u64", alignment_u64, HEED_ERR_FORMAT, "general.alignment"},

@@ -33,7 +33,7 @@ static void *exact_copy(const void *p, size_t n)
 static void expect_fail(const void *p, size_t n, const char *name, heed_status want, const char *what)
 {
     void *buf = exact_copy(p, n);
-    heed_gguf *g = (heed_gguf *)1;
+    heed_gguf *g = (heed_gguf *)1; /* not NULL: a failure must clear it */
     heed_status st = heed_gguf_open_memory(buf, n, name, &g);
     cr_assert_eq(st, want, "%s: got %s (%s), want %s", name, heed_status_name(st),
                  heed_last_error(), heed_status_name(want));

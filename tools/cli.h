@@ -13,10 +13,27 @@ int cli_fail(const char *cmd, heed_status st);
 int cli_usage_error(const char *cmd, const char *usage, const char *msg);
 
 #define USAGE_INFO "heed info MODEL [--json]"
+#define USAGE_RUN "heed run MODEL --ids 1,2,3 --print-ids [-n N] [--temp T] [--top-k K] " \
+    "[--top-p P] [--min-p P] [--repeat-penalty R] [--repeat-last-n N] " \
+    "[--frequency-penalty F] [--presence-penalty P] [--seed S] [--ignore-eos] [-t THREADS] " \
+    "[-c CTX] [--verbose]"
+#define USAGE_LOGITS "heed logits MODEL --ids 1,2,3 -o FILE [-t THREADS] [-c CTX]"
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
+
+/* Parses "1,2,3" into a malloc'd array (*n entries); on a malformed list
+ * prints why and returns NULL. */
+int32_t *cli_parse_ids(const char *cmd, const char *text, int *n);
+/* Parses a whole integer / float option value within [lo, hi]; on failure
+ * prints "heed CMD: OPTION wants ..." and returns false. */
+bool cli_parse_int(const char *cmd, const char *opt, const char *text, long lo, long hi,
+                   long *out);
+bool cli_parse_float(const char *cmd, const char *opt, const char *text, double lo,
+                     double hi, double *out);
 
 /* Each subcommand gets argv[0] = its name. */
 int cmd_info(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
 
 #endif

@@ -14,22 +14,14 @@ typedef struct command {
 static const command commands[] = {
     {"info", cmd_info, USAGE_INFO,
      "architecture, hyperparameters, tokenizer and tensor table of a GGUF file"},
+    {"run", cmd_run, USAGE_RUN,
+     "generate: the prompt in one batch, then one token per step with the KV cache"},
+    {"logits", cmd_logits, USAGE_LOGITS,
+     "write the logits of every position as float32 [n_ids][n_vocab]"},
     {"quantize", cmd_quantize, USAGE_QUANTIZE,
      "convert a model's matrices to TYPE (f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 "
      "q2_K q3_K q4_K q5_K q6_K)"},
 };
-
-int cli_fail(const char *cmd, heed_status st)
-{
-    fprintf(stderr, "heed %s: %s\n", cmd, heed_last_error());
-    return st == HEED_ERR_NOMEM || st == HEED_ERR_IO ? EXIT_RUNTIME : EXIT_BAD_INPUT;
-}
-
-int cli_usage_error(const char *cmd, const char *usage, const char *msg)
-{
-    fprintf(stderr, "heed %s: %s\nusage: %s\n", cmd, msg, usage);
-    return EXIT_BAD_INPUT;
-}
 
 static void print_tour(FILE *f)
 {

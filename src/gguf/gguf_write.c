@@ -5,7 +5,7 @@
  *  - kv[] holds the keys in the order they were first set; every value is a
  *    deep copy the writer owns and has already validated, so writing never
  *    fails on a value.
- *  - general.alignment, when present, is a UINT32 nonzero power of two
+ *  - general.alignment, when present, is a UINT32 power of two >= 4
  *    (checked when it is set).
  *  - tensor[] holds unique names and validated shapes; nbytes is computed
  *    when the tensor is added. The data is borrowed, never copied.
@@ -62,19 +62,6 @@ struct heed_gguf_writer {
 
 /* ------------------------------------------------------------ values */
 
-/* Bytes of one element of a fixed-size type; 0 for STRING, ARRAY and
- * anything that is not a type. */
-static size_t fixed_size(heed_gguf_type t)
-{
-    switch (t) {
-    case HEED_GGUF_UINT8: case HEED_GGUF_INT8: case HEED_GGUF_BOOL: return 1;
-    case HEED_GGUF_UINT16: case HEED_GGUF_INT16: return 2;
-    case HEED_GGUF_UINT32: case HEED_GGUF_INT32: case HEED_GGUF_FLOAT32: return 4;
-    case HEED_GGUF_UINT64: case HEED_GGUF_INT64: case HEED_GGUF_FLOAT64: return 8;
-    default: return 0;
-    }
-}
-
 static bool is_type(heed_gguf_type t)
 {
     return (unsigned)t < HEED_GGUF_TYPE_COUNT;
@@ -126,7 +113,7 @@ static heed_status str_copy(heed_gguf_str *dst, const heed_gguf_str *src, const 
     return HEED_OK;
 }
 
-/* Checks that a scalar fits its type: integers in range, bools 0 or 1. */
+/* Checks that an integer scalar fits its type. */
 static heed_status scalar_check(const heed_gguf_value *v, const char *key)
 {
     uint64_t umax = 0;
@@ -138,7 +125,7 @@ static heed_status scalar_check(const heed_gguf_value *v, const char *key)
     case HEED_GGUF_INT8: imin = INT8_MIN, imax = INT8_MAX; break;
     case HEED_GGUF_INT16: imin = INT16_MIN, imax = INT16_MAX; break;
     case HEED_GGUF_INT32: imin = INT32_MIN, imax = INT32_MAX; break;
-    default: return HEED_OK; /* 64-bit, float, bool: every value fits */
+    default: return HEED_OK; /* 64-bit, float, bool, string, array */
     }
     if (umax && v->v.u > umax)
         return heed_fail(HEED_ERR_ARG, "gguf writer: key '%s': %llu does not fit in %s",
@@ -148,9 +135,6 @@ static heed_status scalar_check(const heed_gguf_value *v, const char *key)
                          key, (long long)v->v.i, heed_gguf_type_name(v->type));
     return HEED_OK;
 }
-
-static heed_status value_copy(heed_gguf_value *dst, const heed_gguf_value *src,
-                              const char *key, int depth);
 
 /* Copies the array src (type ARRAY) into dst, which is zeroed. depth is
  * the nesting level of src (1 for a top-level array). */
@@ -169,7 +153,7 @@ static heed_status array_copy(heed_gguf_value *dst, const heed_gguf_value *src,
         return heed_fail(HEED_ERR_ARG, "gguf writer: key '%s': array element type %d is not a GGUF type",
                          key, (int)et);
 
-    size_t esize = fixed_size(et);
+    size_t esize = heed_gguf_type_size(et);
     if (et == HEED_GGUF_STRING)
         esize = sizeof(heed_gguf_str);
     else if (et == HEED_GGUF_ARRAY)
@@ -231,7 +215,7 @@ static heed_status array_copy(heed_gguf_value *dst, const heed_gguf_value *src,
 
 /* Deep-copies src into dst after checking it. On failure dst owns nothing. */
 static heed_status value_copy(heed_gguf_value *dst, const heed_gguf_value *src,
-                              const char *key, int depth)
+                              const char *key)
 {
     memset(dst, 0, sizeof *dst);
     if (!is_type(src->type))
@@ -242,7 +226,7 @@ static heed_status value_copy(heed_gguf_value *dst, const heed_gguf_value *src,
         return str_copy(&dst->v.str, &src->v.str, key);
     }
     if (src->type == HEED_GGUF_ARRAY) {
-        heed_status st = array_copy(dst, src, key, depth + 1);
+        heed_status st = array_copy(dst, src, key, 1);
         if (st) {
             value_free(dst);
             memset(dst, 0, sizeof *dst);
@@ -302,16 +286,18 @@ static int64_t find_kv(const heed_gguf_writer *w, const char *key)
     return -1;
 }
 
-/* general.alignment must be a UINT32 nonzero power of two: readers take
- * every tensor offset modulo it. */
+/* general.alignment must be a UINT32 power of two: readers take every
+ * tensor offset modulo it. At least 4, because heed's reader uses tensor
+ * data in place as floats and blocks, so a smaller one could give a file
+ * heed cannot read back. */
 static heed_status alignment_check(const heed_gguf_value *v)
 {
     if (v->type != HEED_GGUF_UINT32)
         return heed_fail(HEED_ERR_ARG, "gguf writer: key '" ALIGNMENT_KEY "' must be a uint32, not a %s",
                          heed_gguf_type_name(v->type));
-    if (v->v.u == 0 || v->v.u > UINT32_MAX || (v->v.u & (v->v.u - 1)) != 0)
-        return heed_fail(HEED_ERR_ARG, "gguf writer: key '" ALIGNMENT_KEY "' is %llu; expected a nonzero power of two",
-                         (unsigned long long)v->v.u);
+    if (v->v.u < 4 || v->v.u > UINT32_MAX || (v->v.u & (v->v.u - 1)) != 0)
+        return heed_fail(HEED_ERR_ARG, "gguf writer: key '" ALIGNMENT_KEY "' is %llu; expected a power "
+                         "of two of at least 4", (unsigned long long)v->v.u);
     return HEED_OK;
 }
 
@@ -330,7 +316,7 @@ heed_status heed_gguf_writer_set(heed_gguf_writer *w, const char *key,
     }
 
     heed_gguf_value copy;
-    heed_status st = value_copy(&copy, value, key, 0);
+    heed_status st = value_copy(&copy, value, key);
     if (st)
         return st;
 
@@ -391,7 +377,7 @@ heed_status heed_gguf_writer_set_str(heed_gguf_writer *w, const char *key, const
 heed_status heed_gguf_writer_set_arr(heed_gguf_writer *w, const char *key,
                                      heed_gguf_type elem, const void *data, uint64_t n)
 {
-    if (fixed_size(elem) == 0)
+    if (heed_gguf_type_size(elem) == 0)
         return heed_fail(HEED_ERR_ARG, "gguf writer: key '%s': set_arr needs a fixed-size element type, not %s",
                          key ? key : "(null)", is_type(elem) ? heed_gguf_type_name(elem) : "an unknown type");
     heed_gguf_value val = {.type = HEED_GGUF_ARRAY};
@@ -568,7 +554,7 @@ static void put_array(out *o, const heed_gguf_value *v)
             put_array(o, &v->v.arr.items[i]);
     } else {
         /* Elements are little endian already (heed.h's contract). */
-        put(o, v->v.arr.data, (size_t)v->v.arr.n * fixed_size(et));
+        put(o, v->v.arr.data, (size_t)v->v.arr.n * heed_gguf_type_size(et));
     }
 }
 
@@ -579,10 +565,10 @@ static void put_value(out *o, const heed_gguf_value *v)
     uint64_t u64;
     switch (v->type) {
     case HEED_GGUF_UINT8: case HEED_GGUF_UINT16: case HEED_GGUF_UINT32: case HEED_GGUF_UINT64:
-        put_uint(o, v->v.u, (int)fixed_size(v->type));
+        put_uint(o, v->v.u, (int)heed_gguf_type_size(v->type));
         break;
     case HEED_GGUF_INT8: case HEED_GGUF_INT16: case HEED_GGUF_INT32: case HEED_GGUF_INT64:
-        put_uint(o, (uint64_t)v->v.i, (int)fixed_size(v->type));
+        put_uint(o, (uint64_t)v->v.i, (int)heed_gguf_type_size(v->type));
         break;
     case HEED_GGUF_FLOAT32:
         f32 = (float)v->v.f;

@@ -1,0 +1,44 @@
+/* attention.c — the materialised attention operator (see attention.h). */
+#include "attn/attention.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/ops.h"
+
+int64_t heed_attend_scratch_floats(const heed_attn *a) { return a->n_kv > 0 ? a->n_kv : 1; }
+
+/* Number of keys query i may see. */
+static int visible_keys(const heed_attn *a, int i)
+{
+    if (a->mask == HEED_MASK_BIDIRECTIONAL)
+        return a->n_kv;
+    int64_t last = a->q_pos0 + i; /* causal: keys 0..last */
+    return last + 1 < a->n_kv ? (int)(last + 1) : a->n_kv;
+}
+
+void heed_attend(const heed_attn *a, int q_begin, int q_end, float *scores)
+{
+    const int group = a->n_head / a->n_kv_head;
+    for (int i = q_begin; i < q_end; i++) {
+        const int n = visible_keys(a, i);
+        for (int h = 0; h < a->n_head; h++) {
+            const float *q = a->q + (int64_t)i * a->q_stride + (int64_t)h * a->head_dim;
+            const int64_t kv_off = (int64_t)(h / group) * a->head_dim;
+            float *out = a->out + (int64_t)i * a->out_stride + (int64_t)h * a->head_dim;
+            /* scores = scale · q·k over the visible keys; masked keys get 0 */
+            for (int j = 0; j < n; j++)
+                scores[j] = a->scale * heed_dot_f32(q, a->k + (int64_t)j * a->kv_stride + kv_off,
+                                                    a->head_dim);
+            heed_softmax(scores, n);
+            memset(out, 0, sizeof *out * (size_t)a->head_dim);
+            for (int j = 0; j < n; j++) {
+                const float *v = a->v + (int64_t)j * a->kv_stride + kv_off;
+                const float w = scores[j];
+                for (int d = 0; d < a->head_dim; d++)
+                    out[d] += w * v[d];
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/*
+ * attention.h — the attention operator, the one place every architecture's
+ * attention goes through:
+ *
+ *     out = softmax(scale · q kᵀ + mask) v      per query head
+ *
+ * Query head h reads kv head h / (n_head / n_kv_head) (grouped-query and
+ * multi-query attention). This is the materialised path: each query row's
+ * scores are formed, normalised and mixed in full, which is what capture
+ * (issue 6) reads; the tiled path (issue 7) will compute the same thing.
+ */
+#ifndef HEED_ATTN_ATTENTION_H
+#define HEED_ATTN_ATTENTION_H
+
+#include <stdint.h>
+
+typedef enum heed_mask_kind {
+    HEED_MASK_CAUSAL,         /* query at position p sees keys 0..p          */
+    HEED_MASK_BIDIRECTIONAL,  /* every query sees every key                  */
+} heed_mask_kind;
+
+typedef struct heed_attn {
+    const float *q;      /* [n_q][q_stride], head h at q + h*head_dim        */
+    const float *k, *v;  /* [n_kv][kv_stride], kv head j at + j*head_dim     */
+    float *out;          /* [n_q][out_stride], head h at out + h*head_dim    */
+    int64_t q_stride, kv_stride, out_stride;
+    int n_q, n_kv;
+    int64_t q_pos0;      /* position of query 0; query i is at q_pos0 + i;
+                            key j is at position j                           */
+    int n_head, n_kv_head, head_dim;
+    float scale;
+    heed_mask_kind mask;
+} heed_attn;
+
+/* Floats of scratch heed_attend needs (one score row). */
+int64_t heed_attend_scratch_floats(const heed_attn *a);
+
+/* Computes a->out for query rows [q_begin, q_end) and all heads. scratch
+ * holds heed_attend_scratch_floats(a) floats. */
+void heed_attend(const heed_attn *a, int q_begin, int q_end, float *scratch);
+
+#endif

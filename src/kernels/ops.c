@@ -1,0 +1,116 @@
+/* ops.c — per-row and element-wise operations (see ops.h). */
+#include "kernels/ops.h"
+
+#include <math.h>
+
+#include "heed.h"
+
+void heed_rms_norm(float *y, const float *x, const float *w, int64_t n, float eps)
+{
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)(x[i] * x[i]);
+    const float mean = (float)(sum / (double)n);
+    const float scale = 1.0f / sqrtf(mean + eps);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = w ? (x[i] * scale) * w[i] : x[i] * scale;
+}
+
+void heed_layer_norm(float *y, const float *x, const float *w, const float *b,
+                     int64_t n, float eps)
+{
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)x[i];
+    const float mean = (float)(sum / (double)n);
+    double var = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const float d = x[i] - mean;
+        y[i] = d;
+        var += (double)(d * d);
+    }
+    const float scale = 1.0f / sqrtf((float)(var / (double)n) + eps);
+    for (int64_t i = 0; i < n; i++) {
+        float v = y[i] * scale;
+        if (w)
+            v *= w[i];
+        if (b)
+            v += b[i];
+        y[i] = v;
+    }
+}
+
+void heed_rope_angles(float *cs, int64_t pos, int n_rot, float base, float freq_scale,
+                      const float *ff)
+{
+    const float theta_scale = powf(base, -2.0f / (float)n_rot);
+    float theta = (float)pos;
+    for (int i = 0; i < n_rot / 2; i++) {
+        const float t = freq_scale * (ff ? theta / ff[i] : theta);
+        cs[2 * i] = cosf(t);
+        cs[2 * i + 1] = sinf(t);
+        theta *= theta_scale;
+    }
+}
+
+void heed_rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float *cs, int neox)
+{
+    const int half = n_rot / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *v = x + (int64_t)h * head_dim;
+        for (int i = 0; i < half; i++) {
+            const int a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+            const float c = cs[2 * i], s = cs[2 * i + 1];
+            const float x0 = v[a], x1 = v[b];
+            v[a] = x0 * c - x1 * s;
+            v[b] = x0 * s + x1 * c;
+        }
+    }
+}
+
+float heed_silu(float x) { return x / (1.0f + expf(-x)); }
+
+static float gelu_tanh(float x)
+{
+    const float sqrt_2_over_pi = 0.79788456080286535587989211986876f;
+    return 0.5f * x * (1.0f + tanhf(sqrt_2_over_pi * x * (1.0f + 0.044715f * x * x)));
+}
+
+float heed_gelu(float x)
+{
+    if (x <= -10.0f)
+        return 0.0f;
+    if (x >= 10.0f)
+        return x;
+    const float h = heed_f16_to_f32(heed_f32_to_f16(x));
+    return heed_f16_to_f32(heed_f32_to_f16(gelu_tanh(h)));
+}
+
+void heed_silu_mul(float *x, const float *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = heed_silu(x[i]) * y[i];
+}
+
+void heed_gelu_mul(float *x, const float *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = heed_gelu(x[i]) * y[i];
+}
+
+void heed_softmax(float *x, int64_t n)
+{
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++)
+        if (x[i] > max)
+            max = x[i];
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const float e = x[i] == -INFINITY ? 0.0f : expf(x[i] - max);
+        x[i] = e;
+        sum += (double)e;
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++)
+        x[i] *= inv;
+}

@@ -1,0 +1,369 @@
+/*
+ * vec_dot.c — the scalar reference dot product of every weight type with
+ * its partner activation type, and the choice of variant per CPU.
+ *
+ * Each reference is llama.cpp's generic C path (ggml_vec_dot_* in
+ * ggml-cpu.c / ggml-cpu-quants.c at c392e50, the branch built without
+ * SIMD) restated: the same integer sums, and the same float operations in
+ * the same order, so it returns the same float. In particular:
+ *  - f32 / f16 / bf16: each product is a float (exact for f16 and bf16),
+ *    summed in double, rounded to float once at the end;
+ *  - legacy blocks: one float per block added to a float sum, with the
+ *    scale products grouped exactly as llama.cpp writes them (they
+ *    differ between types, see each function);
+ *  - k-quants (q3_K .. q6_K): eight int32 lanes (lane = element index
+ *    mod 8) scaled per block into eight float sums, added up at the end;
+ *    q2_K adds one float per block.
+ * Integer sums cannot overflow: the largest, |q6_K sub-block scale *
+ * (q-32) * q8| summed over 256 elements, is below 2^27.
+ */
+#include "kernels/vec_dot.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "heed.h"
+#include "tensor/blocks.h"
+#include "tensor/quant.h"
+
+#define F16(h) heed_f16_to_f32(h)
+
+/* ---------------------------------------------------- plain float types */
+
+static float dot_f32(const void *vw, const void *vx, int64_t n)
+{
+    const float *w = vw, *x = vx;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)(w[i] * x[i]); /* the product rounds to float first */
+    return (float)sum;
+}
+
+static float dot_f16(const void *vw, const void *vx, int64_t n)
+{
+    const uint16_t *w = vw, *x = vx;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)(F16(w[i]) * F16(x[i]));
+    return (float)sum;
+}
+
+static float dot_bf16(const void *vw, const void *vx, int64_t n)
+{
+    const uint16_t *w = vw, *x = vx;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)(heed_bf16_to_f32(w[i]) * heed_bf16_to_f32(x[i]));
+    return (float)sum;
+}
+
+/* ------------------------------------------------- legacy 32-blocks */
+
+/* sumf += sumi * dw * dx, i.e. ((float)sumi * dw) * dx */
+static float dot_q4_0(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_q4_0 *w = vw;
+    const heed_block_q8_0 *x = vx;
+    float sumf = 0.0f;
+    for (int64_t b = 0; b < n / HEED_QK4_0; b++) {
+        int sumi0 = 0, sumi1 = 0;
+        for (int j = 0; j < 16; j++) {
+            sumi0 += ((w[b].qs[j] & 0x0f) - 8) * x[b].qs[j];
+            sumi1 += ((w[b].qs[j] >> 4) - 8) * x[b].qs[j + 16];
+        }
+        sumf += (float)(sumi0 + sumi1) * F16(w[b].d) * F16(x[b].d);
+    }
+    return sumf;
+}
+
+/* sumf += (dw * dx) * sumi + m * s */
+static float dot_q4_1(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_q4_1 *w = vw;
+    const heed_block_q8_1 *x = vx;
+    float sumf = 0.0f;
+    for (int64_t b = 0; b < n / HEED_QK4_1; b++) {
+        int sumi0 = 0, sumi1 = 0;
+        for (int j = 0; j < 16; j++) {
+            sumi0 += (w[b].qs[j] & 0x0f) * x[b].qs[j];
+            sumi1 += (w[b].qs[j] >> 4) * x[b].qs[j + 16];
+        }
+        sumf += (F16(w[b].d) * F16(x[b].d)) * (float)(sumi0 + sumi1) + F16(w[b].m) * F16(x[b].s);
+    }
+    return sumf;
+}
+
+/* The 5-bit quant of element j of a q5 block: low nibble + bit j of qh. */
+static int q5_value(const uint8_t *qs, uint32_t qh, int j)
+{
+    int lo = j < 16 ? qs[j] & 0x0f : qs[j - 16] >> 4;
+    return lo | (int)((qh >> j) & 1) << 4;
+}
+
+/* sumf += (dw * dx) * sumi */
+static float dot_q5_0(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_q5_0 *w = vw;
+    const heed_block_q8_0 *x = vx;
+    float sumf = 0.0f;
+    for (int64_t b = 0; b < n / HEED_QK5_0; b++) {
+        uint32_t qh;
+        memcpy(&qh, w[b].qh, sizeof qh);
+        int sumi = 0;
+        for (int j = 0; j < 32; j++)
+            sumi += (q5_value(w[b].qs, qh, j) - 16) * x[b].qs[j];
+        sumf += (F16(w[b].d) * F16(x[b].d)) * (float)sumi;
+    }
+    return sumf;
+}
+
+/* sumf += (dw * dx) * sumi + m * s */
+static float dot_q5_1(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_q5_1 *w = vw;
+    const heed_block_q8_1 *x = vx;
+    float sumf = 0.0f;
+    for (int64_t b = 0; b < n / HEED_QK5_1; b++) {
+        uint32_t qh;
+        memcpy(&qh, w[b].qh, sizeof qh);
+        int sumi = 0;
+        for (int j = 0; j < 32; j++)
+            sumi += q5_value(w[b].qs, qh, j) * x[b].qs[j];
+        sumf += (F16(w[b].d) * F16(x[b].d)) * (float)sumi + F16(w[b].m) * F16(x[b].s);
+    }
+    return sumf;
+}
+
+/* sumf += sumi * (dw * dx) */
+static float dot_q8_0(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_q8_0 *w = vw;
+    const heed_block_q8_0 *x = vx;
+    float sumf = 0.0f;
+    for (int64_t b = 0; b < n / HEED_QK8_0; b++) {
+        int sumi = 0;
+        for (int j = 0; j < 32; j++)
+            sumi += w[b].qs[j] * x[b].qs[j];
+        sumf += (float)sumi * (F16(w[b].d) * F16(x[b].d));
+    }
+    return sumf;
+}
+
+/* ------------------------------------------------------------ k-quants */
+
+/* q2_K: sumf += dall * isum - dmin * summs per super-block, with
+ * dall = dx * d, dmin = dx * dmin and summs = sum of bsums * mins. */
+static float dot_q2_K(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_q2_K *w = vw;
+    const heed_block_q8_K *x = vx;
+    float sumf = 0.0f;
+    for (int64_t b = 0; b < n / HEED_QK_K; b++) {
+        const uint8_t *sc = w[b].scales;
+        int summs = 0;
+        for (int s = 0; s < 16; s++)
+            summs += x[b].bsums[s] * (sc[s] >> 4);
+        const float dall = x[b].d * F16(w[b].d);
+        const float dmin = x[b].d * F16(w[b].dmin);
+        int isum = 0;
+        for (int i = 0; i < HEED_QK_K; i += 16) {
+            /* sub-block s = i/16: element i lives in byte 32*(i/128) + i%32
+             * at bit 2*((i%128)/32) */
+            const uint8_t *q2 = w[b].qs + 32 * (i / 128) + i % 32;
+            const int shift = 2 * ((i % 128) / 32);
+            int isuml = 0;
+            for (int l = 0; l < 16; l++)
+                isuml += x[b].qs[i + l] * ((q2[l] >> shift) & 3);
+            isum += (sc[i / 16] & 0x0f) * isuml;
+        }
+        sumf += dall * (float)isum - dmin * (float)summs;
+    }
+    return sumf;
+}
+
+/* Adds sub-block scale * q(i) * q8(i) into lane i%8 for the 256 elements
+ * of a super-block whose quants (already offset) are in a[] and whose
+ * 16-element sub-block scales are in scale16[] (q4_K/q5_K pass each
+ * 32-element scale twice). */
+static void lanes_add(int32_t lanes[8], const int8_t *a, const int8_t *q8, const int *scale16)
+{
+    for (int i = 0; i < HEED_QK_K; i++)
+        lanes[i % 8] += scale16[i / 16] * (a[i] * q8[i]);
+}
+
+/* The float tail of the generic k-quant kernels: sums[l] += d * lanes[l]. */
+static void lanes_scale(float sums[8], const int32_t lanes[8], float d)
+{
+    for (int l = 0; l < 8; l++)
+        sums[l] += d * (float)lanes[l];
+}
+
+static float lanes_total(float sumf, const float sums[8])
+{
+    for (int l = 0; l < 8; l++)
+        sumf += sums[l];
+    return sumf;
+}
+
+/* q3_K: x = d * (scale - 32) * (q - 4); q's bit 2 is *set* in hmask when
+ * the element is not lowered by 4. */
+static float dot_q3_K(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_q3_K *w = vw;
+    const heed_block_q8_K *x = vx;
+    float sums[8] = {0};
+    for (int64_t b = 0; b < n / HEED_QK_K; b++) {
+        int8_t a[HEED_QK_K];
+        int scale16[16];
+        for (int i = 0; i < HEED_QK_K; i++) {
+            int lo = (w[b].qs[32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3;
+            int hi = (w[b].hmask[i % 32] >> (i / 32)) & 1;
+            a[i] = (int8_t)(lo - (hi ? 0 : 4));
+        }
+        for (int s = 0; s < 16; s++) {
+            int low4 = (s < 8 ? w[b].scales[s] : w[b].scales[s - 8] >> 4) & 0x0f;
+            int top2 = (w[b].scales[8 + s % 4] >> (2 * (s / 4))) & 3;
+            scale16[s] = (low4 | top2 << 4) - 32;
+        }
+        int32_t lanes[8] = {0};
+        lanes_add(lanes, a, x[b].qs, scale16);
+        lanes_scale(sums, lanes, F16(w[b].d) * x[b].d);
+    }
+    return lanes_total(0.0f, sums);
+}
+
+/* One q4_K / q5_K super-block (they differ only in the fifth bit, qh
+ * NULL for q4_K). The min term goes straight into *sumf (sumf -= dmin *
+ * sumi), the scaled quants into the lanes; llama.cpp adds the lanes to
+ * sumf after the last block. */
+static void q45_K_block(uint16_t d, uint16_t dmin, const uint8_t *scales, const uint8_t *qs,
+                        const uint8_t *qh, const heed_block_q8_K *x, float sums[8], float *sumf)
+{
+    int8_t a[HEED_QK_K];
+    int scale16[16];
+    int sumi = 0;
+    for (int i = 0; i < HEED_QK_K; i++) {
+        const uint8_t q = qs[32 * (i / 64) + i % 32];
+        int v = (i % 64) < 32 ? q & 0x0f : q >> 4;
+        if (qh)
+            v |= ((qh[i % 32] >> (i / 32)) & 1) << 4;
+        a[i] = (int8_t)v;
+    }
+    for (int j = 0; j < 8; j++) {
+        uint8_t sc, mn;
+        heed_k_scale_min(j, scales, &sc, &mn);
+        scale16[2 * j] = scale16[2 * j + 1] = sc;
+        sumi += x->bsums[2 * j] * mn + x->bsums[2 * j + 1] * mn;
+    }
+    int32_t lanes[8] = {0};
+    lanes_add(lanes, a, x->qs, scale16);
+    lanes_scale(sums, lanes, F16(d) * x->d);
+    *sumf -= (F16(dmin) * x->d) * (float)sumi;
+}
+
+static float dot_q4_K(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_q4_K *w = vw;
+    const heed_block_q8_K *x = vx;
+    float sums[8] = {0}, sumf = 0.0f;
+    for (int64_t b = 0; b < n / HEED_QK_K; b++)
+        q45_K_block(w[b].d, w[b].dmin, w[b].scales, w[b].qs, NULL, &x[b], sums, &sumf);
+    return lanes_total(sumf, sums);
+}
+
+static float dot_q5_K(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_q5_K *w = vw;
+    const heed_block_q8_K *x = vx;
+    float sums[8] = {0}, sumf = 0.0f;
+    for (int64_t b = 0; b < n / HEED_QK_K; b++)
+        q45_K_block(w[b].d, w[b].dmin, w[b].scales, w[b].qs, w[b].qh, &x[b], sums, &sumf);
+    return lanes_total(sumf, sums);
+}
+
+/* q6_K: x = d * scale * (q - 32), signed 8-bit scales per 16. */
+static float dot_q6_K(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_q6_K *w = vw;
+    const heed_block_q8_K *x = vx;
+    float sums[8] = {0};
+    for (int64_t b = 0; b < n / HEED_QK_K; b++) {
+        int8_t a[HEED_QK_K];
+        int scale16[16];
+        for (int i = 0; i < HEED_QK_K; i++) {
+            const int h = i / 128, r = i % 32, g = (i % 128) / 32;
+            const uint8_t l = w[b].ql[64 * h + r + 32 * (g & 1)];
+            const int lo = g < 2 ? l & 0x0f : l >> 4;
+            const int hi = (w[b].qh[32 * h + r] >> (2 * g)) & 3;
+            a[i] = (int8_t)((lo | hi << 4) - 32);
+        }
+        for (int s = 0; s < 16; s++)
+            scale16[s] = w[b].scales[s];
+        int32_t lanes[8] = {0};
+        lanes_add(lanes, a, x[b].qs, scale16);
+        lanes_scale(sums, lanes, F16(w[b].d) * x[b].d);
+    }
+    return lanes_total(0.0f, sums);
+}
+
+/* ------------------------------------------------------------- variants */
+
+static heed_vec_dot_fn scalar_get(int t)
+{
+    switch (t) {
+    case HEED_TYPE_F32: return dot_f32;
+    case HEED_TYPE_F16: return dot_f16;
+    case HEED_TYPE_BF16: return dot_bf16;
+    case HEED_TYPE_Q4_0: return dot_q4_0;
+    case HEED_TYPE_Q4_1: return dot_q4_1;
+    case HEED_TYPE_Q5_0: return dot_q5_0;
+    case HEED_TYPE_Q5_1: return dot_q5_1;
+    case HEED_TYPE_Q8_0: return dot_q8_0;
+    case HEED_TYPE_Q2_K: return dot_q2_K;
+    case HEED_TYPE_Q3_K: return dot_q3_K;
+    case HEED_TYPE_Q4_K: return dot_q4_K;
+    case HEED_TYPE_Q5_K: return dot_q5_K;
+    case HEED_TYPE_Q6_K: return dot_q6_K;
+    default: return NULL;
+    }
+}
+
+heed_vec_dot_fn heed_vec_dot_variant(int t, const char *isa)
+{
+    const char *have = heed_cpu_isa();
+    if (strcmp(isa, "scalar") == 0)
+        return scalar_get(t);
+    if (strcmp(isa, "avx2") == 0 && strcmp(have, "scalar") != 0)
+        return heed_vec_dot_avx2_get(t);
+    if (strcmp(isa, "avx512") == 0 && strcmp(have, "avx512") == 0)
+        return heed_vec_dot_avx512_get(t, 0);
+    if (strcmp(isa, "avx512vnni") == 0 && strcmp(have, "avx512") == 0 && heed_cpu_get()->avx512vnni)
+        return heed_vec_dot_avx512_get(t, 1);
+    return NULL;
+}
+
+/* Best first; a type without a fast variant keeps the reference. */
+static heed_vec_dot_fn resolve(int t)
+{
+    static const char *const order[] = {"avx512vnni", "avx512", "avx2", "scalar"};
+    for (size_t k = 0; k < sizeof order / sizeof *order; k++) {
+        heed_vec_dot_fn f = heed_vec_dot_variant(t, order[k]);
+        if (f)
+            return f;
+    }
+    return NULL;
+}
+
+heed_vec_dot_fn heed_vec_dot_get(int t)
+{
+    /* Resolved on first use per type; every thread resolves the same. */
+    static _Atomic(heed_vec_dot_fn) cache[HEED_TYPE_COUNT];
+    if (t < 0 || t >= HEED_TYPE_COUNT)
+        return NULL;
+    heed_vec_dot_fn f = atomic_load_explicit(&cache[t], memory_order_relaxed);
+    if (!f) {
+        f = resolve(t);
+        atomic_store_explicit(&cache[t], f, memory_order_relaxed);
+    }
+    return f;
+}

@@ -1,0 +1,309 @@
+/*
+ * forward.c — the decoder forward pass, reading like the picture in
+ * DESIGN.md:
+ *
+ *   x = embed(ids)
+ *   for each block:  x += attention(norm(x))    (q, k, v; RoPE; cache; attend)
+ *                    x += mlp(norm(x))
+ *   logits = out(norm(x))
+ *
+ * A context holds one sequence's KV cache and the activation buffers of a
+ * batch. Prompts are evaluated in batches of up to BATCH tokens.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attn/attention.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "model/model.h"
+#include "util/error.h"
+
+enum { BATCH = 256, DEFAULT_CTX = 4096 };
+
+struct heed_context {
+    const heed_model *m;
+    int n_ctx, n_past, n_threads;
+    float *k_cache, *v_cache; /* [n_layer][n_ctx][n_kv_head*head_dim]       */
+    /* activations of a batch of up to BATCH tokens                           */
+    float *x;       /* [BATCH][n_embd]      the residual stream               */
+    float *h;       /* [BATCH][n_embd]      normed input of a sub-block       */
+    float *q;       /* [BATCH][n_head*head_dim]                               */
+    float *k, *v;   /* [BATCH][n_kv_head*head_dim]                            */
+    float *qkv;     /* [BATCH][q + 2 kv]    fused projection output (phi3)    */
+    float *att;     /* [BATCH][n_head*head_dim]  attention output             */
+    float *gate;    /* [BATCH][2 n_ff]      ffn gate (and up when fused)      */
+    float *up;      /* [BATCH][n_ff]                                          */
+    float *scores;  /* [n_ctx]              one query's attention weights     */
+    float *rope;    /* [n_rot]              cos/sin of one position           */
+    void *xq;       /* activations converted for the current matmul           */
+};
+
+heed_context_params heed_context_default_params(void)
+{
+    return (heed_context_params){.n_ctx = 0, .n_threads = 0};
+}
+
+void heed_context_free(heed_context *c)
+{
+    if (!c)
+        return;
+    free(c->k_cache);
+    free(c->v_cache);
+    free(c->x);
+    free(c->h);
+    free(c->q);
+    free(c->k);
+    free(c->v);
+    free(c->qkv);
+    free(c->att);
+    free(c->gate);
+    free(c->up);
+    free(c->scores);
+    free(c->rope);
+    free(c->xq);
+    free(c);
+}
+
+/* The largest buffer heed_matmul_prepare needs for any matrix of m. */
+static size_t max_prepared_size(const heed_model *m)
+{
+    const heed_hparams *hp = &m->hp;
+    size_t max = heed_matmul_prepared_size(m->output.type, hp->n_embd, BATCH);
+    for (int i = 0; i < hp->n_layer; i++) {
+        const heed_layer *L = &m->layers[i];
+        const heed_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo,
+                                   &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t j = 0; j < sizeof ws / sizeof *ws; j++) {
+            if (!ws[j]->data)
+                continue;
+            size_t s = heed_matmul_prepared_size(ws[j]->type, ws[j]->n_in, BATCH);
+            if (s > max)
+                max = s;
+        }
+    }
+    return max;
+}
+
+heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
+                             heed_context **out)
+{
+    *out = NULL;
+    heed_context_params dp = heed_context_default_params();
+    if (!p)
+        p = &dp;
+    const heed_hparams *hp = &m->hp;
+    int n_ctx = p->n_ctx > 0 ? p->n_ctx
+                             : (hp->n_ctx_train < DEFAULT_CTX ? hp->n_ctx_train : DEFAULT_CTX);
+    if (p->n_ctx < 0 || n_ctx > (1 << 24))
+        return heed_fail(HEED_ERR_ARG, "context size %d is out of range (1..%d)", p->n_ctx,
+                         1 << 24);
+    heed_context *c = calloc(1, sizeof *c);
+    if (!c)
+        return heed_fail(HEED_ERR_NOMEM, "out of memory");
+    c->m = m;
+    c->n_ctx = n_ctx;
+    c->n_threads = p->n_threads > 0 ? p->n_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    const size_t E = (size_t)hp->n_embd, Q = (size_t)hp->n_head * (size_t)hp->head_dim;
+    const size_t KV = (size_t)hp->n_kv_head * (size_t)hp->head_dim, F = (size_t)hp->n_ff;
+    const size_t cache = (size_t)hp->n_layer * (size_t)n_ctx * KV;
+    c->k_cache = malloc(sizeof(float) * cache);
+    c->v_cache = malloc(sizeof(float) * cache);
+    c->x = malloc(sizeof(float) * BATCH * E);
+    c->h = malloc(sizeof(float) * BATCH * E);
+    c->q = malloc(sizeof(float) * BATCH * Q);
+    c->k = malloc(sizeof(float) * BATCH * KV);
+    c->v = malloc(sizeof(float) * BATCH * KV);
+    c->qkv = malloc(sizeof(float) * BATCH * (Q + 2 * KV));
+    c->att = malloc(sizeof(float) * BATCH * Q);
+    c->gate = malloc(sizeof(float) * BATCH * 2 * F);
+    c->up = malloc(sizeof(float) * BATCH * F);
+    c->scores = malloc(sizeof(float) * (size_t)n_ctx);
+    c->rope = malloc(sizeof(float) * (size_t)hp->n_rot);
+    c->xq = malloc(max_prepared_size(m));
+    if (!c->k_cache || !c->v_cache || !c->x || !c->h || !c->q || !c->k || !c->v || !c->qkv ||
+        !c->att || !c->gate || !c->up || !c->scores || !c->rope || !c->xq) {
+        heed_context_free(c);
+        return heed_fail(HEED_ERR_NOMEM, "out of memory for a context of %d positions "
+                         "(KV cache %.1f MiB)", n_ctx,
+                         2.0 * sizeof(float) * (double)cache / (1024.0 * 1024.0));
+    }
+    *out = c;
+    return HEED_OK;
+}
+
+int heed_context_n_past(const heed_context *c) { return c->n_past; }
+int heed_context_n_ctx(const heed_context *c) { return c->n_ctx; }
+void heed_context_reset(heed_context *c) { c->n_past = 0; }
+
+/* y[t] = W x[t] for n tokens; y is [n][w->n_out]. */
+static void matmul(heed_context *c, const heed_weight *w, const float *x, int n, float *y)
+{
+    heed_matmul_prepare(w->type, x, w->n_in, n, c->xq);
+    heed_matmul_rows(w->type, w->data, w->n_in, 0, w->n_out, c->xq, n, y, w->n_out);
+}
+
+static void add_bias(float *y, const float *b, int n, int64_t dim)
+{
+    if (!b)
+        return;
+    for (int t = 0; t < n; t++)
+        for (int64_t i = 0; i < dim; i++)
+            y[t * dim + i] += b[i];
+}
+
+static void add(float *x, const float *y, int64_t count)
+{
+    for (int64_t i = 0; i < count; i++)
+        x[i] += y[i];
+}
+
+/* x += attention(norm(x)) for n tokens at positions pos0.. of layer il. */
+static void attention_block(heed_context *c, int il, int pos0, int n)
+{
+    const heed_model *m = c->m;
+    const heed_hparams *hp = &m->hp;
+    const heed_layer *L = &m->layers[il];
+    const int64_t E = hp->n_embd, Q = (int64_t)hp->n_head * hp->head_dim;
+    const int64_t KV = (int64_t)hp->n_kv_head * hp->head_dim;
+
+    for (int t = 0; t < n; t++)
+        heed_rms_norm(c->h + t * E, c->x + t * E, L->attn_norm, E, hp->norm_eps);
+
+    /* q, k, v: separate projections, or one fused matrix split by rows */
+    if (L->wqkv.data) {
+        matmul(c, &L->wqkv, c->h, n, c->qkv);
+        for (int t = 0; t < n; t++) {
+            const float *row = c->qkv + t * (Q + 2 * KV);
+            memcpy(c->q + t * Q, row, sizeof(float) * (size_t)Q);
+            memcpy(c->k + t * KV, row + Q, sizeof(float) * (size_t)KV);
+            memcpy(c->v + t * KV, row + Q + KV, sizeof(float) * (size_t)KV);
+        }
+    } else {
+        matmul(c, &L->wq, c->h, n, c->q);
+        matmul(c, &L->wk, c->h, n, c->k);
+        matmul(c, &L->wv, c->h, n, c->v);
+        add_bias(c->q, L->bq, n, Q);
+        add_bias(c->k, L->bk, n, KV);
+        add_bias(c->v, L->bv, n, KV);
+    }
+
+    /* RoPE on q and k; then k, v go into the cache at their positions */
+    const float q_scale = 1.0f / sqrtf((float)hp->head_dim);
+    float *k_cache = c->k_cache + (int64_t)il * c->n_ctx * KV;
+    float *v_cache = c->v_cache + (int64_t)il * c->n_ctx * KV;
+    for (int t = 0; t < n; t++) {
+        heed_rope_angles(c->rope, pos0 + t, hp->n_rot, hp->rope_base, hp->rope_freq_scale,
+                         m->rope_freqs);
+        const int neox = m->arch->rope == ROPE_NEOX;
+        heed_rope_apply(c->q + t * Q, hp->n_head, hp->head_dim, hp->n_rot, c->rope, neox);
+        heed_rope_apply(c->k + t * KV, hp->n_kv_head, hp->head_dim, hp->n_rot, c->rope, neox);
+        if (m->arch->q_prescale)
+            for (int64_t i = 0; i < Q; i++)
+                c->q[t * Q + i] *= q_scale;
+        memcpy(k_cache + (int64_t)(pos0 + t) * KV, c->k + t * KV, sizeof(float) * (size_t)KV);
+        memcpy(v_cache + (int64_t)(pos0 + t) * KV, c->v + t * KV, sizeof(float) * (size_t)KV);
+    }
+
+    heed_attn a = {
+        .q = c->q, .k = k_cache, .v = v_cache, .out = c->att,
+        .q_stride = Q, .kv_stride = KV, .out_stride = Q,
+        .n_q = n, .n_kv = pos0 + n, .q_pos0 = pos0,
+        .n_head = hp->n_head, .n_kv_head = hp->n_kv_head, .head_dim = hp->head_dim,
+        .scale = m->arch->q_prescale ? 1.0f : q_scale, .mask = m->arch->mask,
+    };
+    heed_attend(&a, 0, n, c->scores);
+
+    matmul(c, &L->wo, c->att, n, c->h);
+    add(c->x, c->h, n * E);
+}
+
+/* x += mlp(norm(x)): W_down(act(W_gate h) * W_up h). */
+static void ffn_block(heed_context *c, int il, int n)
+{
+    const heed_model *m = c->m;
+    const heed_hparams *hp = &m->hp;
+    const heed_layer *L = &m->layers[il];
+    const int64_t E = hp->n_embd, F = hp->n_ff;
+
+    for (int t = 0; t < n; t++)
+        heed_rms_norm(c->h + t * E, c->x + t * E, L->ffn_norm, E, hp->norm_eps);
+    if (L->gate_in_up) { /* rows 0..F-1 gate, F..2F-1 up */
+        matmul(c, &L->w_up, c->h, n, c->gate);
+        for (int t = 0; t < n; t++) { /* upward: no row is overwritten before it is read */
+            memcpy(c->up + t * F, c->gate + t * 2 * F + F, sizeof(float) * (size_t)F);
+            memmove(c->gate + t * F, c->gate + t * 2 * F, sizeof(float) * (size_t)F);
+        }
+    } else {
+        matmul(c, &L->w_gate, c->h, n, c->gate);
+        matmul(c, &L->w_up, c->h, n, c->up);
+    }
+    if (m->arch->ffn == FFN_GELU_GATED)
+        heed_gelu_mul(c->gate, c->up, n * F);
+    else
+        heed_silu_mul(c->gate, c->up, n * F);
+    matmul(c, &L->w_down, c->gate, n, c->h);
+    add(c->x, c->h, n * E);
+}
+
+/* One batch of n <= BATCH tokens; logits for tokens [first_logit, n). */
+static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_logit,
+                          float *logits)
+{
+    const heed_model *m = c->m;
+    const heed_hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd;
+    const heed_type_traits *et = heed_type_get(m->token_embd.type);
+    const size_t row = heed_type_row_size(m->token_embd.type, E);
+
+    for (int t = 0; t < n; t++) {
+        et->to_float((const char *)m->token_embd.data + row * (size_t)ids[t], c->x + t * E, E);
+        if (m->arch->embed_scale)
+            for (int64_t i = 0; i < E; i++)
+                c->x[t * E + i] *= sqrtf((float)E);
+    }
+    for (int il = 0; il < hp->n_layer; il++) {
+        attention_block(c, il, c->n_past, n);
+        ffn_block(c, il, n);
+    }
+    if (logits && first_logit < n) {
+        const int k = n - first_logit;
+        for (int t = 0; t < k; t++)
+            heed_rms_norm(c->h + t * E, c->x + (first_logit + t) * E, m->output_norm, E,
+                          hp->norm_eps);
+        matmul(c, &m->output, c->h, k, logits);
+    }
+    c->n_past += n;
+}
+
+heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float *logits,
+                              bool all_logits)
+{
+    const int32_t n_vocab = c->m->hp.n_vocab;
+    if (n <= 0)
+        return heed_fail(HEED_ERR_ARG, "no tokens to evaluate");
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= n_vocab)
+            return heed_fail(HEED_ERR_ARG, "token id %d at index %d is out of range (the "
+                             "vocabulary has %d tokens)", ids[i], i, n_vocab);
+    if (n > c->n_ctx - c->n_past)
+        return heed_fail(HEED_ERR_ARG, "context is full: %d positions used, %d more "
+                         "requested, the context holds %d (raise it with -c)", c->n_past, n,
+                         c->n_ctx);
+    for (int done = 0; done < n; done += BATCH) {
+        const int b = n - done < BATCH ? n - done : BATCH;
+        float *out = NULL;
+        int first = b; /* no logits from this batch */
+        if (logits && all_logits) {
+            out = logits + (int64_t)done * n_vocab;
+            first = 0;
+        } else if (logits && done + b == n) {
+            out = logits;
+            first = b - 1;
+        }
+        forward_batch(c, ids + done, b, first, out);
+    }
+    return HEED_OK;
+}

@@ -1,0 +1,71 @@
+/*
+ * model.h — a loaded model: its architecture, hyperparameters and weights.
+ * Weights point into the memory-mapped file; nothing is copied.
+ */
+#ifndef HEED_MODEL_MODEL_H
+#define HEED_MODEL_MODEL_H
+
+#include "heed.h"
+#include "attn/attention.h"
+
+/* How an architecture differs from the others: the forward pass reads this,
+ * so a new architecture is a row in arch.c, not a fork of forward.c. */
+typedef enum { FFN_SILU_GATED, FFN_GELU_GATED } heed_ffn_kind;
+typedef enum { ROPE_NORMAL, ROPE_NEOX } heed_rope_kind;
+
+typedef struct heed_arch {
+    const char *name;          /* general.architecture                      */
+    heed_rope_kind rope;
+    heed_ffn_kind ffn;
+    bool embed_scale;          /* x = embedding · sqrt(n_embd) (gemma)      */
+    bool q_prescale;           /* q *= 1/sqrt(head_dim) before q·k (phi3,
+                                  gemma), instead of scaling the scores     */
+    heed_mask_kind mask;
+} heed_arch;
+
+/* The row of name, or NULL; names lists the supported ones for messages. */
+const heed_arch *heed_arch_find(const char *name);
+const char *heed_arch_names(void);
+
+/* A matrix: n_out rows of n_in elements of type. */
+typedef struct heed_weight {
+    const void *data;
+    int type;
+    int64_t n_in, n_out;
+} heed_weight;
+
+typedef struct heed_layer {
+    const float *attn_norm;               /* [n_embd]                       */
+    heed_weight wq, wk, wv;               /* or all in wqkv (phi3)          */
+    heed_weight wqkv;
+    const float *bq, *bk, *bv;            /* biases or NULL (qwen2)         */
+    heed_weight wo;
+    const float *ffn_norm;                /* [n_embd]                       */
+    heed_weight w_gate, w_up, w_down;     /* gate may be in w_up (phi3)     */
+    bool gate_in_up;                      /* w_up rows: gate then up        */
+} heed_layer;
+
+typedef struct heed_hparams {
+    int n_vocab, n_embd, n_layer, n_head, n_kv_head, head_dim, n_ff, n_ctx_train;
+    int n_rot;
+    float norm_eps, rope_base, rope_freq_scale;
+} heed_hparams;
+
+struct heed_model {
+    heed_gguf *gguf;              /* owns the mapping                        */
+    const heed_arch *arch;
+    heed_hparams hp;
+    heed_weight token_embd;       /* [n_vocab][n_embd]                       */
+    const float *output_norm;     /* [n_embd]                                */
+    heed_weight output;           /* [n_vocab][n_embd]; token_embd if tied   */
+    const float *rope_freqs;      /* [n_rot/2] or NULL                       */
+    heed_layer *layers;           /* [n_layer]                               */
+    int32_t bos_id, eos_id;       /* -1 when unknown                         */
+    void *map;                    /* a llama2.c checkpoint's mapping         */
+    size_t map_size;
+};
+
+/* Fills m from a llama2.c checkpoint (llama2c.c). */
+heed_status heed_llama2c_load(const char *path, heed_model *m);
+
+#endif

@@ -1,0 +1,263 @@
+/*
+ * model_load.c — builds a heed_model from a GGUF file: hyperparameters from
+ * `<arch>.*` metadata, weights found by their llama.cpp names, and every
+ * shape checked against the hyperparameters before anything runs, so the
+ * forward pass can trust them.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "model/model.h"
+#include "util/error.h"
+
+/* The loader's state: the file and the architecture prefix of its keys. */
+typedef struct loader {
+    heed_gguf *g;
+    const char *path;
+    char arch[64];
+} loader;
+
+/* `<arch>.suffix` as an integer in [lo, hi]; def when absent (def < 0:
+ * required). */
+static heed_status hp_int(const loader *l, const char *suffix, int64_t def, int64_t lo,
+                          int64_t hi, int *out)
+{
+    char key[160];
+    int64_t v;
+    snprintf(key, sizeof key, "%s.%s", l->arch, suffix);
+    heed_status st = heed_gguf_get_int(l->g, key, &v);
+    if (st == HEED_ERR_NOT_FOUND && def >= 0)
+        v = def;
+    else if (st)
+        return st;
+    if (v < lo || v > hi)
+        return heed_fail(HEED_ERR_FORMAT, "%s: metadata key '%s' is %lld (expected %lld..%lld)",
+                         l->path, key, (long long)v, (long long)lo, (long long)hi);
+    *out = (int)v;
+    return HEED_OK;
+}
+
+/* `<arch>.suffix` as a positive finite float; def when absent. */
+static heed_status hp_float(const loader *l, const char *suffix, double def, float *out)
+{
+    char key[160];
+    double v;
+    snprintf(key, sizeof key, "%s.%s", l->arch, suffix);
+    heed_status st = heed_gguf_get_float(l->g, key, &v);
+    if (st == HEED_ERR_NOT_FOUND && def > 0)
+        v = def;
+    else if (st)
+        return st;
+    if (!(v > 0) || !isfinite(v))
+        return heed_fail(HEED_ERR_FORMAT, "%s: metadata key '%s' is %g (expected a positive "
+                         "number)", l->path, key, v);
+    *out = (float)v;
+    return HEED_OK;
+}
+
+static heed_status read_hparams(const loader *l, heed_hparams *hp)
+{
+    heed_status st;
+    const int big = 1 << 20;
+    if ((st = hp_int(l, "embedding_length", -1, 1, big, &hp->n_embd)) ||
+        (st = hp_int(l, "block_count", -1, 1, 4096, &hp->n_layer)) ||
+        (st = hp_int(l, "feed_forward_length", -1, 1, big, &hp->n_ff)) ||
+        (st = hp_int(l, "attention.head_count", -1, 1, 4096, &hp->n_head)) ||
+        (st = hp_int(l, "attention.head_count_kv", hp->n_head, 1, hp->n_head, &hp->n_kv_head)) ||
+        (st = hp_int(l, "context_length", 2048, 1, 1 << 24, &hp->n_ctx_train)))
+        return st;
+    if (hp->n_head % hp->n_kv_head)
+        return heed_fail(HEED_ERR_FORMAT, "%s: %d attention heads do not divide into %d kv "
+                         "heads", l->path, hp->n_head, hp->n_kv_head);
+    int head_dim_default = hp->n_embd % hp->n_head ? 0 : hp->n_embd / hp->n_head;
+    int value_length;
+    if ((st = hp_int(l, "attention.key_length", head_dim_default, 1, 1 << 16, &hp->head_dim)) ||
+        (st = hp_int(l, "attention.value_length", hp->head_dim, 1, 1 << 16, &value_length)))
+        return st;
+    if (value_length != hp->head_dim)
+        return heed_fail(HEED_ERR_UNSUPPORTED, "%s: key length %d differs from value length "
+                         "%d", l->path, hp->head_dim, value_length);
+    if ((st = hp_int(l, "rope.dimension_count", hp->head_dim, 2, hp->head_dim, &hp->n_rot)) ||
+        (st = hp_float(l, "attention.layer_norm_rms_epsilon", 1e-5, &hp->norm_eps)) ||
+        (st = hp_float(l, "rope.freq_base", 10000.0, &hp->rope_base)))
+        return st;
+    if (hp->n_rot % 2)
+        return heed_fail(HEED_ERR_FORMAT, "%s: rope.dimension_count %d is odd", l->path, hp->n_rot);
+
+    /* RoPE scaling: none, or linear (positions divided by the factor). */
+    char key[160];
+    heed_gguf_str type = {"none", 4};
+    snprintf(key, sizeof key, "%s.rope.scaling.type", l->arch);
+    if ((st = heed_gguf_get_str(l->g, key, &type)) && st != HEED_ERR_NOT_FOUND)
+        return st;
+    float factor = 1.0f;
+    if ((st = hp_float(l, "rope.scaling.factor", 1.0, &factor)))
+        return st;
+    if (type.len == 4 && !memcmp(type.ptr, "none", 4))
+        factor = 1.0f;
+    else if (!(type.len == 6 && !memcmp(type.ptr, "linear", 6)))
+        return heed_fail(HEED_ERR_UNSUPPORTED, "%s: RoPE scaling '%.*s' is not supported "
+                         "(heed supports none and linear)", l->path, (int)type.len, type.ptr);
+    hp->rope_freq_scale = 1.0f / factor;
+    return HEED_OK;
+}
+
+/* A matrix by name with ne = {n_in, n_out}; absent optional ones stay zero. */
+static heed_status weight(const loader *l, const char *name, int64_t n_in, int64_t n_out,
+                          bool optional, heed_weight *w)
+{
+    const heed_gguf_tensor *t = heed_gguf_find_tensor(l->g, name);
+    memset(w, 0, sizeof *w);
+    if (!t)
+        return optional ? HEED_OK
+                        : heed_fail(HEED_ERR_NOT_FOUND, "%s: tensor '%s' is missing", l->path,
+                                    name);
+    if (t->n_dims != 2 || t->ne[0] != n_in || t->ne[1] != n_out)
+        return heed_fail(HEED_ERR_FORMAT, "%s: tensor '%s' has shape %lld x %lld x %lld "
+                         "(expected %lld x %lld from the hyperparameters)", l->path, name,
+                         (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
+                         (long long)n_in, (long long)n_out);
+    if (!heed_type_get(t->type)->to_float)
+        return heed_fail(HEED_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which heed "
+                         "cannot compute with yet", l->path, name, heed_type_name(t->type));
+    *w = (heed_weight){t->data, t->type, n_in, n_out};
+    return HEED_OK;
+}
+
+/* An f32 vector of n elements (norm weights, biases). */
+static heed_status vector(const loader *l, const char *name, int64_t n, bool optional,
+                          const float **out)
+{
+    const heed_gguf_tensor *t = heed_gguf_find_tensor(l->g, name);
+    *out = NULL;
+    if (!t)
+        return optional ? HEED_OK
+                        : heed_fail(HEED_ERR_NOT_FOUND, "%s: tensor '%s' is missing", l->path,
+                                    name);
+    if (t->type != HEED_TYPE_F32 || t->ne[0] != n || t->ne[1] * t->ne[2] * t->ne[3] != 1)
+        return heed_fail(HEED_ERR_FORMAT, "%s: tensor '%s' is %s with %lld elements "
+                         "(expected f32 with %lld)", l->path, name, heed_type_name(t->type),
+                         (long long)(t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]), (long long)n);
+    *out = t->data;
+    return HEED_OK;
+}
+
+static heed_status load_layer(const loader *l, const heed_model *m, int i, heed_layer *L)
+{
+    const heed_hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd, Q = (int64_t)hp->n_head * hp->head_dim;
+    const int64_t KV = (int64_t)hp->n_kv_head * hp->head_dim, F = hp->n_ff;
+    char n[96];
+    heed_status st;
+#define NAME(s) (snprintf(n, sizeof n, "blk.%d.%s", i, s), n)
+    if ((st = vector(l, NAME("attn_norm.weight"), E, false, &L->attn_norm)) ||
+        (st = weight(l, NAME("attn_qkv.weight"), E, Q + 2 * KV, true, &L->wqkv)))
+        return st;
+    if (!L->wqkv.data &&
+        ((st = weight(l, NAME("attn_q.weight"), E, Q, false, &L->wq)) ||
+         (st = weight(l, NAME("attn_k.weight"), E, KV, false, &L->wk)) ||
+         (st = weight(l, NAME("attn_v.weight"), E, KV, false, &L->wv)) ||
+         (st = vector(l, NAME("attn_q.bias"), Q, true, &L->bq)) ||
+         (st = vector(l, NAME("attn_k.bias"), KV, true, &L->bk)) ||
+         (st = vector(l, NAME("attn_v.bias"), KV, true, &L->bv))))
+        return st;
+    if ((st = weight(l, NAME("attn_output.weight"), Q, E, false, &L->wo)) ||
+        (st = vector(l, NAME("ffn_norm.weight"), E, false, &L->ffn_norm)) ||
+        (st = weight(l, NAME("ffn_gate.weight"), E, F, true, &L->w_gate)) ||
+        (st = weight(l, NAME("ffn_down.weight"), F, E, false, &L->w_down)))
+        return st;
+    /* Without a gate tensor, ffn_up holds gate and up (phi3). */
+    L->gate_in_up = !L->w_gate.data;
+    st = weight(l, NAME("ffn_up.weight"), E, L->gate_in_up ? 2 * F : F, false, &L->w_up);
+#undef NAME
+    return st;
+}
+
+static heed_status load_gguf(heed_gguf *g, const char *path, heed_model *m)
+{
+    loader l = {g, path, ""};
+    heed_gguf_str arch;
+    heed_status st = heed_gguf_get_str(g, "general.architecture", &arch);
+    if (st)
+        return st;
+    snprintf(l.arch, sizeof l.arch, "%.*s", (int)(arch.len < 63 ? arch.len : 63), arch.ptr);
+    if (!(m->arch = heed_arch_find(l.arch)))
+        return heed_fail(HEED_ERR_UNSUPPORTED, "%s: architecture '%s' is not supported "
+                         "(heed runs: %s)", path, l.arch, heed_arch_names());
+    heed_hparams *hp = &m->hp;
+    if ((st = read_hparams(&l, hp)))
+        return st;
+
+    const heed_gguf_tensor *emb = heed_gguf_find_tensor(g, "token_embd.weight");
+    if (!emb)
+        return heed_fail(HEED_ERR_NOT_FOUND, "%s: tensor 'token_embd.weight' is missing", path);
+    if (emb->ne[1] < 1 || emb->ne[1] > INT32_MAX)
+        return heed_fail(HEED_ERR_FORMAT, "%s: token_embd.weight has %lld rows", path,
+                         (long long)emb->ne[1]);
+    hp->n_vocab = (int)emb->ne[1];
+    if ((st = weight(&l, "token_embd.weight", hp->n_embd, hp->n_vocab, false, &m->token_embd)) ||
+        (st = vector(&l, "output_norm.weight", hp->n_embd, false, &m->output_norm)) ||
+        (st = weight(&l, "output.weight", hp->n_embd, hp->n_vocab, true, &m->output)) ||
+        (st = vector(&l, "rope_freqs.weight", hp->n_rot / 2, true, &m->rope_freqs)))
+        return st;
+    if (!m->output.data)
+        m->output = m->token_embd; /* tied */
+
+    if (!(m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers)))
+        return heed_fail(HEED_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < hp->n_layer; i++)
+        if ((st = load_layer(&l, m, i, &m->layers[i])))
+            return st;
+
+    int64_t id;
+    m->bos_id = m->eos_id = -1;
+    if (!heed_gguf_get_int(g, "tokenizer.ggml.bos_token_id", &id) && id < hp->n_vocab)
+        m->bos_id = (int32_t)id;
+    if (!heed_gguf_get_int(g, "tokenizer.ggml.eos_token_id", &id) && id < hp->n_vocab)
+        m->eos_id = (int32_t)id;
+    heed_clear_error();
+    return HEED_OK;
+}
+
+heed_status heed_model_load(const char *path, heed_model **out)
+{
+    *out = NULL;
+    heed_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return heed_fail(HEED_ERR_NOMEM, "out of memory");
+    /* llama2.c checkpoints have no magic number; they go by their name. */
+    size_t len = strlen(path);
+    heed_status st;
+    if (len > 4 && !strcmp(path + len - 4, ".bin"))
+        st = heed_llama2c_load(path, m);
+    else if (!(st = heed_gguf_open(path, &m->gguf)))
+        st = load_gguf(m->gguf, path, m);
+    if (st) {
+        heed_model_free(m);
+        return st;
+    }
+    *out = m;
+    return HEED_OK;
+}
+
+void heed_model_free(heed_model *m)
+{
+    if (!m)
+        return;
+    free(m->layers);
+    if (m->map)
+        munmap(m->map, m->map_size);
+    heed_gguf_close(m->gguf);
+    free(m);
+}
+
+const char *heed_model_arch(const heed_model *m) { return m->arch->name; }
+int32_t heed_model_n_vocab(const heed_model *m) { return m->hp.n_vocab; }
+int heed_model_n_embd(const heed_model *m) { return m->hp.n_embd; }
+int heed_model_n_layer(const heed_model *m) { return m->hp.n_layer; }
+int heed_model_n_ctx_train(const heed_model *m) { return m->hp.n_ctx_train; }
+int32_t heed_model_bos(const heed_model *m) { return m->bos_id; }
+int32_t heed_model_eos(const heed_model *m) { return m->eos_id; }

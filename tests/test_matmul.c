@@ -1,0 +1,647 @@
+/*
+ * test_matmul.c — the dot products and matmul of every weight type.
+ *
+ * What is checked, and how tight:
+ *  - the scalar reference of each type against the same dot product in
+ *    double precision, computed from the dequantised weight row and the
+ *    dequantised partner-type activations (both dequantisers are exact);
+ *  - with every scale field set to 1 (and small enough quants), every
+ *    result is an integer below 2^24, so each variant (scalar, AVX2,
+ *    AVX-512, VNNI) must return it exactly: the integer sums are equal;
+ *  - every fast variant against the scalar reference on random data of
+ *    awkward sizes, random bytes (all bit patterns, extreme quants) and
+ *    misaligned rows;
+ *  - heed_matmul_rows for n_tokens 1, 3, 17 and split row ranges, on
+ *    random matrices and on the fixture models' real weights;
+ *  - the x86-style activation quantiser (ties to even).
+ *
+ * The float bound. Each dot product is a sum of float terms t_k (scaled
+ * block or lane sums, min terms), each rounded a few times, added in some
+ * order of depth at most nb + 8 (nb = blocks; the k-quants' 8 lanes add
+ * 8). Standard error analysis gives |error| <= (depth + c) u sum|t_k|
+ * with u = 2^-24 and c a few roundings per term. sum|t_k| is at most
+ * A = sum|w_i x_i| + 2 sum|m_i x_i|, where m_i is the part of weight i
+ * that comes from a block minimum (0 for symmetric types): a term's
+ * scaled quants are bounded by sum(|w_i| + |m_i|)|x_i|, its min term by
+ * sum|m_i x_i|. We allow (nb + 16) 2^-23 A, twice that estimate. For Q8_1
+ * partners llama.cpp's min term uses s = f16(d * sum q) with the
+ * unrounded d, which moves it by up to 2 f16 roundings: 2^-10 sum|m_i x_i|
+ * more.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heed.h"
+#include "kernels/matmul.h"
+#include "kernels/vec_dot.h"
+#include "tensor/blocks.h"
+#include "tensor/quant.h"
+#include "testutil.h"
+
+static const int all_types[] = {
+    HEED_TYPE_F32,  HEED_TYPE_F16,  HEED_TYPE_BF16, HEED_TYPE_Q4_0, HEED_TYPE_Q4_1,
+    HEED_TYPE_Q5_0, HEED_TYPE_Q5_1, HEED_TYPE_Q8_0, HEED_TYPE_Q2_K, HEED_TYPE_Q3_K,
+    HEED_TYPE_Q4_K, HEED_TYPE_Q5_K, HEED_TYPE_Q6_K,
+};
+#define N_TYPES (sizeof all_types / sizeof *all_types)
+static const char *const isas[] = {"scalar", "avx2", "avx512", "avx512vnni"};
+#define N_ISAS (sizeof isas / sizeof *isas)
+#define MAX_N 4352 /* 4096 + 256 */
+
+/* ------------------------------------------------------------- helpers */
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static uint64_t rng_next(rng *r)
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return r->s;
+}
+
+static double rng_unif(rng *r) { return (double)(rng_next(r) >> 11) * 0x1p-53; }
+
+static int rng_int(rng *r, int lo, int hi) { return lo + (int)(rng_next(r) % (uint64_t)(hi - lo + 1)); }
+
+static float rng_gauss(rng *r)
+{
+    double u = rng_unif(r) + 0x1p-60, v = rng_unif(r);
+    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
+}
+
+static int64_t block_size(int type) { return heed_type_get(type)->block_size; }
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    cr_assert_not_null(p);
+    return p;
+}
+
+/* Byte offsets of the f16 scale fields of a block (-1: none). */
+typedef struct scale_fields {
+    int type;
+    int d, dmin;
+} scale_fields;
+
+static const scale_fields fields[] = {
+    {HEED_TYPE_Q4_0, offsetof(heed_block_q4_0, d), -1},
+    {HEED_TYPE_Q4_1, offsetof(heed_block_q4_1, d), offsetof(heed_block_q4_1, m)},
+    {HEED_TYPE_Q5_0, offsetof(heed_block_q5_0, d), -1},
+    {HEED_TYPE_Q5_1, offsetof(heed_block_q5_1, d), offsetof(heed_block_q5_1, m)},
+    {HEED_TYPE_Q8_0, offsetof(heed_block_q8_0, d), -1},
+    {HEED_TYPE_Q2_K, offsetof(heed_block_q2_K, d), offsetof(heed_block_q2_K, dmin)},
+    {HEED_TYPE_Q3_K, offsetof(heed_block_q3_K, d), -1},
+    {HEED_TYPE_Q4_K, offsetof(heed_block_q4_K, d), offsetof(heed_block_q4_K, dmin)},
+    {HEED_TYPE_Q5_K, offsetof(heed_block_q5_K, d), offsetof(heed_block_q5_K, dmin)},
+    {HEED_TYPE_Q6_K, offsetof(heed_block_q6_K, d), -1},
+};
+
+/* Sets every block's scale fields of a quantised row: to 1.0 (unit), or
+ * to random steps in [2^-10, 2^-4] (positive, as quantisers write). */
+static void set_scales(int type, void *row, int64_t n, rng *r, int unit)
+{
+    const heed_type_traits *tt = heed_type_get(type);
+    for (size_t f = 0; f < sizeof fields / sizeof *fields; f++) {
+        if (fields[f].type != type)
+            continue;
+        for (int64_t b = 0; b < n / tt->block_size; b++) {
+            unsigned char *blk = (unsigned char *)row + (size_t)b * tt->type_size;
+            uint16_t d = heed_f32_to_f16(unit ? 1.0f : exp2f((float)(-10 + 6 * rng_unif(r))));
+            uint16_t m = heed_f32_to_f16(unit ? 1.0f : exp2f((float)(-10 + 6 * rng_unif(r))));
+            memcpy(blk + fields[f].d, &d, 2);
+            if (fields[f].dmin >= 0)
+                memcpy(blk + fields[f].dmin, &m, 2);
+        }
+    }
+}
+
+/* The min part m_i of each weight (the value its quant 0 dequantises to,
+ * for the types with a block minimum; 0 for the others): the row with
+ * its quant bits cleared, dequantised. */
+static void min_parts(int type, const void *w, int64_t n, float *m)
+{
+    const heed_type_traits *tt = heed_type_get(type);
+    size_t bytes = heed_type_row_size(type, n);
+    unsigned char *tmp = xmalloc(bytes);
+    memcpy(tmp, w, bytes);
+    int has_min = 1;
+    for (int64_t b = 0; b < n / tt->block_size; b++) {
+        unsigned char *blk = tmp + (size_t)b * tt->type_size;
+        switch (type) {
+        case HEED_TYPE_Q4_1:
+            memset(((heed_block_q4_1 *)(void *)blk)->qs, 0, 16);
+            break;
+        case HEED_TYPE_Q5_1:
+            memset(((heed_block_q5_1 *)(void *)blk)->qs, 0, 16);
+            memset(((heed_block_q5_1 *)(void *)blk)->qh, 0, 4);
+            break;
+        case HEED_TYPE_Q2_K:
+            memset(((heed_block_q2_K *)(void *)blk)->qs, 0, 64);
+            break;
+        case HEED_TYPE_Q4_K:
+            memset(((heed_block_q4_K *)(void *)blk)->qs, 0, 128);
+            break;
+        case HEED_TYPE_Q5_K:
+            memset(((heed_block_q5_K *)(void *)blk)->qs, 0, 128);
+            memset(((heed_block_q5_K *)(void *)blk)->qh, 0, 32);
+            break;
+        default:
+            has_min = 0;
+        }
+    }
+    if (has_min)
+        tt->to_float(tmp, m, n);
+    else
+        memset(m, 0, sizeof(float) * (size_t)n);
+    free(tmp);
+}
+
+/* The exact dot product of the dequantised rows, and its magnitudes. */
+typedef struct ref_dot {
+    double exact;  /* sum w_i x_i                                 */
+    double absum;  /* A = sum|w_i x_i| + 2 sum|m_i x_i|          */
+    double minsum; /* sum|m_i x_i|                                */
+} ref_dot;
+
+static ref_dot reference(int type, const void *w, const void *xq, int64_t n)
+{
+    float *wd = xmalloc(sizeof(float) * (size_t)n), *xd = xmalloc(sizeof(float) * (size_t)n);
+    float *m = xmalloc(sizeof(float) * (size_t)n);
+    heed_type_get(type)->to_float(w, wd, n);
+    heed_type_get(heed_matmul_vec_type(type))->to_float(xq, xd, n);
+    min_parts(type, w, n, m);
+    ref_dot r = {0, 0, 0};
+    for (int64_t i = 0; i < n; i++) {
+        r.exact += (double)wd[i] * xd[i];
+        r.absum += fabs((double)wd[i] * xd[i]);
+        r.minsum += fabs((double)m[i] * xd[i]);
+    }
+    r.absum += 2 * r.minsum;
+    free(wd);
+    free(xd);
+    free(m);
+    return r;
+}
+
+/* The bound explained at the top of the file. */
+static double dot_bound(int type, int64_t n, ref_dot r)
+{
+    double b = (double)(n / block_size(type) + 16) * 0x1p-23 * r.absum;
+    if (heed_matmul_vec_type(type) == HEED_TYPE_Q8_1)
+        b += 0x1p-10 * 1.01 * r.minsum;
+    return b + 1e-30;
+}
+
+/* A weight row of n Gaussian weights (std `scale`), in `type`. */
+static void *gauss_row(int type, int64_t n, rng *r, float scale)
+{
+    float *f = xmalloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        f[i] = scale * rng_gauss(r);
+    void *q = xmalloc(heed_type_row_size(type, n));
+    heed_type_get(type)->from_float(f, q, n);
+    free(f);
+    return q;
+}
+
+/* n_tokens Gaussian activation rows, prepared for `type`. */
+static void *gauss_act(int type, int64_t n, int64_t n_tokens, rng *r)
+{
+    float *f = xmalloc(sizeof(float) * (size_t)(n * n_tokens));
+    for (int64_t i = 0; i < n * n_tokens; i++)
+        f[i] = rng_gauss(r);
+    void *q = xmalloc(heed_matmul_prepared_size(type, n, n_tokens));
+    heed_matmul_prepare(type, f, n, n_tokens, q);
+    free(f);
+    return q;
+}
+
+static int is_float_type(int type)
+{
+    return type == HEED_TYPE_F32 || type == HEED_TYPE_F16 || type == HEED_TYPE_BF16;
+}
+
+/* Stores integer v in a row of float type `type` at index i. */
+static void put_float(int type, void *row, int64_t i, float v)
+{
+    if (type == HEED_TYPE_F32)
+        ((float *)row)[i] = v;
+    else if (type == HEED_TYPE_F16)
+        ((uint16_t *)row)[i] = heed_f32_to_f16(v);
+    else
+        ((uint16_t *)row)[i] = heed_f32_to_bf16(v);
+}
+
+/* Activations of partner type vtype with unit scales and quants from
+ * pattern: 0 random in [-R, R], 1 all R, 2 all -R, 3 alternating. */
+static void unit_act(int vtype, void *buf, int64_t n, rng *r, int R, int pattern)
+{
+    int8_t q[MAX_N];
+    for (int64_t i = 0; i < n; i++)
+        q[i] = (int8_t)(pattern == 0   ? rng_int(r, -R, R)
+                        : pattern == 1 ? R
+                        : pattern == 2 ? -R
+                                       : (i % 2 ? R : -R));
+    if (is_float_type(vtype)) {
+        for (int64_t i = 0; i < n; i++)
+            put_float(vtype, buf, i, q[i]);
+    } else if (vtype == HEED_TYPE_Q8_0 || vtype == HEED_TYPE_Q8_1) {
+        for (int64_t b = 0; b < n / 32; b++) {
+            int sum = 0;
+            for (int j = 0; j < 32; j++)
+                sum += q[32 * b + j];
+            if (vtype == HEED_TYPE_Q8_0) {
+                heed_block_q8_0 *y = (heed_block_q8_0 *)buf + b;
+                y->d = heed_f32_to_f16(1.0f);
+                memcpy(y->qs, q + 32 * b, 32);
+            } else {
+                heed_block_q8_1 *y = (heed_block_q8_1 *)buf + b;
+                y->d = heed_f32_to_f16(1.0f);
+                y->s = heed_f32_to_f16((float)sum);
+                memcpy(y->qs, q + 32 * b, 32);
+            }
+        }
+    } else {
+        heed_block_q8_K *y = buf;
+        for (int64_t b = 0; b < n / 256; b++) {
+            y[b].d = 1.0f;
+            memcpy(y[b].qs, q + 256 * b, 256);
+            for (int s = 0; s < 16; s++) {
+                int sum = 0;
+                for (int j = 0; j < 16; j++)
+                    sum += q[256 * b + 16 * s + j];
+                y[b].bsums[s] = (int16_t)sum;
+            }
+        }
+    }
+}
+
+/* A weight row from bytes (pattern: 0 random, else that byte repeated),
+ * scales then set as set_scales does. Float types get integers in
+ * [-64, 64] (or +-64) instead of raw bytes, which could be NaN. */
+static void byte_row(int type, void *row, int64_t n, rng *r, int pattern, int unit)
+{
+    if (is_float_type(type)) {
+        for (int64_t i = 0; i < n; i++)
+            put_float(type, row, i,
+                      pattern == 0 ? (float)rng_int(r, -64, 64) : (pattern & 1) ? 64.0f : -64.0f);
+        return;
+    }
+    unsigned char *p = row;
+    for (size_t i = 0; i < heed_type_row_size(type, n); i++)
+        p[i] = pattern == 0 ? (unsigned char)rng_next(r) : (unsigned char)pattern;
+    set_scales(type, row, n, r, unit);
+}
+
+/* ------------------------------------------------------------- tests */
+
+Test(matmul, partner_types_and_sizes)
+{
+    cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_F32), HEED_TYPE_F32);
+    cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_F16), HEED_TYPE_F16);
+    cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_BF16), HEED_TYPE_BF16);
+    cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_Q4_0), HEED_TYPE_Q8_0);
+    cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_Q5_0), HEED_TYPE_Q8_0);
+    cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_Q8_0), HEED_TYPE_Q8_0);
+    cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_Q4_1), HEED_TYPE_Q8_1);
+    cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_Q5_1), HEED_TYPE_Q8_1);
+    for (int t = HEED_TYPE_Q2_K; t <= HEED_TYPE_Q6_K; t++)
+        cr_expect_eq(heed_matmul_vec_type(t), HEED_TYPE_Q8_K);
+    cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_Q8_K), -1);
+    cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_IQ2_XXS), -1);
+    cr_expect_eq(heed_matmul_vec_type(-1), -1);
+    cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_COUNT), -1);
+
+    cr_expect_eq(heed_matmul_prepared_size(HEED_TYPE_Q4_0, 64, 3), 3 * 2 * sizeof(heed_block_q8_0));
+    cr_expect_eq(heed_matmul_prepared_size(HEED_TYPE_Q4_K, 512, 2), 2 * 2 * sizeof(heed_block_q8_K));
+    cr_expect_eq(heed_matmul_prepared_size(HEED_TYPE_F16, 5, 2), 20);
+    cr_expect_eq(heed_matmul_prepared_size(HEED_TYPE_Q4_0, 48, 1), 0, "not whole blocks");
+    cr_expect_eq(heed_matmul_prepared_size(HEED_TYPE_Q4_K, 32, 1), 0, "not whole blocks");
+    cr_expect_eq(heed_matmul_prepared_size(HEED_TYPE_Q8_K, 256, 1), 0, "no matmul");
+    cr_expect_eq(heed_matmul_prepared_size(HEED_TYPE_F32, 0, 1), 0);
+    cr_expect_eq(heed_matmul_prepared_size(HEED_TYPE_F32, 8, 0), 0);
+    cr_expect_eq(heed_matmul_prepared_size(HEED_TYPE_F32, INT64_MAX / 2, INT64_MAX / 2), 0,
+                 "overflow");
+
+    /* every type with a matmul has a reference dot product, and only those */
+    for (int t = 0; t < HEED_TYPE_COUNT; t++)
+        cr_expect_eq(heed_vec_dot_variant(t, "scalar") != NULL, heed_matmul_vec_type(t) >= 0,
+                     "%s", heed_type_name(t));
+}
+
+Test(matmul, unsupported_rows_are_nan)
+{
+    float y[4] = {1, 2, 3, 4};
+    heed_block_q8_K w = {0};
+    heed_matmul_rows(HEED_TYPE_Q8_K, &w, 256, 1, 3, &w, 1, y, 4);
+    cr_expect(y[0] == 1 && isnan(y[1]) && isnan(y[2]) && y[3] == 4);
+}
+
+/* The scalar reference of every type equals the double-precision dot
+ * product of the dequantised rows, within the bound above. */
+Test(matmul, reference_matches_dequantised_double)
+{
+    static const int64_t sizes[] = {32, 64, 256, 512, MAX_N};
+    rng r = {0x9e3779b97f4a7c15u};
+    for (size_t k = 0; k < N_TYPES; k++) {
+        const int type = all_types[k];
+        heed_vec_dot_fn dot = heed_vec_dot_variant(type, "scalar");
+        cr_assert_not_null(dot);
+        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+            const int64_t n = sizes[s];
+            if (n % block_size(type))
+                continue;
+            for (int trial = 0; trial < 3; trial++) {
+                void *w = gauss_row(type, n, &r, trial == 2 ? 1e-3f : 1.0f);
+                void *x = gauss_act(type, n, 1, &r);
+                ref_dot ref = reference(type, w, x, n);
+                double got = dot(w, x, n);
+                cr_expect_leq(fabs(got - ref.exact), dot_bound(type, n, ref),
+                              "%s n=%lld trial %d: %.9g vs %.9g (A %.3g)", heed_type_name(type),
+                              (long long)n, trial, got, ref.exact, ref.absum);
+                free(w);
+                free(x);
+            }
+        }
+    }
+}
+
+/* With unit scales every dot product is an integer; while the sum of the
+ * absolute terms stays below 2^24 every partial sum is exact in float,
+ * so all variants must return exactly the integer: their integer sums
+ * agree. Raw random bytes reach every bit pattern of the quants and the
+ * sub-block scales; constant bytes the extremes. */
+Test(matmul, unit_scales_exact_in_every_variant)
+{
+    static const int64_t sizes[] = {32, 64, 96, 256, 512, 768, MAX_N};
+    static const int wpat[] = {0, 0, 0x00, 0xff, 0x80, 0x7f, 0x55};
+    rng r = {12345};
+    size_t wbytes = heed_type_row_size(HEED_TYPE_F32, MAX_N);
+    void *w = xmalloc(wbytes), *x = xmalloc(wbytes);
+    for (size_t k = 0; k < N_TYPES; k++) {
+        const int type = all_types[k], vtype = heed_matmul_vec_type(type);
+        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+            const int64_t n = sizes[s];
+            if (n % block_size(type))
+                continue;
+            for (size_t p = 0; p < sizeof wpat / sizeof *wpat; p++) {
+                for (int xpat = 0; xpat < 4; xpat++) {
+                    byte_row(type, w, n, &r, wpat[p], 1);
+                    /* Q8_1's s is an f16: keep |sum q| <= 2048, exact */
+                    int R = vtype == HEED_TYPE_Q8_1 ? 63 : 127;
+                    ref_dot ref;
+                    for (;; R /= 2) {
+                        unit_act(vtype, x, n, &r, R, xpat);
+                        ref = reference(type, w, x, n);
+                        if (ref.absum < 0x1p24 || R <= 1)
+                            break;
+                    }
+                    cr_assert_lt(ref.absum, 0x1p24, "%s n=%lld: test data too large",
+                                 heed_type_name(type), (long long)n);
+                    for (size_t v = 0; v < N_ISAS; v++) {
+                        heed_vec_dot_fn dot = heed_vec_dot_variant(type, isas[v]);
+                        if (!dot)
+                            continue;
+                        float got = dot(w, x, n);
+                        cr_expect_eq(got, (float)ref.exact,
+                                     "%s %s n=%lld wpat %#x xpat %d R %d: %.1f vs %.1f",
+                                     heed_type_name(type), isas[v], (long long)n, wpat[p], xpat,
+                                     R, got, ref.exact);
+                    }
+                }
+            }
+        }
+    }
+    free(w);
+    free(x);
+}
+
+/* Every fast variant against the reference: Gaussian rows quantised as
+ * files are, raw random bytes with realistic scales, extreme activations;
+ * awkward block counts; rows at 2-byte (not 4- or 32-byte) addresses. */
+Test(matmul, fast_variants_match_reference)
+{
+    static const int64_t blocks[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 65, 136};
+    static const int64_t float_sizes[] = {1, 7, 8, 15, 16, 17, 31, 33, 63, 64, 100, 255, 1000, 4099};
+    rng r = {777};
+    const size_t cap = heed_type_row_size(HEED_TYPE_F32, 136 * 32) + 64;
+    unsigned char *wbuf = xmalloc(cap), *xbuf = xmalloc(cap);
+    int n_checked = 0;
+    for (size_t k = 0; k < N_TYPES; k++) {
+        const int type = all_types[k];
+        heed_vec_dot_fn ref_fn = heed_vec_dot_variant(type, "scalar");
+        for (size_t s = 0; s < 14; s++) {
+            const int64_t n = is_float_type(type) ? float_sizes[s] : blocks[s] * block_size(type);
+            if (n > 136 * 32 && block_size(type) == 256 && blocks[s] > 17)
+                continue;
+            for (int data = 0; data < 4; data++) {
+                /* 0 Gaussian; 1 random bytes; 2 random bytes, activations all
+                 * at +amax; 3 Gaussian weights, alternating extreme activations */
+                /* 2-byte aligned only (f32 rows: 4), never 32 */
+                void *w = wbuf + (type == HEED_TYPE_F32 ? 4 : 2);
+                float *xf = xmalloc(sizeof(float) * (size_t)n);
+                if (data == 1 || data == 2) {
+                    byte_row(type, w, n, &r, 0, 0);
+                } else {
+                    void *g = gauss_row(type, n, &r, 0.5f);
+                    memcpy(w, g, heed_type_row_size(type, n));
+                    free(g);
+                }
+                for (int64_t i = 0; i < n; i++)
+                    xf[i] = data == 2 ? 3.0f : data == 3 ? (i % 2 ? 2.5f : -2.5f) : rng_gauss(&r);
+                void *x = xbuf + 4; /* partner rows: 4-byte aligned (q8_K's float) */
+                heed_matmul_prepare(type, xf, n, 1, x);
+                free(xf);
+
+                ref_dot ref = reference(type, w, x, n);
+                const float want = ref_fn(w, x, n);
+                const double bound = 2 * dot_bound(type, n, ref);
+                for (size_t v = 1; v < N_ISAS; v++) {
+                    heed_vec_dot_fn dot = heed_vec_dot_variant(type, isas[v]);
+                    if (!dot)
+                        continue;
+                    float got = dot(w, x, n);
+                    n_checked++;
+                    cr_expect_leq(fabs((double)got - want), bound,
+                                  "%s %s n=%lld data %d: %.9g vs reference %.9g (bound %.3g)",
+                                  heed_type_name(type), isas[v], (long long)n, data, got, want,
+                                  bound);
+                }
+            }
+        }
+    }
+    cr_log_info("fast-vs-reference comparisons: %d", n_checked);
+    free(wbuf);
+    free(xbuf);
+}
+
+/* heed_matmul_rows on a random matrix: every output within the bound of
+ * its double-precision reference; a split row range gives the same bits;
+ * nothing outside the range is written. */
+Test(matmul, rows_match_double_reference)
+{
+    static const int64_t tokens[] = {1, 3, 17};
+    const int64_t n_in = 512, n_out = 37;
+    rng r = {4242};
+    for (size_t k = 0; k < N_TYPES; k++) {
+        const int type = all_types[k];
+        const size_t wrow = heed_type_row_size(type, n_in);
+        unsigned char *W = xmalloc(wrow * (size_t)n_out);
+        for (int64_t o = 0; o < n_out; o++) {
+            void *row = gauss_row(type, n_in, &r, (float)(0.1 + o % 5));
+            memcpy(W + (size_t)o * wrow, row, wrow);
+            free(row);
+        }
+        for (size_t tk = 0; tk < sizeof tokens / sizeof *tokens; tk++) {
+            const int64_t nt = tokens[tk];
+            void *xq = gauss_act(type, n_in, nt, &r);
+            const size_t xrow = heed_matmul_prepared_size(type, n_in, 1);
+            float *y = xmalloc(sizeof(float) * (size_t)(nt * n_out));
+            float *y2 = xmalloc(sizeof(float) * (size_t)(nt * n_out));
+            for (int64_t i = 0; i < nt * n_out; i++)
+                y[i] = y2[i] = -12345.0f;
+            heed_matmul_rows(type, W, n_in, 3, n_out, xq, nt, y, n_out);
+            for (int64_t t = 0; t < nt; t++)
+                for (int64_t o = 0; o < 3; o++)
+                    cr_expect_eq(y[t * n_out + o], -12345.0f, "row %lld written", (long long)o);
+            heed_matmul_rows(type, W, n_in, 0, 3, xq, nt, y, n_out);
+            heed_matmul_rows(type, W, n_in, 0, 20, xq, nt, y2, n_out);
+            heed_matmul_rows(type, W, n_in, 20, n_out, xq, nt, y2, n_out);
+            cr_expect_arr_eq(y, y2, sizeof(float) * (size_t)(nt * n_out),
+                             "%s: split ranges differ", heed_type_name(type));
+            for (int64_t t = 0; t < nt; t++) {
+                for (int64_t o = 0; o < n_out; o++) {
+                    ref_dot ref = reference(type, W + (size_t)o * wrow,
+                                            (const char *)xq + (size_t)t * xrow, n_in);
+                    double got = y[t * n_out + o];
+                    cr_expect_leq(fabs(got - ref.exact), 2 * dot_bound(type, n_in, ref),
+                                  "%s tokens=%lld y[%lld][%lld] = %.9g vs %.9g",
+                                  heed_type_name(type), (long long)nt, (long long)t,
+                                  (long long)o, got, ref.exact);
+                }
+            }
+            free(xq);
+            free(y);
+            free(y2);
+        }
+        free(W);
+    }
+}
+
+/* The same on the fixture models' real weights (llama.cpp-quantised),
+ * comparing every variant too. */
+static void check_fixture_matrix(const char *file, const char *tensor)
+{
+    char path[4096];
+    FIXTURE_PATH(path, file);
+    heed_gguf *g = NULL;
+    cr_assert_eq(heed_gguf_open(path, &g), HEED_OK, "%s", heed_last_error());
+    const heed_gguf_tensor *t = heed_gguf_find_tensor(g, tensor);
+    cr_assert_not_null(t, "%s in %s", tensor, file);
+    const int type = t->type;
+    const int64_t n_in = t->ne[0], n_out = t->ne[1], nt = 3;
+    const size_t wrow = heed_type_row_size(type, n_in);
+    cr_assert_gt(heed_matmul_prepared_size(type, n_in, nt), 0, "%s", heed_type_name(type));
+
+    rng r = {99};
+    void *xq = gauss_act(type, n_in, nt, &r);
+    const size_t xrow = heed_matmul_prepared_size(type, n_in, 1);
+    float *y = xmalloc(sizeof(float) * (size_t)(nt * n_out));
+    heed_matmul_rows(type, t->data, n_in, 0, n_out, xq, nt, y, n_out);
+    int bad = 0;
+    for (int64_t tk = 0; tk < nt; tk++) {
+        for (int64_t o = 0; o < n_out; o++) {
+            const void *w = (const char *)t->data + (size_t)o * wrow;
+            const void *x = (const char *)xq + (size_t)tk * xrow;
+            ref_dot ref = reference(type, w, x, n_in);
+            const double bound = 2 * dot_bound(type, n_in, ref);
+            bad += fabs(y[tk * n_out + o] - ref.exact) > bound;
+            for (size_t v = 0; v < N_ISAS; v++) {
+                heed_vec_dot_fn dot = heed_vec_dot_variant(type, isas[v]);
+                if (dot)
+                    bad += fabs(dot(w, x, n_in) - ref.exact) > bound;
+            }
+        }
+    }
+    cr_expect_eq(bad, 0, "%s %s (%s): %d results out of bound", file, tensor,
+                 heed_type_name(type), bad);
+    free(xq);
+    free(y);
+    heed_gguf_close(g);
+}
+
+Test(matmul, fixture_q4_k) { check_fixture_matrix("llama-tiny-q4_k.gguf", "blk.0.attn_q.weight"); }
+Test(matmul, fixture_q4_0) { check_fixture_matrix("llama-tiny-q4_0.gguf", "blk.0.ffn_down.weight"); }
+Test(matmul, fixture_q8_0) { check_fixture_matrix("llama-tiny-q8_0.gguf", "blk.1.ffn_gate.weight"); }
+Test(matmul, fixture_q6_k) { check_fixture_matrix("llama-tiny-q6_k.gguf", "blk.0.attn_v.weight"); }
+Test(matmul, fixture_f16) { check_fixture_matrix("llama-tiny-f16.gguf", "blk.0.attn_k.weight"); }
+Test(matmul, fixture_bf16) { check_fixture_matrix("llama-tiny-bf16.gguf", "blk.0.attn_output.weight"); }
+Test(matmul, fixture_f32) { check_fixture_matrix("llama-tiny-f32.gguf", "blk.0.ffn_up.weight"); }
+Test(matmul, fixture_gpt2_f16_output) { check_fixture_matrix("gpt2-tiny.gguf", "output.weight"); }
+
+/* ------------------------------------------- activation quantisation */
+
+/* 127/amax = 1 makes every x * id exact, so .5 cases are true ties: the
+ * backend rounds them to even where the file quantiser rounds away. */
+Test(matmul, act_q8_0_ties_to_even)
+{
+    float x[32] = {127.0f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 3.5f, 126.5f, -126.5f};
+    heed_block_q8_0 act, file;
+    heed_quantize_act_q8_0(x, &act, 32);
+    heed_quantize_q8_0(x, &file, 32);
+    static const int8_t even[10] = {127, 0, 2, 2, 0, -2, -2, 4, 126, -126};
+    static const int8_t away[10] = {127, 1, 2, 3, -1, -2, -3, 4, 127, -127};
+    cr_expect_arr_eq(act.qs, even, 10);
+    cr_expect_arr_eq(file.qs, away, 10);
+    cr_expect_eq(act.d, file.d);
+
+    heed_block_q8_1 a1;
+    heed_quantize_act_q8_1(x, &a1, 32);
+    cr_expect_arr_eq(a1.qs, even, 10);
+    int sum = 0;
+    for (int j = 0; j < 32; j++)
+        sum += a1.qs[j];
+    cr_expect_eq(a1.s, heed_f32_to_f16(127.0f / 127.0f * (float)sum));
+}
+
+/* On ordinary data the two quantisers agree but for rare single steps;
+ * an all-zero block gives d = 0 and q = 0; non-finite input gives no UB. */
+Test(matmul, act_q8_0_close_to_file_quantiser)
+{
+    enum { N = 32 * 512 };
+    float *x = xmalloc(sizeof(float) * N);
+    rng r = {5};
+    for (int i = 0; i < N; i++)
+        x[i] = rng_gauss(&r) * (float)(1 + i / 1024);
+    heed_block_q8_0 *a = xmalloc(sizeof *a * (N / 32)), *b = xmalloc(sizeof *b * (N / 32));
+    heed_quantize_act_q8_0(x, a, N);
+    heed_quantize_q8_0(x, b, N);
+    int differ = 0;
+    for (int k = 0; k < N / 32; k++) {
+        cr_expect_eq(a[k].d, b[k].d);
+        for (int j = 0; j < 32; j++) {
+            cr_expect_leq(abs(a[k].qs[j] - b[k].qs[j]), 1);
+            differ += a[k].qs[j] != b[k].qs[j];
+        }
+    }
+    cr_expect_lt(differ, N / 100, "%d of %d differ", differ, N);
+
+    float z[32] = {0};
+    heed_quantize_act_q8_0(z, a, 32);
+    cr_expect_eq(a[0].d, 0);
+    for (int j = 0; j < 32; j++)
+        cr_expect_eq(a[0].qs[j], 0);
+    z[3] = INFINITY;
+    z[4] = NAN;
+    heed_quantize_act_q8_0(z, a, 32); /* must not trap under UBSan */
+    heed_quantize_act_q8_1(z, a, 32);
+    free(x);
+    free(a);
+    free(b);
+}

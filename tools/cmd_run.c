@@ -1,0 +1,173 @@
+/*
+ * cmd_run.c — `heed run MODEL --ids 1,2,3 [-n N] [sampling options]`:
+ * evaluates the prompt in one batch, then generates one token per step with
+ * the KV cache, printing each id as it comes (stdout, one line) and the
+ * speed at the end (stderr).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Resident memory of this process in MiB (0 if unknown). */
+static double resident_mib(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return (double)rss * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
+}
+
+typedef struct run_options {
+    const char *model, *ids, *prompt;
+    long n_predict, threads, n_ctx;
+    bool print_ids, verbose, ignore_eos;
+    heed_sampler_params sp;
+} run_options;
+
+/* Parses argv into o; returns -1 when fine, else the exit code. */
+static int parse(int argc, char **argv, run_options *o)
+{
+    o->n_predict = 128;
+    o->sp = heed_sampler_default_params();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long l;
+        double d;
+#define INT_OPT(name, lo, hi, dst) \
+    else if (!strcmp(a, name)) { if (!cli_parse_int("run", name, v, lo, hi, &l)) return EXIT_BAD_INPUT; dst = l; i++; }
+#define FLOAT_OPT(name, lo, hi, dst) \
+    else if (!strcmp(a, name)) { if (!cli_parse_float("run", name, v, lo, hi, &d)) return EXIT_BAD_INPUT; dst = (float)d; i++; }
+        if (!strcmp(a, "--ids") && v)
+            o->ids = argv[++i];
+        else if (!strcmp(a, "-p") && v)
+            o->prompt = argv[++i];
+        else if (!strcmp(a, "--print-ids"))
+            o->print_ids = true;
+        else if (!strcmp(a, "--verbose"))
+            o->verbose = true;
+        else if (!strcmp(a, "--ignore-eos"))
+            o->ignore_eos = true;
+        INT_OPT("-n", 0, 1L << 30, o->n_predict)
+        INT_OPT("-t", 1, 1024, o->threads)
+        INT_OPT("-c", 1, 1L << 24, o->n_ctx)
+        INT_OPT("--top-k", 0, 1L << 30, o->sp.top_k)
+        INT_OPT("--repeat-last-n", -1, 1L << 30, o->sp.repeat_last_n)
+        FLOAT_OPT("--temp", 0, 1e6, o->sp.temp)
+        FLOAT_OPT("--top-p", 0, 1, o->sp.top_p)
+        FLOAT_OPT("--min-p", 0, 1, o->sp.min_p)
+        FLOAT_OPT("--repeat-penalty", 1e-6, 1e6, o->sp.repeat_penalty)
+        FLOAT_OPT("--frequency-penalty", -1e6, 1e6, o->sp.frequency_penalty)
+        FLOAT_OPT("--presence-penalty", -1e6, 1e6, o->sp.presence_penalty)
+        else if (!strcmp(a, "--seed")) {
+            if (!cli_parse_int("run", "--seed", v, 0, __LONG_MAX__, &l))
+                return EXIT_BAD_INPUT;
+            o->sp.seed = (uint64_t)l;
+            i++;
+        } else if (a[0] == '-' || o->model)
+            return cli_usage_error("run", USAGE_RUN, "unknown or incomplete option");
+        else
+            o->model = a;
+#undef INT_OPT
+#undef FLOAT_OPT
+    }
+    if (!o->model || (!o->ids && !o->prompt))
+        return cli_usage_error("run", USAGE_RUN, "needs MODEL and --ids (or -p)");
+    if (o->prompt || !o->print_ids) {
+        fprintf(stderr, "heed run: text needs heed's tokenizer, which this version does not "
+                "have yet; give the prompt as --ids and add --print-ids\n");
+        return EXIT_BAD_INPUT;
+    }
+    return -1;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    run_options o = {0};
+    int rc = parse(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    int n_prompt;
+    int32_t *ids = cli_parse_ids("run", o.ids, &n_prompt);
+    if (!ids)
+        return EXIT_BAD_INPUT;
+    heed_model *m = NULL;
+    heed_context *c = NULL;
+    heed_sampler *s = NULL;
+    float *logits = NULL;
+    heed_context_params cp = heed_context_default_params();
+    cp.n_ctx = (int)o.n_ctx;
+    cp.n_threads = (int)o.threads;
+    rc = EXIT_OK;
+    double t0 = now(), t1 = t0, t2;
+    int n_gen = 0;
+    heed_status st = heed_model_load(o.model, &m);
+    if (!st)
+        st = heed_context_new(m, &cp, &c);
+    if (!st)
+        st = heed_sampler_new(&o.sp, heed_model_n_vocab(m), &s);
+    if (!st && !(logits = malloc(sizeof *logits * (size_t)heed_model_n_vocab(m)))) {
+        fprintf(stderr, "heed run: out of memory\n");
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    for (int i = 0; !st && i < n_prompt; i++)
+        st = heed_sampler_accept(s, ids[i]);
+    if (!st) {
+        t0 = now();
+        st = heed_context_eval(c, ids, n_prompt, logits, false);
+        t1 = now();
+    }
+    while (!st && n_gen < o.n_predict) {
+        int32_t next = heed_sampler_sample(s, logits);
+        if (next == heed_model_eos(m) && !o.ignore_eos)
+            break;
+        printf(n_gen ? " %d" : "%d", next);
+        fflush(stdout);
+        n_gen++;
+        if (n_gen == o.n_predict)
+            break;
+        if (heed_context_n_past(c) == heed_context_n_ctx(c)) {
+            fprintf(stderr, "heed run: the context is full (%d positions); stopped after %d "
+                    "tokens (raise it with -c)\n", heed_context_n_ctx(c), n_gen);
+            break;
+        }
+        if (!(st = heed_sampler_accept(s, next)))
+            st = heed_context_eval(c, &next, 1, logits, false);
+    }
+    t2 = now();
+    if (n_gen)
+        putchar('\n');
+    if (st) {
+        rc = cli_fail("run", st);
+        goto done;
+    }
+    fprintf(stderr, "heed run: prompt %d tokens, %.1f tokens/s; generated %d tokens, %.1f "
+            "tokens/s\n", n_prompt, n_prompt / (t1 - t0), n_gen,
+            n_gen > 1 ? (n_gen - 1) / (t2 - t1) : 0.0);
+    if (o.verbose)
+        fprintf(stderr, "heed run: %s, %d layers, context %d; resident memory %.1f MiB\n",
+                heed_model_arch(m), heed_model_n_layer(m), heed_context_n_ctx(c),
+                resident_mib());
+done:
+    free(logits);
+    free(ids);
+    heed_sampler_free(s);
+    heed_context_free(c);
+    heed_model_free(m);
+    return rc;
+}
