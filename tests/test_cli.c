@@ -2,6 +2,7 @@
  * exit codes on bad input, and `heed quantize` end to end. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,5 +190,81 @@ Test(cli, quantize_falls_back_and_keeps_1d_tensors)
     cr_expect_eq(heed_quantize_file(in, out, HEED_TYPE_IQ2_XXS, 1), HEED_ERR_UNSUPPORTED);
     char args[2048];
     snprintf(args, sizeof args, "quantize '%s' '%s' q9_9", in, out);
+    cr_expect_eq(test_run_cli(args, NULL), 2);
+}
+
+/* `heed logits` writes [n][n_vocab] float32 that match llama.cpp's. */
+Test(cli, logits_match_the_reference)
+{
+    char model[4096], ref_path[4096], args[9000];
+    FIXTURE_PATH(model, "llama-tiny-f32.gguf");
+    FIXTURE_PATH(ref_path, "llama_f32.logits.f32");
+    const char *out = test_tmp_path("logits.f32");
+    snprintf(args, sizeof args, "logits '%s' --ids 1,450,13019,3282,29915,29873,4891,278,"
+             "11952,1363,372,471,23407,29889 -o '%s' -t 2", model, out);
+    cr_assert_eq(test_run_cli(args, NULL), 0, "%s", args);
+    size_t n_got, n_ref;
+    float *got = test_read_file(out, &n_got), *ref = test_read_file(ref_path, &n_ref);
+    cr_assert_eq(n_got, n_ref);
+    float max_abs = 0;
+    for (size_t i = 0; i < n_ref / sizeof(float); i++)
+        max_abs = fmaxf(max_abs, fabsf(got[i] - ref[i]));
+    cr_expect_leq(max_abs, 1e-3f, "max |diff| %g", max_abs);
+    free(got);
+    free(ref);
+}
+
+/* `heed run --temp 0 --print-ids` prints llama.cpp's greedy ids. */
+Test(cli, run_greedy_prints_the_reference_ids)
+{
+    char model[4096], args[4600], *out = NULL;
+    FIXTURE_PATH(model, "qwen2-tiny.gguf");
+    snprintf(args, sizeof args, "run '%s' --ids 464,5044,1422,470,3272,262,4675,780,340,373,"
+             "10032,13 -n 8 --temp 0 --print-ids", model);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    cr_expect_str_eq(out, "39038 26839 44989 3016 47796 46309 7342 36309\n");
+    free(out);
+}
+
+Test(cli, run_sampling_is_reproducible_by_seed)
+{
+    char model[4096], args[4600], *a = NULL, *b = NULL, *c = NULL;
+    FIXTURE_PATH(model, "llama-tiny-q8_0.gguf");
+    snprintf(args, sizeof args, "run '%s' --ids 1,450 -n 24 --temp 1 --top-k 0 --top-p 1 "
+             "--min-p 0 --seed 7 --print-ids", model);
+    cr_assert_eq(test_run_cli(args, &a), 0);
+    cr_assert_eq(test_run_cli(args, &b), 0);
+    cr_expect_str_eq(a, b);
+    snprintf(args, sizeof args, "run '%s' --ids 1,450 -n 24 --temp 1 --top-k 0 --top-p 1 "
+             "--min-p 0 --seed 8 --print-ids", model);
+    cr_assert_eq(test_run_cli(args, &c), 0);
+    cr_expect_str_neq(a, c);
+    free(a);
+    free(b);
+    free(c);
+}
+
+Test(cli, run_and_logits_refuse_bad_input_with_exit_2)
+{
+    char model[4096], bert[4096], args[9000], *out = NULL;
+    FIXTURE_PATH(model, "qwen2-tiny.gguf");
+    FIXTURE_PATH(bert, "bert-tiny.gguf");
+    snprintf(args, sizeof args, "run '%s' --ids 1,99999999 --print-ids 2>&1", model);
+    cr_expect_eq(test_run_cli(args, &out), 2);
+    cr_expect(strstr(out, "out of range"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "run '%s' --ids 1,x --print-ids 2>&1", model);
+    cr_expect_eq(test_run_cli(args, &out), 2);
+    cr_expect(strstr(out, "not a list of token ids"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "run '%s' --ids 1 --print-ids 2>&1", bert);
+    cr_expect_eq(test_run_cli(args, &out), 2);
+    cr_expect(strstr(out, "architecture 'bert' is not supported"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "run '%s' --ids 1 --temp -1 --print-ids", model);
+    cr_expect_eq(test_run_cli(args, NULL), 2);
+    snprintf(args, sizeof args, "logits '%s' --ids 1,2", model); /* no -o */
+    cr_expect_eq(test_run_cli(args, NULL), 2);
+    snprintf(args, sizeof args, "run '%s' --ids 1,2 -c 1 --print-ids", model);
     cr_expect_eq(test_run_cli(args, NULL), 2);
 }

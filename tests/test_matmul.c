@@ -645,3 +645,20 @@ Test(matmul, act_q8_0_close_to_file_quantiser)
     free(a);
     free(b);
 }
+
+/* The fast kernels' word-wise scale unpacking equals the reference one. */
+Test(matmul, k_scales_unpack_matches_reference)
+{
+    rng r = {31337};
+    for (int trial = 0; trial < 2000; trial++) {
+        uint8_t s[12], sc[8], mn[8];
+        for (int i = 0; i < 12; i++)
+            s[i] = trial < 256 ? (uint8_t)(trial ^ (i * 37)) : (uint8_t)rng_next(&r);
+        heed_k_scales_unpack(s, sc, mn);
+        for (int j = 0; j < 8; j++) {
+            uint8_t a, b;
+            heed_k_scale_min(j, s, &a, &b);
+            cr_assert(sc[j] == a && mn[j] == b, "trial %d j %d", trial, j);
+        }
+    }
+}

@@ -243,3 +243,28 @@ Test(model, stories260k_llama2c)
     heed_model_free(m);
     cJSON_Delete(root);
 }
+
+/* Threads split rows and attention items, never a sum: -t changes no bit. */
+Test(model, thread_count_changes_no_logit)
+{
+    char path[4096];
+    FIXTURE_PATH(path, "llama-tiny-q4_0.gguf");
+    heed_model *m;
+    cr_assert_eq(heed_model_load(path, &m), HEED_OK, "%s", heed_last_error());
+    const int32_t ids[] = {1, 450, 13019, 3282, 29915, 29873};
+    const size_t count = 6 * (size_t)heed_model_n_vocab(m);
+    float *a = malloc(sizeof(float) * count), *b = malloc(sizeof(float) * count);
+    for (int t = 1; t <= 3; t++) {
+        heed_context_params cp = heed_context_default_params();
+        cp.n_threads = t;
+        heed_context *c;
+        cr_assert_eq(heed_context_new(m, &cp, &c), HEED_OK);
+        cr_assert_eq(heed_context_eval(c, ids, 6, t == 1 ? a : b, true), HEED_OK);
+        if (t > 1)
+            cr_expect(memcmp(a, b, sizeof(float) * count) == 0, "%d threads differ", t);
+        heed_context_free(c);
+    }
+    free(a);
+    free(b);
+    heed_model_free(m);
+}

@@ -125,13 +125,13 @@ int cmd_run(int argc, char **argv)
         rc = EXIT_RUNTIME;
         goto done;
     }
-    for (int i = 0; !st && i < n_prompt; i++)
-        st = heed_sampler_accept(s, ids[i]);
     if (!st) {
         t0 = now();
         st = heed_context_eval(c, ids, n_prompt, logits, false);
         t1 = now();
     }
+    for (int i = 0; !st && i < n_prompt; i++) /* the penalties see the prompt */
+        st = heed_sampler_accept(s, ids[i]);
     while (!st && n_gen < o.n_predict) {
         int32_t next = heed_sampler_sample(s, logits);
         if (next == heed_model_eos(m) && !o.ignore_eos)

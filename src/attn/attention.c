@@ -18,27 +18,28 @@ static int visible_keys(const heed_attn *a, int i)
     return last + 1 < a->n_kv ? (int)(last + 1) : a->n_kv;
 }
 
-void heed_attend(const heed_attn *a, int q_begin, int q_end, float *scores)
+int64_t heed_attend_items(const heed_attn *a) { return (int64_t)a->n_q * a->n_head; }
+
+void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scores)
 {
     const int group = a->n_head / a->n_kv_head;
-    for (int i = q_begin; i < q_end; i++) {
+    for (int64_t item = begin; item < end; item++) {
+        const int i = (int)(item / a->n_head), h = (int)(item % a->n_head);
         const int n = visible_keys(a, i);
-        for (int h = 0; h < a->n_head; h++) {
-            const float *q = a->q + (int64_t)i * a->q_stride + (int64_t)h * a->head_dim;
-            const int64_t kv_off = (int64_t)(h / group) * a->head_dim;
-            float *out = a->out + (int64_t)i * a->out_stride + (int64_t)h * a->head_dim;
-            /* scores = scale · q·k over the visible keys; masked keys get 0 */
-            for (int j = 0; j < n; j++)
-                scores[j] = a->scale * heed_dot_f32(q, a->k + (int64_t)j * a->kv_stride + kv_off,
-                                                    a->head_dim);
-            heed_softmax(scores, n);
-            memset(out, 0, sizeof *out * (size_t)a->head_dim);
-            for (int j = 0; j < n; j++) {
-                const float *v = a->v + (int64_t)j * a->kv_stride + kv_off;
-                const float w = scores[j];
-                for (int d = 0; d < a->head_dim; d++)
-                    out[d] += w * v[d];
-            }
+        const float *q = a->q + (int64_t)i * a->q_stride + (int64_t)h * a->head_dim;
+        const int64_t kv_off = (int64_t)(h / group) * a->head_dim;
+        float *out = a->out + (int64_t)i * a->out_stride + (int64_t)h * a->head_dim;
+        /* scores = scale · q·k over the visible keys; masked keys get 0 */
+        for (int j = 0; j < n; j++)
+            scores[j] = a->scale * heed_dot_f32(q, a->k + (int64_t)j * a->kv_stride + kv_off,
+                                                a->head_dim);
+        heed_softmax(scores, n);
+        memset(out, 0, sizeof *out * (size_t)a->head_dim);
+        for (int j = 0; j < n; j++) {
+            const float *v = a->v + (int64_t)j * a->kv_stride + kv_off;
+            const float w = scores[j];
+            for (int d = 0; d < a->head_dim; d++)
+                out[d] += w * v[d];
         }
     }
 }

@@ -35,8 +35,11 @@ typedef struct heed_attn {
 /* Floats of scratch heed_attend needs (one score row). */
 int64_t heed_attend_scratch_floats(const heed_attn *a);
 
-/* Computes a->out for query rows [q_begin, q_end) and all heads. scratch
- * holds heed_attend_scratch_floats(a) floats. */
-void heed_attend(const heed_attn *a, int q_begin, int q_end, float *scratch);
+/* The work is n_q × n_head items, item i*n_head + h being query row i of
+ * head h; heed_attend computes a->out for items [begin, end), so threads
+ * can share one call's items. scratch holds heed_attend_scratch_floats(a)
+ * floats. */
+int64_t heed_attend_items(const heed_attn *a);
+void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scratch);
 
 #endif

@@ -15,6 +15,7 @@
 #define HEED_KERNELS_VEC_DOT_H
 
 #include <stdint.h>
+#include <string.h>
 
 /*
  * sum_i w[i] * x[i] over n elements: w is a row of the weight type, x a
@@ -41,5 +42,24 @@ heed_vec_dot_fn heed_vec_dot_get(int t);
  * does. */
 heed_vec_dot_fn heed_vec_dot_avx2_get(int t);
 heed_vec_dot_fn heed_vec_dot_avx512_get(int t, int vnni);
+
+/* The eight 6-bit scales and mins of a q4_K / q5_K block, unpacked from
+ * its 12 `scales` bytes with 32-bit word operations (the same values as
+ * heed_k_scale_min, which the fast kernels cannot afford to call 8 times
+ * per block). */
+static inline void heed_k_scales_unpack(const uint8_t *scales, uint8_t sc[8], uint8_t mn[8])
+{
+    uint32_t u[3], out[4];
+    memcpy(u, scales, 12);
+    /* bytes 0..3: sc 0..3 (low 6 bits); 4..7: mn 0..3; 8..11: low
+     * nibbles sc 4..7, high nibbles mn 4..7, whose top 2 bits are the
+     * top bits of bytes 0..3 (sc) and 4..7 (mn) */
+    out[0] = u[0] & 0x3f3f3f3f;
+    out[1] = (u[2] & 0x0f0f0f0f) | ((u[0] >> 6) & 0x03030303) << 4;
+    out[2] = u[1] & 0x3f3f3f3f;
+    out[3] = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 6) & 0x03030303) << 4;
+    memcpy(sc, out, 8);
+    memcpy(mn, out + 2, 8);
+}
 
 #endif

@@ -171,8 +171,7 @@ AVX2 static float dot_q4_K(const void *vw, const void *vx, int64_t n)
     float summin = 0.0f;
     for (int64_t b = 0; b < n / HEED_QK_K; b++) {
         uint8_t sc[8], mn[8];
-        for (int j = 0; j < 8; j++)
-            heed_k_scale_min(j, w[b].scales, &sc[j], &mn[j]);
+        heed_k_scales_unpack(w[b].scales, sc, mn);
         /* min term: sum_s bsums[s] * mn[s/2] */
         const __m256i m16 = _mm256_setr_epi16(mn[0], mn[0], mn[1], mn[1], mn[2], mn[2], mn[3], mn[3],
                                               mn[4], mn[4], mn[5], mn[5], mn[6], mn[6], mn[7], mn[7]);

@@ -110,8 +110,7 @@ TARGET static float SFX(dot_q4_K)(const void *vw, const void *vx, int64_t n)
     float summin = 0.0f;
     for (int64_t b = 0; b < n / HEED_QK_K; b++) {
         uint8_t sc[8], mn[8];
-        for (int j = 0; j < 8; j++)
-            heed_k_scale_min(j, w[b].scales, &sc[j], &mn[j]);
+        heed_k_scales_unpack(w[b].scales, sc, mn);
         const int isum_min = bsums_dot_mins(x[b].bsums, mn);
         /* the 8 scales as int16, spread by a permute per 64 elements */
         const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)sc)));

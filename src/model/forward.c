@@ -18,6 +18,7 @@
 #include "attn/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "kernels/pool.h"
 #include "model/model.h"
 #include "util/error.h"
 
@@ -25,7 +26,8 @@ enum { BATCH = 256, DEFAULT_CTX = 4096 };
 
 struct heed_context {
     const heed_model *m;
-    int n_ctx, n_past, n_threads;
+    int n_ctx, n_past;
+    heed_pool *pool;
     float *k_cache, *v_cache; /* [n_layer][n_ctx][n_kv_head*head_dim]       */
     /* activations of a batch of up to BATCH tokens                           */
     float *x;       /* [BATCH][n_embd]      the residual stream               */
@@ -36,7 +38,7 @@ struct heed_context {
     float *att;     /* [BATCH][n_head*head_dim]  attention output             */
     float *gate;    /* [BATCH][2 n_ff]      ffn gate (and up when fused)      */
     float *up;      /* [BATCH][n_ff]                                          */
-    float *scores;  /* [n_ctx]              one query's attention weights     */
+    float *scores;  /* [n_threads][n_ctx]   one query's weights per thread    */
     float *rope;    /* [n_rot]              cos/sin of one position           */
     void *xq;       /* activations converted for the current matmul           */
 };
@@ -50,6 +52,7 @@ void heed_context_free(heed_context *c)
 {
     if (!c)
         return;
+    heed_pool_free(c->pool);
     free(c->k_cache);
     free(c->v_cache);
     free(c->x);
@@ -105,7 +108,13 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
         return heed_fail(HEED_ERR_NOMEM, "out of memory");
     c->m = m;
     c->n_ctx = n_ctx;
-    c->n_threads = p->n_threads > 0 ? p->n_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    heed_status st = heed_pool_new(p->n_threads > 0 ? p->n_threads
+                                                   : (int)sysconf(_SC_NPROCESSORS_ONLN),
+                                   &c->pool);
+    if (st) {
+        free(c);
+        return st;
+    }
     const size_t E = (size_t)hp->n_embd, Q = (size_t)hp->n_head * (size_t)hp->head_dim;
     const size_t KV = (size_t)hp->n_kv_head * (size_t)hp->head_dim, F = (size_t)hp->n_ff;
     const size_t cache = (size_t)hp->n_layer * (size_t)n_ctx * KV;
@@ -120,7 +129,7 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     c->att = malloc(sizeof(float) * BATCH * Q);
     c->gate = malloc(sizeof(float) * BATCH * 2 * F);
     c->up = malloc(sizeof(float) * BATCH * F);
-    c->scores = malloc(sizeof(float) * (size_t)n_ctx);
+    c->scores = malloc(sizeof(float) * (size_t)n_ctx * (size_t)heed_pool_size(c->pool));
     c->rope = malloc(sizeof(float) * (size_t)hp->n_rot);
     c->xq = malloc(max_prepared_size(m));
     if (!c->k_cache || !c->v_cache || !c->x || !c->h || !c->q || !c->k || !c->v || !c->qkv ||
@@ -138,11 +147,43 @@ int heed_context_n_past(const heed_context *c) { return c->n_past; }
 int heed_context_n_ctx(const heed_context *c) { return c->n_ctx; }
 void heed_context_reset(heed_context *c) { c->n_past = 0; }
 
-/* y[t] = W x[t] for n tokens; y is [n][w->n_out]. */
+typedef struct matmul_job {
+    const heed_weight *w;
+    const void *xq;
+    int n;
+    float *y;
+} matmul_job;
+
+static void matmul_share(void *arg, int ith, int nth)
+{
+    const matmul_job *j = arg;
+    int64_t begin, end;
+    heed_pool_share(j->w->n_out, ith, nth, &begin, &end);
+    heed_matmul_rows(j->w->type, j->w->data, j->w->n_in, begin, end, j->xq, j->n, j->y,
+                     j->w->n_out);
+}
+
+/* y[t] = W x[t] for n tokens; y is [n][w->n_out]. The activations are
+ * converted once; the threads share W's rows. */
 static void matmul(heed_context *c, const heed_weight *w, const float *x, int n, float *y)
 {
     heed_matmul_prepare(w->type, x, w->n_in, n, c->xq);
-    heed_matmul_rows(w->type, w->data, w->n_in, 0, w->n_out, c->xq, n, y, w->n_out);
+    matmul_job j = {w, c->xq, n, y};
+    heed_pool_run(c->pool, matmul_share, &j);
+}
+
+typedef struct attend_job {
+    const heed_attn *a;
+    float *scores;
+    int64_t n_ctx;
+} attend_job;
+
+static void attend_share(void *arg, int ith, int nth)
+{
+    const attend_job *j = arg;
+    int64_t begin, end;
+    heed_pool_share(heed_attend_items(j->a), ith, nth, &begin, &end);
+    heed_attend(j->a, begin, end, j->scores + ith * j->n_ctx);
 }
 
 static void add_bias(float *y, const float *b, int n, int64_t dim)
@@ -214,7 +255,8 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
         .n_head = hp->n_head, .n_kv_head = hp->n_kv_head, .head_dim = hp->head_dim,
         .scale = m->arch->q_prescale ? 1.0f : q_scale, .mask = m->arch->mask,
     };
-    heed_attend(&a, 0, n, c->scores);
+    attend_job job = {&a, c->scores, c->n_ctx};
+    heed_pool_run(c->pool, attend_share, &job);
 
     matmul(c, &L->wo, c->att, n, c->h);
     add(c->x, c->h, n * E);
