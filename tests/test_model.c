@@ -268,3 +268,34 @@ Test(model, thread_count_changes_no_logit)
     free(b);
     heed_model_free(m);
 }
+
+Test(model, llama2c_checkpoint_of_the_wrong_size_is_refused)
+{
+    char path[4096];
+    FIXTURE_PATH(path, "stories260K.bin");
+    size_t n;
+    char *bytes = test_read_file(path, &n);
+    cr_assert_not_null(bytes);
+    char cut[512];
+    snprintf(cut, sizeof cut, "%s", test_tmp_path("cut.bin"));
+    FILE *f = fopen(cut, "wb");
+    fwrite(bytes, 1, n - 4, f);
+    fclose(f);
+    heed_model *m;
+    cr_expect_eq(heed_model_load(cut, &m), HEED_ERR_FORMAT);
+    cr_expect(strstr(heed_last_error(), "a llama2.c checkpoint with this header has 1056540 "
+                                        "bytes, the file has 1056536"), "%s", heed_last_error());
+    ((int32_t *)bytes)[3] = 3; /* n_heads 3 does not divide dim 64 */
+    f = fopen(cut, "wb");
+    fwrite(bytes, 1, n, f);
+    fclose(f);
+    cr_expect_eq(heed_model_load(cut, &m), HEED_ERR_FORMAT);
+    cr_expect(strstr(heed_last_error(), "do not divide"), "%s", heed_last_error());
+    ((int32_t *)bytes)[3] = -8;
+    f = fopen(cut, "wb");
+    fwrite(bytes, 1, n, f);
+    fclose(f);
+    cr_expect_eq(heed_model_load(cut, &m), HEED_ERR_FORMAT);
+    cr_expect(strstr(heed_last_error(), "n_heads is -8"), "%s", heed_last_error());
+    free(bytes);
+}

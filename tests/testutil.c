@@ -27,11 +27,13 @@ void *test_read_file(const char *path, size_t *size)
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    char *buf = malloc(n > 0 ? (size_t)n : 1);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
     if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
         free(buf);
         buf = NULL;
     }
+    if (buf)
+        buf[n] = '\0'; /* so text files can be used as strings */
     fclose(f);
     if (buf && size)
         *size = (size_t)n;

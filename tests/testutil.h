@@ -20,7 +20,8 @@ const char *test_fixtures_dir(void);
         snprintf((buf), sizeof(buf), "%s/%s", dir_, (name));                    \
     } while (0)
 
-/* Reads a whole file; NULL if it cannot. Free with free(). */
+/* Reads a whole file, adding a NUL after its end; NULL if it cannot.
+ * Free with free(). */
 void *test_read_file(const char *path, size_t *size);
 
 /* A path under a per-process temporary folder, e.g. for output files. The

@@ -20,17 +20,12 @@
 #include "heed.h"
 
 #include <stdio.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "gguf/gguf_value.h"
 #include "util/error.h"
+#include "util/file_map.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "heed reads GGUF data in place and needs a little-endian host"
@@ -535,36 +530,20 @@ heed_status heed_gguf_open_memory(const void *data, size_t size, const char *nam
 heed_status heed_gguf_open(const char *path, heed_gguf **out)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return heed_fail(HEED_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return heed_fail(HEED_ERR_IO, "%s: not a regular file", path);
-    }
+    const void *data;
+    uint64_t size;
+    heed_status st = heed_file_map(path, &data, &size);
+    if (st)
+        return st;
     heed_gguf *g = calloc(1, sizeof *g);
     if (!g || !(g->path = strdup(path))) {
         free(g);
-        close(fd);
+        heed_file_unmap(data, size);
         return heed_fail(HEED_ERR_NOMEM, "out of memory");
     }
-    g->size = (uint64_t)sb.st_size;
-    if (g->size > 0) {
-        void *p = mmap(NULL, (size_t)g->size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) {
-            heed_status st = heed_fail(HEED_ERR_IO, "%s: cannot map %llu bytes: %s",
-                                       path, (unsigned long long)g->size,
-                                       strerror(errno));
-            close(fd);
-            free(g->path);
-            free(g);
-            return st;
-        }
-        g->base = p;
-        g->mapped = true;
-    }
-    close(fd); /* the mapping keeps the file */
+    g->base = data;
+    g->size = size;
+    g->mapped = true;
     return open_common(g, out);
 }
 
@@ -582,7 +561,7 @@ void heed_gguf_close(heed_gguf *g)
     free(g->values);
     free(g->tensors);
     if (g->mapped)
-        munmap((void *)g->base, (size_t)g->size);
+        heed_file_unmap(g->base, g->size);
     free(g->path);
     free(g);
 }

@@ -11,6 +11,7 @@
 #include "kernels/vec_dot.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "heed.h"
 #include "tensor/blocks.h"
@@ -94,6 +95,26 @@ AVX512 static inline __m512 scale_pair(uint16_t dw0, uint16_t dx0, uint16_t dw1,
 AVX512 static inline __m512 scale_one(uint16_t dw, uint16_t dx)
 {
     return _mm512_maskz_mov_ps(0x00ff, _mm512_set1_ps(f16(dw) * f16(dx)));
+}
+
+/* The f16 scales of 8 consecutive blocks (the first 2 bytes of each,
+ * `stride` bytes apart) as floats. */
+AVX512 static inline __m256 scales8(const void *first, size_t stride)
+{
+    const uint8_t *p = first;
+    uint16_t h[8];
+    for (int k = 0; k < 8; k++)
+        memcpy(&h[k], p + (size_t)k * stride, 2);
+    return _mm256_cvtph_ps(_mm_setr_epi16((short)h[0], (short)h[1], (short)h[2], (short)h[3],
+                                          (short)h[4], (short)h[5], (short)h[6], (short)h[7]));
+}
+
+/* Lanes 0..7 = s[2p], lanes 8..15 = s[2p+1]: the scale vector of block
+ * pair p of 8 (s = the 8 blocks' scale products). */
+AVX512 static inline __m512 spread_pair(__m256 s, int p)
+{
+    const __m512i idx = _mm512_inserti64x4(_mm512_set1_epi32(2 * p), _mm256_set1_epi32(2 * p + 1), 1);
+    return _mm512_permutexvar_ps(idx, _mm512_castps256_ps512(s));
 }
 
 /* The 32 nibbles of a q4_0 block as bytes in element order (low nibbles

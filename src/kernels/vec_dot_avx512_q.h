@@ -48,13 +48,17 @@ TARGET static float SFX(dot_q8_0)(const void *vw, const void *vx, int64_t n)
     const int64_t nb = n / HEED_QK8_0;
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int64_t b = 0;
-    for (; b + 4 <= nb; b += 4) {
-        const __m512i p0 = SFX(dot_q8_pair)(load_pair(w[b].qs, w[b + 1].qs), load_pair(x[b].qs, x[b + 1].qs));
-        const __m512i p1 = SFX(dot_q8_pair)(load_pair(w[b + 2].qs, w[b + 3].qs),
-                                            load_pair(x[b + 2].qs, x[b + 3].qs));
-        acc0 = _mm512_fmadd_ps(scale_pair(w[b].d, x[b].d, w[b + 1].d, x[b + 1].d), _mm512_cvtepi32_ps(p0), acc0);
-        acc1 = _mm512_fmadd_ps(scale_pair(w[b + 2].d, x[b + 2].d, w[b + 3].d, x[b + 3].d),
-                               _mm512_cvtepi32_ps(p1), acc1);
+    for (; b + 8 <= nb; b += 8) {
+        /* the 8 scale products at once, then 4 block pairs */
+        const __m256 s = _mm256_mul_ps(scales8(&w[b].d, sizeof *w), scales8(&x[b].d, sizeof *x));
+        for (int p = 0; p < 4; p += 2) {
+            const int64_t c = b + 2 * p;
+            const __m512i p0 = SFX(dot_q8_pair)(load_pair(w[c].qs, w[c + 1].qs), load_pair(x[c].qs, x[c + 1].qs));
+            const __m512i p1 = SFX(dot_q8_pair)(load_pair(w[c + 2].qs, w[c + 3].qs),
+                                                load_pair(x[c + 2].qs, x[c + 3].qs));
+            acc0 = _mm512_fmadd_ps(spread_pair(s, p), _mm512_cvtepi32_ps(p0), acc0);
+            acc1 = _mm512_fmadd_ps(spread_pair(s, p + 1), _mm512_cvtepi32_ps(p1), acc1);
+        }
     }
     for (; b < nb; b += 2) {
         /* the last one or two blocks; a missing second block is zeros */
@@ -83,13 +87,16 @@ TARGET static float SFX(dot_q4_0)(const void *vw, const void *vx, int64_t n)
     const int64_t nb = n / HEED_QK4_0;
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int64_t b = 0;
-    for (; b + 4 <= nb; b += 4) {
-        const __m512i p0 = SFX(dot_q4_pair)(nibbles_pair(w[b].qs, w[b + 1].qs), load_pair(x[b].qs, x[b + 1].qs));
-        const __m512i p1 = SFX(dot_q4_pair)(nibbles_pair(w[b + 2].qs, w[b + 3].qs),
-                                            load_pair(x[b + 2].qs, x[b + 3].qs));
-        acc0 = _mm512_fmadd_ps(scale_pair(w[b].d, x[b].d, w[b + 1].d, x[b + 1].d), _mm512_cvtepi32_ps(p0), acc0);
-        acc1 = _mm512_fmadd_ps(scale_pair(w[b + 2].d, x[b + 2].d, w[b + 3].d, x[b + 3].d),
-                               _mm512_cvtepi32_ps(p1), acc1);
+    for (; b + 8 <= nb; b += 8) {
+        const __m256 s = _mm256_mul_ps(scales8(&w[b].d, sizeof *w), scales8(&x[b].d, sizeof *x));
+        for (int p = 0; p < 4; p += 2) {
+            const int64_t c = b + 2 * p;
+            const __m512i p0 = SFX(dot_q4_pair)(nibbles_pair(w[c].qs, w[c + 1].qs), load_pair(x[c].qs, x[c + 1].qs));
+            const __m512i p1 = SFX(dot_q4_pair)(nibbles_pair(w[c + 2].qs, w[c + 3].qs),
+                                                load_pair(x[c + 2].qs, x[c + 3].qs));
+            acc0 = _mm512_fmadd_ps(spread_pair(s, p), _mm512_cvtepi32_ps(p0), acc0);
+            acc1 = _mm512_fmadd_ps(spread_pair(s, p + 1), _mm512_cvtepi32_ps(p1), acc1);
+        }
     }
     for (; b < nb; b += 2) {
         const int two = b + 1 < nb;

@@ -12,16 +12,12 @@
  * computes the angles), and the classifier [vocab][dim] when not shared.
  * Matrices are row-major with one row per output, as heed's weights are.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "model/model.h"
 #include "util/error.h"
+#include "util/file_map.h"
 
 static heed_weight f32_matrix(const float *data, int64_t n_in, int64_t n_out)
 {
@@ -107,32 +103,21 @@ static heed_status place_weights(heed_model *m, const float *w, bool shared)
 
 heed_status heed_llama2c_load(const char *path, heed_model *m)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return heed_fail(HEED_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return heed_fail(HEED_ERR_IO, "%s: not a regular file", path);
-    }
-    int32_t h[7];
-    if (sb.st_size < 28 || pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
-        close(fd);
-        return heed_fail(HEED_ERR_FORMAT, "%s: %lld bytes is too short for a llama2.c "
-                         "checkpoint header (28 bytes)", path, (long long)sb.st_size);
-    }
-    bool shared = true;
-    heed_status st = check_header(path, h, (uint64_t)sb.st_size, &m->hp, &shared);
-    if (st) {
-        close(fd);
+    const void *map;
+    uint64_t size;
+    heed_status st = heed_file_map(path, &map, &size);
+    if (st)
         return st;
-    }
-    void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return heed_fail(HEED_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
     m->map = map;
-    m->map_size = (size_t)sb.st_size;
+    m->map_size = size;
+    if (size < 28)
+        return heed_fail(HEED_ERR_FORMAT, "%s: %llu bytes is too short for a llama2.c "
+                         "checkpoint header (28 bytes)", path, (unsigned long long)size);
+    int32_t h[7];
+    memcpy(h, map, sizeof h);
+    bool shared = true;
+    if ((st = check_header(path, h, size, &m->hp, &shared)))
+        return st;
     m->arch = heed_arch_find("llama");
     m->bos_id = 1;
     m->eos_id = 2;

@@ -61,8 +61,8 @@ struct heed_model {
     const float *rope_freqs;      /* [n_rot/2] or NULL                       */
     heed_layer *layers;           /* [n_layer]                               */
     int32_t bos_id, eos_id;       /* -1 when unknown                         */
-    void *map;                    /* a llama2.c checkpoint's mapping         */
-    size_t map_size;
+    const void *map;              /* a llama2.c checkpoint's mapping         */
+    uint64_t map_size;
 };
 
 /* Fills m from a llama2.c checkpoint (llama2c.c). */

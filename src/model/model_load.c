@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "model/model.h"
 #include "util/error.h"
+#include "util/file_map.h"
 
 /* The loader's state: the file and the architecture prefix of its keys. */
 typedef struct loader {
@@ -248,8 +248,7 @@ void heed_model_free(heed_model *m)
     if (!m)
         return;
     free(m->layers);
-    if (m->map)
-        munmap(m->map, m->map_size);
+    heed_file_unmap(m->map, m->map_size);
     heed_gguf_close(m->gguf);
     free(m);
 }
