@@ -33,7 +33,7 @@ fuzz:
 	cmake --build build-fuzz -j $(JOBS) --target fuzz_gguf
 	mkdir -p build-fuzz/corpus
 	build-fuzz/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
-		build-fuzz/corpus tests/corpus/gguf
+		-artifact_prefix=build-fuzz/ build-fuzz/corpus tests/corpus/gguf
 
 demo: deps all
 	@sh scripts/demo.sh $(HEED)

@@ -328,7 +328,11 @@ static heed_status read_tensor_info(cursor *c, int64_t i, heed_gguf_tensor *t)
             return heed_fail(HEED_ERR_FORMAT, "%s: offset %llu: %s: dimension %d is 0 "
                              "(expected at least 1)", g->path, (unsigned long long)at,
                              what, d);
-        if (ne > INT64_MAX || n_elements > INT64_MAX / (int64_t)ne)
+        if (ne > INT64_MAX)
+            return heed_fail(HEED_ERR_FORMAT, "%s: offset %llu: %s: dimension %d is %lld "
+                             "(expected a positive count)", g->path, (unsigned long long)at,
+                             what, d, (long long)ne);
+        if (n_elements > INT64_MAX / (int64_t)ne)
             return heed_fail(HEED_ERR_FORMAT, "%s: offset %llu: %s: dimension %d is "
                              "%llu; the element count overflows int64", g->path,
                              (unsigned long long)at, what, d, (unsigned long long)ne);

@@ -7,6 +7,9 @@
  */
 #include "heed.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +24,8 @@ static void detect(void)
     __builtin_cpu_init();
     cpu.avx2 = __builtin_cpu_supports("avx2");
     cpu.fma = __builtin_cpu_supports("fma");
-    cpu.f16c = __builtin_cpu_supports("f16c");
+    unsigned a, b, c, d; /* clang's __builtin_cpu_supports lacks "f16c" */
+    cpu.f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
     cpu.avx512f = __builtin_cpu_supports("avx512f");
     cpu.avx512bw = __builtin_cpu_supports("avx512bw");
     cpu.avx512vl = __builtin_cpu_supports("avx512vl");

@@ -184,11 +184,14 @@ static float dot_q2_K(const void *vw, const void *vx, int64_t n)
 /* Adds sub-block scale * q(i) * q8(i) into lane i%8 for the 256 elements
  * of a super-block whose quants (already offset) are in a[] and whose
  * 16-element sub-block scales are in scale16[] (q4_K/q5_K pass each
- * 32-element scale twice). */
+ * 32-element scale twice). Written as runs of 8 so compilers vectorise
+ * it; integer sums, so the order is free. */
 static void lanes_add(int32_t lanes[8], const int8_t *a, const int8_t *q8, const int *scale16)
 {
-    for (int i = 0; i < HEED_QK_K; i++)
-        lanes[i % 8] += scale16[i / 16] * (a[i] * q8[i]);
+    for (int s = 0; s < 16; s++)
+        for (int h = 0; h < 16; h += 8)
+            for (int l = 0; l < 8; l++)
+                lanes[l] += scale16[s] * (a[16 * s + h + l] * q8[16 * s + h + l]);
 }
 
 /* The float tail of the generic k-quant kernels: sums[l] += d * lanes[l]. */
@@ -215,11 +218,15 @@ static float dot_q3_K(const void *vw, const void *vx, int64_t n)
     for (int64_t b = 0; b < n / HEED_QK_K; b++) {
         int8_t a[HEED_QK_K];
         int scale16[16];
-        for (int i = 0; i < HEED_QK_K; i++) {
-            int lo = (w[b].qs[32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3;
-            int hi = (w[b].hmask[i % 32] >> (i / 32)) & 1;
-            a[i] = (int8_t)(lo - (hi ? 0 : 4));
-        }
+        /* runs of 32: element 128k + 32g + l has its low bits in
+         * qs[32k + l] at bit 2g and its high bit in hmask[l] at bit 4k + g */
+        for (int k = 0; k < 2; k++)
+            for (int g = 0; g < 4; g++)
+                for (int l = 0; l < 32; l++) {
+                    const int lo = (w[b].qs[32 * k + l] >> (2 * g)) & 3;
+                    const int hi = (w[b].hmask[l] >> (4 * k + g)) & 1;
+                    a[128 * k + 32 * g + l] = (int8_t)(lo - (hi ? 0 : 4));
+                }
         for (int s = 0; s < 16; s++) {
             int low4 = (s < 8 ? w[b].scales[s] : w[b].scales[s - 8] >> 4) & 0x0f;
             int top2 = (w[b].scales[8 + s % 4] >> (2 * (s / 4))) & 3;
@@ -242,13 +249,18 @@ static void q45_K_block(uint16_t d, uint16_t dmin, const uint8_t *scales, const 
     int8_t a[HEED_QK_K];
     int scale16[16];
     int sumi = 0;
-    for (int i = 0; i < HEED_QK_K; i++) {
-        const uint8_t q = qs[32 * (i / 64) + i % 32];
-        int v = (i % 64) < 32 ? q & 0x0f : q >> 4;
-        if (qh)
-            v |= ((qh[i % 32] >> (i / 32)) & 1) << 4;
-        a[i] = (int8_t)v;
-    }
+    /* runs of 32: element 64k + l (l < 32) is the low nibble of
+     * qs[32k + l], element 64k + 32 + l its high nibble; the fifth bit of
+     * element i is bit i/32 of qh[i%32] */
+    for (int k = 0; k < 4; k++)
+        for (int l = 0; l < 32; l++) {
+            a[64 * k + l] = (int8_t)(qs[32 * k + l] & 0x0f);
+            a[64 * k + 32 + l] = (int8_t)(qs[32 * k + l] >> 4);
+        }
+    if (qh)
+        for (int k = 0; k < 8; k++)
+            for (int l = 0; l < 32; l++)
+                a[32 * k + l] = (int8_t)(a[32 * k + l] | ((qh[l] >> k) & 1) << 4);
     for (int j = 0; j < 8; j++) {
         uint8_t sc, mn;
         heed_k_scale_min(j, scales, &sc, &mn);
@@ -290,13 +302,19 @@ static float dot_q6_K(const void *vw, const void *vx, int64_t n)
     for (int64_t b = 0; b < n / HEED_QK_K; b++) {
         int8_t a[HEED_QK_K];
         int scale16[16];
-        for (int i = 0; i < HEED_QK_K; i++) {
-            const int h = i / 128, r = i % 32, g = (i % 128) / 32;
-            const uint8_t l = w[b].ql[64 * h + r + 32 * (g & 1)];
-            const int lo = g < 2 ? l & 0x0f : l >> 4;
-            const int hi = (w[b].qh[32 * h + r] >> (2 * g)) & 3;
-            a[i] = (int8_t)((lo | hi << 4) - 32);
-        }
+        /* runs of 32 (see blocks.h): in half h, group g = 0..3 takes the
+         * low (g < 2) or high nibble of ql[64h + 32(g&1) + r] and bits
+         * 2g..2g+1 of qh[32h + r] */
+        for (int h = 0; h < 2; h++)
+            for (int r = 0; r < 32; r++) {
+                const uint8_t l0 = w[b].ql[64 * h + r], l1 = w[b].ql[64 * h + 32 + r];
+                const uint8_t qh = w[b].qh[32 * h + r];
+                int8_t *o = a + 128 * h + r;
+                o[0] = (int8_t)(((l0 & 0x0f) | (qh & 3) << 4) - 32);
+                o[32] = (int8_t)(((l1 & 0x0f) | ((qh >> 2) & 3) << 4) - 32);
+                o[64] = (int8_t)(((l0 >> 4) | ((qh >> 4) & 3) << 4) - 32);
+                o[96] = (int8_t)(((l1 >> 4) | ((qh >> 6) & 3) << 4) - 32);
+            }
         for (int s = 0; s < 16; s++)
             scale16[s] = w[b].scales[s];
         int32_t lanes[8] = {0};
