@@ -325,6 +325,7 @@ void heed_context_free(heed_context *c);
 heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float *logits,
                               bool all_logits);
 int heed_context_n_past(const heed_context *c);  /* positions filled      */
+const heed_model *heed_context_model(const heed_context *c);
 int heed_context_n_ctx(const heed_context *c);
 void heed_context_reset(heed_context *c);        /* empties the cache     */
 
@@ -403,6 +404,28 @@ int32_t heed_sampler_sample(heed_sampler *s, const float *logits);
 /* Forgets the history and restarts the random generator from the seed:
  * the sampler then behaves as newly made. */
 void heed_sampler_reset(heed_sampler *s);
+
+/* ------------------------------------------------------------ perplexity */
+
+typedef struct heed_perplexity_result {
+    double ppl, ppl_err;  /* perplexity and its ± estimate                   */
+    int64_t n_scored;     /* predictions scored                              */
+    int n_chunks;         /* windows evaluated                               */
+} heed_perplexity_result;
+
+/* Called after each window with the running perplexity. */
+typedef void (*heed_perplexity_progress)(void *user, int done, int total, double ppl);
+
+/*
+ * Perplexity of tokens as llama.cpp's llama-perplexity computes it:
+ * non-overlapping windows of n_ctx tokens, each evaluated from an empty
+ * cache with its first token replaced by bos (bos < 0: not replaced),
+ * scoring the predictions in each window's second half. Needs at least
+ * 2 × n_ctx tokens; resets c.
+ */
+heed_status heed_perplexity(heed_context *c, const int32_t *tokens, int64_t n_tokens,
+                            int n_ctx, int32_t bos, heed_perplexity_progress progress,
+                            void *user, heed_perplexity_result *out);
 
 /* ------------------------------------------------------------------ CPU */
 

@@ -252,11 +252,12 @@ static void q45_K_block(uint16_t d, uint16_t dmin, const uint8_t *scales, const 
     /* runs of 32: element 64k + l (l < 32) is the low nibble of
      * qs[32k + l], element 64k + 32 + l its high nibble; the fifth bit of
      * element i is bit i/32 of qh[i%32] */
-    for (int k = 0; k < 4; k++)
-        for (int l = 0; l < 32; l++) {
+    for (int k = 0; k < 4; k++) {
+        for (int l = 0; l < 32; l++)
             a[64 * k + l] = (int8_t)(qs[32 * k + l] & 0x0f);
+        for (int l = 0; l < 32; l++)
             a[64 * k + 32 + l] = (int8_t)(qs[32 * k + l] >> 4);
-        }
+    }
     if (qh)
         for (int k = 0; k < 8; k++)
             for (int l = 0; l < 32; l++)

@@ -145,6 +145,7 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
 
 int heed_context_n_past(const heed_context *c) { return c->n_past; }
 int heed_context_n_ctx(const heed_context *c) { return c->n_ctx; }
+const heed_model *heed_context_model(const heed_context *c) { return c->m; }
 void heed_context_reset(heed_context *c) { c->n_past = 0; }
 
 typedef struct matmul_job {
