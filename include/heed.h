@@ -329,6 +329,109 @@ const heed_model *heed_context_model(const heed_context *c);
 int heed_context_n_ctx(const heed_context *c);
 void heed_context_reset(heed_context *c);        /* empties the cache     */
 
+/* ------------------------------------------------------------ tokenizers */
+
+/*
+ * A vocabulary is read from the tokenizer.* keys of a GGUF file and turns
+ * text into token ids and back exactly as llama.cpp does for the same file:
+ *   - "llama": SentencePiece BPE driven by scores, byte fallback <0xNN>,
+ *     "▁" as the space marker, add_space_prefix;
+ *   - "gpt2": byte-level BPE with merge ranks, after the pre-tokenizer named
+ *     by tokenizer.ggml.pre (its regexes run through PCRE2);
+ *   - "bert": WordPiece as llama.cpp's WPM (lower case, first code point of
+ *     NFD, punctuation split, "▁"-prefixed word starts, [UNK]).
+ * Control and unknown tokens are matched in text only when parse_special
+ * is set; user-defined tokens always are (as llama.cpp does).
+ */
+typedef struct heed_vocab heed_vocab;
+
+/*
+ * Reads the vocabulary of an open GGUF file. The vocabulary copies what it
+ * needs: g may be closed afterwards. Errors name the key and what was
+ * expected: HEED_ERR_NOT_FOUND (tokenizer.ggml.model / .tokens / .merges
+ * missing), HEED_ERR_TYPE (a key of another type), HEED_ERR_FORMAT
+ * (array lengths disagree), HEED_ERR_UNSUPPORTED (a tokenizer model or
+ * pre-tokenizer heed does not know, named in the message).
+ */
+heed_status heed_vocab_load(const heed_gguf *g, heed_vocab **out);
+/* The same, opening (and closing) the GGUF file at path. */
+heed_status heed_vocab_load_file(const char *path, heed_vocab **out);
+void heed_vocab_free(heed_vocab *v);
+
+int32_t heed_vocab_n_tokens(const heed_vocab *v);
+const char *heed_vocab_model(const heed_vocab *v); /* "llama", "gpt2", "bert" */
+const char *heed_vocab_pre(const heed_vocab *v);   /* pre-tokenizer, "" if none */
+/* Special ids; -1 when the vocabulary has none. */
+int32_t heed_vocab_bos(const heed_vocab *v);
+int32_t heed_vocab_eos(const heed_vocab *v);
+int32_t heed_vocab_eot(const heed_vocab *v);
+int32_t heed_vocab_unk(const heed_vocab *v);
+int32_t heed_vocab_sep(const heed_vocab *v);
+int32_t heed_vocab_pad(const heed_vocab *v);
+bool heed_vocab_add_bos(const heed_vocab *v);
+bool heed_vocab_add_eos(const heed_vocab *v);
+/* True for tokens that end generation (EOS, EOT, <|im_end|>, ...). */
+bool heed_vocab_is_eog(const heed_vocab *v, int32_t id);
+/* True for control and unknown tokens (those parse_special governs). */
+bool heed_vocab_is_control(const heed_vocab *v, int32_t id);
+
+/* The stored text of token id (not NUL-terminated, *len bytes), or NULL if
+ * id is out of range. Lives as long as v. */
+const char *heed_vocab_token_text(const heed_vocab *v, int32_t id, size_t *len);
+/* Id of the token whose stored text is exactly text[0..len), or -1. */
+int32_t heed_vocab_token_id(const heed_vocab *v, const char *text, size_t len);
+
+/*
+ * Tokenizes text[0..len) (any bytes; invalid UTF-8 is handled as llama.cpp
+ * does: BPE and WordPiece see U+FFFD, SentencePiece falls back to bytes).
+ * add_special adds BOS/EOS (SEP for bert) as the vocabulary asks;
+ * parse_special matches control tokens written in the text. On success
+ * *ids is a malloc'd array of *n ids (free() it; may be NULL when *n is 0).
+ */
+heed_status heed_tokenize(const heed_vocab *v, const char *text, size_t len,
+                          bool add_special, bool parse_special,
+                          int32_t **ids, size_t *n);
+
+/*
+ * The text of one token: byte-fallback pieces give their byte, byte-level
+ * BPE pieces their bytes, "▁" becomes a space. Control and unknown tokens
+ * give "" unless special is set (then their stored text). Returns a pointer
+ * into v (valid while v lives) and sets *len; NULL for an id out of range.
+ */
+const char *heed_token_to_piece(const heed_vocab *v, int32_t id, bool special,
+                                size_t *len);
+
+/*
+ * Ids back to text, as llama.cpp's llama_detokenize: remove_special drops a
+ * leading BOS / trailing EOS the vocabulary adds; unparse_special renders
+ * control tokens. The space SentencePiece prefixes is removed, and for
+ * vocabularies that ask for it (clean_up_tokenization_spaces) " ," " ."
+ * " 's" ... are cleaned. *text is malloc'd and NUL-terminated (*len bytes
+ * before the NUL). HEED_ERR_ARG names an id out of range.
+ */
+heed_status heed_detokenize(const heed_vocab *v, const int32_t *ids, size_t n,
+                            bool remove_special, bool unparse_special,
+                            char **text, size_t *len);
+
+/*
+ * Streaming detokenizer: feed ids one at a time, get text that never ends
+ * inside a UTF-8 sequence (the bytes of an incomplete sequence wait for the
+ * next token). Bytes that can never become valid UTF-8 pass through as they
+ * are. Concatenated outputs plus the flush equal heed_detokenize with
+ * remove_special=false, except that the space clean-up is not applied.
+ */
+typedef struct heed_detok_stream heed_detok_stream;
+
+/* NULL when out of memory. v must outlive the stream. */
+heed_detok_stream *heed_detok_stream_new(const heed_vocab *v, bool special);
+void heed_detok_stream_free(heed_detok_stream *s);
+/* Adds id; *out / *len: the text now complete (pointer valid until the
+ * next call on s). HEED_ERR_ARG for an id out of range. */
+heed_status heed_detok_stream_push(heed_detok_stream *s, int32_t id,
+                                   const char **out, size_t *len);
+/* Returns whatever is still held back (an incomplete sequence) and resets. */
+void heed_detok_stream_flush(heed_detok_stream *s, const char **out, size_t *len);
+
 /* -------------------------------------------------------------- sampling */
 
 /*

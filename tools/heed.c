@@ -18,6 +18,9 @@ static const command commands[] = {
      "generate: the prompt in one batch, then one token per step with the KV cache"},
     {"logits", cmd_logits, USAGE_LOGITS,
      "write the logits of every position as float32 [n_ids][n_vocab]"},
+    {"tokenize", cmd_tokenize, USAGE_TOKENIZE,
+     "token ids and pieces of a text; --inp FILE.inp prints llama.cpp's .out lines"},
+    {"detokenize", cmd_detokenize, USAGE_DETOKENIZE, "the text of token ids"},
     {"quantize", cmd_quantize, USAGE_QUANTIZE,
      "convert a model's matrices to TYPE (f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 "
      "q2_K q3_K q4_K q5_K q6_K)"},

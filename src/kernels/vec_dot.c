@@ -15,7 +15,7 @@
  *    mod 8) scaled per block into eight float sums, added up at the end;
  *    q2_K adds one float per block.
  * Integer sums cannot overflow: the largest, |q6_K sub-block scale *
- * (q-32) * q8| summed over 256 elements, is below 2^27.
+ * (q-32) * q8| summed over 256 elements, is at most 2^27.
  */
 #include "kernels/vec_dot.h"
 

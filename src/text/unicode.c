@@ -1,0 +1,150 @@
+/* unicode.c — see unicode.h. Categories and decompositions come from
+ * utf8proc; the whitespace set is Unicode's White_Space, as llama.cpp. */
+#include <utf8proc.h>
+
+#include "text/unicode.h"
+
+size_t heed_utf8_len(unsigned char c)
+{
+    static const unsigned char lookup[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+    return lookup[c >> 4];
+}
+
+static int cont(const char *s, size_t len, size_t i)
+{
+    return i < len && ((unsigned char)s[i] & 0xC0) == 0x80;
+}
+
+uint32_t heed_utf8_decode(const char *s, size_t len, size_t *off)
+{
+    size_t i = *off;
+    unsigned c = (unsigned char)s[i];
+    if (c < 0x80) {
+        *off = i + 1;
+        return c;
+    }
+    if ((c & 0xE0) == 0xC0 && cont(s, len, i + 1)) {
+        *off = i + 2;
+        return ((c & 0x1F) << 6) | ((unsigned char)s[i + 1] & 0x3F);
+    }
+    if ((c & 0xF0) == 0xE0 && cont(s, len, i + 1) && cont(s, len, i + 2)) {
+        *off = i + 3;
+        return ((c & 0x0F) << 12) | (((unsigned char)s[i + 1] & 0x3F) << 6) |
+               ((unsigned char)s[i + 2] & 0x3F);
+    }
+    if ((c & 0xF8) == 0xF0 && cont(s, len, i + 1) && cont(s, len, i + 2) &&
+        cont(s, len, i + 3)) {
+        *off = i + 4;
+        return ((c & 0x07) << 18) | (((unsigned char)s[i + 1] & 0x3F) << 12) |
+               (((unsigned char)s[i + 2] & 0x3F) << 6) | ((unsigned char)s[i + 3] & 0x3F);
+    }
+    *off = i + 1;
+    return 0xFFFD;
+}
+
+size_t heed_utf8_encode(uint32_t cpt, char *out)
+{
+    if (cpt <= 0x7F) {
+        out[0] = (char)cpt;
+        return 1;
+    }
+    if (cpt <= 0x7FF) {
+        out[0] = (char)(0xC0 | (cpt >> 6));
+        out[1] = (char)(0x80 | (cpt & 0x3F));
+        return 2;
+    }
+    if (cpt > 0x10FFFF)
+        cpt = 0xFFFD;
+    if (cpt <= 0xFFFF) {
+        out[0] = (char)(0xE0 | (cpt >> 12));
+        out[1] = (char)(0x80 | ((cpt >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cpt & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cpt >> 18));
+    out[1] = (char)(0x80 | ((cpt >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cpt >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cpt & 0x3F));
+    return 4;
+}
+
+static int is_whitespace(uint32_t c)
+{
+    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+           c == 0x205F || c == 0x3000;
+}
+
+unsigned heed_cpt_flags(uint32_t cpt)
+{
+    unsigned ws = is_whitespace(cpt) ? HEED_CPT_WHITESPACE : 0;
+    if (cpt > 0x10FFFF)
+        return HEED_CPT_UNDEFINED;
+    switch (utf8proc_category((utf8proc_int32_t)cpt)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
+        return HEED_CPT_LETTER | ws;
+    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+        return HEED_CPT_MARK | ws;
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+        return HEED_CPT_NUMBER | ws;
+    case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
+    case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
+    case UTF8PROC_CATEGORY_PO:
+        return HEED_CPT_PUNCTUATION | ws;
+    case UTF8PROC_CATEGORY_SM: case UTF8PROC_CATEGORY_SC: case UTF8PROC_CATEGORY_SK:
+    case UTF8PROC_CATEGORY_SO:
+        return HEED_CPT_SYMBOL | ws;
+    case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
+        return HEED_CPT_SEPARATOR | ws;
+    case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CS:
+    case UTF8PROC_CATEGORY_CO:
+        return HEED_CPT_CONTROL | ws;
+    default:
+        return HEED_CPT_UNDEFINED | ws;
+    }
+}
+
+uint32_t heed_cpt_tolower(uint32_t cpt)
+{
+    return cpt > 0x10FFFF ? cpt : (uint32_t)utf8proc_tolower((utf8proc_int32_t)cpt);
+}
+
+uint32_t heed_cpt_nfd_first(uint32_t cpt)
+{
+    if (cpt > 0x10FFFF || (cpt >= 0xD800 && cpt <= 0xDFFF))
+        return cpt;
+    utf8proc_int32_t buf[8];
+    int last = 0;
+    utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)cpt, buf, 8,
+                                                 UTF8PROC_DECOMPOSE, &last);
+    return n >= 1 && n <= 8 ? (uint32_t)buf[0] : cpt;
+}
+
+/* Printable bytes stand for themselves; the others get 256, 257, ... in
+ * byte order (GPT-2's bytes_to_unicode). */
+static int printable(unsigned b)
+{
+    return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
+}
+
+uint32_t heed_byte_to_cpt(unsigned char b)
+{
+    if (printable(b))
+        return b;
+    unsigned n = 0;
+    for (unsigned c = 0; c < b; c++)
+        n += !printable(c);
+    return 256 + n;
+}
+
+int heed_cpt_to_byte(uint32_t cpt)
+{
+    if (cpt < 256)
+        return printable(cpt) ? (int)cpt : -1;
+    unsigned n = 0;
+    for (unsigned c = 0; c < 256; c++)
+        if (!printable(c) && 256 + n++ == cpt)
+            return (int)c;
+    return -1;
+}
