@@ -268,3 +268,61 @@ Test(cli, run_and_logits_refuse_bad_input_with_exit_2)
     snprintf(args, sizeof args, "run '%s' --ids 1,2 -c 1 --print-ids", model);
     cr_expect_eq(test_run_cli(args, NULL), 2);
 }
+
+/* `heed run -p TEXT`: the prompt is tokenized as llama.cpp does, so greedy
+ * decoding gives the reference ids; text output starts with the prompt. */
+Test(cli, run_with_a_text_prompt)
+{
+    char model[4096], args[4600], *out = NULL;
+    FIXTURE_PATH(model, "qwen2-tiny.gguf");
+    snprintf(args, sizeof args, "run '%s' -p \"The animal didn't cross the street because it "
+             "was tired.\" -n 8 --temp 0 --print-ids", model);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    cr_expect_str_eq(out, "39038 26839 44989 3016 47796 46309 7342 36309\n");
+    free(out);
+    snprintf(args, sizeof args, "run '%s' -p 'The animal' -n 4 --temp 0", model);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    cr_expect(strncmp(out, "The animal", 10) == 0 && strlen(out) > 12, "%s", out);
+    free(out);
+    FIXTURE_PATH(model, "stories260K.bin");
+    snprintf(args, sizeof args, "run '%s' -p Once 2>&1", model);
+    cr_expect_eq(test_run_cli(args, &out), 2);
+    cr_expect(strstr(out, "carry no tokenizer"), "%s", out);
+    free(out);
+}
+
+/* `heed perplexity` agrees with llama-perplexity (c392e50, -c 64 -b 64
+ * -ctk f32 -ctv f32, 1 thread) on the same model and text: it printed
+ * PPL = 115220916.4306 +/- 24748709.43925. (The tiny model's weights are
+ * random, hence the size.) */
+Test(cli, perplexity_matches_llama_perplexity)
+{
+    char model[4096], args[4600], *out = NULL;
+    FIXTURE_PATH(model, "qwen2-tiny.gguf");
+    snprintf(args, sizeof args, "perplexity '%s' -f '%s/tests/data/perplexity.txt' -c 64",
+             model, HEED_SOURCE_DIR);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    double ppl, err;
+    cr_assert_eq(sscanf(out, "PPL = %lf +/- %lf", &ppl, &err), 2, "%s", out);
+    cr_expect_float_eq(ppl, 115220916.4306, 1e-4 * 115220916.4306, "%s", out);
+    cr_expect_float_eq(err, 24748709.43925, 1e-3 * 24748709.43925, "%s", out);
+    cr_expect(strstr(out, "341 predictions in 11 windows"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "perplexity '%s' -f '%s/tests/data/perplexity.txt' -c 4096",
+             model, HEED_SOURCE_DIR);
+    cr_expect_eq(test_run_cli(args, NULL), 2); /* too few tokens for the window */
+}
+
+/* `heed tokenize --inp` prints llama.cpp's .out file exactly. */
+Test(cli, tokenize_inp_prints_the_out_file)
+{
+    char inp[4096], outp[4096], args[9000], *out = NULL;
+    FIXTURE_PATH(inp, "vocab/ggml-vocab-gpt-2.gguf.inp");
+    FIXTURE_PATH(outp, "vocab/ggml-vocab-gpt-2.gguf.out");
+    snprintf(args, sizeof args, "tokenize '%.*s' --inp '%s'", (int)(strlen(inp) - 4), inp, inp);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    char *want = test_read_file(outp, NULL);
+    cr_expect_str_eq(out, want);
+    free(want);
+    free(out);
+}

@@ -13,7 +13,7 @@ int cli_fail(const char *cmd, heed_status st);
 int cli_usage_error(const char *cmd, const char *usage, const char *msg);
 
 #define USAGE_INFO "heed info MODEL [--json]"
-#define USAGE_RUN "heed run MODEL --ids 1,2,3 --print-ids [-n N] [--temp T] [--top-k K] " \
+#define USAGE_RUN "heed run MODEL (-p TEXT | --ids 1,2,3) [--print-ids] [-n N] [--temp T] [--top-k K] " \
     "[--top-p P] [--min-p P] [--repeat-penalty R] [--repeat-last-n N] " \
     "[--frequency-penalty F] [--presence-penalty P] [--seed S] [--ignore-eos] [-t THREADS] " \
     "[-c CTX] [--verbose]"
@@ -21,6 +21,7 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
 #define USAGE_TOKENIZE "heed tokenize MODEL (TEXT | --inp FILE.inp) [--ids-only] [--special] " \
     "[--no-add-special]"
 #define USAGE_DETOKENIZE "heed detokenize MODEL --ids 1,2,3 [--no-special]"
+#define USAGE_PERPLEXITY "heed perplexity MODEL -f FILE [-c CTX] [-t THREADS]"
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
 
 /* Parses "1,2,3" into a malloc'd array (*n entries); on a malformed list
@@ -39,6 +40,7 @@ int cmd_quantize(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_perplexity(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 
 #endif

@@ -1,8 +1,8 @@
 /*
- * cmd_run.c — `heed run MODEL --ids 1,2,3 [-n N] [sampling options]`:
- * evaluates the prompt in one batch, then generates one token per step with
- * the KV cache, printing each id as it comes (stdout, one line) and the
- * speed at the end (stderr).
+ * cmd_run.c — `heed run MODEL (-p TEXT | --ids 1,2,3) [-n N] [sampling
+ * options]`: evaluates the prompt in one batch, then generates one token per
+ * step with the KV cache, streaming the text (or, with --print-ids, the ids
+ * on one line) to stdout and the speed at the end to stderr.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,14 +85,16 @@ static int parse(int argc, char **argv, run_options *o)
 #undef INT_OPT
 #undef FLOAT_OPT
     }
-    if (!o->model || (!o->ids && !o->prompt))
-        return cli_usage_error("run", USAGE_RUN, "needs MODEL and --ids (or -p)");
-    if (o->prompt || !o->print_ids) {
-        fprintf(stderr, "heed run: text needs heed's tokenizer, which this version does not "
-                "have yet; give the prompt as --ids and add --print-ids\n");
-        return EXIT_BAD_INPUT;
-    }
+    if (!o->model || !o->ids == !o->prompt)
+        return cli_usage_error("run", USAGE_RUN, "needs MODEL and either -p TEXT or --ids");
     return -1;
+}
+
+/* Writes text[0..len) to stdout now. */
+static void emit(const char *text, size_t len)
+{
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
 }
 
 int cmd_run(int argc, char **argv)
@@ -101,10 +103,44 @@ int cmd_run(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
-    int n_prompt;
-    int32_t *ids = cli_parse_ids("run", o.ids, &n_prompt);
-    if (!ids)
+    /* The vocabulary is needed for a text prompt or text output. */
+    heed_vocab *v = NULL;
+    heed_detok_stream *text = NULL;
+    int32_t *ids = NULL;
+    int n_prompt = 0;
+    size_t path_len = strlen(o.model);
+    if ((o.prompt || !o.print_ids) && path_len > 4 && !strcmp(o.model + path_len - 4, ".bin")) {
+        fprintf(stderr, "heed run: %s: llama2.c checkpoints carry no tokenizer; give the prompt "
+                "as --ids and add --print-ids\n", o.model);
         return EXIT_BAD_INPUT;
+    }
+    if (o.prompt || !o.print_ids) {
+        heed_status vs = heed_vocab_load_file(o.model, &v);
+        if (vs)
+            return cli_fail("run", vs);
+        if (!(text = heed_detok_stream_new(v, false))) {
+            heed_vocab_free(v);
+            fprintf(stderr, "heed run: out of memory\n");
+            return EXIT_RUNTIME;
+        }
+    }
+    if (o.prompt) {
+        /* Control tokens written in the prompt count, as in llama-cli. */
+        size_t n;
+        heed_status ts = heed_tokenize(v, o.prompt, strlen(o.prompt), true, true, &ids, &n);
+        if (ts || n == 0 || n > INT32_MAX) {
+            rc = ts ? cli_fail("run", ts) : cli_usage_error("run", USAGE_RUN, "empty prompt");
+            heed_detok_stream_free(text);
+            heed_vocab_free(v);
+            free(ids);
+            return rc;
+        }
+        n_prompt = (int)n;
+    } else if (!(ids = cli_parse_ids("run", o.ids, &n_prompt))) {
+        heed_detok_stream_free(text);
+        heed_vocab_free(v);
+        return EXIT_BAD_INPUT;
+    }
     heed_model *m = NULL;
     heed_context *c = NULL;
     heed_sampler *s = NULL;
@@ -132,12 +168,22 @@ int cmd_run(int argc, char **argv)
     }
     for (int i = 0; !st && i < n_prompt; i++) /* the penalties see the prompt */
         st = heed_sampler_accept(s, ids[i]);
+    if (!st && o.prompt && !o.print_ids)
+        emit(o.prompt, strlen(o.prompt));
     while (!st && n_gen < o.n_predict) {
         int32_t next = heed_sampler_sample(s, logits);
-        if (next == heed_model_eos(m) && !o.ignore_eos)
+        bool end = v ? heed_vocab_is_eog(v, next) : next == heed_model_eos(m);
+        if (end && !o.ignore_eos)
             break;
-        printf(n_gen ? " %d" : "%d", next);
-        fflush(stdout);
+        if (o.print_ids) {
+            printf(n_gen ? " %d" : "%d", next);
+            fflush(stdout);
+        } else {
+            const char *piece;
+            size_t len;
+            if (!(st = heed_detok_stream_push(text, next, &piece, &len)))
+                emit(piece, len);
+        }
         n_gen++;
         if (n_gen == o.n_predict)
             break;
@@ -150,7 +196,13 @@ int cmd_run(int argc, char **argv)
             st = heed_context_eval(c, &next, 1, logits, false);
     }
     t2 = now();
-    if (n_gen)
+    if (text) {
+        const char *rest;
+        size_t len;
+        heed_detok_stream_flush(text, &rest, &len);
+        emit(rest, len);
+    }
+    if (n_gen || !o.print_ids)
         putchar('\n');
     if (st) {
         rc = cli_fail("run", st);
@@ -169,5 +221,7 @@ done:
     heed_sampler_free(s);
     heed_context_free(c);
     heed_model_free(m);
+    heed_detok_stream_free(text);
+    heed_vocab_free(v);
     return rc;
 }

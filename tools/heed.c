@@ -18,6 +18,8 @@ static const command commands[] = {
      "generate: the prompt in one batch, then one token per step with the KV cache"},
     {"logits", cmd_logits, USAGE_LOGITS,
      "write the logits of every position as float32 [n_ids][n_vocab]"},
+    {"perplexity", cmd_perplexity, USAGE_PERPLEXITY,
+     "perplexity of a text file as llama-perplexity computes it (windows of CTX, default 512)"},
     {"tokenize", cmd_tokenize, USAGE_TOKENIZE,
      "token ids and pieces of a text; --inp FILE.inp prints llama.cpp's .out lines"},
     {"detokenize", cmd_detokenize, USAGE_DETOKENIZE, "the text of token ids"},
