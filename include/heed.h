@@ -266,6 +266,8 @@ heed_status heed_gguf_writer_add_tensor(heed_gguf_writer *w, const char *name,
 /* Writes the file atomically: to a temporary file beside path, then
  * rename. On failure path is untouched. */
 heed_status heed_gguf_writer_write(heed_gguf_writer *w, const char *path);
+/* The same bytes into a malloc'd buffer (*data, *size; free() it). */
+heed_status heed_gguf_writer_write_memory(heed_gguf_writer *w, void **data, size_t *size);
 
 /* --------------------------------------------------------- model tools */
 
@@ -356,6 +358,9 @@ typedef struct heed_vocab heed_vocab;
 heed_status heed_vocab_load(const heed_gguf *g, heed_vocab **out);
 /* The same, opening (and closing) the GGUF file at path. */
 heed_status heed_vocab_load_file(const char *path, heed_vocab **out);
+/* Reads llama2.c's tokenizer.bin (which does not store its size: n_vocab
+ * comes from the model) as a SentencePiece vocabulary. */
+heed_status heed_vocab_load_llama2c(const char *path, int32_t n_vocab, heed_vocab **out);
 void heed_vocab_free(heed_vocab *v);
 
 int32_t heed_vocab_n_tokens(const heed_vocab *v);

@@ -13,7 +13,8 @@ int cli_fail(const char *cmd, heed_status st);
 int cli_usage_error(const char *cmd, const char *usage, const char *msg);
 
 #define USAGE_INFO "heed info MODEL [--json]"
-#define USAGE_RUN "heed run MODEL (-p TEXT | --ids 1,2,3) [--print-ids] [-n N] [--temp T] [--top-k K] " \
+#define USAGE_RUN "heed run MODEL (-p TEXT | --ids 1,2,3) [-z TOKENIZER.bin] [--print-ids] [-n N] " \
+    "[--temp T] [--top-k K] " \
     "[--top-p P] [--min-p P] [--repeat-penalty R] [--repeat-last-n N] " \
     "[--frequency-penalty F] [--presence-penalty P] [--seed S] [--ignore-eos] [-t THREADS] " \
     "[-c CTX] [--verbose]"

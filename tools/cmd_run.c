@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/error.h"
 
 static double now(void)
 {
@@ -33,7 +34,7 @@ static double resident_mib(void)
 }
 
 typedef struct run_options {
-    const char *model, *ids, *prompt;
+    const char *model, *ids, *prompt, *tokenizer;
     long n_predict, threads, n_ctx;
     bool print_ids, verbose, ignore_eos;
     heed_sampler_params sp;
@@ -56,6 +57,8 @@ static int parse(int argc, char **argv, run_options *o)
             o->ids = argv[++i];
         else if (!strcmp(a, "-p") && v)
             o->prompt = argv[++i];
+        else if (!strcmp(a, "-z") && v)
+            o->tokenizer = argv[++i];
         else if (!strcmp(a, "--print-ids"))
             o->print_ids = true;
         else if (!strcmp(a, "--verbose"))
@@ -97,50 +100,49 @@ static void emit(const char *text, size_t len)
     fflush(stdout);
 }
 
+/* The vocabulary, when text is read or written: llama2.c's tokenizer.bin
+ * given with -z, else the model file's own. */
+static heed_status load_vocab(const run_options *o, const heed_model *m, heed_vocab **v)
+{
+    *v = NULL;
+    if (!o->prompt && o->print_ids)
+        return HEED_OK;
+    if (o->tokenizer)
+        return heed_vocab_load_llama2c(o->tokenizer, heed_model_n_vocab(m), v);
+    size_t len = strlen(o->model);
+    if (len > 4 && !strcmp(o->model + len - 4, ".bin"))
+        return heed_fail(HEED_ERR_ARG, "%s: llama2.c checkpoints carry no tokenizer; give "
+                         "its tokenizer.bin with -z, or the prompt as --ids with --print-ids",
+                         o->model);
+    return heed_vocab_load_file(o->model, v);
+}
+
+/* The prompt's ids: -p tokenized (BOS as the vocabulary asks; control
+ * tokens written in the text count, as in llama-cli), or --ids. */
+static heed_status prompt_ids(const run_options *o, const heed_vocab *v, int32_t **ids, int *n)
+{
+    if (!o->prompt) {
+        *ids = cli_parse_ids("run", o->ids, n); /* says what is wrong */
+        return *ids ? HEED_OK : heed_fail(HEED_ERR_ARG, "no prompt");
+    }
+    size_t count;
+    heed_status st = heed_tokenize(v, o->prompt, strlen(o->prompt), true, true, ids, &count);
+    if (!st && (count == 0 || count > INT32_MAX))
+        st = heed_fail(HEED_ERR_ARG, "the prompt has no tokens");
+    *n = (int)count;
+    return st;
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_options o = {0};
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
-    /* The vocabulary is needed for a text prompt or text output. */
     heed_vocab *v = NULL;
     heed_detok_stream *text = NULL;
     int32_t *ids = NULL;
     int n_prompt = 0;
-    size_t path_len = strlen(o.model);
-    if ((o.prompt || !o.print_ids) && path_len > 4 && !strcmp(o.model + path_len - 4, ".bin")) {
-        fprintf(stderr, "heed run: %s: llama2.c checkpoints carry no tokenizer; give the prompt "
-                "as --ids and add --print-ids\n", o.model);
-        return EXIT_BAD_INPUT;
-    }
-    if (o.prompt || !o.print_ids) {
-        heed_status vs = heed_vocab_load_file(o.model, &v);
-        if (vs)
-            return cli_fail("run", vs);
-        if (!(text = heed_detok_stream_new(v, false))) {
-            heed_vocab_free(v);
-            fprintf(stderr, "heed run: out of memory\n");
-            return EXIT_RUNTIME;
-        }
-    }
-    if (o.prompt) {
-        /* Control tokens written in the prompt count, as in llama-cli. */
-        size_t n;
-        heed_status ts = heed_tokenize(v, o.prompt, strlen(o.prompt), true, true, &ids, &n);
-        if (ts || n == 0 || n > INT32_MAX) {
-            rc = ts ? cli_fail("run", ts) : cli_usage_error("run", USAGE_RUN, "empty prompt");
-            heed_detok_stream_free(text);
-            heed_vocab_free(v);
-            free(ids);
-            return rc;
-        }
-        n_prompt = (int)n;
-    } else if (!(ids = cli_parse_ids("run", o.ids, &n_prompt))) {
-        heed_detok_stream_free(text);
-        heed_vocab_free(v);
-        return EXIT_BAD_INPUT;
-    }
     heed_model *m = NULL;
     heed_context *c = NULL;
     heed_sampler *s = NULL;
@@ -153,14 +155,17 @@ int cmd_run(int argc, char **argv)
     int n_gen = 0;
     heed_status st = heed_model_load(o.model, &m);
     if (!st)
+        st = load_vocab(&o, m, &v);
+    if (!st && v && !(text = heed_detok_stream_new(v, false)))
+        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+    if (!st)
+        st = prompt_ids(&o, v, &ids, &n_prompt);
+    if (!st)
         st = heed_context_new(m, &cp, &c);
     if (!st)
         st = heed_sampler_new(&o.sp, heed_model_n_vocab(m), &s);
-    if (!st && !(logits = malloc(sizeof *logits * (size_t)heed_model_n_vocab(m)))) {
-        fprintf(stderr, "heed run: out of memory\n");
-        rc = EXIT_RUNTIME;
-        goto done;
-    }
+    if (!st && !(logits = malloc(sizeof *logits * (size_t)heed_model_n_vocab(m))))
+        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
     if (!st) {
         t0 = now();
         st = heed_context_eval(c, ids, n_prompt, logits, false);
@@ -202,20 +207,18 @@ int cmd_run(int argc, char **argv)
         heed_detok_stream_flush(text, &rest, &len);
         emit(rest, len);
     }
-    if (n_gen || !o.print_ids)
+    if (n_gen || (!st && !o.print_ids))
         putchar('\n');
-    if (st) {
+    if (st)
         rc = cli_fail("run", st);
-        goto done;
-    }
-    fprintf(stderr, "heed run: prompt %d tokens, %.1f tokens/s; generated %d tokens, %.1f "
-            "tokens/s\n", n_prompt, n_prompt / (t1 - t0), n_gen,
-            n_gen > 1 ? (n_gen - 1) / (t2 - t1) : 0.0);
-    if (o.verbose)
+    else
+        fprintf(stderr, "heed run: prompt %d tokens, %.1f tokens/s; generated %d tokens, %.1f "
+                "tokens/s\n", n_prompt, n_prompt / (t1 - t0), n_gen,
+                n_gen > 1 ? (n_gen - 1) / (t2 - t1) : 0.0);
+    if (!st && o.verbose)
         fprintf(stderr, "heed run: %s, %d layers, context %d; resident memory %.1f MiB\n",
                 heed_model_arch(m), heed_model_n_layer(m), heed_context_n_ctx(c),
                 resident_mib());
-done:
     free(logits);
     free(ids);
     heed_sampler_free(s);

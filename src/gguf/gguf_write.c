@@ -726,3 +726,31 @@ heed_status heed_gguf_writer_write(heed_gguf_writer *w, const char *path)
     sync_parent(path);
     return HEED_OK;
 }
+
+heed_status heed_gguf_writer_write_memory(heed_gguf_writer *w, void **data, size_t *size)
+{
+    *data = NULL;
+    *size = 0;
+    if (!w)
+        return heed_fail(HEED_ERR_ARG, "gguf writer: write: NULL writer");
+    uint64_t align = writer_alignment(w);
+    if (!data_fits(w, align))
+        return heed_fail(HEED_ERR_ARG, "gguf writer: tensor data of more than %lld bytes",
+                         (long long)INT64_MAX);
+    char *buf = NULL;
+    size_t len = 0;
+    out o = {.f = open_memstream(&buf, &len)};
+    if (!o.f)
+        return heed_fail(HEED_ERR_NOMEM, "gguf writer: out of memory");
+    put_file(&o, w, align);
+    if (fclose(o.f) != 0 && !o.err)
+        o.err = errno ? errno : ENOMEM;
+    if (o.err) {
+        free(buf);
+        return heed_fail(HEED_ERR_NOMEM, "gguf writer: cannot build the file in memory: %s",
+                         strerror(o.err));
+    }
+    *data = buf;
+    *size = len;
+    return HEED_OK;
+}
