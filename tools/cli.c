@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -72,4 +73,34 @@ bool cli_parse_float(const char *cmd, const char *opt, const char *text, double 
     }
     *out = v;
     return true;
+}
+
+char *cli_read_file(const char *cmd, const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "heed %s: cannot open %s: %s\n", cmd, path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = malloc(cap + 1);
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *bigger = realloc(buf, (cap *= 2) + 1);
+            if (!bigger)
+                free(buf);
+            buf = bigger;
+        }
+    }
+    bool failed = !buf || ferror(f);
+    fclose(f);
+    if (failed) {
+        fprintf(stderr, "heed %s: cannot read %s\n", cmd, path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }

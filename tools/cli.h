@@ -2,6 +2,8 @@
 #ifndef HEED_CLI_H
 #define HEED_CLI_H
 
+#include <stddef.h>
+
 #include "heed.h"
 
 /* Exit codes: 0 ok, 1 runtime failure, 2 bad input or usage. */
@@ -34,6 +36,10 @@ bool cli_parse_int(const char *cmd, const char *opt, const char *text, long lo, 
                    long *out);
 bool cli_parse_float(const char *cmd, const char *opt, const char *text, double lo,
                      double hi, double *out);
+
+/* Reads a whole file into a malloc'd buffer with a NUL after its *len
+ * bytes; on failure prints why and returns NULL. */
+char *cli_read_file(const char *cmd, const char *path, size_t *len);
 
 /* Each subcommand gets argv[0] = its name. */
 int cmd_info(int argc, char **argv);

@@ -11,36 +11,6 @@
 
 #include "cli.h"
 
-/* Reads a whole file into a malloc'd buffer; NULL with a message on error. */
-static char *read_text(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "heed perplexity: cannot open %s\n", path);
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap);
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *bigger = realloc(buf, cap *= 2);
-            if (!bigger)
-                free(buf);
-            buf = bigger;
-        }
-    }
-    bool failed = ferror(f);
-    fclose(f);
-    if (!buf || failed) {
-        fprintf(stderr, "heed perplexity: cannot read %s\n", path);
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
 static void show_progress(void *user, int done, int total, double ppl)
 {
     const double t0 = *(const double *)user;
@@ -79,7 +49,7 @@ int cmd_perplexity(int argc, char **argv)
     if (!model || !file)
         return cli_usage_error("perplexity", USAGE_PERPLEXITY, "needs MODEL and -f FILE");
     size_t len;
-    char *text = read_text(file, &len);
+    char *text = cli_read_file("perplexity", file, &len);
     if (!text)
         return EXIT_BAD_INPUT;
     heed_vocab *v = NULL;

@@ -11,12 +11,12 @@ int cmd_quantize(int argc, char **argv)
     const char *pos[3];
     int n_pos = 0, threads = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-t") && i + 1 < argc) {
-            char *end;
-            long t = strtol(argv[++i], &end, 10);
-            if (*end || t < 1 || t > 1024)
-                return cli_usage_error("quantize", USAGE_QUANTIZE, "-t wants 1..1024");
+        if (!strcmp(argv[i], "-t")) {
+            long t;
+            if (!cli_parse_int("quantize", "-t", i + 1 < argc ? argv[i + 1] : NULL, 1, 1024, &t))
+                return EXIT_BAD_INPUT;
             threads = (int)t;
+            i++;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error("quantize", USAGE_QUANTIZE, "unknown option");
         } else if (n_pos < 3) {

@@ -10,44 +10,15 @@
 
 #include "util/error.h"
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0, k;
-    char *buf = malloc(cap);
-    while (buf && (k = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += k;
-        if (n == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-            }
-            buf = nb;
-        }
-    }
-    if (ferror(f)) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 /* Prints the .out line of each text of an .inp file: texts are separated
  * by "\n__ggml_vocab_test__\n", as llama.cpp's test-tokenizer-0 reads them
  * (no special tokens added or parsed). */
 static int tokenize_inp(const heed_vocab *v, const char *path)
 {
     size_t len;
-    char *raw = read_all(path, &len);
-    if (!raw) {
-        fprintf(stderr, "heed tokenize: cannot read %s\n", path);
+    char *raw = cli_read_file("tokenize", path, &len);
+    if (!raw)
         return EXIT_BAD_INPUT;
-    }
     static const char sep[] = "\n__ggml_vocab_test__\n";
     const size_t sl = sizeof sep - 1;
     size_t pos = 0;

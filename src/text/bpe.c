@@ -5,70 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text/merge_queue.h"
 #include "text/unicode.h"
 #include "text/vocab.h"
 #include "util/error.h"
 
-typedef struct sym { size_t start, n; int prev, next; } sym;
-typedef struct bigram { int left, right; int32_t rank; size_t size; } bigram;
-
-static int before(const bigram *a, const bigram *b)
-{
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-typedef struct heap { bigram *v; size_t n, cap; } heap;
-
-static int heap_push(heap *h, bigram b)
-{
-    if (h->n == h->cap) {
-        size_t nc = h->cap ? 2 * h->cap : 64;
-        bigram *p = realloc(h->v, nc * sizeof *p);
-        if (!p)
-            return -1;
-        h->v = p;
-        h->cap = nc;
-    }
-    size_t i = h->n++;
-    while (i && before(&b, &h->v[(i - 1) / 2])) {
-        h->v[i] = h->v[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h->v[i] = b;
-    return 0;
-}
-
-static bigram heap_pop(heap *h)
-{
-    bigram top = h->v[0], last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c]))
-            c++;
-        if (!before(&h->v[c], &last))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n)
-        h->v[i] = last;
-    return top;
-}
-
-static int try_add(const heed_vocab *v, const char *w, sym *s, heap *h, int l, int r)
+static int try_add(const heed_vocab *v, const char *w, heed_sym *s, heed_merge_queue *h,
+                   int l, int r)
 {
     if (l < 0 || r < 0)
         return 0;
     int32_t rank = heed_bpe_rank(v, w + s[l].start, s[l].n, w + s[r].start, s[r].n);
     if (rank < 0)
         return 0;
-    return heap_push(h, (bigram){l, r, rank, s[l].n + s[r].n});
+    return heed_merge_queue_push(h, (heed_bigram){l, r, rank, s[l].n + s[r].n});
 }
 
-typedef struct work { char *w; size_t wcap; sym *s; size_t scap; heap h; } work;
+typedef struct work { char *w; size_t wcap; heed_sym *s; size_t scap; heed_merge_queue h; } work;
 
 /* Merges one byte-level word w[0..len) and appends its ids. */
 static heed_status bpe_word(const heed_vocab *v, work *k, size_t len, heed_ids *out)
@@ -80,17 +33,17 @@ static heed_status bpe_word(const heed_vocab *v, work *k, size_t len, heed_ids *
         if (!(k->s = malloc(k->scap * sizeof *k->s)))
             return heed_fail(HEED_ERR_NOMEM, "tokenize: out of memory");
     }
-    sym *s = k->s;
+    heed_sym *s = k->s;
     int n = 0;
     k->h.n = 0;
     if (v->ignore_merges && heed_strmap_get(&v->text_to_id, w, len) >= 0) {
-        s[n++] = (sym){0, len, -1, -1};
+        s[n++] = (heed_sym){0, len, -1, -1};
     } else {
         for (size_t off = 0; off < len; n++) {
             size_t c = heed_utf8_len((unsigned char)w[off]);
             if (c > len - off)
                 c = len - off;
-            s[n] = (sym){off, c, n - 1, off + c == len ? -1 : n + 1};
+            s[n] = (heed_sym){off, c, n - 1, off + c == len ? -1 : n + 1};
             off += c;
         }
     }
@@ -98,8 +51,8 @@ static heed_status bpe_word(const heed_vocab *v, work *k, size_t len, heed_ids *
         if (try_add(v, w, s, &k->h, i - 1, i))
             return heed_fail(HEED_ERR_NOMEM, "tokenize: out of memory");
     while (k->h.n) {
-        bigram b = heap_pop(&k->h);
-        sym *l = &s[b.left], *r = &s[b.right];
+        heed_bigram b = heed_merge_queue_pop(&k->h);
+        heed_sym *l = &s[b.left], *r = &s[b.right];
         if (!l->n || !r->n || l->n + r->n != b.size)
             continue; /* outdated: one side has changed */
         l->n += r->n;

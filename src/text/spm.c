@@ -5,61 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text/merge_queue.h"
 #include "text/unicode.h"
 #include "text/vocab.h"
 #include "util/error.h"
 
-typedef struct sym { size_t start, n; int prev, next; } sym;
-typedef struct bigram { int left, right; float score; size_t size; } bigram;
-
-/* true when a should be popped before b */
-static int before(const bigram *a, const bigram *b)
-{
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-typedef struct heap { bigram *v; size_t n, cap; } heap;
-
-static int heap_push(heap *h, bigram b)
-{
-    if (h->n == h->cap) {
-        size_t nc = h->cap ? 2 * h->cap : 64;
-        bigram *p = realloc(h->v, nc * sizeof *p);
-        if (!p)
-            return -1;
-        h->v = p;
-        h->cap = nc;
-    }
-    size_t i = h->n++;
-    while (i && before(&b, &h->v[(i - 1) / 2])) {
-        h->v[i] = h->v[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h->v[i] = b;
-    return 0;
-}
-
-static bigram heap_pop(heap *h)
-{
-    bigram top = h->v[0], last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c]))
-            c++;
-        if (!before(&h->v[c], &last))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n)
-        h->v[i] = last;
-    return top;
-}
-
-static int try_add(const heed_vocab *v, const char *text, sym *s, heap *h, int l, int r)
+static int try_add(const heed_vocab *v, const char *text, heed_sym *s, heed_merge_queue *h,
+                   int l, int r)
 {
     if (l < 0 || r < 0)
         return 0;
@@ -67,7 +19,7 @@ static int try_add(const heed_vocab *v, const char *text, sym *s, heap *h, int l
     int32_t id = heed_strmap_get(&v->text_to_id, text + s[l].start, size);
     if (id < 0)
         return 0;
-    return heap_push(h, (bigram){l, r, v->tokens[id].score, size});
+    return heed_merge_queue_push(h, (heed_bigram){l, r, -(double)v->tokens[id].score, size});
 }
 
 static int32_t byte_token(const heed_vocab *v, unsigned char c)
@@ -86,8 +38,8 @@ heed_status heed_spm_tokenize(const heed_vocab *v, const char *text, size_t len,
 {
     if (!len)
         return HEED_OK;
-    sym *s = malloc(len * sizeof *s);
-    heap h = {0};
+    heed_sym *s = malloc(len * sizeof *s);
+    heed_merge_queue h = {0};
     heed_status st = HEED_OK;
     if (!s)
         return heed_fail(HEED_ERR_NOMEM, "tokenize: out of memory for %zu bytes", len);
@@ -96,15 +48,15 @@ heed_status heed_spm_tokenize(const heed_vocab *v, const char *text, size_t len,
         size_t k = heed_utf8_len((unsigned char)text[off]);
         if (k > len - off)
             k = len - off;
-        s[n] = (sym){off, k, n - 1, off + k == len ? -1 : n + 1};
+        s[n] = (heed_sym){off, k, n - 1, off + k == len ? -1 : n + 1};
         off += k;
     }
     for (int i = 1; i < n; i++)
         if (try_add(v, text, s, &h, i - 1, i))
             goto nomem;
     while (h.n) {
-        bigram b = heap_pop(&h);
-        sym *l = &s[b.left], *r = &s[b.right];
+        heed_bigram b = heed_merge_queue_pop(&h);
+        heed_sym *l = &s[b.left], *r = &s[b.right];
         if (!l->n || !r->n || l->n + r->n != b.size)
             continue; /* one side was merged since */
         l->n += r->n;
