@@ -139,6 +139,7 @@ Test(model, llama_q4_0) { check_case("llama_q4_0", true); }
 Test(model, qwen2) { check_case("qwen2", true); }
 Test(model, phi3) { check_case("phi3", true); }
 Test(model, gemma) { check_case("gemma", true); }
+Test(model, gpt2) { check_case("gpt2", true); }
 
 /* Prefill then decode gives the logits of token-by-token evaluation. */
 Test(model, prefill_equals_token_by_token)
@@ -199,7 +200,8 @@ Test(model, bad_input_is_refused_and_changes_nothing)
     heed_model *none = (heed_model *)1;
     FIXTURE_PATH(path, "bert-tiny.gguf");
     cr_expect_eq(heed_model_load(path, &none), HEED_ERR_UNSUPPORTED);
-    cr_expect(strstr(heed_last_error(), "architecture 'bert' is not supported"), "%s",
+    cr_expect(strstr(heed_last_error(), "architecture 'bert' is not supported (heed runs: "
+                                        "llama, qwen2, phi3, gemma, gpt2)"), "%s",
               heed_last_error());
     cr_expect_null(none);
 }

@@ -100,9 +100,11 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     const heed_hparams *hp = &m->hp;
     int n_ctx = p->n_ctx > 0 ? p->n_ctx
                              : (hp->n_ctx_train < DEFAULT_CTX ? hp->n_ctx_train : DEFAULT_CTX);
-    if (p->n_ctx < 0 || n_ctx > (1 << 24))
+    /* Learned positions end where training did. */
+    const int max_ctx = m->position_embd ? hp->n_ctx_train : 1 << 24;
+    if (p->n_ctx < 0 || n_ctx > max_ctx)
         return heed_fail(HEED_ERR_ARG, "context size %d is out of range (1..%d)", p->n_ctx,
-                         1 << 24);
+                         max_ctx);
     heed_context *c = calloc(1, sizeof *c);
     if (!c)
         return heed_fail(HEED_ERR_NOMEM, "out of memory");
@@ -187,6 +189,20 @@ static void attend_share(void *arg, int ith, int nth)
     heed_attend(j->a, begin, end, j->scores + ith * j->n_ctx);
 }
 
+/* y[t] = norm(x[t]) for n rows of n_embd: RMSNorm or LayerNorm as the
+ * architecture says (b, LayerNorm's bias, may be NULL). */
+static void norm_rows(const heed_model *m, float *y, const float *x, const float *w,
+                      const float *b, int n)
+{
+    const int64_t E = m->hp.n_embd;
+    for (int t = 0; t < n; t++) {
+        if (m->arch->norm == NORM_LAYER)
+            heed_layer_norm(y + t * E, x + t * E, w, b, E, m->hp.norm_eps);
+        else
+            heed_rms_norm(y + t * E, x + t * E, w, E, m->hp.norm_eps);
+    }
+}
+
 static void add_bias(float *y, const float *b, int n, int64_t dim)
 {
     if (!b)
@@ -211,12 +227,12 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
     const int64_t E = hp->n_embd, Q = (int64_t)hp->n_head * hp->head_dim;
     const int64_t KV = (int64_t)hp->n_kv_head * hp->head_dim;
 
-    for (int t = 0; t < n; t++)
-        heed_rms_norm(c->h + t * E, c->x + t * E, L->attn_norm, E, hp->norm_eps);
+    norm_rows(m, c->h, c->x, L->attn_norm, L->attn_norm_b, n);
 
     /* q, k, v: separate projections, or one fused matrix split by rows */
     if (L->wqkv.data) {
         matmul(c, &L->wqkv, c->h, n, c->qkv);
+        add_bias(c->qkv, L->bqkv, n, Q + 2 * KV);
         for (int t = 0; t < n; t++) {
             const float *row = c->qkv + t * (Q + 2 * KV);
             memcpy(c->q + t * Q, row, sizeof(float) * (size_t)Q);
@@ -232,16 +248,20 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
         add_bias(c->v, L->bv, n, KV);
     }
 
-    /* RoPE on q and k; then k, v go into the cache at their positions */
+    /* RoPE on q and k (learned positions are in x already); then k, v go
+     * into the cache at their positions */
     const float q_scale = 1.0f / sqrtf((float)hp->head_dim);
     float *k_cache = c->k_cache + (int64_t)il * c->n_ctx * KV;
     float *v_cache = c->v_cache + (int64_t)il * c->n_ctx * KV;
     for (int t = 0; t < n; t++) {
-        heed_rope_angles(c->rope, pos0 + t, hp->n_rot, hp->rope_base, hp->rope_freq_scale,
-                         m->rope_freqs);
-        const int neox = m->arch->rope == ROPE_NEOX;
-        heed_rope_apply(c->q + t * Q, hp->n_head, hp->head_dim, hp->n_rot, c->rope, neox);
-        heed_rope_apply(c->k + t * KV, hp->n_kv_head, hp->head_dim, hp->n_rot, c->rope, neox);
+        if (m->arch->pos != POS_LEARNED) {
+            const int neox = m->arch->pos == POS_ROPE_NEOX;
+            heed_rope_angles(c->rope, pos0 + t, hp->n_rot, hp->rope_base, hp->rope_freq_scale,
+                             m->rope_freqs);
+            heed_rope_apply(c->q + t * Q, hp->n_head, hp->head_dim, hp->n_rot, c->rope, neox);
+            heed_rope_apply(c->k + t * KV, hp->n_kv_head, hp->head_dim, hp->n_rot, c->rope,
+                            neox);
+        }
         if (m->arch->q_prescale)
             for (int64_t i = 0; i < Q; i++)
                 c->q[t * Q + i] *= q_scale;
@@ -260,34 +280,41 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
     heed_pool_run(c->pool, attend_share, &job);
 
     matmul(c, &L->wo, c->att, n, c->h);
+    add_bias(c->h, L->bo, n, E);
     add(c->x, c->h, n * E);
 }
 
-/* x += mlp(norm(x)): W_down(act(W_gate h) * W_up h). */
+/* x += mlp(norm(x)): W_down(act(W_gate h) * W_up h), or W_down act(W_up h). */
 static void ffn_block(heed_context *c, int il, int n)
 {
     const heed_model *m = c->m;
-    const heed_hparams *hp = &m->hp;
     const heed_layer *L = &m->layers[il];
-    const int64_t E = hp->n_embd, F = hp->n_ff;
+    const int64_t E = m->hp.n_embd, F = m->hp.n_ff;
 
-    for (int t = 0; t < n; t++)
-        heed_rms_norm(c->h + t * E, c->x + t * E, L->ffn_norm, E, hp->norm_eps);
-    if (L->gate_in_up) { /* rows 0..F-1 gate, F..2F-1 up */
+    norm_rows(m, c->h, c->x, L->ffn_norm, L->ffn_norm_b, n);
+    if (m->arch->ffn == FFN_GELU) {
         matmul(c, &L->w_up, c->h, n, c->gate);
-        for (int t = 0; t < n; t++) { /* upward: no row is overwritten before it is read */
-            memcpy(c->up + t * F, c->gate + t * 2 * F + F, sizeof(float) * (size_t)F);
-            memmove(c->gate + t * F, c->gate + t * 2 * F, sizeof(float) * (size_t)F);
-        }
+        add_bias(c->gate, L->b_up, n, F);
+        for (int64_t i = 0; i < n * F; i++)
+            c->gate[i] = heed_gelu(c->gate[i]);
     } else {
-        matmul(c, &L->w_gate, c->h, n, c->gate);
-        matmul(c, &L->w_up, c->h, n, c->up);
+        if (L->gate_in_up) { /* rows 0..F-1 gate, F..2F-1 up */
+            matmul(c, &L->w_up, c->h, n, c->gate);
+            for (int t = 0; t < n; t++) { /* upward: no row is overwritten before it is read */
+                memcpy(c->up + t * F, c->gate + t * 2 * F + F, sizeof(float) * (size_t)F);
+                memmove(c->gate + t * F, c->gate + t * 2 * F, sizeof(float) * (size_t)F);
+            }
+        } else {
+            matmul(c, &L->w_gate, c->h, n, c->gate);
+            matmul(c, &L->w_up, c->h, n, c->up);
+        }
+        if (m->arch->ffn == FFN_GELU_GATED)
+            heed_gelu_mul(c->gate, c->up, n * F);
+        else
+            heed_silu_mul(c->gate, c->up, n * F);
     }
-    if (m->arch->ffn == FFN_GELU_GATED)
-        heed_gelu_mul(c->gate, c->up, n * F);
-    else
-        heed_silu_mul(c->gate, c->up, n * F);
     matmul(c, &L->w_down, c->gate, n, c->h);
+    add_bias(c->h, L->b_down, n, E);
     add(c->x, c->h, n * E);
 }
 
@@ -302,10 +329,13 @@ static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_
     const size_t row = heed_type_row_size(m->token_embd.type, E);
 
     for (int t = 0; t < n; t++) {
-        et->to_float((const char *)m->token_embd.data + row * (size_t)ids[t], c->x + t * E, E);
+        float *x = c->x + t * E;
+        et->to_float((const char *)m->token_embd.data + row * (size_t)ids[t], x, E);
         if (m->arch->embed_scale)
             for (int64_t i = 0; i < E; i++)
-                c->x[t * E + i] *= sqrtf((float)E);
+                x[i] *= sqrtf((float)E);
+        if (m->position_embd)
+            add(x, m->position_embd + (int64_t)(c->n_past + t) * E, E);
     }
     for (int il = 0; il < hp->n_layer; il++) {
         attention_block(c, il, c->n_past, n);
@@ -313,9 +343,7 @@ static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_
     }
     if (logits && first_logit < n) {
         const int k = n - first_logit;
-        for (int t = 0; t < k; t++)
-            heed_rms_norm(c->h + t * E, c->x + (first_logit + t) * E, m->output_norm, E,
-                          hp->norm_eps);
+        norm_rows(m, c->h, c->x + first_logit * E, m->output_norm, m->output_norm_b, k);
         matmul(c, &m->output, c->h, k, logits);
     }
     c->n_past += n;

@@ -10,13 +10,16 @@
 
 /* How an architecture differs from the others: the forward pass reads this,
  * so a new architecture is a row in arch.c, not a fork of forward.c. */
-typedef enum { FFN_SILU_GATED, FFN_GELU_GATED } heed_ffn_kind;
-typedef enum { ROPE_NORMAL, ROPE_NEOX } heed_rope_kind;
+typedef enum { NORM_RMS, NORM_LAYER } heed_norm_kind;
+typedef enum { POS_ROPE_NORMAL, POS_ROPE_NEOX, POS_LEARNED } heed_pos_kind;
+typedef enum { FFN_SILU_GATED, FFN_GELU_GATED, FFN_GELU } heed_ffn_kind;
 
 typedef struct heed_arch {
     const char *name;          /* general.architecture                      */
-    heed_rope_kind rope;
-    heed_ffn_kind ffn;
+    heed_norm_kind norm;       /* RMSNorm, or LayerNorm with bias           */
+    heed_pos_kind pos;         /* RoPE (pairs adjacent or halves apart), or
+                                  learned absolute position embeddings     */
+    heed_ffn_kind ffn;         /* act(W_gate h) * W_up h, or act(W_up h)    */
     bool embed_scale;          /* x = embedding · sqrt(n_embd) (gemma)      */
     bool q_prescale;           /* q *= 1/sqrt(head_dim) before q·k (phi3,
                                   gemma), instead of scaling the scores     */
@@ -34,14 +37,17 @@ typedef struct heed_weight {
     int64_t n_in, n_out;
 } heed_weight;
 
+/* Every bias may be NULL (absent). */
 typedef struct heed_layer {
-    const float *attn_norm;               /* [n_embd]                       */
-    heed_weight wq, wk, wv;               /* or all in wqkv (phi3)          */
+    const float *attn_norm, *attn_norm_b; /* [n_embd]                       */
+    heed_weight wq, wk, wv;               /* or all in wqkv (phi3, gpt2)    */
     heed_weight wqkv;
-    const float *bq, *bk, *bv;            /* biases or NULL (qwen2)         */
+    const float *bq, *bk, *bv, *bqkv;     /* (qwen2; gpt2)                  */
     heed_weight wo;
-    const float *ffn_norm;                /* [n_embd]                       */
+    const float *bo;                      /* [n_embd] (gpt2)                */
+    const float *ffn_norm, *ffn_norm_b;   /* [n_embd]                       */
     heed_weight w_gate, w_up, w_down;     /* gate may be in w_up (phi3)     */
+    const float *b_up, *b_down;           /* (gpt2)                         */
     bool gate_in_up;                      /* w_up rows: gate then up        */
 } heed_layer;
 
@@ -56,7 +62,8 @@ struct heed_model {
     const heed_arch *arch;
     heed_hparams hp;
     heed_weight token_embd;       /* [n_vocab][n_embd]                       */
-    const float *output_norm;     /* [n_embd]                                */
+    const float *position_embd;   /* [n_ctx_train][n_embd] (learned) or NULL */
+    const float *output_norm, *output_norm_b; /* [n_embd]                    */
     heed_weight output;           /* [n_vocab][n_embd]; token_embd if tied   */
     const float *rope_freqs;      /* [n_rot/2] or NULL                       */
     heed_layer *layers;           /* [n_layer]                               */

@@ -58,7 +58,7 @@ static heed_status hp_float(const loader *l, const char *suffix, double def, flo
     return HEED_OK;
 }
 
-static heed_status read_hparams(const loader *l, heed_hparams *hp)
+static heed_status read_hparams(const loader *l, const heed_arch *arch, heed_hparams *hp)
 {
     heed_status st;
     const int big = 1 << 20;
@@ -81,7 +81,9 @@ static heed_status read_hparams(const loader *l, heed_hparams *hp)
         return heed_fail(HEED_ERR_UNSUPPORTED, "%s: key length %d differs from value length "
                          "%d", l->path, hp->head_dim, value_length);
     if ((st = hp_int(l, "rope.dimension_count", hp->head_dim, 2, hp->head_dim, &hp->n_rot)) ||
-        (st = hp_float(l, "attention.layer_norm_rms_epsilon", 1e-5, &hp->norm_eps)) ||
+        (st = hp_float(l, arch->norm == NORM_RMS ? "attention.layer_norm_rms_epsilon"
+                                                 : "attention.layer_norm_epsilon",
+                       1e-5, &hp->norm_eps)) ||
         (st = hp_float(l, "rope.freq_base", 10000.0, &hp->rope_base)))
         return st;
     if (hp->n_rot % 2)
@@ -154,7 +156,9 @@ static heed_status load_layer(const loader *l, const heed_model *m, int i, heed_
     heed_status st;
 #define NAME(s) (snprintf(n, sizeof n, "blk.%d.%s", i, s), n)
     if ((st = vector(l, NAME("attn_norm.weight"), E, false, &L->attn_norm)) ||
-        (st = weight(l, NAME("attn_qkv.weight"), E, Q + 2 * KV, true, &L->wqkv)))
+        (st = vector(l, NAME("attn_norm.bias"), E, true, &L->attn_norm_b)) ||
+        (st = weight(l, NAME("attn_qkv.weight"), E, Q + 2 * KV, true, &L->wqkv)) ||
+        (st = vector(l, NAME("attn_qkv.bias"), Q + 2 * KV, true, &L->bqkv)))
         return st;
     if (!L->wqkv.data &&
         ((st = weight(l, NAME("attn_q.weight"), E, Q, false, &L->wq)) ||
@@ -165,12 +169,16 @@ static heed_status load_layer(const loader *l, const heed_model *m, int i, heed_
          (st = vector(l, NAME("attn_v.bias"), KV, true, &L->bv))))
         return st;
     if ((st = weight(l, NAME("attn_output.weight"), Q, E, false, &L->wo)) ||
+        (st = vector(l, NAME("attn_output.bias"), E, true, &L->bo)) ||
         (st = vector(l, NAME("ffn_norm.weight"), E, false, &L->ffn_norm)) ||
+        (st = vector(l, NAME("ffn_norm.bias"), E, true, &L->ffn_norm_b)) ||
         (st = weight(l, NAME("ffn_gate.weight"), E, F, true, &L->w_gate)) ||
-        (st = weight(l, NAME("ffn_down.weight"), F, E, false, &L->w_down)))
+        (st = weight(l, NAME("ffn_down.weight"), F, E, false, &L->w_down)) ||
+        (st = vector(l, NAME("ffn_down.bias"), E, true, &L->b_down)) ||
+        (st = vector(l, NAME("ffn_up.bias"), F, true, &L->b_up)))
         return st;
-    /* Without a gate tensor, ffn_up holds gate and up (phi3). */
-    L->gate_in_up = !L->w_gate.data;
+    /* A gated FFN without a gate tensor has gate and up in ffn_up (phi3). */
+    L->gate_in_up = m->arch->ffn != FFN_GELU && !L->w_gate.data;
     st = weight(l, NAME("ffn_up.weight"), E, L->gate_in_up ? 2 * F : F, false, &L->w_up);
 #undef NAME
     return st;
@@ -188,7 +196,7 @@ static heed_status load_gguf(heed_gguf *g, const char *path, heed_model *m)
         return heed_fail(HEED_ERR_UNSUPPORTED, "%s: architecture '%s' is not supported "
                          "(heed runs: %s)", path, l.arch, heed_arch_names());
     heed_hparams *hp = &m->hp;
-    if ((st = read_hparams(&l, hp)))
+    if ((st = read_hparams(&l, m->arch, hp)))
         return st;
 
     const heed_gguf_tensor *emb = heed_gguf_find_tensor(g, "token_embd.weight");
@@ -200,11 +208,25 @@ static heed_status load_gguf(heed_gguf *g, const char *path, heed_model *m)
     hp->n_vocab = (int)emb->ne[1];
     if ((st = weight(&l, "token_embd.weight", hp->n_embd, hp->n_vocab, false, &m->token_embd)) ||
         (st = vector(&l, "output_norm.weight", hp->n_embd, false, &m->output_norm)) ||
+        (st = vector(&l, "output_norm.bias", hp->n_embd, true, &m->output_norm_b)) ||
         (st = weight(&l, "output.weight", hp->n_embd, hp->n_vocab, true, &m->output)) ||
         (st = vector(&l, "rope_freqs.weight", hp->n_rot / 2, true, &m->rope_freqs)))
         return st;
     if (!m->output.data)
         m->output = m->token_embd; /* tied */
+    if (m->arch->pos == POS_LEARNED) {
+        const heed_gguf_tensor *pe = heed_gguf_find_tensor(g, "position_embd.weight");
+        if (!pe)
+            return heed_fail(HEED_ERR_NOT_FOUND, "%s: tensor 'position_embd.weight' is missing",
+                             path);
+        if (pe->type != HEED_TYPE_F32 || pe->n_dims != 2 || pe->ne[0] != hp->n_embd ||
+            pe->ne[1] < hp->n_ctx_train)
+            return heed_fail(HEED_ERR_FORMAT, "%s: tensor 'position_embd.weight' is %s %lld x "
+                             "%lld (expected f32 %d x %d)", path, heed_type_name(pe->type),
+                             (long long)pe->ne[0], (long long)pe->ne[1], hp->n_embd,
+                             hp->n_ctx_train);
+        m->position_embd = pe->data;
+    }
 
     if (!(m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers)))
         return heed_fail(HEED_ERR_NOMEM, "out of memory");
