@@ -286,7 +286,8 @@ heed_status heed_quantize_file(const char *in_path, const char *out_path,
 /*
  * A model: architecture, hyperparameters and weights of a GGUF file, read
  * in place from its memory mapping. Supported architectures: llama (Llama
- * 1/2/3, Mistral, TinyLlama, SmolLM, ...), qwen2, phi3, gemma.
+ * 1/2/3, Mistral, TinyLlama, SmolLM, ...), qwen2, phi3, gemma, gpt2, and
+ * the bert encoder.
  */
 typedef struct heed_model heed_model;
 
@@ -303,6 +304,19 @@ int heed_model_n_layer(const heed_model *m);
 int heed_model_n_ctx_train(const heed_model *m);
 int32_t heed_model_bos(const heed_model *m); /* -1 if none */
 int32_t heed_model_eos(const heed_model *m); /* -1 if none */
+
+/* How an encoder's per-token outputs become one embedding. */
+typedef enum heed_pooling {
+    HEED_POOLING_NONE = 0,  /* one vector per token                         */
+    HEED_POOLING_MEAN = 1,  /* their average                                */
+    HEED_POOLING_CLS = 2,   /* the first token's                            */
+    HEED_POOLING_LAST = 3,  /* the last token's                             */
+} heed_pooling;
+
+/* True for encoders (bert): they embed text and have no logits. */
+bool heed_model_is_encoder(const heed_model *m);
+/* The pooling the model's metadata asks for (<arch>.pooling_type). */
+heed_pooling heed_model_pooling(const heed_model *m);
 
 /* A context: one sequence being evaluated, with its KV cache. */
 typedef struct heed_context heed_context;
@@ -326,6 +340,14 @@ void heed_context_free(heed_context *c);
  */
 heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float *logits,
                               bool all_logits);
+/*
+ * Embeds n tokens as one fresh sequence (the cache is reset first): the
+ * final hidden states (after the output norm, where the model has one),
+ * pooled. out receives n × n_embd floats for HEED_POOLING_NONE, else
+ * n_embd. Encoders need all n tokens within the context.
+ */
+heed_status heed_context_embed(heed_context *c, const int32_t *ids, int n,
+                               heed_pooling pooling, float *out);
 int heed_context_n_past(const heed_context *c);  /* positions filled      */
 const heed_model *heed_context_model(const heed_context *c);
 int heed_context_n_ctx(const heed_context *c);

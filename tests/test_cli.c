@@ -259,7 +259,7 @@ Test(cli, run_and_logits_refuse_bad_input_with_exit_2)
     free(out);
     snprintf(args, sizeof args, "run '%s' --ids 1 --print-ids 2>&1", bert);
     cr_expect_eq(test_run_cli(args, &out), 2);
-    cr_expect(strstr(out, "architecture 'bert' is not supported"), "%s", out);
+    cr_expect(strstr(out, "'bert' is an encoder"), "%s", out);
     free(out);
     snprintf(args, sizeof args, "run '%s' --ids 1 --temp -1 --print-ids", model);
     cr_expect_eq(test_run_cli(args, NULL), 2);

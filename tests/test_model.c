@@ -198,10 +198,15 @@ Test(model, bad_input_is_refused_and_changes_nothing)
     heed_model_free(m);
 
     heed_model *none = (heed_model *)1;
-    FIXTURE_PATH(path, "bert-tiny.gguf");
-    cr_expect_eq(heed_model_load(path, &none), HEED_ERR_UNSUPPORTED);
-    cr_expect(strstr(heed_last_error(), "architecture 'bert' is not supported (heed runs: "
-                                        "llama, qwen2, phi3, gemma, gpt2)"), "%s",
+    heed_gguf_writer *w = heed_gguf_writer_new();
+    cr_assert_eq(heed_gguf_writer_set_str(w, "general.architecture", "mamba"), HEED_OK);
+    char other[512];
+    snprintf(other, sizeof other, "%s", test_tmp_path("mamba.gguf"));
+    cr_assert_eq(heed_gguf_writer_write(w, other), HEED_OK, "%s", heed_last_error());
+    heed_gguf_writer_free(w);
+    cr_expect_eq(heed_model_load(other, &none), HEED_ERR_UNSUPPORTED);
+    cr_expect(strstr(heed_last_error(), "architecture 'mamba' is not supported (heed runs: "
+                                        "llama, qwen2, phi3, gemma, gpt2, bert)"), "%s",
               heed_last_error());
     cr_expect_null(none);
 }
@@ -301,4 +306,49 @@ Test(model, llama2c_checkpoint_of_the_wrong_size_is_refused)
     cr_expect_eq(heed_model_load(cut, &m), HEED_ERR_FORMAT);
     cr_expect(strstr(heed_last_error(), "n_heads is -8"), "%s", heed_last_error());
     free(bytes);
+}
+
+/* bert: per-token outputs, CLS and mean pooling against llama.cpp's, within
+ * the fixtures' tolerance for embeddings (1e-3 max abs, values ~1). */
+Test(model, bert_embeddings)
+{
+    char path[4096];
+    FIXTURE_PATH(path, "bert-tiny.gguf");
+    heed_model *m;
+    cr_assert_eq(heed_model_load(path, &m), HEED_OK, "%s", heed_last_error());
+    cr_expect(heed_model_is_encoder(m));
+    cr_expect_eq(heed_model_pooling(m), HEED_POOLING_CLS);
+    const int32_t ids[] = {101, 1996, 4111, 2134, 1005, 1056, 2892, 1996, 2395, 2138, 2009,
+                           2001, 5458, 1012, 102};
+    const int n = 15, E = heed_model_n_embd(m);
+    cr_assert_eq(E, 32);
+    heed_context *c;
+    cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK, "%s", heed_last_error());
+    float tokens[15 * 32], cls[32], mean[32], logits[30522];
+    cr_assert_eq(heed_context_embed(c, ids, n, HEED_POOLING_NONE, tokens), HEED_OK, "%s",
+                 heed_last_error());
+    cr_assert_eq(heed_context_embed(c, ids, n, HEED_POOLING_CLS, cls), HEED_OK);
+    cr_assert_eq(heed_context_embed(c, ids, n, HEED_POOLING_MEAN, mean), HEED_OK);
+    const struct { const char *file; const float *got; int count; } refs[] = {
+        {"bert.embd_tokens.f32", tokens, n * E},
+        {"bert.embd_cls.f32", cls, E},
+        {"bert.embd_mean.f32", mean, E},
+    };
+    for (int r = 0; r < 3; r++) {
+        char ref_path[4096];
+        FIXTURE_PATH(ref_path, refs[r].file);
+        size_t bytes;
+        float *ref = test_read_file(ref_path, &bytes);
+        cr_assert_eq(bytes, sizeof(float) * (size_t)refs[r].count, "%s", refs[r].file);
+        double max_abs = 0;
+        for (int i = 0; i < refs[r].count; i++)
+            max_abs = fmax(max_abs, fabs((double)refs[r].got[i] - ref[i]));
+        cr_log_info("bert %s: max |diff| %.3g", refs[r].file, max_abs);
+        cr_expect_leq(max_abs, 1e-3, "%s: %g", refs[r].file, max_abs);
+        free(ref);
+    }
+    cr_expect_eq(heed_context_eval(c, ids, n, logits, false), HEED_ERR_UNSUPPORTED);
+    cr_expect(strstr(heed_last_error(), "is an encoder"), "%s", heed_last_error());
+    heed_context_free(c);
+    heed_model_free(m);
 }

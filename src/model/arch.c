@@ -8,12 +8,13 @@
 #include <string.h>
 
 static const heed_arch archs[] = {
-    /* name   norm        position         ffn             embed_scale q_prescale mask */
-    {"llama", NORM_RMS, POS_ROPE_NORMAL, FFN_SILU_GATED, false, false, HEED_MASK_CAUSAL},
-    {"qwen2", NORM_RMS, POS_ROPE_NEOX, FFN_SILU_GATED, false, false, HEED_MASK_CAUSAL},
-    {"phi3", NORM_RMS, POS_ROPE_NEOX, FFN_SILU_GATED, false, true, HEED_MASK_CAUSAL},
-    {"gemma", NORM_RMS, POS_ROPE_NEOX, FFN_GELU_GATED, true, true, HEED_MASK_CAUSAL},
-    {"gpt2", NORM_LAYER, POS_LEARNED, FFN_GELU, false, false, HEED_MASK_CAUSAL},
+    /* name   norm        position         ffn   embed_scale q_prescale post_norm mask */
+    {"llama", NORM_RMS, POS_ROPE_NORMAL, FFN_SILU_GATED, false, false, false, HEED_MASK_CAUSAL},
+    {"qwen2", NORM_RMS, POS_ROPE_NEOX, FFN_SILU_GATED, false, false, false, HEED_MASK_CAUSAL},
+    {"phi3", NORM_RMS, POS_ROPE_NEOX, FFN_SILU_GATED, false, true, false, HEED_MASK_CAUSAL},
+    {"gemma", NORM_RMS, POS_ROPE_NEOX, FFN_GELU_GATED, true, true, false, HEED_MASK_CAUSAL},
+    {"gpt2", NORM_LAYER, POS_LEARNED, FFN_GELU, false, false, false, HEED_MASK_CAUSAL},
+    {"bert", NORM_LAYER, POS_LEARNED, FFN_GELU, false, false, true, HEED_MASK_BIDIRECTIONAL},
 };
 
 const heed_arch *heed_arch_find(const char *name)
@@ -24,4 +25,4 @@ const heed_arch *heed_arch_find(const char *name)
     return NULL;
 }
 
-const char *heed_arch_names(void) { return "llama, qwen2, phi3, gemma, gpt2"; }
+const char *heed_arch_names(void) { return "llama, qwen2, phi3, gemma, gpt2, bert"; }

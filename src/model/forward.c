@@ -8,7 +8,8 @@
  *   logits = out(norm(x))
  *
  * A context holds one sequence's KV cache and the activation buffers of a
- * batch. Prompts are evaluated in batches of up to BATCH tokens.
+ * batch. Decoders evaluate prompts in batches of up to BATCH tokens;
+ * encoders see the whole sequence at once, so their batch is the context.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -27,17 +28,19 @@ enum { BATCH = 256, DEFAULT_CTX = 4096 };
 struct heed_context {
     const heed_model *m;
     int n_ctx, n_past;
+    int batch;      /* tokens one forward pass takes: BATCH, or n_ctx for an
+                       encoder                                                */
     heed_pool *pool;
     float *k_cache, *v_cache; /* [n_layer][n_ctx][n_kv_head*head_dim]       */
-    /* activations of a batch of up to BATCH tokens                           */
-    float *x;       /* [BATCH][n_embd]      the residual stream               */
-    float *h;       /* [BATCH][n_embd]      normed input of a sub-block       */
-    float *q;       /* [BATCH][n_head*head_dim]                               */
-    float *k, *v;   /* [BATCH][n_kv_head*head_dim]                            */
-    float *qkv;     /* [BATCH][q + 2 kv]    fused projection output (phi3)    */
-    float *att;     /* [BATCH][n_head*head_dim]  attention output             */
-    float *gate;    /* [BATCH][2 n_ff]      ffn gate (and up when fused)      */
-    float *up;      /* [BATCH][n_ff]                                          */
+    /* activations of one batch                                               */
+    float *x;       /* [batch][n_embd]      the residual stream               */
+    float *h;       /* [batch][n_embd]      normed input of a sub-block       */
+    float *q;       /* [batch][n_head*head_dim]                               */
+    float *k, *v;   /* [batch][n_kv_head*head_dim]                            */
+    float *qkv;     /* [batch][q + 2 kv]    fused projection output           */
+    float *att;     /* [batch][n_head*head_dim]  attention output             */
+    float *gate;    /* [batch][2 n_ff]      ffn gate (and up when fused)      */
+    float *up;      /* [batch][n_ff]                                          */
     float *scores;  /* [n_threads][n_ctx]   one query's weights per thread    */
     float *rope;    /* [n_rot]              cos/sin of one position           */
     void *xq;       /* activations converted for the current matmul           */
@@ -71,10 +74,10 @@ void heed_context_free(heed_context *c)
 }
 
 /* The largest buffer heed_matmul_prepare needs for any matrix of m. */
-static size_t max_prepared_size(const heed_model *m)
+static size_t max_prepared_size(const heed_model *m, int batch)
 {
     const heed_hparams *hp = &m->hp;
-    size_t max = heed_matmul_prepared_size(m->output.type, hp->n_embd, BATCH);
+    size_t max = heed_matmul_prepared_size(m->output.type, hp->n_embd, batch);
     for (int i = 0; i < hp->n_layer; i++) {
         const heed_layer *L = &m->layers[i];
         const heed_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo,
@@ -82,7 +85,7 @@ static size_t max_prepared_size(const heed_model *m)
         for (size_t j = 0; j < sizeof ws / sizeof *ws; j++) {
             if (!ws[j]->data)
                 continue;
-            size_t s = heed_matmul_prepared_size(ws[j]->type, ws[j]->n_in, BATCH);
+            size_t s = heed_matmul_prepared_size(ws[j]->type, ws[j]->n_in, batch);
             if (s > max)
                 max = s;
         }
@@ -110,6 +113,8 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
         return heed_fail(HEED_ERR_NOMEM, "out of memory");
     c->m = m;
     c->n_ctx = n_ctx;
+    c->batch = heed_model_is_encoder(m) || n_ctx < BATCH ? n_ctx : BATCH;
+    const size_t B = (size_t)c->batch;
     heed_status st = heed_pool_new(p->n_threads > 0 ? p->n_threads
                                                    : (int)sysconf(_SC_NPROCESSORS_ONLN),
                                    &c->pool);
@@ -122,18 +127,18 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     const size_t cache = (size_t)hp->n_layer * (size_t)n_ctx * KV;
     c->k_cache = malloc(sizeof(float) * cache);
     c->v_cache = malloc(sizeof(float) * cache);
-    c->x = malloc(sizeof(float) * BATCH * E);
-    c->h = malloc(sizeof(float) * BATCH * E);
-    c->q = malloc(sizeof(float) * BATCH * Q);
-    c->k = malloc(sizeof(float) * BATCH * KV);
-    c->v = malloc(sizeof(float) * BATCH * KV);
-    c->qkv = malloc(sizeof(float) * BATCH * (Q + 2 * KV));
-    c->att = malloc(sizeof(float) * BATCH * Q);
-    c->gate = malloc(sizeof(float) * BATCH * 2 * F);
-    c->up = malloc(sizeof(float) * BATCH * F);
+    c->x = malloc(sizeof(float) * B * E);
+    c->h = malloc(sizeof(float) * B * E);
+    c->q = malloc(sizeof(float) * B * Q);
+    c->k = malloc(sizeof(float) * B * KV);
+    c->v = malloc(sizeof(float) * B * KV);
+    c->qkv = malloc(sizeof(float) * B * (Q + 2 * KV));
+    c->att = malloc(sizeof(float) * B * Q);
+    c->gate = malloc(sizeof(float) * B * 2 * F);
+    c->up = malloc(sizeof(float) * B * F);
     c->scores = malloc(sizeof(float) * (size_t)n_ctx * (size_t)heed_pool_size(c->pool));
     c->rope = malloc(sizeof(float) * (size_t)hp->n_rot);
-    c->xq = malloc(max_prepared_size(m));
+    c->xq = malloc(max_prepared_size(m, c->batch));
     if (!c->k_cache || !c->v_cache || !c->x || !c->h || !c->q || !c->k || !c->v || !c->qkv ||
         !c->att || !c->gate || !c->up || !c->scores || !c->rope || !c->xq) {
         heed_context_free(c);
@@ -227,7 +232,11 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
     const int64_t E = hp->n_embd, Q = (int64_t)hp->n_head * hp->head_dim;
     const int64_t KV = (int64_t)hp->n_kv_head * hp->head_dim;
 
-    norm_rows(m, c->h, c->x, L->attn_norm, L->attn_norm_b, n);
+    const bool post = m->arch->post_norm;
+    if (post)
+        memcpy(c->h, c->x, sizeof(float) * (size_t)(n * E));
+    else
+        norm_rows(m, c->h, c->x, L->attn_norm, L->attn_norm_b, n);
 
     /* q, k, v: separate projections, or one fused matrix split by rows */
     if (L->wqkv.data) {
@@ -282,6 +291,8 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
     matmul(c, &L->wo, c->att, n, c->h);
     add_bias(c->h, L->bo, n, E);
     add(c->x, c->h, n * E);
+    if (post)
+        norm_rows(m, c->x, c->x, L->attn_norm, L->attn_norm_b, n);
 }
 
 /* x += mlp(norm(x)): W_down(act(W_gate h) * W_up h), or W_down act(W_up h). */
@@ -291,7 +302,11 @@ static void ffn_block(heed_context *c, int il, int n)
     const heed_layer *L = &m->layers[il];
     const int64_t E = m->hp.n_embd, F = m->hp.n_ff;
 
-    norm_rows(m, c->h, c->x, L->ffn_norm, L->ffn_norm_b, n);
+    const bool post = m->arch->post_norm;
+    if (post)
+        memcpy(c->h, c->x, sizeof(float) * (size_t)(n * E));
+    else
+        norm_rows(m, c->h, c->x, L->ffn_norm, L->ffn_norm_b, n);
     if (m->arch->ffn == FFN_GELU) {
         matmul(c, &L->w_up, c->h, n, c->gate);
         add_bias(c->gate, L->b_up, n, F);
@@ -316,9 +331,12 @@ static void ffn_block(heed_context *c, int il, int n)
     matmul(c, &L->w_down, c->gate, n, c->h);
     add_bias(c->h, L->b_down, n, E);
     add(c->x, c->h, n * E);
+    if (post)
+        norm_rows(m, c->x, c->x, L->ffn_norm, L->ffn_norm_b, n);
 }
 
-/* One batch of n <= BATCH tokens; logits for tokens [first_logit, n). */
+/* One batch of n <= c->batch tokens at the next positions. Leaves the final
+ * hidden states in c->x; logits (if not NULL) for tokens [first_logit, n). */
 static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_logit,
                           float *logits)
 {
@@ -334,9 +352,13 @@ static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_
         if (m->arch->embed_scale)
             for (int64_t i = 0; i < E; i++)
                 x[i] *= sqrtf((float)E);
+        if (m->token_type0)
+            add(x, m->token_type0, E);
         if (m->position_embd)
             add(x, m->position_embd + (int64_t)(c->n_past + t) * E, E);
     }
+    if (m->embd_norm)
+        norm_rows(m, c->x, c->x, m->embd_norm, m->embd_norm_b, n);
     for (int il = 0; il < hp->n_layer; il++) {
         attention_block(c, il, c->n_past, n);
         ffn_block(c, il, n);
@@ -349,8 +371,8 @@ static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_
     c->n_past += n;
 }
 
-heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float *logits,
-                              bool all_logits)
+/* Checks ids and that n more positions fit. */
+static heed_status check_tokens(const heed_context *c, const int32_t *ids, int n)
 {
     const int32_t n_vocab = c->m->hp.n_vocab;
     if (n <= 0)
@@ -363,8 +385,21 @@ heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float 
         return heed_fail(HEED_ERR_ARG, "context is full: %d positions used, %d more "
                          "requested, the context holds %d (raise it with -c)", c->n_past, n,
                          c->n_ctx);
-    for (int done = 0; done < n; done += BATCH) {
-        const int b = n - done < BATCH ? n - done : BATCH;
+    return HEED_OK;
+}
+
+heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float *logits,
+                              bool all_logits)
+{
+    const int32_t n_vocab = c->m->hp.n_vocab;
+    if (heed_model_is_encoder(c->m))
+        return heed_fail(HEED_ERR_UNSUPPORTED, "'%s' is an encoder: it embeds text and has no "
+                         "next-token logits (use embed)", c->m->arch->name);
+    heed_status st = check_tokens(c, ids, n);
+    if (st)
+        return st;
+    for (int done = 0; done < n; done += c->batch) {
+        const int b = n - done < c->batch ? n - done : c->batch;
         float *out = NULL;
         int first = b; /* no logits from this batch */
         if (logits && all_logits) {
@@ -376,5 +411,49 @@ heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float 
         }
         forward_batch(c, ids + done, b, first, out);
     }
+    return HEED_OK;
+}
+
+heed_status heed_context_embed(heed_context *c, const int32_t *ids, int n,
+                               heed_pooling pooling, float *out)
+{
+    const heed_model *m = c->m;
+    const int64_t E = m->hp.n_embd;
+    if ((unsigned)pooling > HEED_POOLING_LAST)
+        return heed_fail(HEED_ERR_ARG, "unknown pooling %d", (int)pooling);
+    heed_context_reset(c);
+    heed_status st = check_tokens(c, ids, n);
+    if (st)
+        return st;
+    if (heed_model_is_encoder(m) && n > c->batch)
+        return heed_fail(HEED_ERR_ARG, "%d tokens do not fit the encoder's context of %d", n,
+                         c->batch);
+    /* Every token's final state: rows of c->x after each batch, normed by
+     * the output norm where the model has one. */
+    float *rows = pooling == HEED_POOLING_NONE ? out : malloc(sizeof(float) * (size_t)(n * E));
+    if (!rows)
+        return heed_fail(HEED_ERR_NOMEM, "out of memory for %d x %lld embeddings", n,
+                         (long long)E);
+    for (int done = 0; done < n; done += c->batch) {
+        const int b = n - done < c->batch ? n - done : c->batch;
+        forward_batch(c, ids + done, b, b, NULL);
+        if (m->output_norm)
+            norm_rows(m, rows + done * E, c->x, m->output_norm, m->output_norm_b, b);
+        else
+            memcpy(rows + done * E, c->x, sizeof(float) * (size_t)(b * E));
+    }
+    if (pooling == HEED_POOLING_MEAN) {
+        for (int64_t i = 0; i < E; i++) {
+            double sum = 0;
+            for (int t = 0; t < n; t++)
+                sum += rows[t * E + i];
+            out[i] = (float)(sum / n);
+        }
+    } else if (pooling != HEED_POOLING_NONE) {
+        const int t = pooling == HEED_POOLING_CLS ? 0 : n - 1;
+        memcpy(out, rows + t * E, sizeof(float) * (size_t)E);
+    }
+    if (rows != out)
+        free(rows);
     return HEED_OK;
 }

@@ -23,7 +23,9 @@ typedef struct heed_arch {
     bool embed_scale;          /* x = embedding · sqrt(n_embd) (gemma)      */
     bool q_prescale;           /* q *= 1/sqrt(head_dim) before q·k (phi3,
                                   gemma), instead of scaling the scores     */
-    heed_mask_kind mask;
+    bool post_norm;            /* x = norm(x + block(x)) (bert), instead of
+                                  x = x + block(norm(x))                    */
+    heed_mask_kind mask;       /* bidirectional: an encoder (no logits)     */
 } heed_arch;
 
 /* The row of name, or NULL; names lists the supported ones for messages. */
@@ -37,7 +39,9 @@ typedef struct heed_weight {
     int64_t n_in, n_out;
 } heed_weight;
 
-/* Every bias may be NULL (absent). */
+/* Every bias may be NULL (absent). With post_norm, attn_norm and ffn_norm
+ * are applied after their blocks (bert's attn_output_norm and
+ * layer_output_norm). */
 typedef struct heed_layer {
     const float *attn_norm, *attn_norm_b; /* [n_embd]                       */
     heed_weight wq, wk, wv;               /* or all in wqkv (phi3, gpt2)    */
@@ -63,6 +67,9 @@ struct heed_model {
     heed_hparams hp;
     heed_weight token_embd;       /* [n_vocab][n_embd]                       */
     const float *position_embd;   /* [n_ctx_train][n_embd] (learned) or NULL */
+    const float *token_type0;     /* [n_embd] token type 0 (bert) or NULL    */
+    const float *embd_norm, *embd_norm_b; /* norm of the embeddings or NULL  */
+    heed_pooling pooling;         /* the model's own (encoders)              */
     const float *output_norm, *output_norm_b; /* [n_embd]                    */
     heed_weight output;           /* [n_vocab][n_embd]; token_embd if tied   */
     const float *rope_freqs;      /* [n_rot/2] or NULL                       */

@@ -155,8 +155,12 @@ static heed_status load_layer(const loader *l, const heed_model *m, int i, heed_
     char n[96];
     heed_status st;
 #define NAME(s) (snprintf(n, sizeof n, "blk.%d.%s", i, s), n)
-    if ((st = vector(l, NAME("attn_norm.weight"), E, false, &L->attn_norm)) ||
-        (st = vector(l, NAME("attn_norm.bias"), E, true, &L->attn_norm_b)) ||
+    /* Post-norm blocks name their norms after what they follow. */
+    const bool post = m->arch->post_norm;
+    if ((st = vector(l, NAME(post ? "attn_output_norm.weight" : "attn_norm.weight"), E, false,
+                     &L->attn_norm)) ||
+        (st = vector(l, NAME(post ? "attn_output_norm.bias" : "attn_norm.bias"), E, true,
+                     &L->attn_norm_b)) ||
         (st = weight(l, NAME("attn_qkv.weight"), E, Q + 2 * KV, true, &L->wqkv)) ||
         (st = vector(l, NAME("attn_qkv.bias"), Q + 2 * KV, true, &L->bqkv)))
         return st;
@@ -170,8 +174,10 @@ static heed_status load_layer(const loader *l, const heed_model *m, int i, heed_
         return st;
     if ((st = weight(l, NAME("attn_output.weight"), Q, E, false, &L->wo)) ||
         (st = vector(l, NAME("attn_output.bias"), E, true, &L->bo)) ||
-        (st = vector(l, NAME("ffn_norm.weight"), E, false, &L->ffn_norm)) ||
-        (st = vector(l, NAME("ffn_norm.bias"), E, true, &L->ffn_norm_b)) ||
+        (st = vector(l, NAME(post ? "layer_output_norm.weight" : "ffn_norm.weight"), E, false,
+                     &L->ffn_norm)) ||
+        (st = vector(l, NAME(post ? "layer_output_norm.bias" : "ffn_norm.bias"), E, true,
+                     &L->ffn_norm_b)) ||
         (st = weight(l, NAME("ffn_gate.weight"), E, F, true, &L->w_gate)) ||
         (st = weight(l, NAME("ffn_down.weight"), F, E, false, &L->w_down)) ||
         (st = vector(l, NAME("ffn_down.bias"), E, true, &L->b_down)) ||
@@ -207,8 +213,11 @@ static heed_status load_gguf(heed_gguf *g, const char *path, heed_model *m)
                          (long long)emb->ne[1]);
     hp->n_vocab = (int)emb->ne[1];
     if ((st = weight(&l, "token_embd.weight", hp->n_embd, hp->n_vocab, false, &m->token_embd)) ||
-        (st = vector(&l, "output_norm.weight", hp->n_embd, false, &m->output_norm)) ||
+        (st = vector(&l, "output_norm.weight", hp->n_embd, m->arch->post_norm,
+                     &m->output_norm)) ||
         (st = vector(&l, "output_norm.bias", hp->n_embd, true, &m->output_norm_b)) ||
+        (st = vector(&l, "token_embd_norm.weight", hp->n_embd, true, &m->embd_norm)) ||
+        (st = vector(&l, "token_embd_norm.bias", hp->n_embd, true, &m->embd_norm_b)) ||
         (st = weight(&l, "output.weight", hp->n_embd, hp->n_vocab, true, &m->output)) ||
         (st = vector(&l, "rope_freqs.weight", hp->n_rot / 2, true, &m->rope_freqs)))
         return st;
@@ -227,6 +236,18 @@ static heed_status load_gguf(heed_gguf *g, const char *path, heed_model *m)
                              hp->n_ctx_train);
         m->position_embd = pe->data;
     }
+    const heed_gguf_tensor *tt = heed_gguf_find_tensor(g, "token_types.weight");
+    if (tt) {
+        if (tt->type != HEED_TYPE_F32 || tt->ne[0] != hp->n_embd)
+            return heed_fail(HEED_ERR_FORMAT, "%s: tensor 'token_types.weight' is %s with rows "
+                             "of %lld (expected f32 rows of %d)", path, heed_type_name(tt->type),
+                             (long long)tt->ne[0], hp->n_embd);
+        m->token_type0 = tt->data;
+    }
+    int pooling = HEED_POOLING_NONE;
+    if ((st = hp_int(&l, "pooling_type", HEED_POOLING_NONE, 0, HEED_POOLING_LAST, &pooling)))
+        return st;
+    m->pooling = (heed_pooling)pooling;
 
     if (!(m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers)))
         return heed_fail(HEED_ERR_NOMEM, "out of memory");
@@ -276,6 +297,8 @@ void heed_model_free(heed_model *m)
 }
 
 const char *heed_model_arch(const heed_model *m) { return m->arch->name; }
+bool heed_model_is_encoder(const heed_model *m) { return m->arch->mask == HEED_MASK_BIDIRECTIONAL; }
+heed_pooling heed_model_pooling(const heed_model *m) { return m->pooling; }
 int32_t heed_model_n_vocab(const heed_model *m) { return m->hp.n_vocab; }
 int heed_model_n_embd(const heed_model *m) { return m->hp.n_embd; }
 int heed_model_n_layer(const heed_model *m) { return m->hp.n_layer; }

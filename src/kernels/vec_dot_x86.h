@@ -1,0 +1,54 @@
+/*
+ * vec_dot_x86.h — the 128/256-bit helpers that vec_dot_avx2.c and
+ * vec_dot_avx512.c share. They carry the AVX2 target (AVX2, FMA, F16C),
+ * a subset of every AVX-512 kernel's, so they inline into both. Include
+ * only inside those files' x86-64 section (after <immintrin.h>).
+ */
+#ifndef HEED_KERNELS_VEC_DOT_X86_H
+#define HEED_KERNELS_VEC_DOT_X86_H
+
+#include <stdint.h>
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+AVX2 static inline float f16(uint16_t h)
+{
+    return _cvtsh_ss(h);
+}
+
+/* Unaligned loads: rows and blocks are only 2-byte aligned. */
+AVX2 static inline __m128i ld128(const void *p)
+{
+    return _mm_loadu_si128((const __m128i *)p);
+}
+AVX2 static inline __m256i ld256(const void *p)
+{
+    return _mm256_loadu_si256((const __m256i *)p);
+}
+
+AVX2 static inline float hsum8(__m256 v)
+{
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+AVX2 static inline int hsum_i32(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* The 32 quants of a q4_0 block as bytes (0..15): low nibbles first
+ * (elements 0..15), then high nibbles (16..31). */
+AVX2 static inline __m256i nibbles32(const uint8_t *qs)
+{
+    const __m128i t = ld128(qs);
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+}
+
+#endif
