@@ -326,3 +326,47 @@ Test(cli, tokenize_inp_prints_the_out_file)
     free(want);
     free(out);
 }
+
+/* `heed embed` on bert: the tokenizer adds [CLS]/[SEP], the model pools as
+ * its metadata says (CLS), and the raw vector is llama.cpp's. */
+Test(cli, embed_and_similarity)
+{
+    char model[4096], ref_path[4096], args[9000], *out = NULL;
+    FIXTURE_PATH(model, "bert-tiny.gguf");
+    FIXTURE_PATH(ref_path, "bert.embd_cls.f32");
+    char path[512];
+    snprintf(path, sizeof path, "%s", test_tmp_path("cls.f32"));
+    snprintf(args, sizeof args, "embed '%s' -p \"The animal didn't cross the street because "
+             "it was tired.\" --no-normalize -o '%s'", model, path);
+    cr_assert_eq(test_run_cli(args, NULL), 0, "%s", args);
+    size_t n_got, n_ref;
+    float *got = test_read_file(path, &n_got), *ref = test_read_file(ref_path, &n_ref);
+    cr_assert_eq(n_got, n_ref);
+    for (size_t i = 0; i < n_ref / sizeof(float); i++)
+        cr_expect_leq(fabsf(got[i] - ref[i]), 1e-3f, "element %zu", i);
+    free(got);
+    free(ref);
+
+    snprintf(args, sizeof args, "embed '%s' -p 'The animal' -o '%s'", model, path);
+    cr_assert_eq(test_run_cli(args, NULL), 0, "%s", args);
+    got = test_read_file(path, &n_got);
+    double norm = 0;
+    for (size_t i = 0; i < n_got / sizeof(float); i++)
+        norm += (double)got[i] * got[i];
+    cr_expect_float_eq(norm, 1.0, 1e-5);
+    free(got);
+
+    snprintf(args, sizeof args, "similarity '%s' 'The animal was tired' 'A cat slept' "
+             "'The animal was tired'", model);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    float s[9];
+    cr_assert_eq(sscanf(out, "%f %f %f %f %f %f %f %f %f", &s[0], &s[1], &s[2], &s[3], &s[4],
+                        &s[5], &s[6], &s[7], &s[8]), 9, "%s", out);
+    cr_expect_float_eq(s[0], 1.0f, 1e-4f);
+    cr_expect_float_eq(s[2], 1.0f, 1e-4f); /* the same text twice */
+    cr_expect_float_eq(s[1], s[3], 1e-6f);
+    cr_expect_lt(s[1], 0.999f);
+    free(out);
+    snprintf(args, sizeof args, "similarity '%s' 'only one'", model);
+    cr_expect_eq(test_run_cli(args, NULL), 2);
+}

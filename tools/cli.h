@@ -25,6 +25,9 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--no-add-special]"
 #define USAGE_DETOKENIZE "heed detokenize MODEL --ids 1,2,3 [--no-special]"
 #define USAGE_PERPLEXITY "heed perplexity MODEL -f FILE [-c CTX] [-t THREADS]"
+#define USAGE_EMBED "heed embed MODEL (-p TEXT | --ids 1,2,3) [-o FILE] [--all] " \
+    "[--pooling none|mean|cls|last] [--no-normalize]"
+#define USAGE_SIMILARITY "heed similarity MODEL TEXT1 TEXT2 ..."
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
 
 /* Parses "1,2,3" into a malloc'd array (*n entries); on a malformed list
@@ -48,6 +51,8 @@ int cmd_run(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_similarity(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 
 #endif

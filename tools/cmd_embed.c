@@ -1,0 +1,188 @@
+/*
+ * cmd_embed.c — `heed embed MODEL (-p TEXT | --ids 1,2,3) [-o FILE] [--all]
+ * [--pooling none|mean|cls|last] [--no-normalize]` and `heed similarity
+ * MODEL TEXT1 TEXT2 ...`: embeddings of a text, pooled as the model's
+ * metadata says (or as asked) and L2-normalised (as llama-embedding does by
+ * default), printed one vector per line or written as float32; and the
+ * cosine similarities of several texts' embeddings.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util/error.h"
+
+/* Scales each of n rows of dim floats to unit length (zero rows stay). */
+static void l2_normalize(float *v, int n, int dim)
+{
+    for (int r = 0; r < n; r++) {
+        double sum = 0;
+        for (int i = 0; i < dim; i++)
+            sum += (double)v[r * dim + i] * v[r * dim + i];
+        const float inv = sum > 0 ? (float)(1.0 / sqrt(sum)) : 0.0f;
+        for (int i = 0; i < dim; i++)
+            v[r * dim + i] *= inv;
+    }
+}
+
+/* The embedding rows of text (or ids) in a malloc'd array; *rows is n for
+ * HEED_POOLING_NONE, else 1. */
+static heed_status embed_text(heed_context *c, const heed_vocab *v, const char *text,
+                              const int32_t *given, int n_given, heed_pooling pooling,
+                              float **out, int *rows)
+{
+    int32_t *ids = (int32_t *)given;
+    size_t n = (size_t)n_given;
+    heed_status st = HEED_OK;
+    if (text && (st = heed_tokenize(v, text, strlen(text), true, false, &ids, &n)))
+        return st;
+    const int dim = heed_model_n_embd(heed_context_model(c));
+    *rows = pooling == HEED_POOLING_NONE ? (int)n : 1;
+    if (n == 0 || n > INT32_MAX)
+        st = heed_fail(HEED_ERR_ARG, "nothing to embed: the text has no tokens");
+    else if (!(*out = malloc(sizeof **out * (size_t)*rows * (size_t)dim)))
+        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+    else if ((st = heed_context_embed(c, ids, (int)n, pooling, *out))) {
+        free(*out);
+        *out = NULL;
+    }
+    if (ids != given)
+        free(ids);
+    return st;
+}
+
+static bool parse_pooling(const char *s, heed_pooling *p)
+{
+    static const char *const names[] = {"none", "mean", "cls", "last"};
+    for (int i = 0; s && i < 4; i++)
+        if (!strcmp(s, names[i])) {
+            *p = (heed_pooling)i;
+            return true;
+        }
+    return false;
+}
+
+/* Loads the model, its vocabulary (when text is given) and a context. */
+static heed_status open_all(const char *path, bool need_vocab, heed_model **m, heed_vocab **v,
+                            heed_context **c)
+{
+    heed_status st = heed_model_load(path, m);
+    if (!st && need_vocab)
+        st = heed_vocab_load_file(path, v);
+    if (!st)
+        st = heed_context_new(*m, NULL, c);
+    return st;
+}
+
+int cmd_embed(int argc, char **argv)
+{
+    const char *model = NULL, *prompt = NULL, *ids_text = NULL, *out_path = NULL;
+    bool all = false, normalize = true, pooling_given = false;
+    heed_pooling pooling = HEED_POOLING_NONE;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-p") && val)
+            prompt = argv[++i];
+        else if (!strcmp(a, "--ids") && val)
+            ids_text = argv[++i];
+        else if (!strcmp(a, "-o") && val)
+            out_path = argv[++i];
+        else if (!strcmp(a, "--all"))
+            all = true;
+        else if (!strcmp(a, "--no-normalize"))
+            normalize = false;
+        else if (!strcmp(a, "--pooling") && parse_pooling(val, &pooling)) {
+            pooling_given = true;
+            i++;
+        } else if (a[0] == '-' || model)
+            return cli_usage_error("embed", USAGE_EMBED, "unknown or incomplete option");
+        else
+            model = a;
+    }
+    if (!model || !prompt == !ids_text)
+        return cli_usage_error("embed", USAGE_EMBED, "needs MODEL and either -p TEXT or --ids");
+    int32_t *ids = NULL;
+    int n_ids = 0;
+    if (ids_text && !(ids = cli_parse_ids("embed", ids_text, &n_ids)))
+        return EXIT_BAD_INPUT;
+    heed_model *m = NULL;
+    heed_vocab *v = NULL;
+    heed_context *c = NULL;
+    float *e = NULL;
+    int rows = 0, rc = EXIT_OK;
+    heed_status st = open_all(model, prompt != NULL, &m, &v, &c);
+    if (!st) {
+        if (all)
+            pooling = HEED_POOLING_NONE;
+        else if (!pooling_given)
+            pooling = heed_model_pooling(m);
+        st = embed_text(c, v, prompt, ids, n_ids, pooling, &e, &rows);
+    }
+    if (st) {
+        rc = cli_fail("embed", st);
+    } else {
+        const int dim = heed_model_n_embd(m);
+        if (normalize)
+            l2_normalize(e, rows, dim);
+        if (out_path) {
+            FILE *f = fopen(out_path, "wb");
+            size_t count = (size_t)rows * (size_t)dim;
+            if (!f || fwrite(e, sizeof *e, count, f) != count || fclose(f) != 0) {
+                fprintf(stderr, "heed embed: cannot write %s\n", out_path);
+                rc = EXIT_RUNTIME;
+            }
+        } else {
+            for (int r = 0; r < rows; r++)
+                for (int i = 0; i < dim; i++)
+                    printf(i + 1 < dim ? "%.7g " : "%.7g\n", (double)e[r * dim + i]);
+        }
+    }
+    free(e);
+    free(ids);
+    heed_context_free(c);
+    heed_vocab_free(v);
+    heed_model_free(m);
+    return rc;
+}
+
+int cmd_similarity(int argc, char **argv)
+{
+    if (argc < 4)
+        return cli_usage_error("similarity", USAGE_SIMILARITY, "needs MODEL and two texts or more");
+    const int n = argc - 2;
+    heed_model *m = NULL;
+    heed_vocab *v = NULL;
+    heed_context *c = NULL;
+    float **e = calloc((size_t)n, sizeof *e);
+    int rc = EXIT_OK, rows;
+    heed_status st = e ? open_all(argv[1], true, &m, &v, &c)
+                       : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    heed_pooling pooling = HEED_POOLING_MEAN;
+    if (!st && heed_model_pooling(m) != HEED_POOLING_NONE)
+        pooling = heed_model_pooling(m);
+    for (int i = 0; !st && i < n; i++)
+        if (!(st = embed_text(c, v, argv[2 + i], NULL, 0, pooling, &e[i], &rows)))
+            l2_normalize(e[i], 1, heed_model_n_embd(m));
+    if (st) {
+        rc = cli_fail("similarity", st);
+    } else {
+        const int dim = heed_model_n_embd(m);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                double dot = 0;
+                for (int k = 0; k < dim; k++)
+                    dot += (double)e[i][k] * e[j][k];
+                printf(j + 1 < n ? "%.4f " : "%.4f\n", dot);
+            }
+        }
+    }
+    for (int i = 0; e && i < n; i++)
+        free(e[i]);
+    free(e);
+    heed_context_free(c);
+    heed_vocab_free(v);
+    heed_model_free(m);
+    return rc;
+}
