@@ -22,30 +22,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
-
-AVX2 static inline float hsum8(__m256 v)
-{
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    return _mm_cvtss_f32(h);
-}
-
-AVX2 static inline float f16(uint16_t h)
-{
-    return _cvtsh_ss(h);
-}
-
-/* Unaligned loads: rows and blocks are only 2-byte aligned. */
-AVX2 static inline __m128i ld128(const void *p)
-{
-    return _mm_loadu_si128((const __m128i *)p);
-}
-AVX2 static inline __m256i ld256(const void *p)
-{
-    return _mm256_loadu_si256((const __m256i *)p);
-}
+#include "kernels/vec_dot_x86.h"
 
 /* 8 int32 sums of a*b over 32 signed bytes each (4 per lane); b must
  * not hold -128 (activation quants are in -127..127). The byte products
@@ -57,125 +34,81 @@ AVX2 static inline __m256i dot_i8(__m256i a, __m256i b)
     return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-/* ------------------------------------------------------------ f32, f16 */
+/* ------------------------------------------------------ f32, f16, bf16 */
 
-AVX2 static float dot_f32(const void *vw, const void *vx, int64_t n)
+/* 8 floats of a row of type t (f32, f16 or bf16) from element i; f16
+ * and bf16 convert exactly (bf16 -> f32 is a 16-bit shift). */
+AVX2 static inline __attribute__((always_inline)) __m256 load8(const void *p, int64_t i, int t)
 {
-    const float *w = vw, *x = vx;
+    switch (t) {
+    case HEED_TYPE_F32: return _mm256_loadu_ps((const float *)p + i);
+    case HEED_TYPE_F16: return _mm256_cvtph_ps(ld128((const uint16_t *)p + i));
+    default: {
+        const __m256i v = _mm256_cvtepu16_epi32(ld128((const uint16_t *)p + i));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+    }
+    }
+}
+
+/* Element i of a row of type t, as load8. */
+AVX2 static inline __attribute__((always_inline)) float load1(const void *p, int64_t i, int t)
+{
+    switch (t) {
+    case HEED_TYPE_F32: return ((const float *)p)[i];
+    case HEED_TYPE_F16: return f16(((const uint16_t *)p)[i]);
+    default: return heed_bf16_to_f32(((const uint16_t *)p)[i]);
+    }
+}
+
+AVX2 static inline __attribute__((always_inline)) float dot_float(const void *w, const void *x,
+                                                                  int64_t n, int t)
+{
     /* four accumulators hide the FMA latency */
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                      _mm256_setzero_ps()};
     int64_t i = 0;
     for (; i + 32 <= n; i += 32)
         for (int k = 0; k < 4; k++)
-            acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8 * k), _mm256_loadu_ps(x + i + 8 * k),
-                                     acc[k]);
+            acc[k] = _mm256_fmadd_ps(load8(w, i + 8 * k, t), load8(x, i + 8 * k, t), acc[k]);
     for (; i + 8 <= n; i += 8)
-        acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), acc[0]);
+        acc[0] = _mm256_fmadd_ps(load8(w, i, t), load8(x, i, t), acc[0]);
     float sum = hsum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
     for (; i < n; i++)
-        sum += w[i] * x[i];
+        sum += load1(w, i, t) * load1(x, i, t); /* f16, bf16: exact product */
     return sum;
 }
 
-AVX2 static inline __m256 load_f16x8(const uint16_t *p)
+AVX2 static float dot_f32(const void *w, const void *x, int64_t n)
 {
-    return _mm256_cvtph_ps(ld128(p));
+    return dot_float(w, x, n, HEED_TYPE_F32);
 }
 
-AVX2 static float dot_f16(const void *vw, const void *vx, int64_t n)
+AVX2 static float dot_f16(const void *w, const void *x, int64_t n)
 {
-    const uint16_t *w = vw, *x = vx;
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                     _mm256_setzero_ps()};
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int k = 0; k < 4; k++)
-            acc[k] = _mm256_fmadd_ps(load_f16x8(w + i + 8 * k), load_f16x8(x + i + 8 * k), acc[k]);
-    for (; i + 8 <= n; i += 8)
-        acc[0] = _mm256_fmadd_ps(load_f16x8(w + i), load_f16x8(x + i), acc[0]);
-    float sum = hsum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-    for (; i < n; i++)
-        sum += f16(w[i]) * f16(x[i]); /* exact product */
-    return sum;
+    return dot_float(w, x, n, HEED_TYPE_F16);
 }
 
-/* bf16 -> f32 is a 16-bit shift: exact */
-AVX2 static inline __m256 load_bf16x8(const uint16_t *p)
+AVX2 static float dot_bf16(const void *w, const void *x, int64_t n)
 {
-    const __m256i v = _mm256_cvtepu16_epi32(ld128(p));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
-}
-
-AVX2 static float dot_bf16(const void *vw, const void *vx, int64_t n)
-{
-    const uint16_t *w = vw, *x = vx;
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                     _mm256_setzero_ps()};
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int k = 0; k < 4; k++)
-            acc[k] =
-                _mm256_fmadd_ps(load_bf16x8(w + i + 8 * k), load_bf16x8(x + i + 8 * k), acc[k]);
-    for (; i + 8 <= n; i += 8)
-        acc[0] = _mm256_fmadd_ps(load_bf16x8(w + i), load_bf16x8(x + i), acc[0]);
-    float sum = hsum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-    for (; i < n; i++)
-        sum += heed_bf16_to_f32(w[i]) * heed_bf16_to_f32(x[i]); /* exact product */
-    return sum;
+    return dot_float(w, x, n, HEED_TYPE_BF16);
 }
 
 /* ---------------------------------------------------------- q8_0, q4_0 */
 
-/* The 32 quants of a q4_0 block as bytes: low nibbles first (elements
- * 0..15), then high nibbles (16..31). */
-AVX2 static inline __m256i nibbles32(const uint8_t *qs)
+/* q8_0: w * x directly; q4_0: the quants minus 8 (-8..7) as signed bytes. */
+AVX2 static inline __m256i dot_q8_block(const int8_t *qs, const int8_t *x)
 {
-    const __m128i t = ld128(qs);
-    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+    return dot_i8(ld256(qs), ld256(x));
 }
 
-/* acc + the scaled sums of one block (f16 d first, the quants at byte 2)
- * of q8_0 or, q4 set, q4_0 (q - 8 in -8..7, exact as a signed byte). */
-AVX2 static inline __m256 legacy_block(__m256 acc, const uint8_t *w, const heed_block_q8_0 *x,
-                                       int q4)
+AVX2 static inline __m256i dot_q4_block(const uint8_t *qs, const int8_t *x)
 {
-    uint16_t d;
-    memcpy(&d, w, 2);
-    const __m256i qw = q4 ? _mm256_sub_epi8(nibbles32(w + 2), _mm256_set1_epi8(8)) : ld256(w + 2);
-    const __m256i p = dot_i8(qw, ld256(x->qs));
-    return _mm256_fmadd_ps(_mm256_set1_ps(f16(d) * f16(x->d)), _mm256_cvtepi32_ps(p), acc);
+    return dot_i8(_mm256_sub_epi8(nibbles32(qs), _mm256_set1_epi8(8)), ld256(x));
 }
 
-/* Blocks of `stride` bytes; two a step into two accumulators, to hide
- * the FMA latency. */
-AVX2 static inline __attribute__((always_inline)) float
-legacy_dot(const uint8_t *w, size_t stride, const heed_block_q8_0 *x, int64_t n, int q4)
-{
-    const int64_t nb = n / HEED_QK8_0;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t b = 0;
-    for (; b + 2 <= nb; b += 2, w += 2 * stride) {
-        acc0 = legacy_block(acc0, w, &x[b], q4);
-        acc1 = legacy_block(acc1, w + stride, &x[b + 1], q4);
-    }
-    if (b < nb)
-        acc0 = legacy_block(acc0, w, &x[b], q4);
-    return hsum8(_mm256_add_ps(acc0, acc1));
-}
-
-AVX2 static float dot_q8_0(const void *w, const void *x, int64_t n)
-{
-    _Static_assert(offsetof(heed_block_q8_0, qs) == 2, "q8_0 layout");
-    return legacy_dot(w, sizeof(heed_block_q8_0), x, n, 0);
-}
-
-AVX2 static float dot_q4_0(const void *w, const void *x, int64_t n)
-{
-    _Static_assert(offsetof(heed_block_q4_0, qs) == 2, "q4_0 layout");
-    return legacy_dot(w, sizeof(heed_block_q4_0), x, n, 1);
-}
+#define TARGET AVX2
+#include "kernels/vec_dot_x86_legacy.h"
+#undef TARGET
 
 /* ------------------------------------------------------------ k-quants */
 
@@ -183,14 +116,6 @@ AVX2 static float dot_q4_0(const void *w, const void *x, int64_t n)
 AVX2 static inline __m256i bsums_dot(const int16_t *bsums, __m256i m16)
 {
     return _mm256_madd_epi16(ld256(bsums), m16);
-}
-
-AVX2 static inline int hsum_i32(__m256i v)
-{
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
 }
 
 /* One q4_K / q5_K super-block (qh NULL for q4_K): the 8 int32 lane sums
@@ -230,34 +155,34 @@ AVX2 static inline __m256i q45_K_block(const uint8_t *scales, const uint8_t *qs,
     return sumi;
 }
 
-AVX2 static float dot_q4_K(const void *vw, const void *vx, int64_t n)
+/* Rows of q4_K (q5 0) or q5_K: the same fields but q5_K's qh. */
+AVX2 static inline __attribute__((always_inline)) float
+q45_K_dot(const void *w, const heed_block_q8_K *x, int64_t n, int q5)
 {
-    const heed_block_q4_K *w = vw;
-    const heed_block_q8_K *x = vx;
+    const heed_block_q4_K *w4 = w;
+    const heed_block_q5_K *w5 = w;
     __m256 acc = _mm256_setzero_ps();
     float summin = 0.0f;
     for (int64_t b = 0; b < n / HEED_QK_K; b++) {
         int isum_min;
-        const __m256i sumi = q45_K_block(w[b].scales, w[b].qs, NULL, &x[b], &isum_min);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(w[b].d) * x[b].d), _mm256_cvtepi32_ps(sumi), acc);
-        summin -= (f16(w[b].dmin) * x[b].d) * (float)isum_min;
+        const __m256i sumi =
+            q5 ? q45_K_block(w5[b].scales, w5[b].qs, w5[b].qh, &x[b], &isum_min)
+               : q45_K_block(w4[b].scales, w4[b].qs, NULL, &x[b], &isum_min);
+        const float d = f16(q5 ? w5[b].d : w4[b].d), dmin = f16(q5 ? w5[b].dmin : w4[b].dmin);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d * x[b].d), _mm256_cvtepi32_ps(sumi), acc);
+        summin -= (dmin * x[b].d) * (float)isum_min;
     }
     return hsum8(acc) + summin;
 }
 
-AVX2 static float dot_q5_K(const void *vw, const void *vx, int64_t n)
+AVX2 static float dot_q4_K(const void *w, const void *x, int64_t n)
 {
-    const heed_block_q5_K *w = vw;
-    const heed_block_q8_K *x = vx;
-    __m256 acc = _mm256_setzero_ps();
-    float summin = 0.0f;
-    for (int64_t b = 0; b < n / HEED_QK_K; b++) {
-        int isum_min;
-        const __m256i sumi = q45_K_block(w[b].scales, w[b].qs, w[b].qh, &x[b], &isum_min);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(w[b].d) * x[b].d), _mm256_cvtepi32_ps(sumi), acc);
-        summin -= (f16(w[b].dmin) * x[b].d) * (float)isum_min;
-    }
-    return hsum8(acc) + summin;
+    return q45_K_dot(w, x, n, 0);
+}
+
+AVX2 static float dot_q5_K(const void *w, const void *x, int64_t n)
+{
+    return q45_K_dot(w, x, n, 1);
 }
 
 AVX2 static float dot_q6_K(const void *vw, const void *vx, int64_t n)

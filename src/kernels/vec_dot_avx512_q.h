@@ -55,34 +55,34 @@ TARGET static inline __m512i SFX(q45_K_block)(const uint8_t *scales, const uint8
     return sumi;
 }
 
-TARGET static float SFX(dot_q4_K)(const void *vw, const void *vx, int64_t n)
+/* Rows of q4_K (q5 0) or q5_K: the same fields but q5_K's qh. */
+TARGET static inline __attribute__((always_inline)) float
+SFX(q45_K_dot)(const void *w, const heed_block_q8_K *x, int64_t n, int q5)
 {
-    const heed_block_q4_K *w = vw;
-    const heed_block_q8_K *x = vx;
+    const heed_block_q4_K *w4 = w;
+    const heed_block_q5_K *w5 = w;
     __m512 acc = _mm512_setzero_ps();
     float summin = 0.0f;
     for (int64_t b = 0; b < n / HEED_QK_K; b++) {
         int isum_min;
-        const __m512i sumi = SFX(q45_K_block)(w[b].scales, w[b].qs, NULL, &x[b], &isum_min);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(f16(w[b].d) * x[b].d), _mm512_cvtepi32_ps(sumi), acc);
-        summin -= (f16(w[b].dmin) * x[b].d) * (float)isum_min;
+        const __m512i sumi =
+            q5 ? SFX(q45_K_block)(w5[b].scales, w5[b].qs, w5[b].qh, &x[b], &isum_min)
+               : SFX(q45_K_block)(w4[b].scales, w4[b].qs, NULL, &x[b], &isum_min);
+        const float d = f16(q5 ? w5[b].d : w4[b].d), dmin = f16(q5 ? w5[b].dmin : w4[b].dmin);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(d * x[b].d), _mm512_cvtepi32_ps(sumi), acc);
+        summin -= (dmin * x[b].d) * (float)isum_min;
     }
     return _mm512_reduce_add_ps(acc) + summin;
 }
 
-TARGET static float SFX(dot_q5_K)(const void *vw, const void *vx, int64_t n)
+TARGET static float SFX(dot_q4_K)(const void *w, const void *x, int64_t n)
 {
-    const heed_block_q5_K *w = vw;
-    const heed_block_q8_K *x = vx;
-    __m512 acc = _mm512_setzero_ps();
-    float summin = 0.0f;
-    for (int64_t b = 0; b < n / HEED_QK_K; b++) {
-        int isum_min;
-        const __m512i sumi = SFX(q45_K_block)(w[b].scales, w[b].qs, w[b].qh, &x[b], &isum_min);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(f16(w[b].d) * x[b].d), _mm512_cvtepi32_ps(sumi), acc);
-        summin -= (f16(w[b].dmin) * x[b].d) * (float)isum_min;
-    }
-    return _mm512_reduce_add_ps(acc) + summin;
+    return SFX(q45_K_dot)(w, x, n, 0);
+}
+
+TARGET static float SFX(dot_q5_K)(const void *w, const void *x, int64_t n)
+{
+    return SFX(q45_K_dot)(w, x, n, 1);
 }
 
 TARGET static float SFX(dot_q6_K)(const void *vw, const void *vx, int64_t n)
