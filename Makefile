@@ -26,14 +26,16 @@ asan: deps
 	cmake --build build-asan -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/heed_tests
 
-# libFuzzer on the GGUF reader, seeded from the regression corpus.
+# libFuzzer on the GGUF reader, seeded from the regression corpus
+# (FUZZ=tokenize: on the tokenizers, with the fixtures' vocabularies).
+FUZZ ?= gguf
 fuzz:
 	@HEED_FUZZ_DEPS=1 sh scripts/deps.sh
-	@test -f build-fuzz/CMakeCache.txt || CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHEED_FUZZ=ON -DHEED_TESTS=OFF
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_gguf
-	mkdir -p build-fuzz/corpus
-	build-fuzz/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
-		-artifact_prefix=build-fuzz/ build-fuzz/corpus tests/corpus/gguf
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHEED_FUZZ=ON -DHEED_TESTS=OFF > /dev/null
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_$(FUZZ)
+	mkdir -p build-fuzz/corpus-$(FUZZ) tests/corpus/$(FUZZ)
+	build-fuzz/fuzz_$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+		-artifact_prefix=build-fuzz/ build-fuzz/corpus-$(FUZZ) tests/corpus/$(FUZZ)
 
 demo: deps all
 	@sh scripts/demo.sh $(HEED)
