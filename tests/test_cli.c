@@ -370,3 +370,16 @@ Test(cli, embed_and_similarity)
     snprintf(args, sizeof args, "similarity '%s' 'only one'", model);
     cr_expect_eq(test_run_cli(args, NULL), 2);
 }
+
+/* --stop ends generation once the text contains the stop string. */
+Test(cli, run_stops_at_a_stop_string)
+{
+    char model[4096], args[4600], *out = NULL;
+    FIXTURE_PATH(model, "qwen2-tiny.gguf");
+    /* greedy from "The animal": " Human Human Human Human Sina Sina ..." */
+    snprintf(args, sizeof args, "run '%s' -p 'The animal' -n 20 --temp 0 --stop Sina "
+             "--print-ids", model);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    cr_expect_str_eq(out, "5524 5524 5524 5524 28743\n");
+    free(out);
+}

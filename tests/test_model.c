@@ -352,3 +352,51 @@ Test(model, bert_embeddings)
     heed_context_free(c);
     heed_model_free(m);
 }
+
+/* Writes a copy of a fixture model without tensor `drop` and with tensor
+ * `reshape` given a wrong shape (either may be NULL); returns its path. */
+static const char *broken_copy(const char *fixture, const char *drop, const char *reshape)
+{
+    char path[4096];
+    FIXTURE_PATH(path, fixture);
+    heed_gguf *g;
+    cr_assert_eq(heed_gguf_open(path, &g), HEED_OK);
+    heed_gguf_writer *w = heed_gguf_writer_new();
+    for (int64_t i = 0; i < heed_gguf_n_kv(g); i++)
+        cr_assert_eq(heed_gguf_writer_set(w, heed_gguf_kv_key(g, i), heed_gguf_kv_value(g, i)),
+                     HEED_OK);
+    for (int64_t i = 0; i < heed_gguf_n_tensors(g); i++) {
+        const heed_gguf_tensor *t = heed_gguf_tensor_at(g, i);
+        if (drop && !strcmp(t->name, drop))
+            continue;
+        int64_t ne[4] = {t->ne[0], t->ne[1], t->ne[2], t->ne[3]};
+        int n_dims = t->n_dims;
+        if (reshape && !strcmp(t->name, reshape)) { /* same bytes, rows halved */
+            ne[1] /= 2;
+            ne[2] = 2;
+            n_dims = 3;
+        }
+        cr_assert_eq(heed_gguf_writer_add_tensor(w, t->name, t->type, n_dims, ne, t->data),
+                     HEED_OK, "%s", heed_last_error());
+    }
+    const char *out = test_tmp_path(drop ? "dropped.gguf" : "reshaped.gguf");
+    cr_assert_eq(heed_gguf_writer_write(w, out), HEED_OK, "%s", heed_last_error());
+    heed_gguf_writer_free(w);
+    heed_gguf_close(g);
+    return out;
+}
+
+Test(model, missing_tensors_and_wrong_shapes_are_named)
+{
+    heed_model *m = (heed_model *)1;
+    cr_expect_eq(heed_model_load(broken_copy("qwen2-tiny.gguf", "blk.1.ffn_down.weight", NULL), &m),
+                 HEED_ERR_NOT_FOUND);
+    cr_expect(strstr(heed_last_error(), "tensor 'blk.1.ffn_down.weight' is missing"), "%s",
+              heed_last_error());
+    cr_expect_null(m);
+    cr_expect_eq(heed_model_load(broken_copy("qwen2-tiny.gguf", NULL, "blk.0.attn_q.weight"), &m),
+                 HEED_ERR_FORMAT);
+    cr_expect(strstr(heed_last_error(), "tensor 'blk.0.attn_q.weight' has shape 32 x 16 x 2 "
+                                        "(expected 32 x 32 from the hyperparameters)"), "%s",
+              heed_last_error());
+}

@@ -16,6 +16,7 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
 
 #define USAGE_INFO "heed info MODEL [--json]"
 #define USAGE_RUN "heed run MODEL (-p TEXT | --ids 1,2,3) [-z TOKENIZER.bin] [--print-ids] [-n N] " \
+    "[--stop TEXT] " \
     "[--temp T] [--top-k K] " \
     "[--top-p P] [--min-p P] [--repeat-penalty R] [--repeat-last-n N] " \
     "[--frequency-penalty F] [--presence-penalty P] [--seed S] [--ignore-eos] [-t THREADS] " \

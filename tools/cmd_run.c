@@ -34,7 +34,7 @@ static double resident_mib(void)
 }
 
 typedef struct run_options {
-    const char *model, *ids, *prompt, *tokenizer;
+    const char *model, *ids, *prompt, *tokenizer, *stop;
     long n_predict, threads, n_ctx;
     bool print_ids, verbose, ignore_eos;
     heed_sampler_params sp;
@@ -59,6 +59,8 @@ static int parse(int argc, char **argv, run_options *o)
             o->prompt = argv[++i];
         else if (!strcmp(a, "-z") && v)
             o->tokenizer = argv[++i];
+        else if (!strcmp(a, "--stop") && v && *v)
+            o->stop = argv[++i];
         else if (!strcmp(a, "--print-ids"))
             o->print_ids = true;
         else if (!strcmp(a, "--verbose"))
@@ -100,12 +102,31 @@ static void emit(const char *text, size_t len)
     fflush(stdout);
 }
 
+/* The end of the generated text, long enough to hold a stop string. */
+typedef struct text_tail {
+    char buf[512];
+    size_t len;
+} text_tail;
+
+/* Appends piece to the tail; true once the text contains stop. */
+static bool tail_add(text_tail *t, const char *stop, const char *piece, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (t->len == sizeof t->buf) { /* keep the last half */
+            memmove(t->buf, t->buf + sizeof t->buf / 2, sizeof t->buf / 2);
+            t->len = sizeof t->buf / 2;
+        }
+        t->buf[t->len++] = piece[i];
+    }
+    return stop && memmem(t->buf, t->len, stop, strlen(stop)) != NULL;
+}
+
 /* The vocabulary, when text is read or written: llama2.c's tokenizer.bin
  * given with -z, else the model file's own. */
 static heed_status load_vocab(const run_options *o, const heed_model *m, heed_vocab **v)
 {
     *v = NULL;
-    if (!o->prompt && o->print_ids)
+    if (!o->prompt && o->print_ids && !o->stop)
         return HEED_OK;
     if (o->tokenizer)
         return heed_vocab_load_llama2c(o->tokenizer, heed_model_n_vocab(m), v);
@@ -175,22 +196,26 @@ int cmd_run(int argc, char **argv)
         st = heed_sampler_accept(s, ids[i]);
     if (!st && o.prompt && !o.print_ids)
         emit(o.prompt, strlen(o.prompt));
-    while (!st && n_gen < o.n_predict) {
+    text_tail tail = {.len = 0};
+    bool stopped = false;
+    while (!st && !stopped && n_gen < o.n_predict) {
         int32_t next = heed_sampler_sample(s, logits);
         bool end = v ? heed_vocab_is_eog(v, next) : next == heed_model_eos(m);
         if (end && !o.ignore_eos)
+            break;
+        const char *piece = NULL;
+        size_t len = 0;
+        if (text && (st = heed_detok_stream_push(text, next, &piece, &len)))
             break;
         if (o.print_ids) {
             printf(n_gen ? " %d" : "%d", next);
             fflush(stdout);
         } else {
-            const char *piece;
-            size_t len;
-            if (!(st = heed_detok_stream_push(text, next, &piece, &len)))
-                emit(piece, len);
+            emit(piece, len);
         }
         n_gen++;
-        if (n_gen == o.n_predict)
+        stopped = tail_add(&tail, o.stop, piece, len);
+        if (n_gen == o.n_predict || stopped)
             break;
         if (heed_context_n_past(c) == heed_context_n_ctx(c)) {
             fprintf(stderr, "heed run: the context is full (%d positions); stopped after %d "
@@ -207,8 +232,10 @@ int cmd_run(int argc, char **argv)
         heed_detok_stream_flush(text, &rest, &len);
         emit(rest, len);
     }
-    if (n_gen || (!st && !o.print_ids))
+    if (n_gen || (!st && !o.print_ids)) {
         putchar('\n');
+        fflush(stdout);
+    }
     if (st)
         rc = cli_fail("run", st);
     else
