@@ -535,6 +535,30 @@ int32_t heed_sampler_sample(heed_sampler *s, const float *logits);
  * the sampler then behaves as newly made. */
 void heed_sampler_reset(heed_sampler *s);
 
+/* --------------------------------------------------------------- capture */
+
+/*
+ * Attention capture: the post-softmax weights every head gives every key,
+ * for each query position of a context, written by the attention operator
+ * as it runs (turning capture on or off changes no logit). Memory is
+ * layers × heads × n_tokens² floats (heed_capture_bytes says how much);
+ * heed_capture_new refuses more than max_bytes.
+ */
+typedef struct heed_capture heed_capture;
+
+int64_t heed_capture_bytes(const heed_model *m, int n_tokens);
+heed_status heed_capture_new(const heed_model *m, int n_tokens, int64_t max_bytes,
+                             heed_capture **out);
+void heed_capture_free(heed_capture *c);
+int heed_capture_n_tokens(const heed_capture *c);
+/* The weights query position `query` of head `head` in layer `layer` gave
+ * keys 0..n_tokens-1 (keys the mask hides are 0; a row sums to 1), or NULL
+ * when out of range. Valid until the capture is freed. */
+const float *heed_capture_row(const heed_capture *c, int layer, int head, int query);
+/* Makes c record into cap from now on (NULL: stop). The capture must come
+ * from the same model and outlive its use. */
+void heed_context_set_capture(heed_context *c, heed_capture *cap);
+
 /* ------------------------------------------------------------ perplexity */
 
 typedef struct heed_perplexity_result {

@@ -34,6 +34,13 @@ void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scores)
             scores[j] = a->scale * heed_dot_f32(q, a->k + (int64_t)j * a->kv_stride + kv_off,
                                                 a->head_dim);
         heed_softmax(scores, n);
+        const int64_t pos = a->q_pos0 + i;
+        if (a->capture && pos < a->capture_n) {
+            float *row = a->capture + ((int64_t)h * a->capture_n + pos) * a->capture_n;
+            const int64_t keep = n < a->capture_n ? n : a->capture_n;
+            memcpy(row, scores, sizeof *row * (size_t)keep);
+            memset(row + keep, 0, sizeof *row * (size_t)(a->capture_n - keep));
+        }
         memset(out, 0, sizeof *out * (size_t)a->head_dim);
         for (int j = 0; j < n; j++) {
             const float *v = a->v + (int64_t)j * a->kv_stride + kv_off;

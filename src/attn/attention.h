@@ -30,6 +30,11 @@ typedef struct heed_attn {
     int n_head, n_kv_head, head_dim;
     float scale;
     heed_mask_kind mask;
+    /* Capture (may be NULL): the post-softmax weights of query position p,
+     * head h go to capture[(h * capture_n + p) * capture_n + key] for
+     * p < capture_n; keys the mask hides are written as exactly 0. */
+    float *capture;
+    int64_t capture_n;
 } heed_attn;
 
 /* Floats of scratch heed_attend needs (one score row). */

@@ -31,6 +31,7 @@ struct heed_context {
     int batch;      /* tokens one forward pass takes: BATCH, or n_ctx for an
                        encoder                                                */
     heed_pool *pool;
+    heed_capture *capture;  /* where attention weights go, or NULL           */
     float *k_cache, *v_cache; /* [n_layer][n_ctx][n_kv_head*head_dim]       */
     /* activations of one batch                                               */
     float *x;       /* [batch][n_embd]      the residual stream               */
@@ -154,6 +155,7 @@ int heed_context_n_past(const heed_context *c) { return c->n_past; }
 int heed_context_n_ctx(const heed_context *c) { return c->n_ctx; }
 const heed_model *heed_context_model(const heed_context *c) { return c->m; }
 void heed_context_reset(heed_context *c) { c->n_past = 0; }
+void heed_context_set_capture(heed_context *c, heed_capture *cap) { c->capture = cap; }
 
 typedef struct matmul_job {
     const heed_weight *w;
@@ -284,6 +286,8 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
         .n_q = n, .n_kv = pos0 + n, .q_pos0 = pos0,
         .n_head = hp->n_head, .n_kv_head = hp->n_kv_head, .head_dim = hp->head_dim,
         .scale = m->arch->q_prescale ? 1.0f : q_scale, .mask = m->arch->mask,
+        .capture = c->capture ? heed_capture_layer(c->capture, il) : NULL,
+        .capture_n = c->capture ? heed_capture_n_tokens(c->capture) : 0,
     };
     attend_job job = {&a, c->scores, c->n_ctx};
     heed_pool_run(c->pool, attend_share, &job);

@@ -79,6 +79,9 @@ struct heed_model {
     uint64_t map_size;
 };
 
+/* The weights of one layer in a capture (capture.c), for the operator. */
+float *heed_capture_layer(heed_capture *c, int layer);
+
 /* Fills m from a llama2.c checkpoint (llama2c.c). */
 heed_status heed_llama2c_load(const char *path, heed_model *m);
 
