@@ -301,6 +301,7 @@ const char *heed_model_arch(const heed_model *m);
 int32_t heed_model_n_vocab(const heed_model *m);
 int heed_model_n_embd(const heed_model *m);
 int heed_model_n_layer(const heed_model *m);
+int heed_model_n_head(const heed_model *m);
 int heed_model_n_ctx_train(const heed_model *m);
 int32_t heed_model_bos(const heed_model *m); /* -1 if none */
 int32_t heed_model_eos(const heed_model *m); /* -1 if none */

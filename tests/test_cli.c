@@ -383,3 +383,35 @@ Test(cli, run_stops_at_a_stop_string)
     cr_expect_str_eq(out, "5524 5524 5524 5524 28743\n");
     free(out);
 }
+
+/* `heed attend`: the chosen token's most attended tokens per layer, as
+ * text pieces with weights; bad choices exit 2. */
+Test(cli, attend_lists_the_most_attended_tokens)
+{
+    char model[4096], args[4600], *out = NULL;
+    FIXTURE_PATH(model, "qwen2-tiny.gguf");
+    const char *prompt = "\"The animal didn't cross the street because it was tired.\"";
+    snprintf(args, sizeof args, "attend '%s' -p %s --word it -k 3", model, prompt);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    cr_expect(strstr(out, "token 8 ' it' of 12"), "%s", out);
+    cr_expect(strstr(out, "layer 0 (mean of 2 heads)") && strstr(out, "layer 1 (mean of 2 heads)"),
+              "%s", out);
+    /* three rows per layer, weights in (0, 1], the first row the largest */
+    float w1, w2, w3;
+    const char *l0 = strstr(out, "layer 0");
+    cr_assert_eq(sscanf(strchr(strstr(l0, "#"), ' '), "%f", &w1), 1, "%s", out);
+    const char *r2 = strstr(strstr(l0, "#") + 1, "#");
+    cr_assert_eq(sscanf(strchr(r2, ' '), "%f", &w2), 1, "%s", out);
+    const char *r3 = strstr(r2 + 1, "#");
+    cr_assert_eq(sscanf(strchr(r3, ' '), "%f", &w3), 1, "%s", out);
+    cr_expect(w1 >= w2 && w2 >= w3 && w3 > 0 && w1 <= 1, "%g %g %g", w1, w2, w3);
+    free(out);
+    snprintf(args, sizeof args, "attend '%s' -p %s --layer 1 --head 1", model, prompt);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    cr_expect(strstr(out, "layer 1 head 1") && !strstr(out, "layer 0"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "attend '%s' -p %s --layer 2", model, prompt);
+    cr_expect_eq(test_run_cli(args, NULL), 2);
+    snprintf(args, sizeof args, "attend '%s' -p %s --word zebra", model, prompt);
+    cr_expect_eq(test_run_cli(args, NULL), 2);
+}

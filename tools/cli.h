@@ -29,6 +29,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
 #define USAGE_EMBED "heed embed MODEL (-p TEXT | --ids 1,2,3) [-o FILE] [--all] " \
     "[--pooling none|mean|cls|last] [--no-normalize]"
 #define USAGE_SIMILARITY "heed similarity MODEL TEXT1 TEXT2 ..."
+#define USAGE_ATTEND "heed attend MODEL (-p TEXT | --ids 1,2,3) [--token I | --word W] " \
+    "[--layer L] [--head H] [-k K]"
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
 
 /* Parses "1,2,3" into a malloc'd array (*n entries); on a malformed list
@@ -53,6 +55,7 @@ int cmd_logits(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
+int cmd_attend(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 

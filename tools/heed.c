@@ -18,6 +18,8 @@ static const command commands[] = {
      "generate: the prompt in one batch, then one token per step with the KV cache"},
     {"logits", cmd_logits, USAGE_LOGITS,
      "write the logits of every position as float32 [n_ids][n_vocab]"},
+    {"attend", cmd_attend, USAGE_ATTEND,
+     "what a token attends to: each layer's most attended tokens, head-averaged or one head"},
     {"embed", cmd_embed, USAGE_EMBED,
      "the embedding of a text, pooled as the model says and L2-normalised (-o: float32)"},
     {"similarity", cmd_similarity, USAGE_SIMILARITY,

@@ -302,6 +302,7 @@ heed_pooling heed_model_pooling(const heed_model *m) { return m->pooling; }
 int32_t heed_model_n_vocab(const heed_model *m) { return m->hp.n_vocab; }
 int heed_model_n_embd(const heed_model *m) { return m->hp.n_embd; }
 int heed_model_n_layer(const heed_model *m) { return m->hp.n_layer; }
+int heed_model_n_head(const heed_model *m) { return m->hp.n_head; }
 int heed_model_n_ctx_train(const heed_model *m) { return m->hp.n_ctx_train; }
 int32_t heed_model_bos(const heed_model *m) { return m->bos_id; }
 int32_t heed_model_eos(const heed_model *m) { return m->eos_id; }

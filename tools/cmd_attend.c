@@ -1,0 +1,216 @@
+/*
+ * cmd_attend.c — `heed attend MODEL (-p TEXT | --ids 1,2,3) [--token I |
+ * --word W] [--layer L] [--head H] [-k K]`: what one token attends to. The
+ * prompt is run once with capture on; for the chosen token (default the
+ * last), each layer's K most attended earlier tokens are listed with their
+ * weights and a bar — averaged over the heads, or one head's with --head.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+#include "util/error.h"
+
+typedef struct attend_options {
+    const char *model, *prompt, *ids, *word;
+    long token, layer, head, top_k;
+} attend_options;
+
+/* Token i's text, quoted and with control characters escaped, into buf. */
+static const char *piece_text(const heed_vocab *v, int32_t id, char *buf, size_t size)
+{
+    size_t len = 0, o = 0;
+    const char *p = v ? heed_token_to_piece(v, id, true, &len) : NULL;
+    if (!p) {
+        snprintf(buf, size, "#%d", id);
+        return buf;
+    }
+    buf[o++] = '\'';
+    for (size_t i = 0; i < len && o + 6 < size; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch == '\n')
+            o += (size_t)snprintf(buf + o, size - o, "\\n");
+        else if (ch < 0x20)
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", ch);
+        else
+            buf[o++] = (char)ch;
+    }
+    buf[o++] = '\'';
+    buf[o] = '\0';
+    return buf;
+}
+
+/* The first token whose text, without leading spaces (or "▁"), is word
+ * (case-insensitive); -1 if none. */
+static int find_word(const heed_vocab *v, const int32_t *ids, int n, const char *word)
+{
+    for (int i = 0; v && i < n; i++) {
+        size_t len;
+        const char *p = heed_token_to_piece(v, ids[i], false, &len);
+        while (p && len && (*p == ' ' || (len >= 3 && !memcmp(p, "\xe2\x96\x81", 3)))) {
+            size_t skip = *p == ' ' ? 1 : 3;
+            p += skip;
+            len -= skip;
+        }
+        if (p && len == strlen(word) && !strncasecmp(p, word, len))
+            return i;
+    }
+    return -1;
+}
+
+/* Prints the top_k keys of one row of n weights. */
+static void print_row(const heed_vocab *v, const int32_t *ids, const float *w, int n, int top_k)
+{
+    int *order = malloc(sizeof *order * (size_t)n);
+    if (!order)
+        return;
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int i = 0; i < n && i < top_k; i++) { /* partial selection sort */
+        int best = i;
+        for (int j = i + 1; j < n; j++)
+            if (w[order[j]] > w[order[best]])
+                best = j;
+        int t = order[i];
+        order[i] = order[best];
+        order[best] = t;
+        if (w[order[i]] <= 0.0f)
+            break;
+        char text[96];
+        const int bar = (int)(w[order[i]] * 40.0f + 0.5f);
+        printf("    %-24s #%-4d %6.3f ", piece_text(v, ids[order[i]], text, sizeof text),
+               order[i], (double)w[order[i]]);
+        for (int b = 0; b < bar; b++)
+            fputs("█", stdout);
+        putchar('\n');
+    }
+    free(order);
+}
+
+static int parse(int argc, char **argv, attend_options *o)
+{
+    o->token = -1;
+    o->layer = -1;
+    o->head = -1;
+    o->top_k = 5;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long *dst = !strcmp(a, "--token") ? &o->token
+                    : !strcmp(a, "--layer") ? &o->layer
+                    : !strcmp(a, "--head")  ? &o->head
+                    : !strcmp(a, "-k")      ? &o->top_k
+                                            : NULL;
+        if (dst) {
+            if (!cli_parse_int("attend", a, v, dst == &o->top_k ? 1 : 0, 1L << 30, dst))
+                return EXIT_BAD_INPUT;
+            i++;
+        } else if (!strcmp(a, "-p") && v)
+            o->prompt = argv[++i];
+        else if (!strcmp(a, "--ids") && v)
+            o->ids = argv[++i];
+        else if (!strcmp(a, "--word") && v)
+            o->word = argv[++i];
+        else if (a[0] == '-' || o->model)
+            return cli_usage_error("attend", USAGE_ATTEND, "unknown or incomplete option");
+        else
+            o->model = a;
+    }
+    if (!o->model || !o->prompt == !o->ids)
+        return cli_usage_error("attend", USAGE_ATTEND, "needs MODEL and either -p TEXT or --ids");
+    if (o->word && o->token >= 0)
+        return cli_usage_error("attend", USAGE_ATTEND, "--token and --word exclude each other");
+    return -1;
+}
+
+int cmd_attend(int argc, char **argv)
+{
+    attend_options o = {0};
+    int rc = parse(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    heed_model *m = NULL;
+    heed_vocab *v = NULL;
+    heed_context *c = NULL;
+    heed_capture *cap = NULL;
+    int32_t *ids = NULL;
+    int n = 0, n_layer = 0, n_head = 0;
+    heed_status st = heed_model_load(o.model, &m);
+    if (!st) {
+        n_layer = heed_model_n_layer(m);
+        n_head = heed_model_n_head(m);
+    }
+    if (!st && (o.prompt || o.word)) /* --ids alone can do without a vocabulary */
+        st = heed_vocab_load_file(o.model, &v);
+    else if (!st && heed_vocab_load_file(o.model, &v) != HEED_OK)
+        v = NULL;
+    if (!st && o.prompt) {
+        size_t count;
+        st = heed_tokenize(v, o.prompt, strlen(o.prompt), true, false, &ids, &count);
+        n = (int)count;
+    } else if (!st && !(ids = cli_parse_ids("attend", o.ids, &n))) {
+        st = heed_fail(HEED_ERR_ARG, "no prompt");
+    }
+    if (!st && n < 1)
+        st = heed_fail(HEED_ERR_ARG, "the prompt has no tokens");
+    heed_context_params cp = heed_context_default_params();
+    cp.n_ctx = n;
+    if (!st)
+        st = heed_context_new(m, &cp, &c);
+    if (!st)
+        st = heed_capture_new(m, n, (int64_t)1 << 30, &cap);
+    if (!st) {
+        heed_context_set_capture(c, cap);
+        if (heed_model_is_encoder(m)) {
+            float *e = malloc(sizeof(float) * (size_t)heed_model_n_embd(m));
+            st = e ? heed_context_embed(c, ids, n, HEED_POOLING_CLS, e)
+                   : heed_fail(HEED_ERR_NOMEM, "out of memory");
+            free(e);
+        } else {
+            st = heed_context_eval(c, ids, n, NULL, false);
+        }
+    }
+    int token = (int)o.token;
+    if (!st && o.word && (token = find_word(v, ids, n, o.word)) < 0)
+        st = heed_fail(HEED_ERR_ARG, "no token of the prompt is the word '%s'", o.word);
+    if (!st && token < 0)
+        token = n - 1;
+    if (!st && token >= n)
+        st = heed_fail(HEED_ERR_ARG, "--token %d: the prompt has %d tokens", token, n);
+    if (!st && (o.layer >= n_layer || o.head >= n_head))
+        st = heed_fail(HEED_ERR_ARG, "the model has %d layers of %d heads", n_layer, n_head);
+    rc = EXIT_OK;
+    if (st) {
+        rc = cli_fail("attend", st);
+    } else {
+        char text[96];
+        printf("token %d %s of %d, attending to:\n", token,
+               piece_text(v, ids[token], text, sizeof text), n);
+        float *mean = malloc(sizeof *mean * (size_t)n);
+        for (int l = 0; mean && l < n_layer; l++) {
+            if (o.layer >= 0 && l != o.layer)
+                continue;
+            for (int k = 0; k < n; k++) {
+                double sum = 0;
+                for (int h = 0; h < n_head; h++)
+                    if (o.head < 0 || h == o.head)
+                        sum += heed_capture_row(cap, l, h, token)[k];
+                mean[k] = (float)(o.head < 0 ? sum / n_head : sum);
+            }
+            if (o.head < 0)
+                printf("  layer %d (mean of %d heads)\n", l, n_head);
+            else
+                printf("  layer %d head %ld\n", l, o.head);
+            print_row(v, ids, mean, n, (int)o.top_k);
+        }
+        free(mean);
+    }
+    free(ids);
+    heed_capture_free(cap);
+    heed_context_free(c);
+    heed_vocab_free(v);
+    heed_model_free(m);
+    return rc;
+}
