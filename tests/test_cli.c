@@ -415,3 +415,45 @@ Test(cli, attend_lists_the_most_attended_tokens)
     snprintf(args, sizeof args, "attend '%s' -p %s --word zebra", model, prompt);
     cr_expect_eq(test_run_cli(args, NULL), 2);
 }
+
+/* `heed attend --json`: the whole capture, each row a distribution over the
+ * keys its query may see; byte-fallback pieces come as bytes, so the file
+ * is valid JSON. */
+Test(cli, attend_json_holds_the_capture)
+{
+    char model[4096], args[5200];
+    FIXTURE_PATH(model, "llama-tiny-q8_0.gguf");
+    char path[512];
+    snprintf(path, sizeof path, "%s", test_tmp_path("attend.json"));
+    snprintf(args, sizeof args, "attend '%s' -p 'Führer 🦙' --json '%s'", model, path);
+    cr_assert_eq(test_run_cli(args, NULL), 0, "%s", args);
+    char *text = test_read_file(path, NULL);
+    cJSON *j = cJSON_Parse(text);
+    cr_assert_not_null(j, "invalid JSON");
+    const int n = cJSON_GetArraySize(cJSON_GetObjectItem(j, "tokens"));
+    cr_expect_gt(n, 3);
+    cr_expect_eq(cJSON_GetObjectItem(j, "n_head")->valueint, 4);
+    cJSON *layers = cJSON_GetObjectItem(j, "attention");
+    cr_assert_eq(cJSON_GetArraySize(layers), 2);
+    for (int l = 0; l < 2; l++)
+        for (int h = 0; h < 4; h++) {
+            cJSON *rows = cJSON_GetArrayItem(cJSON_GetArrayItem(layers, l), h);
+            cr_assert_eq(cJSON_GetArraySize(rows), n);
+            for (int q = 0; q < n; q++) {
+                cJSON *row = cJSON_GetArrayItem(rows, q);
+                cr_assert_eq(cJSON_GetArraySize(row), q + 1);
+                double sum = 0;
+                cJSON *w;
+                cJSON_ArrayForEach(w, row)
+                    sum += w->valuedouble;
+                cr_expect_float_eq(sum, 1.0, 1e-5, "layer %d head %d query %d", l, h, q);
+            }
+        }
+    bool has_bytes = false;
+    cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItem(j, "tokens"))
+        has_bytes |= cJSON_GetObjectItem(t, "bytes") != NULL;
+    cr_expect(has_bytes, "the llama emoji should fall back to byte tokens");
+    cJSON_Delete(j);
+    free(text);
+}

@@ -30,7 +30,7 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--pooling none|mean|cls|last] [--no-normalize]"
 #define USAGE_SIMILARITY "heed similarity MODEL TEXT1 TEXT2 ..."
 #define USAGE_ATTEND "heed attend MODEL (-p TEXT | --ids 1,2,3) [--token I | --word W] " \
-    "[--layer L] [--head H] [-k K]"
+    "[--layer L] [--head H] [-k K] [--json FILE]"
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
 
 /* Parses "1,2,3" into a malloc'd array (*n entries); on a malformed list

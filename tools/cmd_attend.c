@@ -11,11 +11,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "util/error.h"
 
 typedef struct attend_options {
-    const char *model, *prompt, *ids, *word;
+    const char *model, *prompt, *ids, *word, *json;
     long token, layer, head, top_k;
 } attend_options;
 
@@ -90,6 +92,82 @@ static void print_row(const heed_vocab *v, const int32_t *ids, const float *w, i
     free(order);
 }
 
+/* True when s[0..len) is well-formed UTF-8 (JSON strings must be). */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        const unsigned char c = s[i];
+        const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (!n || i + n > len || (n == 2 && c < 0xc2))
+            return false;
+        for (size_t k = 1; k < n; k++)
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+        i += n;
+    }
+    return true;
+}
+
+/*
+ * Writes the whole capture as JSON: the tokens (id, and text — or, for a
+ * piece that is not whole UTF-8 such as a fallback byte, its bytes), then
+ * attention[layer][head][query] = the weights of keys 0..query (the causal
+ * triangle; every key for an encoder).
+ */
+static heed_status write_json(const char *path, const heed_model *m, const heed_vocab *v,
+                              const heed_capture *cap, const int32_t *ids, int n)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "architecture", heed_model_arch(m));
+    cJSON_AddNumberToObject(root, "n_layer", heed_model_n_layer(m));
+    cJSON_AddNumberToObject(root, "n_head", heed_model_n_head(m));
+    cJSON_AddBoolToObject(root, "causal", !heed_model_is_encoder(m));
+    cJSON *tokens = cJSON_AddArrayToObject(root, "tokens");
+    for (int i = 0; i < n; i++) {
+        cJSON *t = cJSON_CreateObject();
+        size_t len = 0;
+        const char *p = v ? heed_token_to_piece(v, ids[i], true, &len) : NULL;
+        cJSON_AddNumberToObject(t, "id", ids[i]);
+        if (p && utf8_valid((const unsigned char *)p, len) && !memchr(p, 0, len)) {
+            char *text = strndup(p, len);
+            cJSON_AddStringToObject(t, "text", text ? text : "");
+            free(text);
+        } else if (p) {
+            cJSON *bytes = cJSON_AddArrayToObject(t, "bytes");
+            for (size_t k = 0; k < len; k++)
+                cJSON_AddItemToArray(bytes, cJSON_CreateNumber((unsigned char)p[k]));
+        }
+        cJSON_AddItemToArray(tokens, t);
+    }
+    cJSON *layers = cJSON_AddArrayToObject(root, "attention");
+    for (int l = 0; l < heed_model_n_layer(m); l++) {
+        cJSON *heads = cJSON_CreateArray();
+        for (int h = 0; h < heed_model_n_head(m); h++) {
+            cJSON *rows = cJSON_CreateArray();
+            for (int q = 0; q < n; q++) {
+                const float *row = heed_capture_row(cap, l, h, q);
+                const int keys = heed_model_is_encoder(m) ? n : q + 1;
+                cJSON *r = cJSON_CreateArray();
+                for (int k = 0; k < keys; k++)
+                    cJSON_AddItemToArray(r, cJSON_CreateNumber((double)row[k]));
+                cJSON_AddItemToArray(rows, r);
+            }
+            cJSON_AddItemToArray(heads, rows);
+        }
+        cJSON_AddItemToArray(layers, heads);
+    }
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!text)
+        return heed_fail(HEED_ERR_NOMEM, "out of memory for the JSON");
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    if (f && fclose(f) != 0)
+        ok = false;
+    free(text);
+    return ok ? HEED_OK : heed_fail(HEED_ERR_IO, "%s: cannot write", path);
+}
+
 static int parse(int argc, char **argv, attend_options *o)
 {
     o->token = -1;
@@ -113,6 +191,8 @@ static int parse(int argc, char **argv, attend_options *o)
             o->ids = argv[++i];
         else if (!strcmp(a, "--word") && v)
             o->word = argv[++i];
+        else if (!strcmp(a, "--json") && v)
+            o->json = argv[++i];
         else if (a[0] == '-' || o->model)
             return cli_usage_error("attend", USAGE_ATTEND, "unknown or incomplete option");
         else
@@ -181,6 +261,8 @@ int cmd_attend(int argc, char **argv)
         st = heed_fail(HEED_ERR_ARG, "--token %d: the prompt has %d tokens", token, n);
     if (!st && (o.layer >= n_layer || o.head >= n_head))
         st = heed_fail(HEED_ERR_ARG, "the model has %d layers of %d heads", n_layer, n_head);
+    if (!st && o.json)
+        st = write_json(o.json, m, v, cap, ids, n);
     rc = EXIT_OK;
     if (st) {
         rc = cli_fail("attend", st);
