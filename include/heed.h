@@ -560,6 +560,13 @@ const float *heed_capture_row(const heed_capture *c, int layer, int head, int qu
  * from the same model and outlive its use. */
 void heed_context_set_capture(heed_context *c, heed_capture *cap);
 
+/* Makes each later heed_context_eval copy the residual stream of its last
+ * token after every layer into out ([n_layer][n_embd]; NULL: stop). */
+void heed_context_set_residual(heed_context *c, float *out);
+/* The logits the model's output head gives a hidden state of n_embd
+ * floats (final norm, then the output matrix): the logit lens. */
+heed_status heed_context_lens(heed_context *c, const float *hidden, float *logits);
+
 /* ------------------------------------------------------------ perplexity */
 
 typedef struct heed_perplexity_result {

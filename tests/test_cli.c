@@ -457,3 +457,30 @@ Test(cli, attend_json_holds_the_capture)
     cJSON_Delete(j);
     free(text);
 }
+
+/* `heed next`: the table's first token is llama.cpp's greedy choice, the
+ * probabilities fall, and the logit lens at the last layer is the table. */
+Test(cli, next_token_table_and_logit_lens)
+{
+    char model[4096], args[4600], *out = NULL;
+    FIXTURE_PATH(model, "qwen2-tiny.gguf");
+    snprintf(args, sizeof args, "next '%s' -p \"The animal didn't cross the street because it "
+             "was tired.\" -k 3 --lens", model);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    /* reference greedy id 39038 is " correcting" */
+    cr_expect(strstr(out, "    1  ' correcting'"), "%s", out);
+    float p1, p2, p3;
+    const char *r1 = strstr(out, "' correcting'");
+    cr_assert_not_null(r1);
+    cr_assert_eq(sscanf(r1 + 13, "%f", &p1), 1);
+    const char *r2 = strstr(out, "    2  '");
+    const char *r3 = strstr(out, "    3  '");
+    cr_assert(r2 && r3, "%s", out);
+    cr_assert_eq(sscanf(strchr(r2 + 8, '\'') + 1, "%f", &p2), 1);
+    cr_assert_eq(sscanf(strchr(r3 + 8, '\'') + 1, "%f", &p3), 1);
+    cr_expect(p1 >= p2 && p2 >= p3 && p3 > 0 && p1 < 1, "%g %g %g", p1, p2, p3);
+    char last[64];
+    snprintf(last, sizeof last, "layer  1 ' correcting' %.3f", p1);
+    cr_expect(strstr(out, last), "want '%s' in %s", last, out);
+    free(out);
+}

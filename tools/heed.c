@@ -18,6 +18,8 @@ static const command commands[] = {
      "generate: the prompt in one batch, then one token per step with the KV cache"},
     {"logits", cmd_logits, USAGE_LOGITS,
      "write the logits of every position as float32 [n_ids][n_vocab]"},
+    {"next", cmd_next, USAGE_NEXT,
+     "the next-token probability table; --lens: what each layer already predicts"},
     {"attend", cmd_attend, USAGE_ATTEND,
      "what a token attends to: each layer's most attended tokens, head-averaged or one head"},
     {"embed", cmd_embed, USAGE_EMBED,

@@ -32,6 +32,8 @@ struct heed_context {
                        encoder                                                */
     heed_pool *pool;
     heed_capture *capture;  /* where attention weights go, or NULL           */
+    float *residual;        /* [n_layer][n_embd]: the stream of the last
+                               token after each layer, or NULL               */
     float *k_cache, *v_cache; /* [n_layer][n_ctx][n_kv_head*head_dim]       */
     /* activations of one batch                                               */
     float *x;       /* [batch][n_embd]      the residual stream               */
@@ -156,6 +158,8 @@ int heed_context_n_ctx(const heed_context *c) { return c->n_ctx; }
 const heed_model *heed_context_model(const heed_context *c) { return c->m; }
 void heed_context_reset(heed_context *c) { c->n_past = 0; }
 void heed_context_set_capture(heed_context *c, heed_capture *cap) { c->capture = cap; }
+void heed_context_set_residual(heed_context *c, float *out) { c->residual = out; }
+
 
 typedef struct matmul_job {
     const heed_weight *w;
@@ -366,6 +370,8 @@ static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_
     for (int il = 0; il < hp->n_layer; il++) {
         attention_block(c, il, c->n_past, n);
         ffn_block(c, il, n);
+        if (c->residual)
+            memcpy(c->residual + il * E, c->x + (n - 1) * E, sizeof(float) * (size_t)E);
     }
     if (logits && first_logit < n) {
         const int k = n - first_logit;
@@ -459,5 +465,16 @@ heed_status heed_context_embed(heed_context *c, const int32_t *ids, int n,
     }
     if (rows != out)
         free(rows);
+    return HEED_OK;
+}
+
+heed_status heed_context_lens(heed_context *c, const float *hidden, float *logits)
+{
+    const heed_model *m = c->m;
+    if (heed_model_is_encoder(m))
+        return heed_fail(HEED_ERR_UNSUPPORTED, "'%s' is an encoder: it has no output head",
+                         m->arch->name);
+    norm_rows(m, c->h, hidden, m->output_norm, m->output_norm_b, 1);
+    matmul(c, &m->output, c->h, 1, logits);
     return HEED_OK;
 }

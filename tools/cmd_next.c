@@ -1,0 +1,170 @@
+/*
+ * cmd_next.c — `heed next MODEL (-p TEXT | --ids 1,2,3) [-k 10] [--temp T]
+ * [--lens]`: the next-token probability table after a prompt ("I love" →
+ * you, it, this, ...), with probabilities and log-probabilities; --lens adds
+ * the logit lens, the tokens the residual stream already predicts after
+ * each layer (the output head applied to it).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util/error.h"
+
+/* probs = softmax(logits / temp) over n, in double for the log-probs. */
+static void softmax_t(const float *logits, int n, double temp, double *probs)
+{
+    double max = logits[0];
+    for (int i = 1; i < n; i++)
+        max = fmax(max, logits[i]);
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += probs[i] = exp((logits[i] - max) / temp);
+    for (int i = 0; i < n; i++)
+        probs[i] /= sum;
+}
+
+/* The k most probable ids, most probable first (ties: lower id). */
+static void top_k(const double *p, int n, int k, int *out)
+{
+    for (int j = 0; j < k; j++)
+        out[j] = -1;
+    for (int i = 0; i < n; i++) {
+        int j = k;
+        while (j > 0 && (out[j - 1] < 0 || p[i] > p[out[j - 1]]))
+            j--;
+        if (j == k)
+            continue;
+        memmove(out + j + 1, out + j, sizeof *out * (size_t)(k - j - 1));
+        out[j] = i;
+    }
+}
+
+static void print_piece(const heed_vocab *v, int32_t id, int width)
+{
+    size_t len = 0;
+    const char *p = heed_token_to_piece(v, id, true, &len);
+    char buf[80];
+    size_t o = 0;
+    buf[o++] = '\'';
+    for (size_t i = 0; p && i < len && o + 6 < sizeof buf; i++)
+        o += (unsigned char)p[i] < 0x20
+                 ? (size_t)snprintf(buf + o, sizeof buf - o, "\\x%02x", (unsigned char)p[i])
+                 : (size_t)(buf[o] = p[i], 1);
+    buf[o++] = '\'';
+    buf[o] = '\0';
+    printf("%-*s", width, buf);
+}
+
+int cmd_next(int argc, char **argv)
+{
+    const char *model = NULL, *prompt = NULL, *ids_text = NULL;
+    long k = 10;
+    double temp = 1.0;
+    bool lens = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-p") && v)
+            prompt = argv[++i];
+        else if (!strcmp(a, "--ids") && v)
+            ids_text = argv[++i];
+        else if (!strcmp(a, "--lens"))
+            lens = true;
+        else if (!strcmp(a, "-k")) {
+            if (!cli_parse_int("next", "-k", v, 1, 1000, &k))
+                return EXIT_BAD_INPUT;
+            i++;
+        } else if (!strcmp(a, "--temp")) {
+            if (!cli_parse_float("next", "--temp", v, 1e-3, 1e3, &temp))
+                return EXIT_BAD_INPUT;
+            i++;
+        } else if (a[0] == '-' || model)
+            return cli_usage_error("next", USAGE_NEXT, "unknown or incomplete option");
+        else
+            model = a;
+    }
+    if (!model || !prompt == !ids_text)
+        return cli_usage_error("next", USAGE_NEXT, "needs MODEL and either -p TEXT or --ids");
+    heed_model *m = NULL;
+    heed_vocab *v = NULL;
+    heed_context *c = NULL;
+    int32_t *ids = NULL;
+    int n = 0, n_vocab = 0, n_layer = 0;
+    float *logits = NULL, *resid = NULL;
+    double *probs = NULL;
+    int *best = NULL;
+    heed_status st = heed_model_load(model, &m);
+    if (!st)
+        st = heed_vocab_load_file(model, &v);
+    if (!st && prompt) {
+        size_t count;
+        st = heed_tokenize(v, prompt, strlen(prompt), true, false, &ids, &count);
+        n = (int)count;
+    } else if (!st && !(ids = cli_parse_ids("next", ids_text, &n))) {
+        st = heed_fail(HEED_ERR_ARG, "no prompt");
+    }
+    if (!st && n < 1)
+        st = heed_fail(HEED_ERR_ARG, "the prompt has no tokens");
+    if (!st) {
+        n_vocab = heed_model_n_vocab(m);
+        n_layer = heed_model_n_layer(m);
+        if (k > n_vocab)
+            k = n_vocab;
+        logits = malloc(sizeof *logits * (size_t)n_vocab);
+        probs = malloc(sizeof *probs * (size_t)n_vocab);
+        best = malloc(sizeof *best * (size_t)k);
+        resid = malloc(sizeof *resid * (size_t)n_layer * (size_t)heed_model_n_embd(m));
+        if (!logits || !probs || !best || !resid)
+            st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+    }
+    heed_context_params cp = heed_context_default_params();
+    cp.n_ctx = n;
+    if (!st)
+        st = heed_context_new(m, &cp, &c);
+    if (!st) {
+        heed_context_set_residual(c, lens ? resid : NULL);
+        st = heed_context_eval(c, ids, n, logits, false);
+    }
+    int rc = EXIT_OK;
+    if (st) {
+        rc = cli_fail("next", st);
+    } else {
+        softmax_t(logits, n_vocab, temp, probs);
+        top_k(probs, n_vocab, (int)k, best);
+        printf("next token after %d tokens (temperature %g):\n", n, temp);
+        for (int j = 0; j < k; j++) {
+            printf("  %3d  ", j + 1);
+            print_piece(v, best[j], 24);
+            printf(" %7.4f  log %8.4f  ", probs[best[j]], log(probs[best[j]]));
+            for (int b = 0; b < (int)(probs[best[j]] * 40 + 0.5); b++)
+                fputs("█", stdout);
+            putchar('\n');
+        }
+        for (int l = 0; lens && l < n_layer; l++) {
+            if ((st = heed_context_lens(c, resid + (size_t)l * heed_model_n_embd(m), logits))) {
+                rc = cli_fail("next", st);
+                break;
+            }
+            softmax_t(logits, n_vocab, temp, probs);
+            top_k(probs, n_vocab, (int)(k < 5 ? k : 5), best);
+            printf(l ? "" : "logit lens (top tokens after each layer):\n");
+            printf("  layer %2d ", l);
+            for (int j = 0; j < (k < 5 ? k : 5); j++) {
+                print_piece(v, best[j], 0);
+                printf(" %.3f  ", probs[best[j]]);
+            }
+            putchar('\n');
+        }
+    }
+    free(logits);
+    free(probs);
+    free(best);
+    free(resid);
+    free(ids);
+    heed_context_free(c);
+    heed_vocab_free(v);
+    heed_model_free(m);
+    return rc;
+}
