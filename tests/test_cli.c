@@ -484,3 +484,48 @@ Test(cli, next_token_table_and_logit_lens)
     cr_expect(strstr(out, last), "want '%s' in %s", last, out);
     free(out);
 }
+
+/* `heed heads`: one row per head with scores recomputed here from the
+ * capture of the same text. */
+Test(cli, heads_table_matches_the_capture)
+{
+    char model[4096], args[4600], *out = NULL;
+    FIXTURE_PATH(model, "llama-tiny-f32.gguf");
+    snprintf(args, sizeof args, "heads '%s' --sort prev", model);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    /* the seed sentence's ids (fixtures manifest) */
+    const int32_t ids[] = {1, 450, 13019, 3282, 29915, 29873, 4891, 278, 11952, 1363, 372, 471,
+                           23407, 29889};
+    const int n = 14;
+    heed_model *m;
+    cr_assert_eq(heed_model_load(model, &m), HEED_OK);
+    heed_context *c;
+    heed_capture *cap;
+    cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK);
+    cr_assert_eq(heed_capture_new(m, n, 1 << 20, &cap), HEED_OK);
+    heed_context_set_capture(c, cap);
+    cr_assert_eq(heed_context_eval(c, ids, n, NULL, false), HEED_OK);
+    int rows = 0;
+    double last_prev = 2;
+    for (const char *line = strstr(out, "induction\n") + 10; *line; line = strchr(line, '\n') + 1) {
+        int l, h;
+        double ent, prev, sink, self, ind;
+        if (sscanf(line, "%d %d %lf %lf %lf %lf %lf", &l, &h, &ent, &prev, &sink, &self, &ind) != 7)
+            break;
+        double want = 0;
+        for (int q = 1; q < n; q++)
+            want += heed_capture_row(cap, l, h, q)[q - 1];
+        want /= n - 1;
+        cr_expect_float_eq(prev, want, 6e-4, "layer %d head %d: %g vs %g", l, h, prev, want);
+        cr_expect_leq(prev, last_prev + 1e-9, "not ranked by prev");
+        cr_expect(ent >= 0 && sink >= 0 && sink <= 1 && self >= 0 && self <= 1 && ind >= 0 &&
+                  ind <= 1);
+        last_prev = prev;
+        rows++;
+    }
+    cr_expect_eq(rows, 2 * 4);
+    heed_capture_free(cap);
+    heed_context_free(c);
+    heed_model_free(m);
+    free(out);
+}

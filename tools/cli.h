@@ -32,6 +32,7 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
 #define USAGE_ATTEND "heed attend MODEL (-p TEXT | --ids 1,2,3) [--token I | --word W] " \
     "[--layer L] [--head H] [-k K] [--json FILE]"
 #define USAGE_NEXT "heed next MODEL (-p TEXT | --ids 1,2,3) [-k 10] [--temp T] [--lens]"
+#define USAGE_HEADS "heed heads MODEL [-p TEXT] [--sort entropy|prev|sink|self|induction]"
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
 
 /* Parses "1,2,3" into a malloc'd array (*n entries); on a malformed list
@@ -58,6 +59,7 @@ int cmd_perplexity(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_attend(int argc, char **argv);
 int cmd_next(int argc, char **argv);
+int cmd_heads(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 

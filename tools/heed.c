@@ -22,6 +22,8 @@ static const command commands[] = {
      "the next-token probability table; --lens: what each layer already predicts"},
     {"attend", cmd_attend, USAGE_ATTEND,
      "what a token attends to: each layer's most attended tokens, head-averaged or one head"},
+    {"heads", cmd_heads, USAGE_HEADS,
+     "every head's behaviour, ranked: entropy, previous-token, sink, self and induction scores"},
     {"embed", cmd_embed, USAGE_EMBED,
      "the embedding of a text, pooled as the model says and L2-normalised (-o: float32)"},
     {"similarity", cmd_similarity, USAGE_SIMILARITY,
