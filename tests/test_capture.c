@@ -104,3 +104,83 @@ Test(capture, refuses_more_memory_than_allowed)
     cr_expect_null(cap);
     heed_model_free(m);
 }
+
+/* Layer 0 of the f32 llama fixture recomputed here in double, straight from
+ * the file's weights: embeddings, RMSNorm, q = Wq h and k = Wk h, RoPE on
+ * adjacent pairs, softmax(q·k/√d) over keys 0..p. The captured weights
+ * must agree within 1e-5. */
+Test(capture, matches_an_independent_softmax_of_q_and_k)
+{
+    char path[4096];
+    FIXTURE_PATH(path, "llama-tiny-f32.gguf");
+    heed_gguf *g;
+    cr_assert_eq(heed_gguf_open(path, &g), HEED_OK);
+    const float *emb = heed_gguf_find_tensor(g, "token_embd.weight")->data;
+    const float *norm = heed_gguf_find_tensor(g, "blk.0.attn_norm.weight")->data;
+    const float *wq = heed_gguf_find_tensor(g, "blk.0.attn_q.weight")->data;
+    const float *wk = heed_gguf_find_tensor(g, "blk.0.attn_k.weight")->data;
+    enum { E = 256, HD = 64, NH = 4, NKV = 2, N = 10 };
+    const int32_t ids[N] = {1, 450, 13019, 3282, 29915, 29873, 4891, 278, 11952, 1363};
+    static double q[N][NH * HD], k[N][NKV * HD];
+    for (int t = 0; t < N; t++) {
+        const float *x = emb + (size_t)ids[t] * E;
+        double ss = 0, h[E];
+        for (int i = 0; i < E; i++)
+            ss += (double)x[i] * x[i];
+        const double scale = 1.0 / sqrt(ss / E + 1e-5);
+        for (int i = 0; i < E; i++)
+            h[i] = x[i] * scale * norm[i];
+        for (int o = 0; o < NH * HD; o++) {
+            double s = 0;
+            for (int i = 0; i < E; i++)
+                s += wq[(size_t)o * E + i] * h[i];
+            q[t][o] = s;
+        }
+        for (int o = 0; o < NKV * HD; o++) {
+            double s = 0;
+            for (int i = 0; i < E; i++)
+                s += wk[(size_t)o * E + i] * h[i];
+            k[t][o] = s;
+        }
+        for (int hh = 0; hh < NH + NKV; hh++) { /* RoPE, adjacent pairs, base 1e4 */
+            double *v = hh < NH ? q[t] + hh * HD : k[t] + (hh - NH) * HD;
+            for (int i = 0; i < HD / 2; i++) {
+                const double a = t * pow(10000.0, -2.0 * i / HD);
+                const double x0 = v[2 * i], x1 = v[2 * i + 1];
+                v[2 * i] = x0 * cos(a) - x1 * sin(a);
+                v[2 * i + 1] = x0 * sin(a) + x1 * cos(a);
+            }
+        }
+    }
+    heed_model *m;
+    cr_assert_eq(heed_model_load(path, &m), HEED_OK);
+    heed_context *c;
+    heed_capture *cap;
+    cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK);
+    cr_assert_eq(heed_capture_new(m, N, 1 << 24, &cap), HEED_OK);
+    heed_context_set_capture(c, cap);
+    cr_assert_eq(heed_context_eval(c, ids, N, NULL, false), HEED_OK);
+    double worst = 0;
+    for (int h = 0; h < NH; h++)
+        for (int p = 0; p < N; p++) {
+            double s[N], max = -INFINITY, sum = 0;
+            for (int j = 0; j <= p; j++) {
+                s[j] = 0;
+                for (int d = 0; d < HD; d++)
+                    s[j] += q[p][h * HD + d] * k[j][(h / (NH / NKV)) * HD + d];
+                s[j] /= sqrt((double)HD);
+                max = fmax(max, s[j]);
+            }
+            for (int j = 0; j <= p; j++)
+                sum += s[j] = exp(s[j] - max);
+            const float *row = heed_capture_row(cap, 0, h, p);
+            for (int j = 0; j <= p; j++)
+                worst = fmax(worst, fabs(row[j] - s[j] / sum));
+        }
+    cr_log_info("capture vs independent softmax: max |diff| %.2g", worst);
+    cr_expect_leq(worst, 1e-5, "max |diff| %g", worst);
+    heed_capture_free(cap);
+    heed_context_free(c);
+    heed_model_free(m);
+    heed_gguf_close(g);
+}
