@@ -298,6 +298,9 @@ heed_status heed_model_load(const char *path, heed_model **out);
 void heed_model_free(heed_model *m);
 
 const char *heed_model_arch(const heed_model *m);
+/* The model's GGUF file (its vocabulary can be read from it with
+ * heed_vocab_load), or NULL for a llama2.c checkpoint. */
+const heed_gguf *heed_model_gguf(const heed_model *m);
 int32_t heed_model_n_vocab(const heed_model *m);
 int heed_model_n_embd(const heed_model *m);
 int heed_model_n_layer(const heed_model *m);
@@ -559,6 +562,10 @@ const float *heed_capture_row(const heed_capture *c, int layer, int head, int qu
 /* Makes c record into cap from now on (NULL: stop). The capture must come
  * from the same model and outlive its use. */
 void heed_context_set_capture(heed_context *c, heed_capture *cap);
+/* Runs ids as one fresh sequence (a decoder's prompt, or an encoder's
+ * input) and returns the capture of all of it in *out (the caller frees). */
+heed_status heed_capture_prompt(const heed_model *m, const int32_t *ids, int n,
+                                int64_t max_bytes, heed_capture **out);
 
 /* Makes each later heed_context_eval copy the residual stream of its last
  * token after every layer into out ([n_layer][n_embd]; NULL: stop). */

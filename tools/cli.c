@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util/error.h"
 
 int cli_fail(const char *cmd, heed_status st)
 {
@@ -103,4 +104,68 @@ char *cli_read_file(const char *cmd, const char *path, size_t *len)
     buf[n] = '\0';
     *len = n;
     return buf;
+}
+
+heed_status cli_model_vocab(const heed_model *m, const char *path, heed_vocab **v)
+{
+    *v = NULL;
+    if (!heed_model_gguf(m))
+        return heed_fail(HEED_ERR_ARG, "%s: llama2.c checkpoints carry no tokenizer; give the "
+                         "prompt as --ids", path);
+    return heed_vocab_load(heed_model_gguf(m), v);
+}
+
+heed_status cli_load(const char *path, bool need_vocab, heed_model **m, heed_vocab **v)
+{
+    *v = NULL;
+    heed_status st = heed_model_load(path, m);
+    if (!st && need_vocab)
+        st = cli_model_vocab(*m, path, v);
+    return st;
+}
+
+heed_status cli_prompt(const char *cmd, const heed_vocab *v, const char *text,
+                       const char *ids_text, bool parse_special, int32_t **ids, int *n)
+{
+    *ids = NULL;
+    *n = 0;
+    if (!text) {
+        *ids = cli_parse_ids(cmd, ids_text, n); /* says what is wrong */
+        return *ids ? HEED_OK : heed_fail(HEED_ERR_ARG, "--ids: expected token ids like 1,2,3");
+    }
+    size_t count;
+    heed_status st = heed_tokenize(v, text, strlen(text), true, parse_special, ids, &count);
+    if (!st && (count == 0 || count > INT32_MAX))
+        st = heed_fail(HEED_ERR_ARG, "the prompt has no tokens");
+    *n = (int)count;
+    return st;
+}
+
+const char *cli_piece(const heed_vocab *v, int32_t id, char *buf, size_t size)
+{
+    size_t len = 0, o = 0;
+    const char *p = v ? heed_token_to_piece(v, id, true, &len) : NULL;
+    if (!p) {
+        snprintf(buf, size, "#%d", id);
+        return buf;
+    }
+    buf[o++] = '\'';
+    for (size_t i = 0; i < len && o + 6 < size; i++) {
+        const unsigned char ch = (unsigned char)p[i];
+        if (ch == '\n')
+            o += (size_t)snprintf(buf + o, size - o, "\\n");
+        else if (ch < 0x20)
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", ch);
+        else
+            buf[o++] = (char)ch;
+    }
+    buf[o++] = '\'';
+    buf[o] = '\0';
+    return buf;
+}
+
+void cli_bar(double w)
+{
+    for (int i = 0; i < (int)(w * 40.0 + 0.5); i++)
+        fputs("█", stdout);
 }

@@ -49,6 +49,22 @@ bool cli_parse_float(const char *cmd, const char *opt, const char *text, double 
  * bytes; on failure prints why and returns NULL. */
 char *cli_read_file(const char *cmd, const char *path, size_t *len);
 
+/* The vocabulary inside m's own GGUF (read from the open file, not parsed
+ * again); an error naming path for a llama2.c checkpoint, which has none. */
+heed_status cli_model_vocab(const heed_model *m, const char *path, heed_vocab **v);
+/* Loads the model at path and, when need_vocab, its vocabulary. */
+heed_status cli_load(const char *path, bool need_vocab, heed_model **m, heed_vocab **v);
+/* The prompt's ids (malloc'd): text tokenized (BOS as the vocabulary asks,
+ * control tokens written in it matched only with parse_special), or else
+ * the --ids list. An empty prompt is an error. */
+heed_status cli_prompt(const char *cmd, const heed_vocab *v, const char *text,
+                       const char *ids_text, bool parse_special, int32_t **ids, int *n);
+/* Token id's text, quoted, control bytes escaped, into buf ("#ID" without
+ * a vocabulary). Returns buf. */
+const char *cli_piece(const heed_vocab *v, int32_t id, char *buf, size_t size);
+/* Prints a bar of w × 40 cells (w a weight in 0..1). */
+void cli_bar(double w);
+
 /* Each subcommand gets argv[0] = its name. */
 int cmd_info(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);

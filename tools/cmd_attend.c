@@ -5,7 +5,6 @@
  * last), each layer's K most attended earlier tokens are listed with their
  * weights and a bar — averaged over the heads, or one head's with --head.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,30 +19,6 @@ typedef struct attend_options {
     const char *model, *prompt, *ids, *word, *json;
     long token, layer, head, top_k;
 } attend_options;
-
-/* Token i's text, quoted and with control characters escaped, into buf. */
-static const char *piece_text(const heed_vocab *v, int32_t id, char *buf, size_t size)
-{
-    size_t len = 0, o = 0;
-    const char *p = v ? heed_token_to_piece(v, id, true, &len) : NULL;
-    if (!p) {
-        snprintf(buf, size, "#%d", id);
-        return buf;
-    }
-    buf[o++] = '\'';
-    for (size_t i = 0; i < len && o + 6 < size; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        if (ch == '\n')
-            o += (size_t)snprintf(buf + o, size - o, "\\n");
-        else if (ch < 0x20)
-            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", ch);
-        else
-            buf[o++] = (char)ch;
-    }
-    buf[o++] = '\'';
-    buf[o] = '\0';
-    return buf;
-}
 
 /* The first token whose text, without leading spaces (or "▁"), is word
  * (case-insensitive); -1 if none. */
@@ -82,11 +57,9 @@ static void print_row(const heed_vocab *v, const int32_t *ids, const float *w, i
         if (w[order[i]] <= 0.0f)
             break;
         char text[96];
-        const int bar = (int)(w[order[i]] * 40.0f + 0.5f);
-        printf("    %-24s #%-4d %6.3f ", piece_text(v, ids[order[i]], text, sizeof text),
+        printf("    %-24s #%-4d %6.3f ", cli_piece(v, ids[order[i]], text, sizeof text),
                order[i], (double)w[order[i]]);
-        for (int b = 0; b < bar; b++)
-            fputs("█", stdout);
+        cli_bar(w[order[i]]);
         putchar('\n');
     }
     free(order);
@@ -213,45 +186,20 @@ int cmd_attend(int argc, char **argv)
         return rc;
     heed_model *m = NULL;
     heed_vocab *v = NULL;
-    heed_context *c = NULL;
     heed_capture *cap = NULL;
     int32_t *ids = NULL;
     int n = 0, n_layer = 0, n_head = 0;
-    heed_status st = heed_model_load(o.model, &m);
+    /* --ids alone can do without a vocabulary (tokens then show as ids) */
+    heed_status st = cli_load(o.model, o.prompt || o.word, &m, &v);
+    if (!st && !v && cli_model_vocab(m, o.model, &v) != HEED_OK)
+        v = NULL;
     if (!st) {
         n_layer = heed_model_n_layer(m);
         n_head = heed_model_n_head(m);
+        st = cli_prompt("attend", v, o.prompt, o.ids, false, &ids, &n);
     }
-    if (!st && (o.prompt || o.word)) /* --ids alone can do without a vocabulary */
-        st = heed_vocab_load_file(o.model, &v);
-    else if (!st && heed_vocab_load_file(o.model, &v) != HEED_OK)
-        v = NULL;
-    if (!st && o.prompt) {
-        size_t count;
-        st = heed_tokenize(v, o.prompt, strlen(o.prompt), true, false, &ids, &count);
-        n = (int)count;
-    } else if (!st && !(ids = cli_parse_ids("attend", o.ids, &n))) {
-        st = heed_fail(HEED_ERR_ARG, "no prompt");
-    }
-    if (!st && n < 1)
-        st = heed_fail(HEED_ERR_ARG, "the prompt has no tokens");
-    heed_context_params cp = heed_context_default_params();
-    cp.n_ctx = n;
     if (!st)
-        st = heed_context_new(m, &cp, &c);
-    if (!st)
-        st = heed_capture_new(m, n, (int64_t)1 << 30, &cap);
-    if (!st) {
-        heed_context_set_capture(c, cap);
-        if (heed_model_is_encoder(m)) {
-            float *e = malloc(sizeof(float) * (size_t)heed_model_n_embd(m));
-            st = e ? heed_context_embed(c, ids, n, HEED_POOLING_CLS, e)
-                   : heed_fail(HEED_ERR_NOMEM, "out of memory");
-            free(e);
-        } else {
-            st = heed_context_eval(c, ids, n, NULL, false);
-        }
-    }
+        st = heed_capture_prompt(m, ids, n, (int64_t)1 << 30, &cap);
     int token = (int)o.token;
     if (!st && o.word && (token = find_word(v, ids, n, o.word)) < 0)
         st = heed_fail(HEED_ERR_ARG, "no token of the prompt is the word '%s'", o.word);
@@ -269,7 +217,7 @@ int cmd_attend(int argc, char **argv)
     } else {
         char text[96];
         printf("token %d %s of %d, attending to:\n", token,
-               piece_text(v, ids[token], text, sizeof text), n);
+               cli_piece(v, ids[token], text, sizeof text), n);
         float *mean = malloc(sizeof *mean * (size_t)n);
         for (int l = 0; mean && l < n_layer; l++) {
             if (o.layer >= 0 && l != o.layer)
@@ -291,7 +239,6 @@ int cmd_attend(int argc, char **argv)
     }
     free(ids);
     heed_capture_free(cap);
-    heed_context_free(c);
     heed_vocab_free(v);
     heed_model_free(m);
     return rc;

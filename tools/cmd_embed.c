@@ -27,29 +27,26 @@ static void l2_normalize(float *v, int n, int dim)
     }
 }
 
-/* The embedding rows of text (or ids) in a malloc'd array; *rows is n for
- * HEED_POOLING_NONE, else 1. */
-static heed_status embed_text(heed_context *c, const heed_vocab *v, const char *text,
-                              const int32_t *given, int n_given, heed_pooling pooling,
-                              float **out, int *rows)
+/* The embedding rows of text (or the --ids list) in a malloc'd array;
+ * *rows is the token count for HEED_POOLING_NONE, else 1. */
+static heed_status embed_prompt(heed_context *c, const heed_vocab *v, const char *text,
+                                const char *ids_text, heed_pooling pooling, float **out,
+                                int *rows)
 {
-    int32_t *ids = (int32_t *)given;
-    size_t n = (size_t)n_given;
-    heed_status st = HEED_OK;
-    if (text && (st = heed_tokenize(v, text, strlen(text), true, false, &ids, &n)))
+    int32_t *ids;
+    int n;
+    heed_status st = cli_prompt("embed", v, text, ids_text, false, &ids, &n);
+    if (st)
         return st;
     const int dim = heed_model_n_embd(heed_context_model(c));
-    *rows = pooling == HEED_POOLING_NONE ? (int)n : 1;
-    if (n == 0 || n > INT32_MAX)
-        st = heed_fail(HEED_ERR_ARG, "nothing to embed: the text has no tokens");
-    else if (!(*out = malloc(sizeof **out * (size_t)*rows * (size_t)dim)))
+    *rows = pooling == HEED_POOLING_NONE ? n : 1;
+    if (!(*out = malloc(sizeof **out * (size_t)*rows * (size_t)dim)))
         st = heed_fail(HEED_ERR_NOMEM, "out of memory");
-    else if ((st = heed_context_embed(c, ids, (int)n, pooling, *out))) {
+    else if ((st = heed_context_embed(c, ids, n, pooling, *out))) {
         free(*out);
         *out = NULL;
     }
-    if (ids != given)
-        free(ids);
+    free(ids);
     return st;
 }
 
@@ -68,9 +65,7 @@ static bool parse_pooling(const char *s, heed_pooling *p)
 static heed_status open_all(const char *path, bool need_vocab, heed_model **m, heed_vocab **v,
                             heed_context **c)
 {
-    heed_status st = heed_model_load(path, m);
-    if (!st && need_vocab)
-        st = heed_vocab_load_file(path, v);
+    heed_status st = cli_load(path, need_vocab, m, v);
     if (!st)
         st = heed_context_new(*m, NULL, c);
     return st;
@@ -103,10 +98,6 @@ int cmd_embed(int argc, char **argv)
     }
     if (!model || !prompt == !ids_text)
         return cli_usage_error("embed", USAGE_EMBED, "needs MODEL and either -p TEXT or --ids");
-    int32_t *ids = NULL;
-    int n_ids = 0;
-    if (ids_text && !(ids = cli_parse_ids("embed", ids_text, &n_ids)))
-        return EXIT_BAD_INPUT;
     heed_model *m = NULL;
     heed_vocab *v = NULL;
     heed_context *c = NULL;
@@ -118,7 +109,7 @@ int cmd_embed(int argc, char **argv)
             pooling = HEED_POOLING_NONE;
         else if (!pooling_given)
             pooling = heed_model_pooling(m);
-        st = embed_text(c, v, prompt, ids, n_ids, pooling, &e, &rows);
+        st = embed_prompt(c, v, prompt, ids_text, pooling, &e, &rows);
     }
     if (st) {
         rc = cli_fail("embed", st);
@@ -140,7 +131,6 @@ int cmd_embed(int argc, char **argv)
         }
     }
     free(e);
-    free(ids);
     heed_context_free(c);
     heed_vocab_free(v);
     heed_model_free(m);
@@ -163,7 +153,7 @@ int cmd_similarity(int argc, char **argv)
     if (!st && heed_model_pooling(m) != HEED_POOLING_NONE)
         pooling = heed_model_pooling(m);
     for (int i = 0; !st && i < n; i++)
-        if (!(st = embed_text(c, v, argv[2 + i], NULL, 0, pooling, &e[i], &rows)))
+        if (!(st = embed_prompt(c, v, argv[2 + i], NULL, pooling, &e[i], &rows)))
             l2_normalize(e[i], 1, heed_model_n_embd(m));
     if (st) {
         rc = cli_fail("similarity", st);

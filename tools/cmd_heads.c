@@ -42,35 +42,6 @@ static int by_score(const void *a, const void *b)
     return sort_key == ENTROPY ? (x > y) - (x < y) : (x < y) - (x > y);
 }
 
-/* Runs ids with capture on; *out belongs to the caller. */
-static heed_status capture_run(const heed_model *m, const int32_t *ids, int n,
-                               heed_capture **out)
-{
-    heed_context_params cp = heed_context_default_params();
-    cp.n_ctx = n;
-    heed_context *c = NULL;
-    heed_status st = heed_capture_new(m, n, (int64_t)1 << 30, out);
-    if (!st)
-        st = heed_context_new(m, &cp, &c);
-    if (!st) {
-        heed_context_set_capture(c, *out);
-        if (heed_model_is_encoder(m)) {
-            float *e = malloc(sizeof(float) * (size_t)heed_model_n_embd(m));
-            st = e ? heed_context_embed(c, ids, n, HEED_POOLING_CLS, e)
-                   : heed_fail(HEED_ERR_NOMEM, "out of memory");
-            free(e);
-        } else {
-            st = heed_context_eval(c, ids, n, NULL, false);
-        }
-    }
-    heed_context_free(c);
-    if (st) {
-        heed_capture_free(*out);
-        *out = NULL;
-    }
-    return st;
-}
-
 /* The random sequence (after BOS when the model has one), twice. */
 static int induction_ids(const heed_model *m, int32_t *ids)
 {
@@ -117,20 +88,18 @@ int cmd_heads(int argc, char **argv)
     heed_vocab *v = NULL;
     heed_capture *text_cap = NULL, *ind_cap = NULL;
     int32_t *ids = NULL, rep[1 + 2 * REPEAT];
-    size_t n = 0;
+    int n = 0;
     head_row *rows = NULL;
-    heed_status st = heed_model_load(model, &m);
+    heed_status st = cli_load(model, true, &m, &v);
     if (!st)
-        st = heed_vocab_load_file(model, &v);
-    if (!st)
-        st = heed_tokenize(v, prompt, strlen(prompt), true, false, &ids, &n);
-    if (!st && (n < 2 || n > INT32_MAX))
+        st = cli_prompt("heads", v, prompt, NULL, false, &ids, &n);
+    if (!st && n < 2)
         st = heed_fail(HEED_ERR_ARG, "the text needs two tokens or more");
     if (!st)
-        st = capture_run(m, ids, (int)n, &text_cap);
+        st = heed_capture_prompt(m, ids, n, (int64_t)1 << 30, &text_cap);
     const int n_rep = st ? 0 : induction_ids(m, rep);
     if (!st && !heed_model_is_encoder(m))
-        st = capture_run(m, rep, n_rep, &ind_cap);
+        st = heed_capture_prompt(m, rep, n_rep, (int64_t)1 << 30, &ind_cap);
     const int L = st ? 0 : heed_model_n_layer(m), H = st ? 0 : heed_model_n_head(m);
     if (!st && !(rows = calloc((size_t)L * (size_t)H, sizeof *rows)))
         st = heed_fail(HEED_ERR_NOMEM, "out of memory");
@@ -145,10 +114,10 @@ int cmd_heads(int argc, char **argv)
             head_row *r = &rows[l * H + h];
             r->layer = l;
             r->head = h;
-            for (int q = 1; q < (int)n; q++) {
+            for (int q = 1; q < n; q++) {
                 const float *w = heed_capture_row(text_cap, l, h, q);
                 double ent = 0;
-                for (int k = 0; k < (int)n; k++)
+                for (int k = 0; k < n; k++)
                     if (w[k] > 0)
                         ent -= w[k] * log(w[k]);
                 r->score[ENTROPY] += ent;
@@ -167,7 +136,7 @@ int cmd_heads(int argc, char **argv)
         }
     }
     qsort(rows, (size_t)(L * H), sizeof *rows, by_score);
-    printf("%d layers x %d heads, ranked by %s (text: %zu tokens; induction: %d random "
+    printf("%d layers x %d heads, ranked by %s (text: %d tokens; induction: %d random "
            "tokens repeated)\n", L, H, score_names[sort_key], n, REPEAT);
     printf("layer head  entropy    prev    sink    self  induction\n");
     for (int i = 0; i < L * H; i++) {

@@ -42,22 +42,6 @@ static void top_k(const double *p, int n, int k, int *out)
     }
 }
 
-static void print_piece(const heed_vocab *v, int32_t id, int width)
-{
-    size_t len = 0;
-    const char *p = heed_token_to_piece(v, id, true, &len);
-    char buf[80];
-    size_t o = 0;
-    buf[o++] = '\'';
-    for (size_t i = 0; p && i < len && o + 6 < sizeof buf; i++)
-        o += (unsigned char)p[i] < 0x20
-                 ? (size_t)snprintf(buf + o, sizeof buf - o, "\\x%02x", (unsigned char)p[i])
-                 : (size_t)(buf[o] = p[i], 1);
-    buf[o++] = '\'';
-    buf[o] = '\0';
-    printf("%-*s", width, buf);
-}
-
 int cmd_next(int argc, char **argv)
 {
     const char *model = NULL, *prompt = NULL, *ids_text = NULL;
@@ -95,18 +79,9 @@ int cmd_next(int argc, char **argv)
     float *logits = NULL, *resid = NULL;
     double *probs = NULL;
     int *best = NULL;
-    heed_status st = heed_model_load(model, &m);
+    heed_status st = cli_load(model, true, &m, &v);
     if (!st)
-        st = heed_vocab_load_file(model, &v);
-    if (!st && prompt) {
-        size_t count;
-        st = heed_tokenize(v, prompt, strlen(prompt), true, false, &ids, &count);
-        n = (int)count;
-    } else if (!st && !(ids = cli_parse_ids("next", ids_text, &n))) {
-        st = heed_fail(HEED_ERR_ARG, "no prompt");
-    }
-    if (!st && n < 1)
-        st = heed_fail(HEED_ERR_ARG, "the prompt has no tokens");
+        st = cli_prompt("next", v, prompt, ids_text, false, &ids, &n);
     if (!st) {
         n_vocab = heed_model_n_vocab(m);
         n_layer = heed_model_n_layer(m);
@@ -134,12 +109,12 @@ int cmd_next(int argc, char **argv)
         softmax_t(logits, n_vocab, temp, probs);
         top_k(probs, n_vocab, (int)k, best);
         printf("next token after %d tokens (temperature %g):\n", n, temp);
+        char text[80];
         for (int j = 0; j < k; j++) {
-            printf("  %3d  ", j + 1);
-            print_piece(v, best[j], 24);
-            printf(" %7.4f  log %8.4f  ", probs[best[j]], log(probs[best[j]]));
-            for (int b = 0; b < (int)(probs[best[j]] * 40 + 0.5); b++)
-                fputs("█", stdout);
+            printf("  %3d  %-24s %7.4f  log %8.4f  ", j + 1,
+                   cli_piece(v, best[j], text, sizeof text), probs[best[j]],
+                   log(probs[best[j]]));
+            cli_bar(probs[best[j]]);
             putchar('\n');
         }
         for (int l = 0; lens && l < n_layer; l++) {
@@ -151,10 +126,8 @@ int cmd_next(int argc, char **argv)
             top_k(probs, n_vocab, (int)(k < 5 ? k : 5), best);
             printf(l ? "" : "logit lens (top tokens after each layer):\n");
             printf("  layer %2d ", l);
-            for (int j = 0; j < (k < 5 ? k : 5); j++) {
-                print_piece(v, best[j], 0);
-                printf(" %.3f  ", probs[best[j]]);
-            }
+            for (int j = 0; j < (k < 5 ? k : 5); j++)
+                printf("%s %.3f  ", cli_piece(v, best[j], text, sizeof text), probs[best[j]]);
             putchar('\n');
         }
     }

@@ -64,11 +64,9 @@ int cmd_perplexity(int argc, char **argv)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     double t0 = (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-    heed_status st = heed_vocab_load_file(model, &v);
+    heed_status st = cli_load(model, true, &m, &v);
     if (!st)
         st = heed_tokenize(v, text, len, true, false, &ids, &n_ids);
-    if (!st)
-        st = heed_model_load(model, &m);
     if (!st)
         st = heed_context_new(m, &cp, &c);
     if (!st) {

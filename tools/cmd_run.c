@@ -130,28 +130,11 @@ static heed_status load_vocab(const run_options *o, const heed_model *m, heed_vo
         return HEED_OK;
     if (o->tokenizer)
         return heed_vocab_load_llama2c(o->tokenizer, heed_model_n_vocab(m), v);
-    size_t len = strlen(o->model);
-    if (len > 4 && !strcmp(o->model + len - 4, ".bin"))
+    if (!heed_model_gguf(m))
         return heed_fail(HEED_ERR_ARG, "%s: llama2.c checkpoints carry no tokenizer; give "
                          "its tokenizer.bin with -z, or the prompt as --ids with --print-ids",
                          o->model);
-    return heed_vocab_load_file(o->model, v);
-}
-
-/* The prompt's ids: -p tokenized (BOS as the vocabulary asks; control
- * tokens written in the text count, as in llama-cli), or --ids. */
-static heed_status prompt_ids(const run_options *o, const heed_vocab *v, int32_t **ids, int *n)
-{
-    if (!o->prompt) {
-        *ids = cli_parse_ids("run", o->ids, n); /* says what is wrong */
-        return *ids ? HEED_OK : heed_fail(HEED_ERR_ARG, "no prompt");
-    }
-    size_t count;
-    heed_status st = heed_tokenize(v, o->prompt, strlen(o->prompt), true, true, ids, &count);
-    if (!st && (count == 0 || count > INT32_MAX))
-        st = heed_fail(HEED_ERR_ARG, "the prompt has no tokens");
-    *n = (int)count;
-    return st;
+    return cli_model_vocab(m, o->model, v);
 }
 
 int cmd_run(int argc, char **argv)
@@ -179,8 +162,9 @@ int cmd_run(int argc, char **argv)
         st = load_vocab(&o, m, &v);
     if (!st && v && !(text = heed_detok_stream_new(v, false)))
         st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+    /* Control tokens written in the prompt count, as in llama-cli. */
     if (!st)
-        st = prompt_ids(&o, v, &ids, &n_prompt);
+        st = cli_prompt("run", v, o.prompt, o.ids, true, &ids, &n_prompt);
     if (!st)
         st = heed_context_new(m, &cp, &c);
     if (!st)

@@ -297,6 +297,7 @@ void heed_model_free(heed_model *m)
 }
 
 const char *heed_model_arch(const heed_model *m) { return m->arch->name; }
+const heed_gguf *heed_model_gguf(const heed_model *m) { return m->gguf; }
 bool heed_model_is_encoder(const heed_model *m) { return m->arch->mask == HEED_MASK_BIDIRECTIONAL; }
 heed_pooling heed_model_pooling(const heed_model *m) { return m->pooling; }
 int32_t heed_model_n_vocab(const heed_model *m) { return m->hp.n_vocab; }
