@@ -127,7 +127,8 @@ int cmd_next(int argc, char **argv)
             printf(l ? "" : "logit lens (top tokens after each layer):\n");
             printf("  layer %2d ", l);
             for (int j = 0; j < (k < 5 ? k : 5); j++)
-                printf("%s %.3f  ", cli_piece(v, best[j], text, sizeof text), probs[best[j]]);
+                printf("%s%s %.3f", j ? "  " : "", cli_piece(v, best[j], text, sizeof text),
+                       probs[best[j]]);
             putchar('\n');
         }
     }
