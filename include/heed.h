@@ -542,34 +542,90 @@ void heed_sampler_reset(heed_sampler *s);
 /* --------------------------------------------------------------- capture */
 
 /*
- * Attention capture: the post-softmax weights every head gives every key,
- * for each query position of a context, written by the attention operator
- * as it runs (turning capture on or off changes no logit). Memory is
- * layers × heads × n_tokens² floats (heed_capture_bytes says how much);
- * heed_capture_new refuses more than max_bytes.
+ * Attention capture: the post-softmax weights heads give keys, written by
+ * the attention operator as it computes them (turning capture on or off
+ * changes no logit), for prefill and for every later decode step.
+ *
+ * What is kept: rows of query positions [row_begin, row_end) of the chosen
+ * layers and heads (default: all), each over keys 0..n_tokens-1 — whole
+ * (dense, n_tokens floats) or only the top_k largest weights. Dense rows
+ * live in memory, or, with npy_path, in a memory-mapped .npy file of shape
+ * (layers, heads, rows, n_tokens) that the OS writes out as it fills (for
+ * prompts whose capture does not fit in RAM). heed_capture_bytes says how
+ * much the rows take; heed_capture_new refuses more than max_bytes of
+ * memory.
+ *
+ * KV telemetry: for every layer, the total weight each key position
+ * received, summed over all heads and every query evaluated while the
+ * capture was attached (prompt and generated tokens) — kept whatever the
+ * row selection.
  */
 typedef struct heed_capture heed_capture;
 
-int64_t heed_capture_bytes(const heed_model *m, int n_tokens);
-heed_status heed_capture_new(const heed_model *m, int n_tokens, int64_t max_bytes,
+typedef struct heed_capture_params {
+    int n_tokens;           /* positions 0..n_tokens-1, queries and keys     */
+    const int *layers;      /* layers whose rows are kept (NULL: all)        */
+    int n_layers;
+    const int *heads;       /* query heads whose rows are kept (NULL: all)   */
+    int n_heads;
+    int row_begin, row_end; /* query positions kept; row_end 0: n_tokens     */
+    int top_k;              /* 0: whole rows; K: each row's K largest keys   */
+    const char *npy_path;   /* dense rows in this .npy file instead of RAM   */
+    int64_t max_bytes;      /* most memory the rows may take                 */
+} heed_capture_params;
+
+/* Every layer, head and row of n_tokens, dense, in memory, at most 1 GiB. */
+heed_capture_params heed_capture_default_params(int n_tokens);
+/* Bytes the kept rows take (in memory, or in the file). */
+int64_t heed_capture_bytes(const heed_model *m, const heed_capture_params *p);
+heed_status heed_capture_new(const heed_model *m, const heed_capture_params *p,
                              heed_capture **out);
 void heed_capture_free(heed_capture *c);
 int heed_capture_n_tokens(const heed_capture *c);
-/* The weights query position `query` of head `head` in layer `layer` gave
- * keys 0..n_tokens-1 (keys the mask hides are 0; a row sums to 1), or NULL
- * when out of range. Valid until the capture is freed. */
+/* Whether the row of (layer, head, query) is kept. */
+bool heed_capture_has(const heed_capture *c, int layer, int head, int query);
+/* A dense row: the weights keys 0..n_tokens-1 got (keys the mask hides are
+ * 0; the row sums to 1), or NULL when the row is not kept or the capture
+ * keeps top-k rows. Valid until the capture is freed. */
 const float *heed_capture_row(const heed_capture *c, int layer, int head, int query);
+/* A top-k row: *keys and *weights (largest first, ties by key) of its
+ * count entries, the return value (fewer than k when fewer keys are
+ * visible); -1 when the row is not kept or the capture is dense. */
+int heed_capture_top(const heed_capture *c, int layer, int head, int query,
+                     const int32_t **keys, const float **weights);
+/* The KV telemetry of a layer: n_tokens totals (NULL out of range). */
+const double *heed_capture_received(const heed_capture *c, int layer);
 /* Makes c record into cap from now on (NULL: stop). The capture must come
  * from the same model and outlive its use. */
 void heed_context_set_capture(heed_context *c, heed_capture *cap);
 /* Runs ids as one fresh sequence (a decoder's prompt, or an encoder's
- * input) and returns the capture of all of it in *out (the caller frees). */
+ * input) and returns the capture of all of it, every row dense, in *out
+ * (the caller frees). */
 heed_status heed_capture_prompt(const heed_model *m, const int32_t *ids, int n,
                                 int64_t max_bytes, heed_capture **out);
 
-/* Makes each later heed_context_eval copy the residual stream of its last
- * token after every layer into out ([n_layer][n_embd]; NULL: stop). */
-void heed_context_set_residual(heed_context *c, float *out);
+/* One layer's attention inputs, as the operator saw them: query i (at
+ * position q_pos0 + i) of head h is q + i*q_stride + h*head_dim; key j of
+ * kv head g is k + j*kv_stride + g*head_dim (keys 0..n_kv-1, RoPE applied);
+ * query head h reads kv head h / (n_head / n_kv_head); the scores are
+ * scale · q·k, over keys 0..position for a causal mask. */
+typedef struct heed_qk {
+    int layer, n_q, n_kv, n_head, n_kv_head, head_dim;
+    int64_t q_pos0, q_stride, kv_stride;
+    const float *q, *k;
+    float scale;
+    bool causal;
+} heed_qk;
+typedef void (*heed_qk_fn)(void *user, const heed_qk *qk);
+/* Calls fn after every layer's attention of later evaluations (NULL:
+ * stop): a tap on queries and keys, for checks and interpretability. */
+void heed_context_set_qk_tap(heed_context *c, heed_qk_fn fn, void *user);
+
+/* Makes later evaluations copy the residual stream of positions
+ * [pos_begin, pos_end) into out, laid out [position][n_layer + 1][n_embd]:
+ * entry 0 is a position's input to the first block (its embedding), entry
+ * l + 1 the stream after block l (out NULL: stop). */
+void heed_context_set_residual(heed_context *c, float *out, int pos_begin, int pos_end);
 /* The logits the model's output head gives a hidden state of n_embd
  * floats (final norm, then the output matrix): the logit lens. */
 heed_status heed_context_lens(heed_context *c, const float *hidden, float *logits);

@@ -29,7 +29,8 @@ static void check_capture(const char *fixture, int n_head)
     cr_assert_eq(heed_context_new(m, NULL, &a), HEED_OK);
     cr_assert_eq(heed_context_new(m, NULL, &b), HEED_OK);
     heed_capture *cap;
-    cr_assert_eq(heed_capture_new(m, N, 1 << 30, &cap), HEED_OK, "%s", heed_last_error());
+    const heed_capture_params cp = heed_capture_default_params(N);
+    cr_assert_eq(heed_capture_new(m, &cp, &cap), HEED_OK, "%s", heed_last_error());
     heed_context_set_capture(b, cap);
     cr_assert_eq(heed_context_eval(a, ids, n, plain, true), HEED_OK);
     cr_assert_eq(heed_context_eval(b, ids, n, seen, true), HEED_OK);
@@ -78,7 +79,8 @@ Test(capture, bert_is_bidirectional)
     heed_context *c;
     cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK);
     heed_capture *cap;
-    cr_assert_eq(heed_capture_new(m, 5, 1 << 20, &cap), HEED_OK);
+    const heed_capture_params cp = heed_capture_default_params(5);
+    cr_assert_eq(heed_capture_new(m, &cp, &cap), HEED_OK);
     heed_context_set_capture(c, cap);
     float out[32];
     cr_assert_eq(heed_context_embed(c, ids, 5, HEED_POOLING_CLS, out), HEED_OK);
@@ -98,10 +100,26 @@ Test(capture, refuses_more_memory_than_allowed)
 {
     heed_model *m = load("llama-tiny-f32.gguf");
     heed_capture *cap = (heed_capture *)1;
-    cr_expect_eq(heed_capture_bytes(m, 4096), (int64_t)4 * 2 * 4 * 4096 * 4096);
-    cr_expect_eq(heed_capture_new(m, 4096, 1 << 28, &cap), HEED_ERR_ARG);
+    heed_capture_params p = heed_capture_default_params(4096);
+    p.max_bytes = 1 << 28;
+    cr_expect_eq(heed_capture_bytes(m, &p), (int64_t)4 * 2 * 4 * 4096 * 4096);
+    cr_expect_eq(heed_capture_new(m, &p, &cap), HEED_ERR_ARG);
     cr_expect(strstr(heed_last_error(), "needs 512.0 MiB"), "%s", heed_last_error());
     cr_expect_null(cap);
+    /* restricting layers, heads and rows, or keeping the top 8 keys, fits */
+    const int layer = 1, heads[] = {0, 3};
+    p.layers = &layer;
+    p.n_layers = 1;
+    p.heads = heads;
+    p.n_heads = 2;
+    p.row_begin = 4000;
+    cr_expect_eq(heed_capture_bytes(m, &p), (int64_t)4 * 1 * 2 * 96 * 4096);
+    p.layers = p.heads = NULL;
+    p.row_begin = 0;
+    p.top_k = 8;
+    cr_expect_eq(heed_capture_bytes(m, &p), (int64_t)8 * 2 * 4 * 4096 * 8);
+    cr_expect_eq(heed_capture_new(m, &p, &cap), HEED_OK);
+    heed_capture_free(cap);
     heed_model_free(m);
 }
 
@@ -157,7 +175,8 @@ Test(capture, matches_an_independent_softmax_of_q_and_k)
     heed_context *c;
     heed_capture *cap;
     cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK);
-    cr_assert_eq(heed_capture_new(m, N, 1 << 24, &cap), HEED_OK);
+    const heed_capture_params cp = heed_capture_default_params(N);
+    cr_assert_eq(heed_capture_new(m, &cp, &cap), HEED_OK);
     heed_context_set_capture(c, cap);
     cr_assert_eq(heed_context_eval(c, ids, N, NULL, false), HEED_OK);
     double worst = 0;
@@ -183,4 +202,265 @@ Test(capture, matches_an_independent_softmax_of_q_and_k)
     heed_context_free(c);
     heed_model_free(m);
     heed_gguf_close(g);
+}
+
+/* ---- every decoder fixture: captured rows against softmax(scale·q·k)
+ * recomputed in double from the queries and keys the operator saw (the
+ * qk tap), for a prompt and for decode steps */
+
+typedef struct qk_check {
+    const heed_capture *cap;
+    double worst;
+    int rows;
+} qk_check;
+
+static void check_rows(void *user, const heed_qk *qk)
+{
+    qk_check *chk = user;
+    const int group = qk->n_head / qk->n_kv_head;
+    double *s = malloc(sizeof *s * (size_t)qk->n_kv);
+    for (int i = 0; i < qk->n_q; i++)
+        for (int h = 0; h < qk->n_head; h++) {
+            const int64_t pos = qk->q_pos0 + i;
+            const int n = qk->causal ? (int)pos + 1 : qk->n_kv;
+            const float *q = qk->q + i * qk->q_stride + (int64_t)h * qk->head_dim;
+            double max = -INFINITY, sum = 0;
+            for (int j = 0; j < n; j++) {
+                const float *k = qk->k + j * qk->kv_stride + (int64_t)(h / group) * qk->head_dim;
+                double dot = 0;
+                for (int d = 0; d < qk->head_dim; d++)
+                    dot += (double)q[d] * k[d];
+                s[j] = qk->scale * dot;
+                max = fmax(max, s[j]);
+            }
+            for (int j = 0; j < n; j++)
+                sum += s[j] = exp(s[j] - max);
+            const float *row = heed_capture_row(chk->cap, qk->layer, h, (int)pos);
+            cr_assert_not_null(row);
+            for (int j = 0; j < n; j++)
+                chk->worst = fmax(chk->worst, fabs(row[j] - s[j] / sum));
+            for (int j = n; j < heed_capture_n_tokens(chk->cap); j++)
+                cr_assert(row[j] == 0.0f);
+            chk->rows++;
+        }
+    free(s);
+}
+
+static void check_fixture(const char *fixture)
+{
+    heed_model *m = load(fixture);
+    const int32_t V = heed_model_n_vocab(m);
+    int32_t ids[12];
+    for (int i = 0; i < 12; i++) /* any ids the vocabulary has */
+        ids[i] = (int32_t)((i * 7919 + 13) % V);
+    const int n = 9, steps = 3;
+    heed_context *c;
+    heed_capture *cap;
+    cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK);
+    const heed_capture_params cp = heed_capture_default_params(n + steps);
+    cr_assert_eq(heed_capture_new(m, &cp, &cap), HEED_OK);
+    qk_check chk = {cap, 0, 0};
+    heed_context_set_capture(c, cap);
+    heed_context_set_qk_tap(c, check_rows, &chk);
+    cr_assert_eq(heed_context_eval(c, ids, n, NULL, false), HEED_OK);
+    for (int s = 0; s < steps; s++)
+        cr_assert_eq(heed_context_eval(c, ids + n + s, 1, NULL, false), HEED_OK);
+    cr_expect_eq(chk.rows, heed_model_n_layer(m) * heed_model_n_head(m) * (n + steps));
+    cr_log_info("%s: capture vs softmax of the tapped q, k: max |diff| %.2g", fixture,
+                chk.worst);
+    cr_expect_leq(chk.worst, 1e-5, "%s: max |diff| %g", fixture, chk.worst);
+    heed_capture_free(cap);
+    heed_context_free(c);
+    heed_model_free(m);
+}
+
+Test(capture_vs_qk, llama_f32) { check_fixture("llama-tiny-f32.gguf"); }
+Test(capture_vs_qk, llama_f16) { check_fixture("llama-tiny-f16.gguf"); }
+Test(capture_vs_qk, llama_bf16) { check_fixture("llama-tiny-bf16.gguf"); }
+Test(capture_vs_qk, llama_q8_0) { check_fixture("llama-tiny-q8_0.gguf"); }
+Test(capture_vs_qk, llama_q4_0) { check_fixture("llama-tiny-q4_0.gguf"); }
+Test(capture_vs_qk, llama_q4_k) { check_fixture("llama-tiny-q4_k.gguf"); }
+Test(capture_vs_qk, llama_q6_k) { check_fixture("llama-tiny-q6_k.gguf"); }
+Test(capture_vs_qk, qwen2) { check_fixture("qwen2-tiny.gguf"); }
+Test(capture_vs_qk, phi3) { check_fixture("phi3-tiny.gguf"); }
+Test(capture_vs_qk, gemma) { check_fixture("gemma-tiny.gguf"); }
+Test(capture_vs_qk, gpt2) { check_fixture("gpt2-tiny.gguf"); }
+Test(capture_vs_qk, stories260K) { check_fixture("stories260K.bin"); }
+
+/* ---- selection, top-k, the .npy file and telemetry, each against a full
+ * dense capture of the same run */
+
+static heed_capture *run_captured(heed_model *m, const heed_capture_params *p)
+{
+    const int32_t ids[] = {1, 450, 13019, 3282, 29915, 29873, 4891, 278, 11952, 1363};
+    heed_context *c;
+    heed_capture *cap;
+    cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK);
+    cr_assert_eq(heed_capture_new(m, p, &cap), HEED_OK, "%s", heed_last_error());
+    heed_context_set_capture(c, cap);
+    cr_assert_eq(heed_context_eval(c, ids, 7, NULL, false), HEED_OK);
+    for (int s = 7; s < 10; s++) /* decode steps */
+        cr_assert_eq(heed_context_eval(c, ids + s, 1, NULL, false), HEED_OK);
+    heed_context_free(c);
+    return cap;
+}
+
+Test(capture_select, layers_heads_and_rows)
+{
+    heed_model *m = load("llama-tiny-f32.gguf");
+    heed_capture_params p = heed_capture_default_params(10);
+    heed_capture *full = run_captured(m, &p);
+    const int layer = 1, heads[] = {3, 0};
+    p.layers = &layer;
+    p.n_layers = 1;
+    p.heads = heads;
+    p.n_heads = 2;
+    p.row_begin = 5;
+    p.row_end = 9;
+    heed_capture *part = run_captured(m, &p);
+    for (int l = 0; l < 2; l++)
+        for (int h = 0; h < 4; h++)
+            for (int q = 0; q < 10; q++) {
+                const bool kept = l == 1 && (h == 0 || h == 3) && q >= 5 && q < 9;
+                cr_expect_eq(heed_capture_has(part, l, h, q), kept, "%d %d %d", l, h, q);
+                const float *row = heed_capture_row(part, l, h, q);
+                if (kept)
+                    cr_expect(!memcmp(row, heed_capture_row(full, l, h, q), sizeof(float) * 10));
+                else
+                    cr_expect_null(row);
+            }
+    const int twice[] = {1, 1}, missing = 2;
+    p.heads = twice;
+    cr_expect_eq(heed_capture_new(m, &p, &part), HEED_ERR_ARG);
+    p.heads = NULL;
+    p.layers = &missing;
+    cr_expect_eq(heed_capture_new(m, &p, &part), HEED_ERR_ARG);
+    cr_expect(strstr(heed_last_error(), "layer 2 does not exist"), "%s", heed_last_error());
+    heed_capture_free(full);
+    heed_capture_free(run_captured(m, &(heed_capture_params){.n_tokens = 10, .row_begin = 9,
+                                                             .max_bytes = 1 << 20}));
+    heed_model_free(m);
+}
+
+Test(capture_select, top_k_keeps_the_largest_keys)
+{
+    heed_model *m = load("llama-tiny-f32.gguf");
+    heed_capture_params p = heed_capture_default_params(10);
+    heed_capture *full = run_captured(m, &p);
+    p.top_k = 3;
+    heed_capture *top = run_captured(m, &p);
+    for (int l = 0; l < 2; l++)
+        for (int h = 0; h < 4; h++)
+            for (int q = 0; q < 10; q++) {
+                const float *row = heed_capture_row(full, l, h, q);
+                const int32_t *keys;
+                const float *w;
+                const int count = heed_capture_top(top, l, h, q, &keys, &w);
+                cr_assert_eq(count, q + 1 < 3 ? q + 1 : 3);
+                for (int i = 0; i < count; i++) {
+                    cr_expect_eq(w[i], row[keys[i]]);
+                    cr_expect(i == 0 || w[i] <= w[i - 1]);
+                    int larger = 0; /* keys above this one in the dense row */
+                    for (int k = 0; k < 10; k++)
+                        larger += row[k] > w[i] || (row[k] == w[i] && k < keys[i]);
+                    cr_expect_eq(larger, i, "layer %d head %d query %d rank %d", l, h, q, i);
+                }
+            }
+    cr_expect_null(heed_capture_row(top, 0, 0, 0));
+    heed_capture_free(full);
+    heed_capture_free(top);
+    heed_model_free(m);
+}
+
+Test(capture_select, rows_in_a_npy_file)
+{
+    heed_model *m = load("llama-tiny-f32.gguf");
+    heed_capture_params p = heed_capture_default_params(10);
+    heed_capture *full = run_captured(m, &p);
+    const char *path = test_tmp_path("capture.npy");
+    const int layer = 1;
+    p.layers = &layer;
+    p.n_layers = 1;
+    p.npy_path = path;
+    p.max_bytes = 0; /* a file takes no memory */
+    heed_capture_free(run_captured(m, &p));
+    size_t len;
+    char *file = test_read_file(path, &len);
+    cr_assert_not_null(file);
+    cr_assert(!memcmp(file, "\x93NUMPY\x01\x00", 8));
+    const size_t header = 10 + (size_t)(unsigned char)file[8] + 256u * (unsigned char)file[9];
+    cr_expect_eq(header % 64, 0);
+    cr_expect(strstr(file + 10, "'shape': (1, 4, 10, 10), }"), "%.*s", (int)header - 10, file + 10);
+    cr_assert_eq(len, header + sizeof(float) * 4 * 10 * 10);
+    for (int h = 0; h < 4; h++)
+        for (int q = 0; q < 10; q++)
+            cr_expect(!memcmp(file + header + sizeof(float) * (size_t)(h * 10 + q) * 10,
+                              heed_capture_row(full, 1, h, q), sizeof(float) * 10));
+    free(file);
+    p.top_k = 2;
+    heed_capture *cap;
+    cr_expect_eq(heed_capture_new(m, &p, &cap), HEED_ERR_ARG);
+    p.top_k = 0;
+    p.npy_path = "/nonexistent-dir/capture.npy";
+    cr_expect_eq(heed_capture_new(m, &p, &cap), HEED_ERR_IO);
+    heed_capture_free(full);
+    heed_model_free(m);
+}
+
+/* The weight each key received, summed over heads and every query (the
+ * prompt's and the decode steps'), from any thread count. */
+Test(capture_select, kv_telemetry_sums_every_row)
+{
+    heed_model *m = load("llama-tiny-f32.gguf");
+    heed_capture_params p = heed_capture_default_params(10);
+    heed_capture *full = run_captured(m, &p);
+    p.top_k = 1; /* telemetry does not depend on what rows are kept */
+    heed_capture *top = run_captured(m, &p);
+    for (int l = 0; l < 2; l++) {
+        const double *got = heed_capture_received(full, l);
+        for (int k = 0; k < 10; k++) {
+            double want = 0;
+            for (int h = 0; h < 4; h++)
+                for (int q = k; q < 10; q++)
+                    want += heed_capture_row(full, l, h, q)[k];
+            cr_expect_float_eq(got[k], want, 1e-6, "layer %d key %d: %g vs %g", l, k, got[k],
+                               want);
+            cr_expect_float_eq(heed_capture_received(top, l)[k], got[k], 1e-12);
+        }
+    }
+    cr_expect_null(heed_capture_received(full, 2));
+    heed_capture_free(full);
+    heed_capture_free(top);
+    heed_model_free(m);
+}
+
+/* The residual tap: entry 0 is the embedding, the last entry of the last
+ * position gives, through the output head, exactly the logits. */
+Test(capture_select, residual_stream)
+{
+    heed_model *m = load("llama-tiny-f32.gguf");
+    const int32_t ids[] = {1, 450, 13019, 3282};
+    const int E = heed_model_n_embd(m), L = heed_model_n_layer(m), V = heed_model_n_vocab(m);
+    float *res = malloc(sizeof(float) * 3 * (size_t)(L + 1) * E);
+    float *logits = malloc(sizeof(float) * (size_t)V), *lens = malloc(sizeof(float) * (size_t)V);
+    heed_context *c;
+    cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK);
+    heed_context_set_residual(c, res, 1, 4);
+    cr_assert_eq(heed_context_eval(c, ids, 4, logits, false), HEED_OK);
+    char path[4096];
+    FIXTURE_PATH(path, "llama-tiny-f32.gguf");
+    heed_gguf *g;
+    cr_assert_eq(heed_gguf_open(path, &g), HEED_OK);
+    const float *emb = heed_gguf_find_tensor(g, "token_embd.weight")->data;
+    for (int t = 0; t < 3; t++)
+        cr_expect(!memcmp(res + (size_t)t * (L + 1) * E, emb + (size_t)ids[t + 1] * E,
+                          sizeof(float) * (size_t)E), "position %d", t + 1);
+    cr_assert_eq(heed_context_lens(c, res + ((size_t)2 * (L + 1) + L) * E, lens), HEED_OK);
+    cr_expect(!memcmp(lens, logits, sizeof(float) * (size_t)V));
+    heed_gguf_close(g);
+    heed_context_free(c);
+    free(res);
+    free(logits);
+    free(lens);
+    heed_model_free(m);
 }

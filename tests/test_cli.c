@@ -502,7 +502,8 @@ Test(cli, heads_table_matches_the_capture)
     heed_context *c;
     heed_capture *cap;
     cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK);
-    cr_assert_eq(heed_capture_new(m, n, 1 << 20, &cap), HEED_OK);
+    const heed_capture_params cp = heed_capture_default_params(n);
+    cr_assert_eq(heed_capture_new(m, &cp, &cap), HEED_OK);
     heed_context_set_capture(c, cap);
     cr_assert_eq(heed_context_eval(c, ids, n, NULL, false), HEED_OK);
     int rows = 0;

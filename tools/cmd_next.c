@@ -90,7 +90,7 @@ int cmd_next(int argc, char **argv)
         logits = malloc(sizeof *logits * (size_t)n_vocab);
         probs = malloc(sizeof *probs * (size_t)n_vocab);
         best = malloc(sizeof *best * (size_t)k);
-        resid = malloc(sizeof *resid * (size_t)n_layer * (size_t)heed_model_n_embd(m));
+        resid = malloc(sizeof *resid * (size_t)(n_layer + 1) * (size_t)heed_model_n_embd(m));
         if (!logits || !probs || !best || !resid)
             st = heed_fail(HEED_ERR_NOMEM, "out of memory");
     }
@@ -99,7 +99,7 @@ int cmd_next(int argc, char **argv)
     if (!st)
         st = heed_context_new(m, &cp, &c);
     if (!st) {
-        heed_context_set_residual(c, lens ? resid : NULL);
+        heed_context_set_residual(c, lens ? resid : NULL, n - 1, n);
         st = heed_context_eval(c, ids, n, logits, false);
     }
     int rc = EXIT_OK;
@@ -118,7 +118,7 @@ int cmd_next(int argc, char **argv)
             putchar('\n');
         }
         for (int l = 0; lens && l < n_layer; l++) {
-            if ((st = heed_context_lens(c, resid + (size_t)l * heed_model_n_embd(m), logits))) {
+            if ((st = heed_context_lens(c, resid + (size_t)(l + 1) * heed_model_n_embd(m), logits))) {
                 rc = cli_fail("next", st);
                 break;
             }

@@ -1,5 +1,6 @@
 /* attention.c — the materialised attention operator (see attention.h). */
 #include "attn/attention.h"
+#include "attn/capture.h"
 
 #include <math.h>
 #include <string.h>
@@ -20,7 +21,8 @@ static int visible_keys(const heed_attn *a, int i)
 
 int64_t heed_attend_items(const heed_attn *a) { return (int64_t)a->n_q * a->n_head; }
 
-void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scores)
+void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scores,
+                 double *received)
 {
     const int group = a->n_head / a->n_kv_head;
     for (int64_t item = begin; item < end; item++) {
@@ -34,13 +36,11 @@ void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scores)
             scores[j] = a->scale * heed_dot_f32(q, a->k + (int64_t)j * a->kv_stride + kv_off,
                                                 a->head_dim);
         heed_softmax(scores, n);
-        const int64_t pos = a->q_pos0 + i;
-        if (a->capture && pos < a->capture_n) {
-            float *row = a->capture + ((int64_t)h * a->capture_n + pos) * a->capture_n;
-            const int64_t keep = n < a->capture_n ? n : a->capture_n;
-            memcpy(row, scores, sizeof *row * (size_t)keep);
-            memset(row + keep, 0, sizeof *row * (size_t)(a->capture_n - keep));
-        }
+        if (a->capture)
+            heed_capture_store(a->capture, a->layer, h, a->q_pos0 + i, scores, n);
+        if (received)
+            for (int j = 0; j < n; j++)
+                received[j] += scores[j];
         memset(out, 0, sizeof *out * (size_t)a->head_dim);
         for (int j = 0; j < n; j++) {
             const float *v = a->v + (int64_t)j * a->kv_stride + kv_off;

@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 
+#include "heed.h"
+
 typedef enum heed_mask_kind {
     HEED_MASK_CAUSAL,         /* query at position p sees keys 0..p          */
     HEED_MASK_BIDIRECTIONAL,  /* every query sees every key                  */
@@ -30,11 +32,10 @@ typedef struct heed_attn {
     int n_head, n_kv_head, head_dim;
     float scale;
     heed_mask_kind mask;
-    /* Capture (may be NULL): the post-softmax weights of query position p,
-     * head h go to capture[(h * capture_n + p) * capture_n + key] for
-     * p < capture_n; keys the mask hides are written as exactly 0. */
-    float *capture;
-    int64_t capture_n;
+    /* Capture (may be NULL): every row's post-softmax weights go to
+     * heed_capture_store as layer `layer`. */
+    heed_capture *capture;
+    int layer;
 } heed_attn;
 
 /* Floats of scratch heed_attend needs (one score row). */
@@ -43,8 +44,10 @@ int64_t heed_attend_scratch_floats(const heed_attn *a);
 /* The work is n_q × n_head items, item i*n_head + h being query row i of
  * head h; heed_attend computes a->out for items [begin, end), so threads
  * can share one call's items. scratch holds heed_attend_scratch_floats(a)
- * floats. */
+ * floats. When received is not NULL, the weight every key gets is added
+ * to received[key] (n_kv doubles; the KV telemetry of a capture). */
 int64_t heed_attend_items(const heed_attn *a);
-void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scratch);
+void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scratch,
+                 double *received);
 
 #endif

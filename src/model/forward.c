@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "attn/attention.h"
+#include "attn/capture.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/pool.h"
@@ -32,8 +33,11 @@ struct heed_context {
                        encoder                                                */
     heed_pool *pool;
     heed_capture *capture;  /* where attention weights go, or NULL           */
-    float *residual;        /* [n_layer][n_embd]: the stream of the last
-                               token after each layer, or NULL               */
+    float *residual;        /* [pos][n_layer + 1][n_embd] of positions
+                               [res_begin, res_end), or NULL                 */
+    int res_begin, res_end;
+    heed_qk_fn qk_tap;      /* called after each layer's attention, or NULL  */
+    void *qk_user;
     float *k_cache, *v_cache; /* [n_layer][n_ctx][n_kv_head*head_dim]       */
     /* activations of one batch                                               */
     float *x;       /* [batch][n_embd]      the residual stream               */
@@ -45,6 +49,7 @@ struct heed_context {
     float *gate;    /* [batch][2 n_ff]      ffn gate (and up when fused)      */
     float *up;      /* [batch][n_ff]                                          */
     float *scores;  /* [n_threads][n_ctx]   one query's weights per thread    */
+    double *received; /* [n_threads][n_ctx] weight each key got (telemetry)   */
     float *rope;    /* [n_rot]              cos/sin of one position           */
     void *xq;       /* activations converted for the current matmul           */
 };
@@ -71,6 +76,7 @@ void heed_context_free(heed_context *c)
     free(c->gate);
     free(c->up);
     free(c->scores);
+    free(c->received);
     free(c->rope);
     free(c->xq);
     free(c);
@@ -140,10 +146,11 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     c->gate = malloc(sizeof(float) * B * 2 * F);
     c->up = malloc(sizeof(float) * B * F);
     c->scores = malloc(sizeof(float) * (size_t)n_ctx * (size_t)heed_pool_size(c->pool));
+    c->received = malloc(sizeof(double) * (size_t)n_ctx * (size_t)heed_pool_size(c->pool));
     c->rope = malloc(sizeof(float) * (size_t)hp->n_rot);
     c->xq = malloc(max_prepared_size(m, c->batch));
     if (!c->k_cache || !c->v_cache || !c->x || !c->h || !c->q || !c->k || !c->v || !c->qkv ||
-        !c->att || !c->gate || !c->up || !c->scores || !c->rope || !c->xq) {
+        !c->att || !c->gate || !c->up || !c->scores || !c->received || !c->rope || !c->xq) {
         heed_context_free(c);
         return heed_fail(HEED_ERR_NOMEM, "out of memory for a context of %d positions "
                          "(KV cache %.1f MiB)", n_ctx,
@@ -158,7 +165,18 @@ int heed_context_n_ctx(const heed_context *c) { return c->n_ctx; }
 const heed_model *heed_context_model(const heed_context *c) { return c->m; }
 void heed_context_reset(heed_context *c) { c->n_past = 0; }
 void heed_context_set_capture(heed_context *c, heed_capture *cap) { c->capture = cap; }
-void heed_context_set_residual(heed_context *c, float *out) { c->residual = out; }
+void heed_context_set_qk_tap(heed_context *c, heed_qk_fn fn, void *user)
+{
+    c->qk_tap = fn;
+    c->qk_user = user;
+}
+
+void heed_context_set_residual(heed_context *c, float *out, int pos_begin, int pos_end)
+{
+    c->residual = out;
+    c->res_begin = pos_begin;
+    c->res_end = pos_end;
+}
 
 
 typedef struct matmul_job {
@@ -189,6 +207,7 @@ static void matmul(heed_context *c, const heed_weight *w, const float *x, int n,
 typedef struct attend_job {
     const heed_attn *a;
     float *scores;
+    double *received; /* per thread, or NULL */
     int64_t n_ctx;
 } attend_job;
 
@@ -197,7 +216,20 @@ static void attend_share(void *arg, int ith, int nth)
     const attend_job *j = arg;
     int64_t begin, end;
     heed_pool_share(heed_attend_items(j->a), ith, nth, &begin, &end);
-    heed_attend(j->a, begin, end, j->scores + ith * j->n_ctx);
+    double *received = j->received ? j->received + ith * j->n_ctx : NULL;
+    if (received)
+        memset(received, 0, sizeof *received * (size_t)j->a->n_kv);
+    heed_attend(j->a, begin, end, j->scores + ith * j->n_ctx, received);
+}
+
+/* Runs the attention operator on the pool; with a capture attached, adds
+ * the threads' telemetry to it in thread order. */
+static void attend(heed_context *c, const heed_attn *a)
+{
+    attend_job job = {a, c->scores, a->capture ? c->received : NULL, c->n_ctx};
+    heed_pool_run(c->pool, attend_share, &job);
+    for (int t = 0; a->capture && t < heed_pool_size(c->pool); t++)
+        heed_capture_add_received(a->capture, a->layer, c->received + t * c->n_ctx, a->n_kv);
 }
 
 /* y[t] = norm(x[t]) for n rows of n_embd: RMSNorm or LayerNorm as the
@@ -290,11 +322,14 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
         .n_q = n, .n_kv = pos0 + n, .q_pos0 = pos0,
         .n_head = hp->n_head, .n_kv_head = hp->n_kv_head, .head_dim = hp->head_dim,
         .scale = m->arch->q_prescale ? 1.0f : q_scale, .mask = m->arch->mask,
-        .capture = c->capture ? heed_capture_layer(c->capture, il) : NULL,
-        .capture_n = c->capture ? heed_capture_n_tokens(c->capture) : 0,
+        .capture = c->capture, .layer = il,
     };
-    attend_job job = {&a, c->scores, c->n_ctx};
-    heed_pool_run(c->pool, attend_share, &job);
+    attend(c, &a);
+    if (c->qk_tap) {
+        const heed_qk qk = {il, n, a.n_kv, a.n_head, a.n_kv_head, a.head_dim, pos0, Q, KV,
+                            a.q, a.k, a.scale, a.mask == HEED_MASK_CAUSAL};
+        c->qk_tap(c->qk_user, &qk);
+    }
 
     matmul(c, &L->wo, c->att, n, c->h);
     add_bias(c->h, L->bo, n, E);
@@ -343,6 +378,19 @@ static void ffn_block(heed_context *c, int il, int n)
         norm_rows(m, c->x, c->x, L->ffn_norm, L->ffn_norm_b, n);
 }
 
+/* Copies the stream of the batch's n tokens (at positions n_past..) that
+ * fall in the residual range into entry `entry` of their slots. */
+static void tap_residual(heed_context *c, int n, int entry)
+{
+    const int64_t E = c->m->hp.n_embd, entries = c->m->hp.n_layer + 1;
+    for (int t = 0; t < n; t++) {
+        const int pos = c->n_past + t;
+        if (pos >= c->res_begin && pos < c->res_end)
+            memcpy(c->residual + ((int64_t)(pos - c->res_begin) * entries + entry) * E,
+                   c->x + t * E, sizeof(float) * (size_t)E);
+    }
+}
+
 /* One batch of n <= c->batch tokens at the next positions. Leaves the final
  * hidden states in c->x; logits (if not NULL) for tokens [first_logit, n). */
 static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_logit,
@@ -367,11 +415,13 @@ static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_
     }
     if (m->embd_norm)
         norm_rows(m, c->x, c->x, m->embd_norm, m->embd_norm_b, n);
+    if (c->residual)
+        tap_residual(c, n, 0);
     for (int il = 0; il < hp->n_layer; il++) {
         attention_block(c, il, c->n_past, n);
         ffn_block(c, il, n);
         if (c->residual)
-            memcpy(c->residual + il * E, c->x + (n - 1) * E, sizeof(float) * (size_t)E);
+            tap_residual(c, n, il + 1);
     }
     if (logits && first_logit < n) {
         const int k = n - first_logit;

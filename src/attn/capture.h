@@ -1,0 +1,15 @@
+/* capture.h — how the forward pass feeds a heed_capture (see heed.h). */
+#ifndef HEED_ATTN_CAPTURE_H
+#define HEED_ATTN_CAPTURE_H
+
+#include "heed.h"
+
+/* Keeps w[0..n), the weights query position pos of (layer, head) gave keys
+ * 0..n-1, if that row is selected. Threads may store distinct rows at once. */
+void heed_capture_store(heed_capture *c, int layer, int head, int64_t pos, const float *w,
+                        int n);
+/* Adds sums[0..n), the weight each key received in one evaluation of
+ * layer, to the layer's telemetry. */
+void heed_capture_add_received(heed_capture *c, int layer, const double *sums, int n);
+
+#endif
