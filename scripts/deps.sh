@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the build and tests need, when missing.
 set -e
-PKGS="cmake make gcc pkg-config libutf8proc-dev libpcre2-dev libmicrohttpd-dev libcjson-dev libcriterion-dev"
+PKGS="cmake make gcc pkg-config libutf8proc-dev libpcre2-dev libmicrohttpd-dev libcjson-dev libcriterion-dev libxml2-utils"
 # clang and its sanitizer runtime are only needed by `make fuzz`.
 [ "${HEED_FUZZ_DEPS:-0}" = 1 ] && PKGS="$PKGS clang libclang-rt-14-dev"
 missing=""

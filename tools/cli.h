@@ -30,7 +30,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--pooling none|mean|cls|last] [--no-normalize]"
 #define USAGE_SIMILARITY "heed similarity MODEL TEXT1 TEXT2 ..."
 #define USAGE_ATTEND "heed attend MODEL (-p TEXT | --ids 1,2,3) [--token I | --word W] " \
-    "[--layer L] [--head H] [-k K] [--json FILE]"
+    "[--layer L] [--head H] [-k K] [-n N] [--rows A:B] [--top-keys K] [--max-mib M] " \
+    "[--json FILE] [--html FILE] [--svg FILE] [--npy FILE] [--residual FILE] [-t THREADS]"
 #define USAGE_NEXT "heed next MODEL (-p TEXT | --ids 1,2,3) [-k 10] [--temp T] [--lens]"
 #define USAGE_HEADS "heed heads MODEL [-p TEXT] [--sort entropy|prev|sink|self|induction]"
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
@@ -62,6 +63,10 @@ heed_status cli_prompt(const char *cmd, const heed_vocab *v, const char *text,
 /* Token id's text, quoted, control bytes escaped, into buf ("#ID" without
  * a vocabulary). Returns buf. */
 const char *cli_piece(const heed_vocab *v, int32_t id, char *buf, size_t size);
+/* Appends s[0..len) to buf at `at` as valid UTF-8 (each byte that does not
+ * start a whole, well-formed character becomes U+FFFD; buf has room for
+ * 3 × len more bytes). Returns the new length. */
+size_t cli_utf8_append(char *buf, size_t at, const char *s, size_t len);
 /* Prints a bar of w × 40 cells (w a weight in 0..1). */
 void cli_bar(double w);
 

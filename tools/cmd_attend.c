@@ -1,23 +1,39 @@
 /*
- * cmd_attend.c — `heed attend MODEL (-p TEXT | --ids 1,2,3) [--token I |
- * --word W] [--layer L] [--head H] [-k K]`: what one token attends to. The
- * prompt is run once with capture on; for the chosen token (default the
- * last), each layer's K most attended earlier tokens are listed with their
- * weights and a bar — averaged over the heads, or one head's with --head.
+ * cmd_attend.c — `heed attend MODEL (-p TEXT | --ids 1,2,3) ...`: what the
+ * model attends to. The prompt runs once with capture on (then, with -n,
+ * that many greedy tokens, captured too); for the chosen token (default
+ * the last) each layer's K most attended tokens are listed with weights
+ * and a bar — the mean over the heads, or one --head's. The capture can
+ * also go out whole: --json, --html (the interactive page), --svg
+ * (heatmaps), --npy (the dense rows), --residual (the residual stream).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <cjson/cJSON.h>
-
+#include "attend_json.h"
+#include "attend_svg.h"
 #include "cli.h"
+#include "head_stats.h"
 #include "util/error.h"
+#include "util/npy.h"
+
+#if __has_include("attend_page.h") /* TEMPORARY while the page is written */
+#include "attend_page.h"
+#else
+static heed_status attend_page_write(const char *path, const char *json, size_t len)
+{
+    (void)json;
+    (void)len;
+    return heed_fail(HEED_ERR_UNSUPPORTED, "%s: no page yet", path);
+}
+#endif
 
 typedef struct attend_options {
-    const char *model, *prompt, *ids, *word, *json;
-    long token, layer, head, top_k;
+    const char *model, *prompt, *ids, *word, *rows;
+    const char *json, *html, *svg, *npy, *residual;
+    long token, layer, head, top_k, keep_top, generate, max_mib, threads;
 } attend_options;
 
 /* The first token whose text, without leading spaces (or "▁"), is word
@@ -65,178 +81,255 @@ static void print_row(const heed_vocab *v, const int32_t *ids, const float *w, i
     free(order);
 }
 
-/* True when s[0..len) is well-formed UTF-8 (JSON strings must be). */
-static bool utf8_valid(const unsigned char *s, size_t len)
+/* The terminal view: for each kept layer, the mean over the kept heads of
+ * the token's row. */
+static void print_view(const attend_doc *d, int token, long head, int top_k)
 {
-    for (size_t i = 0; i < len;) {
-        const unsigned char c = s[i];
-        const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!n || i + n > len || (n == 2 && c < 0xc2))
-            return false;
-        for (size_t k = 1; k < n; k++)
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-        i += n;
+    const int n = heed_capture_n_tokens(d->cap);
+    float *row = malloc(sizeof *row * (size_t)n), *mean = malloc(sizeof *mean * (size_t)n);
+    char text[96];
+    printf("token %d %s of %d, attending to:\n", token,
+           cli_piece(d->v, d->ids[token], text, sizeof text), d->n);
+    for (int l = 0; row && mean && l < heed_model_n_layer(d->m); l++) {
+        int heads = 0;
+        memset(mean, 0, sizeof *mean * (size_t)n);
+        for (int h = 0; h < heed_model_n_head(d->m); h++) {
+            if (!capture_dense_row(d->cap, l, h, token, row))
+                continue;
+            for (int k = 0; k < n; k++)
+                mean[k] += row[k];
+            heads++;
+        }
+        if (!heads)
+            continue;
+        for (int k = 0; k < n; k++)
+            mean[k] /= (float)heads;
+        if (head >= 0)
+            printf("  layer %d head %ld\n", l, head);
+        else
+            printf("  layer %d (mean of %d heads)\n", l, heads);
+        print_row(d->v, d->ids, mean, n, top_k);
     }
-    return true;
+    free(row);
+    free(mean);
 }
 
-/*
- * Writes the whole capture as JSON: the tokens (id, and text — or, for a
- * piece that is not whole UTF-8 such as a fallback byte, its bytes), then
- * attention[layer][head][query] = the weights of keys 0..query (the causal
- * triangle; every key for an encoder).
- */
-static heed_status write_json(const char *path, const heed_model *m, const heed_vocab *v,
-                              const heed_capture *cap, const int32_t *ids, int n)
+/* Parses --rows A:B (a Python slice of query positions; either end may be
+ * left out). */
+static bool parse_rows(const char *text, int n, int *begin, int *end)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "architecture", heed_model_arch(m));
-    cJSON_AddNumberToObject(root, "n_layer", heed_model_n_layer(m));
-    cJSON_AddNumberToObject(root, "n_head", heed_model_n_head(m));
-    cJSON_AddBoolToObject(root, "causal", !heed_model_is_encoder(m));
-    cJSON *tokens = cJSON_AddArrayToObject(root, "tokens");
-    for (int i = 0; i < n; i++) {
-        cJSON *t = cJSON_CreateObject();
-        size_t len = 0;
-        const char *p = v ? heed_token_to_piece(v, ids[i], true, &len) : NULL;
-        cJSON_AddNumberToObject(t, "id", ids[i]);
-        if (p && utf8_valid((const unsigned char *)p, len) && !memchr(p, 0, len)) {
-            char *text = strndup(p, len);
-            cJSON_AddStringToObject(t, "text", text ? text : "");
-            free(text);
-        } else if (p) {
-            cJSON *bytes = cJSON_AddArrayToObject(t, "bytes");
-            for (size_t k = 0; k < len; k++)
-                cJSON_AddItemToArray(bytes, cJSON_CreateNumber((unsigned char)p[k]));
-        }
-        cJSON_AddItemToArray(tokens, t);
-    }
-    cJSON *layers = cJSON_AddArrayToObject(root, "attention");
-    for (int l = 0; l < heed_model_n_layer(m); l++) {
-        cJSON *heads = cJSON_CreateArray();
-        for (int h = 0; h < heed_model_n_head(m); h++) {
-            cJSON *rows = cJSON_CreateArray();
-            for (int q = 0; q < n; q++) {
-                const float *row = heed_capture_row(cap, l, h, q);
-                const int keys = heed_model_is_encoder(m) ? n : q + 1;
-                cJSON *r = cJSON_CreateArray();
-                for (int k = 0; k < keys; k++)
-                    cJSON_AddItemToArray(r, cJSON_CreateNumber((double)row[k]));
-                cJSON_AddItemToArray(rows, r);
-            }
-            cJSON_AddItemToArray(heads, rows);
-        }
-        cJSON_AddItemToArray(layers, heads);
-    }
-    char *text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    if (!text)
-        return heed_fail(HEED_ERR_NOMEM, "out of memory for the JSON");
-    FILE *f = fopen(path, "wb");
-    bool ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (f && fclose(f) != 0)
-        ok = false;
-    free(text);
-    return ok ? HEED_OK : heed_fail(HEED_ERR_IO, "%s: cannot write", path);
+    const char *colon = strchr(text, ':');
+    char *stop;
+    long a = 0, b = n;
+    if (!colon)
+        return false;
+    if (colon > text && ((a = strtol(text, &stop, 10)), stop != colon))
+        return false;
+    if (colon[1] && ((b = strtol(colon + 1, &stop, 10)), *stop))
+        return false;
+    if (a < 0 || b > n || a >= b)
+        return false;
+    *begin = (int)a;
+    *end = (int)b;
+    return true;
 }
 
 static int parse(int argc, char **argv, attend_options *o)
 {
-    o->token = -1;
-    o->layer = -1;
-    o->head = -1;
-    o->top_k = 5;
+    *o = (attend_options){.token = -1, .layer = -1, .head = -1, .top_k = 5, .max_mib = 1024};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long *dst = !strcmp(a, "--token") ? &o->token
-                    : !strcmp(a, "--layer") ? &o->layer
-                    : !strcmp(a, "--head")  ? &o->head
-                    : !strcmp(a, "-k")      ? &o->top_k
-                                            : NULL;
-        if (dst) {
-            if (!cli_parse_int("attend", a, v, dst == &o->top_k ? 1 : 0, 1L << 30, dst))
+        long *num = !strcmp(a, "--token")      ? &o->token
+                    : !strcmp(a, "--layer")    ? &o->layer
+                    : !strcmp(a, "--head")     ? &o->head
+                    : !strcmp(a, "-k")         ? &o->top_k
+                    : !strcmp(a, "--top-keys") ? &o->keep_top
+                    : !strcmp(a, "-n")         ? &o->generate
+                    : !strcmp(a, "--max-mib")  ? &o->max_mib
+                    : !strcmp(a, "-t")         ? &o->threads
+                                               : NULL;
+        const char **str = !strcmp(a, "-p")           ? &o->prompt
+                           : !strcmp(a, "--ids")      ? &o->ids
+                           : !strcmp(a, "--word")     ? &o->word
+                           : !strcmp(a, "--rows")     ? &o->rows
+                           : !strcmp(a, "--json")     ? &o->json
+                           : !strcmp(a, "--html")     ? &o->html
+                           : !strcmp(a, "--svg")      ? &o->svg
+                           : !strcmp(a, "--npy")      ? &o->npy
+                           : !strcmp(a, "--residual") ? &o->residual
+                                                      : NULL;
+        if (num) {
+            const long lo = num == &o->top_k || num == &o->max_mib ? 1 : 0;
+            if (!cli_parse_int("attend", a, v, lo, num == &o->threads ? 512 : 1L << 30, num))
                 return EXIT_BAD_INPUT;
             i++;
-        } else if (!strcmp(a, "-p") && v)
-            o->prompt = argv[++i];
-        else if (!strcmp(a, "--ids") && v)
-            o->ids = argv[++i];
-        else if (!strcmp(a, "--word") && v)
-            o->word = argv[++i];
-        else if (!strcmp(a, "--json") && v)
-            o->json = argv[++i];
-        else if (a[0] == '-' || o->model)
+        } else if (str && v) {
+            *str = argv[++i];
+        } else if (a[0] == '-' || o->model) {
             return cli_usage_error("attend", USAGE_ATTEND, "unknown or incomplete option");
-        else
+        } else {
             o->model = a;
+        }
     }
     if (!o->model || !o->prompt == !o->ids)
         return cli_usage_error("attend", USAGE_ATTEND, "needs MODEL and either -p TEXT or --ids");
     if (o->word && o->token >= 0)
         return cli_usage_error("attend", USAGE_ATTEND, "--token and --word exclude each other");
+    if (o->npy && o->keep_top)
+        return cli_usage_error("attend", USAGE_ATTEND, "--npy holds whole rows: it excludes "
+                               "--top-keys");
     return -1;
+}
+
+/* Runs the prompt (then generate greedy tokens) with cap attached; ids has
+ * room for the generated ones. */
+static heed_status run(const heed_model *m, heed_capture *cap, float *residual,
+                       const attend_options *o, int32_t *ids, int n_prompt, int row_begin,
+                       int row_end)
+{
+    const int n = n_prompt + (int)o->generate;
+    heed_context_params cp = heed_context_default_params();
+    cp.n_ctx = n;
+    cp.n_threads = (int)o->threads;
+    heed_context *c = NULL;
+    const int32_t V = heed_model_n_vocab(m);
+    float *logits = malloc(sizeof *logits * (size_t)(heed_model_is_encoder(m) ? heed_model_n_embd(m) : V));
+    heed_status st = logits ? heed_context_new(m, &cp, &c)
+                            : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    if (st) {
+        free(logits);
+        return st;
+    }
+    heed_context_set_capture(c, cap);
+    heed_context_set_residual(c, residual, row_begin, row_end);
+    if (heed_model_is_encoder(m)) {
+        st = heed_context_embed(c, ids, n, HEED_POOLING_CLS, logits);
+    } else {
+        st = heed_context_eval(c, ids, n_prompt, logits, false);
+        for (int t = n_prompt; !st && t < n; t++) { /* greedy decode steps */
+            int32_t best = 0;
+            for (int32_t i = 1; i < V; i++)
+                if (logits[i] > logits[best])
+                    best = i;
+            ids[t] = best;
+            st = heed_context_eval(c, ids + t, 1, logits, false);
+        }
+    }
+    heed_context_free(c);
+    free(logits);
+    return st;
+}
+
+/* Writes the JSON (or, for --html, the page holding it). */
+static heed_status write_outputs(const attend_options *o, const attend_doc *d)
+{
+    heed_status st = HEED_OK;
+    if (o->json) {
+        FILE *f = fopen(o->json, "wb");
+        st = f ? attend_json_write(f, d) : heed_fail(HEED_ERR_IO, "%s: cannot create", o->json);
+        if (f && fclose(f) != 0 && !st)
+            st = heed_fail(HEED_ERR_IO, "%s: cannot write", o->json);
+    }
+    if (!st && o->html) {
+        char *json = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&json, &len);
+        st = f ? attend_json_write(f, d) : heed_fail(HEED_ERR_NOMEM, "out of memory");
+        if (f && fclose(f) != 0 && !st)
+            st = heed_fail(HEED_ERR_NOMEM, "out of memory for the page");
+        if (!st)
+            st = attend_page_write(o->html, json, len);
+        free(json);
+    }
+    if (!st && o->svg)
+        st = attend_svg_write(o->svg, d, (int)o->layer, (int)o->head);
+    return st;
 }
 
 int cmd_attend(int argc, char **argv)
 {
-    attend_options o = {0};
+    attend_options o;
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
     heed_model *m = NULL;
     heed_vocab *v = NULL;
     heed_capture *cap = NULL;
-    int32_t *ids = NULL;
-    int n = 0, n_layer = 0, n_head = 0;
+    int32_t *prompt_ids = NULL, *ids = NULL;
+    float *residual = NULL;
+    int n_prompt = 0, n = 0, row_begin = 0, row_end = 0;
     /* --ids alone can do without a vocabulary (tokens then show as ids) */
     heed_status st = cli_load(o.model, o.prompt || o.word, &m, &v);
     if (!st && !v && cli_model_vocab(m, o.model, &v) != HEED_OK)
         v = NULL;
+    if (!st)
+        st = cli_prompt("attend", v, o.prompt, o.ids, false, &prompt_ids, &n_prompt);
+    if (!st && o.generate && heed_model_is_encoder(m))
+        st = heed_fail(HEED_ERR_ARG, "-n: '%s' is an encoder, it generates nothing",
+                       heed_model_arch(m));
+    if (!st && o.generate > (1 << 20))
+        st = heed_fail(HEED_ERR_ARG, "-n %ld: too many tokens", o.generate);
     if (!st) {
-        n_layer = heed_model_n_layer(m);
-        n_head = heed_model_n_head(m);
-        st = cli_prompt("attend", v, o.prompt, o.ids, false, &ids, &n);
+        n = n_prompt + (int)o.generate;
+        row_end = n;
+        if (!(ids = malloc(sizeof *ids * (size_t)n)))
+            st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+        else
+            memcpy(ids, prompt_ids, sizeof *ids * (size_t)n_prompt);
+    }
+    if (!st && o.rows && !parse_rows(o.rows, n, &row_begin, &row_end))
+        st = heed_fail(HEED_ERR_ARG, "--rows '%s': want A:B with 0 <= A < B <= %d (the "
+                       "tokens, generated ones included)", o.rows, n);
+    const int n_layer = st ? 0 : heed_model_n_layer(m), n_head = st ? 0 : heed_model_n_head(m);
+    if (!st && (o.layer >= n_layer || o.head >= n_head))
+        st = heed_fail(HEED_ERR_ARG, "the model has %d layers of %d heads", n_layer, n_head);
+    const int layer = (int)o.layer, head = (int)o.head;
+    heed_capture_params p = heed_capture_default_params(n);
+    p.layers = o.layer >= 0 ? &layer : NULL;
+    p.n_layers = 1;
+    p.heads = o.head >= 0 ? &head : NULL;
+    p.n_heads = 1;
+    p.row_begin = row_begin;
+    p.row_end = row_end;
+    p.top_k = (int)o.keep_top;
+    p.npy_path = o.npy;
+    p.max_bytes = (int64_t)o.max_mib << 20;
+    if (!st)
+        st = heed_capture_new(m, &p, &cap);
+    if (!st && o.residual) {
+        const int64_t floats = (int64_t)(row_end - row_begin) * (n_layer + 1) *
+                               heed_model_n_embd(m);
+        if (floats * 4 > p.max_bytes)
+            st = heed_fail(HEED_ERR_ARG, "--residual: %d positions x %d layers need %.1f MiB, "
+                           "above --max-mib %ld (choose fewer --rows)", row_end - row_begin,
+                           n_layer + 1, (double)floats * 4 / 1048576.0, o.max_mib);
+        else if (!(residual = malloc(sizeof *residual * (size_t)floats)))
+            st = heed_fail(HEED_ERR_NOMEM, "out of memory for the residual stream");
     }
     if (!st)
-        st = heed_capture_prompt(m, ids, n, (int64_t)1 << 30, &cap);
+        st = run(m, cap, residual, &o, ids, n_prompt, row_begin, row_end);
     int token = (int)o.token;
     if (!st && o.word && (token = find_word(v, ids, n, o.word)) < 0)
         st = heed_fail(HEED_ERR_ARG, "no token of the prompt is the word '%s'", o.word);
     if (!st && token < 0)
-        token = n - 1;
+        token = row_end - 1; /* the last token kept */
     if (!st && token >= n)
-        st = heed_fail(HEED_ERR_ARG, "--token %d: the prompt has %d tokens", token, n);
-    if (!st && (o.layer >= n_layer || o.head >= n_head))
-        st = heed_fail(HEED_ERR_ARG, "the model has %d layers of %d heads", n_layer, n_head);
-    if (!st && o.json)
-        st = write_json(o.json, m, v, cap, ids, n);
-    rc = EXIT_OK;
-    if (st) {
-        rc = cli_fail("attend", st);
-    } else {
-        char text[96];
-        printf("token %d %s of %d, attending to:\n", token,
-               cli_piece(v, ids[token], text, sizeof text), n);
-        float *mean = malloc(sizeof *mean * (size_t)n);
-        for (int l = 0; mean && l < n_layer; l++) {
-            if (o.layer >= 0 && l != o.layer)
-                continue;
-            for (int k = 0; k < n; k++) {
-                double sum = 0;
-                for (int h = 0; h < n_head; h++)
-                    if (o.head < 0 || h == o.head)
-                        sum += heed_capture_row(cap, l, h, token)[k];
-                mean[k] = (float)(o.head < 0 ? sum / n_head : sum);
-            }
-            if (o.head < 0)
-                printf("  layer %d (mean of %d heads)\n", l, n_head);
-            else
-                printf("  layer %d head %ld\n", l, o.head);
-            print_row(v, ids, mean, n, (int)o.top_k);
-        }
-        free(mean);
+        st = heed_fail(HEED_ERR_ARG, "--token %d: there are %d tokens", token, n);
+    if (!st && (token < row_begin || token >= row_end))
+        st = heed_fail(HEED_ERR_ARG, "token %d is outside --rows %d:%d", token, row_begin,
+                       row_end);
+    const attend_doc doc = {m, v, cap, ids, n, n_prompt, row_begin, row_end, (int)o.keep_top};
+    if (!st)
+        st = write_outputs(&o, &doc);
+    if (!st && residual) {
+        const int64_t shape[3] = {row_end - row_begin, n_layer + 1, heed_model_n_embd(m)};
+        st = heed_npy_write(o.residual, residual, shape, 3);
     }
+    rc = st ? cli_fail("attend", st) : EXIT_OK;
+    if (!st)
+        print_view(&doc, token, o.head, (int)o.top_k);
+    free(residual);
+    free(prompt_ids);
     free(ids);
     heed_capture_free(cap);
     heed_vocab_free(v);

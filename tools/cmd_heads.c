@@ -11,14 +11,15 @@
  *              earlier occurrence (induction heads copy that token)
  *
  * The first four are measured on TEXT (by default the seed sentence), over
- * queries 1..n-1; rows are ranked by --sort (default induction).
+ * queries 1..n-1 (head_stats.c); rows are ranked by --sort (default
+ * induction).
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "head_stats.h"
 #include "util/error.h"
 
 enum { REPEAT = 32 };  /* length of the random sequence that is repeated */
@@ -108,31 +109,18 @@ int cmd_heads(int argc, char **argv)
         rc = cli_fail("heads", st);
         goto done;
     }
-    const int start = n_rep - 2 * REPEAT; /* index of the first copy */
     for (int l = 0; l < L; l++) {
         for (int h = 0; h < H; h++) {
             head_row *r = &rows[l * H + h];
             r->layer = l;
             r->head = h;
-            for (int q = 1; q < n; q++) {
-                const float *w = heed_capture_row(text_cap, l, h, q);
-                double ent = 0;
-                for (int k = 0; k < n; k++)
-                    if (w[k] > 0)
-                        ent -= w[k] * log(w[k]);
-                r->score[ENTROPY] += ent;
-                r->score[PREV] += w[q - 1];
-                r->score[SINK] += w[0];
-                r->score[SELF] += w[q];
-            }
-            for (int s = 0; s < N_SCORES - 1; s++)
-                r->score[s] /= (double)(n - 1);
-            /* second copy, position start+REPEAT+j: its earlier occurrence
-             * is start+j, followed by start+j+1 */
-            for (int j = 0; ind_cap && j < REPEAT - 1; j++)
-                r->score[INDUCTION] +=
-                    heed_capture_row(ind_cap, l, h, start + REPEAT + j)[start + j + 1];
-            r->score[INDUCTION] /= REPEAT - 1;
+            const head_stats text = head_stats_measure(text_cap, l, h, ids, n);
+            r->score[ENTROPY] = text.entropy;
+            r->score[PREV] = text.prev_token;
+            r->score[SINK] = text.sink;
+            r->score[SELF] = text.self;
+            if (ind_cap)
+                r->score[INDUCTION] = head_stats_measure(ind_cap, l, h, rep, n_rep).induction;
         }
     }
     qsort(rows, (size_t)(L * H), sizeof *rows, by_score);

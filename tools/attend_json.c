@@ -1,0 +1,179 @@
+/*
+ * attend_json.c — writes a capture as one JSON object, streamed row by row
+ * (a capture can be far larger than a tree of JSON nodes should be):
+ *
+ *   {"architecture", "text", "tokens": [{id, piece, start, end}], "n_prompt",
+ *    "n_layer", "n_head", "mask", "rows": [begin, end], "top_k",
+ *    "layers": [{"layer", "heads": [{"head", "weights": [[...], ...]
+ *                                    (, "keys": [[...], ...] with top_k)}]}],
+ *    "stats": [{layer, head, entropy, prev_token, sink, self, induction}],
+ *    "kv_received": [[...] per layer]}
+ *
+ * Numbers have 7 significant digits. Strings are valid UTF-8 (a piece's
+ * invalid bytes become U+FFFD) with <, > and & escaped, so the JSON can sit
+ * inside an HTML <script> element.
+ */
+#include "attend_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "head_stats.h"
+#include "util/error.h"
+
+static void put_string(FILE *f, const char *s, size_t len)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < len; i++) {
+        const unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c < 0x20 || c == '<' || c == '>' || c == '&')
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* The tokens, and the text they make, as "text" and "tokens". */
+static heed_status put_tokens(FILE *f, const attend_doc *d)
+{
+    size_t cap = 64, len = 0;
+    char *text = malloc(cap);
+    size_t *start = malloc(sizeof *start * (size_t)(d->n + 1));
+    for (int i = 0; text && start && i < d->n; i++) {
+        char idbuf[16];
+        size_t plen = 0;
+        const char *p = d->v ? heed_token_to_piece(d->v, d->ids[i], true, &plen) : NULL;
+        if (!p)
+            plen = (size_t)snprintf(idbuf, sizeof idbuf, "#%d", d->ids[i]);
+        if (len + 3 * plen + 1 > cap) {
+            cap = 2 * (len + 3 * plen + 1);
+            char *grown = realloc(text, cap);
+            if (!grown) {
+                free(text);
+                text = NULL;
+                break;
+            }
+            text = grown;
+        }
+        start[i] = len;
+        len = cli_utf8_append(text, len, p ? p : idbuf, plen);
+    }
+    if (!text || !start) {
+        free(text);
+        free(start);
+        return heed_fail(HEED_ERR_NOMEM, "out of memory for the token text");
+    }
+    start[d->n] = len;
+    fputs("\"text\":", f);
+    put_string(f, text, len);
+    fputs(",\"tokens\":[", f);
+    for (int i = 0; i < d->n; i++) {
+        fprintf(f, "%s{\"id\":%d,\"piece\":", i ? "," : "", d->ids[i]);
+        put_string(f, text + start[i], start[i + 1] - start[i]);
+        fprintf(f, ",\"start\":%zu,\"end\":%zu}", start[i], start[i + 1]);
+    }
+    fputc(']', f);
+    free(text);
+    free(start);
+    return HEED_OK;
+}
+
+static void put_numbers(FILE *f, const float *x, int n)
+{
+    fputc('[', f);
+    for (int i = 0; i < n; i++)
+        fprintf(f, i ? ",%.7g" : "%.7g", (double)x[i]);
+    fputc(']', f);
+}
+
+/* One head's rows: dense (keys 0..q, or all for a bidirectional mask), or
+ * top-k "weights" and "keys". */
+static void put_head(FILE *f, const attend_doc *d, int l, int h)
+{
+    const bool causal = !heed_model_is_encoder(d->m);
+    fprintf(f, "{\"head\":%d,\"weights\":[", h);
+    for (int q = d->row_begin; q < d->row_end; q++) {
+        fputs(q > d->row_begin ? "," : "", f);
+        const int32_t *keys;
+        const float *w;
+        if (d->top_k) {
+            const int count = heed_capture_top(d->cap, l, h, q, &keys, &w);
+            put_numbers(f, w, count);
+        } else {
+            put_numbers(f, heed_capture_row(d->cap, l, h, q), causal ? q + 1 : d->n);
+        }
+    }
+    fputc(']', f);
+    if (d->top_k) {
+        fputs(",\"keys\":[", f);
+        for (int q = d->row_begin; q < d->row_end; q++) {
+            const int32_t *keys;
+            const float *w;
+            const int count = heed_capture_top(d->cap, l, h, q, &keys, &w);
+            fputs(q > d->row_begin ? ",[" : "[", f);
+            for (int i = 0; i < count; i++)
+                fprintf(f, i ? ",%d" : "%d", keys[i]);
+            fputc(']', f);
+        }
+        fputc(']', f);
+    }
+    fputc('}', f);
+}
+
+heed_status attend_json_write(FILE *f, const attend_doc *d)
+{
+    const int L = heed_model_n_layer(d->m), H = heed_model_n_head(d->m);
+    fputs("{\"architecture\":", f);
+    put_string(f, heed_model_arch(d->m), strlen(heed_model_arch(d->m)));
+    fputc(',', f);
+    heed_status st = put_tokens(f, d);
+    if (st)
+        return st;
+    fprintf(f, ",\"n_prompt\":%d,\"n_layer\":%d,\"n_head\":%d,\"mask\":\"%s\","
+            "\"rows\":[%d,%d],\"top_k\":%d,\"layers\":[", d->n_prompt, L, H,
+            heed_model_is_encoder(d->m) ? "bidirectional" : "causal", d->row_begin,
+            d->row_end, d->top_k);
+    bool first_layer = true;
+    for (int l = 0; l < L; l++) {
+        bool first_head = true;
+        for (int h = 0; h < H; h++) {
+            if (!heed_capture_has(d->cap, l, h, d->row_begin))
+                continue;
+            if (first_head)
+                fprintf(f, "%s{\"layer\":%d,\"heads\":[", first_layer ? "" : ",", l);
+            fputs(first_head ? "" : ",", f);
+            put_head(f, d, l, h);
+            first_head = first_layer = false;
+        }
+        if (!first_head)
+            fputs("]}", f);
+    }
+    fputs("],\"stats\":[", f);
+    bool first = true;
+    for (int l = 0; l < L; l++)
+        for (int h = 0; h < H; h++) {
+            if (!heed_capture_has(d->cap, l, h, d->row_begin))
+                continue;
+            const head_stats s = head_stats_measure(d->cap, l, h, d->ids, d->n);
+            fprintf(f, "%s{\"layer\":%d,\"head\":%d,\"entropy\":%.7g,\"prev_token\":%.7g,"
+                    "\"sink\":%.7g,\"self\":%.7g,\"induction\":%.7g}", first ? "" : ",", l, h,
+                    s.entropy, s.prev_token, s.sink, s.self, s.induction);
+            first = false;
+        }
+    fputs("],\"kv_received\":[", f);
+    for (int l = 0; l < L; l++) {
+        const double *r = heed_capture_received(d->cap, l);
+        fputs(l ? ",[" : "[", f);
+        for (int k = 0; k < d->n; k++)
+            fprintf(f, k ? ",%.7g" : "%.7g", r[k]);
+        fputc(']', f);
+    }
+    fputs("]}\n", f);
+    return ferror(f) ? heed_fail(HEED_ERR_IO, "cannot write the JSON") : HEED_OK;
+}
