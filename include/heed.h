@@ -281,6 +281,16 @@ heed_status heed_gguf_writer_write_memory(heed_gguf_writer *w, void **data, size
 heed_status heed_quantize_file(const char *in_path, const char *out_path,
                                int type, int n_threads);
 
+/*
+ * Writes a random-weight GGUF model with the exact shapes and metadata of a
+ * real one (heed_synth_shape_names lists them), its matrices in type, for
+ * benchmarks. Deterministic for a seed, whatever n_threads (<= 0: all
+ * cores). The tokenizer is a byte-level BPE vocabulary of the model's size.
+ */
+heed_status heed_synth(const char *shape, int type, uint64_t seed, int n_threads,
+                       const char *path);
+const char *heed_synth_shape_names(void);
+
 /* ---------------------------------------------------------------- models */
 
 /*
