@@ -316,6 +316,9 @@ int heed_model_n_embd(const heed_model *m);
 int heed_model_n_layer(const heed_model *m);
 int heed_model_n_head(const heed_model *m);
 int heed_model_n_ctx_train(const heed_model *m);
+/* Bytes of the matrices one decode step reads: every layer's, and the
+ * output head (the embedding table only through a tied output head). */
+int64_t heed_model_matrix_bytes(const heed_model *m);
 int32_t heed_model_bos(const heed_model *m); /* -1 if none */
 int32_t heed_model_eos(const heed_model *m); /* -1 if none */
 
@@ -673,6 +676,8 @@ const heed_cpu *heed_cpu_get(void);
 /* The instruction set the fast kernels use: "avx512", "avx2" or "scalar".
  * HEED_ISA=scalar|avx2|avx512 in the environment lowers it (for tests). */
 const char *heed_cpu_isa(void);
+/* Physical cores (the default thread count). */
+int heed_cpu_cores(void);
 
 #ifdef __cplusplus
 }

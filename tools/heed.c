@@ -36,6 +36,8 @@ static const command commands[] = {
     {"quantize", cmd_quantize, USAGE_QUANTIZE,
      "convert a model's matrices to TYPE (f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 "
      "q2_K q3_K q4_K q5_K q6_K)"},
+    {"bench", cmd_bench, USAGE_BENCH,
+     "prompt (pp) and generation (tg) tokens/s, and the memory bandwidth generation reaches"},
     {"synth", cmd_synth, USAGE_SYNTH,
      "a random-weight model of a real model's shape, for benchmarks (stories15m gpt2-124m "
      "smollm2-135m qwen2.5-0.5b llama-3.2-1b tinyllama-1.1b)"},

@@ -11,8 +11,10 @@
 #include <cpuid.h>
 #endif
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static heed_cpu cpu;
 static const char *isa = "scalar";
@@ -52,4 +54,51 @@ const char *heed_cpu_isa(void)
 {
     pthread_once(&once, detect);
     return isa;
+}
+
+/* Physical cores: distinct (package, core) pairs among the online CPUs
+ * (hyper-threads share a core's arithmetic, so they add little); the
+ * online CPU count where sysfs does not say. */
+static int cores;
+
+static void count_cores(void)
+{
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    enum { MAX = 1024 };
+    static long seen[MAX];
+    int n = 0;
+    for (long i = 0; i < online && i < MAX; i++) {
+        char path[96];
+        long pkg = -1, core = -1;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%ld/topology/core_id", i);
+        FILE *f = fopen(path, "r");
+        if (!f || fscanf(f, "%ld", &core) != 1) {
+            if (f)
+                fclose(f);
+            n = 0;
+            break;
+        }
+        fclose(f);
+        snprintf(path, sizeof path,
+                 "/sys/devices/system/cpu/cpu%ld/topology/physical_package_id", i);
+        if ((f = fopen(path, "r"))) {
+            if (fscanf(f, "%ld", &pkg) != 1)
+                pkg = 0;
+            fclose(f);
+        }
+        const long id = pkg * 65536 + core;
+        bool dup = false;
+        for (int k = 0; k < n && !dup; k++)
+            dup = seen[k] == id;
+        if (!dup)
+            seen[n++] = id;
+    }
+    cores = n > 0 ? n : online > 0 ? (int)online : 1;
+}
+
+int heed_cpu_cores(void)
+{
+    static pthread_once_t cores_once = PTHREAD_ONCE_INIT;
+    pthread_once(&cores_once, count_cores);
+    return cores;
 }

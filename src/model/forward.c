@@ -14,7 +14,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "attn/attention.h"
 #include "attn/capture.h"
@@ -124,8 +123,7 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     c->n_ctx = n_ctx;
     c->batch = heed_model_is_encoder(m) || n_ctx < BATCH ? n_ctx : BATCH;
     const size_t B = (size_t)c->batch;
-    heed_status st = heed_pool_new(p->n_threads > 0 ? p->n_threads
-                                                   : (int)sysconf(_SC_NPROCESSORS_ONLN),
+    heed_status st = heed_pool_new(p->n_threads > 0 ? p->n_threads : heed_cpu_cores(),
                                    &c->pool);
     if (st) {
         free(c);

@@ -303,6 +303,24 @@ heed_pooling heed_model_pooling(const heed_model *m) { return m->pooling; }
 int32_t heed_model_n_vocab(const heed_model *m) { return m->hp.n_vocab; }
 int heed_model_n_embd(const heed_model *m) { return m->hp.n_embd; }
 int heed_model_n_layer(const heed_model *m) { return m->hp.n_layer; }
+
+static int64_t weight_bytes(const heed_weight *w)
+{
+    return w->data ? (int64_t)heed_type_row_size(w->type, w->n_in) * w->n_out : 0;
+}
+
+int64_t heed_model_matrix_bytes(const heed_model *m)
+{
+    int64_t sum = weight_bytes(&m->output);
+    for (int i = 0; i < m->hp.n_layer; i++) {
+        const heed_layer *L = &m->layers[i];
+        const heed_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo,
+                                   &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t k = 0; k < sizeof ws / sizeof *ws; k++)
+            sum += weight_bytes(ws[k]);
+    }
+    return sum;
+}
 int heed_model_n_head(const heed_model *m) { return m->hp.n_head; }
 int heed_model_n_ctx_train(const heed_model *m) { return m->hp.n_ctx_train; }
 int32_t heed_model_bos(const heed_model *m) { return m->bos_id; }

@@ -1,0 +1,214 @@
+/*
+ * cmd_bench.c — `heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS]`
+ * and `heed bench --membw [-t THREADS]`.
+ *
+ * As llama-bench measures: pp = one prompt of p tokens evaluated as a
+ * batch into an empty cache; tg = n tokens generated one at a time from an
+ * empty cache. Each is run once to warm up, then REPS times; the median
+ * and the standard deviation of the tokens/s are printed. Generation reads
+ * every matrix once per token, so matrix bytes × tokens/s is the memory
+ * bandwidth it achieves, compared with the machine's read bandwidth
+ * (measured here: threads summing a 1 GiB buffer, best of 5).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "kernels/pool.h"
+#include "util/error.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct stats {
+    double median, sd;
+} stats;
+
+static stats summarize(double *x, int n)
+{
+    double mean = 0, var = 0;
+    for (int i = 0; i < n; i++)
+        mean += x[i] / n;
+    for (int i = 0; i < n; i++)
+        var += (x[i] - mean) * (x[i] - mean) / (n > 1 ? n - 1 : 1);
+    qsort(x, (size_t)n, sizeof *x, by_value);
+    return (stats){n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]), sqrt(var)};
+}
+
+/* ---- memory read bandwidth */
+
+typedef struct read_job {
+    const uint64_t *buf;
+    int64_t words;
+    uint64_t sink[64];
+} read_job;
+
+static void read_share(void *arg, int ith, int nth)
+{
+    read_job *j = arg;
+    int64_t begin, end;
+    heed_pool_share(j->words / 8, ith, nth, &begin, &end);
+    uint64_t a = 0, b = 0, c = 0, d = 0; /* independent chains: loads overlap */
+    for (int64_t i = begin * 8; i < end * 8; i += 8) {
+        a ^= j->buf[i] + j->buf[i + 4];
+        b ^= j->buf[i + 1] + j->buf[i + 5];
+        c ^= j->buf[i + 2] + j->buf[i + 6];
+        d ^= j->buf[i + 3] + j->buf[i + 7];
+    }
+    j->sink[ith % 64] = a ^ b ^ c ^ d;
+}
+
+/* GB/s (10^9 bytes) that n_threads read from memory, best of 5. */
+static heed_status measure_membw(int n_threads, double *gbps)
+{
+    const int64_t bytes = (int64_t)1 << 30;
+    heed_pool *pool = NULL;
+    read_job *j = calloc(1, sizeof *j);
+    uint64_t *buf = malloc((size_t)bytes);
+    heed_status st = !j || !buf ? heed_fail(HEED_ERR_NOMEM, "out of memory for a 1 GiB buffer")
+                                : heed_pool_new(n_threads, &pool);
+    *gbps = 0;
+    if (!st) {
+        memset(buf, 1, (size_t)bytes); /* fault every page in first */
+        *j = (read_job){.buf = buf, .words = bytes / 8};
+        for (int r = 0; r < 5; r++) {
+            const double t0 = now();
+            heed_pool_run(pool, read_share, j);
+            const double g = (double)bytes / (now() - t0) / 1e9;
+            *gbps = g > *gbps ? g : *gbps;
+        }
+    }
+    heed_pool_free(pool);
+    free(buf);
+    free(j);
+    return st;
+}
+
+/* ---- pp and tg */
+
+/* Tokens/s of one run: a prompt of p tokens, or n single-token steps. */
+static heed_status run_once(heed_context *c, const int32_t *ids, int p, int n, float *logits,
+                            double *tps)
+{
+    heed_context_reset(c);
+    const double t0 = now();
+    heed_status st = HEED_OK;
+    if (p)
+        st = heed_context_eval(c, ids, p, logits, false);
+    for (int i = 0; !st && i < n; i++)
+        st = heed_context_eval(c, ids + i, 1, logits, false);
+    *tps = (p ? p : n) / (now() - t0);
+    return st;
+}
+
+/* Median and spread of `reps` runs after one to warm up. */
+static heed_status measure(heed_context *c, const int32_t *ids, int p, int n, int reps,
+                           float *logits, stats *out)
+{
+    double *tps = malloc(sizeof *tps * (size_t)reps), t;
+    heed_status st = tps ? run_once(c, ids, p, n, logits, &t)
+                         : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    for (int r = 0; !st && r < reps; r++)
+        st = run_once(c, ids, p, n, logits, &tps[r]);
+    if (!st)
+        *out = summarize(tps, reps);
+    free(tps);
+    return st;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    const char *model = NULL;
+    long p = 512, n = 128, threads = 0, reps = 5;
+    bool membw_only = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long *num = !strcmp(a, "-p") ? &p : !strcmp(a, "-n") ? &n : !strcmp(a, "-t") ? &threads
+                    : !strcmp(a, "-r") ? &reps : NULL;
+        if (num) {
+            if (!cli_parse_int("bench", a, v, num == &reps || num == &threads ? 1 : 0,
+                               num == &threads ? 512 : 1 << 20, num))
+                return EXIT_BAD_INPUT;
+            i++;
+        } else if (!strcmp(a, "--membw")) {
+            membw_only = true;
+        } else if (a[0] == '-' || model) {
+            return cli_usage_error("bench", USAGE_BENCH, "unknown or incomplete option");
+        } else {
+            model = a;
+        }
+    }
+    if (!model && !membw_only)
+        return cli_usage_error("bench", USAGE_BENCH, "needs MODEL (or --membw)");
+    if (!threads)
+        threads = heed_cpu_cores();
+    double membw;
+    heed_status st = measure_membw((int)threads, &membw);
+    if (st)
+        return cli_fail("bench", st);
+    printf("memory read bandwidth: %.1f GB/s (%ld threads)\n", membw, threads);
+    if (membw_only)
+        return EXIT_OK;
+
+    heed_model *m = NULL;
+    heed_context *c = NULL;
+    int32_t *ids = NULL;
+    float *logits = NULL;
+    stats pp = {0}, tg = {0};
+    heed_context_params cp = heed_context_default_params();
+    cp.n_ctx = (int)(p > n ? p : n);
+    cp.n_threads = (int)threads;
+    st = heed_model_load(model, &m);
+    if (!st && heed_model_is_encoder(m))
+        st = heed_fail(HEED_ERR_UNSUPPORTED, "'%s' is an encoder: bench measures decoders",
+                       heed_model_arch(m));
+    if (!st)
+        st = heed_context_new(m, &cp, &c);
+    if (!st) {
+        ids = malloc(sizeof *ids * (size_t)cp.n_ctx);
+        logits = malloc(sizeof *logits * (size_t)heed_model_n_vocab(m));
+        if (!ids || !logits)
+            st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+        for (int i = 0; ids && i < cp.n_ctx; i++) /* arbitrary ids: speed ignores them */
+            ids[i] = (int32_t)((i * 7919 + 11) % heed_model_n_vocab(m));
+    }
+    const double gb = st ? 0 : (double)heed_model_matrix_bytes(m) / 1e9;
+    if (!st)
+        printf("%s: %s, matrices %.2f GB, %ld threads, kernels %s, %ld reps\n", model,
+               heed_model_arch(m), gb, threads, heed_cpu_isa(), reps);
+    if (!st && p) {
+        st = measure(c, ids, (int)p, 0, (int)reps, logits, &pp);
+        if (!st)
+            printf("pp%-5ld %10.2f t/s ± %.2f\n", p, pp.median, pp.sd);
+    }
+    if (!st && n) {
+        st = measure(c, ids, 0, (int)n, (int)reps, logits, &tg);
+        if (!st)
+            printf("tg%-5ld %10.2f t/s ± %.2f   %.1f GB/s, %.0f%% of the measured %.1f GB/s\n",
+                   n, tg.median, tg.sd, gb * tg.median, 100.0 * gb * tg.median / membw, membw);
+    }
+    int rc = EXIT_OK;
+    if (st)
+        rc = cli_fail("bench", st);
+    else
+        printf("pp%ld %.2f tg%ld %.2f bw %.2f roofline %.1f\n", p, pp.median, n, tg.median,
+               gb * tg.median, 100.0 * gb * tg.median / membw);
+    free(ids);
+    free(logits);
+    heed_context_free(c);
+    heed_model_free(m);
+    return rc;
+}
