@@ -19,6 +19,7 @@ deps:
 
 test: deps all
 	$(BUILD)/heed_tests
+	sh tests/browser/run.sh $(HEED)
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps

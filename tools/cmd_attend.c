@@ -13,22 +13,13 @@
 #include <strings.h>
 
 #include "attend_json.h"
+#include "attend_page.h"
 #include "attend_svg.h"
 #include "cli.h"
 #include "head_stats.h"
 #include "util/error.h"
 #include "util/npy.h"
 
-#if __has_include("attend_page.h") /* TEMPORARY while the page is written */
-#include "attend_page.h"
-#else
-static heed_status attend_page_write(const char *path, const char *json, size_t len)
-{
-    (void)json;
-    (void)len;
-    return heed_fail(HEED_ERR_UNSUPPORTED, "%s: no page yet", path);
-}
-#endif
 
 typedef struct attend_options {
     const char *model, *prompt, *ids, *word, *rows;
