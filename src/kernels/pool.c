@@ -1,12 +1,28 @@
-/* pool.c — fork-join worker threads (see pool.h). Workers sleep on a
- * condition variable between jobs; a job is announced by bumping a
- * generation counter, and the caller waits until all workers report. */
+/*
+ * pool.c — fork-join worker threads (see pool.h). A forward pass runs a
+ * hundred or more short jobs per token, so handing out a job must cost
+ * far less than a futex round trip: a job is announced by bumping an
+ * atomic generation counter that idle workers spin on, and the caller
+ * spins until the pending count drops to zero. A worker that sees no job
+ * for a while (SPIN_LIMIT pauses, about a millisecond) goes to sleep on a
+ * condition variable, and the caller wakes sleepers when there are any.
+ */
 #include "kernels/pool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "util/error.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+enum { SPIN_LIMIT = 1 << 14 };
 
 typedef struct worker {
     heed_pool *pool;
@@ -15,36 +31,52 @@ typedef struct worker {
 } worker;
 
 struct heed_pool {
-    int n;                    /* threads in all, the caller included          */
-    worker *workers;          /* [n - 1]                                      */
+    int n;                        /* threads in all, the caller included      */
+    worker *workers;              /* [n - 1]                                  */
+    _Atomic uint64_t generation;  /* bumped for every job (and to stop)       */
+    _Atomic int pending;          /* workers still running the current job    */
+    _Atomic int sleepers;         /* workers asleep on wake                   */
+    _Atomic bool stop;
     pthread_mutex_t lock;
-    pthread_cond_t wake, done;
-    uint64_t generation;      /* bumped for every job                         */
-    int pending;              /* workers still running the current job        */
-    bool stop;
+    pthread_cond_t wake;
     void (*fn)(void *arg, int ith, int nth);
     void *arg;
 };
 
-static void *worker_main(void *p)
+/* Waits until the generation differs from seen; returns the new one. */
+static uint64_t wait_for_job(heed_pool *p, uint64_t seen)
 {
-    worker *w = p;
-    heed_pool *pool = w->pool;
-    uint64_t seen = 0;
-    pthread_mutex_lock(&pool->lock);
-    for (;;) {
-        while (pool->generation == seen && !pool->stop)
-            pthread_cond_wait(&pool->wake, &pool->lock);
-        if (pool->stop)
-            break;
-        seen = pool->generation;
-        pthread_mutex_unlock(&pool->lock);
-        pool->fn(pool->arg, w->ith, pool->n);
-        pthread_mutex_lock(&pool->lock);
-        if (--pool->pending == 0)
-            pthread_cond_signal(&pool->done);
+    uint64_t g;
+    for (int spins = 0; spins < SPIN_LIMIT; spins++) {
+        if ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) != seen)
+            return g;
+        cpu_relax();
     }
-    pthread_mutex_unlock(&pool->lock);
+    /* sleepers is raised before the generation is read again, and the
+     * caller bumps the generation before it reads sleepers (both sequentially
+     * consistent): either this thread sees the job or the caller sees the
+     * sleeper and broadcasts under the lock, after this thread waits. */
+    pthread_mutex_lock(&p->lock);
+    atomic_fetch_add(&p->sleepers, 1);
+    while ((g = atomic_load(&p->generation)) == seen)
+        pthread_cond_wait(&p->wake, &p->lock);
+    atomic_fetch_sub(&p->sleepers, 1);
+    pthread_mutex_unlock(&p->lock);
+    return g;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    heed_pool *p = w->pool;
+    uint64_t seen = 0;
+    for (;;) {
+        seen = wait_for_job(p, seen);
+        if (atomic_load(&p->stop))
+            break;
+        p->fn(p->arg, w->ith, p->n);
+        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+    }
     return NULL;
 }
 
@@ -60,7 +92,6 @@ heed_status heed_pool_new(int n_threads, heed_pool **out)
     }
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
-    pthread_cond_init(&p->done, NULL);
     p->n = 1;
     for (int i = 1; i < n_threads; i++) {
         worker *w = &p->workers[i - 1];
@@ -73,19 +104,27 @@ heed_status heed_pool_new(int n_threads, heed_pool **out)
     return HEED_OK;
 }
 
+/* Publishes a new generation and wakes any sleeping worker. */
+static void announce(heed_pool *p)
+{
+    atomic_fetch_add(&p->generation, 1);
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
 void heed_pool_free(heed_pool *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&p->lock);
-    p->stop = true;
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->lock);
+    atomic_store(&p->stop, true);
+    announce(p);
     for (int i = 1; i < p->n; i++)
         pthread_join(p->workers[i - 1].thread, NULL);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->wake);
-    pthread_cond_destroy(&p->done);
     free(p->workers);
     free(p);
 }
@@ -98,18 +137,13 @@ void heed_pool_run(heed_pool *p, void (*fn)(void *arg, int ith, int nth), void *
         fn(arg, 0, 1);
         return;
     }
-    pthread_mutex_lock(&p->lock);
     p->fn = fn;
     p->arg = arg;
-    p->pending = p->n - 1;
-    p->generation++;
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->lock);
+    atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
+    announce(p); /* releases fn, arg and pending to the workers */
     fn(arg, 0, p->n);
-    pthread_mutex_lock(&p->lock);
-    while (p->pending > 0)
-        pthread_cond_wait(&p->done, &p->lock);
-    pthread_mutex_unlock(&p->lock);
+    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0)
+        cpu_relax();
 }
 
 void heed_pool_share(int64_t n, int ith, int nth, int64_t *begin, int64_t *end)
