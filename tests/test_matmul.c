@@ -691,3 +691,61 @@ Test(matmul, k_scales_unpack_matches_reference)
         }
     }
 }
+
+/* The register tiles of prompt processing: every shape from 1 × 1 to 4 × 4
+ * gives each element the same bits, within the bound of the scalar
+ * reference, for awkward block counts. */
+Test(matmul, tiles_agree_in_every_shape)
+{
+    static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0};
+    static const int64_t blocks[] = {1, 3, 17, 64};
+    enum { ROWS = 5, TOKENS = 6 };
+    rng r = {99};
+    int n_checked = 0;
+    for (size_t k = 0; k < 2; k++)
+        for (size_t s = 0; s < 4; s++) {
+            const int type = types[k];
+            const int64_t n = blocks[s] * 32;
+            const size_t wrow = heed_type_row_size(type, n);
+            const size_t xrow = heed_matmul_prepared_size(type, n, 1);
+            unsigned char *W = xmalloc(wrow * ROWS);
+            for (int o = 0; o < ROWS; o++) {
+                void *row = gauss_row(type, n, &r, 0.5f);
+                memcpy(W + (size_t)o * wrow, row, wrow);
+                free(row);
+            }
+            unsigned char *X = gauss_act(type, n, TOKENS, &r);
+            for (size_t v = 0; v < N_ISAS; v++) {
+                heed_vec_tile_fn tile = heed_vec_tile_variant(type, isas[v]);
+                if (!tile)
+                    continue;
+                float first[TOKENS][ROWS], y[TOKENS][ROWS];
+                for (int rows = 1; rows <= HEED_TILE_MAX; rows++)
+                    for (int toks = 1; toks <= HEED_TILE_MAX; toks++) {
+                        for (int o = 0; o < ROWS; o += rows)
+                            for (int t = 0; t < TOKENS; t += toks)
+                                tile(W + (size_t)o * wrow, wrow, X + (size_t)t * xrow, xrow, n,
+                                     &y[t][o], ROWS, ROWS - o < rows ? ROWS - o : rows,
+                                     TOKENS - t < toks ? TOKENS - t : toks);
+                        if (rows == 1 && toks == 1)
+                            memcpy(first, y, sizeof y);
+                        cr_expect(!memcmp(first, y, sizeof y), "%s %s n=%lld: %d x %d tiles differ",
+                                  heed_type_name(type), isas[v], (long long)n, rows, toks);
+                    }
+                for (int t = 0; t < TOKENS; t++)
+                    for (int o = 0; o < ROWS; o++) {
+                        const void *w = W + (size_t)o * wrow, *x = X + (size_t)t * xrow;
+                        const ref_dot ref = reference(type, w, x, n);
+                        const float want = heed_vec_dot_variant(type, "scalar")(w, x, n);
+                        cr_expect_leq(fabs((double)first[t][o] - want), 2 * dot_bound(type, n, ref),
+                                      "%s %s n=%lld", heed_type_name(type), isas[v], (long long)n);
+                        n_checked++;
+                    }
+            }
+            free(W);
+            free(X);
+        }
+    cr_log_info("tile elements checked: %d", n_checked);
+    if (strcmp(heed_cpu_isa(), "scalar") != 0) /* HEED_ISA=scalar: no tiles */
+        cr_expect_gt(n_checked, 0);
+}

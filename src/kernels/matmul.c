@@ -106,6 +106,25 @@ void heed_matmul_rows(int type, const void *W, int64_t n_in, int64_t o_begin, in
     }
     const char *w = W;
     const char *x = xq;
+    /* Matrix × matrix in small register tiles; matrix × vector (and types
+     * without tiles) one dot product per output. Which one is fixed by
+     * the product, not by the rows a thread takes. */
+    heed_vec_tile_fn tile = n_tokens > 1 ? heed_vec_tile_get(type) : NULL;
+    if (tile) {
+        enum { T = HEED_TILE_MAX };
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += TILE_TOKENS) {
+            const int64_t t1 = t0 + TILE_TOKENS < n_tokens ? t0 + TILE_TOKENS : n_tokens;
+            for (int64_t o0 = o_begin; o0 < o_end; o0 += TILE_ROWS) {
+                const int64_t o1 = o0 + TILE_ROWS < o_end ? o0 + TILE_ROWS : o_end;
+                for (int64_t t = t0; t < t1; t += T)
+                    for (int64_t o = o0; o < o1; o += T)
+                        tile(w + (size_t)o * wrow, wrow, x + (size_t)t * xrow, xrow, n_in,
+                             y + t * n_out + o, n_out, o1 - o < T ? (int)(o1 - o) : T,
+                             t1 - t < T ? (int)(t1 - t) : T);
+            }
+        }
+        return;
+    }
     for (int64_t t0 = 0; t0 < n_tokens; t0 += TILE_TOKENS) {
         const int64_t t1 = t0 + TILE_TOKENS < n_tokens ? t0 + TILE_TOKENS : n_tokens;
         for (int64_t o0 = o_begin; o0 < o_end; o0 += TILE_ROWS) {

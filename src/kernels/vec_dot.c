@@ -361,16 +361,47 @@ heed_vec_dot_fn heed_vec_dot_variant(int t, const char *isa)
     return NULL;
 }
 
+heed_vec_tile_fn heed_vec_tile_variant(int t, const char *isa)
+{
+    if (!heed_vec_dot_variant(t, isa)) /* the same CPU checks */
+        return NULL;
+    if (strcmp(isa, "avx2") == 0)
+        return heed_vec_tile_avx2_get(t);
+    if (strcmp(isa, "avx512vnni") == 0)
+        return heed_vec_tile_avx512_get(t, 1);
+    return NULL;
+}
+
 /* Best first; a type without a fast variant keeps the reference. */
+static const char *const order[] = {"avx512vnni", "avx512", "avx2", "scalar"};
+
+static const char *best_isa(int t)
+{
+    for (size_t k = 0; k < sizeof order / sizeof *order; k++)
+        if (heed_vec_dot_variant(t, order[k]))
+            return order[k];
+    return NULL;
+}
+
 static heed_vec_dot_fn resolve(int t)
 {
-    static const char *const order[] = {"avx512vnni", "avx512", "avx2", "scalar"};
-    for (size_t k = 0; k < sizeof order / sizeof *order; k++) {
-        heed_vec_dot_fn f = heed_vec_dot_variant(t, order[k]);
-        if (f)
-            return f;
+    const char *isa = best_isa(t);
+    return isa ? heed_vec_dot_variant(t, isa) : NULL;
+}
+
+heed_vec_tile_fn heed_vec_tile_get(int t)
+{
+    static _Atomic(heed_vec_tile_fn) cache[HEED_TYPE_COUNT];
+    static _Atomic bool known[HEED_TYPE_COUNT];
+    if (t < 0 || t >= HEED_TYPE_COUNT)
+        return NULL;
+    if (!atomic_load_explicit(&known[t], memory_order_acquire)) {
+        const char *isa = best_isa(t);
+        atomic_store_explicit(&cache[t], isa ? heed_vec_tile_variant(t, isa) : NULL,
+                              memory_order_relaxed);
+        atomic_store_explicit(&known[t], true, memory_order_release);
     }
-    return NULL;
+    return atomic_load_explicit(&cache[t], memory_order_relaxed);
 }
 
 heed_vec_dot_fn heed_vec_dot_get(int t)

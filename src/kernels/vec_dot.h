@@ -14,6 +14,7 @@
 #ifndef HEED_KERNELS_VEC_DOT_H
 #define HEED_KERNELS_VEC_DOT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -37,11 +38,30 @@ heed_vec_dot_fn heed_vec_dot_variant(int t, const char *isa);
  * reference); NULL if t has no dot product. Resolved once per type. */
 heed_vec_dot_fn heed_vec_dot_get(int t);
 
+/*
+ * A tile of dot products: y[t * y_stride + r] = dot(w + r * w_stride,
+ * x + t * x_stride, n) for r < rows and t < tokens (each 1..4); faster for
+ * matrix × matrix because each weight block is unpacked once for all
+ * tokens and each activation block loaded once for all rows. Every
+ * element is bit-identical whatever the tile's shape, but may differ in
+ * rounding from the dot product, which sums in another order.
+ */
+typedef void (*heed_vec_tile_fn)(const void *w, size_t w_stride, const void *x, size_t x_stride,
+                                 int64_t n, float *y, int64_t y_stride, int rows, int tokens);
+enum { HEED_TILE_MAX = 4 };
+
+/* The tile of the ISA heed_vec_dot_get(t) uses (heed_vec_tile_variant:
+ * of isa), or NULL when that ISA has none for t. */
+heed_vec_tile_fn heed_vec_tile_get(int t);
+heed_vec_tile_fn heed_vec_tile_variant(int t, const char *isa);
+
 /* The ISA-specific tables (vec_dot_avx2.c, vec_dot_avx512.c): the
  * variant for t, or NULL. They do not check the CPU; heed_vec_dot_variant
  * does. */
 heed_vec_dot_fn heed_vec_dot_avx2_get(int t);
 heed_vec_dot_fn heed_vec_dot_avx512_get(int t, int vnni);
+heed_vec_tile_fn heed_vec_tile_avx2_get(int t);
+heed_vec_tile_fn heed_vec_tile_avx512_get(int t, int vnni);
 
 /* The eight 6-bit scales and mins of a q4_K / q5_K block, unpacked from
  * its 12 `scales` bytes with 32-bit word operations (the same values as

@@ -96,14 +96,19 @@ AVX2 static float dot_bf16(const void *w, const void *x, int64_t n)
 /* ---------------------------------------------------------- q8_0, q4_0 */
 
 /* q8_0: w * x directly; q4_0: the quants minus 8 (-8..7) as signed bytes. */
-AVX2 static inline __m256i dot_q8_block(const int8_t *qs, const int8_t *x)
+/* Hooks of vec_dot_x86_legacy.h: weights as signed bytes (q4_0: q - 8),
+ * each pair through dot_i8. */
+AVX2 static inline __m256i w_q8(const int8_t *qs) { return ld256(qs); }
+AVX2 static inline __m256i w_q4(const uint8_t *qs)
 {
-    return dot_i8(ld256(qs), ld256(x));
+    return _mm256_sub_epi8(nibbles32(qs), _mm256_set1_epi8(8));
 }
-
-AVX2 static inline __m256i dot_q4_block(const uint8_t *qs, const int8_t *x)
+AVX2 static inline __m256i x_prep(__m256i qx) { return qx; }
+AVX2 static inline __m256i pair_q8(__m256i w, __m256i qx) { return dot_i8(w, qx); }
+AVX2 static inline __m256i pair_q4(__m256i w, __m256i qx, __m256i px)
 {
-    return dot_i8(_mm256_sub_epi8(nibbles32(qs), _mm256_set1_epi8(8)), ld256(x));
+    (void)px;
+    return dot_i8(w, qx);
 }
 
 #define TARGET AVX2
@@ -228,6 +233,11 @@ AVX2 static float dot_q6_K(const void *vw, const void *vx, int64_t n)
     return hsum8(acc);
 }
 
+heed_vec_tile_fn heed_vec_tile_avx2_get(int t)
+{
+    return t == HEED_TYPE_Q8_0 ? tile_q8_0 : t == HEED_TYPE_Q4_0 ? tile_q4_0 : NULL;
+}
+
 heed_vec_dot_fn heed_vec_dot_avx2_get(int t)
 {
     switch (t) {
@@ -246,6 +256,12 @@ heed_vec_dot_fn heed_vec_dot_avx2_get(int t)
 #else /* not x86-64: no AVX2 */
 
 heed_vec_dot_fn heed_vec_dot_avx2_get(int t)
+{
+    (void)t;
+    return NULL;
+}
+
+heed_vec_tile_fn heed_vec_tile_avx2_get(int t)
 {
     (void)t;
     return NULL;

@@ -155,23 +155,23 @@ AVX512 static inline __m512i quarter_index(void)
 
 #define VNNI256 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 
-/* 8 int32 sums of w * x over a q8_0 block: |w| (unsigned; -128
- * becomes 128) times sign(w) * x, exact since x is never -128. */
-VNNI256 static inline __m256i dot_q8_block(const int8_t *w, const int8_t *x)
+/* Hooks of vec_dot_x86_legacy.h. q8_0: |w| (unsigned; -128 becomes
+ * 128) times sign(w) * x, exact since x is never -128. q4_0: sum (q - 8) x
+ * = sum q x - 8 sum x with q in 0..15 unsigned; 8 sum x is the same for
+ * every weight row, so the tile computes it once per activation block. */
+VNNI256 static inline __m256i w_q8(const int8_t *qs) { return ld256(qs); }
+VNNI256 static inline __m256i w_q4(const uint8_t *qs) { return nibbles32(qs); }
+VNNI256 static inline __m256i x_prep(__m256i qx)
 {
-    const __m256i qw = ld256(w);
-    const __m256i qx = ld256(x);
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(qw),
-                               _mm256_sign_epi8(qx, qw));
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), qx);
 }
-
-/* The same for a q4_0 block: sum (q - 8) x = sum q x - 8 sum x, with
- * q in 0..15 unsigned. */
-VNNI256 static inline __m256i dot_q4_block(const uint8_t *w, const int8_t *x)
+VNNI256 static inline __m256i pair_q8(__m256i w, __m256i qx)
 {
-    const __m256i qx = ld256(x);
-    return _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), nibbles32(w), qx),
-                            _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), qx));
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w), _mm256_sign_epi8(qx, w));
+}
+VNNI256 static inline __m256i pair_q4(__m256i w, __m256i qx, __m256i px)
+{
+    return _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), w, qx), px);
 }
 
 #define TARGET VNNI256
@@ -196,6 +196,13 @@ VNNI256 static inline __m256i dot_q4_block(const uint8_t *w, const int8_t *x)
 #undef SFX
 #undef VNNI
 
+heed_vec_tile_fn heed_vec_tile_avx512_get(int t, int vnni)
+{
+    if (!vnni)
+        return NULL;
+    return t == HEED_TYPE_Q8_0 ? tile_q8_0 : t == HEED_TYPE_Q4_0 ? tile_q4_0 : NULL;
+}
+
 heed_vec_dot_fn heed_vec_dot_avx512_get(int t, int vnni)
 {
     switch (t) {
@@ -214,6 +221,13 @@ heed_vec_dot_fn heed_vec_dot_avx512_get(int t, int vnni)
 #else /* not x86-64: no AVX-512 */
 
 heed_vec_dot_fn heed_vec_dot_avx512_get(int t, int vnni)
+{
+    (void)t;
+    (void)vnni;
+    return NULL;
+}
+
+heed_vec_tile_fn heed_vec_tile_avx512_get(int t, int vnni)
 {
     (void)t;
     (void)vnni;

@@ -1,31 +1,127 @@
 /*
  * vec_dot_x86_legacy.h — the q8_0 and q4_0 kernels (8 float lanes),
  * written once and compiled by vec_dot_avx2.c and, with VNNI,
- * vec_dot_avx512.c. Only the integer dot product of one block differs.
+ * vec_dot_avx512.c. Not a header to include anywhere else.
+ *
+ * The unit is a tile: up to 4 weight rows × 4 activation rows. Each block
+ * of a weight row is unpacked once for all the tile's tokens, and each
+ * activation block loaded once for all its rows; prompt processing is
+ * matrix × matrix, so this is where its arithmetic goes. Every element is
+ * computed the same way whatever the tile's shape — one accumulator, the
+ * blocks in order, then a horizontal sum — so any split of rows or tokens
+ * gives the same bits.
  *
  * The includer defines TARGET (the function attribute) and, before the
- * include, dot_q8_block(qs, x) and dot_q4_block(qs, x): the 8 int32 lane
- * sums of w * x over one block's 32 quants qs and x. Not a header to
- * include anywhere else.
+ * include, on 32-quant blocks:
+ *   w_q4(qs), w_q8(qs)       a weight block's quants, ready for pair_*
+ *   x_prep(qx)               what pair_q4 needs from an activation block
+ *   pair_q4(w, qx, px), pair_q8(w, qx)
+ *                            the 8 int32 lane sums of w * x (lane i: quants
+ *                            4i..4i+3), exact
  */
 
-/* acc + the scaled sums of one block of either type (f16 d first, the
- * quants at byte 2). */
-TARGET static inline __m256 legacy_block(__m256 acc, const uint8_t *w, const heed_block_q8_0 *x,
-                                         int q4)
+enum { LEGACY_TILE = 4 };
+#define HEED_UNROLL _Pragma("GCC unroll 4")
+
+TARGET static inline __attribute__((always_inline)) void
+legacy_tile(const uint8_t *w, size_t w_stride, const uint8_t *x, size_t x_stride, int64_t n,
+            float *y, int64_t y_stride, const int R, const int T, const int q4)
+{
+    const size_t wblock = q4 ? sizeof(heed_block_q4_0) : sizeof(heed_block_q8_0);
+    __m256 acc[LEGACY_TILE][LEGACY_TILE];
+    /* fully unrolled, so the accumulators live in registers */
+    HEED_UNROLL for (int r = 0; r < R; r++)
+        HEED_UNROLL for (int t = 0; t < T; t++)
+            acc[r][t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n / HEED_QK8_0; b++) {
+        __m256i qx[LEGACY_TILE], px[LEGACY_TILE];
+        float dx[LEGACY_TILE];
+        HEED_UNROLL for (int t = 0; t < T; t++) {
+            const heed_block_q8_0 *xb = (const heed_block_q8_0 *)(x + (size_t)t * x_stride) + b;
+            qx[t] = ld256(xb->qs);
+            px[t] = q4 ? x_prep(qx[t]) : qx[t];
+            dx[t] = f16(xb->d);
+        }
+        HEED_UNROLL for (int r = 0; r < R; r++) {
+            const uint8_t *wb = w + (size_t)r * w_stride + (size_t)b * wblock;
+            /* the rows of a tile are short interleaved streams, which the
+             * hardware prefetcher follows badly: fetch the same block of
+             * the next tile's rows (matmul walks tiles in row order) */
+            _mm_prefetch((const char *)wb + LEGACY_TILE * w_stride, _MM_HINT_T0);
+            uint16_t d;
+            memcpy(&d, wb, 2); /* both block types: f16 d first, quants at byte 2 */
+            const float dw = f16(d);
+            const __m256i qw = q4 ? w_q4(wb + 2) : w_q8((const int8_t *)(wb + 2));
+            HEED_UNROLL for (int t = 0; t < T; t++) {
+                const __m256i p = q4 ? pair_q4(qw, qx[t], px[t]) : pair_q8(qw, qx[t]);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dx[t]), _mm256_cvtepi32_ps(p),
+                                            acc[r][t]);
+            }
+        }
+    }
+    HEED_UNROLL for (int r = 0; r < R; r++)
+        HEED_UNROLL for (int t = 0; t < T; t++)
+            y[t * y_stride + r] = hsum8(acc[r][t]);
+}
+
+/* Tiles of every shape up to 4 × 4, each compiled for its shape. */
+#define LEGACY_SHAPES(q4)                                                                    \
+    switch ((rows - 1) * LEGACY_TILE + tokens - 1) {                                         \
+    case 0: legacy_tile(w, ws, x, xs, n, y, ys, 1, 1, q4); break;                            \
+    case 1: legacy_tile(w, ws, x, xs, n, y, ys, 1, 2, q4); break;                            \
+    case 2: legacy_tile(w, ws, x, xs, n, y, ys, 1, 3, q4); break;                            \
+    case 3: legacy_tile(w, ws, x, xs, n, y, ys, 1, 4, q4); break;                            \
+    case 4: legacy_tile(w, ws, x, xs, n, y, ys, 2, 1, q4); break;                            \
+    case 5: legacy_tile(w, ws, x, xs, n, y, ys, 2, 2, q4); break;                            \
+    case 6: legacy_tile(w, ws, x, xs, n, y, ys, 2, 3, q4); break;                            \
+    case 7: legacy_tile(w, ws, x, xs, n, y, ys, 2, 4, q4); break;                            \
+    case 8: legacy_tile(w, ws, x, xs, n, y, ys, 3, 1, q4); break;                            \
+    case 9: legacy_tile(w, ws, x, xs, n, y, ys, 3, 2, q4); break;                            \
+    case 10: legacy_tile(w, ws, x, xs, n, y, ys, 3, 3, q4); break;                           \
+    case 11: legacy_tile(w, ws, x, xs, n, y, ys, 3, 4, q4); break;                           \
+    case 12: legacy_tile(w, ws, x, xs, n, y, ys, 4, 1, q4); break;                           \
+    case 13: legacy_tile(w, ws, x, xs, n, y, ys, 4, 2, q4); break;                           \
+    case 14: legacy_tile(w, ws, x, xs, n, y, ys, 4, 3, q4); break;                           \
+    default: legacy_tile(w, ws, x, xs, n, y, ys, 4, 4, q4); break;                           \
+    }
+
+TARGET static void tile_q8_0(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+                             float *y, int64_t ys, int rows, int tokens)
+{
+    _Static_assert(offsetof(heed_block_q8_0, qs) == 2, "q8_0 layout");
+    LEGACY_SHAPES(0)
+}
+
+TARGET static void tile_q4_0(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+                             float *y, int64_t ys, int rows, int tokens)
+{
+    _Static_assert(offsetof(heed_block_q4_0, qs) == 2, "q4_0 layout");
+    LEGACY_SHAPES(1)
+}
+
+#undef LEGACY_SHAPES
+#undef HEED_UNROLL
+
+/* The single dot product (generation's matrix × vector): one row is one
+ * sequential stream, which the hardware prefetcher follows well, and two
+ * accumulators (even and odd blocks) hide the FMA latency. It sums in
+ * another order than the tiles, so matmul uses it for all of a one-token
+ * product and the tiles for all of a longer one. */
+TARGET static inline __attribute__((always_inline)) __m256
+legacy_block(__m256 acc, const uint8_t *w, const heed_block_q8_0 *x, const int q4)
 {
     uint16_t d;
     memcpy(&d, w, 2);
-    const __m256i p =
-        q4 ? dot_q4_block(w + 2, x->qs) : dot_q8_block((const int8_t *)(w + 2), x->qs);
+    const __m256i qx = ld256(x->qs);
+    const __m256i p = q4 ? pair_q4(w_q4(w + 2), qx, x_prep(qx))
+                         : pair_q8(w_q8((const int8_t *)(w + 2)), qx);
     return _mm256_fmadd_ps(_mm256_set1_ps(f16(d) * f16(x->d)), _mm256_cvtepi32_ps(p), acc);
 }
 
-/* Blocks of `stride` bytes; two a step into two accumulators, to hide
- * the FMA latency. */
 TARGET static inline __attribute__((always_inline)) float
-legacy_dot(const uint8_t *w, size_t stride, const heed_block_q8_0 *x, int64_t n, int q4)
+legacy_dot(const uint8_t *w, const heed_block_q8_0 *x, int64_t n, const int q4)
 {
+    const size_t stride = q4 ? sizeof(heed_block_q4_0) : sizeof(heed_block_q8_0);
     const int64_t nb = n / HEED_QK8_0;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int64_t b = 0;
@@ -40,12 +136,10 @@ legacy_dot(const uint8_t *w, size_t stride, const heed_block_q8_0 *x, int64_t n,
 
 TARGET static float dot_q8_0(const void *w, const void *x, int64_t n)
 {
-    _Static_assert(offsetof(heed_block_q8_0, qs) == 2, "q8_0 layout");
-    return legacy_dot(w, sizeof(heed_block_q8_0), x, n, 0);
+    return legacy_dot(w, x, n, 0);
 }
 
 TARGET static float dot_q4_0(const void *w, const void *x, int64_t n)
 {
-    _Static_assert(offsetof(heed_block_q4_0, qs) == 2, "q4_0 layout");
-    return legacy_dot(w, sizeof(heed_block_q4_0), x, n, 1);
+    return legacy_dot(w, x, n, 1);
 }
