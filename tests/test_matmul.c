@@ -694,18 +694,19 @@ Test(matmul, k_scales_unpack_matches_reference)
 
 /* The register tiles of prompt processing: every shape from 1 × 1 to 4 × 4
  * gives each element the same bits, within the bound of the scalar
- * reference, for awkward block counts. */
+ * reference, for awkward block counts (and float rows with tails). */
 Test(matmul, tiles_agree_in_every_shape)
 {
-    static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0};
+    static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0, HEED_TYPE_F16, HEED_TYPE_BF16,
+                                HEED_TYPE_F32};
     static const int64_t blocks[] = {1, 3, 17, 64};
     enum { ROWS = 5, TOKENS = 6 };
     rng r = {99};
     int n_checked = 0;
-    for (size_t k = 0; k < 2; k++)
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++)
         for (size_t s = 0; s < 4; s++) {
             const int type = types[k];
-            const int64_t n = blocks[s] * 32;
+            const int64_t n = blocks[s] * 32 - (is_float_type(type) ? 5 : 0); /* odd tails */
             const size_t wrow = heed_type_row_size(type, n);
             const size_t xrow = heed_matmul_prepared_size(type, n, 1);
             unsigned char *W = xmalloc(wrow * ROWS);

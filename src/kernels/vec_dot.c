@@ -367,8 +367,8 @@ heed_vec_tile_fn heed_vec_tile_variant(int t, const char *isa)
         return NULL;
     if (strcmp(isa, "avx2") == 0)
         return heed_vec_tile_avx2_get(t);
-    if (strcmp(isa, "avx512vnni") == 0)
-        return heed_vec_tile_avx512_get(t, 1);
+    if (strcmp(isa, "avx512") == 0 || strcmp(isa, "avx512vnni") == 0)
+        return heed_vec_tile_avx512_get(t, strcmp(isa, "avx512vnni") == 0);
     return NULL;
 }
 
