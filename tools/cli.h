@@ -34,7 +34,7 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--json FILE] [--html FILE] [--svg FILE] [--npy FILE] [--residual FILE] [-t THREADS]"
 #define USAGE_NEXT "heed next MODEL (-p TEXT | --ids 1,2,3) [-k 10] [--temp T] [--lens]"
 #define USAGE_HEADS "heed heads MODEL [-p TEXT] [--sort entropy|prev|sink|self|induction]"
-#define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] | heed bench --membw [-t THREADS]"
+#define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--capture] | heed bench --membw [-t THREADS]"
 #define USAGE_SYNTH "heed synth --shape NAME --type TYPE -o FILE [--seed S] [-t THREADS]"
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
 
@@ -69,6 +69,8 @@ const char *cli_piece(const heed_vocab *v, int32_t id, char *buf, size_t size);
  * start a whole, well-formed character becomes U+FFFD; buf has room for
  * 3 × len more bytes). Returns the new length. */
 size_t cli_utf8_append(char *buf, size_t at, const char *s, size_t len);
+/* Seconds on a monotonic clock (for timing). */
+double cli_seconds(void);
 /* Prints a bar of w × 40 cells (w a weight in 0..1). */
 void cli_bar(double w);
 

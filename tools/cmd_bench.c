@@ -8,24 +8,18 @@
  * and the standard deviation of the tokens/s are printed. Generation reads
  * every matrix once per token, so matrix bytes × tokens/s is the memory
  * bandwidth it achieves, compared with the machine's read bandwidth
- * (measured here: threads summing a 1 GiB buffer, best of 5).
+ * (measured here: threads summing a 1 GiB buffer, best of 5). --capture
+ * also measures pp with every layer and head's attention captured (dense
+ * rows in memory): what capture costs.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "kernels/pool.h"
 #include "util/error.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int by_value(const void *a, const void *b)
 {
@@ -85,9 +79,9 @@ static heed_status measure_membw(int n_threads, double *gbps)
         memset(buf, 1, (size_t)bytes); /* fault every page in first */
         *j = (read_job){.buf = buf, .words = bytes / 8};
         for (int r = 0; r < 5; r++) {
-            const double t0 = now();
+            const double t0 = cli_seconds();
             heed_pool_run(pool, read_share, j);
-            const double g = (double)bytes / (now() - t0) / 1e9;
+            const double g = (double)bytes / (cli_seconds() - t0) / 1e9;
             *gbps = g > *gbps ? g : *gbps;
         }
     }
@@ -104,20 +98,22 @@ static heed_status run_once(heed_context *c, const int32_t *ids, int p, int n, f
                             double *tps)
 {
     heed_context_reset(c);
-    const double t0 = now();
+    const double t0 = cli_seconds();
     heed_status st = HEED_OK;
     if (p)
         st = heed_context_eval(c, ids, p, logits, false);
     for (int i = 0; !st && i < n; i++)
         st = heed_context_eval(c, ids + i, 1, logits, false);
-    *tps = (p ? p : n) / (now() - t0);
+    *tps = (p ? p : n) / (cli_seconds() - t0);
     return st;
 }
 
-/* Median and spread of `reps` runs after one to warm up. */
-static heed_status measure(heed_context *c, const int32_t *ids, int p, int n, int reps,
-                           float *logits, stats *out)
+/* Median and spread of `reps` runs after one to warm up (with cap
+ * attached, or none). */
+static heed_status measure(heed_context *c, heed_capture *cap, const int32_t *ids, int p, int n,
+                           int reps, float *logits, stats *out)
 {
+    heed_context_set_capture(c, cap);
     double *tps = malloc(sizeof *tps * (size_t)reps), t;
     heed_status st = tps ? run_once(c, ids, p, n, logits, &t)
                          : heed_fail(HEED_ERR_NOMEM, "out of memory");
@@ -126,6 +122,7 @@ static heed_status measure(heed_context *c, const int32_t *ids, int p, int n, in
     if (!st)
         *out = summarize(tps, reps);
     free(tps);
+    heed_context_set_capture(c, NULL);
     return st;
 }
 
@@ -133,7 +130,7 @@ int cmd_bench(int argc, char **argv)
 {
     const char *model = NULL;
     long p = 512, n = 128, threads = 0, reps = 5;
-    bool membw_only = false;
+    bool membw_only = false, capture = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long *num = !strcmp(a, "-p") ? &p : !strcmp(a, "-n") ? &n : !strcmp(a, "-t") ? &threads
@@ -145,6 +142,8 @@ int cmd_bench(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--membw")) {
             membw_only = true;
+        } else if (!strcmp(a, "--capture")) {
+            capture = true;
         } else if (a[0] == '-' || model) {
             return cli_usage_error("bench", USAGE_BENCH, "unknown or incomplete option");
         } else {
@@ -167,7 +166,8 @@ int cmd_bench(int argc, char **argv)
     heed_context *c = NULL;
     int32_t *ids = NULL;
     float *logits = NULL;
-    stats pp = {0}, tg = {0};
+    heed_capture *cap = NULL;
+    stats pp = {0}, tg = {0}, ppc = {0};
     heed_context_params cp = heed_context_default_params();
     cp.n_ctx = (int)(p > n ? p : n);
     cp.n_threads = (int)threads;
@@ -190,12 +190,23 @@ int cmd_bench(int argc, char **argv)
         printf("%s: %s, matrices %.2f GB, %ld threads, kernels %s, %ld reps\n", model,
                heed_model_arch(m), gb, threads, heed_cpu_isa(), reps);
     if (!st && p) {
-        st = measure(c, ids, (int)p, 0, (int)reps, logits, &pp);
+        st = measure(c, NULL, ids, (int)p, 0, (int)reps, logits, &pp);
         if (!st)
             printf("pp%-5ld %10.2f t/s ± %.2f\n", p, pp.median, pp.sd);
     }
+    if (!st && p && capture) {
+        heed_capture_params cpar = heed_capture_default_params((int)p);
+        cpar.max_bytes = INT64_MAX;
+        st = heed_capture_new(m, &cpar, &cap);
+        if (!st)
+            st = measure(c, cap, ids, (int)p, 0, (int)reps, logits, &ppc);
+        if (!st)
+            printf("pp%-5ld %10.2f t/s ± %.2f   with capture (%.1f MiB): %+.1f%% time\n", p,
+                   ppc.median, ppc.sd, (double)heed_capture_bytes(m, &cpar) / 1048576.0,
+                   100.0 * (pp.median / ppc.median - 1.0));
+    }
     if (!st && n) {
-        st = measure(c, ids, 0, (int)n, (int)reps, logits, &tg);
+        st = measure(c, NULL, ids, 0, (int)n, (int)reps, logits, &tg);
         if (!st)
             printf("tg%-5ld %10.2f t/s ± %.2f   %.1f GB/s, %.0f%% of the measured %.1f GB/s\n",
                    n, tg.median, tg.sd, gb * tg.median, 100.0 * gb * tg.median / membw, membw);
@@ -208,6 +219,7 @@ int cmd_bench(int argc, char **argv)
                gb * tg.median, 100.0 * gb * tg.median / membw);
     free(ids);
     free(logits);
+    heed_capture_free(cap);
     heed_context_free(c);
     heed_model_free(m);
     return rc;

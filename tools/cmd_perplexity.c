@@ -7,16 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 
 static void show_progress(void *user, int done, int total, double ppl)
 {
     const double t0 = *(const double *)user;
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    const double elapsed = (double)t.tv_sec + 1e-9 * (double)t.tv_nsec - t0;
+    const double elapsed = cli_seconds() - t0;
     const int width = 30, filled = width * done / total;
     fprintf(stderr, "\r[%.*s%*s] %d/%d windows, PPL %.4f, %.0f s left ", filled,
             "##############################", width - filled, "", done, total, ppl,
@@ -61,9 +58,7 @@ int cmd_perplexity(int argc, char **argv)
     cp.n_ctx = (int)n_ctx;
     cp.n_threads = (int)threads;
     heed_perplexity_result r;
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    double t0 = (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    double t0 = cli_seconds();
     heed_status st = cli_load(model, true, &m, &v);
     if (!st)
         st = heed_tokenize(v, text, len, true, false, &ids, &n_ids);

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 
@@ -32,13 +31,11 @@ int cmd_quantize(int argc, char **argv)
         fprintf(stderr, "heed quantize: unknown type '%s'\n", pos[2]);
         return EXIT_BAD_INPUT;
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const double t0 = cli_seconds();
     heed_status st = heed_quantize_file(pos[0], pos[1], type, threads);
     if (st)
         return cli_fail("quantize", st);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     fprintf(stderr, "heed quantize: wrote %s (%s) in %.2f s\n", pos[1], heed_type_name(type),
-            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+            cli_seconds() - t0);
     return EXIT_OK;
 }

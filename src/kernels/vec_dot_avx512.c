@@ -123,70 +123,47 @@ AVX512 static float dot_bf16(const void *w, const void *x, int64_t n)
  * of 16 converted once for up to 4 tokens, each activation chunk once for
  * up to 4 rows. Every element: one accumulator over chunks of 16 in order,
  * the tail masked into it, then the lanes summed — whatever the shape. */
-#define UNROLL _Pragma("GCC unroll 4")
 AVX512 static inline __attribute__((always_inline)) void
 float_tile(const void *w, size_t ws, const void *x, size_t xs, int64_t n, float *y, int64_t ys,
            const int R, const int T, const int t)
 {
     __m512 acc[4][4];
-    UNROLL for (int r = 0; r < R; r++)
-        UNROLL for (int k = 0; k < T; k++)
+    HEED_UNROLL for (int r = 0; r < R; r++)
+        HEED_UNROLL for (int k = 0; k < T; k++)
             acc[r][k] = _mm512_setzero_ps();
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
         __m512 xv[4];
-        UNROLL for (int k = 0; k < T; k++)
+        HEED_UNROLL for (int k = 0; k < T; k++)
             xv[k] = load16_masked(m, (const char *)x + (size_t)k * xs, i, t);
-        UNROLL for (int r = 0; r < R; r++) {
+        HEED_UNROLL for (int r = 0; r < R; r++) {
             const __m512 wv = load16_masked(m, (const char *)w + (size_t)r * ws, i, t);
-            UNROLL for (int k = 0; k < T; k++)
+            HEED_UNROLL for (int k = 0; k < T; k++)
                 acc[r][k] = _mm512_fmadd_ps(wv, xv[k], acc[r][k]);
         }
     }
-    UNROLL for (int r = 0; r < R; r++)
-        UNROLL for (int k = 0; k < T; k++)
+    HEED_UNROLL for (int r = 0; r < R; r++)
+        HEED_UNROLL for (int k = 0; k < T; k++)
             y[k * ys + r] = _mm512_reduce_add_ps(acc[r][k]);
 }
-#undef UNROLL
-
-#define FLOAT_SHAPES(t)                                                                      \
-    switch ((rows - 1) * 4 + tokens - 1) {                                                   \
-    case 0: float_tile(w, ws, x, xs, n, y, ys, 1, 1, t); break;                              \
-    case 1: float_tile(w, ws, x, xs, n, y, ys, 1, 2, t); break;                              \
-    case 2: float_tile(w, ws, x, xs, n, y, ys, 1, 3, t); break;                              \
-    case 3: float_tile(w, ws, x, xs, n, y, ys, 1, 4, t); break;                              \
-    case 4: float_tile(w, ws, x, xs, n, y, ys, 2, 1, t); break;                              \
-    case 5: float_tile(w, ws, x, xs, n, y, ys, 2, 2, t); break;                              \
-    case 6: float_tile(w, ws, x, xs, n, y, ys, 2, 3, t); break;                              \
-    case 7: float_tile(w, ws, x, xs, n, y, ys, 2, 4, t); break;                              \
-    case 8: float_tile(w, ws, x, xs, n, y, ys, 3, 1, t); break;                              \
-    case 9: float_tile(w, ws, x, xs, n, y, ys, 3, 2, t); break;                              \
-    case 10: float_tile(w, ws, x, xs, n, y, ys, 3, 3, t); break;                             \
-    case 11: float_tile(w, ws, x, xs, n, y, ys, 3, 4, t); break;                             \
-    case 12: float_tile(w, ws, x, xs, n, y, ys, 4, 1, t); break;                             \
-    case 13: float_tile(w, ws, x, xs, n, y, ys, 4, 2, t); break;                             \
-    case 14: float_tile(w, ws, x, xs, n, y, ys, 4, 3, t); break;                             \
-    default: float_tile(w, ws, x, xs, n, y, ys, 4, 4, t); break;                             \
-    }
 
 AVX512 static void tile_f32(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                             float *y, int64_t ys, int rows, int tokens)
 {
-    FLOAT_SHAPES(HEED_TYPE_F32)
+    HEED_TILE_DISPATCH(float_tile, HEED_TYPE_F32)
 }
 
 AVX512 static void tile_f16(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                             float *y, int64_t ys, int rows, int tokens)
 {
-    FLOAT_SHAPES(HEED_TYPE_F16)
+    HEED_TILE_DISPATCH(float_tile, HEED_TYPE_F16)
 }
 
 AVX512 static void tile_bf16(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                              float *y, int64_t ys, int rows, int tokens)
 {
-    FLOAT_SHAPES(HEED_TYPE_BF16)
+    HEED_TILE_DISPATCH(float_tile, HEED_TYPE_BF16)
 }
-#undef FLOAT_SHAPES
 
 /* ------------------------------------- helpers of the quantised kernels */
 

@@ -51,4 +51,31 @@ AVX2 static inline __m256i nibbles32(const uint8_t *qs)
     return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
 }
 
+/* Fully unrolls the loop after it (tile loops: accumulators in registers). */
+#define HEED_UNROLL _Pragma("GCC unroll 4")
+
+/* In a tile function (parameters w, ws, x, xs, n, y, ys, rows, tokens):
+ * calls kernel(w, ws, x, xs, n, y, ys, R, T, arg) with R = rows and
+ * T = tokens (1..4) as constants, so every shape gets its own unrolled
+ * code with the accumulators in registers. */
+#define HEED_TILE_DISPATCH(kernel, arg)                                                     \
+    switch ((rows - 1) * 4 + tokens - 1) {                                                  \
+    case 0: kernel(w, ws, x, xs, n, y, ys, 1, 1, arg); break;                           \
+    case 1: kernel(w, ws, x, xs, n, y, ys, 1, 2, arg); break;                           \
+    case 2: kernel(w, ws, x, xs, n, y, ys, 1, 3, arg); break;                           \
+    case 3: kernel(w, ws, x, xs, n, y, ys, 1, 4, arg); break;                           \
+    case 4: kernel(w, ws, x, xs, n, y, ys, 2, 1, arg); break;                           \
+    case 5: kernel(w, ws, x, xs, n, y, ys, 2, 2, arg); break;                           \
+    case 6: kernel(w, ws, x, xs, n, y, ys, 2, 3, arg); break;                           \
+    case 7: kernel(w, ws, x, xs, n, y, ys, 2, 4, arg); break;                           \
+    case 8: kernel(w, ws, x, xs, n, y, ys, 3, 1, arg); break;                           \
+    case 9: kernel(w, ws, x, xs, n, y, ys, 3, 2, arg); break;                           \
+    case 10: kernel(w, ws, x, xs, n, y, ys, 3, 3, arg); break;                          \
+    case 11: kernel(w, ws, x, xs, n, y, ys, 3, 4, arg); break;                          \
+    case 12: kernel(w, ws, x, xs, n, y, ys, 4, 1, arg); break;                          \
+    case 13: kernel(w, ws, x, xs, n, y, ys, 4, 2, arg); break;                          \
+    case 14: kernel(w, ws, x, xs, n, y, ys, 4, 3, arg); break;                          \
+    default: kernel(w, ws, x, xs, n, y, ys, 4, 4, arg); break;                          \
+    }
+
 #endif

@@ -21,7 +21,6 @@
  */
 
 enum { LEGACY_TILE = 4 };
-#define HEED_UNROLL _Pragma("GCC unroll 4")
 
 TARGET static inline __attribute__((always_inline)) void
 legacy_tile(const uint8_t *w, size_t w_stride, const uint8_t *x, size_t x_stride, int64_t n,
@@ -64,43 +63,20 @@ legacy_tile(const uint8_t *w, size_t w_stride, const uint8_t *x, size_t x_stride
             y[t * y_stride + r] = hsum8(acc[r][t]);
 }
 
-/* Tiles of every shape up to 4 × 4, each compiled for its shape. */
-#define LEGACY_SHAPES(q4)                                                                    \
-    switch ((rows - 1) * LEGACY_TILE + tokens - 1) {                                         \
-    case 0: legacy_tile(w, ws, x, xs, n, y, ys, 1, 1, q4); break;                            \
-    case 1: legacy_tile(w, ws, x, xs, n, y, ys, 1, 2, q4); break;                            \
-    case 2: legacy_tile(w, ws, x, xs, n, y, ys, 1, 3, q4); break;                            \
-    case 3: legacy_tile(w, ws, x, xs, n, y, ys, 1, 4, q4); break;                            \
-    case 4: legacy_tile(w, ws, x, xs, n, y, ys, 2, 1, q4); break;                            \
-    case 5: legacy_tile(w, ws, x, xs, n, y, ys, 2, 2, q4); break;                            \
-    case 6: legacy_tile(w, ws, x, xs, n, y, ys, 2, 3, q4); break;                            \
-    case 7: legacy_tile(w, ws, x, xs, n, y, ys, 2, 4, q4); break;                            \
-    case 8: legacy_tile(w, ws, x, xs, n, y, ys, 3, 1, q4); break;                            \
-    case 9: legacy_tile(w, ws, x, xs, n, y, ys, 3, 2, q4); break;                            \
-    case 10: legacy_tile(w, ws, x, xs, n, y, ys, 3, 3, q4); break;                           \
-    case 11: legacy_tile(w, ws, x, xs, n, y, ys, 3, 4, q4); break;                           \
-    case 12: legacy_tile(w, ws, x, xs, n, y, ys, 4, 1, q4); break;                           \
-    case 13: legacy_tile(w, ws, x, xs, n, y, ys, 4, 2, q4); break;                           \
-    case 14: legacy_tile(w, ws, x, xs, n, y, ys, 4, 3, q4); break;                           \
-    default: legacy_tile(w, ws, x, xs, n, y, ys, 4, 4, q4); break;                           \
-    }
-
 TARGET static void tile_q8_0(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                              float *y, int64_t ys, int rows, int tokens)
 {
     _Static_assert(offsetof(heed_block_q8_0, qs) == 2, "q8_0 layout");
-    LEGACY_SHAPES(0)
+    HEED_TILE_DISPATCH(legacy_tile, 0)
 }
 
 TARGET static void tile_q4_0(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                              float *y, int64_t ys, int rows, int tokens)
 {
     _Static_assert(offsetof(heed_block_q4_0, qs) == 2, "q4_0 layout");
-    LEGACY_SHAPES(1)
+    HEED_TILE_DISPATCH(legacy_tile, 1)
 }
 
-#undef LEGACY_SHAPES
-#undef HEED_UNROLL
 
 /* The single dot product (generation's matrix × vector): one row is one
  * sequential stream, which the hardware prefetcher follows well, and two
