@@ -316,7 +316,7 @@ Test(attend, svg_is_well_formed)
  * much it needs and how to shrink it; --top-keys makes it fit. */
 Test(attend, refuses_a_capture_above_the_limit)
 {
-    char model[4096], args[8192], ids[4096] = "1";
+    char model[4096], args[8400], ids[4096] = "1";
     FIXTURE_PATH(model, "llama-tiny-f32.gguf");
     for (int i = 1; i < 300; i++)
         snprintf(ids + strlen(ids), sizeof ids - strlen(ids), ",%d", 100 + i);

@@ -329,6 +329,7 @@ Test(capture_select, layers_heads_and_rows)
                 else
                     cr_expect_null(row);
             }
+    heed_capture_free(part);
     const int twice[] = {1, 1}, missing = 2;
     p.heads = twice;
     cr_expect_eq(heed_capture_new(m, &p, &part), HEED_ERR_ARG);
