@@ -63,3 +63,25 @@ Test(synth, k_quants_fall_back_where_blocks_do_not_fit)
     cr_expect_eq(heed_gguf_find_tensor(g, "blk.0.attn_norm.weight")->type, HEED_TYPE_F32);
     heed_gguf_close(g);
 }
+
+/* `heed bench` runs (no timing is asserted) and ends with the line scripts
+ * read; `--capture` adds the captured prompt's line. */
+Test(synth, bench_prints_its_machine_readable_line)
+{
+    char model[4096], args[4400], *out = NULL;
+    FIXTURE_PATH(model, "llama-tiny-q4_0.gguf");
+    snprintf(args, sizeof args, "bench '%s' -p 8 -n 4 -r 1 --capture", model);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    const char *last = NULL; /* the last line that starts with "pp8 " */
+    for (const char *s = strstr(out, "\npp8 "); s; s = strstr(s + 1, "\npp8 "))
+        last = s;
+    cr_assert_not_null(last, "%s", out);
+    double pp, tg, bw, roof;
+    cr_expect_eq(sscanf(last, "\npp8 %lf tg4 %lf bw %lf roofline %lf", &pp, &tg, &bw, &roof), 4,
+                 "%s", last);
+    cr_expect(pp > 0 && tg > 0 && bw > 0 && roof > 0, "%s", last);
+    cr_expect(strstr(out, "with capture"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "bench '%s' -r 0", model);
+    cr_expect_eq(test_run_cli(args, NULL), 2);
+}
