@@ -697,8 +697,7 @@ Test(matmul, k_scales_unpack_matches_reference)
  * reference, for awkward block counts (and float rows with tails). */
 Test(matmul, tiles_agree_in_every_shape)
 {
-    static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0, HEED_TYPE_F16, HEED_TYPE_BF16,
-                                HEED_TYPE_F32};
+    static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0, HEED_TYPE_F16, HEED_TYPE_F32};
     static const int64_t blocks[] = {1, 3, 17, 64};
     enum { ROWS = 5, TOKENS = 6 };
     rng r = {99};

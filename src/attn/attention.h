@@ -5,9 +5,11 @@
  *     out = softmax(scale · q kᵀ + mask) v      per query head
  *
  * Query head h reads kv head h / (n_head / n_kv_head) (grouped-query and
- * multi-query attention). This is the materialised path: each query row's
- * scores are formed, normalised and mixed in full, which is what capture
- * (issue 6) reads; the tiled path (issue 7) will compute the same thing.
+ * multi-query attention). Two implementations: the materialised operator
+ * (heed_attend: each query row's scores formed, normalised and mixed in
+ * full — the straightforward reference the tests hold the other to), and
+ * the tiled one (heed_attend_tiled: online softmax over key blocks), which
+ * the forward pass runs and which also emits captured rows.
  */
 #ifndef HEED_ATTN_ATTENTION_H
 #define HEED_ATTN_ATTENTION_H
@@ -49,5 +51,15 @@ int64_t heed_attend_scratch_floats(const heed_attn *a);
 int64_t heed_attend_items(const heed_attn *a);
 void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scratch,
                  double *received);
+
+/* The tiled operator (attention_tiled.c), which the forward pass runs:
+ * the same results within rounding (online softmax), O(rows) memory, each
+ * key and value row read once per kv head and block of queries. Items are
+ * blocks of queries × kv heads; scratch and received as above. Captured
+ * rows are exp(s - lse) of the same softmax. */
+int64_t heed_attend_tiled_items(const heed_attn *a);
+int64_t heed_attend_tiled_scratch_floats(const heed_attn *a);
+void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *scratch,
+                       double *received);
 
 #endif

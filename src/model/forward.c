@@ -47,7 +47,8 @@ struct heed_context {
     float *att;     /* [batch][n_head*head_dim]  attention output             */
     float *gate;    /* [batch][2 n_ff]      ffn gate (and up when fused)      */
     float *up;      /* [batch][n_ff]                                          */
-    float *scores;  /* [n_threads][n_ctx]   one query's weights per thread    */
+    float *attn_scratch; /* [n_threads][attn_floats]: the attention operator */
+    int64_t attn_floats;
     double *received; /* [n_threads][n_ctx] weight each key got (telemetry)   */
     float *rope;    /* [n_rot]              cos/sin of one position           */
     void *xq;       /* activations converted for the current matmul           */
@@ -74,7 +75,7 @@ void heed_context_free(heed_context *c)
     free(c->att);
     free(c->gate);
     free(c->up);
-    free(c->scores);
+    free(c->attn_scratch);
     free(c->received);
     free(c->rope);
     free(c->xq);
@@ -143,12 +144,15 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     c->att = malloc(sizeof(float) * B * Q);
     c->gate = malloc(sizeof(float) * B * 2 * F);
     c->up = malloc(sizeof(float) * B * F);
-    c->scores = malloc(sizeof(float) * (size_t)n_ctx * (size_t)heed_pool_size(c->pool));
+    const heed_attn widest = {.n_head = m->hp.n_head, .n_kv_head = m->hp.n_kv_head,
+                              .head_dim = m->hp.head_dim, .n_kv = n_ctx};
+    c->attn_floats = heed_attend_tiled_scratch_floats(&widest);
+    c->attn_scratch = malloc(sizeof(float) * (size_t)c->attn_floats * (size_t)heed_pool_size(c->pool));
     c->received = malloc(sizeof(double) * (size_t)n_ctx * (size_t)heed_pool_size(c->pool));
     c->rope = malloc(sizeof(float) * (size_t)hp->n_rot);
     c->xq = malloc(max_prepared_size(m, c->batch));
     if (!c->k_cache || !c->v_cache || !c->x || !c->h || !c->q || !c->k || !c->v || !c->qkv ||
-        !c->att || !c->gate || !c->up || !c->scores || !c->received || !c->rope || !c->xq) {
+        !c->att || !c->gate || !c->up || !c->attn_scratch || !c->received || !c->rope || !c->xq) {
         heed_context_free(c);
         return heed_fail(HEED_ERR_NOMEM, "out of memory for a context of %d positions "
                          "(KV cache %.1f MiB)", n_ctx,
@@ -204,7 +208,8 @@ static void matmul(heed_context *c, const heed_weight *w, const float *x, int n,
 
 typedef struct attend_job {
     const heed_attn *a;
-    float *scores;
+    float *scratch;   /* per thread          */
+    int64_t scratch_floats;
     double *received; /* per thread, or NULL */
     int64_t n_ctx;
 } attend_job;
@@ -213,18 +218,18 @@ static void attend_share(void *arg, int ith, int nth)
 {
     const attend_job *j = arg;
     int64_t begin, end;
-    heed_pool_share(heed_attend_items(j->a), ith, nth, &begin, &end);
+    heed_pool_share(heed_attend_tiled_items(j->a), ith, nth, &begin, &end);
     double *received = j->received ? j->received + ith * j->n_ctx : NULL;
     if (received)
         memset(received, 0, sizeof *received * (size_t)j->a->n_kv);
-    heed_attend(j->a, begin, end, j->scores + ith * j->n_ctx, received);
+    heed_attend_tiled(j->a, begin, end, j->scratch + ith * j->scratch_floats, received);
 }
 
 /* Runs the attention operator on the pool; with a capture attached, adds
  * the threads' telemetry to it in thread order. */
 static void attend(heed_context *c, const heed_attn *a)
 {
-    attend_job job = {a, c->scores, a->capture ? c->received : NULL, c->n_ctx};
+    attend_job job = {a, c->attn_scratch, c->attn_floats, a->capture ? c->received : NULL, c->n_ctx};
     heed_pool_run(c->pool, attend_share, &job);
     for (int t = 0; a->capture && t < heed_pool_size(c->pool); t++)
         heed_capture_add_received(a->capture, a->layer, c->received + t * c->n_ctx, a->n_kv);

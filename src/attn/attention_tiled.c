@@ -1,0 +1,136 @@
+/*
+ * attention_tiled.c — the attention operator as prompt processing and
+ * generation run it (attention.h): online softmax over blocks of keys.
+ *
+ * One work item is a block of up to BQ query positions of one kv head,
+ * with all the query heads that share it (grouped-query attention), so
+ * each key and value row is read once for all of them. For every query
+ * row it keeps the running maximum m, the running sum l of exp(s - m) and
+ * the output o, rescaled when m grows; memory is a few rows, whatever the
+ * context. A row's arithmetic does not depend on the other rows of its
+ * block, so neither threads nor batching change a result.
+ *
+ * Capture: a captured row's weights are exp(s - lse) with lse = m + ln l,
+ * its scores recomputed from q and k — the weights the softmax gave,
+ * without a second operator.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "attn/attention.h"
+#include "attn/capture.h"
+#include "kernels/kernels.h"
+
+enum { BQ = 4, BK = 64 };
+
+int64_t heed_attend_tiled_items(const heed_attn *a)
+{
+    return (int64_t)((a->n_q + BQ - 1) / BQ) * a->n_kv_head;
+}
+
+int64_t heed_attend_tiled_scratch_floats(const heed_attn *a)
+{
+    const int64_t rows = (int64_t)BQ * (a->n_head / a->n_kv_head);
+    return rows * (BK + a->head_dim + 2) + (a->n_kv > 0 ? a->n_kv : 1);
+}
+
+/* Number of keys query i may see. */
+static int visible(const heed_attn *a, int i)
+{
+    if (a->mask == HEED_MASK_BIDIRECTIONAL)
+        return a->n_kv;
+    const int64_t last = a->q_pos0 + i;
+    return last + 1 < a->n_kv ? (int)(last + 1) : a->n_kv;
+}
+
+/* Query row r of a block starting at query i0: query i0 + r / group of
+ * head g * group + r % group. */
+static const float *q_row(const heed_attn *a, int i0, int g, int group, int r)
+{
+    return a->q + (int64_t)(i0 + r / group) * a->q_stride +
+           (int64_t)(g * group + r % group) * a->head_dim;
+}
+
+/* The weights of one finished row, exp(s - lse), to the capture and the
+ * telemetry. */
+static void emit_row(const heed_attn *a, const float *q, const float *k, int head, int64_t pos,
+                     int n, float lse, float *w, double *received)
+{
+    for (int j = 0; j < n; j++)
+        w[j] = expf(a->scale * heed_dot_f32(q, k + (int64_t)j * a->kv_stride, a->head_dim) - lse);
+    if (a->capture)
+        heed_capture_store(a->capture, a->layer, head, pos, w, n);
+    if (received)
+        for (int j = 0; j < n; j++)
+            received[j] += w[j];
+}
+
+void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *scratch,
+                       double *received)
+{
+    const int group = a->n_head / a->n_kv_head, D = a->head_dim;
+    const int rows_max = BQ * group;
+    float *s = scratch;                   /* [rows][BK] scores, then exp      */
+    float *o = s + rows_max * BK;         /* [rows][D]  unnormalised output   */
+    float *m = o + rows_max * D;          /* [rows]     running maximum       */
+    float *l = m + rows_max;              /* [rows]     running sum           */
+    float *w = l + rows_max;              /* [n_kv]     a captured row        */
+    for (int64_t item = begin; item < end; item++) {
+        const int g = (int)(item % a->n_kv_head), i0 = (int)(item / a->n_kv_head) * BQ;
+        const int nq = a->n_q - i0 < BQ ? a->n_q - i0 : BQ, R = nq * group;
+        const float *k = a->k + (int64_t)g * D, *v = a->v + (int64_t)g * D;
+        const int n_keys = visible(a, i0 + nq - 1);
+        for (int r = 0; r < R; r++) {
+            m[r] = -INFINITY;
+            l[r] = 0.0f;
+        }
+        memset(o, 0, sizeof *o * (size_t)(R * D));
+        for (int k0 = 0; k0 < n_keys; k0 += BK) {
+            const int kn = n_keys - k0 < BK ? n_keys - k0 : BK;
+            for (int r = 0; r < R; r++) {
+                const float *q = q_row(a, i0, g, group, r);
+                const int seen = visible(a, i0 + r / group) - k0; /* keys of this block it sees */
+                float *sr = s + r * BK, top = -INFINITY;
+                for (int j = 0; j < kn; j++) {
+                    sr[j] = j < seen ? a->scale * heed_dot_f32(q, k + (int64_t)(k0 + j) * a->kv_stride, D)
+                                     : -INFINITY;
+                    top = sr[j] > top ? sr[j] : top;
+                }
+                if (top == -INFINITY) /* nothing visible in this block */
+                    continue;
+                if (top > m[r]) { /* rescale what was summed under the old maximum */
+                    const float c = expf(m[r] - top);
+                    l[r] *= c;
+                    for (int d = 0; d < D; d++)
+                        o[r * D + d] *= c;
+                    m[r] = top;
+                }
+                for (int j = 0; j < kn; j++) {
+                    sr[j] = sr[j] == -INFINITY ? 0.0f : expf(sr[j] - m[r]);
+                    l[r] += sr[j];
+                }
+            }
+            for (int j = 0; j < kn; j++) { /* each value row once for all rows */
+                const float *vj = v + (int64_t)(k0 + j) * a->kv_stride;
+                for (int r = 0; r < R; r++) {
+                    const float p = s[r * BK + j];
+                    if (p == 0.0f)
+                        continue;
+                    float *orow = o + r * D;
+                    for (int d = 0; d < D; d++)
+                        orow[d] += p * vj[d];
+                }
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            const int i = i0 + r / group, h = g * group + r % group;
+            float *out = a->out + (int64_t)i * a->out_stride + (int64_t)h * D;
+            const float inv = 1.0f / l[r];
+            for (int d = 0; d < D; d++)
+                out[d] = o[r * D + d] * inv;
+            if (a->capture || received)
+                emit_row(a, q_row(a, i0, g, group, r), k, h, a->q_pos0 + i, visible(a, i),
+                         m[r] + logf(l[r]), w, received);
+        }
+    }
+}
