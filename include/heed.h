@@ -369,6 +369,9 @@ int heed_context_n_past(const heed_context *c);  /* positions filled      */
 const heed_model *heed_context_model(const heed_context *c);
 int heed_context_n_ctx(const heed_context *c);
 void heed_context_reset(heed_context *c);        /* empties the cache     */
+/* Keeps only the first n_past positions of the cache (n_past no more than
+ * the positions it holds): evaluation goes on from there. */
+heed_status heed_context_truncate(heed_context *c, int n_past);
 
 /* ------------------------------------------------------------ tokenizers */
 
@@ -619,12 +622,13 @@ heed_status heed_capture_prompt(const heed_model *m, const int32_t *ids, int n,
 
 /* One layer's attention inputs, as the operator saw them: query i (at
  * position q_pos0 + i) of head h is q + i*q_stride + h*head_dim; key j of
- * kv head g is k + j*kv_stride + g*head_dim (keys 0..n_kv-1, RoPE applied);
+ * kv head g is k + g*kv_head_stride + j*kv_stride (keys 0..n_kv-1, RoPE
+ * applied);
  * query head h reads kv head h / (n_head / n_kv_head); the scores are
  * scale · q·k, over keys 0..position for a causal mask. */
 typedef struct heed_qk {
     int layer, n_q, n_kv, n_head, n_kv_head, head_dim;
-    int64_t q_pos0, q_stride, kv_stride;
+    int64_t q_pos0, q_stride, kv_stride, kv_head_stride;
     const float *q, *k;
     float scale;
     bool causal;

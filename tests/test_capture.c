@@ -226,7 +226,7 @@ static void check_rows(void *user, const heed_qk *qk)
             const float *q = qk->q + i * qk->q_stride + (int64_t)h * qk->head_dim;
             double max = -INFINITY, sum = 0;
             for (int j = 0; j < n; j++) {
-                const float *k = qk->k + j * qk->kv_stride + (int64_t)(h / group) * qk->head_dim;
+                const float *k = qk->k + (h / group) * qk->kv_head_stride + j * qk->kv_stride;
                 double dot = 0;
                 for (int d = 0; d < qk->head_dim; d++)
                     dot += (double)q[d] * k[d];

@@ -29,7 +29,7 @@ void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scores,
         const int i = (int)(item / a->n_head), h = (int)(item % a->n_head);
         const int n = visible_keys(a, i);
         const float *q = a->q + (int64_t)i * a->q_stride + (int64_t)h * a->head_dim;
-        const int64_t kv_off = (int64_t)(h / group) * a->head_dim;
+        const int64_t kv_off = (int64_t)(h / group) * a->kv_head_stride;
         float *out = a->out + (int64_t)i * a->out_stride + (int64_t)h * a->head_dim;
         /* scores = scale · q·k over the visible keys; masked keys get 0 */
         for (int j = 0; j < n; j++)

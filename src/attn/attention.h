@@ -25,9 +25,10 @@ typedef enum heed_mask_kind {
 
 typedef struct heed_attn {
     const float *q;      /* [n_q][q_stride], head h at q + h*head_dim        */
-    const float *k, *v;  /* [n_kv][kv_stride], kv head j at + j*head_dim     */
+    const float *k, *v;  /* key / value j of kv head g at
+                            + g*kv_head_stride + j*kv_stride                 */
     float *out;          /* [n_q][out_stride], head h at out + h*head_dim    */
-    int64_t q_stride, kv_stride, out_stride;
+    int64_t q_stride, kv_stride, kv_head_stride, out_stride;
     int n_q, n_kv;
     int64_t q_pos0;      /* position of query 0; query i is at q_pos0 + i;
                             key j is at position j                           */

@@ -53,11 +53,11 @@ static const float *q_row(const heed_attn *a, int i0, int g, int group, int r)
 
 /* The weights of one finished row, exp(s - lse), to the capture and the
  * telemetry. */
-static void emit_row(const heed_attn *a, const float *q, const float *k, int head, int64_t pos,
-                     int n, float lse, float *w, double *received)
+static void emit_row(const heed_attn *a, const heed_attn_rows *kr, const float *q, const float *k,
+                     int head, int64_t pos, int n, float lse, float *w, double *received)
 {
-    for (int j = 0; j < n; j++)
-        w[j] = expf(a->scale * heed_dot_f32(q, k + (int64_t)j * a->kv_stride, a->head_dim) - lse);
+    kr->scores(q, k, a->kv_stride, n, a->head_dim, a->scale, w);
+    kr->exp_sum(w, n, lse);
     if (a->capture)
         heed_capture_store(a->capture, a->layer, head, pos, w, n);
     if (received)
@@ -70,6 +70,7 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
 {
     const int group = a->n_head / a->n_kv_head, D = a->head_dim;
     const int rows_max = BQ * group;
+    const heed_attn_rows *kr = heed_attn_rows_get();
     float *s = scratch;                   /* [rows][BK] scores, then exp      */
     float *o = s + rows_max * BK;         /* [rows][D]  unnormalised output   */
     float *m = o + rows_max * D;          /* [rows]     running maximum       */
@@ -78,7 +79,7 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
     for (int64_t item = begin; item < end; item++) {
         const int g = (int)(item % a->n_kv_head), i0 = (int)(item / a->n_kv_head) * BQ;
         const int nq = a->n_q - i0 < BQ ? a->n_q - i0 : BQ, R = nq * group;
-        const float *k = a->k + (int64_t)g * D, *v = a->v + (int64_t)g * D;
+        const float *k = a->k + g * a->kv_head_stride, *v = a->v + g * a->kv_head_stride;
         const int n_keys = visible(a, i0 + nq - 1);
         for (int r = 0; r < R; r++) {
             m[r] = -INFINITY;
@@ -88,16 +89,14 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
         for (int k0 = 0; k0 < n_keys; k0 += BK) {
             const int kn = n_keys - k0 < BK ? n_keys - k0 : BK;
             for (int r = 0; r < R; r++) {
-                const float *q = q_row(a, i0, g, group, r);
-                const int seen = visible(a, i0 + r / group) - k0; /* keys of this block it sees */
-                float *sr = s + r * BK, top = -INFINITY;
-                for (int j = 0; j < kn; j++) {
-                    sr[j] = j < seen ? a->scale * heed_dot_f32(q, k + (int64_t)(k0 + j) * a->kv_stride, D)
-                                     : -INFINITY;
+                float *sr = s + r * BK;
+                int seen = visible(a, i0 + r / group) - k0; /* keys of this block it sees */
+                seen = seen < 0 ? 0 : seen < kn ? seen : kn;
+                kr->scores(q_row(a, i0, g, group, r), k + (int64_t)k0 * a->kv_stride,
+                           a->kv_stride, seen, D, a->scale, sr);
+                float top = -INFINITY;
+                for (int j = 0; j < seen; j++)
                     top = sr[j] > top ? sr[j] : top;
-                }
-                if (top == -INFINITY) /* nothing visible in this block */
-                    continue;
                 if (top > m[r]) { /* rescale what was summed under the old maximum */
                     const float c = expf(m[r] - top);
                     l[r] *= c;
@@ -105,22 +104,12 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
                         o[r * D + d] *= c;
                     m[r] = top;
                 }
-                for (int j = 0; j < kn; j++) {
-                    sr[j] = sr[j] == -INFINITY ? 0.0f : expf(sr[j] - m[r]);
-                    l[r] += sr[j];
-                }
+                if (seen)
+                    l[r] += kr->exp_sum(sr, seen, m[r]);
+                memset(sr + seen, 0, sizeof *sr * (size_t)(kn - seen)); /* hidden: weight 0 */
             }
-            for (int j = 0; j < kn; j++) { /* each value row once for all rows */
-                const float *vj = v + (int64_t)(k0 + j) * a->kv_stride;
-                for (int r = 0; r < R; r++) {
-                    const float p = s[r * BK + j];
-                    if (p == 0.0f)
-                        continue;
-                    float *orow = o + r * D;
-                    for (int d = 0; d < D; d++)
-                        orow[d] += p * vj[d];
-                }
-            }
+            /* each value row once for all rows */
+            kr->pv(o, D, s, BK, R, v + (int64_t)k0 * a->kv_stride, a->kv_stride, kn, D);
         }
         for (int r = 0; r < R; r++) {
             const int i = i0 + r / group, h = g * group + r % group;
@@ -129,7 +118,7 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
             for (int d = 0; d < D; d++)
                 out[d] = o[r * D + d] * inv;
             if (a->capture || received)
-                emit_row(a, q_row(a, i0, g, group, r), k, h, a->q_pos0 + i, visible(a, i),
+                emit_row(a, kr, q_row(a, i0, g, group, r), k, h, a->q_pos0 + i, visible(a, i),
                          m[r] + logf(l[r]), w, received);
         }
     }

@@ -19,4 +19,19 @@ void heed_f16_to_f32_row(const uint16_t *src, float *dst, int64_t n);
 typedef void (*heed_f16_row_fn)(const uint16_t *src, float *dst, int64_t n);
 heed_f16_row_fn heed_f16_to_f32_row_variant(const char *isa);
 
+/* The inner loops of the tiled attention operator (attn_rows.c). */
+typedef struct heed_attn_rows {
+    /* out[j] = scale · q·k_j for keys j < n (row j at k + j·k_stride) */
+    void (*scores)(const float *q, const float *k, int64_t k_stride, int n, int d, float scale,
+                   float *out);
+    /* x[j] = exp(x[j] - max) (exactly 0 for -inf); returns their sum */
+    float (*exp_sum)(float *x, int n, float max);
+    /* o_r += Σ_j p[r·p_stride + j] · v_j for r < rows, j < n; rows of d */
+    void (*pv)(float *o, int64_t o_stride, const float *p, int64_t p_stride, int rows,
+               const float *v, int64_t v_stride, int n, int d);
+} heed_attn_rows;
+
+const heed_attn_rows *heed_attn_rows_get(void);
+const heed_attn_rows *heed_attn_rows_variant(const char *isa); /* tests */
+
 #endif

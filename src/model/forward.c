@@ -37,7 +37,8 @@ struct heed_context {
     int res_begin, res_end;
     heed_qk_fn qk_tap;      /* called after each layer's attention, or NULL  */
     void *qk_user;
-    float *k_cache, *v_cache; /* [n_layer][n_ctx][n_kv_head*head_dim]       */
+    float *k_cache, *v_cache; /* [n_layer][n_kv_head][n_ctx][head_dim]: each
+                                 head's keys one contiguous run           */
     /* activations of one batch                                               */
     float *x;       /* [batch][n_embd]      the residual stream               */
     float *h;       /* [batch][n_embd]      normed input of a sub-block       */
@@ -166,6 +167,15 @@ int heed_context_n_past(const heed_context *c) { return c->n_past; }
 int heed_context_n_ctx(const heed_context *c) { return c->n_ctx; }
 const heed_model *heed_context_model(const heed_context *c) { return c->m; }
 void heed_context_reset(heed_context *c) { c->n_past = 0; }
+
+heed_status heed_context_truncate(heed_context *c, int n_past)
+{
+    if (n_past < 0 || n_past > c->n_past)
+        return heed_fail(HEED_ERR_ARG, "cannot keep %d positions of a cache holding %d", n_past,
+                         c->n_past);
+    c->n_past = n_past;
+    return HEED_OK;
+}
 void heed_context_set_capture(heed_context *c, heed_capture *cap) { c->capture = cap; }
 void heed_context_set_qk_tap(heed_context *c, heed_qk_fn fn, void *user)
 {
@@ -299,7 +309,7 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
     }
 
     /* RoPE on q and k (learned positions are in x already); then k, v go
-     * into the cache at their positions */
+     * into the cache at their positions, head by head */
     const float q_scale = 1.0f / sqrtf((float)hp->head_dim);
     float *k_cache = c->k_cache + (int64_t)il * c->n_ctx * KV;
     float *v_cache = c->v_cache + (int64_t)il * c->n_ctx * KV;
@@ -315,13 +325,18 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
         if (m->arch->q_prescale)
             for (int64_t i = 0; i < Q; i++)
                 c->q[t * Q + i] *= q_scale;
-        memcpy(k_cache + (int64_t)(pos0 + t) * KV, c->k + t * KV, sizeof(float) * (size_t)KV);
-        memcpy(v_cache + (int64_t)(pos0 + t) * KV, c->v + t * KV, sizeof(float) * (size_t)KV);
+        for (int g = 0; g < hp->n_kv_head; g++) {
+            const int64_t at = ((int64_t)g * c->n_ctx + pos0 + t) * hp->head_dim;
+            const size_t bytes = sizeof(float) * (size_t)hp->head_dim;
+            memcpy(k_cache + at, c->k + t * KV + (int64_t)g * hp->head_dim, bytes);
+            memcpy(v_cache + at, c->v + t * KV + (int64_t)g * hp->head_dim, bytes);
+        }
     }
 
     heed_attn a = {
         .q = c->q, .k = k_cache, .v = v_cache, .out = c->att,
-        .q_stride = Q, .kv_stride = KV, .out_stride = Q,
+        .q_stride = Q, .kv_stride = hp->head_dim,
+        .kv_head_stride = (int64_t)c->n_ctx * hp->head_dim, .out_stride = Q,
         .n_q = n, .n_kv = pos0 + n, .q_pos0 = pos0,
         .n_head = hp->n_head, .n_kv_head = hp->n_kv_head, .head_dim = hp->head_dim,
         .scale = m->arch->q_prescale ? 1.0f : q_scale, .mask = m->arch->mask,
@@ -329,8 +344,9 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
     };
     attend(c, &a);
     if (c->qk_tap) {
-        const heed_qk qk = {il, n, a.n_kv, a.n_head, a.n_kv_head, a.head_dim, pos0, Q, KV,
-                            a.q, a.k, a.scale, a.mask == HEED_MASK_CAUSAL};
+        const heed_qk qk = {il, n, a.n_kv, a.n_head, a.n_kv_head, a.head_dim, pos0, Q,
+                            a.kv_stride, a.kv_head_stride, a.q, a.k, a.scale,
+                            a.mask == HEED_MASK_CAUSAL};
         c->qk_tap(c->qk_user, &qk);
     }
 

@@ -1,0 +1,256 @@
+/*
+ * attn_rows.c — the three inner loops of the tiled attention operator
+ * (attention_tiled.c), as a scalar reference and AVX2 / AVX-512 variants:
+ * the scores of one query against a run of keys, exp(s - max) summed, and
+ * a block of probabilities times value rows. The vector exp is Cephes'
+ * expf (range reduction by ln 2 in two parts, a degree-6 polynomial):
+ * within 2 ulp of libm's on the range attention uses (x <= 0).
+ */
+#include "kernels/kernels.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "heed.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HEED_X86 1
+#endif
+
+/* ---------------------------------------------------------- reference */
+
+static void scores_scalar(const float *q, const float *k, int64_t k_stride, int n, int d,
+                          float scale, float *out)
+{
+    for (int j = 0; j < n; j++) {
+        float s = 0.0f;
+        for (int i = 0; i < d; i++)
+            s += q[i] * k[j * k_stride + i];
+        out[j] = scale * s;
+    }
+}
+
+static float exp_sum_scalar(float *x, int n, float max)
+{
+    float sum = 0.0f;
+    for (int j = 0; j < n; j++) {
+        x[j] = x[j] == -INFINITY ? 0.0f : expf(x[j] - max);
+        sum += x[j];
+    }
+    return sum;
+}
+
+static void pv_scalar(float *o, int64_t o_stride, const float *p, int64_t p_stride, int rows,
+                      const float *v, int64_t v_stride, int n, int d)
+{
+    for (int j = 0; j < n; j++)
+        for (int r = 0; r < rows; r++) {
+            const float w = p[r * p_stride + j];
+            for (int i = 0; w != 0.0f && i < d; i++)
+                o[r * o_stride + i] += w * v[j * v_stride + i];
+        }
+}
+
+#ifdef HEED_X86
+/* Cephes expf constants */
+#define EXP_HI 88.3762626647949f
+#define EXP_LO -87.3365478515625f /* below: 0 (exp would be subnormal) */
+#define LOG2E 1.44269504088896341f
+#define LN2_HI 0.693359375f
+#define LN2_LO -2.12194440e-4f
+#define P0 1.9875691500E-4f
+#define P1 1.3981999507E-3f
+#define P2 8.3334519073E-3f
+#define P3 4.1665795894E-2f
+#define P4 1.6666665459E-1f
+#define P5 5.0000001201E-1f
+
+/* ------------------------------------------------------------ AVX2 */
+#define AVX2 __attribute__((target("avx2,fma")))
+
+AVX2 static inline __m256 exp8(__m256 x)
+{
+    const __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(EXP_LO), _CMP_LT_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(EXP_LO)), _mm256_set1_ps(EXP_HI));
+    const __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(LOG2E)),
+                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(LN2_HI), x);
+    r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(LN2_LO), r);
+    __m256 y = _mm256_set1_ps(P0);
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P1));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P2));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P3));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P4));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P5));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(under, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
+}
+
+AVX2 static inline float hsum8(__m256 v)
+{
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+AVX2 static void scores_avx2(const float *q, const float *k, int64_t k_stride, int n, int d,
+                             float scale, float *out)
+{
+    if (d % 8) {
+        scores_scalar(q, k, k_stride, n, d, scale, out);
+        return;
+    }
+    for (int j = 0; j < n; j++) {
+        const float *kj = k + j * k_stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 16 <= d; i += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(kj + i), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), _mm256_loadu_ps(kj + i + 8), a1);
+        }
+        if (i < d)
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(kj + i), a0);
+        out[j] = scale * hsum8(_mm256_add_ps(a0, a1));
+    }
+}
+
+AVX2 static float exp_sum_avx2(float *x, int n, float max)
+{
+    __m256 sum = _mm256_setzero_ps();
+    const __m256 m = _mm256_set1_ps(max);
+    int j = 0;
+    for (; j + 8 <= n; j += 8) { /* -inf - max is -inf: below EXP_LO, so 0 */
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + j), m));
+        _mm256_storeu_ps(x + j, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    return hsum8(sum) + exp_sum_scalar(x + j, n - j, max);
+}
+
+AVX2 static void pv_avx2(float *o, int64_t o_stride, const float *p, int64_t p_stride, int rows,
+                         const float *v, int64_t v_stride, int n, int d)
+{
+    if (d % 8) {
+        pv_scalar(o, o_stride, p, p_stride, rows, v, v_stride, n, d);
+        return;
+    }
+    for (int j = 0; j < n; j++)
+        for (int r = 0; r < rows; r++) {
+            const float w = p[r * p_stride + j];
+            if (w == 0.0f)
+                continue;
+            const __m256 wv = _mm256_set1_ps(w);
+            float *orow = o + r * o_stride;
+            for (int i = 0; i < d; i += 8)
+                _mm256_storeu_ps(orow + i, _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + j * v_stride + i),
+                                                           _mm256_loadu_ps(orow + i)));
+        }
+}
+
+/* --------------------------------------------------------- AVX-512 */
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
+
+AVX512 static inline __m512 exp16(__m512 x)
+{
+    const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(EXP_LO), _CMP_LT_OQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(EXP_LO)), _mm512_set1_ps(EXP_HI));
+    const __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(LOG2E)),
+                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(LN2_HI), x);
+    r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(LN2_LO), r);
+    __m512 y = _mm512_set1_ps(P0);
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P1));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P2));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P3));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P4));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(P5));
+    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_maskz_scalef_ps((__mmask16)~under, y, fx);
+}
+
+AVX512 static void scores_avx512(const float *q, const float *k, int64_t k_stride, int n, int d,
+                                 float scale, float *out)
+{
+    if (d % 16) {
+        scores_avx2(q, k, k_stride, n, d, scale, out);
+        return;
+    }
+    for (int j = 0; j < n; j++) {
+        const float *kj = k + j * k_stride;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        int i = 0;
+        for (; i + 32 <= d; i += 32) {
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(kj + i), a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), _mm512_loadu_ps(kj + i + 16), a1);
+        }
+        if (i < d)
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(kj + i), a0);
+        out[j] = scale * _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    }
+}
+
+AVX512 static float exp_sum_avx512(float *x, int n, float max)
+{
+    __m512 sum = _mm512_setzero_ps();
+    const __m512 m = _mm512_set1_ps(max);
+    for (int j = 0; j < n; j += 16) {
+        const __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), m));
+        _mm512_mask_storeu_ps(x + j, k, e);
+        sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(k, e));
+    }
+    return _mm512_reduce_add_ps(sum);
+}
+
+AVX512 static void pv_avx512(float *o, int64_t o_stride, const float *p, int64_t p_stride,
+                             int rows, const float *v, int64_t v_stride, int n, int d)
+{
+    if (d % 16) {
+        pv_avx2(o, o_stride, p, p_stride, rows, v, v_stride, n, d);
+        return;
+    }
+    for (int j = 0; j < n; j++)
+        for (int r = 0; r < rows; r++) {
+            const float w = p[r * p_stride + j];
+            if (w == 0.0f)
+                continue;
+            const __m512 wv = _mm512_set1_ps(w);
+            float *orow = o + r * o_stride;
+            for (int i = 0; i < d; i += 16)
+                _mm512_storeu_ps(orow + i, _mm512_fmadd_ps(wv, _mm512_loadu_ps(v + j * v_stride + i),
+                                                           _mm512_loadu_ps(orow + i)));
+        }
+}
+#endif
+
+const heed_attn_rows *heed_attn_rows_variant(const char *isa)
+{
+    static const heed_attn_rows scalar = {scores_scalar, exp_sum_scalar, pv_scalar};
+    const char *have = heed_cpu_isa();
+    if (strcmp(isa, "scalar") == 0)
+        return &scalar;
+#ifdef HEED_X86
+    static const heed_attn_rows avx2 = {scores_avx2, exp_sum_avx2, pv_avx2};
+    static const heed_attn_rows avx512 = {scores_avx512, exp_sum_avx512, pv_avx512};
+    if (strcmp(isa, "avx2") == 0 && strcmp(have, "scalar") != 0)
+        return &avx2;
+    if (strcmp(isa, "avx512") == 0 && strcmp(have, "avx512") == 0)
+        return &avx512;
+#endif
+    (void)have;
+    return NULL;
+}
+
+const heed_attn_rows *heed_attn_rows_get(void)
+{
+    static _Atomic(const heed_attn_rows *) best;
+    const heed_attn_rows *f = atomic_load_explicit(&best, memory_order_relaxed);
+    if (!f)
+        atomic_store_explicit(&best, f = heed_attn_rows_variant(heed_cpu_isa()),
+                              memory_order_relaxed);
+    return f;
+}
