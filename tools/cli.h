@@ -34,7 +34,7 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--json FILE] [--html FILE] [--svg FILE] [--npy FILE] [--residual FILE] [-t THREADS]"
 #define USAGE_NEXT "heed next MODEL (-p TEXT | --ids 1,2,3) [-k 10] [--temp T] [--lens]"
 #define USAGE_HEADS "heed heads MODEL [-p TEXT] [--sort entropy|prev|sink|self|induction]"
-#define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--capture] | heed bench --membw [-t THREADS]"
+#define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [-d DEPTH] [--capture] | heed bench --membw [-t THREADS]"
 #define USAGE_SYNTH "heed synth --shape NAME --type TYPE -o FILE [--seed S] [-t THREADS]"
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
 

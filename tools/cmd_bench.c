@@ -1,6 +1,8 @@
 /*
  * cmd_bench.c — `heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS]`
- * and `heed bench --membw [-t THREADS]`.
+ * and `heed bench --membw [-t THREADS]`. With -d DEPTH the cache is
+ * first filled with DEPTH tokens (once) and every run starts from there:
+ * generation at a long context.
  *
  * As llama-bench measures: pp = one prompt of p tokens evaluated as a
  * batch into an empty cache; tg = n tokens generated one at a time from an
@@ -93,13 +95,15 @@ static heed_status measure_membw(int n_threads, double *gbps)
 
 /* ---- pp and tg */
 
-/* Tokens/s of one run: a prompt of p tokens, or n single-token steps. */
-static heed_status run_once(heed_context *c, const int32_t *ids, int p, int n, float *logits,
-                            double *tps)
+/* Tokens/s of one run: a prompt of p tokens, or n single-token steps,
+ * after the first `depth` positions of the cache. */
+static heed_status run_once(heed_context *c, int depth, const int32_t *ids, int p, int n,
+                            float *logits, double *tps)
 {
-    heed_context_reset(c);
+    heed_status st = heed_context_truncate(c, depth);
+    if (st)
+        return st;
     const double t0 = cli_seconds();
-    heed_status st = HEED_OK;
     if (p)
         st = heed_context_eval(c, ids, p, logits, false);
     for (int i = 0; !st && i < n; i++)
@@ -110,15 +114,15 @@ static heed_status run_once(heed_context *c, const int32_t *ids, int p, int n, f
 
 /* Median and spread of `reps` runs after one to warm up (with cap
  * attached, or none). */
-static heed_status measure(heed_context *c, heed_capture *cap, const int32_t *ids, int p, int n,
-                           int reps, float *logits, stats *out)
+static heed_status measure(heed_context *c, heed_capture *cap, int depth, const int32_t *ids,
+                           int p, int n, int reps, float *logits, stats *out)
 {
     heed_context_set_capture(c, cap);
     double *tps = malloc(sizeof *tps * (size_t)reps), t;
-    heed_status st = tps ? run_once(c, ids, p, n, logits, &t)
+    heed_status st = tps ? run_once(c, depth, ids, p, n, logits, &t)
                          : heed_fail(HEED_ERR_NOMEM, "out of memory");
     for (int r = 0; !st && r < reps; r++)
-        st = run_once(c, ids, p, n, logits, &tps[r]);
+        st = run_once(c, depth, ids, p, n, logits, &tps[r]);
     if (!st)
         *out = summarize(tps, reps);
     free(tps);
@@ -129,12 +133,12 @@ static heed_status measure(heed_context *c, heed_capture *cap, const int32_t *id
 int cmd_bench(int argc, char **argv)
 {
     const char *model = NULL;
-    long p = 512, n = 128, threads = 0, reps = 5;
+    long p = 512, n = 128, threads = 0, reps = 5, depth = 0;
     bool membw_only = false, capture = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long *num = !strcmp(a, "-p") ? &p : !strcmp(a, "-n") ? &n : !strcmp(a, "-t") ? &threads
-                    : !strcmp(a, "-r") ? &reps : NULL;
+                    : !strcmp(a, "-r") ? &reps : !strcmp(a, "-d") ? &depth : NULL;
         if (num) {
             if (!cli_parse_int("bench", a, v, num == &reps || num == &threads ? 1 : 0,
                                num == &threads ? 512 : 1 << 20, num))
@@ -169,7 +173,7 @@ int cmd_bench(int argc, char **argv)
     heed_capture *cap = NULL;
     stats pp = {0}, tg = {0}, ppc = {0};
     heed_context_params cp = heed_context_default_params();
-    cp.n_ctx = (int)(p > n ? p : n);
+    cp.n_ctx = (int)(depth + (p > n ? p : n));
     cp.n_threads = (int)threads;
     st = heed_model_load(model, &m);
     if (!st && heed_model_is_encoder(m))
@@ -185,28 +189,38 @@ int cmd_bench(int argc, char **argv)
         for (int i = 0; ids && i < cp.n_ctx; i++) /* arbitrary ids: speed ignores them */
             ids[i] = (int32_t)((i * 7919 + 11) % heed_model_n_vocab(m));
     }
+    if (!st && depth) { /* fill the cache once; each run starts from it */
+        const double t0 = cli_seconds();
+        for (int done = 0, chunk; !st && done < depth; done += chunk) {
+            chunk = (int)(depth - done < 512 ? depth - done : 512);
+            st = heed_context_eval(c, ids, chunk, NULL, false);
+        }
+        if (!st)
+            printf("depth %ld: the cache filled in %.1f s\n", depth, cli_seconds() - t0);
+    }
     const double gb = st ? 0 : (double)heed_model_matrix_bytes(m) / 1e9;
     if (!st)
         printf("%s: %s, matrices %.2f GB, %ld threads, kernels %s, %ld reps\n", model,
                heed_model_arch(m), gb, threads, heed_cpu_isa(), reps);
     if (!st && p) {
-        st = measure(c, NULL, ids, (int)p, 0, (int)reps, logits, &pp);
+        st = measure(c, NULL, (int)depth, ids, (int)p, 0, (int)reps, logits, &pp);
         if (!st)
             printf("pp%-5ld %10.2f t/s ± %.2f\n", p, pp.median, pp.sd);
     }
     if (!st && p && capture) {
-        heed_capture_params cpar = heed_capture_default_params((int)p);
+        heed_capture_params cpar = heed_capture_default_params((int)(depth + p));
+        cpar.row_begin = (int)depth;
         cpar.max_bytes = INT64_MAX;
         st = heed_capture_new(m, &cpar, &cap);
         if (!st)
-            st = measure(c, cap, ids, (int)p, 0, (int)reps, logits, &ppc);
+            st = measure(c, cap, (int)depth, ids, (int)p, 0, (int)reps, logits, &ppc);
         if (!st)
             printf("pp%-5ld %10.2f t/s ± %.2f   with capture (%.1f MiB): %+.1f%% time\n", p,
                    ppc.median, ppc.sd, (double)heed_capture_bytes(m, &cpar) / 1048576.0,
                    100.0 * (pp.median / ppc.median - 1.0));
     }
     if (!st && n) {
-        st = measure(c, NULL, ids, 0, (int)n, (int)reps, logits, &tg);
+        st = measure(c, NULL, (int)depth, ids, 0, (int)n, (int)reps, logits, &tg);
         if (!st)
             printf("tg%-5ld %10.2f t/s ± %.2f   %.1f GB/s, %.0f%% of the measured %.1f GB/s\n",
                    n, tg.median, tg.sd, gb * tg.median, 100.0 * gb * tg.median / membw, membw);
