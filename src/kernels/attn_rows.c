@@ -172,6 +172,18 @@ AVX512 static inline __m512 exp16(__m512 x)
     return _mm512_maskz_scalef_ps((__mmask16)~under, y, fx);
 }
 
+/* The four lane sums of v0..v3, in that order. */
+AVX512 static inline __m128 reduce4(__m512 v0, __m512 v1, __m512 v2, __m512 v3)
+{
+    const __m512 t01 = _mm512_add_ps(_mm512_unpacklo_ps(v0, v1), _mm512_unpackhi_ps(v0, v1));
+    const __m512 t23 = _mm512_add_ps(_mm512_unpacklo_ps(v2, v3), _mm512_unpackhi_ps(v2, v3));
+    /* per 128-bit lane: v0 v1 v2 v3 partial sums */
+    const __m512 u = _mm512_add_ps(_mm512_shuffle_ps(t01, t23, 0x44),
+                                   _mm512_shuffle_ps(t01, t23, 0xee));
+    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(u), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1)));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
 AVX512 static void scores_avx512(const float *q, const float *k, int64_t k_stride, int n, int d,
                                  float scale, float *out)
 {
@@ -179,17 +191,22 @@ AVX512 static void scores_avx512(const float *q, const float *k, int64_t k_strid
         scores_avx2(q, k, k_stride, n, d, scale, out);
         return;
     }
-    for (int j = 0; j < n; j++) {
-        const float *kj = k + j * k_stride;
-        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-        int i = 0;
-        for (; i + 32 <= d; i += 32) {
-            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(kj + i), a0);
-            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), _mm512_loadu_ps(kj + i + 16), a1);
+    int j = 0;
+    for (; j + 4 <= n; j += 4) { /* four keys, reduced together */
+        __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                       _mm512_setzero_ps()};
+        for (int i = 0; i < d; i += 16) {
+            const __m512 qi = _mm512_loadu_ps(q + i);
+            for (int t = 0; t < 4; t++)
+                a[t] = _mm512_fmadd_ps(qi, _mm512_loadu_ps(k + (j + t) * k_stride + i), a[t]);
         }
-        if (i < d)
-            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(kj + i), a0);
-        out[j] = scale * _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+        _mm_storeu_ps(out + j, _mm_mul_ps(_mm_set1_ps(scale), reduce4(a[0], a[1], a[2], a[3])));
+    }
+    for (; j < n; j++) {
+        __m512 a0 = _mm512_setzero_ps();
+        for (int i = 0; i < d; i += 16)
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(k + j * k_stride + i), a0);
+        out[j] = scale * _mm512_reduce_add_ps(a0);
     }
 }
 
@@ -206,9 +223,50 @@ AVX512 static float exp_sum_avx512(float *x, int n, float max)
     return _mm512_reduce_add_ps(sum);
 }
 
+/* rows × (16·DV) of o held in registers across the n value rows (RC rows
+ * at a time, RC · DV <= 16 accumulators). */
+#define UNROLL _Pragma("GCC unroll 16")
+AVX512 static inline __attribute__((always_inline)) void
+pv_regs(float *o, int64_t o_stride, const float *p, int64_t p_stride, int rows,
+        const float *v, int64_t v_stride, int n, const int DV, const int RC)
+{
+    for (int r0 = 0; r0 < rows; r0 += RC) {
+        const int rc = rows - r0 < RC ? rows - r0 : RC;
+        __m512 acc[16];
+        UNROLL for (int r = 0; r < RC; r++)
+            UNROLL for (int i = 0; i < DV; i++)
+                acc[r * DV + i] = r < rc ? _mm512_loadu_ps(o + (r0 + r) * o_stride + 16 * i)
+                                         : _mm512_setzero_ps();
+        for (int j = 0; j < n; j++) {
+            __m512 vj[8];
+            UNROLL for (int i = 0; i < DV; i++)
+                vj[i] = _mm512_loadu_ps(v + j * v_stride + 16 * i);
+            UNROLL for (int r = 0; r < RC; r++) {
+                /* rows past rc take weight 0 (their p is not read) */
+                const __m512 w = _mm512_set1_ps(r < rc ? p[(r0 + r) * p_stride + j] : 0.0f);
+                UNROLL for (int i = 0; i < DV; i++)
+                    acc[r * DV + i] = _mm512_fmadd_ps(w, vj[i], acc[r * DV + i]);
+            }
+        }
+        UNROLL for (int r = 0; r < RC; r++)
+            UNROLL for (int i = 0; i < DV; i++)
+                if (r < rc)
+                    _mm512_storeu_ps(o + (r0 + r) * o_stride + 16 * i, acc[r * DV + i]);
+    }
+}
+#undef UNROLL
+
 AVX512 static void pv_avx512(float *o, int64_t o_stride, const float *p, int64_t p_stride,
                              int rows, const float *v, int64_t v_stride, int n, int d)
 {
+    if (d == 64) { /* the common head sizes: o stays in registers */
+        pv_regs(o, o_stride, p, p_stride, rows, v, v_stride, n, 4, 4);
+        return;
+    }
+    if (d == 128) {
+        pv_regs(o, o_stride, p, p_stride, rows, v, v_stride, n, 8, 2);
+        return;
+    }
     if (d % 16) {
         pv_avx2(o, o_stride, p, p_stride, rows, v, v_stride, n, d);
         return;
