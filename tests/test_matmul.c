@@ -749,3 +749,41 @@ Test(matmul, tiles_agree_in_every_shape)
     if (strcmp(heed_cpu_isa(), "scalar") != 0) /* HEED_ISA=scalar: no tiles */
         cr_expect_gt(n_checked, 0);
 }
+
+/* Matrix × vector with the activation prepared once: every row
+ * bit-identical to the dot product of the same ISA, also past the blocks
+ * it prepares on the stack (then it falls back to the dot product). */
+Test(matmul, gemv_rows_equal_dot_products)
+{
+    static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0};
+    static const int64_t blocks[] = {1, 3, 17, 64, 600};
+    rng r = {1234};
+    int checked = 0;
+    for (size_t k = 0; k < 2; k++)
+        for (size_t s = 0; s < 5; s++) {
+            const int type = types[k];
+            heed_vec_gemv_fn gemv = heed_vec_gemv_get(type);
+            if (!gemv)
+                continue;
+            const int64_t n = blocks[s] * 32, rows = 7;
+            const size_t wrow = heed_type_row_size(type, n);
+            unsigned char *W = xmalloc(wrow * rows);
+            for (int64_t o = 0; o < rows; o++) {
+                void *row = gauss_row(type, n, &r, 0.5f);
+                memcpy(W + (size_t)o * wrow, row, wrow);
+                free(row);
+            }
+            void *x = gauss_act(type, n, 1, &r);
+            float y[7];
+            gemv(W, wrow, rows, x, n, y);
+            for (int64_t o = 0; o < rows; o++) {
+                const float want = heed_vec_dot_get(type)(W + (size_t)o * wrow, x, n);
+                cr_expect(y[o] == want, "%s n=%lld row %lld: %.9g vs %.9g", heed_type_name(type),
+                          (long long)n, (long long)o, y[o], want);
+                checked++;
+            }
+            free(W);
+            free(x);
+        }
+    cr_log_info("gemv rows checked: %d", checked);
+}

@@ -125,6 +125,11 @@ void heed_matmul_rows(int type, const void *W, int64_t n_in, int64_t o_begin, in
         }
         return;
     }
+    heed_vec_gemv_fn gemv = n_tokens == 1 ? heed_vec_gemv_get(type) : NULL;
+    if (gemv) { /* the same dot products, the activation prepared once */
+        gemv(w + (size_t)o_begin * wrow, wrow, o_end - o_begin, x, n_in, y + o_begin);
+        return;
+    }
     for (int64_t t0 = 0; t0 < n_tokens; t0 += TILE_TOKENS) {
         const int64_t t1 = t0 + TILE_TOKENS < n_tokens ? t0 + TILE_TOKENS : n_tokens;
         for (int64_t o0 = o_begin; o0 < o_end; o0 += TILE_ROWS) {

@@ -389,6 +389,25 @@ static heed_vec_dot_fn resolve(int t)
     return isa ? heed_vec_dot_variant(t, isa) : NULL;
 }
 
+heed_vec_gemv_fn heed_vec_gemv_get(int t)
+{
+    static _Atomic(heed_vec_gemv_fn) cache[HEED_TYPE_COUNT];
+    static _Atomic bool known[HEED_TYPE_COUNT];
+    if (t < 0 || t >= HEED_TYPE_COUNT)
+        return NULL;
+    if (!atomic_load_explicit(&known[t], memory_order_acquire)) {
+        const char *isa = best_isa(t);
+        heed_vec_gemv_fn f = NULL;
+        if (isa && strcmp(isa, "avx2") == 0)
+            f = heed_vec_gemv_avx2_get(t);
+        else if (isa && strcmp(isa, "avx512vnni") == 0)
+            f = heed_vec_gemv_avx512_get(t, 1);
+        atomic_store_explicit(&cache[t], f, memory_order_relaxed);
+        atomic_store_explicit(&known[t], true, memory_order_release);
+    }
+    return atomic_load_explicit(&cache[t], memory_order_relaxed);
+}
+
 heed_vec_tile_fn heed_vec_tile_get(int t)
 {
     static _Atomic(heed_vec_tile_fn) cache[HEED_TYPE_COUNT];

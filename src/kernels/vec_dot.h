@@ -50,6 +50,16 @@ typedef void (*heed_vec_tile_fn)(const void *w, size_t w_stride, const void *x, 
                                  int64_t n, float *y, int64_t y_stride, int rows, int tokens);
 enum { HEED_TILE_MAX = 4 };
 
+/* Matrix × vector: y[r] = dot(w + r * w_stride, x, n) for r < rows, each
+ * bit-identical to the same ISA's dot product; faster because what
+ * depends only on x is prepared once for all rows. */
+typedef void (*heed_vec_gemv_fn)(const void *w, size_t w_stride, int64_t rows, const void *x,
+                                 int64_t n, float *y);
+/* The gemv of the ISA heed_vec_dot_get(t) uses, or NULL. */
+heed_vec_gemv_fn heed_vec_gemv_get(int t);
+heed_vec_gemv_fn heed_vec_gemv_avx2_get(int t);
+heed_vec_gemv_fn heed_vec_gemv_avx512_get(int t, int vnni);
+
 /* The tile of the ISA heed_vec_dot_get(t) uses (heed_vec_tile_variant:
  * of isa), or NULL when that ISA has none for t. */
 heed_vec_tile_fn heed_vec_tile_get(int t);

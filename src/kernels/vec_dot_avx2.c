@@ -238,6 +238,11 @@ heed_vec_tile_fn heed_vec_tile_avx2_get(int t)
     return t == HEED_TYPE_Q8_0 ? tile_q8_0 : t == HEED_TYPE_Q4_0 ? tile_q4_0 : NULL;
 }
 
+heed_vec_gemv_fn heed_vec_gemv_avx2_get(int t)
+{
+    return t == HEED_TYPE_Q8_0 ? gemv_q8_0 : t == HEED_TYPE_Q4_0 ? gemv_q4_0 : NULL;
+}
+
 heed_vec_dot_fn heed_vec_dot_avx2_get(int t)
 {
     switch (t) {
@@ -262,6 +267,12 @@ heed_vec_dot_fn heed_vec_dot_avx2_get(int t)
 }
 
 heed_vec_tile_fn heed_vec_tile_avx2_get(int t)
+{
+    (void)t;
+    return NULL;
+}
+
+heed_vec_gemv_fn heed_vec_gemv_avx2_get(int t)
 {
     (void)t;
     return NULL;

@@ -252,6 +252,13 @@ heed_vec_tile_fn heed_vec_tile_avx512_get(int t, int vnni)
     }
 }
 
+heed_vec_gemv_fn heed_vec_gemv_avx512_get(int t, int vnni)
+{
+    if (!vnni)
+        return NULL;
+    return t == HEED_TYPE_Q8_0 ? gemv_q8_0 : t == HEED_TYPE_Q4_0 ? gemv_q4_0 : NULL;
+}
+
 heed_vec_dot_fn heed_vec_dot_avx512_get(int t, int vnni)
 {
     switch (t) {
@@ -277,6 +284,13 @@ heed_vec_dot_fn heed_vec_dot_avx512_get(int t, int vnni)
 }
 
 heed_vec_tile_fn heed_vec_tile_avx512_get(int t, int vnni)
+{
+    (void)t;
+    (void)vnni;
+    return NULL;
+}
+
+heed_vec_gemv_fn heed_vec_gemv_avx512_get(int t, int vnni)
 {
     (void)t;
     (void)vnni;

@@ -110,6 +110,65 @@ legacy_dot(const uint8_t *w, const heed_block_q8_0 *x, int64_t n, const int q4)
     return hsum8(_mm256_add_ps(acc0, acc1));
 }
 
+/* Matrix × vector: the dot product of each of `rows` weight rows with one
+ * activation row, each bit-identical to legacy_dot — but what depends only
+ * on the activation block (its scale as a float, and for q4_0 the 8·Σx
+ * correction) is computed once for all rows instead of once per row. */
+enum { GEMV_MAX_BLOCKS = 512 };
+
+TARGET static inline __attribute__((always_inline)) __m256
+gemv_block(__m256 acc, const uint8_t *w, const int8_t *xq, __m256i px, float dx, const int q4)
+{
+    uint16_t d;
+    memcpy(&d, w, 2);
+    const __m256i qx = ld256(xq);
+    const __m256i p = q4 ? pair_q4(w_q4(w + 2), qx, px) : pair_q8(w_q8((const int8_t *)(w + 2)), qx);
+    return _mm256_fmadd_ps(_mm256_set1_ps(f16(d) * dx), _mm256_cvtepi32_ps(p), acc);
+}
+
+TARGET static inline __attribute__((always_inline)) void
+legacy_gemv(const uint8_t *w, size_t w_stride, int64_t rows, const heed_block_q8_0 *x,
+            int64_t n, float *y, const int q4)
+{
+    const size_t stride = q4 ? sizeof(heed_block_q4_0) : sizeof(heed_block_q8_0);
+    const int64_t nb = n / HEED_QK8_0;
+    if (nb > GEMV_MAX_BLOCKS) {
+        for (int64_t r = 0; r < rows; r++)
+            y[r] = legacy_dot(w + (size_t)r * w_stride, x, n, q4);
+        return;
+    }
+    __m256i px[GEMV_MAX_BLOCKS];
+    float dx[GEMV_MAX_BLOCKS];
+    for (int64_t b = 0; b < nb; b++) {
+        px[b] = q4 ? x_prep(ld256(x[b].qs)) : _mm256_setzero_si256();
+        dx[b] = f16(x[b].d);
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        const uint8_t *wb = w + (size_t)r * w_stride;
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+        int64_t b = 0; /* even blocks into acc0, odd into acc1, as legacy_dot */
+        for (; b + 2 <= nb; b += 2, wb += 2 * stride) {
+            acc0 = gemv_block(acc0, wb, x[b].qs, px[b], dx[b], q4);
+            acc1 = gemv_block(acc1, wb + stride, x[b + 1].qs, px[b + 1], dx[b + 1], q4);
+        }
+        if (b < nb)
+            acc0 = gemv_block(acc0, wb, x[b].qs, px[b], dx[b], q4);
+        y[r] = hsum8(_mm256_add_ps(acc0, acc1));
+    }
+}
+
+TARGET static void gemv_q8_0(const void *w, size_t w_stride, int64_t rows, const void *x,
+                             int64_t n, float *y)
+{
+    legacy_gemv(w, w_stride, rows, x, n, y, 0);
+}
+
+TARGET static void gemv_q4_0(const void *w, size_t w_stride, int64_t rows, const void *x,
+                             int64_t n, float *y)
+{
+    legacy_gemv(w, w_stride, rows, x, n, y, 1);
+}
+
 TARGET static float dot_q8_0(const void *w, const void *x, int64_t n)
 {
     return legacy_dot(w, x, n, 0);
