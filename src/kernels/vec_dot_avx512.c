@@ -202,13 +202,15 @@ AVX512 static inline __m512i quarter_index(void)
 
 /* Hooks of vec_dot_x86_legacy.h. q8_0: |w| (unsigned; -128 becomes
  * 128) times sign(w) * x, exact since x is never -128. q4_0: sum (q - 8) x
- * = sum q x - 8 sum x with q in 0..15 unsigned; 8 sum x is the same for
- * every weight row, so the tile computes it once per activation block. */
+ * = sum q x - 8 sum x with q in 0..15 unsigned; -8 sum x is the same for
+ * every weight row, so it is prepared once per activation block and is
+ * where vpdpbusd starts. */
 VNNI256 static inline __m256i w_q8(const int8_t *qs) { return ld256(qs); }
 VNNI256 static inline __m256i w_q4(const uint8_t *qs) { return nibbles32(qs); }
 VNNI256 static inline __m256i x_prep(__m256i qx)
 {
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), qx);
+    const __m256i sum8 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), qx);
+    return _mm256_sub_epi32(_mm256_setzero_si256(), sum8);
 }
 VNNI256 static inline __m256i pair_q8(__m256i w, __m256i qx)
 {
@@ -216,7 +218,7 @@ VNNI256 static inline __m256i pair_q8(__m256i w, __m256i qx)
 }
 VNNI256 static inline __m256i pair_q4(__m256i w, __m256i qx, __m256i px)
 {
-    return _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), w, qx), px);
+    return _mm256_dpbusd_epi32(px, w, qx);
 }
 
 #define TARGET VNNI256

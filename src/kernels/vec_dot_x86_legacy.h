@@ -34,12 +34,12 @@ legacy_tile(const uint8_t *w, size_t w_stride, const uint8_t *x, size_t x_stride
             acc[r][t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < n / HEED_QK8_0; b++) {
         __m256i qx[LEGACY_TILE], px[LEGACY_TILE];
-        float dx[LEGACY_TILE];
+        __m256 dx[LEGACY_TILE];
         HEED_UNROLL for (int t = 0; t < T; t++) {
             const heed_block_q8_0 *xb = (const heed_block_q8_0 *)(x + (size_t)t * x_stride) + b;
             qx[t] = ld256(xb->qs);
             px[t] = q4 ? x_prep(qx[t]) : qx[t];
-            dx[t] = f16(xb->d);
+            dx[t] = _mm256_set1_ps(f16(xb->d));
         }
         HEED_UNROLL for (int r = 0; r < R; r++) {
             const uint8_t *wb = w + (size_t)r * w_stride + (size_t)b * wblock;
@@ -49,11 +49,12 @@ legacy_tile(const uint8_t *w, size_t w_stride, const uint8_t *x, size_t x_stride
             _mm_prefetch((const char *)wb + LEGACY_TILE * w_stride, _MM_HINT_T0);
             uint16_t d;
             memcpy(&d, wb, 2); /* both block types: f16 d first, quants at byte 2 */
-            const float dw = f16(d);
+            const __m256 dw = _mm256_set1_ps(f16(d));
             const __m256i qw = q4 ? w_q4(wb + 2) : w_q8((const int8_t *)(wb + 2));
             HEED_UNROLL for (int t = 0; t < T; t++) {
                 const __m256i p = q4 ? pair_q4(qw, qx[t], px[t]) : pair_q8(qw, qx[t]);
-                acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dx[t]), _mm256_cvtepi32_ps(p),
+                /* dw · dx rounds as the scalar product does */
+                acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, dx[t]), _mm256_cvtepi32_ps(p),
                                             acc[r][t]);
             }
         }
