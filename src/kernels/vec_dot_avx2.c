@@ -1,6 +1,6 @@
 /*
  * vec_dot_avx2.c — AVX2 + FMA + F16C dot products for the common weight
- * types (f32, f16, bf16, q8_0, q4_0, q4_K, q5_K, q6_K). Each function
+ * types (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K, q6_K). Each function
  * carries its own target attribute, so this file builds for plain x86-64
  * and the code runs only where heed_vec_dot_variant found the CPU able.
  *
@@ -114,6 +114,76 @@ AVX2 static inline __m256i pair_q4(__m256i w, __m256i qx, __m256i px)
 #define TARGET AVX2
 #include "kernels/vec_dot_x86_legacy.h"
 #undef TARGET
+
+/* ------------------------------------------------ q4_1, q5_0, q5_1 */
+
+/* The fifth bits of a q5 block, bit i of qh to byte i, as 0x10 or 0. */
+AVX2 static inline __m256i q5_high(const uint8_t *qh)
+{
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    /* byte i of the result takes byte i / 8 of qh, then its bit i % 8 */
+    const __m256i spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32((int)bits),
+        _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+    const __m256i bit = _mm256_set1_epi64x((int64_t)0x8040201008040201u);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit),
+                            _mm256_set1_epi8(0x10));
+}
+
+/* 8 int32 sums of u * x, u unsigned bytes up to 31: a pair sum is at
+ * most 2 * 31 * 127, which fits int16. */
+AVX2 static inline __m256i dot_u8(__m256i u, __m256i x)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
+}
+
+AVX2 static float dot_q5_0(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_q5_0 *w = vw;
+    const heed_block_q8_0 *x = vx;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n / HEED_QK5_0; b++) {
+        const __m256i q = _mm256_or_si256(nibbles32(w[b].qs), q5_high(w[b].qh));
+        const __m256i p = dot_i8(_mm256_sub_epi8(q, _mm256_set1_epi8(16)), ld256(x[b].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(w[b].d) * f16(x[b].d)), _mm256_cvtepi32_ps(p), acc);
+    }
+    return hsum8(acc);
+}
+
+/* q4_1 and q5_1 against q8_1: d·dx·Σ q x in the lanes, plus m·s (s is
+ * dx·Σ x, stored with the activation block) summed on the side. */
+AVX2 static inline __attribute__((always_inline)) float
+dot_min_type(const uint8_t *w, size_t stride, const heed_block_q8_1 *x, int64_t nb, int q5)
+{
+    __m256 acc = _mm256_setzero_ps();
+    float mins = 0.0f;
+    for (int64_t b = 0; b < nb; b++, w += stride) {
+        uint16_t d, m;
+        memcpy(&d, w, 2);
+        memcpy(&m, w + 2, 2);
+        __m256i q = nibbles32(w + (q5 ? 8 : 4));
+        if (q5)
+            q = _mm256_or_si256(q, q5_high(w + 4));
+        const __m256i p = dot_u8(q, ld256(x[b].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(d) * f16(x[b].d)), _mm256_cvtepi32_ps(p), acc);
+        mins += f16(m) * f16(x[b].s);
+    }
+    return hsum8(acc) + mins;
+}
+
+AVX2 static float dot_q4_1(const void *w, const void *x, int64_t n)
+{
+    _Static_assert(offsetof(heed_block_q4_1, qs) == 4, "q4_1 layout");
+    return dot_min_type(w, sizeof(heed_block_q4_1), x, n / HEED_QK4_1, 0);
+}
+
+AVX2 static float dot_q5_1(const void *w, const void *x, int64_t n)
+{
+    _Static_assert(offsetof(heed_block_q5_1, qh) == 4 && offsetof(heed_block_q5_1, qs) == 8,
+                   "q5_1 layout");
+    return dot_min_type(w, sizeof(heed_block_q5_1), x, n / HEED_QK5_1, 1);
+}
 
 /* ------------------------------------------------------------ k-quants */
 
@@ -250,6 +320,9 @@ heed_vec_dot_fn heed_vec_dot_avx2_get(int t)
     case HEED_TYPE_F16: return dot_f16;
     case HEED_TYPE_Q8_0: return dot_q8_0;
     case HEED_TYPE_Q4_0: return dot_q4_0;
+    case HEED_TYPE_Q4_1: return dot_q4_1;
+    case HEED_TYPE_Q5_0: return dot_q5_0;
+    case HEED_TYPE_Q5_1: return dot_q5_1;
     case HEED_TYPE_BF16: return dot_bf16;
     case HEED_TYPE_Q4_K: return dot_q4_K;
     case HEED_TYPE_Q5_K: return dot_q5_K;
