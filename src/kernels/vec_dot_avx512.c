@@ -141,6 +141,9 @@ float_tile(const void *w, size_t ws, const void *x, size_t xs, int64_t n, float 
         HEED_UNROLL for (int k = 0; k < T; k++)
             xv[k] = load16_masked(m, (const char *)x + (size_t)k * xs, i, t);
         HEED_UNROLL for (int r = 0; r < R; r++) {
+            /* the next tile's rows, as the quantised tiles do */
+            _mm_prefetch((const char *)w + (size_t)(r + 4) * ws + i * (t == HEED_TYPE_F32 ? 4 : 2),
+                         _MM_HINT_T0);
             const __m512 wv = load16_masked(m, (const char *)w + (size_t)r * ws, i, t);
             HEED_UNROLL for (int k = 0; k < T; k++)
                 acc[r][k] = _mm512_fmadd_ps(wv, xv[k], acc[r][k]);
