@@ -19,7 +19,7 @@
  */
 #include "kernels/vec_dot.h"
 
-#include <stdatomic.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "heed.h"
@@ -367,72 +367,69 @@ heed_vec_tile_fn heed_vec_tile_variant(int t, const char *isa)
         return NULL;
     if (strcmp(isa, "avx2") == 0)
         return heed_vec_tile_avx2_get(t);
-    if (strcmp(isa, "avx512") == 0 || strcmp(isa, "avx512vnni") == 0)
+    if (strncmp(isa, "avx512", 6) == 0)
         return heed_vec_tile_avx512_get(t, strcmp(isa, "avx512vnni") == 0);
     return NULL;
 }
 
-/* Best first; a type without a fast variant keeps the reference. */
-static const char *const order[] = {"avx512vnni", "avx512", "avx2", "scalar"};
-
-static const char *best_isa(int t)
+heed_vec_gemv_fn heed_vec_gemv_variant(int t, const char *isa)
 {
-    for (size_t k = 0; k < sizeof order / sizeof *order; k++)
-        if (heed_vec_dot_variant(t, order[k]))
-            return order[k];
+    if (!heed_vec_dot_variant(t, isa))
+        return NULL;
+    if (strcmp(isa, "avx2") == 0)
+        return heed_vec_gemv_avx2_get(t);
+    if (strncmp(isa, "avx512", 6) == 0)
+        return heed_vec_gemv_avx512_get(t, strcmp(isa, "avx512vnni") == 0);
     return NULL;
 }
 
-static heed_vec_dot_fn resolve(int t)
+/* Each type's kernels, all of the best ISA that has its dot product (best
+ * first; a type without a fast variant keeps the reference), resolved once
+ * for all types on first use. */
+typedef struct type_kernels {
+    heed_vec_dot_fn dot;
+    heed_vec_tile_fn tile;
+    heed_vec_gemv_fn gemv;
+} type_kernels;
+
+static type_kernels table[HEED_TYPE_COUNT];
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static void resolve_all(void)
 {
-    const char *isa = best_isa(t);
-    return isa ? heed_vec_dot_variant(t, isa) : NULL;
+    static const char *const order[] = {"avx512vnni", "avx512", "avx2", "scalar"};
+    for (int t = 0; t < HEED_TYPE_COUNT; t++) {
+        type_kernels *k = &table[t];
+        for (size_t i = 0; i < sizeof order / sizeof *order && !k->dot; i++)
+            if ((k->dot = heed_vec_dot_variant(t, order[i]))) {
+                k->tile = heed_vec_tile_variant(t, order[i]);
+                k->gemv = heed_vec_gemv_variant(t, order[i]);
+            }
+    }
 }
 
-heed_vec_gemv_fn heed_vec_gemv_get(int t)
+static const type_kernels *kernels_of(int t)
 {
-    static _Atomic(heed_vec_gemv_fn) cache[HEED_TYPE_COUNT];
-    static _Atomic bool known[HEED_TYPE_COUNT];
     if (t < 0 || t >= HEED_TYPE_COUNT)
         return NULL;
-    if (!atomic_load_explicit(&known[t], memory_order_acquire)) {
-        const char *isa = best_isa(t);
-        heed_vec_gemv_fn f = NULL;
-        if (isa && strcmp(isa, "avx2") == 0)
-            f = heed_vec_gemv_avx2_get(t);
-        else if (isa && strcmp(isa, "avx512vnni") == 0)
-            f = heed_vec_gemv_avx512_get(t, 1);
-        atomic_store_explicit(&cache[t], f, memory_order_relaxed);
-        atomic_store_explicit(&known[t], true, memory_order_release);
-    }
-    return atomic_load_explicit(&cache[t], memory_order_relaxed);
-}
-
-heed_vec_tile_fn heed_vec_tile_get(int t)
-{
-    static _Atomic(heed_vec_tile_fn) cache[HEED_TYPE_COUNT];
-    static _Atomic bool known[HEED_TYPE_COUNT];
-    if (t < 0 || t >= HEED_TYPE_COUNT)
-        return NULL;
-    if (!atomic_load_explicit(&known[t], memory_order_acquire)) {
-        const char *isa = best_isa(t);
-        atomic_store_explicit(&cache[t], isa ? heed_vec_tile_variant(t, isa) : NULL,
-                              memory_order_relaxed);
-        atomic_store_explicit(&known[t], true, memory_order_release);
-    }
-    return atomic_load_explicit(&cache[t], memory_order_relaxed);
+    pthread_once(&table_once, resolve_all);
+    return &table[t];
 }
 
 heed_vec_dot_fn heed_vec_dot_get(int t)
 {
-    /* Resolved on first use per type; every thread resolves the same. */
-    static _Atomic(heed_vec_dot_fn) cache[HEED_TYPE_COUNT];
-    if (t < 0 || t >= HEED_TYPE_COUNT)
-        return NULL;
-    heed_vec_dot_fn f = atomic_load_explicit(&cache[t], memory_order_relaxed);
-    if (!f) {
-        f = resolve(t);
-        atomic_store_explicit(&cache[t], f, memory_order_relaxed);
-    }
-    return f;
+    const type_kernels *k = kernels_of(t);
+    return k ? k->dot : NULL;
+}
+
+heed_vec_tile_fn heed_vec_tile_get(int t)
+{
+    const type_kernels *k = kernels_of(t);
+    return k ? k->tile : NULL;
+}
+
+heed_vec_gemv_fn heed_vec_gemv_get(int t)
+{
+    const type_kernels *k = kernels_of(t);
+    return k ? k->gemv : NULL;
 }
