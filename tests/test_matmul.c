@@ -697,7 +697,8 @@ Test(matmul, k_scales_unpack_matches_reference)
  * reference, for awkward block counts (and float rows with tails). */
 Test(matmul, tiles_agree_in_every_shape)
 {
-    static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0, HEED_TYPE_F16, HEED_TYPE_F32};
+    static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0, HEED_TYPE_F16, HEED_TYPE_F32,
+                                HEED_TYPE_Q4_K, HEED_TYPE_Q5_K, HEED_TYPE_Q6_K};
     static const int64_t blocks[] = {1, 3, 17, 64};
     enum { ROWS = 5, TOKENS = 6 };
     rng r = {99};
@@ -705,7 +706,8 @@ Test(matmul, tiles_agree_in_every_shape)
     for (size_t k = 0; k < sizeof types / sizeof *types; k++)
         for (size_t s = 0; s < 4; s++) {
             const int type = types[k];
-            const int64_t n = blocks[s] * 32 - (is_float_type(type) ? 5 : 0); /* odd tails */
+            const int64_t n = blocks[s] * (block_size(type) == 256 ? 256 : 32) -
+                              (is_float_type(type) ? 5 : 0); /* odd tails */
             const size_t wrow = heed_type_row_size(type, n);
             const size_t xrow = heed_matmul_prepared_size(type, n, 1);
             unsigned char *W = xmalloc(wrow * ROWS);
@@ -738,6 +740,9 @@ Test(matmul, tiles_agree_in_every_shape)
                         const ref_dot ref = reference(type, w, x, n);
                         const float want = heed_vec_dot_variant(type, "scalar")(w, x, n);
                         cr_expect_leq(fabs((double)first[t][o] - want), 2 * dot_bound(type, n, ref),
+                                      "%s %s n=%lld", heed_type_name(type), isas[v], (long long)n);
+                        if (block_size(type) == 256) /* k-quant tiles: the dot product's bits */
+                            cr_expect(first[t][o] == heed_vec_dot_variant(type, isas[v])(w, x, n),
                                       "%s %s n=%lld", heed_type_name(type), isas[v], (long long)n);
                         n_checked++;
                     }

@@ -253,6 +253,9 @@ heed_vec_tile_fn heed_vec_tile_avx512_get(int t, int vnni)
     case HEED_TYPE_F16: return tile_f16;
     case HEED_TYPE_Q8_0: return vnni ? tile_q8_0 : NULL;
     case HEED_TYPE_Q4_0: return vnni ? tile_q4_0 : NULL;
+    case HEED_TYPE_Q4_K: return vnni ? tile_q4_K_vnni : tile_q4_K_avx512;
+    case HEED_TYPE_Q5_K: return vnni ? tile_q5_K_vnni : tile_q5_K_avx512;
+    case HEED_TYPE_Q6_K: return vnni ? tile_q6_K_vnni : tile_q6_K_avx512;
     default: return NULL;
     }
 }
