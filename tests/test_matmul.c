@@ -697,7 +697,8 @@ Test(matmul, k_scales_unpack_matches_reference)
  * reference, for awkward block counts (and float rows with tails). */
 Test(matmul, tiles_agree_in_every_shape)
 {
-    static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0, HEED_TYPE_F16, HEED_TYPE_F32,
+    static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0, HEED_TYPE_Q5_0, HEED_TYPE_F16,
+                                HEED_TYPE_F32,
                                 HEED_TYPE_Q4_K, HEED_TYPE_Q5_K, HEED_TYPE_Q6_K};
     static const int64_t blocks[] = {1, 3, 17, 64};
     enum { ROWS = 5, TOKENS = 6 };

@@ -103,7 +103,13 @@ AVX2 static inline __m256i w_q4(const uint8_t *qs)
 {
     return _mm256_sub_epi8(nibbles32(qs), _mm256_set1_epi8(8));
 }
+AVX2 static inline __m256i w_q5(const uint8_t *qh_qs)
+{
+    const __m256i q = _mm256_or_si256(nibbles32(qh_qs + 4), q5_high(qh_qs));
+    return _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+}
 AVX2 static inline __m256i x_prep(__m256i qx) { return qx; }
+AVX2 static inline __m256i x_prep5(__m256i qx) { return qx; }
 AVX2 static inline __m256i pair_q8(__m256i w, __m256i qx) { return dot_i8(w, qx); }
 AVX2 static inline __m256i pair_q4(__m256i w, __m256i qx, __m256i px)
 {
@@ -116,20 +122,6 @@ AVX2 static inline __m256i pair_q4(__m256i w, __m256i qx, __m256i px)
 #undef TARGET
 
 /* ------------------------------------------------ q4_1, q5_0, q5_1 */
-
-/* The fifth bits of a q5 block, bit i of qh to byte i, as 0x10 or 0. */
-AVX2 static inline __m256i q5_high(const uint8_t *qh)
-{
-    uint32_t bits;
-    memcpy(&bits, qh, 4);
-    /* byte i of the result takes byte i / 8 of qh, then its bit i % 8 */
-    const __m256i spread = _mm256_shuffle_epi8(
-        _mm256_set1_epi32((int)bits),
-        _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
-    const __m256i bit = _mm256_set1_epi64x((int64_t)0x8040201008040201u);
-    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit),
-                            _mm256_set1_epi8(0x10));
-}
 
 /* 8 int32 sums of u * x, u unsigned bytes up to 31: a pair sum is at
  * most 2 * 31 * 127, which fits int16. */
@@ -305,7 +297,12 @@ AVX2 static float dot_q6_K(const void *vw, const void *vx, int64_t n)
 
 heed_vec_tile_fn heed_vec_tile_avx2_get(int t)
 {
-    return t == HEED_TYPE_Q8_0 ? tile_q8_0 : t == HEED_TYPE_Q4_0 ? tile_q4_0 : NULL;
+    switch (t) {
+    case HEED_TYPE_Q8_0: return tile_q8_0;
+    case HEED_TYPE_Q4_0: return tile_q4_0;
+    case HEED_TYPE_Q5_0: return tile_q5_0;
+    default: return NULL;
+    }
 }
 
 heed_vec_gemv_fn heed_vec_gemv_avx2_get(int t)

@@ -215,6 +215,16 @@ VNNI256 static inline __m256i x_prep(__m256i qx)
     const __m256i sum8 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), qx);
     return _mm256_sub_epi32(_mm256_setzero_si256(), sum8);
 }
+/* q5_0: q in 0..31 unsigned, sum (q - 16) x = sum q x - 16 sum x */
+VNNI256 static inline __m256i w_q5(const uint8_t *qh_qs)
+{
+    return _mm256_or_si256(nibbles32(qh_qs + 4), q5_high(qh_qs));
+}
+VNNI256 static inline __m256i x_prep5(__m256i qx)
+{
+    const __m256i m8 = x_prep(qx);
+    return _mm256_add_epi32(m8, m8);
+}
 VNNI256 static inline __m256i pair_q8(__m256i w, __m256i qx)
 {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w), _mm256_sign_epi8(qx, w));
@@ -253,6 +263,7 @@ heed_vec_tile_fn heed_vec_tile_avx512_get(int t, int vnni)
     case HEED_TYPE_F16: return tile_f16;
     case HEED_TYPE_Q8_0: return vnni ? tile_q8_0 : NULL;
     case HEED_TYPE_Q4_0: return vnni ? tile_q4_0 : NULL;
+    case HEED_TYPE_Q5_0: return vnni ? tile_q5_0 : NULL;
     case HEED_TYPE_Q4_K: return vnni ? tile_q4_K_vnni : tile_q4_K_avx512;
     case HEED_TYPE_Q5_K: return vnni ? tile_q5_K_vnni : tile_q5_K_avx512;
     case HEED_TYPE_Q6_K: return vnni ? tile_q6_K_vnni : tile_q6_K_avx512;

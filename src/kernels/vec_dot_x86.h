@@ -51,6 +51,20 @@ AVX2 static inline __m256i nibbles32(const uint8_t *qs)
     return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
 }
 
+/* The fifth bits of a q5 block, bit i of qh to byte i, as 0x10 or 0. */
+AVX2 static inline __m256i q5_high(const uint8_t *qh)
+{
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    /* byte i of the result takes byte i / 8 of qh, then its bit i % 8 */
+    const __m256i spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32((int)bits),
+        _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+    const __m256i bit = _mm256_set1_epi64x((int64_t)0x8040201008040201u);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit),
+                            _mm256_set1_epi8(0x10));
+}
+
 /* Fully unrolls the loop after it (tile loops: accumulators in registers). */
 #define HEED_UNROLL _Pragma("GCC unroll 4")
 

@@ -1,5 +1,5 @@
 /*
- * vec_dot_x86_legacy.h — the q8_0 and q4_0 kernels (8 float lanes),
+ * vec_dot_x86_legacy.h — the q8_0, q4_0 and q5_0 kernels (8 float lanes),
  * written once and compiled by vec_dot_avx2.c and, with VNNI,
  * vec_dot_avx512.c. Not a header to include anywhere else.
  *
@@ -13,20 +13,25 @@
  *
  * The includer defines TARGET (the function attribute) and, before the
  * include, on 32-quant blocks:
- *   w_q4(qs), w_q8(qs)       a weight block's quants, ready for pair_*
- *   x_prep(qx)               what pair_q4 needs from an activation block
+ *   w_q4(qs), w_q8(qs), w_q5(qh_qs)
+ *                            a weight block's quants, ready for pair_*
+ *   x_prep(qx), x_prep5(qx)  what pair_q4 needs from an activation block
+ *                            for q4_0 / q5_0
  *   pair_q4(w, qx, px), pair_q8(w, qx)
  *                            the 8 int32 lane sums of w * x (lane i: quants
  *                            4i..4i+3), exact
  */
 
 enum { LEGACY_TILE = 4 };
+enum { LEGACY_Q8, LEGACY_Q4, LEGACY_Q5 }; /* the tile's weight types */
 
 TARGET static inline __attribute__((always_inline)) void
 legacy_tile(const uint8_t *w, size_t w_stride, const uint8_t *x, size_t x_stride, int64_t n,
-            float *y, int64_t y_stride, const int R, const int T, const int q4)
+            float *y, int64_t y_stride, const int R, const int T, const int kind)
 {
-    const size_t wblock = q4 ? sizeof(heed_block_q4_0) : sizeof(heed_block_q8_0);
+    const size_t wblock = kind == LEGACY_Q4 ? sizeof(heed_block_q4_0)
+                        : kind == LEGACY_Q5 ? sizeof(heed_block_q5_0)
+                                            : sizeof(heed_block_q8_0);
     __m256 acc[LEGACY_TILE][LEGACY_TILE];
     /* fully unrolled, so the accumulators live in registers */
     HEED_UNROLL for (int r = 0; r < R; r++)
@@ -38,7 +43,7 @@ legacy_tile(const uint8_t *w, size_t w_stride, const uint8_t *x, size_t x_stride
         HEED_UNROLL for (int t = 0; t < T; t++) {
             const heed_block_q8_0 *xb = (const heed_block_q8_0 *)(x + (size_t)t * x_stride) + b;
             qx[t] = ld256(xb->qs);
-            px[t] = q4 ? x_prep(qx[t]) : qx[t];
+            px[t] = kind == LEGACY_Q4 ? x_prep(qx[t]) : kind == LEGACY_Q5 ? x_prep5(qx[t]) : qx[t];
             dx[t] = _mm256_set1_ps(f16(xb->d));
         }
         HEED_UNROLL for (int r = 0; r < R; r++) {
@@ -48,11 +53,14 @@ legacy_tile(const uint8_t *w, size_t w_stride, const uint8_t *x, size_t x_stride
              * the next tile's rows (matmul walks tiles in row order) */
             _mm_prefetch((const char *)wb + LEGACY_TILE * w_stride, _MM_HINT_T0);
             uint16_t d;
-            memcpy(&d, wb, 2); /* both block types: f16 d first, quants at byte 2 */
+            memcpy(&d, wb, 2); /* every kind: f16 d first, the rest from byte 2 */
             const __m256 dw = _mm256_set1_ps(f16(d));
-            const __m256i qw = q4 ? w_q4(wb + 2) : w_q8((const int8_t *)(wb + 2));
+            const __m256i qw = kind == LEGACY_Q4 ? w_q4(wb + 2)
+                             : kind == LEGACY_Q5 ? w_q5(wb + 2)
+                                                 : w_q8((const int8_t *)(wb + 2));
             HEED_UNROLL for (int t = 0; t < T; t++) {
-                const __m256i p = q4 ? pair_q4(qw, qx[t], px[t]) : pair_q8(qw, qx[t]);
+                /* q5_0 is q4_0 with a 16 where q4_0 has 8 */
+                const __m256i p = kind == LEGACY_Q8 ? pair_q8(qw, qx[t]) : pair_q4(qw, qx[t], px[t]);
                 /* dw · dx rounds as the scalar product does */
                 acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, dx[t]), _mm256_cvtepi32_ps(p),
                                             acc[r][t]);
@@ -68,14 +76,22 @@ TARGET static void tile_q8_0(const void *w, size_t ws, const void *x, size_t xs,
                              float *y, int64_t ys, int rows, int tokens)
 {
     _Static_assert(offsetof(heed_block_q8_0, qs) == 2, "q8_0 layout");
-    HEED_TILE_DISPATCH(legacy_tile, 0)
+    HEED_TILE_DISPATCH(legacy_tile, LEGACY_Q8)
 }
 
 TARGET static void tile_q4_0(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                              float *y, int64_t ys, int rows, int tokens)
 {
     _Static_assert(offsetof(heed_block_q4_0, qs) == 2, "q4_0 layout");
-    HEED_TILE_DISPATCH(legacy_tile, 1)
+    HEED_TILE_DISPATCH(legacy_tile, LEGACY_Q4)
+}
+
+TARGET static void tile_q5_0(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+                             float *y, int64_t ys, int rows, int tokens)
+{
+    _Static_assert(offsetof(heed_block_q5_0, qh) == 2 && offsetof(heed_block_q5_0, qs) == 6,
+                   "q5_0 layout");
+    HEED_TILE_DISPATCH(legacy_tile, LEGACY_Q5)
 }
 
 
