@@ -206,7 +206,8 @@ Test(capture, matches_an_independent_softmax_of_q_and_k)
 
 /* ---- every decoder fixture: captured rows against softmax(scale·q·k)
  * recomputed in double from the queries and keys the operator saw (the
- * qk tap), for a prompt and for decode steps */
+ * qk tap), for a prompt and for decode steps; and the logits with capture
+ * on are those without, bit for bit */
 
 typedef struct qk_check {
     const heed_capture *cap;
@@ -254,17 +255,28 @@ static void check_fixture(const char *fixture)
     for (int i = 0; i < 12; i++) /* any ids the vocabulary has */
         ids[i] = (int32_t)((i * 7919 + 13) % V);
     const int n = 9, steps = 3;
-    heed_context *c;
+    heed_context *c, *plain;
     heed_capture *cap;
     cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK);
+    cr_assert_eq(heed_context_new(m, NULL, &plain), HEED_OK);
     const heed_capture_params cp = heed_capture_default_params(n + steps);
     cr_assert_eq(heed_capture_new(m, &cp, &cap), HEED_OK);
     qk_check chk = {cap, 0, 0};
     heed_context_set_capture(c, cap);
     heed_context_set_qk_tap(c, check_rows, &chk);
-    cr_assert_eq(heed_context_eval(c, ids, n, NULL, false), HEED_OK);
-    for (int s = 0; s < steps; s++)
-        cr_assert_eq(heed_context_eval(c, ids + n + s, 1, NULL, false), HEED_OK);
+    float *seen = malloc(sizeof(float) * (size_t)V * n), *want = malloc(sizeof(float) * (size_t)V * n);
+    cr_assert_eq(heed_context_eval(c, ids, n, seen, true), HEED_OK);
+    cr_assert_eq(heed_context_eval(plain, ids, n, want, true), HEED_OK);
+    cr_expect(!memcmp(seen, want, sizeof(float) * (size_t)V * n), "%s: capture changed a logit",
+              fixture);
+    for (int s = 0; s < steps; s++) { /* decode steps, bit for bit too */
+        cr_assert_eq(heed_context_eval(c, ids + n + s, 1, seen, false), HEED_OK);
+        cr_assert_eq(heed_context_eval(plain, ids + n + s, 1, want, false), HEED_OK);
+        cr_expect(!memcmp(seen, want, sizeof(float) * (size_t)V), "%s step %d", fixture, s);
+    }
+    free(seen);
+    free(want);
+    heed_context_free(plain);
     cr_expect_eq(chk.rows, heed_model_n_layer(m) * heed_model_n_head(m) * (n + steps));
     cr_log_info("%s: capture vs softmax of the tapped q, k: max |diff| %.2g", fixture,
                 chk.worst);
