@@ -1,6 +1,8 @@
 /* testutil.c — see testutil.h. */
 #include "testutil.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,16 +42,35 @@ void *test_read_file(const char *path, size_t *size)
     return buf;
 }
 
+static char tmp_dir[256];
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) != 0 && errno != ENOENT;
+}
+
+/* The folder and what the test wrote in it go when the test's process
+ * exits. */
+static void remove_tmp_dir(void)
+{
+    if (tmp_dir[0])
+        nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 const char *test_tmp_path(const char *name)
 {
-    static char dir[256];
     static char path[512];
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "%s/heed-test-XXXXXX",
+    if (!tmp_dir[0]) {
+        snprintf(tmp_dir, sizeof tmp_dir, "%s/heed-test-XXXXXX",
                  getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-        if (!mkdtemp(dir))
+        if (!mkdtemp(tmp_dir))
             cr_assert_fail("mkdtemp failed");
+        atexit(remove_tmp_dir);
     }
+    const char *dir = tmp_dir;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     return path;
 }

@@ -24,8 +24,9 @@ const char *test_fixtures_dir(void);
  * Free with free(). */
 void *test_read_file(const char *path, size_t *size);
 
-/* A path under a per-process temporary folder, e.g. for output files. The
- * result is a static buffer that the next call overwrites. */
+/* A path under a per-process temporary folder, e.g. for output files,
+ * removed with its contents when the process exits. The result is a
+ * static buffer that the next call overwrites. */
 const char *test_tmp_path(const char *name);
 
 /* Runs the CLI (build/heed) with args (a shell-quoted string); returns its
