@@ -697,8 +697,8 @@ Test(matmul, k_scales_unpack_matches_reference)
  * reference, for awkward block counts (and float rows with tails). */
 Test(matmul, tiles_agree_in_every_shape)
 {
-    static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0, HEED_TYPE_Q5_0, HEED_TYPE_F16,
-                                HEED_TYPE_F32,
+    static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0, HEED_TYPE_Q5_0, HEED_TYPE_Q4_1,
+                                HEED_TYPE_Q5_1, HEED_TYPE_F16, HEED_TYPE_F32,
                                 HEED_TYPE_Q4_K, HEED_TYPE_Q5_K, HEED_TYPE_Q6_K};
     static const int64_t blocks[] = {1, 3, 17, 64};
     enum { ROWS = 5, TOKENS = 6 };
@@ -742,7 +742,8 @@ Test(matmul, tiles_agree_in_every_shape)
                         const float want = heed_vec_dot_variant(type, "scalar")(w, x, n);
                         cr_expect_leq(fabs((double)first[t][o] - want), 2 * dot_bound(type, n, ref),
                                       "%s %s n=%lld", heed_type_name(type), isas[v], (long long)n);
-                        if (block_size(type) == 256) /* k-quant tiles: the dot product's bits */
+                        if (block_size(type) == 256 || type == HEED_TYPE_Q4_1 ||
+                            type == HEED_TYPE_Q5_1) /* these tiles: the dot product's bits */
                             cr_expect(first[t][o] == heed_vec_dot_variant(type, isas[v])(w, x, n),
                                       "%s %s n=%lld", heed_type_name(type), isas[v], (long long)n);
                         n_checked++;

@@ -177,6 +177,79 @@ AVX2 static float dot_q5_1(const void *w, const void *x, int64_t n)
     return dot_min_type(w, sizeof(heed_block_q5_1), x, n / HEED_QK5_1, 1);
 }
 
+/* A tile of q4_1 / q5_1 products, R (<= 2) rows × T (<= 4) tokens (16
+ * registers hold no more): every element exactly as dot_min_type computes
+ * it, so tile and dot product give the same bits. */
+AVX2 static inline __attribute__((always_inline)) void
+min_tile(const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int64_t n, float *y,
+         int64_t ys, const int R, const int T, const int q5)
+{
+    const size_t stride = q5 ? sizeof(heed_block_q5_1) : sizeof(heed_block_q4_1);
+    __m256 acc[2][4];
+    float mins[2][4];
+    HEED_UNROLL for (int r = 0; r < R; r++)
+        HEED_UNROLL for (int t = 0; t < T; t++) {
+            acc[r][t] = _mm256_setzero_ps();
+            mins[r][t] = 0.0f;
+        }
+    for (int64_t b = 0; b < n / HEED_QK8_1; b++) {
+        __m256i qx[4];
+        float dx[4], sx[4];
+        HEED_UNROLL for (int t = 0; t < T; t++) {
+            const heed_block_q8_1 *xb = (const heed_block_q8_1 *)(x + (size_t)t * xs) + b;
+            qx[t] = ld256(xb->qs);
+            dx[t] = f16(xb->d);
+            sx[t] = f16(xb->s);
+        }
+        HEED_UNROLL for (int r = 0; r < R; r++) {
+            const uint8_t *wb = w + (size_t)r * ws + (size_t)b * stride;
+            uint16_t d, m;
+            memcpy(&d, wb, 2);
+            memcpy(&m, wb + 2, 2);
+            __m256i q = nibbles32(wb + (q5 ? 8 : 4));
+            if (q5)
+                q = _mm256_or_si256(q, q5_high(wb + 4));
+            const float dw = f16(d), mw = f16(m);
+            HEED_UNROLL for (int t = 0; t < T; t++) {
+                acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dx[t]),
+                                            _mm256_cvtepi32_ps(dot_u8(q, qx[t])), acc[r][t]);
+                mins[r][t] += mw * sx[t];
+            }
+        }
+    }
+    HEED_UNROLL for (int r = 0; r < R; r++)
+        HEED_UNROLL for (int t = 0; t < T; t++)
+            y[t * ys + r] = hsum8(acc[r][t]) + mins[r][t];
+}
+
+#define MIN_TILE_SHAPES(q5)                                                                 \
+    for (int r0 = 0; r0 < rows; r0 += 2) {                                                  \
+        const uint8_t *wr = (const uint8_t *)w + (size_t)r0 * ws;                           \
+        switch ((rows - r0 >= 2 ? 4 : 0) + tokens - 1) {                                    \
+        case 0: min_tile(wr, ws, x, xs, n, y + r0, ys, 1, 1, q5); break;                    \
+        case 1: min_tile(wr, ws, x, xs, n, y + r0, ys, 1, 2, q5); break;                    \
+        case 2: min_tile(wr, ws, x, xs, n, y + r0, ys, 1, 3, q5); break;                    \
+        case 3: min_tile(wr, ws, x, xs, n, y + r0, ys, 1, 4, q5); break;                    \
+        case 4: min_tile(wr, ws, x, xs, n, y + r0, ys, 2, 1, q5); break;                    \
+        case 5: min_tile(wr, ws, x, xs, n, y + r0, ys, 2, 2, q5); break;                    \
+        case 6: min_tile(wr, ws, x, xs, n, y + r0, ys, 2, 3, q5); break;                    \
+        default: min_tile(wr, ws, x, xs, n, y + r0, ys, 2, 4, q5); break;                   \
+        }                                                                                   \
+    }
+
+AVX2 static void tile_q4_1(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+                           float *y, int64_t ys, int rows, int tokens)
+{
+    MIN_TILE_SHAPES(0)
+}
+
+AVX2 static void tile_q5_1(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+                           float *y, int64_t ys, int rows, int tokens)
+{
+    MIN_TILE_SHAPES(1)
+}
+#undef MIN_TILE_SHAPES
+
 /* ------------------------------------------------------------ k-quants */
 
 /* sum_s bsums[s] * m16[s] over the 16 sub-blocks of a q8_K block. */
@@ -301,6 +374,8 @@ heed_vec_tile_fn heed_vec_tile_avx2_get(int t)
     case HEED_TYPE_Q8_0: return tile_q8_0;
     case HEED_TYPE_Q4_0: return tile_q4_0;
     case HEED_TYPE_Q5_0: return tile_q5_0;
+    case HEED_TYPE_Q4_1: return tile_q4_1;
+    case HEED_TYPE_Q5_1: return tile_q5_1;
     default: return NULL;
     }
 }
