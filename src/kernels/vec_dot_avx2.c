@@ -118,7 +118,9 @@ AVX2 static inline __m256i pair_q4(__m256i w, __m256i qx, __m256i px)
 }
 
 #define TARGET AVX2
+#define LEGACY_MAX_ROWS 2
 #include "kernels/vec_dot_x86_legacy.h"
+#undef LEGACY_MAX_ROWS
 #undef TARGET
 
 /* ------------------------------------------------ q4_1, q5_0, q5_1 */

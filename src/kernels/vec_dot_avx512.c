@@ -235,7 +235,9 @@ VNNI256 static inline __m256i pair_q4(__m256i w, __m256i qx, __m256i px)
 }
 
 #define TARGET VNNI256
+#define LEGACY_MAX_ROWS 4
 #include "kernels/vec_dot_x86_legacy.h"
+#undef LEGACY_MAX_ROWS
 #undef TARGET
 
 /* ------------------------------------------- the two kernel instances */
