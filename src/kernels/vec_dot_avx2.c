@@ -224,33 +224,17 @@ min_tile(const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int64_t n, fl
             y[t * ys + r] = hsum8(acc[r][t]) + mins[r][t];
 }
 
-#define MIN_TILE_SHAPES(q5)                                                                 \
-    for (int r0 = 0; r0 < rows; r0 += 2) {                                                  \
-        const uint8_t *wr = (const uint8_t *)w + (size_t)r0 * ws;                           \
-        switch ((rows - r0 >= 2 ? 4 : 0) + tokens - 1) {                                    \
-        case 0: min_tile(wr, ws, x, xs, n, y + r0, ys, 1, 1, q5); break;                    \
-        case 1: min_tile(wr, ws, x, xs, n, y + r0, ys, 1, 2, q5); break;                    \
-        case 2: min_tile(wr, ws, x, xs, n, y + r0, ys, 1, 3, q5); break;                    \
-        case 3: min_tile(wr, ws, x, xs, n, y + r0, ys, 1, 4, q5); break;                    \
-        case 4: min_tile(wr, ws, x, xs, n, y + r0, ys, 2, 1, q5); break;                    \
-        case 5: min_tile(wr, ws, x, xs, n, y + r0, ys, 2, 2, q5); break;                    \
-        case 6: min_tile(wr, ws, x, xs, n, y + r0, ys, 2, 3, q5); break;                    \
-        default: min_tile(wr, ws, x, xs, n, y + r0, ys, 2, 4, q5); break;                   \
-        }                                                                                   \
-    }
-
 AVX2 static void tile_q4_1(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                            float *y, int64_t ys, int rows, int tokens)
 {
-    MIN_TILE_SHAPES(0)
+    HEED_TILES(2, min_tile, 0)
 }
 
 AVX2 static void tile_q5_1(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                            float *y, int64_t ys, int rows, int tokens)
 {
-    MIN_TILE_SHAPES(1)
+    HEED_TILES(2, min_tile, 1)
 }
-#undef MIN_TILE_SHAPES
 
 /* ------------------------------------------------------------ k-quants */
 

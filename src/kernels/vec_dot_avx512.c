@@ -157,13 +157,13 @@ float_tile(const void *w, size_t ws, const void *x, size_t xs, int64_t n, float 
 AVX512 static void tile_f32(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                             float *y, int64_t ys, int rows, int tokens)
 {
-    HEED_TILE_DISPATCH(float_tile, HEED_TYPE_F32)
+    HEED_TILES(4, float_tile, HEED_TYPE_F32)
 }
 
 AVX512 static void tile_f16(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                             float *y, int64_t ys, int rows, int tokens)
 {
-    HEED_TILE_DISPATCH(float_tile, HEED_TYPE_F16)
+    HEED_TILES(4, float_tile, HEED_TYPE_F16)
 }
 
 

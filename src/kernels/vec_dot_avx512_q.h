@@ -195,41 +195,23 @@ SFX(q6_K_tile)(const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int64_t
             y[t * ys + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
-/* Up to 4 × 4 as tiles of up to 2 rows (the accumulators of 2 × 4
- * elements and their integer sums fill the registers). */
-#define K_TILE_SHAPES(kernel, arg)                                                          \
-    for (int r0 = 0; r0 < rows; r0 += 2) {                                                  \
-        const uint8_t *wr = (const uint8_t *)w + (size_t)r0 * ws;                           \
-        switch ((rows - r0 >= 2 ? 4 : 0) + tokens - 1) {                                    \
-        case 0: kernel(wr, ws, x, xs, n, y + r0, ys, 1, 1, arg); break;                     \
-        case 1: kernel(wr, ws, x, xs, n, y + r0, ys, 1, 2, arg); break;                     \
-        case 2: kernel(wr, ws, x, xs, n, y + r0, ys, 1, 3, arg); break;                     \
-        case 3: kernel(wr, ws, x, xs, n, y + r0, ys, 1, 4, arg); break;                     \
-        case 4: kernel(wr, ws, x, xs, n, y + r0, ys, 2, 1, arg); break;                     \
-        case 5: kernel(wr, ws, x, xs, n, y + r0, ys, 2, 2, arg); break;                     \
-        case 6: kernel(wr, ws, x, xs, n, y + r0, ys, 2, 3, arg); break;                     \
-        default: kernel(wr, ws, x, xs, n, y + r0, ys, 2, 4, arg); break;                    \
-        }                                                                                   \
-    }
-
 TARGET static void SFX(tile_q4_K)(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                                   float *y, int64_t ys, int rows, int tokens)
 {
-    K_TILE_SHAPES(SFX(q45_K_tile), 0)
+    HEED_TILES(2, SFX(q45_K_tile), 0) /* 2 × 4 fill the registers */
 }
 
 TARGET static void SFX(tile_q5_K)(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                                   float *y, int64_t ys, int rows, int tokens)
 {
-    K_TILE_SHAPES(SFX(q45_K_tile), 1)
+    HEED_TILES(2, SFX(q45_K_tile), 1)
 }
 
 TARGET static void SFX(tile_q6_K)(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                                   float *y, int64_t ys, int rows, int tokens)
 {
-    K_TILE_SHAPES(SFX(q6_K_tile), 0)
+    HEED_TILES(2, SFX(q6_K_tile), 0)
 }
-#undef K_TILE_SHAPES
 
 TARGET static float SFX(dot_q4_K)(const void *w, const void *x, int64_t n)
 {

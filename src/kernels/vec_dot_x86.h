@@ -69,27 +69,31 @@ AVX2 static inline __m256i q5_high(const uint8_t *qh)
 #define HEED_UNROLL _Pragma("GCC unroll 4")
 
 /* In a tile function (parameters w, ws, x, xs, n, y, ys, rows, tokens):
- * calls kernel(w, ws, x, xs, n, y, ys, R, T, arg) with R = rows and
- * T = tokens (1..4) as constants, so every shape gets its own unrolled
- * code with the accumulators in registers. */
-#define HEED_TILE_DISPATCH(kernel, arg)                                                     \
-    switch ((rows - 1) * 4 + tokens - 1) {                                                  \
-    case 0: kernel(w, ws, x, xs, n, y, ys, 1, 1, arg); break;                           \
-    case 1: kernel(w, ws, x, xs, n, y, ys, 1, 2, arg); break;                           \
-    case 2: kernel(w, ws, x, xs, n, y, ys, 1, 3, arg); break;                           \
-    case 3: kernel(w, ws, x, xs, n, y, ys, 1, 4, arg); break;                           \
-    case 4: kernel(w, ws, x, xs, n, y, ys, 2, 1, arg); break;                           \
-    case 5: kernel(w, ws, x, xs, n, y, ys, 2, 2, arg); break;                           \
-    case 6: kernel(w, ws, x, xs, n, y, ys, 2, 3, arg); break;                           \
-    case 7: kernel(w, ws, x, xs, n, y, ys, 2, 4, arg); break;                           \
-    case 8: kernel(w, ws, x, xs, n, y, ys, 3, 1, arg); break;                           \
-    case 9: kernel(w, ws, x, xs, n, y, ys, 3, 2, arg); break;                           \
-    case 10: kernel(w, ws, x, xs, n, y, ys, 3, 3, arg); break;                          \
-    case 11: kernel(w, ws, x, xs, n, y, ys, 3, 4, arg); break;                          \
-    case 12: kernel(w, ws, x, xs, n, y, ys, 4, 1, arg); break;                          \
-    case 13: kernel(w, ws, x, xs, n, y, ys, 4, 2, arg); break;                          \
-    case 14: kernel(w, ws, x, xs, n, y, ys, 4, 3, arg); break;                          \
-    default: kernel(w, ws, x, xs, n, y, ys, 4, 4, arg); break;                          \
+ * takes the rows MAXR (2 or 4: as many as the registers hold) at a time
+ * and calls kernel(w_r, ws, x, xs, n, y_r, ys, R, T, arg) on each group
+ * with R (its rows) and T = tokens as constants, so every shape gets its
+ * own unrolled code with the accumulators in registers. */
+#define HEED_TILES(MAXR, kernel, arg) HEED_TILES_(MAXR, kernel, arg)
+#define HEED_TILES_(MAXR, kernel, arg)                                                     \
+    for (int r0_ = 0; r0_ < rows; r0_ += MAXR) {                                           \
+        const uint8_t *w_ = (const uint8_t *)w + (size_t)r0_ * ws;                         \
+        float *y_ = y + r0_;                                                               \
+        switch (((rows - r0_ < MAXR ? rows - r0_ : MAXR) - 1) * 4 + tokens - 1) {          \
+            HEED_TILE_CASES_##MAXR(kernel, arg)                                            \
+        }                                                                                  \
     }
+#define HEED_TILE_CASE(c, R, T, kernel, arg)                                               \
+    case c: kernel(w_, ws, x, xs, n, y_, ys, R, T, arg); break;
+#define HEED_TILE_CASES_2(k, a)                                                            \
+    HEED_TILE_CASE(0, 1, 1, k, a) HEED_TILE_CASE(1, 1, 2, k, a)                        \
+    HEED_TILE_CASE(2, 1, 3, k, a) HEED_TILE_CASE(3, 1, 4, k, a)                        \
+    HEED_TILE_CASE(4, 2, 1, k, a) HEED_TILE_CASE(5, 2, 2, k, a)                        \
+    HEED_TILE_CASE(6, 2, 3, k, a) HEED_TILE_CASE(7, 2, 4, k, a)
+#define HEED_TILE_CASES_4(k, a)                                                            \
+    HEED_TILE_CASES_2(k, a)                                                                \
+    HEED_TILE_CASE(8, 3, 1, k, a) HEED_TILE_CASE(9, 3, 2, k, a)                        \
+    HEED_TILE_CASE(10, 3, 3, k, a) HEED_TILE_CASE(11, 3, 4, k, a)                      \
+    HEED_TILE_CASE(12, 4, 1, k, a) HEED_TILE_CASE(13, 4, 2, k, a)                      \
+    HEED_TILE_CASE(14, 4, 3, k, a) HEED_TILE_CASE(15, 4, 4, k, a)
 
 #endif

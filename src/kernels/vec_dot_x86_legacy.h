@@ -73,41 +73,26 @@ legacy_tile(const uint8_t *w, size_t w_stride, const uint8_t *x, size_t x_stride
             y[t * y_stride + r] = hsum8(acc[r][t]);
 }
 
-TARGET static void tile_q8_0(const void *w_all, size_t ws, const void *x, size_t xs, int64_t n,
-                             float *y_all, int64_t ys, int rows_all, int tokens)
+TARGET static void tile_q8_0(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+                             float *y, int64_t ys, int rows, int tokens)
 {
     _Static_assert(offsetof(heed_block_q8_0, qs) == 2, "q8_0 layout");
-    for (int r0 = 0; r0 < rows_all; r0 += LEGACY_MAX_ROWS) { /* as many rows as registers hold */
-        const int rows = rows_all - r0 < LEGACY_MAX_ROWS ? rows_all - r0 : LEGACY_MAX_ROWS;
-        const uint8_t *w = (const uint8_t *)w_all + (size_t)r0 * ws;
-        float *y = y_all + r0;
-        HEED_TILE_DISPATCH(legacy_tile, LEGACY_Q8)
-    }
+    HEED_TILES(LEGACY_MAX_ROWS, legacy_tile, LEGACY_Q8)
 }
 
-TARGET static void tile_q4_0(const void *w_all, size_t ws, const void *x, size_t xs, int64_t n,
-                             float *y_all, int64_t ys, int rows_all, int tokens)
+TARGET static void tile_q4_0(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+                             float *y, int64_t ys, int rows, int tokens)
 {
     _Static_assert(offsetof(heed_block_q4_0, qs) == 2, "q4_0 layout");
-    for (int r0 = 0; r0 < rows_all; r0 += LEGACY_MAX_ROWS) { /* as many rows as registers hold */
-        const int rows = rows_all - r0 < LEGACY_MAX_ROWS ? rows_all - r0 : LEGACY_MAX_ROWS;
-        const uint8_t *w = (const uint8_t *)w_all + (size_t)r0 * ws;
-        float *y = y_all + r0;
-        HEED_TILE_DISPATCH(legacy_tile, LEGACY_Q4)
-    }
+    HEED_TILES(LEGACY_MAX_ROWS, legacy_tile, LEGACY_Q4)
 }
 
-TARGET static void tile_q5_0(const void *w_all, size_t ws, const void *x, size_t xs, int64_t n,
-                             float *y_all, int64_t ys, int rows_all, int tokens)
+TARGET static void tile_q5_0(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+                             float *y, int64_t ys, int rows, int tokens)
 {
     _Static_assert(offsetof(heed_block_q5_0, qh) == 2 && offsetof(heed_block_q5_0, qs) == 6,
                    "q5_0 layout");
-    for (int r0 = 0; r0 < rows_all; r0 += LEGACY_MAX_ROWS) { /* as many rows as registers hold */
-        const int rows = rows_all - r0 < LEGACY_MAX_ROWS ? rows_all - r0 : LEGACY_MAX_ROWS;
-        const uint8_t *w = (const uint8_t *)w_all + (size_t)r0 * ws;
-        float *y = y_all + r0;
-        HEED_TILE_DISPATCH(legacy_tile, LEGACY_Q5)
-    }
+    HEED_TILES(LEGACY_MAX_ROWS, legacy_tile, LEGACY_Q5)
 }
 
 
