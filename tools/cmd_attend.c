@@ -183,11 +183,17 @@ static heed_status run(const heed_model *m, heed_capture *cap, float *residual,
     cp.n_ctx = n;
     cp.n_threads = (int)o->threads;
     heed_context *c = NULL;
+    heed_sampler *greedy = NULL;
+    heed_sampler_params sp = heed_sampler_default_params();
+    sp.temp = 0; /* argmax, ties to the lowest id, as heed run --temp 0 */
     const int32_t V = heed_model_n_vocab(m);
     float *logits = malloc(sizeof *logits * (size_t)(heed_model_is_encoder(m) ? heed_model_n_embd(m) : V));
     heed_status st = logits ? heed_context_new(m, &cp, &c)
                             : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    if (!st && o->generate)
+        st = heed_sampler_new(&sp, V, &greedy);
     if (st) {
+        heed_context_free(c);
         free(logits);
         return st;
     }
@@ -198,14 +204,11 @@ static heed_status run(const heed_model *m, heed_capture *cap, float *residual,
     } else {
         st = heed_context_eval(c, ids, n_prompt, logits, false);
         for (int t = n_prompt; !st && t < n; t++) { /* greedy decode steps */
-            int32_t best = 0;
-            for (int32_t i = 1; i < V; i++)
-                if (logits[i] > logits[best])
-                    best = i;
-            ids[t] = best;
+            ids[t] = heed_sampler_sample(greedy, logits);
             st = heed_context_eval(c, ids + t, 1, logits, false);
         }
     }
+    heed_sampler_free(greedy);
     heed_context_free(c);
     free(logits);
     return st;
