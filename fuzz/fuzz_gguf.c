@@ -114,28 +114,6 @@ static void walk_tensor(const heed_gguf *g, const heed_gguf_tensor *t, const uin
     touch(t->data, t->nbytes);
 }
 
-/* Deep equality of two values, bit-exact for floats. */
-static bool value_eq(const heed_gguf_value *a, const heed_gguf_value *b)
-{
-    if (a->type != b->type)
-        return false;
-    if (a->type == HEED_GGUF_BOOL)
-        return a->v.b == b->v.b;
-    if (a->type == HEED_GGUF_STRING)
-        return a->v.str.len == b->v.str.len &&
-               (a->v.str.len == 0 || memcmp(a->v.str.ptr, b->v.str.ptr, a->v.str.len) == 0);
-    if (a->type != HEED_GGUF_ARRAY)
-        return a->v.u == b->v.u; /* the same 8 bytes as v.i and v.f */
-    if (a->v.arr.type != b->v.arr.type || a->v.arr.n != b->v.arr.n)
-        return false;
-    for (uint64_t i = 0; i < a->v.arr.n; i++) {
-        heed_gguf_value x = heed_gguf_arr_get(a, i), y = heed_gguf_arr_get(b, i);
-        if (!value_eq(&x, &y))
-            return false;
-    }
-    return true;
-}
-
 /* Copies g through the writer into a file and reads it back: the same kv
  * and tensors must come out. */
 static void round_trip(const heed_gguf *g)
@@ -160,7 +138,7 @@ static void round_trip(const heed_gguf *g)
     CHECK(heed_gguf_n_kv(h) == heed_gguf_n_kv(g));
     for (int64_t i = 0; i < heed_gguf_n_kv(g); i++) {
         CHECK(strcmp(heed_gguf_kv_key(h, i), heed_gguf_kv_key(g, i)) == 0);
-        CHECK(value_eq(heed_gguf_kv_value(h, i), heed_gguf_kv_value(g, i)));
+        CHECK(heed_gguf_value_equal(heed_gguf_kv_value(h, i), heed_gguf_kv_value(g, i)));
     }
     CHECK(heed_gguf_n_tensors(h) == heed_gguf_n_tensors(g));
     for (int64_t i = 0; i < heed_gguf_n_tensors(g); i++) {

@@ -168,6 +168,10 @@ struct heed_gguf_value {
  * is not an array or i is out of range. */
 heed_gguf_value heed_gguf_arr_get(const heed_gguf_value *arr, uint64_t i);
 
+/* Deep equality of two values (types, lengths, elements), bit-exact for
+ * floats. */
+bool heed_gguf_value_equal(const heed_gguf_value *a, const heed_gguf_value *b);
+
 typedef struct heed_gguf_tensor {
     const char *name;      /* NUL-terminated copy                           */
     int type;              /* heed_type                                     */

@@ -15,28 +15,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-/* Deep equality of two values, bit-exact for floats. */
-static bool value_eq(const heed_gguf_value *a, const heed_gguf_value *b)
-{
-    if (a->type != b->type)
-        return false;
-    if (a->type == HEED_GGUF_BOOL)
-        return a->v.b == b->v.b;
-    if (a->type == HEED_GGUF_STRING)
-        return a->v.str.len == b->v.str.len &&
-               (a->v.str.len == 0 || memcmp(a->v.str.ptr, b->v.str.ptr, a->v.str.len) == 0);
-    if (a->type != HEED_GGUF_ARRAY)
-        return a->v.u == b->v.u; /* the same 8 bytes as v.i and v.f */
-    if (a->v.arr.type != b->v.arr.type || a->v.arr.n != b->v.arr.n)
-        return false;
-    for (uint64_t i = 0; i < a->v.arr.n; i++) {
-        heed_gguf_value x = heed_gguf_arr_get(a, i), y = heed_gguf_arr_get(b, i);
-        if (!value_eq(&x, &y))
-            return false;
-    }
-    return true;
-}
-
 static heed_gguf *open_ok(const char *path)
 {
     heed_gguf *g = NULL;
@@ -75,7 +53,7 @@ static void assert_same_content(const heed_gguf *a, const heed_gguf *b)
     cr_assert_eq(heed_gguf_n_kv(a), heed_gguf_n_kv(b));
     for (int64_t i = 0; i < heed_gguf_n_kv(a); i++) {
         cr_assert_str_eq(heed_gguf_kv_key(a, i), heed_gguf_kv_key(b, i));
-        cr_assert(value_eq(heed_gguf_kv_value(a, i), heed_gguf_kv_value(b, i)),
+        cr_assert(heed_gguf_value_equal(heed_gguf_kv_value(a, i), heed_gguf_kv_value(b, i)),
                   "value of %s differs", heed_gguf_kv_key(a, i));
     }
     cr_assert_eq(heed_gguf_n_tensors(a), heed_gguf_n_tensors(b));
@@ -168,7 +146,7 @@ Test(gguf_write, scalars_round_trip)
     for (size_t i = 0; i < n; i++) {
         snprintf(key, sizeof key, "test.v%zu", i);
         cr_assert_str_eq(heed_gguf_kv_key(g, (int64_t)i), key);
-        cr_assert(value_eq(heed_gguf_kv_value(g, (int64_t)i), &vals[i]), "%s", key);
+        cr_assert(heed_gguf_value_equal(heed_gguf_kv_value(g, (int64_t)i), &vals[i]), "%s", key);
     }
     uint64_t u;
     int64_t si;
@@ -261,7 +239,7 @@ Test(gguf_write, arrays_round_trip)
         cr_assert_not_null(v, "%s", key);
         heed_gguf_value want = {.type = HEED_GGUF_ARRAY};
         want.v.arr.type = fixed[i].t, want.v.arr.n = fixed[i].n, want.v.arr.data = fixed[i].p;
-        cr_assert(value_eq(v, &want), "%s", key);
+        cr_assert(heed_gguf_value_equal(v, &want), "%s", key);
     }
     const heed_gguf_value *v = NULL;
     cr_assert_eq(heed_gguf_get_arr(g, "arr.str", HEED_GGUF_STRING, &v), HEED_OK);
@@ -272,9 +250,9 @@ Test(gguf_write, arrays_round_trip)
     }
     cr_assert_eq(heed_gguf_get_arr(g, "arr.str0", HEED_GGUF_STRING, &v), HEED_OK);
     cr_assert_eq(v->v.arr.n, 0);
-    cr_assert(value_eq(heed_gguf_get(g, "nest.ragged"), &ragged));
-    cr_assert(value_eq(heed_gguf_get(g, "nest.strings"), &sarr));
-    cr_assert(value_eq(heed_gguf_get(g, "nest.deep"), &outer));
+    cr_assert(heed_gguf_value_equal(heed_gguf_get(g, "nest.ragged"), &ragged));
+    cr_assert(heed_gguf_value_equal(heed_gguf_get(g, "nest.strings"), &sarr));
+    cr_assert(heed_gguf_value_equal(heed_gguf_get(g, "nest.deep"), &outer));
     heed_gguf_close(g);
     heed_gguf_writer_free(w);
 }

@@ -56,3 +56,24 @@ heed_gguf_value heed_gguf_arr_get(const heed_gguf_value *arr, uint64_t i)
         heed_gguf_decode_scalar((const uint8_t *)arr->v.arr.data + i * heed_gguf_type_size(e.type), &e);
     return e;
 }
+
+bool heed_gguf_value_equal(const heed_gguf_value *a, const heed_gguf_value *b)
+{
+    if (a->type != b->type)
+        return false;
+    if (a->type == HEED_GGUF_BOOL)
+        return a->v.b == b->v.b;
+    if (a->type == HEED_GGUF_STRING)
+        return a->v.str.len == b->v.str.len &&
+               (a->v.str.len == 0 || memcmp(a->v.str.ptr, b->v.str.ptr, a->v.str.len) == 0);
+    if (a->type != HEED_GGUF_ARRAY)
+        return a->v.u == b->v.u; /* the same 8 bytes as v.i and v.f */
+    if (a->v.arr.type != b->v.arr.type || a->v.arr.n != b->v.arr.n)
+        return false;
+    for (uint64_t i = 0; i < a->v.arr.n; i++) {
+        heed_gguf_value x = heed_gguf_arr_get(a, i), y = heed_gguf_arr_get(b, i);
+        if (!heed_gguf_value_equal(&x, &y))
+            return false;
+    }
+    return true;
+}
