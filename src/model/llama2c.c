@@ -12,6 +12,7 @@
  * computes the angles), and the classifier [vocab][dim] when not shared.
  * Matrices are row-major with one row per output, as heed's weights are.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,7 +59,27 @@ static heed_status check_header(const char *path, const int32_t h[7], uint64_t s
     return HEED_OK;
 }
 
-/* Points m's weights into the mapped floats w (after the header). */
+/* The checkpoint stores each kind of weight for all layers in a row: the
+ * next n_layer vectors of n floats, or matrices of n_out rows of n_in, go
+ * to the layers' field at byte offset `field`; w moves past them. */
+static void layer_vectors(heed_model *m, const float **w, size_t field, int64_t n)
+{
+    for (int l = 0; l < m->hp.n_layer; l++)
+        *(const float **)(void *)((char *)&m->layers[l] + field) = *w + l * n;
+    *w += (int64_t)m->hp.n_layer * n;
+}
+
+static void layer_matrices(heed_model *m, const float **w, size_t field, int64_t n_in,
+                           int64_t n_out)
+{
+    for (int l = 0; l < m->hp.n_layer; l++)
+        *(heed_weight *)(void *)((char *)&m->layers[l] + field) =
+            f32_matrix(*w + l * n_in * n_out, n_in, n_out);
+    *w += (int64_t)m->hp.n_layer * n_in * n_out;
+}
+
+/* Points m's weights into the mapped floats w (after the header), in the
+ * checkpoint's order. */
 static heed_status place_weights(heed_model *m, const float *w, bool shared)
 {
     const heed_hparams *hp = &m->hp;
@@ -68,33 +89,15 @@ static heed_status place_weights(heed_model *m, const float *w, bool shared)
         return heed_fail(HEED_ERR_NOMEM, "out of memory");
     m->token_embd = f32_matrix(w, E, V);
     w += V * E;
-    for (int64_t l = 0; l < L; l++)
-        m->layers[l].attn_norm = w + l * E;
-    w += L * E;
-    for (int64_t l = 0; l < L; l++)
-        m->layers[l].wq = f32_matrix(w + l * E * E, E, E);
-    w += L * E * E;
-    for (int64_t l = 0; l < L; l++)
-        m->layers[l].wk = f32_matrix(w + l * KV * E, E, KV);
-    w += L * KV * E;
-    for (int64_t l = 0; l < L; l++)
-        m->layers[l].wv = f32_matrix(w + l * KV * E, E, KV);
-    w += L * KV * E;
-    for (int64_t l = 0; l < L; l++)
-        m->layers[l].wo = f32_matrix(w + l * E * E, E, E);
-    w += L * E * E;
-    for (int64_t l = 0; l < L; l++)
-        m->layers[l].ffn_norm = w + l * E;
-    w += L * E;
-    for (int64_t l = 0; l < L; l++)
-        m->layers[l].w_gate = f32_matrix(w + l * F * E, E, F);
-    w += L * F * E;
-    for (int64_t l = 0; l < L; l++)
-        m->layers[l].w_down = f32_matrix(w + l * E * F, F, E);
-    w += L * E * F;
-    for (int64_t l = 0; l < L; l++)
-        m->layers[l].w_up = f32_matrix(w + l * F * E, E, F);
-    w += L * F * E;
+    layer_vectors(m, &w, offsetof(heed_layer, attn_norm), E);
+    layer_matrices(m, &w, offsetof(heed_layer, wq), E, E);
+    layer_matrices(m, &w, offsetof(heed_layer, wk), E, KV);
+    layer_matrices(m, &w, offsetof(heed_layer, wv), E, KV);
+    layer_matrices(m, &w, offsetof(heed_layer, wo), E, E);
+    layer_vectors(m, &w, offsetof(heed_layer, ffn_norm), E);
+    layer_matrices(m, &w, offsetof(heed_layer, w_gate), E, F);
+    layer_matrices(m, &w, offsetof(heed_layer, w_down), F, E);
+    layer_matrices(m, &w, offsetof(heed_layer, w_up), E, F);
     m->output_norm = w;
     w += E + (int64_t)hp->n_ctx_train * hp->head_dim; /* skip the RoPE tables */
     m->output = shared ? m->token_embd : f32_matrix(w, E, V);
