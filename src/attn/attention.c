@@ -10,15 +10,6 @@
 
 int64_t heed_attend_scratch_floats(const heed_attn *a) { return a->n_kv > 0 ? a->n_kv : 1; }
 
-/* Number of keys query i may see. */
-static int visible_keys(const heed_attn *a, int i)
-{
-    if (a->mask == HEED_MASK_BIDIRECTIONAL)
-        return a->n_kv;
-    int64_t last = a->q_pos0 + i; /* causal: keys 0..last */
-    return last + 1 < a->n_kv ? (int)(last + 1) : a->n_kv;
-}
-
 int64_t heed_attend_items(const heed_attn *a) { return (int64_t)a->n_q * a->n_head; }
 
 void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scores,
@@ -27,7 +18,7 @@ void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scores,
     const int group = a->n_head / a->n_kv_head;
     for (int64_t item = begin; item < end; item++) {
         const int i = (int)(item / a->n_head), h = (int)(item % a->n_head);
-        const int n = visible_keys(a, i);
+        const int n = heed_attn_visible(a, i);
         const float *q = a->q + (int64_t)i * a->q_stride + (int64_t)h * a->head_dim;
         const int64_t kv_off = (int64_t)(h / group) * a->kv_head_stride;
         float *out = a->out + (int64_t)i * a->out_stride + (int64_t)h * a->head_dim;

@@ -41,6 +41,16 @@ typedef struct heed_attn {
     int layer;
 } heed_attn;
 
+/* Number of keys query i may see: keys 0..q_pos0 + i under a causal mask
+ * (at most n_kv), every key otherwise. */
+static inline int heed_attn_visible(const heed_attn *a, int i)
+{
+    if (a->mask == HEED_MASK_BIDIRECTIONAL)
+        return a->n_kv;
+    const int64_t last = a->q_pos0 + i;
+    return last + 1 < a->n_kv ? (int)(last + 1) : a->n_kv;
+}
+
 /* Floats of scratch heed_attend needs (one score row). */
 int64_t heed_attend_scratch_floats(const heed_attn *a);
 

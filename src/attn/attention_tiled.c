@@ -34,15 +34,6 @@ int64_t heed_attend_tiled_scratch_floats(const heed_attn *a)
     return rows * (BK + a->head_dim + 2) + (a->n_kv > 0 ? a->n_kv : 1);
 }
 
-/* Number of keys query i may see. */
-static int visible(const heed_attn *a, int i)
-{
-    if (a->mask == HEED_MASK_BIDIRECTIONAL)
-        return a->n_kv;
-    const int64_t last = a->q_pos0 + i;
-    return last + 1 < a->n_kv ? (int)(last + 1) : a->n_kv;
-}
-
 /* Query row r of a block starting at query i0: query i0 + r / group of
  * head g * group + r % group. */
 static const float *q_row(const heed_attn *a, int i0, int g, int group, int r)
@@ -80,7 +71,7 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
         const int g = (int)(item % a->n_kv_head), i0 = (int)(item / a->n_kv_head) * BQ;
         const int nq = a->n_q - i0 < BQ ? a->n_q - i0 : BQ, R = nq * group;
         const float *k = a->k + g * a->kv_head_stride, *v = a->v + g * a->kv_head_stride;
-        const int n_keys = visible(a, i0 + nq - 1);
+        const int n_keys = heed_attn_visible(a, i0 + nq - 1);
         for (int r = 0; r < R; r++) {
             m[r] = -INFINITY;
             l[r] = 0.0f;
@@ -90,7 +81,8 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
             const int kn = n_keys - k0 < BK ? n_keys - k0 : BK;
             for (int r = 0; r < R; r++) {
                 float *sr = s + r * BK;
-                int seen = visible(a, i0 + r / group) - k0; /* keys of this block it sees */
+                /* the keys of this block it sees */
+                int seen = heed_attn_visible(a, i0 + r / group) - k0;
                 seen = seen < 0 ? 0 : seen < kn ? seen : kn;
                 kr->scores(q_row(a, i0, g, group, r), k + (int64_t)k0 * a->kv_stride,
                            a->kv_stride, seen, D, a->scale, sr);
@@ -118,8 +110,8 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
             for (int d = 0; d < D; d++)
                 out[d] = o[r * D + d] * inv;
             if (a->capture || received)
-                emit_row(a, kr, q_row(a, i0, g, group, r), k, h, a->q_pos0 + i, visible(a, i),
-                         m[r] + logf(l[r]), w, received);
+                emit_row(a, kr, q_row(a, i0, g, group, r), k, h, a->q_pos0 + i,
+                         heed_attn_visible(a, i), m[r] + logf(l[r]), w, received);
         }
     }
 }
