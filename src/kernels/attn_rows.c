@@ -85,7 +85,8 @@ AVX2 static inline __m256 exp8(__m256 x)
     y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P4));
     y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(P5));
     y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    const __m256i e =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
     return _mm256_andnot_ps(under, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
 }
 
@@ -180,7 +181,8 @@ AVX512 static inline __m128 reduce4(__m512 v0, __m512 v1, __m512 v2, __m512 v3)
     /* per 128-bit lane: v0 v1 v2 v3 partial sums */
     const __m512 u = _mm512_add_ps(_mm512_shuffle_ps(t01, t23, 0x44),
                                    _mm512_shuffle_ps(t01, t23, 0xee));
-    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(u), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1)));
+    const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1));
+    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(u), hi);
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
