@@ -361,51 +361,47 @@ heed_vec_dot_fn heed_vec_dot_variant(int t, const char *isa)
     return NULL;
 }
 
-heed_vec_tile_fn heed_vec_tile_variant(int t, const char *isa)
-{
-    if (!heed_vec_dot_variant(t, isa)) /* the same CPU checks */
-        return NULL;
-    if (strcmp(isa, "avx2") == 0)
-        return heed_vec_tile_avx2_get(t);
-    if (strncmp(isa, "avx512", 6) == 0)
-        return heed_vec_tile_avx512_get(t, strcmp(isa, "avx512vnni") == 0);
-    return NULL;
-}
-
-heed_vec_gemv_fn heed_vec_gemv_variant(int t, const char *isa)
-{
-    if (!heed_vec_dot_variant(t, isa))
-        return NULL;
-    if (strcmp(isa, "avx2") == 0)
-        return heed_vec_gemv_avx2_get(t);
-    if (strncmp(isa, "avx512", 6) == 0)
-        return heed_vec_gemv_avx512_get(t, strcmp(isa, "avx512vnni") == 0);
-    return NULL;
-}
-
-/* Each type's kernels, all of the best ISA that has its dot product (best
- * first; a type without a fast variant keeps the reference), resolved once
- * for all types on first use. */
+/* A type's kernels: the dot product, and the tile and gemv (when there are
+ * any) of the same ISA. */
 typedef struct type_kernels {
     heed_vec_dot_fn dot;
     heed_vec_tile_fn tile;
     heed_vec_gemv_fn gemv;
 } type_kernels;
 
+/* isa's kernels for t; all NULL when isa has no dot product for t or the
+ * CPU lacks it. */
+static type_kernels isa_kernels(int t, const char *isa)
+{
+    type_kernels k = {heed_vec_dot_variant(t, isa), NULL, NULL};
+    if (k.dot && strcmp(isa, "avx2") == 0) {
+        k.tile = heed_vec_tile_avx2_get(t);
+        k.gemv = heed_vec_gemv_avx2_get(t);
+    } else if (k.dot && strncmp(isa, "avx512", 6) == 0) {
+        const int vnni = strcmp(isa, "avx512vnni") == 0;
+        k.tile = heed_vec_tile_avx512_get(t, vnni);
+        k.gemv = heed_vec_gemv_avx512_get(t, vnni);
+    }
+    return k;
+}
+
+heed_vec_tile_fn heed_vec_tile_variant(int t, const char *isa)
+{
+    return isa_kernels(t, isa).tile;
+}
+
+/* Each type's kernels, of the best ISA that has its dot product (best
+ * first; a type without a fast variant keeps the reference), resolved once
+ * for all types on first use. */
 static type_kernels table[HEED_TYPE_COUNT];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static void resolve_all(void)
 {
     static const char *const order[] = {"avx512vnni", "avx512", "avx2", "scalar"};
-    for (int t = 0; t < HEED_TYPE_COUNT; t++) {
-        type_kernels *k = &table[t];
-        for (size_t i = 0; i < sizeof order / sizeof *order && !k->dot; i++)
-            if ((k->dot = heed_vec_dot_variant(t, order[i]))) {
-                k->tile = heed_vec_tile_variant(t, order[i]);
-                k->gemv = heed_vec_gemv_variant(t, order[i]);
-            }
-    }
+    for (int t = 0; t < HEED_TYPE_COUNT; t++)
+        for (size_t i = 0; i < sizeof order / sizeof *order && !table[t].dot; i++)
+            table[t] = isa_kernels(t, order[i]);
 }
 
 static const type_kernels *kernels_of(int t)

@@ -55,10 +55,8 @@ enum { HEED_TILE_MAX = 4 };
  * depends only on x is prepared once for all rows. */
 typedef void (*heed_vec_gemv_fn)(const void *w, size_t w_stride, int64_t rows, const void *x,
                                  int64_t n, float *y);
-/* The gemv of the ISA heed_vec_dot_get(t) uses (heed_vec_gemv_variant:
- * of isa), or NULL. */
+/* The gemv of the ISA heed_vec_dot_get(t) uses, or NULL. */
 heed_vec_gemv_fn heed_vec_gemv_get(int t);
-heed_vec_gemv_fn heed_vec_gemv_variant(int t, const char *isa);
 heed_vec_gemv_fn heed_vec_gemv_avx2_get(int t);
 heed_vec_gemv_fn heed_vec_gemv_avx512_get(int t, int vnni);
 
