@@ -295,6 +295,62 @@ heed_status heed_synth(const char *shape, int type, uint64_t seed, int n_threads
                        const char *path);
 const char *heed_synth_shape_names(void);
 
+/* -------------------------------------------------------------- training */
+
+/*
+ * Trains a Llama-style decoder (RMSNorm, RoPE, SwiGLU, causal attention,
+ * tied embeddings) on a UTF-8 text file: a byte-level BPE tokenizer is
+ * learned first, then AdamW with warmup and cosine decay runs on random
+ * windows of the first (1 − val_fraction) of the tokens; the rest gives
+ * the validation loss. Deterministic for a seed and thread count.
+ * Writes `out` (a GGUF model heed and llama.cpp load, with the training
+ * in its training.* metadata) and `checkpoint` (f32 weights plus the
+ * optimiser state, itself a loadable model), both atomically.
+ */
+typedef struct heed_train_progress {
+    int64_t step, n_steps;  /* steps done, of n_steps                      */
+    double loss;            /* training loss of the last step (nats/token) */
+    double val_loss;        /* latest validation loss; NAN before the first */
+    bool validated;         /* val_loss was measured at this step          */
+    bool checkpointed;      /* a checkpoint was written at this step       */
+    double lr, grad_norm;
+    double tokens_per_s, mfu; /* mfu: model FLOPs / measured peak FLOPs   */
+    double elapsed_s, eta_s;
+} heed_train_progress;
+
+typedef void (*heed_train_progress_fn)(void *user, const heed_train_progress *p);
+
+typedef struct heed_train_params {
+    const char *corpus;      /* the text file                               */
+    const char *out;         /* the model to write                          */
+    const char *checkpoint;  /* NULL: out + ".ckpt"                         */
+    const char *resume;      /* a checkpoint to continue from, or NULL      */
+    const char *name;        /* general.name; NULL: the corpus file's name  */
+    int n_vocab, n_ctx, n_embd, n_layer, n_head, n_ff;
+    int batch, accum;        /* sequences per micro-batch, micro-batches per step */
+    int64_t steps;
+    int warmup;              /* steps of linear warmup                      */
+    float lr, min_lr;        /* peak and final learning rate (cosine)       */
+    float weight_decay, clip, beta1, beta2;
+    float val_fraction;      /* share of tokens held out, at the end        */
+    int val_every, val_batches, checkpoint_every; /* 0: never (but at the end) */
+    uint64_t seed;
+    int n_threads;           /* <= 0: physical cores                        */
+    int out_type;            /* type of the saved matrices (f32, f16, q8_0…)*/
+    const volatile int *stop; /* set (by a signal handler) to stop: a checkpoint is saved */
+    heed_train_progress_fn progress;
+    void *user;
+} heed_train_params;
+
+heed_train_params heed_train_default_params(void);
+/* Sets the model sizes of a named preset ("tiny", "small", "base"). */
+heed_status heed_train_preset(const char *name, heed_train_params *p);
+const char *heed_train_preset_names(void);
+/* HEED_ERR_ARG / HEED_ERR_FORMAT / HEED_ERR_NOMEM before any step runs
+ * for a bad corpus or sizes that do not fit; returns HEED_OK also when
+ * stopped early through p->stop (after writing the checkpoint). */
+heed_status heed_train(const heed_train_params *p);
+
 /* ---------------------------------------------------------------- models */
 
 /*

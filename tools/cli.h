@@ -36,6 +36,11 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
 #define USAGE_HEADS "heed heads MODEL [-p TEXT] [--sort entropy|prev|sink|self|induction]"
 #define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [-d DEPTH] [--capture] | heed bench --membw [-t THREADS]"
 #define USAGE_SYNTH "heed synth --shape NAME --type TYPE -o FILE [--seed S] [-t THREADS]"
+#define USAGE_TRAIN "heed train CORPUS.txt -o OUT.gguf [--preset tiny|small|base] [--vocab N] " \
+    "[--ctx N] [--embd N] [--layers N] [--heads N] [--ff N] [--steps N] [--batch B] [--accum A] " \
+    "[--lr LR] [--min-lr LR] [--warmup N] [--wd W] [--clip C] [--val-fraction F] " \
+    "[--val-every N] [--val-batches N] [--ckpt FILE] [--ckpt-every N] [--resume CKPT] " \
+    "[--seed S] [--type TYPE] [--name NAME] [-t THREADS] [--quiet]"
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
 
 /* Parses "1,2,3" into a malloc'd array (*n entries); on a malformed list
@@ -78,6 +83,7 @@ void cli_bar(double w);
 int cmd_info(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_logits(int argc, char **argv);

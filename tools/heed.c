@@ -41,6 +41,9 @@ static const command commands[] = {
     {"synth", cmd_synth, USAGE_SYNTH,
      "a random-weight model of a real model's shape, for benchmarks (stories15m gpt2-124m "
      "smollm2-135m qwen2.5-0.5b llama-3.2-1b tinyllama-1.1b)"},
+    {"train", cmd_train, USAGE_TRAIN,
+     "train a small Llama-style model and its BPE tokenizer on a text file; Ctrl-C saves a "
+     "checkpoint, --resume continues"},
 };
 
 static void print_tour(FILE *f)

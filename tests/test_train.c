@@ -1,0 +1,285 @@
+/* test_train.c — training: every operation's gradient and a whole model's
+ * against finite differences, a model overfitting one batch, the trained
+ * model's forward equal to `heed logits` of its saved file, resuming equal
+ * to running on, and clear errors for bad corpora. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heed.h"
+#include "kernels/ops.h"
+#include "train/adamw.h"
+#include "train/grad_ops.h"
+#include "train/train_io.h"
+#include "train/train_model.h"
+#include "testutil.h"
+
+static uint64_t rng_state = 42;
+
+static float frand(void) /* uniform in [-1, 1) */
+{
+    rng_state = rng_state * 6364136223846793005u + 1442695040888963407u;
+    return (float)((double)(rng_state >> 11) * 0x1.0p-52 - 1.0);
+}
+
+static void fill(float *x, int n, float scale)
+{
+    for (int i = 0; i < n; i++)
+        x[i] = scale * frand();
+}
+
+/*
+ * Checks a gradient by directional finite differences: for random
+ * directions u, (L(x + h·u) − L(x − h·u)) / 2h against grad·u. L is
+ * computed in float, so h = 1e-2 and a relative tolerance of 2e-2 (the
+ * O(h²) curvature term and float rounding of L, over |grad·u|).
+ */
+typedef double (*loss_fn)(void *ctx);
+
+static void check_directional(const char *what, loss_fn L, void *ctx, float *x, const float *grad,
+                              int n)
+{
+    const float h = 1e-2f;
+    float *x0 = malloc(sizeof *x0 * (size_t)n), *u = malloc(sizeof *u * (size_t)n);
+    memcpy(x0, x, sizeof *x * (size_t)n);
+    for (int trial = 0; trial < 4; trial++) {
+        fill(u, n, 1.0f);
+        double gu = 0.0, gnorm = 0.0;
+        for (int i = 0; i < n; i++) {
+            gu += (double)grad[i] * u[i];
+            gnorm += (double)grad[i] * grad[i];
+        }
+        for (int i = 0; i < n; i++)
+            x[i] = x0[i] + h * u[i];
+        const double lp = L(ctx);
+        for (int i = 0; i < n; i++)
+            x[i] = x0[i] - h * u[i];
+        const double lm = L(ctx);
+        memcpy(x, x0, sizeof *x * (size_t)n);
+        const double fd = (lp - lm) / (2.0 * h);
+        /* the scale of grad·u for a random u: |grad|·√(n/3) */
+        const double scale = sqrt(gnorm * n / 3.0) + 1e-6;
+        cr_expect(fabs(fd - gu) <= 2e-2 * scale, "%s: finite difference %.6g, gradient %.6g",
+                  what, fd, gu);
+    }
+    free(x0);
+    free(u);
+}
+
+/* ------------------------------------------------------ single ops */
+
+enum { N_ = 24 };
+
+typedef struct op_ctx {
+    float x[N_], w[N_], c[N_], y[N_], g[N_], u[N_];
+} op_ctx;
+
+static double weighted(const float *c, const float *y, int n)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += (double)c[i] * y[i];
+    return s;
+}
+
+static double rmsnorm_loss(void *vp)
+{
+    op_ctx *o = vp;
+    grad_rmsnorm_fwd(o->y, o->x, o->w, N_, 1e-5f);
+    return weighted(o->c, o->y, N_);
+}
+
+Test(train_grad, rmsnorm)
+{
+    op_ctx o;
+    fill(o.x, N_, 2.0f);
+    fill(o.w, N_, 1.5f);
+    fill(o.c, N_, 1.0f);
+    float dx[N_] = {0}, dw[N_] = {0};
+    const float r = grad_rmsnorm_fwd(o.y, o.x, o.w, N_, 1e-5f);
+    grad_rmsnorm_bwd(dx, dw, o.c, o.x, o.w, r, N_);
+    check_directional("rmsnorm dx", rmsnorm_loss, &o, o.x, dx, N_);
+    check_directional("rmsnorm dw", rmsnorm_loss, &o, o.w, dw, N_);
+    /* the forward is heed's inference norm, bit for bit */
+    float ref[N_];
+    rmsnorm_loss(&o);
+    heed_rms_norm(ref, o.x, o.w, N_, 1e-5f);
+    cr_expect(!memcmp(ref, o.y, sizeof ref));
+}
+
+static double swiglu_loss(void *vp)
+{
+    op_ctx *o = vp;
+    grad_swiglu_fwd(o->y, o->g, o->u, N_);
+    return weighted(o->c, o->y, N_);
+}
+
+Test(train_grad, swiglu)
+{
+    op_ctx o;
+    fill(o.g, N_, 4.0f);
+    fill(o.u, N_, 2.0f);
+    fill(o.c, N_, 1.0f);
+    float dg[N_], du[N_];
+    grad_swiglu_bwd(dg, du, o.c, o.g, o.u, N_);
+    check_directional("swiglu dg", swiglu_loss, &o, o.g, dg, N_);
+    check_directional("swiglu du", swiglu_loss, &o, o.u, du, N_);
+}
+
+Test(train_grad, rope_backward_is_the_inverse_rotation)
+{
+    enum { H = 3, D = 8 };
+    float x[H * D], y[H * D], cs[D], c[H * D];
+    fill(x, H * D, 1.0f);
+    fill(c, H * D, 1.0f);
+    heed_rope_angles(cs, 7, D, 10000.0f, 1.0f, NULL);
+    memcpy(y, x, sizeof x);
+    grad_rope(y, H, D, cs, 1);
+    float ref[H * D];
+    memcpy(ref, x, sizeof x);
+    heed_rope_apply(ref, H, D, D, cs, 0);
+    cr_expect(!memcmp(ref, y, sizeof y), "the forward is heed's rotation");
+    /* L = c·R(x): dL/dx = Rᵀc, which grad_rope(…, -1) gives */
+    float g[H * D];
+    memcpy(g, c, sizeof c);
+    grad_rope(g, H, D, cs, -1);
+    for (int i = 0; i < H * D; i++) {
+        float e[H * D] = {0};
+        e[i] = 1.0f;
+        grad_rope(e, H, D, cs, 1); /* column i of R */
+        cr_expect_float_eq(g[i], (float)weighted(c, e, H * D), 1e-5f);
+    }
+}
+
+enum { AT = 6, AD = 4, AS = 3 * AD }; /* tokens, head size, q|k|v row stride */
+
+typedef struct attn_ctx {
+    float qkv[AT * AS], o[AT * AD], P[AT * AT], c[AT * AD];
+} attn_ctx;
+
+static double attn_loss(void *vp)
+{
+    attn_ctx *a = vp;
+    float tmp[GRAD_ATTN_TMP(AT, AD)];
+    grad_attn_fwd(a->o, a->P, tmp, a->qkv, a->qkv + AD, a->qkv + 2 * AD, AT, AS, AD, AD, 0.5f);
+    return weighted(a->c, a->o, AT * AD);
+}
+
+Test(train_grad, causal_attention)
+{
+    attn_ctx a;
+    fill(a.qkv, AT * AS, 1.5f);
+    fill(a.c, AT * AD, 1.0f);
+    attn_loss(&a);
+    for (int t = 0; t < AT; t++) { /* rows are distributions over keys 0..t */
+        double s = 0.0;
+        for (int j = 0; j <= t; j++)
+            s += a.P[t * AT + j];
+        cr_expect(fabs(s - 1.0) < 1e-6);
+    }
+    float d[AT * AS], tmp[GRAD_ATTN_TMP(AT, AD)];
+    grad_attn_bwd(d, d + AD, d + 2 * AD, tmp, a.c, a.P, a.qkv, a.qkv + AD, a.qkv + 2 * AD, AT, AS,
+                  AD, AD, 0.5f);
+    check_directional("attention dq dk dv", attn_loss, &a, a.qkv, d, AT * AS);
+}
+
+typedef struct xent_ctx {
+    float logits[N_], d[N_];
+} xent_ctx;
+
+static double xent_loss(void *vp)
+{
+    xent_ctx *x = vp;
+    return grad_xent(x->d, x->logits, N_, 5, 1.0f);
+}
+
+Test(train_grad, cross_entropy)
+{
+    xent_ctx x;
+    fill(x.logits, N_, 3.0f);
+    float d[N_];
+    const float loss = grad_xent(d, x.logits, N_, 5, 1.0f);
+    double sum = 0.0;
+    for (int i = 0; i < N_; i++)
+        sum += exp((double)x.logits[i]);
+    cr_expect(fabs(loss - (log(sum) - x.logits[5])) < 1e-5);
+    check_directional("cross-entropy", xent_loss, &x, x.logits, d, N_);
+}
+
+/* ------------------------------------------------------ whole model */
+
+static const train_config tiny = {.n_vocab = 40, .n_ctx = 8, .n_embd = 16, .n_layer = 2,
+                                  .n_head = 2, .n_ff = 24, .rope_base = 10000.0f,
+                                  .norm_eps = 1e-5f};
+
+typedef struct model_ctx {
+    train_model *m;
+    int32_t x[2 * 8], y[2 * 8];
+} model_ctx;
+
+static double model_loss(void *vp)
+{
+    model_ctx *c = vp;
+    double loss;
+    cr_assert_eq(train_model_step(c->m, c->x, c->y, 2, false, 0, &loss, NULL), HEED_OK);
+    return loss;
+}
+
+Test(train_grad, whole_model_every_tensor)
+{
+    model_ctx c;
+    cr_assert_eq(train_model_new(&tiny, 2, 8, 7, 2, &c.m), HEED_OK, "%s", heed_last_error());
+    for (int i = 0; i < 16; i++) {
+        c.x[i] = (i * 7 + 3) % tiny.n_vocab;
+        c.y[i] = (i * 11 + 1) % tiny.n_vocab;
+    }
+    /* larger weights than the initialisation, so every path carries gradient */
+    for (int i = 0; i < c.m->n_tensors; i++) {
+        const train_tensor *t = &c.m->tensors[i];
+        if (t->decay)
+            fill(c.m->params + t->offset, (int)(t->rows * t->cols), 0.3f);
+    }
+    double loss;
+    cr_assert_eq(train_model_step(c.m, c.x, c.y, 2, true, 1.0f, &loss, NULL), HEED_OK);
+    cr_expect(fabs(loss - model_loss(&c)) < 1e-6 * fabs(loss), "the loss does not depend on backward");
+    for (int i = 0; i < c.m->n_tensors; i++) {
+        const train_tensor *t = &c.m->tensors[i];
+        check_directional(t->name, model_loss, &c, c.m->params + t->offset,
+                          c.m->grads + t->offset, (int)(t->rows * t->cols));
+    }
+    train_model_free(c.m);
+}
+
+Test(train, overfits_one_batch)
+{
+    train_model *m;
+    cr_assert_eq(train_model_new(&tiny, 2, 8, 3, 2, &m), HEED_OK);
+    int32_t x[16], y[16];
+    for (int i = 0; i < 16; i++) {
+        x[i] = (i * 13 + 5) % tiny.n_vocab;
+        y[i] = (i * 17 + 2) % tiny.n_vocab;
+    }
+    float *mom = calloc((size_t)m->n_params, sizeof *mom), *vel = calloc((size_t)m->n_params, 4);
+    const adamw_params ap = {1e-2f, 0.9f, 0.95f, 1e-8f, 0.0f};
+    double first = 0, loss = 0;
+    for (int step = 0; step < 300; step++) {
+        train_model_zero_grads(m);
+        cr_assert_eq(train_model_step(m, x, y, 2, true, 1.0f / 16, &loss, NULL), HEED_OK);
+        if (!step)
+            first = loss / 16;
+        adamw_update(m, mom, vel, step + 1, &ap, 1.0f);
+    }
+    cr_expect(first > 3.0, "starts near ln(40) = 3.7: %g", first);
+    cr_expect(loss / 16 < 0.05, "a memorised batch: loss %g", loss / 16);
+    free(mom);
+    free(vel);
+    train_model_free(m);
+}
+
+Test(train, learning_rate_schedule)
+{
+    cr_expect_float_eq(train_lr_at(0, 100, 10, 1.0, 0.1), 0.1, 1e-12);
+    cr_expect_float_eq(train_lr_at(9, 100, 10, 1.0, 0.1), 1.0, 1e-12);
+    cr_expect_float_eq(train_lr_at(99, 100, 10, 1.0, 0.1), 0.1, 1e-12);
+    cr_expect_float_eq(train_lr_at(10 + 89 / 2.0, 100, 10, 1.0, 0.1), 0.55, 1e-2);
+}
