@@ -6,7 +6,7 @@ JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 HEED    := $(BUILD)/heed
 
-.PHONY: all configure deps test asan fuzz demo install clean
+.PHONY: all configure deps test asan fuzz demo default-model install clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -37,6 +37,10 @@ fuzz:
 	mkdir -p build-fuzz/corpus-$(FUZZ) tests/corpus/$(FUZZ)
 	build-fuzz/fuzz_$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
 		-artifact_prefix=build-fuzz/ build-fuzz/corpus-$(FUZZ) tests/corpus/$(FUZZ)
+
+# Retrains models/default.gguf from scratch (about an hour on 2 cores).
+default-model: deps all
+	@sh scripts/default-model.sh $(HEED) models/default.gguf
 
 demo: deps all
 	@sh scripts/demo.sh $(HEED)

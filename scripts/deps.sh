@@ -7,6 +7,9 @@ PKGS="cmake make gcc pkg-config libutf8proc-dev libpcre2-dev libmicrohttpd-dev l
 command -v node > /dev/null 2>&1 && command -v npm > /dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 # clang and its sanitizer runtime are only needed by `make fuzz`.
 [ "${HEED_FUZZ_DEPS:-0}" = 1 ] && PKGS="$PKGS clang libclang-rt-14-dev"
+# The default model's corpus (the King James Bible) is only needed by
+# `make default-model`.
+[ "${HEED_CORPUS_DEPS:-0}" = 1 ] && PKGS="$PKGS bible-kjv bible-kjv-text"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
