@@ -11,5 +11,5 @@ HEED_CORPUS_DEPS=1 sh scripts/deps.sh
 mkdir -p build/corpus
 bible -l 100000 gen1:1-rev22:21 | sed -e 's/^ *[0-9][0-9]* //' > build/corpus/kjv.txt
 "$HEED" train build/corpus/kjv.txt -o "$OUT" --ckpt build/corpus/default.ckpt \
-    --preset small --ctx 128 --batch 16 --steps 2000 --warmup 100 --lr 1e-3 --min-lr 1e-4 \
+    --preset small --ctx 128 --batch 16 --steps 3000 --warmup 100 --lr 1e-3 --min-lr 1e-4 \
     --val-every 100 --ckpt-every 200 --seed 1337 -t 2 --type f16 --name "heed KJV small"

@@ -283,3 +283,202 @@ Test(train, learning_rate_schedule)
     cr_expect_float_eq(train_lr_at(99, 100, 10, 1.0, 0.1), 0.1, 1e-12);
     cr_expect_float_eq(train_lr_at(10 + 89 / 2.0, 100, 10, 1.0, 0.1), 0.55, 1e-2);
 }
+
+/* ------------------------------------------------------- heed_train */
+
+/* A corpus for short runs: the perplexity sample text, several times. */
+static const char *write_corpus(const char *name, int copies)
+{
+    size_t n;
+    char *text = test_read_file(HEED_SOURCE_DIR "/tests/data/perplexity.txt", &n);
+    cr_assert(text);
+    static char path[512];
+    snprintf(path, sizeof path, "%s", test_tmp_path(name));
+    FILE *f = fopen(path, "wb");
+    cr_assert(f);
+    for (int i = 0; i < copies; i++)
+        fwrite(text, 1, n, f);
+    fclose(f);
+    free(text);
+    return path;
+}
+
+static heed_train_params short_run(const char *corpus, const char *out)
+{
+    heed_train_params p = heed_train_default_params();
+    cr_assert_eq(heed_train_preset("tiny", &p), HEED_OK);
+    p.corpus = corpus;
+    p.out = out;
+    p.n_ctx = 32;
+    p.batch = 4;
+    p.steps = 6;
+    p.warmup = 2;
+    p.val_every = 3;
+    p.val_batches = 2;
+    p.checkpoint_every = 0;
+    p.n_threads = 2;
+    return p;
+}
+
+static int stop_flag;
+
+static void stop_at_3(void *user, const heed_train_progress *pr)
+{
+    (void)user;
+    if (pr->step == 3)
+        stop_flag = 1;
+}
+
+/* Every tensor of a and b holds the same bytes. */
+static void expect_same_tensors(const char *a, const char *b)
+{
+    heed_gguf *ga, *gb;
+    cr_assert_eq(heed_gguf_open(a, &ga), HEED_OK, "%s", heed_last_error());
+    cr_assert_eq(heed_gguf_open(b, &gb), HEED_OK, "%s", heed_last_error());
+    cr_assert_eq(heed_gguf_n_tensors(ga), heed_gguf_n_tensors(gb));
+    for (int64_t i = 0; i < heed_gguf_n_tensors(ga); i++) {
+        const heed_gguf_tensor *ta = heed_gguf_tensor_at(ga, i);
+        const heed_gguf_tensor *tb = heed_gguf_find_tensor(gb, ta->name);
+        cr_assert(tb && ta->nbytes == tb->nbytes, "%s", ta->name);
+        cr_expect(!memcmp(ta->data, tb->data, ta->nbytes), "tensor %s differs", ta->name);
+    }
+    heed_gguf_close(ga);
+    heed_gguf_close(gb);
+}
+
+Test(train, resuming_a_stopped_run_equals_running_on)
+{
+    const char *corpus = write_corpus("resume.txt", 8);
+    char a[512], b[512], ckpt[600];
+    snprintf(a, sizeof a, "%s", test_tmp_path("straight.gguf"));
+    snprintf(b, sizeof b, "%s", test_tmp_path("resumed.gguf"));
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", b);
+    heed_train_params p = short_run(corpus, a);
+    cr_assert_eq(heed_train(&p), HEED_OK, "%s", heed_last_error());
+
+    p = short_run(corpus, b);
+    stop_flag = 0;
+    p.stop = &stop_flag;
+    p.progress = stop_at_3;
+    cr_assert_eq(heed_train(&p), HEED_OK, "%s", heed_last_error());
+    FILE *f = fopen(b, "rb");
+    cr_expect(!f, "a stopped run writes only its checkpoint");
+    if (f)
+        fclose(f);
+    heed_gguf *g;
+    cr_assert_eq(heed_gguf_open(ckpt, &g), HEED_OK, "%s", heed_last_error());
+    uint64_t steps;
+    cr_expect_eq(heed_gguf_get_uint(g, "training.steps", &steps), HEED_OK);
+    cr_expect_eq(steps, 3);
+    heed_gguf_close(g);
+
+    p = short_run(corpus, b);
+    p.resume = ckpt;
+    cr_assert_eq(heed_train(&p), HEED_OK, "%s", heed_last_error());
+    expect_same_tensors(a, b);
+}
+
+Test(train, trainer_forward_equals_heed_logits_of_the_saved_model)
+{
+    const char *corpus = write_corpus("fwd.txt", 8);
+    char out[512], ckpt[600];
+    snprintf(out, sizeof out, "%s", test_tmp_path("fwd.gguf"));
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
+    heed_train_params p = short_run(corpus, out);
+    p.steps = 20;
+    cr_assert_eq(heed_train(&p), HEED_OK, "%s", heed_last_error());
+
+    /* the trainer's model, from the checkpoint written at the end */
+    heed_gguf *g;
+    cr_assert_eq(heed_gguf_open(ckpt, &g), HEED_OK, "%s", heed_last_error());
+    train_config cfg;
+    cr_assert_eq(train_checkpoint_config(g, &cfg), HEED_OK, "%s", heed_last_error());
+    train_model *m;
+    cr_assert_eq(train_model_new(&cfg, 1, cfg.n_ctx, 1, 2, &m), HEED_OK);
+    float *mom = malloc(sizeof *mom * (size_t)m->n_params);
+    float *vel = malloc(sizeof *vel * (size_t)m->n_params);
+    int64_t step, seen;
+    double secs;
+    cr_assert_eq(train_checkpoint_load(g, m, mom, vel, &step, &seen, &secs), HEED_OK, "%s",
+                 heed_last_error());
+    cr_expect_eq(step, 20);
+    heed_gguf_close(g);
+    const int T = cfg.n_ctx, V = cfg.n_vocab;
+    int32_t ids[64];
+    char list[64 * 8] = "";
+    for (int t = 0; t < T; t++) {
+        ids[t] = (t * 37 + 11) % V;
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", t ? "," : "", ids[t]);
+    }
+    float *mine = malloc(sizeof *mine * (size_t)T * (size_t)V);
+    cr_assert_eq(train_model_step(m, ids, NULL, 1, false, 0, NULL, mine), HEED_OK);
+
+    char args[2048];
+    const char *lf = test_tmp_path("fwd.logits");
+    char logits_path[512];
+    snprintf(logits_path, sizeof logits_path, "%s", lf);
+    snprintf(args, sizeof args, "logits '%s' --ids %s -o '%s'", out, list, logits_path);
+    cr_assert_eq(test_run_cli(args, NULL), 0, "%s", args);
+    size_t n;
+    float *theirs = test_read_file(logits_path, &n);
+    cr_assert_eq(n, sizeof(float) * (size_t)T * (size_t)V);
+    /* The same kernels but for attention: heed's tiled online softmax
+     * against the trainer's materialised one (agreeing within 1.1e-6
+     * relative, test_attention.c), carried through two layers. */
+    double worst = 0;
+    for (int i = 0; i < T * V; i++)
+        worst = fmax(worst, fabs((double)mine[i] - theirs[i]));
+    cr_expect(worst < 1e-4, "logits differ by up to %g", worst);
+    free(theirs);
+    free(mine);
+    free(mom);
+    free(vel);
+    train_model_free(m);
+
+    /* the model says how it was made */
+    heed_model *hm;
+    cr_assert_eq(heed_model_load(out, &hm), HEED_OK, "%s", heed_last_error());
+    heed_gguf_str s;
+    cr_expect_eq(heed_gguf_get_str(heed_model_gguf(hm), "training.corpus", &s), HEED_OK);
+    cr_expect(s.len == 7 && !memcmp(s.ptr, "fwd.txt", 7));
+    double val;
+    cr_expect_eq(heed_gguf_get_float(heed_model_gguf(hm), "training.val_loss", &val), HEED_OK);
+    cr_expect(val > 0 && val < 7, "validation loss %g", val);
+    heed_model_free(hm);
+}
+
+/* `heed train` on corpus `text` (len bytes) fails with exit code 2 and a
+ * message containing `why`. */
+static void expect_refused(const char *text, size_t len, const char *extra, const char *why)
+{
+    const char *path = test_tmp_path("bad.txt");
+    char corpus[512];
+    snprintf(corpus, sizeof corpus, "%s", path);
+    FILE *f = fopen(corpus, "wb");
+    cr_assert(f);
+    fwrite(text, 1, len, f);
+    fclose(f);
+    char args[1200], *out = NULL;
+    snprintf(args, sizeof args, "train '%s' -o '%s' --preset tiny %s 2>&1", corpus,
+             test_tmp_path("bad.gguf"), extra);
+    cr_expect_eq(test_run_cli(args, &out), 2, "%s", args);
+    cr_expect(out && strstr(out, why), "%s: wanted '%s' in: %s", args, why, out ? out : "");
+    free(out);
+}
+
+Test(train, bad_corpora_are_refused_before_training)
+{
+    expect_refused("", 0, "", "the corpus is empty");
+    expect_refused("In the beginning.", 17, "", "too few to train");
+    expect_refused("good text \xff\xfe then bad", 22, "", "offset 10");
+    const char *big = write_corpus("big.txt", 2);
+    char args[1200], *out = NULL;
+    snprintf(args, sizeof args, "train '%s' -o '%s' --ctx 16 --val-fraction 0 --embd 65536 "
+             "--layers 1024 --heads 256 2>&1", big, test_tmp_path("huge.gguf"));
+    cr_expect_eq(test_run_cli(args, &out), 2);
+    cr_expect(out && strstr(out, "MiB"), "%s", out ? out : "");
+    free(out);
+    snprintf(args, sizeof args, "train /nonexistent/corpus.txt -o '%s' 2>&1",
+             test_tmp_path("x.gguf"));
+    cr_expect_neq(test_run_cli(args, NULL), 0);
+}

@@ -2,17 +2,12 @@
 #include "train/grad_ops.h"
 
 #include <math.h>
+#include <string.h>
 
+#include "heed.h"
+#include "kernels/matmul.h"
 #include "kernels/ops.h"
 
-/* The attention loops are written as axpys over contiguous rows, which
- * vectorise without reassociating sums; each is built for AVX-512, AVX2
- * and plain x86-64, picked at load time. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SIMD_CLONES
-#endif
 
 float grad_rmsnorm_fwd(float *y, const float *x, const float *w, int n, float eps)
 {
@@ -68,41 +63,39 @@ void grad_swiglu_bwd(float *dg, float *du, const float *da, const float *g, cons
     }
 }
 
-static inline void axpy(float *restrict y, float a, const float *restrict x, int n)
+/* dst[r·dst_stride + c] = src[r·src_stride + c], rows × cols */
+static void copy_rows(float *dst, int64_t dst_stride, const float *src, int64_t src_stride,
+                      int rows, int cols)
 {
-    for (int i = 0; i < n; i++)
-        y[i] += a * x[i];
+    for (int r = 0; r < rows; r++)
+        memcpy(dst + r * dst_stride, src + r * src_stride, sizeof(float) * (size_t)cols);
 }
 
-/* kt[d·T + j] = k[j·stride + d]: keys as columns, so that a query's scores
- * are axpys over keys. */
-static inline void transpose_head(float *restrict kt, const float *restrict k, int T, int64_t stride,
-                                  int D)
+/* dst[c·rows + r] = src[r·stride + c]: rows × cols into cols × rows */
+static void transpose(float *dst, const float *src, int64_t stride, int rows, int cols)
 {
-    for (int j = 0; j < T; j++)
-        for (int d = 0; d < D; d++)
-            kt[(int64_t)d * T + j] = k[j * stride + d];
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            dst[(int64_t)c * rows + r] = src[r * stride + c];
 }
 
-/* out[j] = Σ_d x[d]·kt[d·T + j] for j < n */
-static inline void scores(float *restrict out, const float *restrict x, const float *restrict kt,
-                          int T, int n, int D)
+/* C[n][m] = A[m]·B[n] for m < M, n < N, rows of K floats: heed's f32 matrix
+ * kernel, whose register tiles make these small products fast. */
+static void gemm_abt(float *C, const float *A, int M, const float *B, int N, int K)
 {
-    for (int j = 0; j < n; j++)
-        out[j] = 0.0f;
-    for (int d = 0; d < D; d++)
-        axpy(out, x[d], kt + (int64_t)d * T, n);
+    heed_matmul_rows(HEED_TYPE_F32, A, K, 0, M, B, N, C, M);
 }
 
-SIMD_CLONES
 void grad_attn_fwd(float *o, float *P, float *tmp, const float *q, const float *k, const float *v,
                    int T, int64_t stride, int64_t ostride, int D, float scale)
 {
-    float *kt = tmp;
-    transpose_head(kt, k, T, stride, D);
+    float *qc = tmp, *kc = qc + T * D, *vt = kc + T * D, *oc = vt + T * D;
+    copy_rows(qc, D, q, stride, T, D);
+    copy_rows(kc, D, k, stride, T, D);
+    transpose(vt, v, stride, T, D);
+    gemm_abt(P, kc, T, qc, T, D); /* P[t][j] = q_t·k_j, the whole square */
     for (int t = 0; t < T; t++) {
         float *p = P + (int64_t)t * T;
-        scores(p, q + t * stride, kt, T, t + 1, D);
         float max = -INFINITY;
         for (int j = 0; j <= t; j++) {
             p[j] *= scale;
@@ -112,42 +105,48 @@ void grad_attn_fwd(float *o, float *P, float *tmp, const float *q, const float *
         for (int j = 0; j <= t; j++)
             sum += (p[j] = expf(p[j] - max));
         const float inv = 1.0f / sum;
-        float *ot = o + t * ostride;
-        for (int d = 0; d < D; d++)
-            ot[d] = 0.0f;
-        for (int j = 0; j <= t; j++) {
+        for (int j = 0; j <= t; j++)
             p[j] *= inv;
-            axpy(ot, p[j], v + j * stride, D);
-        }
+        for (int j = t + 1; j < T; j++)
+            p[j] = 0.0f; /* the mask */
     }
+    gemm_abt(oc, vt, D, P, T, T); /* o_t = Σ_j P[t][j] v_j */
+    copy_rows(o, ostride, oc, D, T, D);
 }
 
-SIMD_CLONES
 void grad_attn_bwd(float *dq, float *dk, float *dv, float *tmp, const float *dO, const float *P,
                    const float *q, const float *k, const float *v, int T, int64_t stride,
                    int64_t ostride, int D, float scale)
 {
-    float *vt = tmp, *ds = tmp + (int64_t)D * T;
-    transpose_head(vt, v, T, stride, D);
-    for (int t = 0; t < T; t++)
-        for (int d = 0; d < D; d++)
-            dq[t * stride + d] = dk[t * stride + d] = dv[t * stride + d] = 0.0f;
+    const int64_t TD = (int64_t)T * D;
+    float *doc = tmp, *dot = doc + TD, *vc = dot + TD, *kt = vc + TD, *qt = kt + TD;
+    float *dc = qt + TD, *ds = dc + TD, *sq = ds + (int64_t)T * T;
+    copy_rows(doc, D, dO, ostride, T, D);
+    transpose(dot, dO, ostride, T, D);
+    copy_rows(vc, D, v, stride, T, D);
+    transpose(kt, k, stride, T, D);
+    transpose(qt, q, stride, T, D);
+    /* dv_j = Σ_t P[t][j] dO_t, from Pᵀ */
+    transpose(sq, P, T, T, T);
+    gemm_abt(dc, dot, D, sq, T, T);
+    copy_rows(dv, stride, dc, D, T, D);
+    /* dP[t][j] = dO_t·v_j; dS = P ⊙ (dP − Σ_j P dP) · scale */
+    gemm_abt(ds, vc, T, doc, T, D);
     for (int t = 0; t < T; t++) {
-        const float *p = P + (int64_t)t * T, *dot = dO + t * ostride;
-        scores(ds, dot, vt, T, t + 1, D); /* dP_tj = dO_t · v_j */
-        float sum = 0.0f; /* Σ_j P_tj dP_tj, the softmax's backward term */
-        for (int j = 0; j <= t; j++) {
-            sum += p[j] * ds[j];
-            axpy(dv + j * stride, p[j], dot, D);
-        }
-        float *dqt = dq + t * stride;
-        const float *qt = q + t * stride;
-        for (int j = 0; j <= t; j++) {
-            const float g = p[j] * (ds[j] - sum) * scale;
-            axpy(dqt, g, k + j * stride, D);
-            axpy(dk + j * stride, g, qt, D);
-        }
+        const float *p = P + (int64_t)t * T;
+        float *d = ds + (int64_t)t * T, sum = 0.0f;
+        for (int j = 0; j <= t; j++)
+            sum += p[j] * d[j];
+        for (int j = 0; j <= t; j++)
+            d[j] = p[j] * (d[j] - sum) * scale;
+        for (int j = t + 1; j < T; j++)
+            d[j] = 0.0f;
     }
+    gemm_abt(dc, kt, D, ds, T, T); /* dq_t = Σ_j dS[t][j] k_j */
+    copy_rows(dq, stride, dc, D, T, D);
+    transpose(sq, ds, T, T, T);
+    gemm_abt(dc, qt, D, sq, T, T); /* dk_j = Σ_t dS[t][j] q_t */
+    copy_rows(dk, stride, dc, D, T, D);
 }
 
 float grad_xent(float *dlogits, const float *logits, int n, int target, float scale)

@@ -34,7 +34,7 @@ void grad_swiglu_bwd(float *dg, float *du, const float *da, const float *g, cons
  * (T×T, row-major) receives the softmax weights, row t over keys 0..t.
  * Backward sets dq, dk, dv. tmp holds GRAD_ATTN_TMP(T, D) floats.
  */
-#define GRAD_ATTN_TMP(T, D) ((int64_t)(T) * (2 * (D) + 1))
+#define GRAD_ATTN_TMP(T, D) ((int64_t)(T) * (6 * (D) + 2 * (T)))
 void grad_attn_fwd(float *o, float *P, float *tmp, const float *q, const float *k, const float *v,
                    int T, int64_t stride, int64_t ostride, int D, float scale);
 void grad_attn_bwd(float *dq, float *dk, float *dv, float *tmp, const float *dO, const float *P,

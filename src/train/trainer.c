@@ -204,7 +204,7 @@ static heed_status prepare(run *r)
     const int64_t bytes = train_model_bytes(&r->cfg, p->batch, r->cfg.n_ctx);
     const double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     if (phys > 0 && (double)bytes > 0.8 * phys)
-        return heed_fail(HEED_ERR_NOMEM, "training this model with batches of %d × %d tokens "
+        return heed_fail(HEED_ERR_ARG, "training this model with batches of %d × %d tokens "
                          "needs %.0f MiB, more than 80%% of this machine's %.0f MiB: lower the "
                          "batch, the context or the model's size", p->batch, r->cfg.n_ctx,
                          bytes / 1048576.0, phys / 1048576.0);
@@ -331,6 +331,10 @@ heed_status heed_train(const heed_train_params *p)
         pr.eta_s = elapsed / done * (double)(p->steps - step - 1);
         if (p->progress)
             p->progress(p->user, &pr);
+        if (!stopped && p->stop && *p->stop) { /* asked for during the callback */
+            stopped = true;
+            st = train_save(r.m, r.tok, p, &r.info, r.mom, r.vel, HEED_TYPE_F32, ckpt);
+        }
         if (stopped)
             break;
     }
