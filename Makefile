@@ -28,7 +28,8 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/heed_tests
 
 # libFuzzer on the GGUF reader, seeded from the regression corpus
-# (FUZZ=tokenize: on the tokenizers, with the fixtures' vocabularies).
+# (FUZZ=tokenize: on the tokenizers, with the fixtures' vocabularies;
+# FUZZ=bpe_train: on heed train's tokenizer learning).
 FUZZ ?= gguf
 fuzz:
 	@HEED_FUZZ_DEPS=1 sh scripts/deps.sh

@@ -105,10 +105,11 @@ int cmd_train(int argc, char **argv)
             continue;
         }
         long x;
-        if ((!strcmp(a, "--steps") || !strcmp(a, "--seed")) && v) {
-            if (!cli_parse_int("train", a, v, a[2] == 's' && a[3] == 't' ? 1 : 0, 1L << 62, &x))
+        if (!strcmp(a, "--steps") || !strcmp(a, "--seed")) {
+            const bool steps = !strcmp(a, "--steps");
+            if (!cli_parse_int("train", a, v, steps ? 1 : 0, 1L << 62, &x))
                 return EXIT_BAD_INPUT;
-            if (a[3] == 't')
+            if (steps)
                 p.steps = x;
             else
                 p.seed = (uint64_t)x;

@@ -42,6 +42,46 @@ uint32_t heed_utf8_decode(const char *s, size_t len, size_t *off)
     return 0xFFFD;
 }
 
+/* Offset of the first byte sequence that is not strict UTF-8 (overlong
+ * forms, surrogates and code points past U+10FFFF included), or len. */
+size_t heed_utf8_invalid_at(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        unsigned lo = 0x80, hi = 0xBF; /* range of the second byte */
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1;
+        else if (c == 0xE0)
+            n = 2, lo = 0xA0;
+        else if (c == 0xED)
+            n = 2, hi = 0x9F;
+        else if (c >= 0xE1 && c <= 0xEF)
+            n = 2;
+        else if (c == 0xF0)
+            n = 3, lo = 0x90;
+        else if (c == 0xF4)
+            n = 3, hi = 0x8F;
+        else if (c >= 0xF1 && c <= 0xF3)
+            n = 3;
+        else
+            return i;
+        if (len - i - 1 < n || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k <= n; k++)
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+        i += n + 1;
+    }
+    return len;
+}
+
 size_t heed_utf8_encode(uint32_t cpt, char *out)
 {
     if (cpt <= 0x7F) {

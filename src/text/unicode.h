@@ -25,6 +25,10 @@ size_t heed_utf8_len(unsigned char c);
  * about overlong forms and surrogates; an invalid sequence consumes one
  * byte and gives U+FFFD. */
 uint32_t heed_utf8_decode(const char *s, size_t len, size_t *off);
+/* Offset of the first byte sequence of text that is not strict UTF-8
+ * (overlong forms, surrogates and code points past U+10FFFF included), or
+ * len when it all is. */
+size_t heed_utf8_invalid_at(const char *text, size_t len);
 /* Encodes cpt into out (up to 4 bytes); a code point above U+10FFFF
  * becomes U+FFFD. Returns the byte count. */
 size_t heed_utf8_encode(uint32_t cpt, char *out);

@@ -27,45 +27,6 @@
 
 #define MAX_VOCAB (1 << 20)
 
-/* Offset of the first byte sequence that is not strict UTF-8 (overlong
- * forms, surrogates and code points past U+10FFFF included), or len. */
-static size_t utf8_bad_offset(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF; /* range of the second byte */
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 1;
-        else if (c == 0xE0)
-            n = 2, lo = 0xA0;
-        else if (c == 0xED)
-            n = 2, hi = 0x9F;
-        else if (c >= 0xE1 && c <= 0xEF)
-            n = 2;
-        else if (c == 0xF0)
-            n = 3, lo = 0x90;
-        else if (c == 0xF4)
-            n = 3, hi = 0x8F;
-        else if (c >= 0xF1 && c <= 0xF3)
-            n = 3;
-        else
-            return i;
-        if (len - i - 1 < n || s[i + 1] < lo || s[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k <= n; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-        i += n + 1;
-    }
-    return len;
-}
-
 static bool is_graph(unsigned char c) { return c >= 0x21 && c <= 0x7E; }
 static bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 
@@ -564,7 +525,7 @@ heed_status heed_bpe_train(const char *text, size_t len, int32_t vocab_size,
     if (vocab_size < 258 || vocab_size > MAX_VOCAB)
         return heed_fail(HEED_ERR_ARG, "bpe train: vocab_size %d is outside [258, %d] (256 "
                          "byte tokens, at least one merge, <|endoftext|>)", vocab_size, MAX_VOCAB);
-    size_t bad = utf8_bad_offset((const unsigned char *)text, len);
+    size_t bad = heed_utf8_invalid_at(text, len);
     if (bad < len)
         return heed_fail(HEED_ERR_FORMAT, "bpe train: the text is not valid UTF-8: bad byte "
                          "0x%02x at offset %zu", (unsigned char)text[bad], bad);

@@ -16,6 +16,7 @@
 
 #include "heed.h"
 #include "kernels/peak.h"
+#include "text/unicode.h"
 #include "train/adamw.h"
 #include "train/bpe_train.h"
 #include "train/train_io.h"
@@ -176,6 +177,10 @@ static heed_status prepare(run *r)
     if (r->text_len > ((uint64_t)1 << 31))
         return heed_fail(HEED_ERR_ARG, "%s: the corpus is %llu bytes; heed trains on up to 2 GiB",
                          p->corpus, (unsigned long long)r->text_len);
+    const size_t bad = heed_utf8_invalid_at(r->text, (size_t)r->text_len);
+    if (bad < r->text_len)
+        return heed_fail(HEED_ERR_FORMAT, "%s: the corpus is not UTF-8 text: byte 0x%02x at "
+                         "offset %zu", p->corpus, ((const unsigned char *)r->text)[bad], bad);
     if (p->resume) {
         if ((st = heed_gguf_open(p->resume, &r->tok)) || (st = train_checkpoint_config(r->tok, &r->cfg)))
             return st;
