@@ -482,3 +482,33 @@ Test(train, bad_corpora_are_refused_before_training)
              test_tmp_path("x.gguf"));
     cr_expect_neq(test_run_cli(args, NULL), 0);
 }
+
+Test(train, interrupt_saves_a_checkpoint_to_resume_from)
+{
+    const char *corpus = write_corpus("sigint.txt", 8);
+    char out[512], cmd[1600], text[4096] = "";
+    snprintf(out, sizeof out, "%s", test_tmp_path("sigint.gguf"));
+    /* SIGINT after 2 s, during the first steps of a long run: it must stop
+     * after the step under way and write the checkpoint, not the model */
+    snprintf(cmd, sizeof cmd, "timeout -s INT 2 '%s' train '%s' -o '%s' --preset tiny "
+             "--steps 1000000 -t 1 2>&1; echo \"exit $?\"", HEED_CLI, corpus, out);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p);
+    const size_t n = fread(text, 1, sizeof text - 1, p);
+    text[n] = 0;
+    pclose(p);
+    cr_expect(strstr(text, "exit 1"), "%s", text);
+    cr_expect(strstr(text, "continue with --resume"), "%s", text);
+    char ckpt[600];
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
+    heed_gguf *g;
+    cr_assert_eq(heed_gguf_open(ckpt, &g), HEED_OK, "%s", heed_last_error());
+    uint64_t steps = 0;
+    cr_expect_eq(heed_gguf_get_uint(g, "training.steps", &steps), HEED_OK);
+    cr_expect(steps >= 1);
+    heed_gguf_close(g);
+    FILE *f = fopen(out, "rb");
+    cr_expect(!f, "an interrupted run writes no model");
+    if (f)
+        fclose(f);
+}
