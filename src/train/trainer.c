@@ -281,10 +281,11 @@ heed_status heed_train(const heed_train_params *p)
         strncat(ckpt, ".ckpt", sizeof ckpt - strlen(ckpt) - 1);
     const int T = r.cfg.n_ctx, B = p->batch;
     const int64_t tokens_per_step = (int64_t)B * T * p->accum;
-    /* 6 FLOPs per parameter per token (forward 2, backward 4), plus the
-     * attention products: 6·layers·width per visible key, T/2 on average */
+    /* Model FLOPs: 6 per parameter per token (forward 2, backward 4), plus
+     * the attention products q·k and p·v, 12·layers·width per visible key
+     * (forward and backward), T/2 keys on average under the causal mask */
     const double flops_per_token = 6.0 * (double)r.m->n_params +
-                                   6.0 * r.cfg.n_layer * r.cfg.n_embd * (T / 2.0);
+                                   12.0 * r.cfg.n_layer * r.cfg.n_embd * (T / 2.0);
     const double peak = heed_peak_flops(r.m->pool);
     const adamw_params ap0 = {p->lr, p->beta1, p->beta2, 1e-8f, p->weight_decay};
     const double t_start = now(), seconds_before = r.info.seconds;
