@@ -250,6 +250,32 @@ Test(train_grad, whole_model_every_tensor)
     train_model_free(c.m);
 }
 
+Test(train, accumulated_micro_batches_give_the_whole_batch_gradient)
+{
+    train_model *whole, *parts;
+    cr_assert_eq(train_model_new(&tiny, 4, 8, 5, 2, &whole), HEED_OK);
+    cr_assert_eq(train_model_new(&tiny, 2, 8, 5, 2, &parts), HEED_OK);
+    int32_t x[32], y[32];
+    for (int i = 0; i < 32; i++) {
+        x[i] = (i * 7 + 1) % tiny.n_vocab;
+        y[i] = (i * 5 + 3) % tiny.n_vocab;
+    }
+    double l4, la, lb;
+    cr_assert_eq(train_model_step(whole, x, y, 4, true, 1.0f / 32, &l4, NULL), HEED_OK);
+    cr_assert_eq(train_model_step(parts, x, y, 2, true, 1.0f / 32, &la, NULL), HEED_OK);
+    cr_assert_eq(train_model_step(parts, x + 16, y + 16, 2, true, 1.0f / 32, &lb, NULL), HEED_OK);
+    cr_expect(fabs(l4 - (la + lb)) < 1e-5 * l4);
+    double worst = 0, norm = 0;
+    for (int64_t i = 0; i < whole->n_params; i++) {
+        worst = fmax(worst, fabs((double)whole->grads[i] - parts->grads[i]));
+        norm = fmax(norm, fabs((double)whole->grads[i]));
+    }
+    /* the same sums in another order: float rounding only */
+    cr_expect(worst <= 1e-5 * norm, "gradients differ by %g (largest %g)", worst, norm);
+    train_model_free(whole);
+    train_model_free(parts);
+}
+
 Test(train, overfits_one_batch)
 {
     train_model *m;
