@@ -539,6 +539,47 @@ heed_status heed_detok_stream_push(heed_detok_stream *s, int32_t id,
 /* Returns whatever is still held back (an incomplete sequence) and resets. */
 void heed_detok_stream_flush(heed_detok_stream *s, const char **out, size_t *len);
 
+/* -------------------------------------------------------- chat templates */
+
+/*
+ * Chat templates turn a conversation into the prompt text a chat model was
+ * trained on, exactly as llama.cpp's built-in renderer does (not a Jinja
+ * interpreter): the model's tokenizer.chat_template is recognised by the
+ * tell-tale substrings llama.cpp checks, then rendered by name. Known:
+ * chatml, llama2, llama2-sys, llama2-sys-bos, llama2-sys-strip, mistral-v1,
+ * mistral-v3, mistral-v3-tekken, mistral-v7, phi3, gemma, zephyr, llama3;
+ * "mistral" (and any name starting with it) is llama.cpp's alias for the
+ * pre-v1 Mistral format, which is llama2's.
+ */
+typedef struct heed_chat_message {
+    const char *role;    /* "system", "user", "assistant" (others as the
+                            template does: most write the role as given)  */
+    const char *content; /* NUL-terminated UTF-8                          */
+} heed_chat_message;
+
+/* The names heed_chat_apply accepts, comma-separated (a static string). */
+const char *heed_chat_template_names(void);
+
+/*
+ * The canonical name of the known template that jinja (a model's
+ * tokenizer.chat_template text) is, found by the same substrings in the
+ * same order as llama.cpp's llm_chat_detect_template; NULL when it is none
+ * of them (or one llama.cpp knows but heed does not render). A template
+ * name or alias is accepted too and gives its canonical name.
+ */
+const char *heed_chat_template_detect(const char *jinja);
+
+/*
+ * Renders msgs[0..n) with template_name (a name, an alias, or any template
+ * text heed_chat_template_detect recognises). add_assistant appends the
+ * start of the assistant's reply where the template has one (the llama2
+ * and mistral formats have none). *out is malloc'd and NUL-terminated
+ * (free() it). HEED_ERR_ARG names an unknown template and lists the known
+ * ones, or a message with a NULL role or content.
+ */
+heed_status heed_chat_apply(const char *template_name, const heed_chat_message *msgs,
+                            size_t n, bool add_assistant, char **out);
+
 /* -------------------------------------------------------------- sampling */
 
 /*
