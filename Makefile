@@ -20,12 +20,14 @@ deps:
 test: deps all
 	$(BUILD)/heed_tests
 	sh tests/browser/run.sh $(HEED)
+	sh tests/serve/run.sh $(HEED)
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps
 	@test -f build-asan/CMakeCache.txt || cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHEED_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/heed_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 sh tests/serve/run.sh build-asan/heed
 
 # libFuzzer on the GGUF reader, seeded from the regression corpus
 # (FUZZ=tokenize: on the tokenizers, with the fixtures' vocabularies;

@@ -41,6 +41,9 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--lr LR] [--min-lr LR] [--warmup N] [--wd W] [--clip C] [--val-fraction F] " \
     "[--val-every N] [--val-batches N] [--ckpt FILE] [--ckpt-every N] [--resume CKPT] " \
     "[--seed S] [--type TYPE] [--name NAME] [-t THREADS] [--quiet]"
+#define USAGE_SERVE "heed serve MODEL [--host 127.0.0.1] [--port 8080] [--slots N] " \
+    "[--api-key KEY] [-c CTX] [--chat-template NAME] [--queue N] [--max-tokens N] " \
+    "[--max-body BYTES] [--timeout S] [-t THREADS]"
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
 
 /* Parses "1,2,3" into a malloc'd array (*n entries); on a malformed list
@@ -84,6 +87,7 @@ int cmd_info(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_logits(int argc, char **argv);

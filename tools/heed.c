@@ -44,6 +44,9 @@ static const command commands[] = {
     {"train", cmd_train, USAGE_TRAIN,
      "train a small Llama-style model and its BPE tokenizer on a text file; Ctrl-C saves a "
      "checkpoint, --resume continues"},
+    {"serve", cmd_serve, USAGE_SERVE,
+     "an OpenAI-compatible HTTP server: /v1/completions, /v1/chat/completions (streamed with "
+     "\"stream\": true), /v1/models, /tokenize, /detokenize, /health"},
 };
 
 static void print_tour(FILE *f)

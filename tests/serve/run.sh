@@ -1,0 +1,54 @@
+#!/bin/sh
+# run.sh — heed serve's integration test: starts `heed serve` on the default
+# model on a free loopback port and drives it with the official openai
+# client (pinned in package-lock.json; serve.mjs says what is checked).
+# The server must then stop cleanly on SIGINT (under ASan: without leaks).
+#
+#   sh tests/serve/run.sh [HEED_CLI]      (default build/heed)
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+heed=${1:-$repo/build/heed}
+case $heed in /*) ;; *) heed=$(pwd)/$heed ;; esac
+model=$repo/models/default.gguf
+[ -x "$heed" ] || { echo "serve test: no heed CLI at $heed" >&2; exit 1; }
+command -v node > /dev/null && command -v npm > /dev/null ||
+    { echo "serve test: node and npm are needed (make deps installs them)" >&2; exit 1; }
+if [ ! -d "$here/node_modules/openai" ]; then
+    echo "serve test: npm ci (openai, pinned in package-lock.json)"
+    (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+expected=$("$heed" run "$model" -p "In the beginning" -n 12 --temp 0 2>/dev/null)
+expected=${expected#In the beginning}   # heed run echoes the prompt
+log=$(mktemp)
+key=test-key-$$
+"$heed" serve "$model" --port 0 --slots 1 --queue 1 --api-key "$key" --chat-template chatml \
+    --max-body 1048576 2> "$log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
+port=""
+for _ in $(seq 1 100); do
+    port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
+    [ -n "$port" ] && break
+    kill -0 $pid 2>/dev/null || { cat "$log" >&2; echo "serve test: the server did not start" >&2; exit 1; }
+    sleep 0.1
+done
+[ -n "$port" ] || { cat "$log" >&2; echo "serve test: no port after 10 s" >&2; exit 1; }
+if ! node "$here/serve.mjs" "http://127.0.0.1:$port" "$key" "$expected"; then
+    echo "serve test: server log:" >&2
+    tail -n 20 "$log" >&2
+    exit 1
+fi
+kill -INT $pid
+status=0
+wait $pid || status=$?
+trap - EXIT
+if [ $status -ne 0 ]; then
+    tail -n 40 "$log" >&2
+    rm -f "$log"
+    echo "serve test: the server exited with status $status after SIGINT" >&2
+    exit 1
+fi
+echo "serve test: $(grep -c '^[A-Z]* /' "$log") requests logged, clean exit"
+rm -f "$log"

@@ -1,0 +1,209 @@
+// serve.mjs — heed serve, driven by the official openai client: completions
+// and chat (whole and streamed), logprobs, stop strings, errors, the API
+// key, a full queue, a client leaving mid-stream, and malformed requests.
+//
+//   node serve.mjs BASE_URL API_KEY EXPECTED_GREEDY_TEXT
+//
+// The server runs models/default.gguf with --chat-template chatml,
+// --slots 1 --queue 1 and the key; EXPECTED_GREEDY_TEXT is what
+// `heed run -p "In the beginning" -n 12 --temp 0` printed.
+import OpenAI from "openai";
+import assert from "node:assert/strict";
+
+const [base, key, expected] = process.argv.slice(2);
+const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: key, maxRetries: 0 });
+let checks = 0;
+const check = async (name, fn) => {
+  await fn();
+  checks++;
+  console.log(`serve test: ok  ${name}`);
+};
+const post = (path, body, headers = {}) =>
+  fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+const greedy = { model: "default", prompt: "In the beginning", max_tokens: 12, temperature: 0 };
+
+await check("models lists the model", async () => {
+  const list = await client.models.list();
+  assert.equal(list.data.length, 1);
+  assert.equal(list.data[0].id, "default.gguf");
+});
+
+await check("a greedy completion equals heed run --temp 0", async () => {
+  const r = await client.completions.create(greedy);
+  assert.equal(r.object, "text_completion");
+  assert.equal(r.choices[0].text, expected);
+  assert.equal(r.choices[0].finish_reason, "length");
+  assert.deepEqual(r.usage, { prompt_tokens: 3, completion_tokens: 12, total_tokens: 15 });
+});
+
+await check("a streamed completion sends the same text, then [DONE]", async () => {
+  const stream = await client.completions.create({ ...greedy, stream: true });
+  let text = "", finish = null;
+  for await (const chunk of stream) {
+    text += chunk.choices[0].text;
+    finish = chunk.choices[0].finish_reason ?? finish;
+  }
+  assert.equal(text, expected);
+  assert.equal(finish, "length");
+});
+
+await check("seeded sampling repeats", async () => {
+  const req = { model: "default", prompt: "And God said", max_tokens: 16, temperature: 0.9, seed: 5 };
+  const [a, b] = [await client.completions.create(req), await client.completions.create(req)];
+  assert.equal(a.choices[0].text, b.choices[0].text);
+});
+
+await check("completion logprobs: one entry per token, the top 3 each", async () => {
+  const r = await client.completions.create({ ...greedy, logprobs: 3 });
+  const lp = r.choices[0].logprobs;
+  assert.equal(lp.tokens.length, 12);
+  assert.equal(lp.tokens.join(""), expected);
+  for (let i = 0; i < 12; i++) {
+    assert.ok(lp.token_logprobs[i] <= 0);
+    const top = Object.values(lp.top_logprobs[i]);
+    assert.ok(top.length >= 1 && top.length <= 3);
+    // greedy: the chosen token is the most likely one
+    assert.ok(Math.abs(Math.max(...top) - lp.token_logprobs[i]) < 1e-6);
+  }
+  assert.equal(lp.text_offset[0], 0);
+});
+
+await check("a stop string ends the text before it", async () => {
+  const stop = expected.slice(4, 9);
+  const r = await client.completions.create({ ...greedy, stop: [stop] });
+  assert.equal(r.choices[0].text, expected.slice(0, expected.indexOf(stop)));
+  assert.equal(r.choices[0].finish_reason, "stop");
+  const s = await client.completions.create({ ...greedy, stop, stream: true });
+  let text = "";
+  for await (const chunk of s) text += chunk.choices[0].text;
+  assert.equal(text, expected.slice(0, expected.indexOf(stop)));
+});
+
+const messages = [
+  { role: "system", content: "You answer in the words of the King James Bible." },
+  { role: "user", content: "Who made the heaven and the earth?" },
+];
+
+await check("chat: a message from the assistant", async () => {
+  const r = await client.chat.completions.create({ model: "default", messages, max_tokens: 10,
+    temperature: 0, logprobs: true, top_logprobs: 2 });
+  assert.equal(r.object, "chat.completion");
+  const c = r.choices[0];
+  assert.equal(c.message.role, "assistant");
+  assert.ok(c.message.content.length > 0);
+  assert.equal(c.logprobs.content.length, r.usage.completion_tokens);
+  assert.equal(c.logprobs.content.map((t) => t.token).join(""), c.message.content);
+  assert.equal(c.logprobs.content[0].top_logprobs.length, 2);
+  assert.ok(r.usage.prompt_tokens > 20, "the template's text is in the prompt");
+
+  const stream = await client.chat.completions.create({ model: "default", messages,
+    max_tokens: 10, temperature: 0, stream: true, stream_options: { include_usage: true } });
+  let text = "", role = null, usage = null, finish = null;
+  for await (const chunk of stream) {
+    if (chunk.usage) usage = chunk.usage;
+    const ch = chunk.choices[0];
+    if (!ch) continue;
+    role = ch.delta.role ?? role;
+    text += ch.delta.content ?? "";
+    finish = ch.finish_reason ?? finish;
+  }
+  assert.equal(role, "assistant");
+  assert.equal(text, c.message.content);
+  assert.equal(finish, "length");
+  assert.deepEqual(usage, r.usage);
+});
+
+await check("errors are OpenAI error objects", async () => {
+  const expectError = async (req, status, pattern) => {
+    await assert.rejects(req, (e) => {
+      assert.equal(e.status, status, e.message);
+      assert.match(e.message, pattern);
+      return true;
+    });
+  };
+  await expectError(client.completions.create({ ...greedy, foo: 1 }), 400, /Unrecognized request argument supplied: foo/);
+  await expectError(client.completions.create({ ...greedy, temperature: "hot" }), 400, /temperature/);
+  await expectError(client.completions.create({ ...greedy, max_tokens: -1 }), 400, /max_tokens/);
+  await expectError(client.completions.create({ ...greedy, n: 2 }), 400, /'n'/);
+  await expectError(client.completions.create({ ...greedy, prompt: "In the beginning ".repeat(60) }),
+    400, /maximum context length is 128 tokens/);
+  await expectError(client.chat.completions.create({ model: "default", messages: [{ role: "user" }] }),
+    400, /messages/);
+  const wrong = new OpenAI({ baseURL: `${base}/v1`, apiKey: "not-the-key", maxRetries: 0 });
+  await expectError(wrong.models.list(), 401, /API key/);
+  const r = await post("/v1/completions", "{not json");
+  assert.equal(r.status, 400);
+  assert.match((await r.json()).error.message, /JSON/);
+  const big = await post("/v1/completions", { prompt: "x".repeat(2 << 20) });
+  assert.equal(big.status, 413);
+  assert.equal((await fetch(`${base}/v1/nothing`, { headers: { Authorization: `Bearer ${key}` } })).status, 404);
+  assert.equal((await fetch(`${base}/health`)).status, 200, "health needs no key");
+});
+
+await check("tokenize and detokenize", async () => {
+  const t = await (await post("/tokenize", { content: "In the beginning", with_pieces: true })).json();
+  assert.deepEqual(t.tokens.map((x) => x.piece), ["In", " the", " beginning"]);
+  const d = await (await post("/detokenize", { tokens: t.tokens.map((x) => x.id) })).json();
+  assert.equal(d.content, "In the beginning");
+});
+
+await check("a full queue answers 503 with Retry-After", async () => {
+  // one slot, one place in the queue: of six long requests at once, one
+  // generates, one waits, and the others are turned away at once
+  const long = { prompt: "And", max_tokens: 120, temperature: 1, seed: 1 };
+  const rs = await Promise.all(Array.from({ length: 6 }, () => post("/v1/completions", long)));
+  const bodies = await Promise.all(rs.map((r) => r.text()));
+  const busy = rs.map((r, i) => [r, bodies[i]]).filter(([r]) => r.status === 503);
+  assert.ok(rs.every((r) => r.status === 200 || r.status === 503));
+  assert.ok(busy.length >= 1 && busy.length <= 4, rs.map((r) => r.status).join(" "));
+  assert.equal(busy[0][0].headers.get("retry-after"), "1");
+  assert.equal(JSON.parse(busy[0][1]).error.code, "server_busy");
+});
+
+await check("a client leaving mid-stream frees its slot", async () => {
+  const ac = new AbortController();
+  const r = await fetch(`${base}/v1/completions`, {
+    method: "POST", signal: ac.signal,
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ prompt: "And", max_tokens: 120, stream: true }),
+  });
+  const reader = r.body.getReader();
+  await reader.read(); // the first event, then gone
+  ac.abort();
+  // the only slot must come back: a request now is served, not queued to time out
+  const ok = await client.completions.create({ ...greedy });
+  assert.equal(ok.choices[0].text, expected);
+});
+
+await check("300 malformed requests: every answer is HTTP with a JSON error, and the server lives", async () => {
+  let seed = 7;
+  const rnd = (n) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  const paths = ["/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize", "/v1/models", "/x"];
+  const values = [null, true, -1, 1e308, "", "é\u0000", [], {}, [1, "a"], { a: [] }, 3.5, "<|endoftext|>"];
+  const fields = ["prompt", "messages", "max_tokens", "temperature", "top_p", "stop", "stream",
+    "logprobs", "top_logprobs", "seed", "tokens", "content", "stream_options", "n", "model"];
+  for (let i = 0; i < 300; i++) {
+    let body;
+    switch (rnd(3)) {
+      case 0: body = Array.from({ length: rnd(64) }, () => String.fromCharCode(rnd(256))).join(""); break;
+      case 1: {
+        const o = {};
+        for (let k = rnd(5); k >= 0; k--) o[fields[rnd(fields.length)]] = values[rnd(values.length)];
+        body = JSON.stringify(o);
+        break;
+      }
+      default: body = JSON.stringify(values[rnd(values.length)]);
+    }
+    const r = await post(paths[rnd(paths.length)], body);
+    const text = await r.text();
+    assert.ok(r.status >= 200 && r.status < 600);
+    if (r.status >= 400) assert.ok(JSON.parse(text).error.message, text);
+  }
+  assert.equal((await fetch(`${base}/health`)).status, 200);
+});
+
+console.log(`serve test: ok, ${checks} checks`);

@@ -1,0 +1,128 @@
+/* cmd_serve.c — `heed serve MODEL [--host 127.0.0.1] [--port 8080] [--slots N]
+ * [--api-key KEY] [-c CTX] ...`: the OpenAI-compatible HTTP server (see
+ * serve.h). Ctrl-C stops it. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "serve.h"
+
+static volatile int stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* The chat template: --chat-template NAME, else the model's own if heed
+ * knows it (else its start is kept for the error chat requests get). */
+static int pick_template(server *s, const char *name)
+{
+    if (name) {
+        s->chat_template = heed_chat_template_detect(name);
+        if (!s->chat_template) {
+            fprintf(stderr, "heed serve: unknown chat template '%s' (known: %s)\n", name,
+                    heed_chat_template_names());
+            return EXIT_BAD_INPUT;
+        }
+        return EXIT_OK;
+    }
+    heed_gguf_str t;
+    if (heed_gguf_get_str(heed_model_gguf(s->model), "tokenizer.chat_template", &t))
+        return EXIT_OK;
+    char *text = malloc(t.len + 1);
+    if (!text)
+        return EXIT_RUNTIME;
+    memcpy(text, t.ptr, t.len);
+    text[t.len] = 0;
+    s->chat_template = heed_chat_template_detect(text);
+    if (!s->chat_template) {
+        snprintf(s->unknown_template, sizeof s->unknown_template, "%.60s", text);
+        for (char *p = s->unknown_template; *p; p++)
+            *p = *p == '\n' ? ' ' : *p;
+    }
+    free(text);
+    return EXIT_OK;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    const char *model = NULL, *host = "127.0.0.1", *key = NULL, *tmpl = NULL;
+    long port = 8080, slots = 1, n_ctx = 0, queue = 16, max_tokens = 1024, threads = 0;
+    long max_body = 1 << 20, timeout = 600;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        struct { const char *name; long *dst, lo, hi; } ints[] = {
+            {"--port", &port, 0, 65535}, {"--slots", &slots, 1, 256}, {"-c", &n_ctx, 0, 1 << 20},
+            {"--queue", &queue, 0, 4096}, {"--max-tokens", &max_tokens, 1, 1 << 20},
+            {"-t", &threads, 0, 1024}, {"--max-body", &max_body, 1024, 1L << 30},
+            {"--timeout", &timeout, 1, 86400},
+        };
+        bool done = false;
+        for (size_t k = 0; k < sizeof ints / sizeof ints[0] && !done; k++)
+            if (!strcmp(a, ints[k].name)) {
+                if (!cli_parse_int("serve", a, v, ints[k].lo, ints[k].hi, ints[k].dst))
+                    return EXIT_BAD_INPUT;
+                done = true;
+                i++;
+            }
+        if (done)
+            continue;
+        if (!strcmp(a, "--host") && v)
+            host = argv[++i];
+        else if (!strcmp(a, "--api-key") && v)
+            key = argv[++i];
+        else if (!strcmp(a, "--chat-template") && v)
+            tmpl = argv[++i];
+        else if (a[0] != '-' && !model)
+            model = a;
+        else
+            return cli_usage_error("serve", USAGE_SERVE, "unknown or incomplete option");
+    }
+    if (!model)
+        return cli_usage_error("serve", USAGE_SERVE, "needs a model");
+    server s = {.n_slots = (int)slots, .max_queue = (int)queue, .max_tokens = (int)max_tokens,
+                .max_body = (size_t)max_body, .timeout_s = (double)timeout, .api_key = key,
+                .created = (long)time(NULL)};
+    heed_status st = cli_load(model, true, &s.model, &s.vocab);
+    if (st)
+        return cli_fail("serve", st);
+    const char *base = strrchr(model, '/');
+    snprintf(s.model_id, sizeof s.model_id, "%s", base ? base + 1 : model);
+    int rc = pick_template(&s, tmpl);
+    s.slots = calloc((size_t)slots, sizeof *s.slots);
+    if (!rc && !s.slots)
+        rc = cli_fail("serve", HEED_ERR_NOMEM);
+    /* the slots share the cores: each gets its share of the threads */
+    heed_context_params cp = heed_context_default_params();
+    cp.n_ctx = (int)n_ctx;
+    cp.n_threads = (int)(threads ? threads : heed_cpu_cores());
+    for (long i = 0; !rc && i < slots; i++)
+        if ((st = heed_context_new(s.model, &cp, &s.slots[i].ctx)))
+            rc = cli_fail("serve", st);
+    if (!rc) {
+        s.n_ctx = heed_context_n_ctx(s.slots[0].ctx);
+        pthread_mutex_init(&s.mu, NULL);
+        pthread_cond_init(&s.freed, NULL);
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        signal(SIGPIPE, SIG_IGN);
+        fprintf(stderr, "heed serve: %s, context %d, %ld slot%s, chat template %s\n", s.model_id,
+                s.n_ctx, slots, slots == 1 ? "" : "s",
+                s.chat_template ? s.chat_template : s.unknown_template[0] ? "unknown" : "none");
+        if ((st = serve_run(&s, host, (int)port, &stop_requested)))
+            rc = cli_fail("serve", st);
+        pthread_mutex_destroy(&s.mu);
+        pthread_cond_destroy(&s.freed);
+    }
+    for (long i = 0; s.slots && i < slots; i++)
+        heed_context_free(s.slots[i].ctx);
+    free(s.slots);
+    heed_vocab_free(s.vocab);
+    heed_model_free(s.model);
+    return rc;
+}

@@ -1,0 +1,120 @@
+/*
+ * serve.h — `heed serve`: an OpenAI-compatible HTTP server (libmicrohttpd,
+ * cJSON). The pieces: serve_http.c (the daemon: bodies, routing, the API
+ * key, errors, the request log), serve_gen.c (slots: a fixed set of
+ * contexts that requests take turns on, and token-by-token generation),
+ * serve_api.c (the endpoints).
+ */
+#ifndef HEED_SERVE_H
+#define HEED_SERVE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heed.h"
+
+typedef struct serve_slot {
+    heed_context *ctx;
+    bool busy;
+} serve_slot;
+
+typedef struct server {
+    heed_model *model;
+    heed_vocab *vocab;
+    char model_id[256];      /* the model file's name, as /v1/models lists it */
+    const char *chat_template;   /* a known template's name, or NULL         */
+    char unknown_template[96];   /* the start of a template heed does not know */
+    int n_ctx, n_slots, max_queue, max_tokens, n_threads;
+    size_t max_body;
+    double timeout_s;            /* per request: waiting for a slot plus generating */
+    const char *api_key;         /* NULL: no key needed */
+    serve_slot *slots;
+    int queued;                  /* requests waiting for a slot */
+    pthread_mutex_t mu;
+    pthread_cond_t freed;
+    long created;                /* start time, for the "created" fields */
+} server;
+
+/* One HTTP request, from its first byte to the log line. */
+typedef struct serve_request {
+    server *srv;
+    char method[8], path[128];
+    char *body;
+    size_t len;
+    bool too_big;
+    double t0;
+    int status;
+    int n_prompt, n_gen;         /* tokens, for the log */
+} serve_request;
+
+/* An HTTP answer: a status and a body (JSON, or a stream that
+ * serve_http.c pulls from while the client reads). */
+typedef struct serve_stream serve_stream;
+typedef struct serve_reply {
+    int status;
+    char *body;                  /* malloc'd; NULL when streaming */
+    const char *content_type;
+    int retry_after;             /* seconds, for 503 */
+    serve_stream *stream;
+} serve_reply;
+
+/* ---- serve_gen.c */
+
+/* Takes a free slot, waiting up to the deadline (a monotonic time) while
+ * fewer than max_queue others wait; NULL when the queue is full or the
+ * wait timed out. */
+serve_slot *serve_slot_take(server *s, double deadline);
+void serve_slot_give(server *s, serve_slot *slot);
+
+typedef struct serve_gen_params {
+    heed_sampler_params sp;
+    int max_tokens;
+    char **stops;                /* stop strings (not part of the output) */
+    int n_stops;
+    int top_logprobs;            /* -1: no logprobs; else this many alternatives */
+    double deadline;
+} serve_gen_params;
+
+/* A token just generated, with its log-probability and the alternatives. */
+typedef struct serve_token {
+    int32_t id;
+    float logprob;
+    int n_top;
+    int32_t top_ids[20];
+    float top_logprobs[20];
+} serve_token;
+
+typedef struct serve_gen serve_gen;
+
+/* Evaluates the prompt on slot's context and gets ready to generate. */
+heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, int n_prompt,
+                            const serve_gen_params *p, serve_gen **out);
+/* Generates one token; *text, *len: output text now final (stop strings
+ * held back until they cannot match). Returns false once finished (then
+ * *text may still hold the last piece). */
+bool serve_gen_step(serve_gen *g, const char **text, size_t *len, serve_token *tok);
+/* "stop" or "length" once finished, else NULL. */
+const char *serve_gen_finish(const serve_gen *g);
+int serve_gen_count(const serve_gen *g);
+void serve_gen_free(serve_gen *g);
+
+/* ---- serve_api.c */
+
+/* Answers method/path with body (may be NULL). */
+void serve_route(serve_request *r, serve_reply *out);
+/* The next bytes of a streamed reply: fills buf (cap bytes), returns the
+ * count, 0 at the end. */
+size_t serve_stream_read(serve_stream *st, char *buf, size_t cap);
+void serve_stream_free(serve_stream *st);
+
+/* ---- serve_http.c */
+
+/* An OpenAI-style error reply: {"error": {message, type, param, code}}. */
+void serve_error(serve_reply *out, int status, const char *type, const char *code,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+double serve_now(void);
+heed_status serve_run(server *s, const char *host, int port, const volatile int *stop);
+
+#endif

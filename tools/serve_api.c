@@ -1,0 +1,750 @@
+/*
+ * serve_api.c — the endpoints of `heed serve` (see serve.h), in OpenAI's
+ * shapes: /v1/completions, /v1/chat/completions (both streamed as
+ * server-sent events with "stream": true), /v1/embeddings, /v1/models,
+ * and llama.cpp's /tokenize, /detokenize, /health.
+ *
+ * Requests are checked the way OpenAI's API checks them: a field of the
+ * wrong type, out of range or unknown is a 400 naming it.
+ */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "serve.h"
+
+/* ----------------------------------------------------------- helpers */
+
+static void reply_json(serve_reply *out, int status, cJSON *root)
+{
+    *out = (serve_reply){.status = status, .body = cJSON_PrintUnformatted(root),
+                         .content_type = "application/json"};
+    cJSON_Delete(root);
+}
+
+static void bad(serve_reply *out, const char *fmt, const char *arg)
+{
+    serve_error(out, 400, "invalid_request_error", NULL, fmt, arg);
+}
+
+/* The text of token id, as valid UTF-8 (partial characters become U+FFFD). */
+static char *piece_text(const server *s, int32_t id)
+{
+    size_t len;
+    const char *p = heed_token_to_piece(s->vocab, id, false, &len);
+    char *buf = malloc(3 * (p ? len : 0) + 1);
+    if (!buf)
+        return NULL;
+    buf[cli_utf8_append(buf, 0, p ? p : "", p ? len : 0)] = 0;
+    return buf;
+}
+
+static char *utf8_string(const char *s, size_t len)
+{
+    char *buf = malloc(3 * len + 1);
+    if (buf)
+        buf[cli_utf8_append(buf, 0, s, len)] = 0;
+    return buf;
+}
+
+/* Each field of obj must be one of the names (NULL-terminated list). */
+static bool known_fields(const cJSON *obj, const char *const *names, serve_reply *out)
+{
+    for (const cJSON *f = obj->child; f; f = f->next) {
+        bool ok = false;
+        for (int i = 0; names[i] && !ok; i++)
+            ok = !strcmp(f->string, names[i]);
+        if (!ok) {
+            bad(out, "Unrecognized request argument supplied: %s", f->string);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A number field within [lo, hi]; absent or null keeps *v. */
+static bool number(const cJSON *obj, const char *name, double lo, double hi, double *v,
+                   serve_reply *out)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!f || cJSON_IsNull(f))
+        return true;
+    if (!cJSON_IsNumber(f) || !(f->valuedouble >= lo && f->valuedouble <= hi)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "'%%s' must be a number in [%g, %g]", lo, hi);
+        bad(out, msg, name);
+        return false;
+    }
+    *v = f->valuedouble;
+    return true;
+}
+
+static bool integer(const cJSON *obj, const char *name, double lo, double hi, int *v,
+                    serve_reply *out)
+{
+    double d = *v;
+    if (!number(obj, name, lo, hi, &d, out))
+        return false;
+    if (d != floor(d)) {
+        bad(out, "'%s' must be an integer", name);
+        return false;
+    }
+    *v = (int)d;
+    return true;
+}
+
+static bool boolean(const cJSON *obj, const char *name, bool *v, serve_reply *out)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!f || cJSON_IsNull(f))
+        return true;
+    if (!cJSON_IsBool(f)) {
+        bad(out, "'%s' must be a boolean", name);
+        return false;
+    }
+    *v = cJSON_IsTrue(f);
+    return true;
+}
+
+/* Parses the body as one JSON object. */
+static cJSON *parse_object(const serve_request *r, serve_reply *out)
+{
+    cJSON *root = r->body ? cJSON_ParseWithLength(r->body, r->len) : NULL;
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        serve_error(out, 400, "invalid_request_error", NULL,
+                    "The body must be a JSON object (%s)", r->body ? "malformed" : "empty");
+        return NULL;
+    }
+    return root;
+}
+
+static atomic_ulong next_id;
+
+/* ------------------------------------------------- generation requests */
+
+typedef enum { KIND_COMPLETION, KIND_CHAT } kind_t;
+
+/* What a completion or chat request asks for, checked. */
+typedef struct gen_request {
+    kind_t kind;
+    int32_t *prompt;
+    int n_prompt;
+    serve_gen_params gp;
+    char *stops[4];
+    bool stream, include_usage;
+} gen_request;
+
+static void gen_request_free(gen_request *g)
+{
+    free(g->prompt);
+    for (int i = 0; i < g->gp.n_stops; i++)
+        free(g->stops[i]);
+}
+
+static bool tokenize(const server *s, const char *text, bool special, gen_request *g,
+                     serve_reply *out)
+{
+    size_t n = 0;
+    if (heed_tokenize(s->vocab, text, strlen(text), true, special, &g->prompt, &n) || !n) {
+        serve_error(out, 400, "invalid_request_error", NULL, "The prompt gives no tokens");
+        return false;
+    }
+    g->n_prompt = (int)n;
+    return true;
+}
+
+/* The chat messages rendered with the model's (or --chat-template's) template. */
+static bool chat_prompt(const server *s, const cJSON *msgs, gen_request *g, serve_reply *out)
+{
+    if (!s->chat_template) {
+        if (s->unknown_template[0])
+            serve_error(out, 400, "invalid_request_error", "unknown_chat_template",
+                        "The model's chat template is not one heed knows (it begins '%s'); "
+                        "start heed serve with --chat-template NAME (%s)", s->unknown_template,
+                        heed_chat_template_names());
+        else
+            serve_error(out, 400, "invalid_request_error", "no_chat_template",
+                        "The model has no chat template; start heed serve with "
+                        "--chat-template NAME (%s)", heed_chat_template_names());
+        return false;
+    }
+    const int n = cJSON_IsArray(msgs) ? cJSON_GetArraySize(msgs) : 0;
+    if (n < 1 || n > 1024) {
+        bad(out, "'%s' must be an array of 1 to 1024 messages", "messages");
+        return false;
+    }
+    heed_chat_message *m = calloc((size_t)n, sizeof *m);
+    if (!m) {
+        serve_error(out, 500, "server_error", NULL, "out of memory");
+        return false;
+    }
+    int i = 0;
+    for (const cJSON *e = msgs->child; e; e = e->next, i++) {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(e, "role");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(e, "content");
+        if (!cJSON_IsObject(e) || !cJSON_IsString(role) || !cJSON_IsString(content)) {
+            free(m);
+            bad(out, "'%s' must be objects with a string 'role' and a string 'content'",
+                "messages");
+            return false;
+        }
+        m[i] = (heed_chat_message){role->valuestring, content->valuestring};
+    }
+    char *text = NULL;
+    const heed_status st = heed_chat_apply(s->chat_template, m, (size_t)n, true, &text);
+    free(m);
+    if (st) {
+        serve_error(out, 400, "invalid_request_error", NULL, "%s", heed_last_error());
+        return false;
+    }
+    const bool ok = tokenize(s, text, true, g, out);
+    free(text);
+    return ok;
+}
+
+static bool read_stops(const cJSON *root, gen_request *g, serve_reply *out)
+{
+    const cJSON *stop = cJSON_GetObjectItemCaseSensitive(root, "stop");
+    if (!stop || cJSON_IsNull(stop))
+        return true;
+    const cJSON *one = cJSON_IsString(stop) ? stop : NULL;
+    const int n = one ? 1 : cJSON_IsArray(stop) ? cJSON_GetArraySize(stop) : -1;
+    if (n < 0 || n > 4) {
+        bad(out, "'%s' must be a string or an array of up to 4 strings", "stop");
+        return false;
+    }
+    for (int i = 0; i < n; i++) {
+        const cJSON *e = one ? one : cJSON_GetArrayItem(stop, i);
+        if (!cJSON_IsString(e) || !e->valuestring[0] || strlen(e->valuestring) > 256) {
+            bad(out, "'%s' must hold non-empty strings of up to 256 bytes", "stop");
+            return false;
+        }
+        g->stops[g->gp.n_stops++] = strdup(e->valuestring);
+    }
+    g->gp.stops = g->stops;
+    return true;
+}
+
+static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_request *g,
+                      serve_reply *out)
+{
+    static const char *const completion_fields[] = {
+        "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "n", "stream",
+        "stream_options", "logprobs", "stop", "presence_penalty", "frequency_penalty",
+        "repeat_penalty", "seed", "user", "echo", "best_of", NULL};
+    static const char *const chat_fields[] = {
+        "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
+        "top_k", "min_p", "n", "stream", "stream_options", "logprobs", "top_logprobs", "stop",
+        "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", NULL};
+    *g = (gen_request){.kind = kind};
+    cJSON *root = parse_object(r, out);
+    if (!root)
+        return false;
+    bool ok = known_fields(root, kind == KIND_CHAT ? chat_fields : completion_fields, out);
+    heed_sampler_params sp = heed_sampler_default_params();
+    sp.repeat_last_n = 64;
+    double temp = 1.0, top_p = 1.0, min_p = 0.0, pres = 0, freq = 0, rep = 1;
+    int top_k = 0, n = 1, seed = -1, max_tokens = kind == KIND_CHAT ? s->max_tokens : 16;
+    int logprobs = -1, top_logprobs = 0;
+    bool want_logprobs = false, echo = false;
+    ok = ok && number(root, "temperature", 0, 2, &temp, out) &&
+         number(root, "top_p", 0, 1, &top_p, out) && number(root, "min_p", 0, 1, &min_p, out) &&
+         integer(root, "top_k", 0, 1 << 20, &top_k, out) &&
+         number(root, "presence_penalty", -2, 2, &pres, out) &&
+         number(root, "frequency_penalty", -2, 2, &freq, out) &&
+         number(root, "repeat_penalty", 0.01, 10, &rep, out) &&
+         integer(root, "n", 1, 1, &n, out) && integer(root, "seed", -1, 2147483647, &seed, out) &&
+         integer(root, "max_tokens", 1, s->max_tokens, &max_tokens, out) &&
+         integer(root, "max_completion_tokens", 1, s->max_tokens, &max_tokens, out) &&
+         boolean(root, "stream", &g->stream, out) && read_stops(root, g, out);
+    if (ok && kind == KIND_COMPLETION) {
+        ok = integer(root, "logprobs", 0, 20, &logprobs, out) && boolean(root, "echo", &echo, out);
+        if (ok && echo) {
+            bad(out, "'%s' is not supported", "echo");
+            ok = false;
+        }
+    } else if (ok) {
+        ok = boolean(root, "logprobs", &want_logprobs, out) &&
+             integer(root, "top_logprobs", 0, 20, &top_logprobs, out);
+        logprobs = want_logprobs ? top_logprobs : -1;
+    }
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
+    if (ok && so && !cJSON_IsNull(so))
+        ok = cJSON_IsObject(so) && boolean(so, "include_usage", &g->include_usage, out);
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (ok && model && !cJSON_IsString(model)) {
+        bad(out, "'%s' must be a string", "model");
+        ok = false;
+    }
+    if (ok && kind == KIND_CHAT) {
+        ok = chat_prompt(s, cJSON_GetObjectItemCaseSensitive(root, "messages"), g, out);
+    } else if (ok) {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "prompt");
+        if (cJSON_IsArray(p) && cJSON_GetArraySize(p) == 1 &&
+            cJSON_IsString(cJSON_GetArrayItem(p, 0)))
+            p = cJSON_GetArrayItem(p, 0);
+        if (!cJSON_IsString(p)) {
+            bad(out, "'%s' must be a string (or an array of one string)", "prompt");
+            ok = false;
+        } else
+            ok = tokenize(s, p->valuestring, false, g, out);
+    }
+    cJSON_Delete(root);
+    if (!ok)
+        return false;
+    if (g->n_prompt >= s->n_ctx) {
+        serve_error(out, 400, "invalid_request_error", "context_length_exceeded",
+                    "This model's maximum context length is %d tokens. However, your %s "
+                    "resulted in %d tokens. Please reduce the length of the %s.", s->n_ctx,
+                    kind == KIND_CHAT ? "messages" : "prompt", g->n_prompt,
+                    kind == KIND_CHAT ? "messages" : "prompt");
+        return false;
+    }
+    sp.temp = (float)temp;
+    sp.top_p = (float)top_p;
+    sp.top_k = top_k;
+    sp.min_p = (float)min_p;
+    sp.presence_penalty = (float)pres;
+    sp.frequency_penalty = (float)freq;
+    sp.repeat_penalty = (float)rep;
+    if (seed >= 0)
+        sp.seed = (uint64_t)seed;
+    g->gp.sp = sp;
+    g->gp.max_tokens = max_tokens;
+    g->gp.top_logprobs = logprobs;
+    return true;
+}
+
+/* The logprobs of one token, in the request kind's shape. */
+static void add_logprobs(const server *s, kind_t kind, cJSON *lp, const serve_token *t,
+                         size_t offset)
+{
+    char *text = piece_text(s, t->id);
+    if (kind == KIND_COMPLETION) {
+        cJSON_AddItemToArray(cJSON_GetObjectItem(lp, "tokens"), cJSON_CreateString(text));
+        cJSON_AddItemToArray(cJSON_GetObjectItem(lp, "token_logprobs"),
+                             cJSON_CreateNumber(t->logprob));
+        cJSON_AddItemToArray(cJSON_GetObjectItem(lp, "text_offset"),
+                             cJSON_CreateNumber((double)offset));
+        cJSON *top = cJSON_CreateObject();
+        for (int k = 0; k < t->n_top; k++) {
+            char *pt = piece_text(s, t->top_ids[k]);
+            if (!cJSON_GetObjectItemCaseSensitive(top, pt))
+                cJSON_AddNumberToObject(top, pt, t->top_logprobs[k]);
+            free(pt);
+        }
+        cJSON_AddItemToArray(cJSON_GetObjectItem(lp, "top_logprobs"), top);
+    } else {
+        cJSON *e = cJSON_CreateObject(), *top = cJSON_CreateArray();
+        for (int k = -1; k < t->n_top; k++) {
+            const int32_t id = k < 0 ? t->id : t->top_ids[k];
+            size_t len;
+            const char *raw = heed_token_to_piece(s->vocab, id, false, &len);
+            cJSON *item = k < 0 ? e : cJSON_CreateObject(), *bytes = cJSON_CreateArray();
+            char *pt = piece_text(s, id);
+            cJSON_AddStringToObject(item, "token", pt);
+            cJSON_AddNumberToObject(item, "logprob", k < 0 ? t->logprob : t->top_logprobs[k]);
+            for (size_t b = 0; raw && b < len; b++)
+                cJSON_AddItemToArray(bytes, cJSON_CreateNumber((unsigned char)raw[b]));
+            cJSON_AddItemToObject(item, "bytes", bytes);
+            if (k >= 0)
+                cJSON_AddItemToArray(top, item);
+            free(pt);
+        }
+        cJSON_AddItemToObject(e, "top_logprobs", top);
+        cJSON_AddItemToArray(cJSON_GetObjectItem(lp, "content"), e);
+    }
+    free(text);
+}
+
+static cJSON *new_logprobs(kind_t kind)
+{
+    cJSON *lp = cJSON_CreateObject();
+    if (kind == KIND_COMPLETION) {
+        cJSON_AddArrayToObject(lp, "tokens");
+        cJSON_AddArrayToObject(lp, "token_logprobs");
+        cJSON_AddArrayToObject(lp, "top_logprobs");
+        cJSON_AddArrayToObject(lp, "text_offset");
+    } else
+        cJSON_AddArrayToObject(lp, "content");
+    return lp;
+}
+
+static cJSON *usage(int n_prompt, int n_gen)
+{
+    cJSON *u = cJSON_CreateObject();
+    cJSON_AddNumberToObject(u, "prompt_tokens", n_prompt);
+    cJSON_AddNumberToObject(u, "completion_tokens", n_gen);
+    cJSON_AddNumberToObject(u, "total_tokens", n_prompt + n_gen);
+    return u;
+}
+
+/* The envelope every completion / chat object shares. */
+static cJSON *envelope(const server *s, kind_t kind, bool chunk, const char *id)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "object", kind == KIND_COMPLETION ? "text_completion"
+                                         : chunk ? "chat.completion.chunk" : "chat.completion");
+    cJSON_AddNumberToObject(o, "created", (double)time(NULL));
+    cJSON_AddStringToObject(o, "model", s->model_id);
+    cJSON_AddStringToObject(o, "system_fingerprint", "heed");
+    return o;
+}
+
+/* One choice: text (completion), message (chat) or delta (chat chunk). */
+static cJSON *choice(kind_t kind, bool chunk, const char *text, const char *finish,
+                     cJSON *logprobs, bool role)
+{
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddNumberToObject(c, "index", 0);
+    if (kind == KIND_COMPLETION)
+        cJSON_AddStringToObject(c, "text", text);
+    else {
+        cJSON *m = cJSON_AddObjectToObject(c, chunk ? "delta" : "message");
+        if (role || !chunk)
+            cJSON_AddStringToObject(m, "role", "assistant");
+        if (text)
+            cJSON_AddStringToObject(m, "content", text);
+    }
+    if (logprobs)
+        cJSON_AddItemToObject(c, "logprobs", logprobs);
+    else
+        cJSON_AddNullToObject(c, "logprobs");
+    if (finish)
+        cJSON_AddStringToObject(c, "finish_reason", finish);
+    else
+        cJSON_AddNullToObject(c, "finish_reason");
+    return c;
+}
+
+/* ------------------------------------------------------------ streams */
+
+struct serve_stream {
+    server *srv;
+    serve_request *req;   /* valid while MHD pulls from the stream */
+    serve_slot *slot;
+    serve_gen *gen;
+    gen_request g;
+    char id[48];
+    char *pending;        /* bytes ready to send */
+    size_t len, off;
+    int state;            /* 0 start, 1 generating, 2 done: [DONE] queued, 3 ended */
+};
+
+static void queue_event(serve_stream *st, cJSON *obj)
+{
+    char *json = obj ? cJSON_PrintUnformatted(obj) : NULL;
+    cJSON_Delete(obj);
+    const char *data = json ? json : "[DONE]";
+    const size_t n = strlen(data) + 8;
+    char *buf = realloc(st->pending, st->len + n + 1);
+    if (buf) {
+        st->pending = buf;
+        st->len += (size_t)snprintf(buf + st->len, n + 1, "data: %s\n\n", data);
+    }
+    free(json);
+}
+
+static void release(serve_stream *st)
+{
+    if (st->slot)
+        serve_slot_give(st->srv, st->slot);
+    st->slot = NULL;
+}
+
+/* Makes the next events: the role (chat), one token's text, or the end. */
+static void produce(serve_stream *st)
+{
+    const kind_t kind = st->g.kind;
+    if (st->state == 0) {
+        st->state = 1;
+        if (kind == KIND_CHAT) {
+            cJSON *o = envelope(st->srv, kind, true, st->id);
+            cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"),
+                                 choice(kind, true, "", NULL, NULL, true));
+            queue_event(st, o);
+            return;
+        }
+    }
+    if (st->state == 1) {
+        const char *text;
+        size_t len;
+        serve_token tok;
+        const bool more = serve_gen_step(st->gen, &text, &len, &tok);
+        st->req->n_gen = serve_gen_count(st->gen);
+        cJSON *lp = NULL;
+        if (st->g.gp.top_logprobs >= 0 && !(serve_gen_finish(st->gen) && !len && !more)) {
+            lp = new_logprobs(kind);
+            add_logprobs(st->srv, kind, lp, &tok, 0);
+        }
+        if (len || lp) {
+            char *t = utf8_string(text, len);
+            cJSON *o = envelope(st->srv, kind, true, st->id);
+            cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"),
+                                 choice(kind, true, t, NULL, lp, false));
+            queue_event(st, o);
+            free(t);
+        }
+        if (!more) {
+            cJSON *o = envelope(st->srv, kind, true, st->id);
+            cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"),
+                                 choice(kind, true, kind == KIND_CHAT ? NULL : "",
+                                        serve_gen_finish(st->gen), NULL, false));
+            queue_event(st, o);
+            if (st->g.include_usage) {
+                o = envelope(st->srv, kind, true, st->id);
+                cJSON_AddArrayToObject(o, "choices");
+                cJSON_AddItemToObject(o, "usage", usage(st->g.n_prompt, serve_gen_count(st->gen)));
+                queue_event(st, o);
+            }
+            queue_event(st, NULL);
+            st->state = 2;
+            release(st);
+        }
+        return;
+    }
+    st->state = 3;
+}
+
+size_t serve_stream_read(serve_stream *st, char *buf, size_t cap)
+{
+    while (st->off == st->len && st->state < 3) {
+        st->len = st->off = 0;
+        produce(st);
+    }
+    const size_t n = st->len - st->off < cap ? st->len - st->off : cap;
+    memcpy(buf, st->pending + st->off, n);
+    st->off += n;
+    return n;
+}
+
+void serve_stream_free(serve_stream *st)
+{
+    if (!st)
+        return;
+    release(st);
+    serve_gen_free(st->gen);
+    gen_request_free(&st->g);
+    free(st->pending);
+    free(st);
+}
+
+/* ----------------------------------------------------------- handlers */
+
+static void generate(serve_request *r, kind_t kind, serve_reply *out)
+{
+    server *s = r->srv;
+    gen_request g;
+    if (!parse_gen(s, r, kind, &g, out)) {
+        gen_request_free(&g);
+        return;
+    }
+    r->n_prompt = g.n_prompt;
+    g.gp.deadline = r->t0 + s->timeout_s;
+    if (g.gp.max_tokens > s->n_ctx - g.n_prompt)
+        g.gp.max_tokens = s->n_ctx - g.n_prompt;
+    serve_slot *slot = serve_slot_take(s, g.gp.deadline);
+    if (!slot) {
+        gen_request_free(&g);
+        serve_error(out, 503, "server_error", "server_busy",
+                    "The server is busy (%d requests generating, %d waiting); retry later",
+                    s->n_slots, s->max_queue);
+        out->retry_after = 1;
+        return;
+    }
+    serve_gen *gen;
+    if (serve_gen_start(s, slot, g.prompt, g.n_prompt, &g.gp, &gen)) {
+        serve_slot_give(s, slot);
+        gen_request_free(&g);
+        serve_error(out, 500, "server_error", NULL, "%s", heed_last_error());
+        return;
+    }
+    char id[48];
+    snprintf(id, sizeof id, "%s-%lu", kind == KIND_CHAT ? "chatcmpl" : "cmpl",
+             (unsigned long)atomic_fetch_add(&next_id, 1));
+    if (g.stream) {
+        serve_stream *st = calloc(1, sizeof *st);
+        if (!st) {
+            serve_gen_free(gen);
+            serve_slot_give(s, slot);
+            gen_request_free(&g);
+            serve_error(out, 500, "server_error", NULL, "out of memory");
+            return;
+        }
+        *st = (serve_stream){.srv = s, .req = r, .slot = slot, .gen = gen, .g = g};
+        snprintf(st->id, sizeof st->id, "%s", id);
+        *out = (serve_reply){.status = 200, .content_type = "text/event-stream", .stream = st};
+        return;
+    }
+    cJSON *lp = g.gp.top_logprobs >= 0 ? new_logprobs(kind) : NULL;
+    char *text = NULL;
+    size_t len = 0;
+    bool more = true;
+    while (more) {
+        const char *t;
+        size_t n;
+        serve_token tok;
+        const size_t at = len;
+        more = serve_gen_step(gen, &t, &n, &tok);
+        char *grown = realloc(text, len + n + 1);
+        if (grown) {
+            text = grown;
+            memcpy(text + len, t, n);
+            len += n;
+            text[len] = 0;
+        }
+        if (lp && (more || n || !serve_gen_finish(gen) || strcmp(serve_gen_finish(gen), "stop")))
+            add_logprobs(s, kind, lp, &tok, at);
+    }
+    r->n_gen = serve_gen_count(gen);
+    char *clean = utf8_string(text ? text : "", len);
+    cJSON *o = envelope(s, kind, false, id);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"),
+                         choice(kind, false, clean, serve_gen_finish(gen), lp, false));
+    cJSON_AddItemToObject(o, "usage", usage(g.n_prompt, r->n_gen));
+    free(clean);
+    free(text);
+    serve_gen_free(gen);
+    serve_slot_give(s, slot);
+    gen_request_free(&g);
+    reply_json(out, 200, o);
+}
+
+static void tokenize_handler(serve_request *r, serve_reply *out)
+{
+    static const char *const fields[] = {"content", "add_special", "parse_special",
+                                         "with_pieces", NULL};
+    server *s = r->srv;
+    cJSON *root = parse_object(r, out);
+    if (!root)
+        return;
+    bool add = false, special = true, pieces = false;
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
+    if (known_fields(root, fields, out) && boolean(root, "add_special", &add, out) &&
+        boolean(root, "parse_special", &special, out) &&
+        boolean(root, "with_pieces", &pieces, out)) {
+        int32_t *ids = NULL;
+        size_t n = 0;
+        if (!cJSON_IsString(content))
+            bad(out, "'%s' must be a string", "content");
+        else if (heed_tokenize(s->vocab, content->valuestring, strlen(content->valuestring), add,
+                               special, &ids, &n))
+            serve_error(out, 500, "server_error", NULL, "%s", heed_last_error());
+        else {
+            cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "tokens");
+            for (size_t i = 0; i < n; i++) {
+                if (!pieces) {
+                    cJSON_AddItemToArray(arr, cJSON_CreateNumber(ids[i]));
+                    continue;
+                }
+                cJSON *e = cJSON_CreateObject();
+                char *t = piece_text(s, ids[i]);
+                cJSON_AddNumberToObject(e, "id", ids[i]);
+                cJSON_AddStringToObject(e, "piece", t);
+                free(t);
+                cJSON_AddItemToArray(arr, e);
+            }
+            free(ids);
+            reply_json(out, 200, o);
+        }
+    }
+    cJSON_Delete(root);
+}
+
+static void detokenize_handler(serve_request *r, serve_reply *out)
+{
+    static const char *const fields[] = {"tokens", NULL};
+    server *s = r->srv;
+    cJSON *root = parse_object(r, out);
+    if (!root)
+        return;
+    const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(root, "tokens");
+    const int n = cJSON_IsArray(tokens) ? cJSON_GetArraySize(tokens) : -1;
+    const int V = heed_model_n_vocab(s->model);
+    int32_t *ids = n > 0 ? malloc(sizeof *ids * (size_t)n) : NULL;
+    bool ok = known_fields(root, fields, out);
+    if (ok && n < 0) {
+        bad(out, "'%s' must be an array of token ids", "tokens");
+        ok = false;
+    }
+    for (int i = 0; ok && i < n; i++) {
+        const cJSON *e = cJSON_GetArrayItem(tokens, i);
+        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble >= V ||
+            e->valuedouble != floor(e->valuedouble)) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "'%%s' must hold token ids in [0, %d)", V);
+            bad(out, msg, "tokens");
+            ok = false;
+        } else
+            ids[i] = (int32_t)e->valuedouble;
+    }
+    if (ok) {
+        char *text = NULL;
+        size_t len = 0;
+        if (heed_detokenize(s->vocab, ids, (size_t)(n > 0 ? n : 0), false, false, &text, &len))
+            serve_error(out, 500, "server_error", NULL, "%s", heed_last_error());
+        else {
+            char *clean = utf8_string(text ? text : "", len);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "content", clean);
+            free(clean);
+            reply_json(out, 200, o);
+        }
+        free(text);
+    }
+    free(ids);
+    cJSON_Delete(root);
+}
+
+static void models_handler(serve_request *r, serve_reply *out)
+{
+    cJSON *o = cJSON_CreateObject(), *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "object", "list");
+    cJSON_AddStringToObject(m, "id", r->srv->model_id);
+    cJSON_AddStringToObject(m, "object", "model");
+    cJSON_AddNumberToObject(m, "created", (double)r->srv->created);
+    cJSON_AddStringToObject(m, "owned_by", "heed");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "data"), m);
+    reply_json(out, 200, o);
+}
+
+void serve_route(serve_request *r, serve_reply *out)
+{
+    const bool get = !strcmp(r->method, "GET"), post = !strcmp(r->method, "POST");
+    static const struct { const char *path; bool post; } routes[] = {
+        {"/health", false}, {"/v1/models", false}, {"/v1/completions", true},
+        {"/v1/chat/completions", true}, {"/tokenize", true}, {"/detokenize", true},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (strcmp(r->path, routes[i].path))
+            continue;
+        if (routes[i].post ? !post : !get) {
+            serve_error(out, 405, "invalid_request_error", "method_not_allowed",
+                        "%s %s: use %s", r->method, r->path, routes[i].post ? "POST" : "GET");
+            return;
+        }
+        switch (i) {
+        case 0: {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "status", "ok");
+            reply_json(out, 200, o);
+            return;
+        }
+        case 1: models_handler(r, out); return;
+        case 2: generate(r, KIND_COMPLETION, out); return;
+        case 3: generate(r, KIND_CHAT, out); return;
+        case 4: tokenize_handler(r, out); return;
+        default: detokenize_handler(r, out); return;
+        }
+    }
+    serve_error(out, 404, "invalid_request_error", "unknown_url", "Unknown request URL: %s %s",
+                r->method, r->path);
+}

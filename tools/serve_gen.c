@@ -1,0 +1,225 @@
+/* serve_gen.c — slots and token-by-token generation for `heed serve`
+ * (see serve.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "serve.h"
+#include "util/error.h"
+
+serve_slot *serve_slot_take(server *s, double deadline)
+{
+    pthread_mutex_lock(&s->mu);
+    serve_slot *got = NULL;
+    bool waiting = false;
+    for (;;) {
+        for (int i = 0; i < s->n_slots && !got; i++)
+            if (!s->slots[i].busy)
+                got = &s->slots[i];
+        if (got) {
+            got->busy = true;
+            break;
+        }
+        if (!waiting) {
+            if (s->queued >= s->max_queue)
+                break;
+            s->queued++;
+            waiting = true;
+        }
+        const double left = deadline - serve_now();
+        if (left <= 0)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        const double until = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec + left;
+        ts.tv_sec = (time_t)until;
+        ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+        pthread_cond_timedwait(&s->freed, &s->mu, &ts);
+    }
+    if (waiting)
+        s->queued--;
+    pthread_mutex_unlock(&s->mu);
+    return got;
+}
+
+void serve_slot_give(server *s, serve_slot *slot)
+{
+    pthread_mutex_lock(&s->mu);
+    slot->busy = false;
+    pthread_cond_signal(&s->freed);
+    pthread_mutex_unlock(&s->mu);
+}
+
+struct serve_gen {
+    server *srv;
+    serve_slot *slot;
+    heed_sampler *smp;
+    heed_detok_stream *ds;
+    serve_gen_params p;
+    char *stops[4];       /* p.stops points here: the gen owns its copies */
+    float *logits;
+    int V, n;
+    char *text;
+    size_t len, cap, sent, max_stop;
+    const char *finish;
+};
+
+void serve_gen_free(serve_gen *g)
+{
+    if (!g)
+        return;
+    heed_sampler_free(g->smp);
+    heed_detok_stream_free(g->ds);
+    for (int i = 0; i < g->p.n_stops; i++)
+        free(g->stops[i]);
+    free(g->logits);
+    free(g->text);
+    free(g);
+}
+
+heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, int n_prompt,
+                            const serve_gen_params *p, serve_gen **out)
+{
+    *out = NULL;
+    serve_gen *g = calloc(1, sizeof *g);
+    if (!g)
+        return heed_fail(HEED_ERR_NOMEM, "out of memory");
+    g->srv = s;
+    g->slot = slot;
+    g->p = *p;
+    g->V = heed_model_n_vocab(s->model);
+    g->logits = malloc(sizeof *g->logits * (size_t)g->V);
+    g->ds = heed_detok_stream_new(s->vocab, false);
+    heed_status st = g->logits && g->ds ? heed_sampler_new(&p->sp, g->V, &g->smp)
+                                        : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    g->p.n_stops = 0;
+    g->p.stops = g->stops;
+    for (int i = 0; i < p->n_stops && i < 4 && !st; i++) {
+        if (!(g->stops[i] = strdup(p->stops[i])))
+            st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+        g->p.n_stops = i + 1;
+        const size_t l = strlen(p->stops[i]);
+        g->max_stop = l > g->max_stop ? l : g->max_stop;
+    }
+    heed_context_reset(slot->ctx);
+    for (int i = 0; i < n_prompt && !st; i++)
+        st = heed_sampler_accept(g->smp, prompt[i]);
+    if (!st)
+        st = heed_context_eval(slot->ctx, prompt, n_prompt, g->logits, false);
+    if (st) {
+        serve_gen_free(g);
+        return st;
+    }
+    *out = g;
+    return HEED_OK;
+}
+
+/* The log-probability of tok under logits, and the n most likely. */
+static void logprobs(const serve_gen *g, serve_token *t, int n)
+{
+    const float *l = g->logits;
+    double max = -INFINITY, sum = 0.0;
+    for (int i = 0; i < g->V; i++)
+        max = l[i] > max ? l[i] : max;
+    for (int i = 0; i < g->V; i++)
+        sum += exp((double)l[i] - max);
+    const double lse = max + log(sum);
+    t->logprob = (float)(l[t->id] - lse);
+    t->n_top = n < 20 ? n : 20;
+    for (int k = 0; k < t->n_top; k++) { /* selection: n is small */
+        int best = -1;
+        for (int i = 0; i < g->V; i++) {
+            bool taken = false;
+            for (int j = 0; j < k && !taken; j++)
+                taken = t->top_ids[j] == i;
+            if (!taken && (best < 0 || l[i] > l[best]))
+                best = i;
+        }
+        t->top_ids[k] = best;
+        t->top_logprobs[k] = (float)(l[best] - lse);
+    }
+}
+
+static bool append(serve_gen *g, const char *s, size_t n)
+{
+    if (g->len + n + 1 > g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 256;
+        while (cap < g->len + n + 1)
+            cap *= 2;
+        char *t = realloc(g->text, cap);
+        if (!t)
+            return false;
+        g->text = t;
+        g->cap = cap;
+    }
+    memcpy(g->text + g->len, s, n);
+    g->len += n;
+    g->text[g->len] = 0;
+    return true;
+}
+
+/* Cuts the text at the first stop string that now appears in it. */
+static void find_stop(serve_gen *g, size_t from)
+{
+    size_t cut = g->len;
+    for (int i = 0; i < g->p.n_stops; i++) {
+        const char *hit = strstr(g->text + from, g->p.stops[i]);
+        if (hit && (size_t)(hit - g->text) < cut)
+            cut = (size_t)(hit - g->text);
+    }
+    if (cut < g->len) {
+        g->len = cut;
+        g->text[cut] = 0;
+        g->finish = "stop";
+    }
+}
+
+bool serve_gen_step(serve_gen *g, const char **text, size_t *len, serve_token *tok)
+{
+    *text = "";
+    *len = 0;
+    if (g->finish)
+        return false;
+    const int32_t id = heed_sampler_sample(g->smp, g->logits);
+    tok->id = id;
+    tok->n_top = 0;
+    if (g->p.top_logprobs >= 0)
+        logprobs(g, tok, g->p.top_logprobs);
+    const size_t before = g->len;
+    const char *piece = "";
+    size_t n = 0;
+    if (heed_vocab_is_eog(g->srv->vocab, id)) {
+        heed_detok_stream_flush(g->ds, &piece, &n);
+        g->finish = "stop";
+    } else {
+        heed_sampler_accept(g->smp, id);
+        if (heed_detok_stream_push(g->ds, id, &piece, &n))
+            n = 0;
+        g->n++;
+    }
+    if (!append(g, piece, n))
+        g->finish = "length";
+    if (!g->finish && g->p.n_stops)
+        find_stop(g, before > g->max_stop ? before - g->max_stop : 0);
+    if (!g->finish && (g->n >= g->p.max_tokens || serve_now() > g->p.deadline ||
+                       heed_context_n_past(g->slot->ctx) >= heed_context_n_ctx(g->slot->ctx)))
+        g->finish = "length";
+    if (!g->finish && heed_context_eval(g->slot->ctx, &id, 1, g->logits, false))
+        g->finish = "length";
+    /* a stop string could still begin in the last max_stop - 1 bytes */
+    size_t ready = g->len;
+    if (!g->finish && g->max_stop > 1) {
+        ready = g->len > g->max_stop - 1 ? g->len - (g->max_stop - 1) : 0;
+        while (ready > g->sent && ((unsigned char)g->text[ready] & 0xC0) == 0x80)
+            ready--; /* never split a character */
+        ready = ready < g->sent ? g->sent : ready;
+    }
+    *text = g->text + g->sent;
+    *len = ready - g->sent;
+    g->sent = ready;
+    return !g->finish;
+}
+
+const char *serve_gen_finish(const serve_gen *g) { return g->finish; }
+int serve_gen_count(const serve_gen *g) { return g->n; }

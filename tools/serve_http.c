@@ -1,0 +1,180 @@
+/*
+ * serve_http.c — the HTTP side of `heed serve` (see serve.h): libmicrohttpd
+ * with a thread per connection, so a streamed reply may generate tokens
+ * inside the callback that MHD pulls it through; bodies gathered up to
+ * max_body; the API key checked in constant time; one log line per request.
+ */
+#include <microhttpd.h>
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "serve.h"
+#include "util/error.h"
+
+double serve_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+void serve_error(serve_reply *out, int status, const char *type, const char *code,
+                 const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddStringToObject(e, "type", type);
+    cJSON_AddNullToObject(e, "param");
+    if (code)
+        cJSON_AddStringToObject(e, "code", code);
+    else
+        cJSON_AddNullToObject(e, "code");
+    *out = (serve_reply){.status = status, .body = cJSON_PrintUnformatted(root),
+                         .content_type = "application/json"};
+    cJSON_Delete(root);
+}
+
+/* Compares in time that depends on the lengths only. */
+static bool same_secret(const char *a, const char *b)
+{
+    const size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = la != lb;
+    for (size_t i = 0; i < la; i++)
+        diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    return diff == 0;
+}
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    const size_t n = serve_stream_read(cls, buf, max);
+    return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void stream_free(void *cls) { serve_stream_free(cls); }
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, serve_request *r, serve_reply *rep)
+{
+    struct MHD_Response *resp;
+    if (rep->stream)
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader,
+                                                 rep->stream, stream_free);
+    else
+        resp = MHD_create_response_from_buffer(rep->body ? strlen(rep->body) : 0, rep->body,
+                                               MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", rep->content_type ? rep->content_type
+                                                                    : "application/json");
+    if (rep->stream) {
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
+        MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    }
+    if (rep->retry_after) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", rep->retry_after);
+        MHD_add_response_header(resp, "Retry-After", v);
+    }
+    r->status = rep->status;
+    const enum MHD_Result ok = MHD_queue_response(c, (unsigned)rep->status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    server *s = cls;
+    serve_request *r = *con_cls;
+    if (!r) { /* the headers: set up, then MHD sends the body in pieces */
+        if (!(r = calloc(1, sizeof *r)))
+            return MHD_NO;
+        r->srv = s;
+        r->t0 = serve_now();
+        snprintf(r->method, sizeof r->method, "%s", method);
+        snprintf(r->path, sizeof r->path, "%s", url);
+        *con_cls = r;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!r->too_big && r->len + *upload_size <= s->max_body) {
+            char *b = realloc(r->body, r->len + *upload_size + 1);
+            if (b) {
+                memcpy(b + r->len, upload, *upload_size);
+                r->body = b;
+                r->len += *upload_size;
+                b[r->len] = 0;
+            } else
+                r->too_big = true;
+        } else
+            r->too_big = true;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    serve_reply rep = {0};
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (s->api_key && strcmp(url, "/health") &&
+        !(auth && !strncmp(auth, "Bearer ", 7) && same_secret(auth + 7, s->api_key)))
+        serve_error(&rep, 401, "invalid_request_error", "invalid_api_key",
+                    "Incorrect or missing API key: send 'Authorization: Bearer KEY'");
+    else if (r->too_big)
+        serve_error(&rep, 413, "invalid_request_error", "request_too_large",
+                    "The request body is larger than the server's limit of %zu bytes",
+                    s->max_body);
+    else
+        serve_route(r, &rep);
+    return send_reply(c, r, &rep);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode why)
+{
+    (void)cls;
+    (void)c;
+    serve_request *r = *con_cls;
+    if (!r)
+        return;
+    fprintf(stderr, "%s %s %d prompt %d gen %d %.3f s%s\n", r->method, r->path, r->status,
+            r->n_prompt, r->n_gen, serve_now() - r->t0,
+            why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (client gone)");
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+}
+
+heed_status serve_run(server *s, const char *host, int port, const volatile int *stop)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+        return heed_fail(HEED_ERR_ARG, "--host '%s' is not an IPv4 address", host);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+        (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)(s->timeout_s > 0 ? s->timeout_s : 600), MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(s->n_slots + s->max_queue + 16), MHD_OPTION_END);
+    if (!d)
+        return heed_fail(HEED_ERR_IO, "cannot listen on %s:%d (in use, or not allowed)", host,
+                         port);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    fprintf(stderr, "heed serve: listening on http://%s:%u\n", host,
+            info ? info->port : (unsigned)port);
+    while (!*stop)
+        usleep(100 * 1000);
+    MHD_stop_daemon(d);
+    return HEED_OK;
+}
