@@ -46,7 +46,8 @@ static const command commands[] = {
      "checkpoint, --resume continues"},
     {"serve", cmd_serve, USAGE_SERVE,
      "an OpenAI-compatible HTTP server: /v1/completions, /v1/chat/completions (streamed with "
-     "\"stream\": true), /v1/models, /tokenize, /detokenize, /health"},
+     "\"stream\": true), /v1/embeddings, /v1/attention, /v1/models, /tokenize, /detokenize, "
+     "/health"},
 };
 
 static void print_tour(FILE *f)

@@ -2,7 +2,7 @@
  * serve_api.c — the endpoints of `heed serve` (see serve.h), in OpenAI's
  * shapes: /v1/completions, /v1/chat/completions (both streamed as
  * server-sent events with "stream": true), /v1/embeddings, /v1/models,
- * and llama.cpp's /tokenize, /detokenize, /health.
+ * heed's /v1/attention, and llama.cpp's /tokenize, /detokenize, /health.
  *
  * Requests are checked the way OpenAI's API checks them: a field of the
  * wrong type, out of range or unknown is a 400 naming it.
@@ -16,8 +16,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "attend_json.h"
 #include "cli.h"
 #include "serve.h"
+#include "util/error.h"
 
 /* ----------------------------------------------------------- helpers */
 
@@ -704,6 +706,197 @@ static void detokenize_handler(serve_request *r, serve_reply *out)
     cJSON_Delete(root);
 }
 
+/* Takes a slot for work outside generation (the slots bound how much runs
+ * at once); answers 503 when none comes. */
+static serve_slot *take_or_busy(serve_request *r, serve_reply *out)
+{
+    serve_slot *slot = serve_slot_take(r->srv, r->t0 + r->srv->timeout_s);
+    if (!slot) {
+        serve_error(out, 503, "server_error", "server_busy", "The server is busy; retry later");
+        out->retry_after = 1;
+    }
+    return slot;
+}
+
+/* POST /v1/attention {"prompt": TEXT} — the capture of every layer and
+ * head over the prompt, as `heed attend --json` writes it. */
+static void attention_handler(serve_request *r, serve_reply *out)
+{
+    static const char *const fields[] = {"model", "prompt", "add_special", NULL};
+    server *s = r->srv;
+    cJSON *root = parse_object(r, out);
+    if (!root)
+        return;
+    bool add = true;
+    const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(root, "prompt");
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (!known_fields(root, fields, out) || !boolean(root, "add_special", &add, out)) {
+        cJSON_Delete(root);
+        return;
+    }
+    if (!cJSON_IsString(prompt) ||
+        heed_tokenize(s->vocab, prompt->valuestring, strlen(prompt->valuestring), add, false,
+                      &ids, &n) || !n) {
+        cJSON_Delete(root);
+        free(ids);
+        bad(out, "'%s' must be a string that gives at least one token", "prompt");
+        return;
+    }
+    cJSON_Delete(root);
+    if ((int)n > s->n_ctx) {
+        free(ids);
+        serve_error(out, 400, "invalid_request_error", "context_length_exceeded",
+                    "This model's maximum context length is %d tokens; the prompt has %zu",
+                    s->n_ctx, n);
+        return;
+    }
+    r->n_prompt = (int)n;
+    serve_slot *slot = take_or_busy(r, out);
+    heed_capture *cap = NULL;
+    if (slot && heed_capture_prompt(s->model, ids, (int)n, (int64_t)256 << 20, &cap))
+        serve_error(out, 400, "invalid_request_error", NULL, "%s", heed_last_error());
+    else if (slot) {
+        const attend_doc d = {s->model, s->vocab, cap, ids, (int)n, (int)n, 0, (int)n, 0};
+        char *json = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&json, &len);
+        const heed_status st = f ? attend_json_write(f, &d) : HEED_ERR_NOMEM;
+        if (f && fclose(f) && !st)
+            serve_error(out, 500, "server_error", NULL, "out of memory");
+        else if (st)
+            serve_error(out, 500, "server_error", NULL, "%s", heed_last_error());
+        else {
+            *out = (serve_reply){.status = 200, .body = json, .content_type = "application/json"};
+            json = NULL;
+        }
+        free(json);
+    }
+    if (slot)
+        serve_slot_give(s, slot);
+    heed_capture_free(cap);
+    free(ids);
+}
+
+/* The floats' little-endian bytes in base64, as OpenAI's encoding_format
+ * "base64" sends an embedding (x86-64 is little-endian). */
+static cJSON *base64_floats(const float *v, int n)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *b = (const unsigned char *)v;
+    const size_t len = (size_t)n * sizeof *v;
+    char *s = malloc(4 * ((len + 2) / 3) + 1), *o = s;
+    if (!s)
+        return cJSON_CreateNull();
+    for (size_t i = 0; i < len; i += 3) {
+        const unsigned x = (unsigned)b[i] << 16 | (i + 1 < len ? (unsigned)b[i + 1] << 8 : 0) |
+                           (i + 2 < len ? b[i + 2] : 0);
+        *o++ = abc[x >> 18 & 63];
+        *o++ = abc[x >> 12 & 63];
+        *o++ = i + 1 < len ? abc[x >> 6 & 63] : '=';
+        *o++ = i + 2 < len ? abc[x & 63] : '=';
+    }
+    *o = 0;
+    cJSON *j = cJSON_CreateString(s);
+    free(s);
+    return j;
+}
+
+/* POST /v1/embeddings {"input": TEXT or [TEXT, ...]} — an encoder's pooled,
+ * L2-normalised embeddings, as OpenAI's are unit vectors. */
+static void embeddings_handler(serve_request *r, serve_reply *out)
+{
+    static const char *const fields[] = {"model", "input", "encoding_format", "user", NULL};
+    server *s = r->srv;
+    if (!heed_model_is_encoder(s->model)) {
+        serve_error(out, 400, "invalid_request_error", "model_not_embedding",
+                    "%s is a %s decoder; /v1/embeddings needs an encoder model (bert)",
+                    s->model_id, heed_model_arch(s->model));
+        return;
+    }
+    cJSON *root = parse_object(r, out);
+    if (!root)
+        return;
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(root, "input");
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "encoding_format");
+    const int n_in = cJSON_IsString(input) ? 1 : cJSON_IsArray(input) ? cJSON_GetArraySize(input)
+                                                                        : 0;
+    bool ok = known_fields(root, fields, out);
+    bool b64 = false;
+    if (ok && fmt && !cJSON_IsNull(fmt)) {
+        b64 = cJSON_IsString(fmt) && !strcmp(fmt->valuestring, "base64");
+        if (!b64 && !(cJSON_IsString(fmt) && !strcmp(fmt->valuestring, "float"))) {
+            bad(out, "'%s' must be \"float\" or \"base64\"", "encoding_format");
+            ok = false;
+        }
+    }
+    if (ok && (n_in < 1 || n_in > 256)) {
+        bad(out, "'%s' must be a string or an array of 1 to 256 strings", "input");
+        ok = false;
+    }
+    for (int i = 0; ok && i < n_in; i++)
+        if (!cJSON_IsString(cJSON_IsString(input) ? input : cJSON_GetArrayItem(input, i))) {
+            bad(out, "'%s' must hold strings", "input");
+            ok = false;
+        }
+    serve_slot *slot = ok ? take_or_busy(r, out) : NULL;
+    const int dim = heed_model_n_embd(s->model);
+    float *e = slot ? malloc(sizeof *e * (size_t)dim) : NULL;
+    cJSON *o = slot ? cJSON_CreateObject() : NULL, *data = NULL;
+    if (o) {
+        cJSON_AddStringToObject(o, "object", "list");
+        data = cJSON_AddArrayToObject(o, "data");
+    }
+    int total = 0;
+    for (int i = 0; o && i < n_in; i++) {
+        const cJSON *t = cJSON_IsString(input) ? input : cJSON_GetArrayItem(input, i);
+        int32_t *ids = NULL;
+        size_t n = 0;
+        heed_status st = heed_tokenize(s->vocab, t->valuestring, strlen(t->valuestring), true,
+                                       false, &ids, &n);
+        if (!st && (n == 0 || (int)n > s->n_ctx))
+            st = heed_fail(HEED_ERR_ARG, "input %d has %zu tokens; the model takes 1 to %d", i,
+                           n, s->n_ctx);
+        if (!st && e)
+            st = heed_context_embed(slot->ctx, ids, (int)n, heed_model_pooling(s->model), e);
+        free(ids);
+        if (st || !e) {
+            serve_error(out, 400, "invalid_request_error", NULL, "%s",
+                        e ? heed_last_error() : "out of memory");
+            cJSON_Delete(o);
+            o = NULL;
+            break;
+        }
+        total += (int)n;
+        double norm = 0;
+        for (int k = 0; k < dim; k++)
+            norm += (double)e[k] * e[k];
+        norm = norm > 0 ? 1.0 / sqrt(norm) : 0;
+        for (int k = 0; k < dim; k++)
+            e[k] = (float)(e[k] * norm);
+        cJSON *item = cJSON_CreateObject(), *vec = b64 ? base64_floats(e, dim)
+                                                       : cJSON_CreateArray();
+        for (int k = 0; !b64 && k < dim; k++)
+            cJSON_AddItemToArray(vec, cJSON_CreateNumber(e[k]));
+        cJSON_AddStringToObject(item, "object", "embedding");
+        cJSON_AddNumberToObject(item, "index", i);
+        cJSON_AddItemToObject(item, "embedding", vec);
+        cJSON_AddItemToArray(data, item);
+    }
+    if (slot)
+        serve_slot_give(s, slot);
+    r->n_prompt = total;
+    if (o) {
+        cJSON_AddStringToObject(o, "model", s->model_id);
+        cJSON *u = cJSON_AddObjectToObject(o, "usage");
+        cJSON_AddNumberToObject(u, "prompt_tokens", total);
+        cJSON_AddNumberToObject(u, "total_tokens", total);
+        reply_json(out, 200, o);
+    }
+    free(e);
+    cJSON_Delete(root);
+}
+
 static void models_handler(serve_request *r, serve_reply *out)
 {
     cJSON *o = cJSON_CreateObject(), *m = cJSON_CreateObject();
@@ -722,6 +915,7 @@ void serve_route(serve_request *r, serve_reply *out)
     static const struct { const char *path; bool post; } routes[] = {
         {"/health", false}, {"/v1/models", false}, {"/v1/completions", true},
         {"/v1/chat/completions", true}, {"/tokenize", true}, {"/detokenize", true},
+        {"/v1/embeddings", true}, {"/v1/attention", true},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (strcmp(r->path, routes[i].path))
@@ -742,7 +936,9 @@ void serve_route(serve_request *r, serve_reply *out)
         case 2: generate(r, KIND_COMPLETION, out); return;
         case 3: generate(r, KIND_CHAT, out); return;
         case 4: tokenize_handler(r, out); return;
-        default: detokenize_handler(r, out); return;
+        case 5: detokenize_handler(r, out); return;
+        case 6: embeddings_handler(r, out); return;
+        default: attention_handler(r, out); return;
         }
     }
     serve_error(out, 404, "invalid_request_error", "unknown_url", "Unknown request URL: %s %s",

@@ -35,14 +35,32 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 [ -n "$port" ] || { cat "$log" >&2; echo "serve test: no port after 10 s" >&2; exit 1; }
+# with the fixtures, an encoder on a second server for /v1/embeddings
+bert=${HEED_FIXTURES:-$repo/../shared/fixtures}/bert-tiny.gguf
+bpid=""
+if [ -f "$bert" ]; then
+    blog=$(mktemp)
+    "$heed" serve "$bert" --port 0 2> "$blog" &
+    bpid=$!
+    for _ in $(seq 1 100); do
+        bport=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$blog")
+        [ -n "$bport" ] && break
+        sleep 0.1
+    done
+    export HEED_EMBED_URL="http://127.0.0.1:$bport"
+    HEED_EMBED_EXPECTED=$("$heed" embed "$bert" -p "hello world")
+    export HEED_EMBED_EXPECTED
+    trap 'kill $pid $bpid 2>/dev/null || true; rm -f "$log" "$blog"' EXIT
+fi
 if ! node "$here/serve.mjs" "http://127.0.0.1:$port" "$key" "$expected"; then
     echo "serve test: server log:" >&2
     tail -n 20 "$log" >&2
     exit 1
 fi
-kill -INT $pid
+kill -INT $pid $bpid
 status=0
 wait $pid || status=$?
+[ -z "$bpid" ] || wait $bpid || status=$?
 trap - EXIT
 if [ $status -ne 0 ]; then
     tail -n 40 "$log" >&2
@@ -51,4 +69,4 @@ if [ $status -ne 0 ]; then
     exit 1
 fi
 echo "serve test: $(grep -c '^[A-Z]* /' "$log") requests logged, clean exit"
-rm -f "$log"
+rm -f "$log" ${blog:-}

@@ -151,6 +151,46 @@ await check("tokenize and detokenize", async () => {
   assert.equal(d.content, "In the beginning");
 });
 
+await check("/v1/attention: heed attend's JSON; 'it' looks at 'light' in layer 4", async () => {
+  const r = await post("/v1/attention", { prompt: "And God saw the light, that it was good" });
+  assert.equal(r.status, 200);
+  const doc = await r.json();
+  assert.equal(doc.n_layer, 6);
+  assert.equal(doc.n_head, 8);
+  assert.equal(doc.mask, "causal");
+  const pieces = doc.tokens.map((t) => t.piece);
+  const it = pieces.indexOf(" it"), light = pieces.indexOf(" light");
+  for (const layer of doc.layers)
+    for (const head of layer.heads)
+      head.weights.forEach((row, q) => {
+        assert.equal(row.length, q + 1);
+        assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+      });
+  const mean = doc.layers[4].heads[0].weights[it].map((_, k) =>
+    doc.layers[4].heads.reduce((a, h) => a + h.weights[it][k], 0) / 8);
+  assert.equal(mean.indexOf(Math.max(...mean)), light);
+  const e = await post("/v1/embeddings", { input: "x" });
+  assert.equal(e.status, 400, "a decoder has no /v1/embeddings");
+});
+
+if (process.env.HEED_EMBED_URL) {
+  await check("embeddings from an encoder equal heed embed's", async () => {
+    const bert = new OpenAI({ baseURL: `${process.env.HEED_EMBED_URL}/v1`, apiKey: "x", maxRetries: 0 });
+    const want = process.env.HEED_EMBED_EXPECTED.trim().split(/\s+/).map(Number);
+    for (const encoding_format of [undefined, "float", "base64"]) {
+      const r = await bert.embeddings.create({ model: "bert", input: ["hello world", "another"],
+        ...(encoding_format ? { encoding_format } : {}) });
+      assert.equal(r.data.length, 2);
+      const raw = r.data[0].embedding; // asked-for base64 comes as it is
+      const got = typeof raw === "string"
+        ? Array.from(new Float32Array(new Uint8Array(Buffer.from(raw, "base64")).buffer)) : Array.from(raw);
+      assert.equal(got.length, want.length);
+      got.forEach((x, i) => assert.ok(Math.abs(x - want[i]) < 1e-6, `${x} vs ${want[i]}`));
+      assert.ok(r.usage.prompt_tokens > 4);
+    }
+  });
+}
+
 await check("a full queue answers 503 with Retry-After", async () => {
   // one slot, one place in the queue: of six long requests at once, one
   // generates, one waits, and the others are turned away at once
@@ -182,9 +222,10 @@ await check("a client leaving mid-stream frees its slot", async () => {
 await check("300 malformed requests: every answer is HTTP with a JSON error, and the server lives", async () => {
   let seed = 7;
   const rnd = (n) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
-  const paths = ["/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize", "/v1/models", "/x"];
+  const paths = ["/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize", "/v1/models",
+    "/v1/attention", "/v1/embeddings", "/x"];
   const values = [null, true, -1, 1e308, "", "é\u0000", [], {}, [1, "a"], { a: [] }, 3.5, "<|endoftext|>"];
-  const fields = ["prompt", "messages", "max_tokens", "temperature", "top_p", "stop", "stream",
+  const fields = ["prompt", "messages", "max_tokens", "temperature", "top_p", "stop", "stream", "input",
     "logprobs", "top_logprobs", "seed", "tokens", "content", "stream_options", "n", "model"];
   for (let i = 0; i < 300; i++) {
     let body;
