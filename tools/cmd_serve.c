@@ -97,10 +97,11 @@ int cmd_serve(int argc, char **argv)
     s.slots = calloc((size_t)slots, sizeof *s.slots);
     if (!rc && !s.slots)
         rc = cli_fail("serve", HEED_ERR_NOMEM);
-    /* the slots share the cores: each gets its share of the threads */
+    /* the slots share the cores: by default each gets its share of them */
     heed_context_params cp = heed_context_default_params();
     cp.n_ctx = (int)n_ctx;
-    cp.n_threads = (int)(threads ? threads : heed_cpu_cores());
+    const int share = heed_cpu_cores() / (int)slots;
+    cp.n_threads = (int)(threads ? threads : share > 1 ? share : 1);
     for (long i = 0; !rc && i < slots; i++)
         if ((st = heed_context_new(s.model, &cp, &s.slots[i].ctx)))
             rc = cli_fail("serve", st);
