@@ -909,9 +909,35 @@ static void models_handler(serve_request *r, serve_reply *out)
     reply_json(out, 200, o);
 }
 
+/* generated at build time from tools/page/serve.html and attend.html */
+extern const unsigned char serve_page_html[], attend_page_html[];
+extern const size_t serve_page_html_len, attend_page_html_len;
+
+/* The built-in pages: GET / (the page) and /attend.html (the attention
+ * page's template, which the page draws captures with). No file is read. */
+static bool page(const serve_request *r, serve_reply *out)
+{
+    const unsigned char *p = !strcmp(r->path, "/") ? serve_page_html
+                             : !strcmp(r->path, "/attend.html") ? attend_page_html : NULL;
+    if (!p || strcmp(r->method, "GET"))
+        return false;
+    const size_t len = p == serve_page_html ? serve_page_html_len : attend_page_html_len;
+    char *body = malloc(len + 1);
+    if (!body) {
+        serve_error(out, 500, "server_error", NULL, "out of memory");
+        return true;
+    }
+    memcpy(body, p, len);
+    body[len] = 0;
+    *out = (serve_reply){.status = 200, .body = body, .content_type = "text/html; charset=utf-8"};
+    return true;
+}
+
 void serve_route(serve_request *r, serve_reply *out)
 {
     const bool get = !strcmp(r->method, "GET"), post = !strcmp(r->method, "POST");
+    if (page(r, out))
+        return;
     static const struct { const char *path; bool post; } routes[] = {
         {"/health", false}, {"/v1/models", false}, {"/v1/completions", true},
         {"/v1/chat/completions", true}, {"/tokenize", true}, {"/detokenize", true},

@@ -78,6 +78,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, serve_request *r, se
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", rep->content_type ? rep->content_type
                                                                     : "application/json");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (rep->stream) {
         MHD_add_response_header(resp, "Cache-Control", "no-cache");
         MHD_add_response_header(resp, "X-Accel-Buffering", "no");
@@ -127,7 +128,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     serve_reply rep = {0};
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    if (s->api_key && strcmp(url, "/health") &&
+    /* the pages and /health need no key; the page sends one given as #key=KEY */
+    const bool open = !strcmp(url, "/health") || !strcmp(url, "/") || !strcmp(url, "/attend.html");
+    if (s->api_key && !open &&
         !(auth && !strncmp(auth, "Bearer ", 7) && same_secret(auth + 7, s->api_key)))
         serve_error(&rep, 401, "invalid_request_error", "invalid_api_key",
                     "Incorrect or missing API key: send 'Authorization: Bearer KEY'");

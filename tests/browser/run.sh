@@ -1,12 +1,13 @@
 #!/bin/sh
-# run.sh — the browser test of `heed attend --html`: writes the page for a
-# fixture model and checks it in headless Chromium (Debian's chromium,
-# driven by playwright-core; attend.mjs says what is checked).
+# run.sh — the browser tests: the page of `heed attend --html` for a fixture
+# model (attend.mjs) and the page of `heed serve` on the default model
+# (serve.mjs), in headless Chromium (Debian's chromium, driven by
+# playwright-core; each .mjs says what it checks).
 #
 #   sh tests/browser/run.sh [HEED_CLI]      (default build/heed)
 #
 # Fixtures come from $HEED_FIXTURES or ../shared/fixtures beside the project;
-# without them the test is skipped. Screenshots and pages go to
+# without them the attend pages are skipped. Screenshots and pages go to
 # test-artifacts/ beside the CLI (build/test-artifacts).
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,10 +18,6 @@ fixtures=${HEED_FIXTURES:-$repo/../shared/fixtures}
 model=$fixtures/llama-tiny-f32.gguf
 chromium=${CHROMIUM:-/usr/bin/chromium}
 
-if [ ! -f "$model" ]; then
-    echo "browser test: skipped, no fixture $model (set HEED_FIXTURES)"
-    exit 0
-fi
 [ -x "$heed" ] || { echo "browser test: no heed CLI at $heed" >&2; exit 1; }
 [ -x "$chromium" ] || { echo "browser test: no Chromium at $chromium (make deps installs Debian's chromium)" >&2; exit 1; }
 command -v node > /dev/null && command -v npm > /dev/null ||
@@ -32,6 +29,28 @@ fi
 
 out=$(dirname "$heed")/test-artifacts
 mkdir -p "$out"
-"$heed" attend "$model" -p "The animal didn't cross the street because it was tired." \
-    --html "$out/attend.html" > /dev/null
-CHROMIUM=$chromium node "$here/attend.mjs" "$out/attend.html" "$repo/tools/page/attend.html" "$out"
+if [ -f "$model" ]; then
+    "$heed" attend "$model" -p "The animal didn't cross the street because it was tired." \
+        --html "$out/attend.html" > /dev/null
+    CHROMIUM=$chromium node "$here/attend.mjs" "$out/attend.html" "$repo/tools/page/attend.html" "$out"
+else
+    echo "browser test: attend pages skipped, no fixture $model (set HEED_FIXTURES)"
+fi
+
+# the page of heed serve, on the default model
+default=$repo/models/default.gguf
+prompt="And God saw the light, that it was good"
+expected=$("$heed" run "$default" -p "$prompt" -n 12 --temp 0 2>/dev/null)
+expected=${expected#"$prompt"}
+log=$(mktemp)
+"$heed" serve "$default" --port 0 2> "$log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
+port=""
+for _ in $(seq 1 100); do
+    port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+[ -n "$port" ] || { cat "$log" >&2; echo "browser test: heed serve did not start" >&2; exit 1; }
+CHROMIUM=$chromium node "$here/serve.mjs" "http://127.0.0.1:$port" "$expected" "$out"

@@ -1,0 +1,75 @@
+// serve.mjs — the page of `heed serve` in headless Chromium: it loads with
+// no errors, streams a greedy reply from the default model (the text `heed
+// run --temp 0` gives), and clicking a generated token shows its step's
+// next-token table and what it attended to: every layer × head heatmap of
+// the attention page in the frame, focused on that token.
+//
+//   node serve.mjs BASE_URL EXPECTED_TEXT OUT_DIR
+//
+// Writes OUT_DIR/serve.png; exits 1 naming each failed check.
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [base, expected, outDir] = process.argv.slice(2);
+const failures = [];
+let checks = 0;
+const check = (ok, what) => { checks++; if (!ok) failures.push(what); return ok; };
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--disable-gpu', '--disable-dev-shm-usage'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`console ${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => document.getElementById('model').textContent.length > 0);
+  check(await page.textContent('#model') === 'default.gguf', 'the page names the model');
+
+  await page.fill('#n', '12');
+  await page.click('#go');
+  await page.waitForFunction(() => document.body.dataset.done === '1', null, { timeout: 30000 });
+  const toks = await page.$$eval('#out .tok', (s) => s.map((x) => x.textContent));
+  check(toks.length === 12, `12 tokens streamed (got ${toks.length})`);
+  check(toks.join('') === expected, `the reply is heed run's greedy text: ${JSON.stringify(toks.join(''))}`);
+  check(/12 tokens \(length\)/.test(await page.textContent('#status')), 'the status says why it stopped');
+
+  // the third generated token: its table and its attention
+  await page.click('#out .tok >> nth=2');
+  await page.waitForFunction(() => document.body.dataset.attention === '2', null, { timeout: 30000 });
+  const rows = await page.$$eval('#next tr', (r) => r.map((x) => [x.className, x.cells[0].textContent]));
+  check(rows.length === 5, `the next-token table has the 5 alternatives (got ${rows.length})`);
+  check(rows[0][0] === 'chosen' && rows[0][1] === JSON.stringify(toks[2]),
+        `greedy: the chosen token heads the table (${JSON.stringify(rows[0])})`);
+  const frame = page.frame({ url: /attend\.html/ });
+  check(!!frame, 'the attention frame is there');
+  if (frame) {
+    await frame.waitForFunction(() => document.getElementById('heed-root').dataset.heedReady === '1', null, { timeout: 30000 });
+    const info = await frame.evaluate(() => {
+      const root = document.getElementById('heed-root');
+      const painted = [...document.querySelectorAll('.heed-thumb canvas')].filter((c) => {
+        const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 0; i < px.length; i += 4) if (px[i + 2] > px[i] + 2) return true;
+        return false;
+      }).length;
+      return { thumbs: document.querySelectorAll('.heed-thumb').length, painted, focus: root.dataset.focus,
+               tokens: document.querySelectorAll('.heed-strip .heed-tok').length };
+    });
+    check(info.thumbs === 48, `a heatmap per layer × head: 6 × 8 (got ${info.thumbs})`);
+    check(info.painted === 48, `every heatmap painted (got ${info.painted})`);
+    // the prompt's 9 tokens and 3 generated: the clicked one is the last, in focus
+    check(info.tokens >= 11 && info.focus === `q${info.tokens - 1}`,
+          `the clicked token is the query in focus (${info.focus} of ${info.tokens})`);
+  }
+  check(errors.length === 0, `no console or page errors: ${errors.join('; ')}`);
+  await page.screenshot({ path: join(outDir, 'serve.png'), fullPage: true });
+} finally {
+  await browser.close();
+}
+if (failures.length) {
+  for (const f of failures) console.error(`serve page: FAILED ${f}`);
+  process.exit(1);
+}
+console.log(`serve page: ok, ${checks} checks (screenshot ${join(outDir, 'serve.png')})`);
