@@ -18,14 +18,11 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"prompt": "In the beginning", "max_tokens": 16, "temperature": 0}'
 LUA
-"$heed" serve "$model" --port 0 --slots "$slots" --queue 64 2> "$log" &
-pid=$!
+. tests/serve/start.sh
+serve_start "$log" "$heed" serve "$model" --slots "$slots" --queue 64
+pid=$serve_pid
+port=$serve_port
 trap 'kill $pid 2>/dev/null; rm -f "$log" "$lua"' EXIT
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
-    [ -n "$port" ] && break
-    sleep 0.1
-done
 url=http://127.0.0.1:$port/v1/completions
 tokens=$(curl -s "$url" -H 'Content-Type: application/json' \
     -d '{"prompt": "In the beginning", "max_tokens": 16, "temperature": 0}' |

@@ -43,14 +43,9 @@ prompt="And God saw the light, that it was good"
 expected=$("$heed" run "$default" -p "$prompt" -n 12 --temp 0 2>/dev/null)
 expected=${expected#"$prompt"}
 log=$(mktemp)
-"$heed" serve "$default" --port 0 2> "$log" &
-pid=$!
+. "$repo/tests/serve/start.sh"
+serve_start "$log" "$heed" serve "$default"
+pid=$serve_pid
+port=$serve_port
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
-port=""
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ] || { cat "$log" >&2; echo "browser test: heed serve did not start" >&2; exit 1; }
 CHROMIUM=$chromium node "$here/serve.mjs" "http://127.0.0.1:$port" "$expected" "$out"

@@ -23,31 +23,20 @@ expected=$("$heed" run "$model" -p "In the beginning" -n 12 --temp 0 2>/dev/null
 expected=${expected#In the beginning}   # heed run echoes the prompt
 log=$(mktemp)
 key=test-key-$$
-"$heed" serve "$model" --port 0 --slots 1 --queue 1 --api-key "$key" --chat-template chatml \
-    --max-body 1048576 2> "$log" &
-pid=$!
+. "$here/start.sh"
+serve_start "$log" "$heed" serve "$model" --slots 1 --queue 1 --api-key "$key" \
+    --chat-template chatml --max-body 1048576
+pid=$serve_pid
+port=$serve_port
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
-port=""
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
-    [ -n "$port" ] && break
-    kill -0 $pid 2>/dev/null || { cat "$log" >&2; echo "serve test: the server did not start" >&2; exit 1; }
-    sleep 0.1
-done
-[ -n "$port" ] || { cat "$log" >&2; echo "serve test: no port after 10 s" >&2; exit 1; }
 # with the fixtures, an encoder on a second server for /v1/embeddings
 bert=${HEED_FIXTURES:-$repo/../shared/fixtures}/bert-tiny.gguf
 bpid=""
 if [ -f "$bert" ]; then
     blog=$(mktemp)
-    "$heed" serve "$bert" --port 0 2> "$blog" &
-    bpid=$!
-    for _ in $(seq 1 100); do
-        bport=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$blog")
-        [ -n "$bport" ] && break
-        sleep 0.1
-    done
-    export HEED_EMBED_URL="http://127.0.0.1:$bport"
+    serve_start "$blog" "$heed" serve "$bert"
+    bpid=$serve_pid
+    export HEED_EMBED_URL="http://127.0.0.1:$serve_port"
     HEED_EMBED_EXPECTED=$("$heed" embed "$bert" -p "hello world")
     export HEED_EMBED_EXPECTED
     trap 'kill $pid $bpid 2>/dev/null || true; rm -f "$log" "$blog"' EXIT
