@@ -3,13 +3,15 @@
  * hundred or more short jobs per token, so handing out a job must cost
  * far less than a futex round trip: a job is announced by bumping an
  * atomic generation counter that idle workers spin on, and the caller
- * spins until the pending count drops to zero. A worker that sees no job
- * for a while (SPIN_LIMIT pauses, about a millisecond) goes to sleep on a
- * condition variable, and the caller wakes sleepers when there are any.
+ * spins until the pending count drops to zero (after SPIN_LIMIT pauses it
+ * yields its core instead). A worker that sees no job for a while
+ * (SPIN_LIMIT pauses, about a millisecond) goes to sleep on a condition
+ * variable, and the caller wakes sleepers when there are any.
  */
 #include "kernels/pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -142,8 +144,14 @@ void heed_pool_run(heed_pool *p, void (*fn)(void *arg, int ith, int nth), void *
     atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
     announce(p); /* releases fn, arg and pending to the workers */
     fn(arg, 0, p->n);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0)
-        cpu_relax();
+    /* spin, then yield: when the cores are oversubscribed (another process,
+     * or other pools) a worker that lost its core needs this one to run */
+    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+        if (spins < SPIN_LIMIT)
+            cpu_relax();
+        else
+            sched_yield();
+    }
 }
 
 void heed_pool_share(int64_t n, int ith, int nth, int64_t *begin, int64_t *end)
