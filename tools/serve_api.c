@@ -523,7 +523,8 @@ size_t serve_stream_read(serve_stream *st, char *buf, size_t cap)
         produce(st);
     }
     const size_t n = st->len - st->off < cap ? st->len - st->off : cap;
-    memcpy(buf, st->pending + st->off, n);
+    if (n)
+        memcpy(buf, st->pending + st->off, n);
     st->off += n;
     return n;
 }
