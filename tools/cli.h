@@ -77,8 +77,6 @@ const char *cli_piece(const heed_vocab *v, int32_t id, char *buf, size_t size);
  * start a whole, well-formed character becomes U+FFFD; buf has room for
  * 3 × len more bytes). Returns the new length. */
 size_t cli_utf8_append(char *buf, size_t at, const char *s, size_t len);
-/* Seconds on a monotonic clock (for timing). */
-double cli_seconds(void);
 /* Prints a bar of w × 40 cells (w a weight in 0..1). */
 void cli_bar(double w);
 

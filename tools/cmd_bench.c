@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "kernels/pool.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 static int by_value(const void *a, const void *b)
@@ -81,9 +82,9 @@ static heed_status measure_membw(int n_threads, double *gbps)
         memset(buf, 1, (size_t)bytes); /* fault every page in first */
         *j = (read_job){.buf = buf, .words = bytes / 8};
         for (int r = 0; r < 5; r++) {
-            const double t0 = cli_seconds();
+            const double t0 = heed_seconds();
             heed_pool_run(pool, read_share, j);
-            const double g = (double)bytes / (cli_seconds() - t0) / 1e9;
+            const double g = (double)bytes / (heed_seconds() - t0) / 1e9;
             *gbps = g > *gbps ? g : *gbps;
         }
     }
@@ -103,12 +104,12 @@ static heed_status run_once(heed_context *c, int depth, const int32_t *ids, int 
     heed_status st = heed_context_truncate(c, depth);
     if (st)
         return st;
-    const double t0 = cli_seconds();
+    const double t0 = heed_seconds();
     if (p)
         st = heed_context_eval(c, ids, p, logits, false);
     for (int i = 0; !st && i < n; i++)
         st = heed_context_eval(c, ids + i, 1, logits, false);
-    *tps = (p ? p : n) / (cli_seconds() - t0);
+    *tps = (p ? p : n) / (heed_seconds() - t0);
     return st;
 }
 
@@ -190,13 +191,13 @@ int cmd_bench(int argc, char **argv)
             ids[i] = (int32_t)((i * 7919 + 11) % heed_model_n_vocab(m));
     }
     if (!st && depth) { /* fill the cache once; each run starts from it */
-        const double t0 = cli_seconds();
+        const double t0 = heed_seconds();
         for (int done = 0, chunk; !st && done < depth; done += chunk) {
             chunk = (int)(depth - done < 512 ? depth - done : 512);
             st = heed_context_eval(c, ids, chunk, NULL, false);
         }
         if (!st)
-            printf("depth %ld: the cache filled in %.1f s\n", depth, cli_seconds() - t0);
+            printf("depth %ld: the cache filled in %.1f s\n", depth, heed_seconds() - t0);
     }
     const double gb = st ? 0 : (double)heed_model_matrix_bytes(m) / 1e9;
     if (!st)

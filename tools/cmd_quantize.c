@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util/clock.h"
 
 int cmd_quantize(int argc, char **argv)
 {
@@ -31,11 +32,11 @@ int cmd_quantize(int argc, char **argv)
         fprintf(stderr, "heed quantize: unknown type '%s'\n", pos[2]);
         return EXIT_BAD_INPUT;
     }
-    const double t0 = cli_seconds();
+    const double t0 = heed_seconds();
     heed_status st = heed_quantize_file(pos[0], pos[1], type, threads);
     if (st)
         return cli_fail("quantize", st);
     fprintf(stderr, "heed quantize: wrote %s (%s) in %.2f s\n", pos[1], heed_type_name(type),
-            cli_seconds() - t0);
+            heed_seconds() - t0);
     return EXIT_OK;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 /* Resident memory of this process in MiB (0 if unknown). */
@@ -147,7 +148,7 @@ int cmd_run(int argc, char **argv)
     cp.n_ctx = (int)o.n_ctx;
     cp.n_threads = (int)o.threads;
     rc = EXIT_OK;
-    double t0 = cli_seconds(), t1 = t0, t2;
+    double t0 = heed_seconds(), t1 = t0, t2;
     int n_gen = 0;
     heed_status st = heed_model_load(o.model, &m);
     if (!st)
@@ -164,9 +165,9 @@ int cmd_run(int argc, char **argv)
     if (!st && !(logits = malloc(sizeof *logits * (size_t)heed_model_n_vocab(m))))
         st = heed_fail(HEED_ERR_NOMEM, "out of memory");
     if (!st) {
-        t0 = cli_seconds();
+        t0 = heed_seconds();
         st = heed_context_eval(c, ids, n_prompt, logits, false);
-        t1 = cli_seconds();
+        t1 = heed_seconds();
     }
     for (int i = 0; !st && i < n_prompt; i++) /* the penalties see the prompt */
         st = heed_sampler_accept(s, ids[i]);
@@ -201,7 +202,7 @@ int cmd_run(int argc, char **argv)
         if (!(st = heed_sampler_accept(s, next)))
             st = heed_context_eval(c, &next, 1, logits, false);
     }
-    t2 = cli_seconds();
+    t2 = heed_seconds();
     if (text) {
         const char *rest;
         size_t len;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/clock.h"
 
 static volatile int stop_requested;
 
@@ -145,7 +146,7 @@ int cmd_train(int argc, char **argv)
     p.stop = &stop_requested;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    const double t0 = cli_seconds();
+    const double t0 = heed_seconds();
     heed_status st = heed_train(&p);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
@@ -156,6 +157,6 @@ int cmd_train(int argc, char **argv)
                 p.checkpoint ? p.checkpoint : p.out, p.checkpoint ? "" : ".ckpt");
         return EXIT_RUNTIME;
     }
-    fprintf(stderr, "heed train: wrote %s in %.1f s\n", p.out, cli_seconds() - t0);
+    fprintf(stderr, "heed train: wrote %s in %.1f s\n", p.out, heed_seconds() - t0);
     return EXIT_OK;
 }

@@ -114,7 +114,6 @@ void serve_stream_free(serve_stream *st);
 /* An OpenAI-style error reply: {"error": {message, type, param, code}}. */
 void serve_error(serve_reply *out, int status, const char *type, const char *code,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-double serve_now(void);
 heed_status serve_run(server *s, const char *host, int port, const volatile int *stop);
 
 #endif

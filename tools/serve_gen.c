@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "serve.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 serve_slot *serve_slot_take(server *s, double deadline)
@@ -27,7 +28,7 @@ serve_slot *serve_slot_take(server *s, double deadline)
             s->queued++;
             waiting = true;
         }
-        const double left = deadline - serve_now();
+        const double left = deadline - heed_seconds();
         if (left <= 0)
             break;
         struct timespec ts;
@@ -202,7 +203,7 @@ bool serve_gen_step(serve_gen *g, const char **text, size_t *len, serve_token *t
         g->finish = "length";
     if (!g->finish && g->p.n_stops)
         find_stop(g, before > g->max_stop ? before - g->max_stop : 0);
-    if (!g->finish && (g->n >= g->p.max_tokens || serve_now() > g->p.deadline ||
+    if (!g->finish && (g->n >= g->p.max_tokens || heed_seconds() > g->p.deadline ||
                        heed_context_n_past(g->slot->ctx) >= heed_context_n_ctx(g->slot->ctx)))
         g->finish = "length";
     if (!g->finish && heed_context_eval(g->slot->ctx, &id, 1, g->logits, false))

@@ -10,20 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "serve.h"
+#include "util/clock.h"
 #include "util/error.h"
-
-double serve_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 void serve_error(serve_reply *out, int status, const char *type, const char *code,
                  const char *fmt, ...)
@@ -105,7 +98,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!(r = calloc(1, sizeof *r)))
             return MHD_NO;
         r->srv = s;
-        r->t0 = serve_now();
+        r->t0 = heed_seconds();
         snprintf(r->method, sizeof r->method, "%s", method);
         snprintf(r->path, sizeof r->path, "%s", url);
         *con_cls = r;
@@ -152,7 +145,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     fprintf(stderr, "%s %s %d prompt %d gen %d %.3f s%s\n", r->method, r->path, r->status,
-            r->n_prompt, r->n_gen, serve_now() - r->t0,
+            r->n_prompt, r->n_gen, heed_seconds() - r->t0,
             why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (client gone)");
     free(r->body);
     free(r);

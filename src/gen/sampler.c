@@ -35,6 +35,7 @@
 #include "gen/sampler.h"
 
 #include "util/error.h"
+#include "util/splitmix.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -66,19 +67,11 @@ struct heed_sampler {
 
 /* ------------------------------------------------------------ random */
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
 /* splitmix64 outputs are distinct, so the state is never all zero. */
 static void rng_seed(uint64_t s[4], uint64_t seed)
 {
     for (int i = 0; i < 4; i++)
-        s[i] = splitmix64(&seed);
+        s[i] = heed_splitmix64(&seed);
 }
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

@@ -5,9 +5,8 @@
  */
 #include "kernels/peak.h"
 
-#include <time.h>
-
 #include "heed.h"
+#include "util/clock.h"
 
 /* 12 independent accumulators cover FMA latency × ports on current cores. */
 #define CHAINS 12
@@ -76,13 +75,6 @@ static void peak_thread(void *arg, int ith, int nth)
         mul_add(j->iters, sink);
 }
 
-static double seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 double heed_peak_flops(heed_pool *pool)
 {
     peak_job j = {.iters = 1 << 16, .lanes = 1};
@@ -94,9 +86,9 @@ double heed_peak_flops(heed_pool *pool)
     double best = 0.0;
     for (int rep = 0; rep < 3; rep++) {
         for (;;) {
-            const double t0 = seconds();
+            const double t0 = heed_seconds();
             heed_pool_run(pool, peak_thread, &j);
-            const double dt = seconds() - t0;
+            const double dt = heed_seconds() - t0;
             if (dt < 0.05 && j.iters < ((int64_t)1 << 40)) {
                 j.iters *= 2;
                 continue;

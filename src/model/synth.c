@@ -20,6 +20,7 @@
 #include "heed.h"
 #include "tensor/convert.h"
 #include "util/error.h"
+#include "util/splitmix.h"
 
 typedef struct synth_shape {
     const char *name, *arch, *model_name;
@@ -44,14 +45,6 @@ const char *heed_synth_shape_names(void)
     return "stories15m, gpt2-124m, smollm2-135m, qwen2.5-0.5b, llama-3.2-1b, tinyllama-1.1b";
 }
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
 typedef struct random_matrix {
     uint64_t seed;
 } random_matrix;
@@ -61,7 +54,7 @@ static void random_row(const void *ctx, int64_t row, float *out, int64_t ne0)
     uint64_t s = ((const random_matrix *)ctx)->seed ^ ((uint64_t)row * 0xd1b54a32d192ed03u);
     const float a = 0.02f * sqrtf(3.0f);
     for (int64_t i = 0; i < ne0; i++)
-        out[i] = a * (float)((double)(splitmix(&s) >> 11) * 0x1.0p-52 - 1.0);
+        out[i] = a * (float)((double)(heed_splitmix64(&s) >> 11) * 0x1.0p-52 - 1.0);
 }
 
 typedef struct synth {

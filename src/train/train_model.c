@@ -19,6 +19,7 @@
 #include "kernels/ops.h"
 #include "train/grad_ops.h"
 #include "util/error.h"
+#include "util/splitmix.h"
 
 /* Saved activations and scratch, for batch × seq = N rows. */
 struct train_acts {
@@ -135,19 +136,11 @@ int64_t train_model_bytes(const train_config *c, int batch, int seq)
     return floats * 4 + N * (8 + 4) + train_config_params(c) * 4 * 4 /* θ, grad, Adam m, v */;
 }
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
 /* A standard normal number (Box–Muller). */
 static double normal(uint64_t *s)
 {
-    const double u1 = ((double)(splitmix(s) >> 11) + 0.5) * 0x1.0p-53;
-    const double u2 = (double)(splitmix(s) >> 11) * 0x1.0p-53;
+    const double u1 = ((double)(heed_splitmix64(s) >> 11) + 0.5) * 0x1.0p-53;
+    const double u2 = (double)(heed_splitmix64(s) >> 11) * 0x1.0p-53;
     return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 

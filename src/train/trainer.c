@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "heed.h"
@@ -21,8 +20,10 @@
 #include "train/bpe_train.h"
 #include "train/train_io.h"
 #include "train/train_model.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/file_map.h"
+#include "util/splitmix.h"
 
 typedef struct preset {
     const char *name;
@@ -95,21 +96,6 @@ static heed_status check_params(const heed_train_params *p)
         return heed_fail(HEED_ERR_ARG, "heed cannot write models of type %s",
                          heed_type_name(p->out_type));
     return HEED_OK;
-}
-
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* The run: everything heed_train holds, freed in one place. */
@@ -288,7 +274,7 @@ heed_status heed_train(const heed_train_params *p)
                                    12.0 * r.cfg.n_layer * r.cfg.n_embd * (T / 2.0);
     const double peak = heed_peak_flops(r.m->pool);
     const adamw_params ap0 = {p->lr, p->beta1, p->beta2, 1e-8f, p->weight_decay};
-    const double t_start = now(), seconds_before = r.info.seconds;
+    const double t_start = heed_seconds(), seconds_before = r.info.seconds;
     const int64_t step0 = r.info.step;
     bool stopped = false;
     for (int64_t step = step0; step < p->steps && !st; step++) {
@@ -299,7 +285,7 @@ heed_status heed_train(const heed_train_params *p)
         for (int a = 0; a < p->accum && !st; a++) {
             uint64_t s = p->seed ^ ((uint64_t)step * 0x9e3779b97f4a7c15u) ^ ((uint64_t)a << 48);
             for (int b = 0; b < B; b++)
-                window(&r, b, (int64_t)(splitmix(&s) % (uint64_t)(r.n_train - T)));
+                window(&r, b, (int64_t)(heed_splitmix64(&s) % (uint64_t)(r.n_train - T)));
             double loss;
             st = train_model_step(r.m, r.x, r.y, B, true, 1.0f / (float)tokens_per_step, &loss, NULL);
             loss_sum += loss;
@@ -323,7 +309,7 @@ heed_status heed_train(const heed_train_params *p)
             pr.validated = true;
         }
         pr.val_loss = r.info.val_loss;
-        const double elapsed = now() - t_start;
+        const double elapsed = heed_seconds() - t_start;
         r.info.seconds = seconds_before + elapsed;
         if (last || stopped || (p->checkpoint_every > 0 && (step + 1) % p->checkpoint_every == 0)) {
             if ((st = train_save(r.m, r.tok, p, &r.info, r.mom, r.vel, HEED_TYPE_F32, ckpt)))
