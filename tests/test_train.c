@@ -129,26 +129,28 @@ Test(train_grad, swiglu)
 Test(train_grad, rope_backward_is_the_inverse_rotation)
 {
     enum { H = 3, D = 8 };
-    float x[H * D], y[H * D], cs[D], c[H * D];
+    float x[H * D], cs[D], back[D], c[H * D];
     fill(x, H * D, 1.0f);
     fill(c, H * D, 1.0f);
     heed_rope_angles(cs, 7, D, 10000.0f, 1.0f, NULL);
-    memcpy(y, x, sizeof x);
-    grad_rope(y, H, D, cs, 1);
-    float ref[H * D];
-    memcpy(ref, x, sizeof x);
-    heed_rope_apply(ref, H, D, D, cs, 0);
-    cr_expect(!memcmp(ref, y, sizeof y), "the forward is heed's rotation");
-    /* L = c·R(x): dL/dx = Rᵀc, which grad_rope(…, -1) gives */
+    grad_rope_back_angles(back, cs, D);
+    /* L = c·R(x): dL/dx = Rᵀc, which rotating c with the back angles gives */
     float g[H * D];
     memcpy(g, c, sizeof c);
-    grad_rope(g, H, D, cs, -1);
+    heed_rope_apply(g, H, D, D, back, 0);
     for (int i = 0; i < H * D; i++) {
         float e[H * D] = {0};
         e[i] = 1.0f;
-        grad_rope(e, H, D, cs, 1); /* column i of R */
+        heed_rope_apply(e, H, D, D, cs, 0); /* column i of R */
         cr_expect_float_eq(g[i], (float)weighted(c, e, H * D), 1e-5f);
     }
+    /* and back after forth is the identity */
+    float y[H * D];
+    memcpy(y, x, sizeof x);
+    heed_rope_apply(y, H, D, D, cs, 0);
+    heed_rope_apply(y, H, D, D, back, 0);
+    for (int i = 0; i < H * D; i++)
+        cr_expect_float_eq(y[i], x[i], 1e-6f);
 }
 
 enum { AT = 6, AD = 4, AS = 3 * AD }; /* tokens, head size, q|k|v row stride */

@@ -35,16 +35,11 @@ void grad_rmsnorm_bwd(float *dx, float *dw, const float *dy, const float *x, con
     }
 }
 
-void grad_rope(float *x, int n_heads, int head_dim, const float *cs, int sign)
+void grad_rope_back_angles(float *back, const float *cs, int n_rot)
 {
-    for (int h = 0; h < n_heads; h++) {
-        float *v = x + (int64_t)h * head_dim;
-        for (int i = 0; i < head_dim / 2; i++) {
-            const float c = cs[2 * i], s = sign * cs[2 * i + 1];
-            const float a = v[2 * i], b = v[2 * i + 1];
-            v[2 * i] = a * c - b * s;
-            v[2 * i + 1] = a * s + b * c;
-        }
+    for (int i = 0; i < n_rot / 2; i++) {
+        back[2 * i] = cs[2 * i];
+        back[2 * i + 1] = -cs[2 * i + 1];
     }
 }
 

@@ -19,10 +19,10 @@ float grad_rmsnorm_fwd(float *y, const float *x, const float *w, int n, float ep
 void grad_rmsnorm_bwd(float *dx, float *dw, const float *dy, const float *x, const float *w,
                       float rstd, int n);
 
-/* Rotates adjacent pairs of each of n_heads heads of head_dim floats by
- * the angles cs (heed_rope_angles' layout); sign -1 rotates back, which
- * is the backward pass (a rotation's transpose is its inverse). */
-void grad_rope(float *x, int n_heads, int head_dim, const float *cs, int sign);
+/* The angles that undo heed_rope_apply(…, cs, …) (n_rot / 2 pairs in
+ * heed_rope_angles' layout): the sines negated. A rotation's transpose is
+ * its inverse, so applying these is RoPE's backward pass. */
+void grad_rope_back_angles(float *back, const float *cs, int n_rot);
 
 /* a = silu(g) · u, and its backward (dg, du set). */
 void grad_swiglu_fwd(float *a, const float *g, const float *u, int n);

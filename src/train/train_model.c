@@ -36,7 +36,7 @@ struct train_acts {
     float *hf, *rf;         /* [N][E], [N] final norm */
     float *logits;          /* [N][V], then their gradient */
     double *row_loss;       /* [N] */
-    float *rope;            /* [T][D] angles */
+    float *rope;            /* [2][T][D] angles: rotating, then rotating back */
     /* backward scratch */
     float *dx, *dh, *dbig, *da, *wt, *xt, *dyt, *dw, *attn_tmp;
 };
@@ -117,7 +117,7 @@ static acts_size sizes_of(const train_config *c, int batch, int seq)
     acts_size s = {
         .x = (L + 1) * N * E, .xb = L * N * E, .h = L * N * E, .r = L * N,
         .qkv = L * N * 3 * E, .P = L * batch * H * seq * seq, .gu = L * N * 2 * F,
-        .a = L * N * F, .hf = N * E, .logits = N * V, .rope = (int64_t)seq * (E / H),
+        .a = L * N * F, .hf = N * E, .logits = N * V, .rope = 2 * (int64_t)seq * (E / H),
         .dbig = N * (3 * E > 2 * F ? 3 * E : 2 * F),
         .wt = max3(V * E, 3 * E * E, 2 * F * E),
         .xt = N * (E > F ? E : F),
@@ -273,8 +273,11 @@ heed_status train_model_new(const train_config *cfg, int batch, int seq, uint64_
                          batch, seq, train_model_bytes(cfg, batch, seq) / 1048576.0);
     }
     const int D = cfg->n_embd / cfg->n_head;
-    for (int t = 0; t < seq; t++)
-        heed_rope_angles(a->rope + (int64_t)t * D, t, D, cfg->rope_base, 1.0f, NULL);
+    for (int t = 0; t < seq; t++) {
+        float *cs = a->rope + (int64_t)t * D;
+        heed_rope_angles(cs, t, D, cfg->rope_base, 1.0f, NULL);
+        grad_rope_back_angles(cs + (int64_t)seq * D, cs, D);
+    }
     init_params(m, seed);
     train_model_zero_grads(m);
     *out = m;
@@ -465,8 +468,8 @@ static void norm_bwd(train_model *m, float *dx, float *dw, const float *dy, cons
 
 typedef struct rope_job {
     float *qkv;
-    const float *rope;
-    int seq, n_head, D, sign;
+    const float *angles; /* [T][D] */
+    int seq, n_head, D;
     int64_t E;
 } rope_job;
 
@@ -475,16 +478,18 @@ static void rope_rows(void *ctx, int64_t b, int64_t e, int ith)
     (void)ith;
     const rope_job *j = ctx;
     for (int64_t t = b; t < e; t++) {
-        const float *cs = j->rope + (t % j->seq) * j->D;
-        grad_rope(j->qkv + t * 3 * j->E, j->n_head, j->D, cs, j->sign);     /* q */
-        grad_rope(j->qkv + t * 3 * j->E + j->E, j->n_head, j->D, cs, j->sign); /* k */
+        const float *cs = j->angles + (t % j->seq) * j->D;
+        heed_rope_apply(j->qkv + t * 3 * j->E, j->n_head, j->D, j->D, cs, 0);        /* q */
+        heed_rope_apply(j->qkv + t * 3 * j->E + j->E, j->n_head, j->D, j->D, cs, 0); /* k */
     }
 }
 
+/* Rotates q and k of N rows (sign 1), or their gradients back (sign -1). */
 static void rope(train_model *m, float *qkv, int64_t N, int sign)
 {
-    rope_job j = {qkv, m->acts->rope, m->seq, m->cfg.n_head, m->cfg.n_embd / m->cfg.n_head, sign,
-                  m->cfg.n_embd};
+    const int D = m->cfg.n_embd / m->cfg.n_head;
+    const float *angles = m->acts->rope + (sign < 0 ? (int64_t)m->seq * D : 0);
+    rope_job j = {qkv, angles, m->seq, m->cfg.n_head, D, m->cfg.n_embd};
     parallel(m->pool, N, rope_rows, &j);
 }
 
