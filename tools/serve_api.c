@@ -35,24 +35,20 @@ static void bad(serve_reply *out, const char *fmt, const char *arg)
     serve_error(out, 400, "invalid_request_error", NULL, fmt, arg);
 }
 
-/* The text of token id, as valid UTF-8 (partial characters become U+FFFD). */
-static char *piece_text(const server *s, int32_t id)
-{
-    size_t len;
-    const char *p = heed_token_to_piece(s->vocab, id, false, &len);
-    char *buf = malloc(3 * (p ? len : 0) + 1);
-    if (!buf)
-        return NULL;
-    buf[cli_utf8_append(buf, 0, p ? p : "", p ? len : 0)] = 0;
-    return buf;
-}
-
 static char *utf8_string(const char *s, size_t len)
 {
     char *buf = malloc(3 * len + 1);
     if (buf)
         buf[cli_utf8_append(buf, 0, s, len)] = 0;
     return buf;
+}
+
+/* The text of token id, as valid UTF-8 (partial characters become U+FFFD). */
+static char *piece_text(const server *s, int32_t id)
+{
+    size_t len;
+    const char *p = heed_token_to_piece(s->vocab, id, false, &len);
+    return p ? utf8_string(p, len) : utf8_string("", 0);
 }
 
 /* Each field of obj must be one of the names (NULL-terminated list). */
@@ -328,9 +324,10 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
 static void add_logprobs(const server *s, kind_t kind, cJSON *lp, const serve_token *t,
                          size_t offset)
 {
-    char *text = piece_text(s, t->id);
     if (kind == KIND_COMPLETION) {
+        char *text = piece_text(s, t->id);
         cJSON_AddItemToArray(cJSON_GetObjectItem(lp, "tokens"), cJSON_CreateString(text));
+        free(text);
         cJSON_AddItemToArray(cJSON_GetObjectItem(lp, "token_logprobs"),
                              cJSON_CreateNumber(t->logprob));
         cJSON_AddItemToArray(cJSON_GetObjectItem(lp, "text_offset"),
@@ -363,7 +360,6 @@ static void add_logprobs(const server *s, kind_t kind, cJSON *lp, const serve_to
         cJSON_AddItemToObject(e, "top_logprobs", top);
         cJSON_AddItemToArray(cJSON_GetObjectItem(lp, "content"), e);
     }
-    free(text);
 }
 
 static cJSON *new_logprobs(kind_t kind)

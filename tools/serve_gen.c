@@ -128,18 +128,17 @@ static void logprobs(const serve_gen *g, serve_token *t, int n)
     const double lse = max + log(sum);
     t->logprob = (float)(l[t->id] - lse);
     t->n_top = n < 20 ? n : 20;
-    for (int k = 0; k < t->n_top; k++) { /* selection: n is small */
-        int best = -1;
-        for (int i = 0; i < g->V; i++) {
-            bool taken = false;
-            for (int j = 0; j < k && !taken; j++)
-                taken = t->top_ids[j] == i;
-            if (!taken && (best < 0 || l[i] > l[best]))
-                best = i;
-        }
-        t->top_ids[k] = best;
-        t->top_logprobs[k] = (float)(l[best] - lse);
+    int have = 0; /* the most likely so far, best first; ties keep the lower id */
+    for (int i = 0; i < g->V && t->n_top; i++) {
+        if (have == t->n_top && !(l[i] > l[t->top_ids[have - 1]]))
+            continue;
+        int k = have < t->n_top ? have++ : have - 1;
+        for (; k > 0 && l[i] > l[t->top_ids[k - 1]]; k--)
+            t->top_ids[k] = t->top_ids[k - 1];
+        t->top_ids[k] = i;
     }
+    for (int k = 0; k < t->n_top; k++)
+        t->top_logprobs[k] = (float)(l[t->top_ids[k]] - lse);
 }
 
 static bool append(serve_gen *g, const char *s, size_t n)
