@@ -165,14 +165,6 @@ static void init_params(train_model *m, uint64_t seed)
     }
 }
 
-const train_tensor *train_model_tensor(const train_model *m, const char *name)
-{
-    for (int i = 0; i < m->n_tensors; i++)
-        if (!strcmp(m->tensors[i].name, name))
-            return &m->tensors[i];
-    return NULL;
-}
-
 void train_model_free(train_model *m)
 {
     if (!m)

@@ -33,8 +33,6 @@ typedef struct train_tensor {
     bool decay;                 /* matrices get weight decay, norms do not */
 } train_tensor;
 
-typedef struct train_layer_acts train_layer_acts;
-
 typedef struct train_model {
     train_config cfg;
     int64_t n_params;
@@ -59,7 +57,6 @@ int64_t train_model_bytes(const train_config *cfg, int batch, int seq);
 heed_status train_model_new(const train_config *cfg, int batch, int seq, uint64_t seed,
                             int n_threads, train_model **out);
 void train_model_free(train_model *m);
-const train_tensor *train_model_tensor(const train_model *m, const char *name);
 
 /*
  * Forward pass over batch × seq tokens (row b·seq + t is token t of
