@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gguf/gguf_read.h"
 #include "gguf/gguf_value.h"
 #include "util/error.h"
 #include "util/file_map.h"
@@ -571,6 +572,12 @@ void heed_gguf_close(heed_gguf *g)
 }
 
 /* ------------------------------------------------------------ accessors */
+
+void heed_gguf_drop(const heed_gguf *g, const void *p, uint64_t n)
+{
+    if (g->mapped)
+        heed_file_drop(p, n);
+}
 
 uint32_t heed_gguf_version(const heed_gguf *g) { return g->version; }
 uint64_t heed_gguf_file_size(const heed_gguf *g) { return g->size; }

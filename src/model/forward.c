@@ -83,22 +83,16 @@ void heed_context_free(heed_context *c)
     free(c);
 }
 
-/* The largest buffer heed_matmul_prepare needs for any matrix of m. */
+/* The largest buffer of prepared activations any matrix of m needs. */
 static size_t max_prepared_size(const heed_model *m, int batch)
 {
-    const heed_hparams *hp = &m->hp;
-    size_t max = heed_matmul_prepared_size(m->output.type, hp->n_embd, batch);
-    for (int i = 0; i < hp->n_layer; i++) {
-        const heed_layer *L = &m->layers[i];
-        const heed_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo,
-                                   &L->w_gate, &L->w_up, &L->w_down};
-        for (size_t j = 0; j < sizeof ws / sizeof *ws; j++) {
-            if (!ws[j]->data)
-                continue;
-            size_t s = heed_matmul_prepared_size(ws[j]->type, ws[j]->n_in, batch);
-            if (s > max)
-                max = s;
-        }
+    size_t max = 0;
+    for (int64_t i = 0; i < heed_model_slots(m); i++) {
+        const heed_weight *w = heed_model_slot(m, i);
+        const size_t s = !w->data ? 0
+                         : w->packed ? heed_packed_act_size(w->n_in, batch)
+                                     : heed_matmul_prepared_size(w->type, w->n_in, batch);
+        max = s > max ? s : max;
     }
     return max;
 }
@@ -193,7 +187,8 @@ void heed_context_set_residual(heed_context *c, float *out, int pos_begin, int p
 
 typedef struct matmul_job {
     const heed_weight *w;
-    const void *xq;
+    const float *x;
+    void *xq;
     int n;
     float *y;
 } matmul_job;
@@ -207,12 +202,40 @@ static void matmul_share(void *arg, int ith, int nth)
                      j->w->n_out);
 }
 
+/* Packed: the threads quantise a share of the tokens each, then take a
+ * share of the groups of 16 rows each. */
+static void packed_act_share(void *arg, int ith, int nth)
+{
+    const matmul_job *j = arg;
+    int64_t begin, end;
+    heed_pool_share(j->n, ith, nth, &begin, &end);
+    const int64_t nb = j->w->n_in / HEED_PACK_BLOCK;
+    j->w->packed->act(j->x + begin * j->w->n_in, j->w->n_in, end - begin,
+                      heed_packed_offset(j->w->type), (heed_packed_act8 *)j->xq + begin * nb);
+}
+
+static void packed_share(void *arg, int ith, int nth)
+{
+    const matmul_job *j = arg;
+    int64_t begin, end;
+    heed_pool_share(j->w->n_out / HEED_PACK_ROWS, ith, nth, &begin, &end);
+    j->w->packed->rows(j->w->data, j->w->n_in, begin, end, j->xq, j->n, j->y, j->w->n_out);
+}
+
 /* y[t] = W x[t] for n tokens; y is [n][w->n_out]. The activations are
  * converted once; the threads share W's rows. */
 static void matmul(heed_context *c, const heed_weight *w, const float *x, int n, float *y)
 {
+    matmul_job j = {w, x, c->xq, n, y};
+    if (w->packed) {
+        if (n > 1)
+            heed_pool_run(c->pool, packed_act_share, &j);
+        else
+            packed_act_share(&j, 0, 1);
+        heed_pool_run(c->pool, packed_share, &j);
+        return;
+    }
     heed_matmul_prepare(w->type, x, w->n_in, n, c->xq);
-    matmul_job j = {w, c->xq, n, y};
     heed_pool_run(c->pool, matmul_share, &j);
 }
 

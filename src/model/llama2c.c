@@ -22,7 +22,7 @@
 
 static heed_weight f32_matrix(const float *data, int64_t n_in, int64_t n_out)
 {
-    return (heed_weight){data, HEED_TYPE_F32, n_in, n_out};
+    return (heed_weight){.data = data, .type = HEED_TYPE_F32, .n_in = n_in, .n_out = n_out};
 }
 
 /* Checks the header and that the file holds exactly the weights it

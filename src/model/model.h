@@ -7,6 +7,7 @@
 
 #include "heed.h"
 #include "attn/attention.h"
+#include "kernels/packed.h"
 
 /* How an architecture differs from the others: the forward pass reads this,
  * so a new architecture is a row in arch.c, not a fork of forward.c. */
@@ -32,11 +33,14 @@ typedef struct heed_arch {
 const heed_arch *heed_arch_find(const char *name);
 const char *heed_arch_names(void);
 
-/* A matrix: n_out rows of n_in elements of type. */
+/* A matrix: n_out rows of n_in elements of type. With packed set, data is
+ * the model's own copy in the packed layout (packed.h) and packed the
+ * kernels it takes; otherwise data is the file's rows. */
 typedef struct heed_weight {
     const void *data;
     int type;
     int64_t n_in, n_out;
+    const heed_packed_kernels *packed;
 } heed_weight;
 
 /* Every bias may be NULL (absent). With post_norm, attn_norm and ffn_norm
@@ -78,6 +82,18 @@ struct heed_model {
     const void *map;              /* a llama2.c checkpoint's mapping         */
     uint64_t map_size;
 };
+
+/* The matrices the forward pass multiplies by: slot i < heed_model_slots(m)
+ * is matrix i % 8 of layer i / 8 (wq, wk, wv, wqkv, wo, w_gate, w_up,
+ * w_down; data NULL when the layer has none), the last slot the output. */
+int64_t heed_model_slots(const heed_model *m);
+const heed_weight *heed_model_slot(const heed_model *m, int64_t i);
+
+/* Repacks every matrix this CPU multiplies faster packed (model_pack.c),
+ * releasing the file's pages of each as it goes, so the model holds one
+ * copy; heed_model_unpack frees the packed copies. */
+void heed_model_pack(heed_model *m);
+void heed_model_unpack(heed_model *m);
 
 /* The weights of one layer in a capture (capture.c), for the operator. */
 float *heed_capture_layer(heed_capture *c, int layer);

@@ -125,7 +125,7 @@ static heed_status weight(const loader *l, const char *name, int64_t n_in, int64
     if (!heed_type_get(t->type)->to_float)
         return heed_fail(HEED_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which heed "
                          "cannot compute with yet", l->path, name, heed_type_name(t->type));
-    *w = (heed_weight){t->data, t->type, n_in, n_out};
+    *w = (heed_weight){.data = t->data, .type = t->type, .n_in = n_in, .n_out = n_out};
     return HEED_OK;
 }
 
@@ -278,6 +278,8 @@ heed_status heed_model_load(const char *path, heed_model **out)
         st = heed_llama2c_load(path, m);
     else if (!(st = heed_gguf_open(path, &m->gguf)))
         st = load_gguf(m->gguf, path, m);
+    if (!st)
+        heed_model_pack(m);
     if (st) {
         heed_model_free(m);
         return st;
@@ -290,6 +292,8 @@ void heed_model_free(heed_model *m)
 {
     if (!m)
         return;
+    if (m->layers)
+        heed_model_unpack(m);
     free(m->layers);
     heed_file_unmap(m->map, m->map_size);
     heed_gguf_close(m->gguf);
@@ -304,20 +308,28 @@ int32_t heed_model_n_vocab(const heed_model *m) { return m->hp.n_vocab; }
 int heed_model_n_embd(const heed_model *m) { return m->hp.n_embd; }
 int heed_model_n_layer(const heed_model *m) { return m->hp.n_layer; }
 
-static int64_t weight_bytes(const heed_weight *w)
+int64_t heed_model_slots(const heed_model *m)
 {
-    return w->data ? (int64_t)heed_type_row_size(w->type, w->n_in) * w->n_out : 0;
+    return (int64_t)m->hp.n_layer * 8 + 1;
+}
+
+const heed_weight *heed_model_slot(const heed_model *m, int64_t i)
+{
+    if (i == (int64_t)m->hp.n_layer * 8)
+        return &m->output;
+    const heed_layer *L = &m->layers[i / 8];
+    const heed_weight *ws[8] = {&L->wq, &L->wk,     &L->wv,   &L->wqkv,
+                                &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+    return ws[i % 8];
 }
 
 int64_t heed_model_matrix_bytes(const heed_model *m)
 {
-    int64_t sum = weight_bytes(&m->output);
-    for (int i = 0; i < m->hp.n_layer; i++) {
-        const heed_layer *L = &m->layers[i];
-        const heed_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo,
-                                   &L->w_gate, &L->w_up, &L->w_down};
-        for (size_t k = 0; k < sizeof ws / sizeof *ws; k++)
-            sum += weight_bytes(ws[k]);
+    int64_t sum = 0;
+    for (int64_t i = 0; i < heed_model_slots(m); i++) {
+        const heed_weight *w = heed_model_slot(m, i);
+        if (w->data)
+            sum += (int64_t)heed_type_row_size(w->type, w->n_in) * w->n_out;
     }
     return sum;
 }

@@ -42,3 +42,12 @@ void heed_file_unmap(const void *data, uint64_t size)
     if (data)
         munmap((void *)data, (size_t)size);
 }
+
+void heed_file_drop(const void *p, uint64_t n)
+{
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t begin = ((uintptr_t)p + page - 1) / page * page;
+    const uintptr_t end = ((uintptr_t)p + (uintptr_t)n) / page * page;
+    if (end > begin)
+        madvise((void *)begin, end - begin, MADV_DONTNEED);
+}

@@ -1,0 +1,65 @@
+/*
+ * model_pack.c — at load, each matrix the CPU multiplies faster in the
+ * packed layout (kernels/packed.h) is copied into it, on all cores, and
+ * the file's pages of it are dropped, so memory holds one copy. The
+ * token embedding keeps its file rows for the lookup; when the output is
+ * tied to it, the output's packed copy is the only one read in full.
+ *
+ * A matrix that cannot be packed (no kernel on this CPU, an odd shape, or
+ * no memory for the copy) keeps the file's rows and the row-major kernels:
+ * packing changes speed, never what can run.
+ */
+#include <stdlib.h>
+
+#include "gguf/gguf_read.h"
+#include "kernels/pool.h"
+#include "model/model.h"
+
+typedef struct pack_job {
+    const heed_weight *w;
+    void *dst;
+} pack_job;
+
+static void pack_share(void *arg, int ith, int nth)
+{
+    const pack_job *j = arg;
+    int64_t begin, end;
+    heed_pool_share(j->w->n_out / HEED_PACK_ROWS, ith, nth, &begin, &end);
+    heed_pack_groups(j->w->type, j->w->data, j->w->n_in, begin, end, j->dst);
+}
+
+void heed_model_pack(heed_model *m)
+{
+    heed_pool *pool = NULL;
+    for (int64_t i = 0; i < heed_model_slots(m); i++) {
+        heed_weight *w = (heed_weight *)heed_model_slot(m, i);
+        if (!w->data || !heed_packed_wanted(w->type, w->n_in, w->n_out))
+            continue;
+        if (!pool && heed_pool_new(heed_cpu_cores(), &pool))
+            return; /* no threads: the file's layout serves */
+        const size_t size = heed_packed_size(w->type, w->n_in, w->n_out);
+        void *dst = aligned_alloc(64, size);
+        if (!dst)
+            continue;
+        pack_job job = {w, dst};
+        heed_pool_run(pool, pack_share, &job);
+        if (m->gguf)
+            heed_gguf_drop(m->gguf, w->data,
+                           heed_type_row_size(w->type, w->n_in) * (size_t)w->n_out);
+        w->data = dst;
+        w->packed = heed_packed_get(w->type);
+    }
+    heed_pool_free(pool);
+}
+
+void heed_model_unpack(heed_model *m)
+{
+    for (int64_t i = 0; i < heed_model_slots(m); i++) {
+        heed_weight *w = (heed_weight *)heed_model_slot(m, i);
+        if (w->packed) {
+            free((void *)w->data);
+            w->data = NULL;
+            w->packed = NULL;
+        }
+    }
+}

@@ -1,0 +1,253 @@
+/*
+ * test_packed.c — the packed weight layout and its kernels (packed.h).
+ *
+ *  - packing then unpacking gives back every row byte for byte;
+ *  - every variant's activations and outputs equal the scalar
+ *    reference's bit for bit (the same operations in the same order), on
+ *    awkward sizes, token counts from 1 to past a tile, and split group
+ *    ranges;
+ *  - the packed reference agrees with the row-major scalar dot product
+ *    (vec_dot.c) on the same weights and activations within the float
+ *    bound of test_matmul.c: both sum nb exact integer block sums, each
+ *    scaled with a few roundings, in different orders, so they differ
+ *    by at most (nb + 16) 2^-23 Σ|w_i x_i|;
+ *  - a model's packed matrices are exactly the file's rows, packed.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heed.h"
+#include "kernels/matmul.h"
+#include "kernels/packed.h"
+#include "kernels/vec_dot.h"
+#include "model/model.h"
+#include "testutil.h"
+#include "util/splitmix.h"
+
+static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0};
+static const char *const fast_isas[] = {"avx512vnni"};
+
+static void *xalloc(size_t n)
+{
+    void *p = aligned_alloc(64, (n + 63) / 64 * 64);
+    cr_assert_not_null(p);
+    return p;
+}
+
+static double unif(uint64_t *s) { return (double)(heed_splitmix64(s) >> 11) * 0x1p-53; }
+
+static float gauss(uint64_t *s)
+{
+    const double u = unif(s) + 0x1p-60, v = unif(s);
+    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
+}
+
+/* A matrix of random quant bytes and scales in [2^-10, 2^-4], as
+ * quantisers write them. */
+static void *random_matrix(int type, int64_t n_in, int64_t n_out, uint64_t *s)
+{
+    const size_t block = heed_type_get(type)->type_size;
+    const int64_t blocks = n_in / 32 * n_out;
+    uint8_t *w = xalloc(block * (size_t)blocks);
+    for (int64_t b = 0; b < blocks; b++) {
+        uint8_t *p = w + (size_t)b * block;
+        for (size_t i = 0; i < block; i++)
+            p[i] = (uint8_t)heed_splitmix64(s);
+        const uint16_t d = heed_f32_to_f16(exp2f((float)(-10 + 6 * unif(s))));
+        memcpy(p, &d, 2); /* d is the first field of q4_0 and q8_0 */
+    }
+    return w;
+}
+
+/* Activations: gaussian, with an all-zero block, a large one and a
+ * block of one repeated value (ties in the quantiser). */
+static float *random_acts(int64_t n, uint64_t *s)
+{
+    float *x = xalloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = gauss(s);
+    if (n >= 96) {
+        memset(x, 0, 32 * sizeof *x);
+        for (int i = 32; i < 64; i++)
+            x[i] *= 1e4f;
+        for (int i = 64; i < 96; i++)
+            x[i] = 0.75f;
+    }
+    return x;
+}
+
+Test(packed, pack_then_unpack_is_the_file_rows)
+{
+    uint64_t s = 1;
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        const int type = types[k];
+        const int64_t n_in = 160, n_out = 48;
+        void *w = random_matrix(type, n_in, n_out, &s);
+        void *p = xalloc(heed_packed_size(type, n_in, n_out));
+        heed_pack_groups(type, w, n_in, 0, n_out / 16, p);
+        const size_t row = heed_type_row_size(type, n_in);
+        uint8_t *back = xalloc(row);
+        for (int64_t o = 0; o < n_out; o++) {
+            heed_unpack_row(type, p, n_in, o, back);
+            cr_assert(memcmp(back, (uint8_t *)w + o * row, row) == 0, "%s row %lld",
+                      heed_type_name(type), (long long)o);
+        }
+        free(back);
+        free(p);
+        free(w);
+    }
+}
+
+Test(packed, shapes_that_cannot_be_packed)
+{
+    cr_assert_eq(heed_packed_size(HEED_TYPE_Q4_0, 256, 24), 0);  /* rows not a multiple of 16 */
+    cr_assert_eq(heed_packed_size(HEED_TYPE_Q8_0, 48, 16), 0);   /* not whole blocks */
+    cr_assert_eq(heed_packed_size(HEED_TYPE_Q4_K, 256, 16), 0);  /* no packed layout */
+    cr_assert_null(heed_packed_variant(HEED_TYPE_F16, "scalar"));
+    cr_assert(!heed_packed_wanted(HEED_TYPE_Q4_0, 256, 24));
+}
+
+/* Runs kernels k over all groups of a packed matrix, in two ranges split
+ * at group `split`. */
+static void run_rows(const heed_packed_kernels *k, const void *p, int64_t n_in, int64_t n_out,
+                     const heed_packed_act8 *a, int64_t n_tok, int64_t split, float *y)
+{
+    k->rows(p, n_in, 0, split, a, n_tok, y, n_out);
+    k->rows(p, n_in, split, n_out / 16, a, n_tok, y, n_out);
+}
+
+Test(packed, every_variant_equals_the_reference_bit_for_bit)
+{
+    static const int64_t sizes[][2] = {{32, 16}, {160, 48}, {2080, 32}};
+    static const int64_t tokens[] = {1, 2, 7, 16, 17, 40};
+    uint64_t s = 2;
+    int checked = 0;
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        const int type = types[k];
+        const heed_packed_kernels *ref = heed_packed_variant(type, "scalar");
+        cr_assert_not_null(ref);
+        for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
+            const int64_t n_in = sizes[z][0], n_out = sizes[z][1], nb = n_in / 32;
+            void *w = random_matrix(type, n_in, n_out, &s);
+            void *p = xalloc(heed_packed_size(type, n_in, n_out));
+            heed_pack_groups(type, w, n_in, 0, n_out / 16, p);
+            for (size_t t = 0; t < sizeof tokens / sizeof *tokens; t++) {
+                const int64_t n_tok = tokens[t];
+                float *x = random_acts(n_in * n_tok, &s);
+                heed_packed_act8 *a_ref = xalloc(heed_packed_act_size(n_in, n_tok));
+                heed_packed_act8 *a = xalloc(heed_packed_act_size(n_in, n_tok));
+                float *y_ref = xalloc(sizeof(float) * (size_t)(n_out * n_tok));
+                float *y = xalloc(sizeof(float) * (size_t)(n_out * n_tok));
+                ref->act(x, n_in, n_tok, heed_packed_offset(type), a_ref);
+                run_rows(ref, p, n_in, n_out, a_ref, n_tok, 0, y_ref);
+                for (size_t i = 0; i < sizeof fast_isas / sizeof *fast_isas; i++) {
+                    const heed_packed_kernels *fast = heed_packed_variant(type, fast_isas[i]);
+                    if (!fast)
+                        continue;
+                    fast->act(x, n_in, n_tok, heed_packed_offset(type), a);
+                    cr_assert(memcmp(a, a_ref, heed_packed_act_size(n_in, n_tok)) == 0,
+                              "%s %s activations, %lld x %lld", fast_isas[i],
+                              heed_type_name(type), (long long)n_tok, (long long)n_in);
+                    run_rows(fast, p, n_in, n_out, a, n_tok, n_out / 32, y);
+                    for (int64_t e = 0; e < n_out * n_tok; e++)
+                        cr_assert(memcmp(&y[e], &y_ref[e], sizeof *y) == 0,
+                                  "%s %s %lld x %lld x %lld, element %lld: %.9g, reference "
+                                  "%.9g", fast_isas[i], heed_type_name(type), (long long)n_out,
+                                  (long long)n_in, (long long)n_tok, (long long)e, y[e],
+                                  y_ref[e]);
+                    checked++;
+                }
+                (void)nb;
+                free(x);
+                free(a_ref);
+                free(a);
+                free(y_ref);
+                free(y);
+            }
+            free(p);
+            free(w);
+        }
+    }
+    if (!checked)
+        cr_log_warn("no fast packed variant on this CPU: only the reference ran");
+}
+
+Test(packed, the_reference_agrees_with_the_row_major_dot_product)
+{
+    uint64_t s = 3;
+    const int64_t n_in = 4096, n_out = 32, n_tok = 3, nb = n_in / 32;
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        const int type = types[k];
+        const heed_packed_kernels *ref = heed_packed_variant(type, "scalar");
+        void *w = random_matrix(type, n_in, n_out, &s);
+        void *p = xalloc(heed_packed_size(type, n_in, n_out));
+        heed_pack_groups(type, w, n_in, 0, n_out / 16, p);
+        float *x = random_acts(n_in * n_tok, &s);
+        heed_packed_act8 *a = xalloc(heed_packed_act_size(n_in, n_tok));
+        float *y = xalloc(sizeof(float) * (size_t)(n_out * n_tok));
+        ref->act(x, n_in, n_tok, heed_packed_offset(type), a);
+        run_rows(ref, p, n_in, n_out, a, n_tok, 1, y);
+        /* the row-major path's activations: the same Q8_0 quants */
+        void *xq = xalloc(heed_matmul_prepared_size(type, n_in, n_tok));
+        heed_matmul_prepare(type, x, n_in, n_tok, xq);
+        const size_t wrow = heed_type_row_size(type, n_in);
+        const size_t xrow = heed_type_row_size(HEED_TYPE_Q8_0, n_in);
+        heed_vec_dot_fn dot = heed_vec_dot_variant(type, "scalar");
+        float *wd = xalloc(sizeof(float) * (size_t)n_in), *xd = xalloc(sizeof(float) * (size_t)n_in);
+        for (int64_t t = 0; t < n_tok; t++)
+            for (int64_t o = 0; o < n_out; o++) {
+                const void *wr = (const uint8_t *)w + o * wrow, *xr = (const uint8_t *)xq + t * xrow;
+                heed_type_get(type)->to_float(wr, wd, n_in);
+                heed_type_get(HEED_TYPE_Q8_0)->to_float(xr, xd, n_in);
+                double absum = 0;
+                for (int64_t i = 0; i < n_in; i++)
+                    absum += fabs((double)wd[i] * xd[i]);
+                const double want = dot(wr, xr, n_in), got = y[t * n_out + o];
+                const double bound = (double)(nb + 16) * 0x1p-23 * absum;
+                cr_assert(fabs(got - want) <= bound, "%s row %lld token %lld: %.9g vs %.9g "
+                          "(bound %.3g)", heed_type_name(type), (long long)o, (long long)t,
+                          got, want, bound);
+            }
+        free(wd);
+        free(xd);
+        free(xq);
+        free(y);
+        free(a);
+        free(x);
+        free(p);
+        free(w);
+    }
+}
+
+/* A fixture model's packed matrices hold exactly the file's rows. */
+Test(packed, a_models_packed_matrices_are_its_file_rows)
+{
+    char path[512];
+    FIXTURE_PATH(path, "llama-tiny-q8_0.gguf");
+    heed_model *m;
+    cr_assert_eq(heed_model_load(path, &m), HEED_OK, "%s", heed_last_error());
+    heed_gguf *g;
+    cr_assert_eq(heed_gguf_open(path, &g), HEED_OK);
+    const heed_weight *w = &m->layers[1].w_down;
+    if (!w->packed) {
+        heed_gguf_close(g);
+        heed_model_free(m);
+        cr_skip_test("this CPU multiplies q8_0 row-major: nothing packed");
+    }
+    const heed_gguf_tensor *t = heed_gguf_find_tensor(g, "blk.1.ffn_down.weight");
+    cr_assert_not_null(t);
+    const size_t row = heed_type_row_size(w->type, w->n_in);
+    uint8_t *back = xalloc(row);
+    for (int64_t o = 0; o < w->n_out; o++) {
+        heed_unpack_row(w->type, w->data, w->n_in, o, back);
+        cr_assert(memcmp(back, (const uint8_t *)t->data + o * row, row) == 0, "row %lld",
+                  (long long)o);
+    }
+    /* the tied output is packed; the embedding keeps the file's rows */
+    cr_assert_not_null(m->output.packed);
+    cr_assert_null(m->token_embd.packed);
+    free(back);
+    heed_gguf_close(g);
+    heed_model_free(m);
+}
