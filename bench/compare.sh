@@ -1,53 +1,119 @@
 #!/bin/sh
-# compare.sh — heed vs llama.cpp on the same GGUF files, same threads,
-# alternating engine by engine, and a ratio table (heed / llama.cpp):
+# compare.sh — heed beside any number of llama-bench-compatible engines
+# (llama.cpp, ik_llama.cpp, ...) on the same GGUF files and threads,
+# alternating engine by engine, round by round, and a table of medians
+# with one heed / peer ratio column per peer:
 #
-#   bench/compare.sh [-t THREADS] [-p 512] [-n 128] [-r REPS] MODEL.gguf...
+#   LLAMA_BENCH=.../llama-bench IK_BENCH=.../llama-bench \
+#   bench/compare.sh [-t THREADS] [-p 512] [-n 128] [-r ROUNDS] [-d DEPTH] \
+#                    [-x 'PEER ARGS'] MODEL.gguf...
 #
-# llama-bench comes from $LLAMA_BENCH or the PATH; heed from $HEED (default
-# build/heed). Without MODEL arguments it makes the issue's benchmark
-# models with `heed synth` in $SYNTH_DIR (default /tmp/heed-synth):
-# llama-3.2-1b in q4_0, q8_0 and f16, and qwen2.5-0.5b in q8_0.
+# Peers: PEERS="name=path name=path ..." names them; otherwise LLAMA_BENCH
+# (as "llama") and IK_BENCH (as "ik") where set, else llama-bench on the
+# PATH. Each round runs every engine once (its own warm-up, then one
+# measured run), so a machine that slows down slows all engines alike;
+# the table gives each engine's median over the rounds. -x passes extra
+# arguments to every peer (e.g. '-fa 1'); -d measures at a cache depth
+# (heed bench -d, llama-bench -d where the peer has it). Each peer's
+# commit, build number and backends are printed from its own CSV.
+#
+# Without MODEL arguments it makes the issue's benchmark models with
+# `heed synth` in $SYNTH_DIR (default /tmp/heed-synth): llama-3.2-1b in
+# q4_0, q8_0 and f16.
 set -eu
-threads=$(nproc); p=512; n=128; reps=5
-while getopts t:p:n:r: opt; do
+threads=$(nproc); p=512; n=128; rounds=3; depth=0; extra=""
+while getopts t:p:n:r:d:x: opt; do
     case $opt in
-    t) threads=$OPTARG ;; p) p=$OPTARG ;; n) n=$OPTARG ;; r) reps=$OPTARG ;;
-    *) echo "usage: $0 [-t THREADS] [-p 512] [-n 128] [-r REPS] [MODEL.gguf...]" >&2; exit 2 ;;
+    t) threads=$OPTARG ;; p) p=$OPTARG ;; n) n=$OPTARG ;; r) rounds=$OPTARG ;;
+    d) depth=$OPTARG ;; x) extra=$OPTARG ;;
+    *) echo "usage: $0 [-t THREADS] [-p 512] [-n 128] [-r ROUNDS] [-d DEPTH] [-x ARGS] [MODEL.gguf...]" >&2
+       exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
 heed=${HEED:-build/heed}
-llama=${LLAMA_BENCH:-$(command -v llama-bench || true)}
 [ -x "$heed" ] || { echo "compare: no heed at $heed (make first)" >&2; exit 1; }
-[ -n "$llama" ] && [ -x "$llama" ] || { echo "compare: llama-bench not found (set LLAMA_BENCH)" >&2; exit 1; }
+peers=${PEERS:-}
+if [ -z "$peers" ]; then
+    [ -n "${LLAMA_BENCH:-}" ] && peers="llama=$LLAMA_BENCH"
+    [ -n "${IK_BENCH:-}" ] && peers="$peers ik=$IK_BENCH"
+    [ -z "$peers" ] && command -v llama-bench > /dev/null && peers="llama=$(command -v llama-bench)"
+fi
+[ -n "$peers" ] || { echo "compare: no peer (set LLAMA_BENCH, IK_BENCH or PEERS)" >&2; exit 1; }
+for peer in $peers; do
+    [ -x "${peer#*=}" ] || { echo "compare: peer ${peer%%=*}: no executable at ${peer#*=}" >&2; exit 1; }
+done
 
 if [ $# -eq 0 ]; then
     dir=${SYNTH_DIR:-/tmp/heed-synth}
     mkdir -p "$dir"
-    for spec in llama-3.2-1b:q4_0 llama-3.2-1b:q8_0 llama-3.2-1b:f16 qwen2.5-0.5b:q8_0; do
+    for spec in llama-3.2-1b:q4_0 llama-3.2-1b:q8_0 llama-3.2-1b:f16; do
         f=$dir/${spec%:*}-${spec#*:}.gguf
         [ -f "$f" ] || "$heed" synth --shape "${spec%:*}" --type "${spec#*:}" -o "$f"
         set -- "$@" "$f"
     done
 fi
 
-# llama-bench's t/s column (avg) for its pp and tg lines, in that order
-llama_tps() {
-    "$llama" -m "$1" -t "$threads" -p "$p" -n "$n" -r "$reps" -o csv 2>/dev/null |
-        awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "avg_ts") c = i; next }
-                 { gsub(/"/, "", $c); printf "%s ", $c }'
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+dflag=""
+[ "$depth" -gt 0 ] && dflag="-d $depth"
+
+# A llama-bench CSV's column $2 of its rows ($3 = pp: prompt rows, tg:
+# generation rows, first: the first row); quoted fields may hold commas.
+csv_field() {
+    python3 -c 'import csv, sys
+rows = list(csv.DictReader(l for l in open(sys.argv[1]) if l[:1] != "W"))
+pick = {"pp": lambda r: r["n_gen"] == "0", "tg": lambda r: r["n_gen"] != "0",
+        "first": lambda r: True}[sys.argv[3]]
+print(next((r.get(sys.argv[2], "-") for r in rows if pick(r)), 0))' "$@"
 }
 
-echo "threads $threads, pp$p tg$n, $reps reps; $(uname -m), $(nproc) cores"
-printf '%-32s %10s %10s %7s %10s %10s %7s %9s\n' model "heed pp" "llama pp" ratio \
-    "heed tg" "llama tg" ratio roofline
+# One measured run of peer $2 on model $3: "pp tg" (tokens/s), its CSV
+# kept in $tmp/$1.csv for the build line.
+peer_run() {
+    # shellcheck disable=SC2086
+    "$2" -m "$3" -t "$threads" -p "$p" -n "$n" -r 1 $dflag $extra -o csv 2>/dev/null > "$tmp/$1.csv"
+    echo "$(csv_field "$tmp/$1.csv" avg_ts pp) $(csv_field "$tmp/$1.csv" avg_ts tg)"
+}
+
+heed_run() {
+    # shellcheck disable=SC2086
+    "$heed" bench "$1" -t "$threads" -p "$p" -n "$n" -r 1 $dflag | tail -n 1 | awk '{ print $2, $4 }'
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+echo "threads $threads, pp$p tg$n, depth $depth, $rounds rounds alternating; $(uname -m), $(nproc) cores"
+echo "heed: $("$heed" --version 2>&1 | head -n 1)"
+header=$(printf '%-28s %9s' model "heed pp")
+for peer in $peers; do header="$header $(printf '%9s %6s' "${peer%%=*} pp" ratio)"; done
+header="$header $(printf '%9s' "heed tg")"
+for peer in $peers; do header="$header $(printf '%9s %6s' "${peer%%=*} tg" ratio)"; done
+table="$header"
 for m in "$@"; do
-    set -- $("$heed" bench "$m" -t "$threads" -p "$p" -n "$n" -r "$reps" | tail -n 1)
-    hpp=$2 htg=$4 roof=${8:-0}
-    set -- $(llama_tps "$m")
-    lpp=$1 ltg=$2
-    awk -v m="$(basename "$m")" -v hpp="$hpp" -v lpp="$lpp" -v htg="$htg" -v ltg="$ltg" \
-        -v roof="$roof" 'BEGIN { printf "%-32s %10.2f %10.2f %7.2f %10.2f %10.2f %7.2f %8.0f%%\n",
-                                 m, hpp, lpp, hpp / lpp, htg, ltg, htg / ltg, roof }'
+    for round in $(seq "$rounds"); do
+        heed_run "$m" >> "$tmp/heed.runs"
+        for peer in $peers; do
+            peer_run "${peer%%=*}" "${peer#*=}" "$m" >> "$tmp/${peer%%=*}.runs"
+        done
+    done
+    hpp=$(cut -d' ' -f1 "$tmp/heed.runs" | median); htg=$(cut -d' ' -f2 "$tmp/heed.runs" | median)
+    line=$(printf '%-28s %9.2f' "$(basename "$m")" "$hpp")
+    tgs=""
+    for peer in $peers; do
+        name=${peer%%=*}
+        ppp=$(cut -d' ' -f1 "$tmp/$name.runs" | median); ptg=$(cut -d' ' -f2 "$tmp/$name.runs" | median)
+        line="$line $(awk -v a="$hpp" -v b="$ppp" 'BEGIN { printf "%9.2f %6.2f", b, (b > 0 ? a / b : 0) }')"
+        tgs="$tgs $(awk -v a="$htg" -v b="$ptg" 'BEGIN { printf "%9.2f %6.2f", b, (b > 0 ? a / b : 0) }')"
+    done
+    table="$table
+$line $(printf '%9.2f' "$htg")$tgs"
+    rm -f "$tmp"/*.runs
 done
+for peer in $peers; do
+    c="$tmp/${peer%%=*}.csv"
+    echo "peer ${peer%%=*}: ${peer#*=}, commit $(csv_field "$c" build_commit first)" \
+         "(build $(csv_field "$c" build_number first)), cpu $(csv_field "$c" cpu_info first)"
+done
+echo "$table"

@@ -10,7 +10,8 @@
  *    (vec_dot.c) on the same weights and activations within the float
  *    bound of test_matmul.c: both sum nb exact integer block sums, each
  *    scaled with a few roundings, in different orders, so they differ
- *    by at most (nb + 16) 2^-23 Σ|w_i x_i|;
+ *    by at most (nb + 16) 2^-23 Σ|w_i x_i| (q4_K: plus twice the minimum
+ *    parts' Σ|m_i x_i|, as test_matmul.c counts them);
  *  - a model's packed matrices are exactly the file's rows, packed.
  */
 #include <math.h>
@@ -22,10 +23,11 @@
 #include "kernels/packed.h"
 #include "kernels/vec_dot.h"
 #include "model/model.h"
+#include "tensor/blocks.h"
 #include "testutil.h"
 #include "util/splitmix.h"
 
-static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0};
+static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0, HEED_TYPE_Q4_K, HEED_TYPE_Q6_K};
 static const char *const fast_isas[] = {"avx512vnni"};
 
 static void *xalloc(size_t n)
@@ -43,21 +45,51 @@ static float gauss(uint64_t *s)
     return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
 }
 
-/* A matrix of random quant bytes and scales in [2^-10, 2^-4], as
- * quantisers write them. */
+static int64_t block_of(int type) { return heed_type_get(type)->block_size; }
+
+/* Byte offsets of a block's f16 scales: d, and dmin (-1: none). */
+static void scale_offsets(int type, int *d, int *dmin)
+{
+    *d = type == HEED_TYPE_Q6_K ? 208 : 0;
+    *dmin = type == HEED_TYPE_Q4_K ? 2 : -1;
+}
+
+/* A matrix of random quant bytes (every bit pattern of quants, packed
+ * scales and high bits) with f16 scales in [2^-10, 2^-4], as quantisers
+ * write them. */
 static void *random_matrix(int type, int64_t n_in, int64_t n_out, uint64_t *s)
 {
     const size_t block = heed_type_get(type)->type_size;
-    const int64_t blocks = n_in / 32 * n_out;
+    const int64_t blocks = n_in / block_of(type) * n_out;
     uint8_t *w = xalloc(block * (size_t)blocks);
+    int off_d, off_m;
+    scale_offsets(type, &off_d, &off_m);
     for (int64_t b = 0; b < blocks; b++) {
         uint8_t *p = w + (size_t)b * block;
         for (size_t i = 0; i < block; i++)
             p[i] = (uint8_t)heed_splitmix64(s);
         const uint16_t d = heed_f32_to_f16(exp2f((float)(-10 + 6 * unif(s))));
-        memcpy(p, &d, 2); /* d is the first field of q4_0 and q8_0 */
+        const uint16_t m = heed_f32_to_f16(exp2f((float)(-10 + 6 * unif(s))));
+        memcpy(p + off_d, &d, 2);
+        if (off_m >= 0)
+            memcpy(p + off_m, &m, 2);
     }
     return w;
+}
+
+/* The part of each weight that comes from a block minimum (q4_K: the
+ * row with its quants cleared, dequantised; 0 for the other types). */
+static void min_parts(int type, const void *row, int64_t n, float *m)
+{
+    memset(m, 0, sizeof(float) * (size_t)n);
+    if (type != HEED_TYPE_Q4_K)
+        return;
+    heed_block_q4_K *tmp = xalloc(heed_type_row_size(type, n));
+    memcpy(tmp, row, heed_type_row_size(type, n));
+    for (int64_t b = 0; b < n / 256; b++)
+        memset(tmp[b].qs, 0, sizeof tmp[b].qs);
+    heed_type_get(type)->to_float(tmp, m, n);
+    free(tmp);
 }
 
 /* Activations: gaussian, with an all-zero block, a large one and a
@@ -82,7 +114,7 @@ Test(packed, pack_then_unpack_is_the_file_rows)
     uint64_t s = 1;
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
         const int type = types[k];
-        const int64_t n_in = 160, n_out = 48;
+        const int64_t n_in = 5 * block_of(type), n_out = 48;
         void *w = random_matrix(type, n_in, n_out, &s);
         void *p = xalloc(heed_packed_size(type, n_in, n_out));
         heed_pack_groups(type, w, n_in, 0, n_out / 16, p);
@@ -103,7 +135,8 @@ Test(packed, shapes_that_cannot_be_packed)
 {
     cr_assert_eq(heed_packed_size(HEED_TYPE_Q4_0, 256, 24), 0);  /* rows not a multiple of 16 */
     cr_assert_eq(heed_packed_size(HEED_TYPE_Q8_0, 48, 16), 0);   /* not whole blocks */
-    cr_assert_eq(heed_packed_size(HEED_TYPE_Q4_K, 256, 16), 0);  /* no packed layout */
+    cr_assert_eq(heed_packed_size(HEED_TYPE_Q4_K, 128, 16), 0);  /* not whole super-blocks */
+    cr_assert_eq(heed_packed_size(HEED_TYPE_Q5_K, 256, 16), 0);  /* no packed layout */
     cr_assert_null(heed_packed_variant(HEED_TYPE_F16, "scalar"));
     cr_assert(!heed_packed_wanted(HEED_TYPE_Q4_0, 256, 24));
 }
@@ -111,7 +144,7 @@ Test(packed, shapes_that_cannot_be_packed)
 /* Runs kernels k over all groups of a packed matrix, in two ranges split
  * at group `split`. */
 static void run_rows(const heed_packed_kernels *k, const void *p, int64_t n_in, int64_t n_out,
-                     const heed_packed_act8 *a, int64_t n_tok, int64_t split, float *y)
+                     const void *a, int64_t n_tok, int64_t split, float *y)
 {
     k->rows(p, n_in, 0, split, a, n_tok, y, n_out);
     k->rows(p, n_in, split, n_out / 16, a, n_tok, y, n_out);
@@ -119,7 +152,8 @@ static void run_rows(const heed_packed_kernels *k, const void *p, int64_t n_in, 
 
 Test(packed, every_variant_equals_the_reference_bit_for_bit)
 {
-    static const int64_t sizes[][2] = {{32, 16}, {160, 48}, {2080, 32}};
+    /* blocks of 32, blocks of 256, rows */
+    static const int64_t sizes[][3] = {{1, 1, 16}, {5, 3, 48}, {65, 9, 32}};
     static const int64_t tokens[] = {1, 2, 7, 16, 17, 40};
     uint64_t s = 2;
     int checked = 0;
@@ -128,25 +162,26 @@ Test(packed, every_variant_equals_the_reference_bit_for_bit)
         const heed_packed_kernels *ref = heed_packed_variant(type, "scalar");
         cr_assert_not_null(ref);
         for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
-            const int64_t n_in = sizes[z][0], n_out = sizes[z][1], nb = n_in / 32;
+            const int64_t n_in = block_of(type) * sizes[z][block_of(type) == 32 ? 0 : 1];
+            const int64_t n_out = sizes[z][2];
             void *w = random_matrix(type, n_in, n_out, &s);
             void *p = xalloc(heed_packed_size(type, n_in, n_out));
             heed_pack_groups(type, w, n_in, 0, n_out / 16, p);
             for (size_t t = 0; t < sizeof tokens / sizeof *tokens; t++) {
                 const int64_t n_tok = tokens[t];
                 float *x = random_acts(n_in * n_tok, &s);
-                heed_packed_act8 *a_ref = xalloc(heed_packed_act_size(n_in, n_tok));
-                heed_packed_act8 *a = xalloc(heed_packed_act_size(n_in, n_tok));
+                void *a_ref = xalloc(heed_packed_act_size(type, n_in, n_tok));
+                void *a = xalloc(heed_packed_act_size(type, n_in, n_tok));
                 float *y_ref = xalloc(sizeof(float) * (size_t)(n_out * n_tok));
                 float *y = xalloc(sizeof(float) * (size_t)(n_out * n_tok));
-                ref->act(x, n_in, n_tok, heed_packed_offset(type), a_ref);
+                ref->act(x, n_in, n_tok, a_ref);
                 run_rows(ref, p, n_in, n_out, a_ref, n_tok, 0, y_ref);
                 for (size_t i = 0; i < sizeof fast_isas / sizeof *fast_isas; i++) {
                     const heed_packed_kernels *fast = heed_packed_variant(type, fast_isas[i]);
                     if (!fast)
                         continue;
-                    fast->act(x, n_in, n_tok, heed_packed_offset(type), a);
-                    cr_assert(memcmp(a, a_ref, heed_packed_act_size(n_in, n_tok)) == 0,
+                    fast->act(x, n_in, n_tok, a);
+                    cr_assert(memcmp(a, a_ref, heed_packed_act_size(type, n_in, n_tok)) == 0,
                               "%s %s activations, %lld x %lld", fast_isas[i],
                               heed_type_name(type), (long long)n_tok, (long long)n_in);
                     run_rows(fast, p, n_in, n_out, a, n_tok, n_out / 32, y);
@@ -158,7 +193,6 @@ Test(packed, every_variant_equals_the_reference_bit_for_bit)
                                   y_ref[e]);
                     checked++;
                 }
-                (void)nb;
                 free(x);
                 free(a_ref);
                 free(a);
@@ -176,7 +210,7 @@ Test(packed, every_variant_equals_the_reference_bit_for_bit)
 Test(packed, the_reference_agrees_with_the_row_major_dot_product)
 {
     uint64_t s = 3;
-    const int64_t n_in = 4096, n_out = 32, n_tok = 3, nb = n_in / 32;
+    const int64_t n_in = 4096, n_out = 32, n_tok = 3;
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
         const int type = types[k];
         const heed_packed_kernels *ref = heed_packed_variant(type, "scalar");
@@ -184,33 +218,39 @@ Test(packed, the_reference_agrees_with_the_row_major_dot_product)
         void *p = xalloc(heed_packed_size(type, n_in, n_out));
         heed_pack_groups(type, w, n_in, 0, n_out / 16, p);
         float *x = random_acts(n_in * n_tok, &s);
-        heed_packed_act8 *a = xalloc(heed_packed_act_size(n_in, n_tok));
+        void *a = xalloc(heed_packed_act_size(type, n_in, n_tok));
         float *y = xalloc(sizeof(float) * (size_t)(n_out * n_tok));
-        ref->act(x, n_in, n_tok, heed_packed_offset(type), a);
+        ref->act(x, n_in, n_tok, a);
         run_rows(ref, p, n_in, n_out, a, n_tok, 1, y);
-        /* the row-major path's activations: the same Q8_0 quants */
+        /* the row-major path's activations: the same Q8_0 / Q8_K quants */
         void *xq = xalloc(heed_matmul_prepared_size(type, n_in, n_tok));
         heed_matmul_prepare(type, x, n_in, n_tok, xq);
         const size_t wrow = heed_type_row_size(type, n_in);
-        const size_t xrow = heed_type_row_size(HEED_TYPE_Q8_0, n_in);
+        const int xtype = heed_matmul_vec_type(type);
+        const size_t xrow = heed_type_row_size(xtype, n_in);
         heed_vec_dot_fn dot = heed_vec_dot_variant(type, "scalar");
         float *wd = xalloc(sizeof(float) * (size_t)n_in), *xd = xalloc(sizeof(float) * (size_t)n_in);
+        float *mins = xalloc(sizeof(float) * (size_t)n_in);
         for (int64_t t = 0; t < n_tok; t++)
             for (int64_t o = 0; o < n_out; o++) {
                 const void *wr = (const uint8_t *)w + o * wrow, *xr = (const uint8_t *)xq + t * xrow;
                 heed_type_get(type)->to_float(wr, wd, n_in);
-                heed_type_get(HEED_TYPE_Q8_0)->to_float(xr, xd, n_in);
+                min_parts(type, wr, n_in, mins);
+                heed_type_get(xtype)->to_float(xr, xd, n_in);
+                /* q4_K's weights are d·sc·q - dmin·mn: the two parts count
+                 * apart (test_matmul.c), the min part counted twice */
                 double absum = 0;
                 for (int64_t i = 0; i < n_in; i++)
-                    absum += fabs((double)wd[i] * xd[i]);
+                    absum += fabs((double)wd[i] * xd[i]) + 2 * fabs((double)mins[i] * xd[i]);
                 const double want = dot(wr, xr, n_in), got = y[t * n_out + o];
-                const double bound = (double)(nb + 16) * 0x1p-23 * absum;
+                const double bound = (double)(n_in / block_of(type) + 16) * 0x1p-23 * absum;
                 cr_assert(fabs(got - want) <= bound, "%s row %lld token %lld: %.9g vs %.9g "
                           "(bound %.3g)", heed_type_name(type), (long long)o, (long long)t,
                           got, want, bound);
             }
         free(wd);
         free(xd);
+        free(mins);
         free(xq);
         free(y);
         free(a);

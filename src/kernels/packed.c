@@ -1,15 +1,33 @@
 /*
- * packed.c — the packed weight layout (packed.h): packing, unpacking, the
- * scalar reference kernels, and the choice of variant.
+ * packed.c — the packed weight layout (packed.h): one row per packed type
+ * in a table (its block, how a block of 16 rows is laid out, how to pack
+ * and unpack it), the scalar reference kernels, and the choice of variant.
  *
- * Per type, a block of 16 rows packs into QB bytes of quants (QB / 64
- * vectors) which unpack, in the kernels, into 8 vectors of bytes; vector
- * v pairs with activation quants 4v..4v+3 of the block:
- *   q4_0 (QB 256): vector j < 4 holds bytes qs[4j..4j+3] of each row; its
- *          low nibbles are elements 4j.., its high nibbles 16+4j.., so
- *          unpacked vector v is the low (v < 4) or high (v >= 4) nibbles
- *          of packed vector v % 4.
- *   q8_0 (QB 512): vector j holds qs[4j..4j+3] + 128 of each row.
+ * Block layouts, for a block of 16 rows (row r in lane r; "vector v" is
+ * bytes 64v..64v+63 of the block's quants, its lane r bytes 4r..4r+3):
+ *
+ *   q4_0  quants: vector j < 4 = row's qs[4j..4j+3]; low nibbles are
+ *         elements 4j.., high nibbles 16+4j... side: d[16] (f16).
+ *   q8_0  quants: vector j < 8 = row's qs[4j..4j+3] + 128. side: d[16].
+ *   q4_K  quants: vector 8k+j (k < 4, j < 8) = row's qs[32k+4j..]; low
+ *         nibbles are sub-block 2k's elements 4j.., high nibbles 2k+1's.
+ *         side: the 12 scale bytes as 3 vectors (vector i = row's
+ *         scales[4i..4i+3]), then d[16], dmin[16].
+ *   q6_K  quants: vector 8p+j (p = 2h + c < 4) = row's ql[64h+32c+4j..];
+ *         then vector 32+8h+j = row's qh[32h+4j..]. Run g of half h
+ *         (elements 128h+32g..) takes the low (g < 2) or high nibble of
+ *         p = 2h + g%2 and bits 2g, 2g+1 of qh. side: scales[16][16]
+ *         (sub-block-major, int8), then d[16].
+ *
+ * The arithmetic of one output (row r, token t), acc starting at 0:
+ *   32-blocks: isum = -off·Σx + Σ q·x;  acc = fma(dw·dx, isum, acc)
+ *   q4_K, per super-block: tot = Σ_s sc_s · Σ_{run s} q·x,
+ *         mins = Σ_s mn_s · Σ_{run s} x;
+ *         acc = fma(dw·dx, tot, acc); acc = fma(dmin·dx, -mins, acc)
+ *   q6_K, per super-block: tot = Σ_s sc_s · (-32·Σ_{16-run s} x +
+ *         Σ_{16-run s} q·x);  acc = fma(dw·dx, tot, acc)
+ * Every integer is exact in int32: the largest, q6_K's tot, is below
+ * 16 · 128 · 16 · 32 · 127 < 2^28.
  */
 #include "kernels/packed.h"
 
@@ -19,166 +37,341 @@
 #include "heed.h"
 #include "kernels/matmul.h"
 #include "tensor/blocks.h"
+#include "tensor/quant.h"
 
-enum { R = HEED_PACK_ROWS, QK = HEED_PACK_BLOCK };
+enum { R = HEED_PACK_ROWS };
 
-/* Quant bytes per block of 16 rows, or 0 if type is not packed. */
-static int64_t quant_bytes(int type)
+/* Pack and unpack one row's block (the file's bytes) into / out of a
+ * packed block of 16 rows. */
+typedef void (*pack_fn)(const uint8_t *blk, int r, uint8_t *q, uint8_t *side);
+typedef void (*unpack_fn)(const uint8_t *q, const uint8_t *side, int r, uint8_t *blk);
+
+typedef struct pack_format {
+    int type;
+    int block;     /* elements per block                                 */
+    int qb, sb;    /* bytes of quants (a multiple of 64) and side, per
+                      block of 16 rows                                   */
+    int act_block; /* bytes of one block of activations                  */
+    pack_fn pack;
+    unpack_fn unpack;
+} pack_format;
+
+static void lane_put(uint8_t *q, int v, int r, const uint8_t *src)
 {
-    return type == HEED_TYPE_Q4_0 ? 256 : type == HEED_TYPE_Q8_0 ? 512 : 0;
+    memcpy(q + 64 * v + 4 * r, src, 4);
 }
 
-int heed_packed_offset(int type)
+static void lane_get(const uint8_t *q, int v, int r, uint8_t *dst)
 {
-    return type == HEED_TYPE_Q4_0 ? 8 : 128;
+    memcpy(dst, q + 64 * v + 4 * r, 4);
+}
+
+static void pack_q4_0(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
+{
+    const heed_block_q4_0 *b = (const heed_block_q4_0 *)(const void *)blk;
+    for (int j = 0; j < 4; j++)
+        lane_put(q, j, r, b->qs + 4 * j);
+    memcpy(side + 2 * r, &b->d, 2);
+}
+
+static void unpack_q4_0(const uint8_t *q, const uint8_t *side, int r, uint8_t *blk)
+{
+    heed_block_q4_0 *b = (heed_block_q4_0 *)(void *)blk;
+    for (int j = 0; j < 4; j++)
+        lane_get(q, j, r, b->qs + 4 * j);
+    memcpy(&b->d, side + 2 * r, 2);
+}
+
+static void pack_q8_0(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
+{
+    const heed_block_q8_0 *b = (const heed_block_q8_0 *)(const void *)blk;
+    for (int i = 0; i < 32; i++)
+        q[64 * (i / 4) + 4 * r + i % 4] = (uint8_t)(b->qs[i] + 128);
+    memcpy(side + 2 * r, &b->d, 2);
+}
+
+static void unpack_q8_0(const uint8_t *q, const uint8_t *side, int r, uint8_t *blk)
+{
+    heed_block_q8_0 *b = (heed_block_q8_0 *)(void *)blk;
+    for (int i = 0; i < 32; i++)
+        b->qs[i] = (int8_t)(q[64 * (i / 4) + 4 * r + i % 4] - 128);
+    memcpy(&b->d, side + 2 * r, 2);
+}
+
+static void pack_q4_K(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
+{
+    const heed_block_q4_K *b = (const heed_block_q4_K *)(const void *)blk;
+    for (int v = 0; v < 32; v++)
+        lane_put(q, v, r, b->qs + 4 * v);
+    for (int i = 0; i < 3; i++)
+        lane_put(side, i, r, b->scales + 4 * i);
+    memcpy(side + 192 + 2 * r, &b->d, 2);
+    memcpy(side + 224 + 2 * r, &b->dmin, 2);
+}
+
+static void unpack_q4_K(const uint8_t *q, const uint8_t *side, int r, uint8_t *blk)
+{
+    heed_block_q4_K *b = (heed_block_q4_K *)(void *)blk;
+    for (int v = 0; v < 32; v++)
+        lane_get(q, v, r, b->qs + 4 * v);
+    for (int i = 0; i < 3; i++)
+        lane_get(side, i, r, b->scales + 4 * i);
+    memcpy(&b->d, side + 192 + 2 * r, 2);
+    memcpy(&b->dmin, side + 224 + 2 * r, 2);
+}
+
+static void pack_q6_K(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
+{
+    const heed_block_q6_K *b = (const heed_block_q6_K *)(const void *)blk;
+    for (int v = 0; v < 32; v++)
+        lane_put(q, v, r, b->ql + 4 * v);
+    for (int v = 0; v < 16; v++)
+        lane_put(q, 32 + v, r, b->qh + 4 * v);
+    for (int s = 0; s < 16; s++)
+        side[16 * s + r] = (uint8_t)b->scales[s];
+    memcpy(side + 256 + 2 * r, &b->d, 2);
+}
+
+static void unpack_q6_K(const uint8_t *q, const uint8_t *side, int r, uint8_t *blk)
+{
+    heed_block_q6_K *b = (heed_block_q6_K *)(void *)blk;
+    for (int v = 0; v < 32; v++)
+        lane_get(q, v, r, b->ql + 4 * v);
+    for (int v = 0; v < 16; v++)
+        lane_get(q, 32 + v, r, b->qh + 4 * v);
+    for (int s = 0; s < 16; s++)
+        b->scales[s] = (int8_t)side[16 * s + r];
+    memcpy(&b->d, side + 256 + 2 * r, 2);
+}
+
+static const pack_format formats[] = {
+    {HEED_TYPE_Q4_0, 32, 256, 32, sizeof(heed_packed_act8), pack_q4_0, unpack_q4_0},
+    {HEED_TYPE_Q8_0, 32, 512, 32, sizeof(heed_packed_act8), pack_q8_0, unpack_q8_0},
+    {HEED_TYPE_Q4_K, 256, 2048, 256, sizeof(heed_packed_actk), pack_q4_K, unpack_q4_K},
+    {HEED_TYPE_Q6_K, 256, 3072, 288, sizeof(heed_packed_actk), pack_q6_K, unpack_q6_K},
+};
+
+static const pack_format *format_of(int type)
+{
+    for (size_t i = 0; i < sizeof formats / sizeof *formats; i++)
+        if (formats[i].type == type)
+            return &formats[i];
+    return NULL;
 }
 
 /* Bytes of one group of 16 rows. */
-static size_t group_bytes(int type, int64_t n_in)
+static size_t group_bytes(const pack_format *f, int64_t n_in)
 {
-    const int64_t nb = n_in / QK;
-    return (size_t)((nb * (quant_bytes(type) + 2 * R) + 63) / 64 * 64);
+    const int64_t nb = n_in / f->block;
+    return (size_t)((nb * (f->qb + f->sb) + 63) / 64 * 64);
 }
 
 size_t heed_packed_size(int type, int64_t n_in, int64_t n_out)
 {
-    if (!quant_bytes(type) || n_in <= 0 || n_in % QK || n_out <= 0 || n_out % R)
+    const pack_format *f = format_of(type);
+    if (!f || n_in <= 0 || n_in % f->block || n_out <= 0 || n_out % R)
         return 0;
-    return group_bytes(type, n_in) * (size_t)(n_out / R);
+    return group_bytes(f, n_in) * (size_t)(n_out / R);
+}
+
+size_t heed_packed_act_size(int type, int64_t n_in, int64_t n_tokens)
+{
+    const pack_format *f = format_of(type);
+    return f ? (size_t)f->act_block * (size_t)(n_in / f->block) * (size_t)n_tokens : 0;
 }
 
 void heed_pack_groups(int type, const void *w, int64_t n_in, int64_t g_begin, int64_t g_end,
                       void *dst)
 {
-    const int64_t nb = n_in / QK, qb = quant_bytes(type);
-    const size_t row = heed_type_row_size(type, n_in), gb = group_bytes(type, n_in);
+    const pack_format *f = format_of(type);
+    const int64_t nb = n_in / f->block;
+    const size_t row = heed_type_row_size(type, n_in), gb = group_bytes(f, n_in);
+    const size_t blk = heed_type_get(type)->type_size;
     for (int64_t g = g_begin; g < g_end; g++) {
-        uint8_t *quants = (uint8_t *)dst + (size_t)g * gb;
-        uint16_t *scales = (uint16_t *)(void *)(quants + nb * qb);
+        uint8_t *quants = (uint8_t *)dst + (size_t)g * gb, *side = quants + nb * f->qb;
         for (int r = 0; r < R; r++) {
             const uint8_t *src = (const uint8_t *)w + (size_t)(g * R + r) * row;
-            for (int64_t b = 0; b < nb; b++) {
-                uint8_t *q = quants + b * qb + 4 * r;
-                if (type == HEED_TYPE_Q4_0) {
-                    const heed_block_q4_0 *blk = (const heed_block_q4_0 *)(const void *)src + b;
-                    for (int j = 0; j < 4; j++)
-                        memcpy(q + 64 * j, blk->qs + 4 * j, 4);
-                    scales[b * R + r] = blk->d;
-                } else {
-                    const heed_block_q8_0 *blk = (const heed_block_q8_0 *)(const void *)src + b;
-                    for (int j = 0; j < 8; j++)
-                        for (int k = 0; k < 4; k++)
-                            q[64 * j + k] = (uint8_t)(blk->qs[4 * j + k] + 128);
-                    scales[b * R + r] = blk->d;
-                }
-            }
+            for (int64_t b = 0; b < nb; b++)
+                f->pack(src + (size_t)b * blk, r, quants + b * f->qb, side + b * f->sb);
         }
-        memset(scales + nb * R, 0, gb - (size_t)(nb * qb + nb * 2 * R));
+        memset(side + nb * f->sb, 0, gb - (size_t)(nb * (f->qb + f->sb)));
     }
 }
 
 void heed_unpack_row(int type, const void *P, int64_t n_in, int64_t o, void *row)
 {
-    const int64_t nb = n_in / QK, qb = quant_bytes(type);
-    const uint8_t *quants = (const uint8_t *)P + (size_t)(o / R) * group_bytes(type, n_in);
-    const uint16_t *scales = (const uint16_t *)(const void *)(quants + nb * qb);
-    const int r = (int)(o % R);
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *q = quants + b * qb + 4 * r;
-        if (type == HEED_TYPE_Q4_0) {
-            heed_block_q4_0 *blk = (heed_block_q4_0 *)row + b;
-            for (int j = 0; j < 4; j++)
-                memcpy(blk->qs + 4 * j, q + 64 * j, 4);
-            blk->d = scales[b * R + r];
-        } else {
-            heed_block_q8_0 *blk = (heed_block_q8_0 *)row + b;
-            for (int j = 0; j < 8; j++)
-                for (int k = 0; k < 4; k++)
-                    blk->qs[4 * j + k] = (int8_t)(q[64 * j + k] - 128);
-            blk->d = scales[b * R + r];
-        }
-    }
-}
-
-size_t heed_packed_act_size(int64_t n_in, int64_t n_tokens)
-{
-    return sizeof(heed_packed_act8) * (size_t)(n_in / QK) * (size_t)n_tokens;
+    const pack_format *f = format_of(type);
+    const int64_t nb = n_in / f->block;
+    const uint8_t *quants = (const uint8_t *)P + (size_t)(o / R) * group_bytes(f, n_in);
+    const uint8_t *side = quants + nb * f->qb;
+    const size_t blk = heed_type_get(type)->type_size;
+    for (int64_t b = 0; b < nb; b++)
+        f->unpack(quants + b * f->qb, side + b * f->sb, (int)(o % R),
+                  (uint8_t *)row + (size_t)b * blk);
 }
 
 /* ------------------------------------------------- the scalar reference */
 
-static void act_scalar(const float *x, int64_t n_in, int64_t n_tokens, int off,
-                       heed_packed_act8 *dst)
+/* Activations as the 32-block matmul quantises them, plus -off·Σq. */
+static void act8(const float *x, int64_t n_in, int64_t n_tokens, int off, heed_packed_act8 *dst)
 {
-    for (int64_t i = 0; i < n_tokens * (n_in / QK); i++) {
+    for (int64_t i = 0; i < n_tokens * (n_in / 32); i++) {
         heed_block_q8_0 blk;
-        heed_quantize_act_q8_0(x + i * QK, &blk, QK);
+        heed_quantize_act_q8_0(x + i * 32, &blk, 32);
         int sum = 0;
-        for (int j = 0; j < QK; j++)
+        for (int j = 0; j < 32; j++)
             sum += blk.qs[j];
-        memcpy(dst[i].qs, blk.qs, QK);
+        memcpy(dst[i].qs, blk.qs, 32);
         dst[i].d = heed_f16_to_f32(blk.d);
         dst[i].neg_off_sum = -off * sum;
     }
 }
 
-/* The unpacked byte of row r for activation quant 4v + k of block b. */
-static int quant_at(int type, const uint8_t *qblock, int r, int v, int k)
+static void act_q4_0(const float *x, int64_t n_in, int64_t n_tokens, void *dst)
 {
-    if (type == HEED_TYPE_Q8_0)
-        return qblock[64 * v + 4 * r + k];
-    const uint8_t byte = qblock[64 * (v % 4) + 4 * r + k];
-    return v < 4 ? byte & 0x0f : byte >> 4;
+    act8(x, n_in, n_tokens, 8, dst);
 }
 
-static void rows_scalar(int type, const void *P, int64_t n_in, int64_t g_begin, int64_t g_end,
-                        const heed_packed_act8 *a, int64_t n_tokens, float *y, int64_t n_out)
+static void act_q8_0(const float *x, int64_t n_in, int64_t n_tokens, void *dst)
 {
-    const int64_t nb = n_in / QK, qb = quant_bytes(type);
-    for (int64_t g = g_begin; g < g_end; g++) {
-        const uint8_t *quants = (const uint8_t *)P + (size_t)g * group_bytes(type, n_in);
-        const uint16_t *scales = (const uint16_t *)(const void *)(quants + nb * qb);
-        for (int64_t t = 0; t < n_tokens; t++)
-            for (int r = 0; r < R; r++) {
-                float acc = 0.0f;
-                for (int64_t b = 0; b < nb; b++) {
-                    const heed_packed_act8 *x = a + t * nb + b;
-                    int32_t isum = x->neg_off_sum;
-                    for (int v = 0; v < 8; v++)
-                        for (int k = 0; k < 4; k++)
-                            isum += quant_at(type, quants + b * qb, r, v, k) * x->qs[4 * v + k];
-                    const float d = heed_f16_to_f32(scales[b * R + r]) * x->d;
-                    acc = fmaf(d, (float)isum, acc);
-                }
-                y[t * n_out + g * R + r] = acc;
-            }
+    act8(x, n_in, n_tokens, 128, dst);
+}
+
+/* Activations as Q8_K (the k-quant matmul's), with the run sums. */
+static void act_k(const float *x, int64_t n_in, int64_t n_tokens, void *vdst)
+{
+    static const int order[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+    heed_packed_actk *dst = vdst;
+    for (int64_t i = 0; i < n_tokens * (n_in / 256); i++) {
+        heed_block_q8_K blk;
+        heed_quantize_q8_K(x + i * 256, &blk, 256);
+        memcpy(dst[i].qs, blk.qs, 256);
+        dst[i].d = blk.d;
+        for (int s = 0; s < 8; s++)
+            dst[i].sum32[s] = (int16_t)(blk.bsums[2 * order[s]] + blk.bsums[2 * order[s] + 1]);
+        for (int s = 0; s < 16; s++)
+            dst[i].neg32_sum16[s] = -32 * blk.bsums[s];
     }
 }
 
-static void rows_q4_0_scalar(const void *P, int64_t n_in, int64_t g_begin, int64_t g_end,
-                             const heed_packed_act8 *a, int64_t n_tokens, float *y, int64_t n_out)
+/* The unpacked quant of row r for element e of a block (0..255 for the
+ * k-quants, 0..31 otherwise): unsigned, the offset not removed. */
+static int quant_at(int type, const uint8_t *q, int r, int e)
 {
-    rows_scalar(HEED_TYPE_Q4_0, P, n_in, g_begin, g_end, a, n_tokens, y, n_out);
+    switch (type) {
+    case HEED_TYPE_Q8_0: return q[64 * (e / 4) + 4 * r + e % 4];
+    case HEED_TYPE_Q4_0: {
+        const uint8_t byte = q[64 * (e % 16 / 4) + 4 * r + e % 4];
+        return e < 16 ? byte & 0x0f : byte >> 4;
+    }
+    case HEED_TYPE_Q4_K: {
+        const int s = e / 32, j = e % 32 / 4;
+        const uint8_t byte = q[64 * (8 * (s / 2) + j) + 4 * r + e % 4];
+        return s % 2 ? byte >> 4 : byte & 0x0f;
+    }
+    default: { /* q6_K */
+        const int h = e / 128, g = e % 128 / 32, j = e % 32 / 4;
+        const uint8_t lo = q[64 * (8 * (2 * h + g % 2) + j) + 4 * r + e % 4];
+        const uint8_t hi = q[64 * (32 + 8 * h + j) + 4 * r + e % 4];
+        return (g < 2 ? lo & 0x0f : lo >> 4) | ((hi >> (2 * g)) & 3) << 4;
+    }
+    }
 }
 
-static void rows_q8_0_scalar(const void *P, int64_t n_in, int64_t g_begin, int64_t g_end,
-                             const heed_packed_act8 *a, int64_t n_tokens, float *y, int64_t n_out)
+static float f16_at(const uint8_t *p, int i)
 {
-    rows_scalar(HEED_TYPE_Q8_0, P, n_in, g_begin, g_end, a, n_tokens, y, n_out);
+    uint16_t h;
+    memcpy(&h, p + 2 * i, 2);
+    return heed_f16_to_f32(h);
 }
+
+/* One output's sum over its blocks, as the header of this file says. */
+static float output_scalar(const pack_format *f, const uint8_t *quants, int64_t nb, int r,
+                           const void *act)
+{
+    const uint8_t *side = quants + nb * f->qb;
+    float acc = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *q = quants + b * f->qb, *sd = side + b * f->sb;
+        if (f->block == 32) {
+            const heed_packed_act8 *x = (const heed_packed_act8 *)act + b;
+            int32_t isum = x->neg_off_sum;
+            for (int e = 0; e < 32; e++)
+                isum += quant_at(f->type, q, r, e) * x->qs[e];
+            acc = fmaf(f16_at(sd, r) * x->d, (float)isum, acc);
+        } else if (f->type == HEED_TYPE_Q4_K) {
+            const heed_packed_actk *x = (const heed_packed_actk *)act + b;
+            uint8_t scales[12], sc[8], mn[8];
+            for (int i = 0; i < 3; i++)
+                lane_get(sd, i, r, scales + 4 * i);
+            for (int s = 0; s < 8; s++)
+                heed_k_scale_min(s, scales, &sc[s], &mn[s]);
+            static const int order[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+            int32_t tot = 0, mins = 0;
+            for (int s = 0; s < 8; s++) {
+                int32_t isum = 0;
+                for (int e = 32 * s; e < 32 * s + 32; e++)
+                    isum += quant_at(f->type, q, r, e) * x->qs[e];
+                tot += sc[s] * isum;
+                mins += mn[order[s]] * x->sum32[s];
+            }
+            acc = fmaf(f16_at(sd + 192, r) * x->d, (float)tot, acc);
+            acc = fmaf(f16_at(sd + 224, r) * x->d, (float)-mins, acc);
+        } else { /* q6_K */
+            const heed_packed_actk *x = (const heed_packed_actk *)act + b;
+            int32_t tot = 0;
+            for (int s = 0; s < 16; s++) {
+                int32_t isum = x->neg32_sum16[s];
+                for (int e = 16 * s; e < 16 * s + 16; e++)
+                    isum += quant_at(f->type, q, r, e) * x->qs[e];
+                tot += (int8_t)sd[16 * s + r] * isum;
+            }
+            acc = fmaf(f16_at(sd + 256, r) * x->d, (float)tot, acc);
+        }
+    }
+    return acc;
+}
+
+static void rows_scalar(int type, const void *P, int64_t n_in, int64_t g_begin, int64_t g_end,
+                        const void *a, int64_t n_tokens, float *y, int64_t n_out)
+{
+    const pack_format *f = format_of(type);
+    const int64_t nb = n_in / f->block;
+    for (int64_t g = g_begin; g < g_end; g++) {
+        const uint8_t *quants = (const uint8_t *)P + (size_t)g * group_bytes(f, n_in);
+        for (int64_t t = 0; t < n_tokens; t++)
+            for (int r = 0; r < R; r++)
+                y[t * n_out + g * R + r] = output_scalar(
+                    f, quants, nb, r, (const uint8_t *)a + (size_t)(t * nb * f->act_block));
+    }
+}
+
+#define ROWS_SCALAR(T, TYPE)                                                                   \
+    static void rows_##T##_scalar(const void *P, int64_t n_in, int64_t g0, int64_t g1,       \
+                                  const void *a, int64_t n_tok, float *y, int64_t n_out)       \
+    {                                                                                          \
+        rows_scalar(TYPE, P, n_in, g0, g1, a, n_tok, y, n_out);                                \
+    }
+ROWS_SCALAR(q4_0, HEED_TYPE_Q4_0)
+ROWS_SCALAR(q8_0, HEED_TYPE_Q8_0)
+ROWS_SCALAR(q4_K, HEED_TYPE_Q4_K)
+ROWS_SCALAR(q6_K, HEED_TYPE_Q6_K)
 
 /* ------------------------------------------------------------- variants */
 
-const heed_packed_kernels *heed_packed_avx512_get(int type); /* packed_avx512.c */
-
 const heed_packed_kernels *heed_packed_variant(int type, const char *isa)
 {
-    static const heed_packed_kernels q4_0 = {act_scalar, rows_q4_0_scalar};
-    static const heed_packed_kernels q8_0 = {act_scalar, rows_q8_0_scalar};
-    if (!quant_bytes(type))
+    static const heed_packed_kernels scalar[] = {
+        {act_q4_0, rows_q4_0_scalar},
+        {act_q8_0, rows_q8_0_scalar},
+        {act_k, rows_q4_K_scalar},
+        {act_k, rows_q6_K_scalar},
+    };
+    const pack_format *f = format_of(type);
+    if (!f)
         return NULL;
     if (strcmp(isa, "scalar") == 0)
-        return type == HEED_TYPE_Q4_0 ? &q4_0 : &q8_0;
+        return &scalar[f - formats];
     if (strcmp(isa, "avx512vnni") == 0 && strcmp(heed_cpu_isa(), "avx512") == 0 &&
         heed_cpu_get()->avx512vnni)
         return heed_packed_avx512_get(type);

@@ -27,25 +27,25 @@
  * registers. */
 #define UNROLL _Pragma("GCC unroll 16")
 
-enum { R = HEED_PACK_ROWS, QK = HEED_PACK_BLOCK, TMAX = 16 };
+enum { R = HEED_PACK_ROWS, TMAX = 16 };
 
 /* ------------------------------------------------------- activations */
 
 /* As heed_quantize_act_q8_0 (d = amax/127 rounded to f16, q = x·127/amax
  * rounded half to even, NaN to -128), 32 elements at a time, plus the
  * offset term from the stored quants. */
-VNNI512 static void act(const float *x, int64_t n_in, int64_t n_tokens, int off,
-                        heed_packed_act8 *dst)
+VNNI512 static INLINE void act8(const float *x, int64_t n_in, int64_t n_tokens, int off,
+                                heed_packed_act8 *dst)
 {
-    for (int64_t i = 0; i < n_tokens * (n_in / QK); i++, x += QK) {
+    for (int64_t i = 0; i < n_tokens * (n_in / 32); i++, x += 32) {
         const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
         /* max(|x|, m) keeps m where |x| is NaN, as the reference's a > m */
         __m512 m = _mm512_max_ps(_mm512_abs_ps(x0), _mm512_setzero_ps());
         m = _mm512_max_ps(_mm512_abs_ps(x1), m);
         const float amax = _mm512_reduce_max_ps(m);
-        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        const __m128i q0 = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x0, _mm512_set1_ps(id))));
-        const __m128i q1 = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x1, _mm512_set1_ps(id))));
+        const __m512 id = _mm512_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
+        const __m128i q0 = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x0, id)));
+        const __m128i q1 = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x1, id)));
         _mm_storeu_si128((__m128i *)(void *)dst[i].qs, q0);
         _mm_storeu_si128((__m128i *)(void *)(dst[i].qs + 16), q1);
         const __m512i s = _mm512_add_epi32(_mm512_cvtepi8_epi32(q0), _mm512_cvtepi8_epi32(q1));
@@ -54,50 +54,115 @@ VNNI512 static void act(const float *x, int64_t n_in, int64_t n_tokens, int off,
     }
 }
 
+VNNI512 static void act_q4_0(const float *x, int64_t n_in, int64_t n_tokens, void *dst)
+{
+    act8(x, n_in, n_tokens, 8, dst);
+}
+
+VNNI512 static void act_q8_0(const float *x, int64_t n_in, int64_t n_tokens, void *dst)
+{
+    act8(x, n_in, n_tokens, 128, dst);
+}
+
+/* As heed_quantize_q8_K: max = the first element of largest |x|, q =
+ * round-half-even(x · -127/max) capped at 127, d = 1 / (-127/max); plus
+ * the run sums of packed.h. */
+VNNI512 static void act_k(const float *x, int64_t n_in, int64_t n_tokens, void *vdst)
+{
+    heed_packed_actk *dst = vdst;
+    for (int64_t i = 0; i < n_tokens * (n_in / 256); i++, x += 256) {
+        __m512 v[16], m = _mm512_setzero_ps();
+        for (int k = 0; k < 16; k++) {
+            v[k] = _mm512_loadu_ps(x + 16 * k);
+            m = _mm512_max_ps(_mm512_abs_ps(v[k]), m);
+        }
+        const float amax = _mm512_reduce_max_ps(m);
+        if (amax == 0.0f) {
+            memset(&dst[i], 0, sizeof dst[i]);
+            continue;
+        }
+        float max = 0.0f;
+        for (int k = 0; k < 16; k++) {
+            const __mmask16 hit = _mm512_cmpeq_ps_mask(_mm512_abs_ps(v[k]), _mm512_set1_ps(amax));
+            if (hit) {
+                max = x[16 * k + __builtin_ctz(hit)];
+                break;
+            }
+        }
+        const float iscale = -127.0f / max;
+        int32_t sum16[16];
+        for (int k = 0; k < 16; k++) {
+            __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_set1_ps(iscale), v[k]));
+            q = _mm512_min_epi32(q, _mm512_set1_epi32(127));
+            _mm_storeu_si128((__m128i *)(void *)(dst[i].qs + 16 * k), _mm512_cvtepi32_epi8(q));
+            sum16[k] = _mm512_reduce_add_epi32(q);
+        }
+        static const int order[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+        for (int s = 0; s < 8; s++)
+            dst[i].sum32[s] = (int16_t)(sum16[2 * order[s]] + sum16[2 * order[s] + 1]);
+        for (int k = 0; k < 16; k++)
+            dst[i].neg32_sum16[k] = -32 * sum16[k];
+        dst[i].d = 1 / iscale;
+    }
+}
+
 /* ------------------------------------------------------------- weights */
 
-/* The 8 byte vectors of a block (vector v pairs with activation quants
+VNNI512 static INLINE __m512i load(const uint8_t *p)
+{
+    return _mm512_load_si512((const void *)p);
+}
+
+VNNI512 static INLINE __m512i bcast32(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+/* Σ_j w[j]·x[4j..4j+3] for j < n, added to s, lanes being rows. */
+VNNI512 static INLINE __m512i dot_run(__m512i s, const __m512i *w, const int8_t *x, const int n)
+{
+    UNROLL for (int j = 0; j < n; j++)
+        s = _mm512_dpbusd_epi32(s, w[j], bcast32(x + 4 * j));
+    return s;
+}
+
+/* The 8 byte vectors of a 32-block (vector v pairs with activation quants
  * 4v..4v+3; see packed.c). */
-VNNI512 static INLINE void unpack(int type, const uint8_t *q, __m512i w[8])
+VNNI512 static INLINE void unpack32(int type, const uint8_t *q, __m512i w[8])
 {
     if (type == HEED_TYPE_Q8_0) {
         UNROLL for (int j = 0; j < 8; j++)
-            w[j] = _mm512_load_si512(q + 64 * j);
+            w[j] = load(q + 64 * j);
         return;
     }
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     UNROLL for (int j = 0; j < 4; j++) {
-        const __m512i v = _mm512_load_si512(q + 64 * j);
+        const __m512i v = load(q + 64 * j);
         w[j] = _mm512_and_si512(v, m4);
         w[j + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
     }
 }
 
-VNNI512 static INLINE int32_t load32(const int8_t *p)
+/* y[t*n_out + r] for r < 16, t < T: one group of a 32-block type, T
+ * tokens of activations a (rows of nb blocks). */
+VNNI512 static INLINE void tile32(int type, const uint8_t *quants, int64_t nb, const void *va,
+                                  float *y, int64_t n_out, const int T)
 {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-/* y[t*n_out + r] for r < 16, t < T: one group, T tokens of packed
- * activations a (rows of nb blocks). */
-VNNI512 static INLINE void tile(int type, const uint8_t *quants, const uint16_t *scales,
-                                int64_t nb, int64_t qb, const heed_packed_act8 *a, float *y,
-                                int64_t n_out, const int T)
-{
+    const int64_t qb = type == HEED_TYPE_Q4_0 ? 256 : 512;
+    const uint16_t *scales = (const uint16_t *)(const void *)(quants + nb * qb);
+    const heed_packed_act8 *a = va;
     __m512 acc[TMAX];
     UNROLL for (int t = 0; t < T; t++)
         acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         __m512i w[8];
-        unpack(type, quants + b * qb, w);
+        unpack32(type, quants + b * qb, w);
         const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(scales + b * R)));
         UNROLL for (int t = 0; t < T; t++) {
             const heed_packed_act8 *x = a + t * nb + b;
-            __m512i s = _mm512_set1_epi32(x->neg_off_sum);
-            UNROLL for (int v = 0; v < 8; v++)
-                s = _mm512_dpbusd_epi32(s, w[v], _mm512_set1_epi32(load32(x->qs + 4 * v)));
+            const __m512i s = dot_run(_mm512_set1_epi32(x->neg_off_sum), w, x->qs, 8);
             acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(x->d)),
                                      _mm512_cvtepi32_ps(s), acc[t]);
         }
@@ -106,26 +171,150 @@ VNNI512 static INLINE void tile(int type, const uint8_t *quants, const uint16_t 
         _mm512_storeu_ps(y + t * n_out, acc[t]);
 }
 
-/* Groups of GC (64 rows, ~70-140 KiB of q4_0 / q8_0 at n_in 2048: L2)
- * meet every token tile while they are in cache. */
+/* q4_K: per super-block, tot[t] = Σ_s sc_s · (run s's q·x) in integers,
+ * the minimum term from the run sums with vpdpwssd, then two fmas. */
+VNNI512 static INLINE void tile_q4_K(const uint8_t *quants, int64_t nb, const void *va, float *y,
+                                     int64_t n_out, const int T)
+{
+    const uint8_t *side = quants + nb * 2048;
+    const heed_packed_actk *a = va;
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m3f = _mm512_set1_epi8(0x3f);
+    const __m512i m03 = _mm512_set1_epi8(0x03), mff = _mm512_set1_epi32(0xff);
+    const __m512i m00ff = _mm512_set1_epi32(0x00ff00ff);
+    __m512 acc[TMAX];
+    UNROLL for (int t = 0; t < T; t++)
+        acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *q = quants + b * 2048, *sd = side + b * 256;
+        /* heed_k_scales_unpack, 16 rows at once: bytes of sc 0..3, 4..7 */
+        const __m512i u0 = load(sd), u2 = load(sd + 128);
+        const __m512i sc03 = _mm512_and_si512(u0, m3f);
+        const __m512i sc47 = _mm512_or_si512(
+            _mm512_and_si512(u2, m4),
+            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u0, 6), m03), 4));
+        __m512i tot[TMAX];
+        UNROLL for (int t = 0; t < T; t++)
+            tot[t] = _mm512_setzero_si512();
+        UNROLL for (int sb = 0; sb < 8; sb++) {
+            __m512i w[8];
+            UNROLL for (int j = 0; j < 8; j++) {
+                const __m512i v = load(q + 64 * (8 * (sb / 2) + j));
+                w[j] = _mm512_and_si512(sb % 2 ? _mm512_srli_epi16(v, 4) : v, m4);
+            }
+            const __m512i sc = _mm512_and_si512(
+                _mm512_srli_epi32(sb < 4 ? sc03 : sc47, 8 * (sb % 4)), mff);
+            UNROLL for (int t = 0; t < T; t++) {
+                const __m512i s = dot_run(_mm512_setzero_si512(), w, a[t * nb + b].qs + 32 * sb, 8);
+                tot[t] = _mm512_add_epi32(tot[t], _mm512_mullo_epi32(s, sc));
+            }
+        }
+        /* the mins as 16-bit pairs (mn0,mn2) (mn1,mn3) (mn4,mn6) (mn5,mn7),
+         * against the run sums stored in that order */
+        const __m512i u1 = load(sd + 64);
+        const __m512i mn03 = _mm512_and_si512(u1, m3f);
+        const __m512i mn47 = _mm512_or_si512(
+            _mm512_and_si512(_mm512_srli_epi32(u2, 4), m4),
+            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u1, 6), m03), 4));
+        const __m512i mn[4] = {_mm512_and_si512(mn03, m00ff),
+                               _mm512_and_si512(_mm512_srli_epi32(mn03, 8), m00ff),
+                               _mm512_and_si512(mn47, m00ff),
+                               _mm512_and_si512(_mm512_srli_epi32(mn47, 8), m00ff)};
+        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(sd + 192)));
+        const __m512 dm = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(sd + 224)));
+        UNROLL for (int t = 0; t < T; t++) {
+            const heed_packed_actk *x = a + t * nb + b;
+            __m512i mins = _mm512_setzero_si512();
+            UNROLL for (int k = 0; k < 4; k++)
+                mins = _mm512_dpwssd_epi32(mins, mn[k], bcast32(x->sum32 + 2 * k));
+            const __m512 dx = _mm512_set1_ps(x->d);
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dx), _mm512_cvtepi32_ps(tot[t]), acc[t]);
+            acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(dm, dx), _mm512_cvtepi32_ps(mins), acc[t]);
+        }
+    }
+    UNROLL for (int t = 0; t < T; t++)
+        _mm512_storeu_ps(y + t * n_out, acc[t]);
+}
+
+/* q6_K: per run of 32 the 6-bit quants from a nibble and two high bits,
+ * two sub-blocks of 16 each starting at -32·Σx, scaled in integers. */
+VNNI512 static INLINE void tile_q6_K(const uint8_t *quants, int64_t nb, const void *va, float *y,
+                                     int64_t n_out, const int T)
+{
+    const uint8_t *side = quants + nb * 3072;
+    const heed_packed_actk *a = va;
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    __m512 acc[TMAX];
+    UNROLL for (int t = 0; t < T; t++)
+        acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *q = quants + b * 3072, *sd = side + b * 288;
+        __m512i tot[TMAX];
+        UNROLL for (int t = 0; t < T; t++)
+            tot[t] = _mm512_setzero_si512();
+        UNROLL for (int run = 0; run < 8; run++) {
+            const int h = run / 4, g = run % 4;
+            __m512i w[8];
+            UNROLL for (int j = 0; j < 8; j++) {
+                const __m512i lo = load(q + 64 * (8 * (2 * h + g % 2) + j));
+                const __m512i hi = load(q + 64 * (32 + 8 * h + j));
+                /* bits 2g, 2g+1 of hi to bits 4, 5 */
+                const __m512i top = g == 0   ? _mm512_slli_epi16(hi, 4)
+                                    : g == 1 ? _mm512_slli_epi16(hi, 2)
+                                    : g == 2 ? hi
+                                             : _mm512_srli_epi16(hi, 2);
+                w[j] = _mm512_or_si512(_mm512_and_si512(g < 2 ? lo : _mm512_srli_epi16(lo, 4), m4),
+                                       _mm512_and_si512(top, m30));
+            }
+            const int s = 2 * run;
+            const __m512i sc0 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(sd + 16 * s)));
+            const __m512i sc1 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(sd + 16 * s + 16)));
+            UNROLL for (int t = 0; t < T; t++) {
+                const heed_packed_actk *x = a + t * nb + b;
+                const __m512i s0 = dot_run(_mm512_set1_epi32(x->neg32_sum16[s]), w, x->qs + 32 * run, 4);
+                const __m512i s1 = dot_run(_mm512_set1_epi32(x->neg32_sum16[s + 1]), w + 4, x->qs + 32 * run + 16, 4);
+                tot[t] = _mm512_add_epi32(tot[t], _mm512_add_epi32(_mm512_mullo_epi32(s0, sc0),
+                                                                   _mm512_mullo_epi32(s1, sc1)));
+            }
+        }
+        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(sd + 256)));
+        UNROLL for (int t = 0; t < T; t++)
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a[t * nb + b].d)),
+                                     _mm512_cvtepi32_ps(tot[t]), acc[t]);
+    }
+    UNROLL for (int t = 0; t < T; t++)
+        _mm512_storeu_ps(y + t * n_out, acc[t]);
+}
+
+VNNI512 static INLINE void tile(int type, const uint8_t *quants, int64_t nb, const void *a,
+                                float *y, int64_t n_out, const int T)
+{
+    if (type == HEED_TYPE_Q4_K)
+        tile_q4_K(quants, nb, a, y, n_out, T);
+    else if (type == HEED_TYPE_Q6_K)
+        tile_q6_K(quants, nb, a, y, n_out, T);
+    else
+        tile32(type, quants, nb, a, y, n_out, T);
+}
+
+/* Groups of GC (64 rows: 70-200 KiB at n_in 2048, in L2) meet every
+ * token tile while they are in cache. */
 enum { GC = 4 };
 
 #define TILE_CASE(T)                                                                        \
-    case T: tile(type, q, s, nb, qb, a + t0 * nb, y + t0 * n_out + g * R, n_out, T); break;
+    case T: tile(type, q, nb, (const uint8_t *)a + t0 * row, y + t0 * n_out + g * R, n_out, T); break;
 
-VNNI512 static INLINE void rows(int type, const void *P, int64_t n_in, int64_t g_begin,
-                                int64_t g_end, const heed_packed_act8 *a, int64_t n_tokens,
-                                float *y, int64_t n_out)
+VNNI512 static INLINE void rows(int type, int block, int64_t qb, int64_t sb, int64_t act_block,
+                                const void *P, int64_t n_in, int64_t g_begin, int64_t g_end,
+                                const void *a, int64_t n_tokens, float *y, int64_t n_out)
 {
-    const int64_t nb = n_in / QK, qb = type == HEED_TYPE_Q4_0 ? 256 : 512;
-    const size_t gb = (size_t)((nb * (qb + 2 * R) + 63) / 64 * 64);
+    const int64_t nb = n_in / block, row = nb * act_block;
+    const size_t gb = (size_t)((nb * (qb + sb) + 63) / 64 * 64);
     for (int64_t g0 = g_begin; g0 < g_end; g0 += GC) {
         const int64_t g1 = g0 + GC < g_end ? g0 + GC : g_end;
         for (int64_t t0 = 0; t0 < n_tokens; t0 += TMAX) {
             const int64_t left = n_tokens - t0;
             for (int64_t g = g0; g < g1; g++) {
                 const uint8_t *q = (const uint8_t *)P + (size_t)g * gb;
-                const uint16_t *s = (const uint16_t *)(const void *)(q + nb * qb);
                 switch (left < TMAX ? left : TMAX) {
                     TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4)
                     TILE_CASE(5) TILE_CASE(6) TILE_CASE(7) TILE_CASE(8)
@@ -137,31 +326,34 @@ VNNI512 static INLINE void rows(int type, const void *P, int64_t n_in, int64_t g
     }
 }
 
-VNNI512 static void rows_q4_0(const void *P, int64_t n_in, int64_t g_begin, int64_t g_end,
-                              const heed_packed_act8 *a, int64_t n_tokens, float *y,
-                              int64_t n_out)
-{
-    rows(HEED_TYPE_Q4_0, P, n_in, g_begin, g_end, a, n_tokens, y, n_out);
-}
+#define ROWS(NAME, TYPE, BLOCK, QB, SB, ACT)                                                  \
+    VNNI512 static void rows_##NAME(const void *P, int64_t n_in, int64_t g0, int64_t g1,     \
+                                    const void *a, int64_t n_tok, float *y, int64_t n_out)     \
+    {                                                                                         \
+        rows(TYPE, BLOCK, QB, SB, sizeof(ACT), P, n_in, g0, g1, a, n_tok, y, n_out);          \
+    }
+ROWS(q4_0, HEED_TYPE_Q4_0, 32, 256, 32, heed_packed_act8)
+ROWS(q8_0, HEED_TYPE_Q8_0, 32, 512, 32, heed_packed_act8)
+ROWS(q4_K, HEED_TYPE_Q4_K, 256, 2048, 256, heed_packed_actk)
+ROWS(q6_K, HEED_TYPE_Q6_K, 256, 3072, 288, heed_packed_actk)
 
-VNNI512 static void rows_q8_0(const void *P, int64_t n_in, int64_t g_begin, int64_t g_end,
-                              const heed_packed_act8 *a, int64_t n_tokens, float *y,
-                              int64_t n_out)
-{
-    rows(HEED_TYPE_Q8_0, P, n_in, g_begin, g_end, a, n_tokens, y, n_out);
-}
-
-const heed_packed_kernels *heed_packed_avx512_get(int type);
 const heed_packed_kernels *heed_packed_avx512_get(int type)
 {
-    static const heed_packed_kernels q4_0 = {act, rows_q4_0};
-    static const heed_packed_kernels q8_0 = {act, rows_q8_0};
-    return type == HEED_TYPE_Q4_0 ? &q4_0 : type == HEED_TYPE_Q8_0 ? &q8_0 : NULL;
+    static const heed_packed_kernels q4_0 = {act_q4_0, rows_q4_0};
+    static const heed_packed_kernels q8_0 = {act_q8_0, rows_q8_0};
+    static const heed_packed_kernels q4_K = {act_k, rows_q4_K};
+    static const heed_packed_kernels q6_K = {act_k, rows_q6_K};
+    switch (type) {
+    case HEED_TYPE_Q4_0: return &q4_0;
+    case HEED_TYPE_Q8_0: return &q8_0;
+    case HEED_TYPE_Q4_K: return &q4_K;
+    case HEED_TYPE_Q6_K: return &q6_K;
+    default: return NULL;
+    }
 }
 
 #else /* not x86-64 */
 
-const heed_packed_kernels *heed_packed_avx512_get(int type);
 const heed_packed_kernels *heed_packed_avx512_get(int type)
 {
     (void)type;

@@ -90,7 +90,7 @@ static size_t max_prepared_size(const heed_model *m, int batch)
     for (int64_t i = 0; i < heed_model_slots(m); i++) {
         const heed_weight *w = heed_model_slot(m, i);
         const size_t s = !w->data ? 0
-                         : w->packed ? heed_packed_act_size(w->n_in, batch)
+                         : w->packed ? heed_packed_act_size(w->type, w->n_in, batch)
                                      : heed_matmul_prepared_size(w->type, w->n_in, batch);
         max = s > max ? s : max;
     }
@@ -209,9 +209,9 @@ static void packed_act_share(void *arg, int ith, int nth)
     const matmul_job *j = arg;
     int64_t begin, end;
     heed_pool_share(j->n, ith, nth, &begin, &end);
-    const int64_t nb = j->w->n_in / HEED_PACK_BLOCK;
-    j->w->packed->act(j->x + begin * j->w->n_in, j->w->n_in, end - begin,
-                      heed_packed_offset(j->w->type), (heed_packed_act8 *)j->xq + begin * nb);
+    const heed_weight *w = j->w;
+    w->packed->act(j->x + begin * w->n_in, w->n_in, end - begin,
+                   (char *)j->xq + heed_packed_act_size(w->type, w->n_in, begin));
 }
 
 static void packed_share(void *arg, int ith, int nth)
@@ -222,21 +222,43 @@ static void packed_share(void *arg, int ith, int nth)
     j->w->packed->rows(j->w->data, j->w->n_in, begin, end, j->xq, j->n, j->y, j->w->n_out);
 }
 
-/* y[t] = W x[t] for n tokens; y is [n][w->n_out]. The activations are
- * converted once; the threads share W's rows. */
+/* Whether the activations prepared for a serve b as they are. */
+static bool same_preparation(const heed_weight *a, const heed_weight *b)
+{
+    if (a->packed || b->packed)
+        return a->packed && b->packed && a->packed->act == b->packed->act;
+    return heed_matmul_vec_type(a->type) == heed_matmul_vec_type(b->type);
+}
+
+/* y[i][t] = W_i x[t] for count matrices over the same n tokens; y[i] is
+ * [n][w[i]->n_out]. The activations are converted once for all matrices
+ * that take them alike (q, k and v; gate and up); the threads share each
+ * W's rows. */
+static void matmuls(heed_context *c, const float *x, int n, int count,
+                    const heed_weight *const *w, float *const *y)
+{
+    for (int i = 0; i < count; i++) {
+        matmul_job j = {w[i], x, c->xq, n, y[i]};
+        const bool prepared = i > 0 && same_preparation(w[i - 1], w[i]);
+        if (w[i]->packed) {
+            if (prepared)
+                ;
+            else if (n > 1)
+                heed_pool_run(c->pool, packed_act_share, &j);
+            else
+                packed_act_share(&j, 0, 1);
+            heed_pool_run(c->pool, packed_share, &j);
+        } else {
+            if (!prepared)
+                heed_matmul_prepare(w[i]->type, x, w[i]->n_in, n, c->xq);
+            heed_pool_run(c->pool, matmul_share, &j);
+        }
+    }
+}
+
 static void matmul(heed_context *c, const heed_weight *w, const float *x, int n, float *y)
 {
-    matmul_job j = {w, x, c->xq, n, y};
-    if (w->packed) {
-        if (n > 1)
-            heed_pool_run(c->pool, packed_act_share, &j);
-        else
-            packed_act_share(&j, 0, 1);
-        heed_pool_run(c->pool, packed_share, &j);
-        return;
-    }
-    heed_matmul_prepare(w->type, x, w->n_in, n, c->xq);
-    heed_pool_run(c->pool, matmul_share, &j);
+    matmuls(c, x, n, 1, &w, &y);
 }
 
 typedef struct attend_job {
@@ -323,9 +345,9 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
             memcpy(c->v + t * KV, row + Q + KV, sizeof(float) * (size_t)KV);
         }
     } else {
-        matmul(c, &L->wq, c->h, n, c->q);
-        matmul(c, &L->wk, c->h, n, c->k);
-        matmul(c, &L->wv, c->h, n, c->v);
+        const heed_weight *w[] = {&L->wq, &L->wk, &L->wv};
+        float *const y[] = {c->q, c->k, c->v};
+        matmuls(c, c->h, n, 3, w, y);
         add_bias(c->q, L->bq, n, Q);
         add_bias(c->k, L->bk, n, KV);
         add_bias(c->v, L->bv, n, KV);
@@ -405,8 +427,9 @@ static void ffn_block(heed_context *c, int il, int n)
                 memmove(c->gate + t * F, c->gate + t * 2 * F, sizeof(float) * (size_t)F);
             }
         } else {
-            matmul(c, &L->w_gate, c->h, n, c->gate);
-            matmul(c, &L->w_up, c->h, n, c->up);
+            const heed_weight *w[] = {&L->w_gate, &L->w_up};
+            float *const y[] = {c->gate, c->up};
+            matmuls(c, c->h, n, 2, w, y);
         }
         if (m->arch->ffn == FFN_GELU_GATED)
             heed_gelu_mul(c->gate, c->up, n * F);
