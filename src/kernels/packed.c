@@ -13,11 +13,13 @@
  *         nibbles are sub-block 2k's elements 4j.., high nibbles 2k+1's.
  *         side: the 12 scale bytes as 3 vectors (vector i = row's
  *         scales[4i..4i+3]), then d[16], dmin[16].
- *   q6_K  quants: vector 8p+j (p = 2h + c < 4) = row's ql[64h+32c+4j..];
- *         then vector 32+8h+j = row's qh[32h+4j..]. Run g of half h
- *         (elements 128h+32g..) takes the low (g < 2) or high nibble of
- *         p = 2h + g%2 and bits 2g, 2g+1 of qh. side: scales[16][16]
- *         (sub-block-major, int8), then d[16].
+ *   q6_K  quants: vector Lp+j (p = 2h + c < 4, j < 8) = row's
+ *         ql[64h+32c+4j..], vector Hh+j = row's qh[32h+4j..]. Run g of
+ *         half h (elements 128h+32g..) takes the low (g < 2) or high
+ *         nibble of p = 2h + g%2 and bits 2g, 2g+1 of qh h. The vectors
+ *         lie in the order the kernel first reads them (L = 0 16 24 40,
+ *         H = 8 32), so matrix × vector streams them forward. side:
+ *         scales[16][16] (sub-block-major, int8), then d[16].
  *
  * The arithmetic of one output (row r, token t), acc starting at 0:
  *   32-blocks: isum = -off·Σx + Σ q·x;  acc = fma(dw·dx, isum, acc)
@@ -49,6 +51,7 @@ typedef void (*unpack_fn)(const uint8_t *q, const uint8_t *side, int r, uint8_t 
 typedef struct pack_format {
     int type;
     int block;     /* elements per block                                 */
+    int unit;      /* blocks per unit (packed.h)                         */
     int qb, sb;    /* bytes of quants (a multiple of 64) and side, per
                       block of 16 rows                                   */
     int act_block; /* bytes of one block of activations                  */
@@ -124,9 +127,9 @@ static void pack_q6_K(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
 {
     const heed_block_q6_K *b = (const heed_block_q6_K *)(const void *)blk;
     for (int v = 0; v < 32; v++)
-        lane_put(q, v, r, b->ql + 4 * v);
+        lane_put(q, heed_q6_ql_at[v / 8] + v % 8, r, b->ql + 4 * v);
     for (int v = 0; v < 16; v++)
-        lane_put(q, 32 + v, r, b->qh + 4 * v);
+        lane_put(q, heed_q6_qh_at[v / 8] + v % 8, r, b->qh + 4 * v);
     for (int s = 0; s < 16; s++)
         side[16 * s + r] = (uint8_t)b->scales[s];
     memcpy(side + 256 + 2 * r, &b->d, 2);
@@ -136,19 +139,19 @@ static void unpack_q6_K(const uint8_t *q, const uint8_t *side, int r, uint8_t *b
 {
     heed_block_q6_K *b = (heed_block_q6_K *)(void *)blk;
     for (int v = 0; v < 32; v++)
-        lane_get(q, v, r, b->ql + 4 * v);
+        lane_get(q, heed_q6_ql_at[v / 8] + v % 8, r, b->ql + 4 * v);
     for (int v = 0; v < 16; v++)
-        lane_get(q, 32 + v, r, b->qh + 4 * v);
+        lane_get(q, heed_q6_qh_at[v / 8] + v % 8, r, b->qh + 4 * v);
     for (int s = 0; s < 16; s++)
         b->scales[s] = (int8_t)side[16 * s + r];
     memcpy(&b->d, side + 256 + 2 * r, 2);
 }
 
 static const pack_format formats[] = {
-    {HEED_TYPE_Q4_0, 32, 256, 32, sizeof(heed_packed_act8), pack_q4_0, unpack_q4_0},
-    {HEED_TYPE_Q8_0, 32, 512, 32, sizeof(heed_packed_act8), pack_q8_0, unpack_q8_0},
-    {HEED_TYPE_Q4_K, 256, 2048, 256, sizeof(heed_packed_actk), pack_q4_K, unpack_q4_K},
-    {HEED_TYPE_Q6_K, 256, 3072, 288, sizeof(heed_packed_actk), pack_q6_K, unpack_q6_K},
+    {HEED_TYPE_Q4_0, 32, 2, 256, 32, sizeof(heed_packed_act8), pack_q4_0, unpack_q4_0},
+    {HEED_TYPE_Q8_0, 32, 2, 512, 32, sizeof(heed_packed_act8), pack_q8_0, unpack_q8_0},
+    {HEED_TYPE_Q4_K, 256, 1, 2048, 256, sizeof(heed_packed_actk), pack_q4_K, unpack_q4_K},
+    {HEED_TYPE_Q6_K, 256, 1, 3072, 288, sizeof(heed_packed_actk), pack_q6_K, unpack_q6_K},
 };
 
 static const pack_format *format_of(int type)
@@ -159,11 +162,22 @@ static const pack_format *format_of(int type)
     return NULL;
 }
 
-/* Bytes of one group of 16 rows. */
+/* Bytes of one group of 16 rows, and where block b's quants and side are
+ * in it. */
 static size_t group_bytes(const pack_format *f, int64_t n_in)
 {
-    const int64_t nb = n_in / f->block;
-    return (size_t)((nb * (f->qb + f->sb) + 63) / 64 * 64);
+    const int64_t units = (n_in / f->block + f->unit - 1) / f->unit;
+    return (size_t)(units * heed_pack_unit_bytes(f->unit, f->qb, f->sb));
+}
+
+static int64_t quants_at(const pack_format *f, int64_t b)
+{
+    return heed_pack_quants_at(b, f->unit, f->qb, f->sb);
+}
+
+static int64_t side_at(const pack_format *f, int64_t b)
+{
+    return heed_pack_side_at(b, f->unit, f->qb, f->sb);
 }
 
 size_t heed_packed_size(int type, int64_t n_in, int64_t n_out)
@@ -186,15 +200,15 @@ void heed_pack_groups(int type, const void *w, int64_t n_in, int64_t g_begin, in
     const pack_format *f = format_of(type);
     const int64_t nb = n_in / f->block;
     const size_t row = heed_type_row_size(type, n_in), gb = group_bytes(f, n_in);
-    const size_t blk = heed_type_get(type)->type_size;
+    const size_t blk = heed_type_row_size(type, f->block); /* one block of a row */
     for (int64_t g = g_begin; g < g_end; g++) {
-        uint8_t *quants = (uint8_t *)dst + (size_t)g * gb, *side = quants + nb * f->qb;
+        uint8_t *group = (uint8_t *)dst + (size_t)g * gb;
+        memset(group, 0, gb); /* the padding */
         for (int r = 0; r < R; r++) {
             const uint8_t *src = (const uint8_t *)w + (size_t)(g * R + r) * row;
             for (int64_t b = 0; b < nb; b++)
-                f->pack(src + (size_t)b * blk, r, quants + b * f->qb, side + b * f->sb);
+                f->pack(src + (size_t)b * blk, r, group + quants_at(f, b), group + side_at(f, b));
         }
-        memset(side + nb * f->sb, 0, gb - (size_t)(nb * (f->qb + f->sb)));
     }
 }
 
@@ -202,11 +216,10 @@ void heed_unpack_row(int type, const void *P, int64_t n_in, int64_t o, void *row
 {
     const pack_format *f = format_of(type);
     const int64_t nb = n_in / f->block;
-    const uint8_t *quants = (const uint8_t *)P + (size_t)(o / R) * group_bytes(f, n_in);
-    const uint8_t *side = quants + nb * f->qb;
-    const size_t blk = heed_type_get(type)->type_size;
+    const uint8_t *group = (const uint8_t *)P + (size_t)(o / R) * group_bytes(f, n_in);
+    const size_t blk = heed_type_row_size(type, f->block); /* one block of a row */
     for (int64_t b = 0; b < nb; b++)
-        f->unpack(quants + b * f->qb, side + b * f->sb, (int)(o % R),
+        f->unpack(group + quants_at(f, b), group + side_at(f, b), (int)(o % R),
                   (uint8_t *)row + (size_t)b * blk);
 }
 
@@ -271,8 +284,8 @@ static int quant_at(int type, const uint8_t *q, int r, int e)
     }
     default: { /* q6_K */
         const int h = e / 128, g = e % 128 / 32, j = e % 32 / 4;
-        const uint8_t lo = q[64 * (8 * (2 * h + g % 2) + j) + 4 * r + e % 4];
-        const uint8_t hi = q[64 * (32 + 8 * h + j) + 4 * r + e % 4];
+        const uint8_t lo = q[64 * (heed_q6_ql_at[2 * h + g % 2] + j) + 4 * r + e % 4];
+        const uint8_t hi = q[64 * (heed_q6_qh_at[h] + j) + 4 * r + e % 4];
         return (g < 2 ? lo & 0x0f : lo >> 4) | ((hi >> (2 * g)) & 3) << 4;
     }
     }
@@ -286,13 +299,12 @@ static float f16_at(const uint8_t *p, int i)
 }
 
 /* One output's sum over its blocks, as the header of this file says. */
-static float output_scalar(const pack_format *f, const uint8_t *quants, int64_t nb, int r,
+static float output_scalar(const pack_format *f, const uint8_t *group, int64_t nb, int r,
                            const void *act)
 {
-    const uint8_t *side = quants + nb * f->qb;
     float acc = 0.0f;
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *q = quants + b * f->qb, *sd = side + b * f->sb;
+        const uint8_t *q = group + quants_at(f, b), *sd = group + side_at(f, b);
         if (f->block == 32) {
             const heed_packed_act8 *x = (const heed_packed_act8 *)act + b;
             int32_t isum = x->neg_off_sum;

@@ -10,12 +10,14 @@
  * rows' block scales are one vector. Nothing is summed across lanes.
  *
  * Layout of a packed matrix: n_out / 16 groups of 16 rows, back to back,
- * each of nb = n_in / block blocks:
+ * each of nb = n_in / block blocks, in units of U blocks (U = 2 for the
+ * 32-blocks, else 1) so that one stream of memory holds everything:
  *
- *   quants  [nb][QB]   block b of all 16 rows, QB / 64 vectors
- *   side    [nb][SB]   their scales (and mins, high bits: see packed.c)
- *   padding to a multiple of 64 bytes
+ *   unit    quants [U][QB]   U blocks of all 16 rows, QB / 64 vectors each
+ *           side   [U][SB]   their scales (and mins: see packed.c)
+ *           padding to a multiple of 64 bytes
  *
+ * (the last unit of a group may hold fewer blocks; its room is zero).
  * QB is a multiple of 64, so quant vectors are 64-byte aligned when the
  * matrix is. Quants are stored unsigned, as vpdpbusd's first operand must
  * be, with the type's offset (q4_0: 8, q8_0: 128, q6_K: 32) taken back as
@@ -72,6 +74,26 @@ typedef struct heed_packed_kernels {
     void (*rows)(const void *P, int64_t n_in, int64_t g_begin, int64_t g_end, const void *a,
                  int64_t n_tokens, float *y, int64_t n_out);
 } heed_packed_kernels;
+
+/* Offsets in a group of block b's quants and side, for a format of U
+ * blocks per unit with QB quant and SB side bytes per block. */
+static inline int64_t heed_pack_unit_bytes(int U, int64_t qb, int64_t sb)
+{
+    return (U * (qb + sb) + 63) / 64 * 64;
+}
+static inline int64_t heed_pack_quants_at(int64_t b, int U, int64_t qb, int64_t sb)
+{
+    return b / U * heed_pack_unit_bytes(U, qb, sb) + b % U * qb;
+}
+static inline int64_t heed_pack_side_at(int64_t b, int U, int64_t qb, int64_t sb)
+{
+    return b / U * heed_pack_unit_bytes(U, qb, sb) + U * qb + b % U * sb;
+}
+
+/* Where q6_K's ql vectors 8p.. and qh vectors 8h.. lie in a packed
+ * block (packed.c). */
+static const int heed_q6_ql_at[4] = {0, 16, 24, 40};
+static const int heed_q6_qh_at[2] = {8, 32};
 
 /* Whether a weight matrix of type with this shape is packed at load on
  * this CPU: the type has packed kernels for the ISA in use, n_out is a

@@ -151,15 +151,15 @@ VNNI512 static INLINE void tile32(int type, const uint8_t *quants, int64_t nb, c
                                   float *y, int64_t n_out, const int T)
 {
     const int64_t qb = type == HEED_TYPE_Q4_0 ? 256 : 512;
-    const uint16_t *scales = (const uint16_t *)(const void *)(quants + nb * qb);
     const heed_packed_act8 *a = va;
     __m512 acc[TMAX];
     UNROLL for (int t = 0; t < T; t++)
         acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         __m512i w[8];
-        unpack32(type, quants + b * qb, w);
-        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(scales + b * R)));
+        unpack32(type, quants + heed_pack_quants_at(b, 2, qb, 32), w);
+        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(
+            (const __m256i *)(const void *)(quants + heed_pack_side_at(b, 2, qb, 32))));
         UNROLL for (int t = 0; t < T; t++) {
             const heed_packed_act8 *x = a + t * nb + b;
             const __m512i s = dot_run(_mm512_set1_epi32(x->neg_off_sum), w, x->qs, 8);
@@ -176,7 +176,6 @@ VNNI512 static INLINE void tile32(int type, const uint8_t *quants, int64_t nb, c
 VNNI512 static INLINE void tile_q4_K(const uint8_t *quants, int64_t nb, const void *va, float *y,
                                      int64_t n_out, const int T)
 {
-    const uint8_t *side = quants + nb * 2048;
     const heed_packed_actk *a = va;
     const __m512i m4 = _mm512_set1_epi8(0x0f), m3f = _mm512_set1_epi8(0x3f);
     const __m512i m03 = _mm512_set1_epi8(0x03), mff = _mm512_set1_epi32(0xff);
@@ -185,7 +184,7 @@ VNNI512 static INLINE void tile_q4_K(const uint8_t *quants, int64_t nb, const vo
     UNROLL for (int t = 0; t < T; t++)
         acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *q = quants + b * 2048, *sd = side + b * 256;
+        const uint8_t *q = quants + b * 2304, *sd = q + 2048;
         /* heed_k_scales_unpack, 16 rows at once: bytes of sc 0..3, 4..7 */
         const __m512i u0 = load(sd), u2 = load(sd + 128);
         const __m512i sc03 = _mm512_and_si512(u0, m3f);
@@ -240,14 +239,13 @@ VNNI512 static INLINE void tile_q4_K(const uint8_t *quants, int64_t nb, const vo
 VNNI512 static INLINE void tile_q6_K(const uint8_t *quants, int64_t nb, const void *va, float *y,
                                      int64_t n_out, const int T)
 {
-    const uint8_t *side = quants + nb * 3072;
     const heed_packed_actk *a = va;
     const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
     __m512 acc[TMAX];
     UNROLL for (int t = 0; t < T; t++)
         acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *q = quants + b * 3072, *sd = side + b * 288;
+        const uint8_t *q = quants + b * 3392, *sd = q + 3072; /* units padded to 64 */
         __m512i tot[TMAX];
         UNROLL for (int t = 0; t < T; t++)
             tot[t] = _mm512_setzero_si512();
@@ -255,8 +253,8 @@ VNNI512 static INLINE void tile_q6_K(const uint8_t *quants, int64_t nb, const vo
             const int h = run / 4, g = run % 4;
             __m512i w[8];
             UNROLL for (int j = 0; j < 8; j++) {
-                const __m512i lo = load(q + 64 * (8 * (2 * h + g % 2) + j));
-                const __m512i hi = load(q + 64 * (32 + 8 * h + j));
+                const __m512i lo = load(q + 64 * (heed_q6_ql_at[2 * h + g % 2] + j));
+                const __m512i hi = load(q + 64 * (heed_q6_qh_at[h] + j));
                 /* bits 2g, 2g+1 of hi to bits 4, 5 */
                 const __m512i top = g == 0   ? _mm512_slli_epi16(hi, 4)
                                     : g == 1 ? _mm512_slli_epi16(hi, 2)
@@ -296,46 +294,62 @@ VNNI512 static INLINE void tile(int type, const uint8_t *quants, int64_t nb, con
         tile32(type, quants, nb, a, y, n_out, T);
 }
 
+/* One function per tile shape (type × T): each compiled on its own keeps
+ * its accumulators in registers, and a profile names it. */
+typedef void (*tile_fn)(const uint8_t *quants, int64_t nb, const void *a, float *y,
+                        int64_t n_out);
+#define TILE_FN(NAME, TYPE, T)                                                                 \
+    VNNI512 __attribute__((noinline)) static void tile_##NAME##_##T(                          \
+        const uint8_t *q, int64_t nb, const void *a, float *y, int64_t n_out)                 \
+    {                                                                                          \
+        tile(TYPE, q, nb, a, y, n_out, T);                                                     \
+    }
+#define TILE_FNS(NAME, TYPE)                                                                   \
+    TILE_FN(NAME, TYPE, 1) TILE_FN(NAME, TYPE, 2) TILE_FN(NAME, TYPE, 3) TILE_FN(NAME, TYPE, 4) \
+    TILE_FN(NAME, TYPE, 5) TILE_FN(NAME, TYPE, 6) TILE_FN(NAME, TYPE, 7) TILE_FN(NAME, TYPE, 8) \
+    TILE_FN(NAME, TYPE, 9) TILE_FN(NAME, TYPE, 10) TILE_FN(NAME, TYPE, 11)                     \
+    TILE_FN(NAME, TYPE, 12) TILE_FN(NAME, TYPE, 13) TILE_FN(NAME, TYPE, 14)                    \
+    TILE_FN(NAME, TYPE, 15) TILE_FN(NAME, TYPE, 16)                                            \
+    static const tile_fn tiles_##NAME[TMAX + 1] = {                                            \
+        NULL, tile_##NAME##_1, tile_##NAME##_2, tile_##NAME##_3, tile_##NAME##_4,              \
+        tile_##NAME##_5, tile_##NAME##_6, tile_##NAME##_7, tile_##NAME##_8, tile_##NAME##_9,   \
+        tile_##NAME##_10, tile_##NAME##_11, tile_##NAME##_12, tile_##NAME##_13,                \
+        tile_##NAME##_14, tile_##NAME##_15, tile_##NAME##_16};
+
 /* Groups of GC (64 rows: 70-200 KiB at n_in 2048, in L2) meet every
  * token tile while they are in cache. */
 enum { GC = 4 };
 
-#define TILE_CASE(T)                                                                        \
-    case T: tile(type, q, nb, (const uint8_t *)a + t0 * row, y + t0 * n_out + g * R, n_out, T); break;
-
-VNNI512 static INLINE void rows(int type, int block, int64_t qb, int64_t sb, int64_t act_block,
-                                const void *P, int64_t n_in, int64_t g_begin, int64_t g_end,
-                                const void *a, int64_t n_tokens, float *y, int64_t n_out)
+VNNI512 static INLINE void rows(const tile_fn *tiles, int block, int unit, int64_t qb,
+                                int64_t sb, int64_t act_block, const void *P, int64_t n_in,
+                                int64_t g_begin, int64_t g_end, const void *a, int64_t n_tokens,
+                                float *y, int64_t n_out)
 {
     const int64_t nb = n_in / block, row = nb * act_block;
-    const size_t gb = (size_t)((nb * (qb + sb) + 63) / 64 * 64);
+    const size_t gb = (size_t)((nb + unit - 1) / unit * heed_pack_unit_bytes(unit, qb, sb));
     for (int64_t g0 = g_begin; g0 < g_end; g0 += GC) {
         const int64_t g1 = g0 + GC < g_end ? g0 + GC : g_end;
         for (int64_t t0 = 0; t0 < n_tokens; t0 += TMAX) {
-            const int64_t left = n_tokens - t0;
-            for (int64_t g = g0; g < g1; g++) {
-                const uint8_t *q = (const uint8_t *)P + (size_t)g * gb;
-                switch (left < TMAX ? left : TMAX) {
-                    TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4)
-                    TILE_CASE(5) TILE_CASE(6) TILE_CASE(7) TILE_CASE(8)
-                    TILE_CASE(9) TILE_CASE(10) TILE_CASE(11) TILE_CASE(12)
-                    TILE_CASE(13) TILE_CASE(14) TILE_CASE(15) TILE_CASE(16)
-                }
-            }
+            const tile_fn tile_t = tiles[n_tokens - t0 < TMAX ? n_tokens - t0 : TMAX];
+            for (int64_t g = g0; g < g1; g++)
+                tile_t((const uint8_t *)P + (size_t)g * gb, nb, (const uint8_t *)a + t0 * row,
+                       y + t0 * n_out + g * R, n_out);
         }
     }
 }
 
-#define ROWS(NAME, TYPE, BLOCK, QB, SB, ACT)                                                  \
+#define ROWS(NAME, TYPE, BLOCK, UNIT, QB, SB, ACT)                                                  \
+    TILE_FNS(NAME, TYPE)                                                                      \
     VNNI512 static void rows_##NAME(const void *P, int64_t n_in, int64_t g0, int64_t g1,     \
                                     const void *a, int64_t n_tok, float *y, int64_t n_out)     \
     {                                                                                         \
-        rows(TYPE, BLOCK, QB, SB, sizeof(ACT), P, n_in, g0, g1, a, n_tok, y, n_out);          \
+        rows(tiles_##NAME, BLOCK, UNIT, QB, SB, sizeof(ACT), P, n_in, g0, g1, a, n_tok, y,    \
+             n_out);                                                                          \
     }
-ROWS(q4_0, HEED_TYPE_Q4_0, 32, 256, 32, heed_packed_act8)
-ROWS(q8_0, HEED_TYPE_Q8_0, 32, 512, 32, heed_packed_act8)
-ROWS(q4_K, HEED_TYPE_Q4_K, 256, 2048, 256, heed_packed_actk)
-ROWS(q6_K, HEED_TYPE_Q6_K, 256, 3072, 288, heed_packed_actk)
+ROWS(q4_0, HEED_TYPE_Q4_0, 32, 2, 256, 32, heed_packed_act8)
+ROWS(q8_0, HEED_TYPE_Q8_0, 32, 2, 512, 32, heed_packed_act8)
+ROWS(q4_K, HEED_TYPE_Q4_K, 256, 1, 2048, 256, heed_packed_actk)
+ROWS(q6_K, HEED_TYPE_Q6_K, 256, 1, 3072, 288, heed_packed_actk)
 
 const heed_packed_kernels *heed_packed_avx512_get(int type)
 {
