@@ -652,6 +652,18 @@ heed_status heed_sampler_accept(heed_sampler *s, int32_t token);
  */
 int32_t heed_sampler_sample(heed_sampler *s, const float *logits);
 
+/*
+ * Prompt-lookup decoding's draft: finds the latest earlier occurrence in
+ * hist[0..n) of its last ng tokens, for ng from n_max down to n_min, and
+ * copies up to max_draft of the tokens that followed it into draft.
+ * Returns how many (0: no occurrence, or bad arguments). Evaluating the
+ * draft in one batch and keeping the tokens the sampler would have drawn
+ * anyway (heed run --lookup) gives plain decoding's output, faster when
+ * the text repeats its context.
+ */
+int heed_lookup_draft(const int32_t *hist, int n, int n_min, int n_max, int32_t *draft,
+                      int max_draft);
+
 /* Forgets the history and restarts the random generator from the seed:
  * the sampler then behaves as newly made. */
 void heed_sampler_reset(heed_sampler *s);

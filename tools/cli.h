@@ -20,7 +20,7 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--temp T] [--top-k K] " \
     "[--top-p P] [--min-p P] [--repeat-penalty R] [--repeat-last-n N] " \
     "[--frequency-penalty F] [--presence-penalty P] [--seed S] [--ignore-eos] [-t THREADS] " \
-    "[-c CTX] [--verbose]"
+    "[-c CTX] [--lookup N] [--verbose]"
 #define USAGE_LOGITS "heed logits MODEL --ids 1,2,3 -o FILE [-t THREADS] [-c CTX]"
 #define USAGE_TOKENIZE "heed tokenize MODEL (TEXT | --inp FILE.inp) [--ids-only] [--special] " \
     "[--no-add-special]"

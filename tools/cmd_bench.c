@@ -10,14 +10,17 @@
  * and the standard deviation of the tokens/s are printed. Generation reads
  * every matrix once per token, so matrix bytes × tokens/s is the memory
  * bandwidth it achieves, compared with the machine's read bandwidth
- * (measured here: threads summing a 1 GiB buffer, best of 5). --capture
- * also measures pp with every layer and head's attention captured (dense
- * rows in memory): what capture costs.
+ * (measured here, after the runs: threads summing a 1 GiB buffer, best
+ * of 5). It also reports the model's load time (packing included) and
+ * the peak resident memory of the runs. --capture also measures pp with
+ * every layer and head's attention captured (dense rows in memory): what
+ * capture costs.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 #include "kernels/pool.h"
@@ -159,13 +162,14 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error("bench", USAGE_BENCH, "needs MODEL (or --membw)");
     if (!threads)
         threads = heed_cpu_cores();
-    double membw;
-    heed_status st = measure_membw((int)threads, &membw);
-    if (st)
-        return cli_fail("bench", st);
-    printf("memory read bandwidth: %.1f GB/s (%ld threads)\n", membw, threads);
-    if (membw_only)
+    double membw = 0;
+    heed_status st;
+    if (membw_only) {
+        if ((st = measure_membw((int)threads, &membw)))
+            return cli_fail("bench", st);
+        printf("memory read bandwidth: %.1f GB/s (%ld threads)\n", membw, threads);
         return EXIT_OK;
+    }
 
     heed_model *m = NULL;
     heed_context *c = NULL;
@@ -176,7 +180,9 @@ int cmd_bench(int argc, char **argv)
     heed_context_params cp = heed_context_default_params();
     cp.n_ctx = (int)(depth + (p > n ? p : n));
     cp.n_threads = (int)threads;
+    const double t_load = heed_seconds();
     st = heed_model_load(model, &m);
+    const double load_s = heed_seconds() - t_load;
     if (!st && heed_model_is_encoder(m))
         st = heed_fail(HEED_ERR_UNSUPPORTED, "'%s' is an encoder: bench measures decoders",
                        heed_model_arch(m));
@@ -201,8 +207,8 @@ int cmd_bench(int argc, char **argv)
     }
     const double gb = st ? 0 : (double)heed_model_matrix_bytes(m) / 1e9;
     if (!st)
-        printf("%s: %s, matrices %.2f GB, %ld threads, kernels %s, %ld reps\n", model,
-               heed_model_arch(m), gb, threads, heed_cpu_isa(), reps);
+        printf("%s: %s, matrices %.2f GB, %ld threads, kernels %s, %ld reps, loaded in %.2f s\n",
+               model, heed_model_arch(m), gb, threads, heed_cpu_isa(), reps, load_s);
     if (!st && p) {
         st = measure(c, NULL, (int)depth, ids, (int)p, 0, (int)reps, logits, &pp);
         if (!st)
@@ -220,18 +226,26 @@ int cmd_bench(int argc, char **argv)
                    ppc.median, ppc.sd, (double)heed_capture_bytes(m, &cpar) / 1048576.0,
                    100.0 * (pp.median / ppc.median - 1.0));
     }
-    if (!st && n) {
+    if (!st && n)
         st = measure(c, NULL, (int)depth, ids, 0, (int)n, (int)reps, logits, &tg);
-        if (!st)
-            printf("tg%-5ld %10.2f t/s ± %.2f   %.1f GB/s, %.0f%% of the measured %.1f GB/s\n",
-                   n, tg.median, tg.sd, gb * tg.median, 100.0 * gb * tg.median / membw, membw);
-    }
+    /* the peak before measuring the bandwidth, whose buffer would count */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    const double peak_mib = (double)ru.ru_maxrss / 1024.0;
+    if (!st && n)
+        st = measure_membw((int)threads, &membw);
+    if (!st && n)
+        printf("tg%-5ld %10.2f t/s ± %.2f   %.1f GB/s, %.0f%% of the measured %.1f GB/s\n", n,
+               tg.median, tg.sd, gb * tg.median, 100.0 * gb * tg.median / membw, membw);
     int rc = EXIT_OK;
     if (st)
         rc = cli_fail("bench", st);
-    else
-        printf("pp%ld %.2f tg%ld %.2f bw %.2f roofline %.1f\n", p, pp.median, n, tg.median,
-               gb * tg.median, 100.0 * gb * tg.median / membw);
+    else {
+        printf("peak resident memory %.1f MiB\n", peak_mib);
+        printf("pp%ld %.2f tg%ld %.2f bw %.2f roofline %.1f load %.2f peak_mib %.1f\n", p,
+               pp.median, n, tg.median, gb * tg.median,
+               membw > 0 ? 100.0 * gb * tg.median / membw : 0.0, load_s, peak_mib);
+    }
     free(ids);
     free(logits);
     heed_capture_free(cap);

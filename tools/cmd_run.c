@@ -30,6 +30,7 @@ typedef struct run_options {
     const char *model, *ids, *prompt, *tokenizer, *stop;
     long n_predict, threads, n_ctx;
     bool print_ids, verbose, ignore_eos;
+    long lookup; /* draft tokens per step from prompt lookup (0: off) */
     heed_sampler_params sp;
 } run_options;
 
@@ -63,6 +64,7 @@ static int parse(int argc, char **argv, run_options *o)
         INT_OPT("-n", 0, 1L << 30, o->n_predict)
         INT_OPT("-t", 1, 1024, o->threads)
         INT_OPT("-c", 1, 1L << 24, o->n_ctx)
+        INT_OPT("--lookup", 0, 64, o->lookup)
         INT_OPT("--top-k", 0, 1L << 30, o->sp.top_k)
         INT_OPT("--repeat-last-n", -1, 1L << 30, o->sp.repeat_last_n)
         FLOAT_OPT("--temp", 0, 1e6, o->sp.temp)
@@ -162,7 +164,16 @@ int cmd_run(int argc, char **argv)
         st = heed_context_new(m, &cp, &c);
     if (!st)
         st = heed_sampler_new(&o.sp, heed_model_n_vocab(m), &s);
-    if (!st && !(logits = malloc(sizeof *logits * (size_t)heed_model_n_vocab(m))))
+    /* logits of the step: one row, or one per token of a lookup batch */
+    const size_t V = m ? (size_t)heed_model_n_vocab(m) : 0;
+    if (!st && !(logits = malloc(sizeof *logits * V * (size_t)(o.lookup + 1))))
+        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+    /* the context's tokens, which lookup searches */
+    int32_t *hist = NULL, *batch = NULL;
+    int n_hist = 0;
+    if (!st && o.lookup &&
+        (!(hist = malloc(sizeof *hist * (size_t)heed_context_n_ctx(c))) ||
+         !(batch = malloc(sizeof *batch * (size_t)(o.lookup + 1)))))
         st = heed_fail(HEED_ERR_NOMEM, "out of memory");
     if (!st) {
         t0 = heed_seconds();
@@ -171,12 +182,20 @@ int cmd_run(int argc, char **argv)
     }
     for (int i = 0; !st && i < n_prompt; i++) /* the penalties see the prompt */
         st = heed_sampler_accept(s, ids[i]);
+    if (hist) {
+        memcpy(hist, ids, sizeof *hist * (size_t)n_prompt);
+        n_hist = n_prompt;
+    }
     if (!st && o.prompt && !o.print_ids)
         emit(o.prompt, strlen(o.prompt));
     text_tail tail = {.len = 0};
     bool stopped = false;
+    /* With lookup, the cache may hold draft tokens past the last sampled
+     * one: batch[1..n_draft], of which `at` are confirmed so far; row `at`
+     * of logits is what comes after the last confirmed token. */
+    int n_draft = 0, at = 0;
     while (!st && !stopped && n_gen < o.n_predict) {
-        int32_t next = heed_sampler_sample(s, logits);
+        int32_t next = heed_sampler_sample(s, logits + (size_t)at * V);
         bool end = v ? heed_vocab_is_eog(v, next) : next == heed_model_eos(m);
         if (end && !o.ignore_eos)
             break;
@@ -194,13 +213,35 @@ int cmd_run(int argc, char **argv)
         stopped = tail_add(&tail, o.stop, piece, len);
         if (n_gen == o.n_predict || stopped)
             break;
-        if (heed_context_n_past(c) == heed_context_n_ctx(c)) {
+        const int n_past = heed_context_n_past(c) - (n_draft - at); /* confirmed */
+        if (n_past == heed_context_n_ctx(c)) {
             fprintf(stderr, "heed run: the context is full (%d positions); stopped after %d "
                     "tokens (raise it with -c)\n", heed_context_n_ctx(c), n_gen);
             break;
         }
-        if (!(st = heed_sampler_accept(s, next)))
+        if ((st = heed_sampler_accept(s, next)))
+            break;
+        if (hist)
+            hist[n_hist++] = next;
+        if (at < n_draft && next == batch[1 + at]) { /* drafted right: already in the cache */
+            at++;
+            continue;
+        }
+        if (!o.lookup) {
             st = heed_context_eval(c, &next, 1, logits, false);
+            continue;
+        }
+        /* drop the drafts not confirmed; evaluate next and a new draft,
+         * which must fit the context and what is left to generate */
+        if (n_draft > at && (st = heed_context_truncate(c, n_past)))
+            break;
+        const int room = heed_context_n_ctx(c) - n_past - 1, left = (int)(o.n_predict - n_gen) - 1;
+        const int max = (int)o.lookup < room ? ((int)o.lookup < left ? (int)o.lookup : left)
+                                             : (room < left ? room : left);
+        batch[0] = next;
+        n_draft = heed_lookup_draft(hist, n_hist, 2, 4, batch + 1, max);
+        at = 0;
+        st = heed_context_eval(c, batch, n_draft + 1, logits, n_draft > 0);
     }
     t2 = heed_seconds();
     if (text) {
@@ -224,6 +265,8 @@ int cmd_run(int argc, char **argv)
                 heed_model_arch(m), heed_model_n_layer(m), heed_context_n_ctx(c),
                 resident_mib());
     free(logits);
+    free(hist);
+    free(batch);
     free(ids);
     heed_sampler_free(s);
     heed_context_free(c);
