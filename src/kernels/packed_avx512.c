@@ -128,6 +128,20 @@ VNNI512 static INLINE __m512i dot_run(__m512i s, const __m512i *w, const int8_t 
     return s;
 }
 
+/* A tile's T accumulators (16 rows each): cleared, and stored to the
+ * rows of y of the tile's tokens. */
+VNNI512 static INLINE void acc_zero(__m512 *acc, const int T)
+{
+    UNROLL for (int t = 0; t < T; t++)
+        acc[t] = _mm512_setzero_ps();
+}
+
+VNNI512 static INLINE void acc_store(const __m512 *acc, float *y, int64_t n_out, const int T)
+{
+    UNROLL for (int t = 0; t < T; t++)
+        _mm512_storeu_ps(y + t * n_out, acc[t]);
+}
+
 /* The 8 byte vectors of a 32-block (vector v pairs with activation quants
  * 4v..4v+3; see packed.c). */
 VNNI512 static INLINE void unpack32(int type, const uint8_t *q, __m512i w[8])
@@ -153,8 +167,7 @@ VNNI512 static INLINE void tile32(int type, const uint8_t *quants, int64_t nb, c
     const int64_t qb = type == HEED_TYPE_Q4_0 ? 256 : 512;
     const heed_packed_act8 *a = va;
     __m512 acc[TMAX];
-    UNROLL for (int t = 0; t < T; t++)
-        acc[t] = _mm512_setzero_ps();
+    acc_zero(acc, T);
     for (int64_t b = 0; b < nb; b++) {
         __m512i w[8];
         unpack32(type, quants + heed_pack_quants_at(b, 2, qb, 32), w);
@@ -167,8 +180,7 @@ VNNI512 static INLINE void tile32(int type, const uint8_t *quants, int64_t nb, c
                                      _mm512_cvtepi32_ps(s), acc[t]);
         }
     }
-    UNROLL for (int t = 0; t < T; t++)
-        _mm512_storeu_ps(y + t * n_out, acc[t]);
+    acc_store(acc, y, n_out, T);
 }
 
 /* q4_K: per super-block, tot[t] = Σ_s sc_s · (run s's q·x) in integers,
@@ -181,8 +193,7 @@ VNNI512 static INLINE void tile_q4_K(const uint8_t *quants, int64_t nb, const vo
     const __m512i m03 = _mm512_set1_epi8(0x03), mff = _mm512_set1_epi32(0xff);
     const __m512i m00ff = _mm512_set1_epi32(0x00ff00ff);
     __m512 acc[TMAX];
-    UNROLL for (int t = 0; t < T; t++)
-        acc[t] = _mm512_setzero_ps();
+    acc_zero(acc, T);
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *q = quants + b * 2304, *sd = q + 2048;
         /* heed_k_scales_unpack, 16 rows at once: bytes of sc 0..3, 4..7 */
@@ -230,8 +241,7 @@ VNNI512 static INLINE void tile_q4_K(const uint8_t *quants, int64_t nb, const vo
             acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(dm, dx), _mm512_cvtepi32_ps(mins), acc[t]);
         }
     }
-    UNROLL for (int t = 0; t < T; t++)
-        _mm512_storeu_ps(y + t * n_out, acc[t]);
+    acc_store(acc, y, n_out, T);
 }
 
 /* q6_K: per run of 32 the 6-bit quants from a nibble and two high bits,
@@ -242,8 +252,7 @@ VNNI512 static INLINE void tile_q6_K(const uint8_t *quants, int64_t nb, const vo
     const heed_packed_actk *a = va;
     const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
     __m512 acc[TMAX];
-    UNROLL for (int t = 0; t < T; t++)
-        acc[t] = _mm512_setzero_ps();
+    acc_zero(acc, T);
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *q = quants + b * 3392, *sd = q + 3072; /* units padded to 64 */
         __m512i tot[TMAX];
@@ -279,8 +288,7 @@ VNNI512 static INLINE void tile_q6_K(const uint8_t *quants, int64_t nb, const vo
             acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a[t * nb + b].d)),
                                      _mm512_cvtepi32_ps(tot[t]), acc[t]);
     }
-    UNROLL for (int t = 0; t < T; t++)
-        _mm512_storeu_ps(y + t * n_out, acc[t]);
+    acc_store(acc, y, n_out, T);
 }
 
 VNNI512 static INLINE void tile(int type, const uint8_t *quants, int64_t nb, const void *a,
