@@ -236,8 +236,9 @@ int cmd_run(int argc, char **argv)
         if (n_draft > at && (st = heed_context_truncate(c, n_past)))
             break;
         const int room = heed_context_n_ctx(c) - n_past - 1, left = (int)(o.n_predict - n_gen) - 1;
-        const int max = (int)o.lookup < room ? ((int)o.lookup < left ? (int)o.lookup : left)
-                                             : (room < left ? room : left);
+        int max = (int)o.lookup;
+        max = room < max ? room : max;
+        max = left < max ? left : max;
         batch[0] = next;
         n_draft = heed_lookup_draft(hist, n_hist, 2, 4, batch + 1, max);
         at = 0;

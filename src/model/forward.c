@@ -241,12 +241,10 @@ static void matmuls(heed_context *c, const float *x, int n, int count,
         matmul_job j = {w[i], x, c->xq, n, y[i]};
         const bool prepared = i > 0 && same_preparation(w[i - 1], w[i]);
         if (w[i]->packed) {
-            if (prepared)
-                ;
-            else if (n > 1)
+            if (!prepared && n > 1)
                 heed_pool_run(c->pool, packed_act_share, &j);
-            else
-                packed_act_share(&j, 0, 1);
+            else if (!prepared)
+                packed_act_share(&j, 0, 1); /* one token: not worth waking the pool */
             heed_pool_run(c->pool, packed_share, &j);
         } else {
             if (!prepared)
