@@ -400,6 +400,35 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
         norm_rows(m, c->x, c->x, L->attn_norm, L->attn_norm_b, n);
 }
 
+typedef struct gate_job {
+    float *gate;
+    const float *up;
+    int64_t count;
+    bool gelu;
+} gate_job;
+
+static void gate_share(void *arg, int ith, int nth)
+{
+    const gate_job *j = arg;
+    int64_t begin, end;
+    heed_pool_share(j->count, ith, nth, &begin, &end);
+    if (j->gelu)
+        heed_gelu_mul(j->gate + begin, j->up + begin, end - begin);
+    else
+        heed_silu_mul(j->gate + begin, j->up + begin, end - begin);
+}
+
+/* gate[i] = act(gate[i]) * up[i] for count elements, on all threads (one
+ * exp per element: a prompt's worth is worth sharing). */
+static void gate_mul(heed_context *c, bool gelu, int64_t count)
+{
+    gate_job j = {c->gate, c->up, count, gelu};
+    if (count < 4096)
+        gate_share(&j, 0, 1);
+    else
+        heed_pool_run(c->pool, gate_share, &j);
+}
+
 /* x += mlp(norm(x)): W_down(act(W_gate h) * W_up h), or W_down act(W_up h). */
 static void ffn_block(heed_context *c, int il, int n)
 {
@@ -429,10 +458,7 @@ static void ffn_block(heed_context *c, int il, int n)
             float *const y[] = {c->gate, c->up};
             matmuls(c, c->h, n, 2, w, y);
         }
-        if (m->arch->ffn == FFN_GELU_GATED)
-            heed_gelu_mul(c->gate, c->up, n * F);
-        else
-            heed_silu_mul(c->gate, c->up, n * F);
+        gate_mul(c, m->arch->ffn == FFN_GELU_GATED, n * F);
     }
     matmul(c, &L->w_down, c->gate, n, c->h);
     add_bias(c->h, L->b_down, n, E);
