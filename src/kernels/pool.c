@@ -160,3 +160,25 @@ void heed_pool_share(int64_t n, int ith, int nth, int64_t *begin, int64_t *end)
     *begin = ith * per + (ith < extra ? ith : extra);
     *end = *begin + per + (ith < extra);
 }
+
+typedef struct range_job {
+    void (*fn)(void *ctx, int64_t begin, int64_t end, int ith);
+    void *ctx;
+    int64_t n;
+} range_job;
+
+static void range_share(void *arg, int ith, int nth)
+{
+    const range_job *j = arg;
+    int64_t b, e;
+    heed_pool_share(j->n, ith, nth, &b, &e);
+    if (b < e)
+        j->fn(j->ctx, b, e, ith);
+}
+
+void heed_pool_for(heed_pool *p, int64_t n,
+                   void (*fn)(void *ctx, int64_t begin, int64_t end, int ith), void *ctx)
+{
+    range_job j = {fn, ctx, n};
+    heed_pool_run(p, range_share, &j);
+}

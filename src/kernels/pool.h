@@ -20,6 +20,11 @@ int heed_pool_size(const heed_pool *p);
  * concurrently; returns after all calls return. Not reentrant. */
 void heed_pool_run(heed_pool *p, void (*fn)(void *arg, int ith, int nth), void *arg);
 
+/* Calls fn(ctx, begin, end, ith) on every thread ith with a non-empty
+ * share [begin, end) of n items (heed_pool_share); returns after all. */
+void heed_pool_for(heed_pool *p, int64_t n,
+                   void (*fn)(void *ctx, int64_t begin, int64_t end, int ith), void *ctx);
+
 /* The share [*begin, *end) of n items that thread ith of nth takes. */
 void heed_pool_share(int64_t n, int ith, int nth, int64_t *begin, int64_t *end);
 

@@ -204,21 +204,19 @@ static void matmul_share(void *arg, int ith, int nth)
 
 /* Packed: the threads quantise a share of the tokens each, then take a
  * share of the groups of 16 rows each. */
-static void packed_act_share(void *arg, int ith, int nth)
+static void packed_act_range(void *arg, int64_t begin, int64_t end, int ith)
 {
+    (void)ith;
     const matmul_job *j = arg;
-    int64_t begin, end;
-    heed_pool_share(j->n, ith, nth, &begin, &end);
     const heed_weight *w = j->w;
     w->packed->act(j->x + begin * w->n_in, w->n_in, end - begin,
                    (char *)j->xq + heed_packed_act_size(w->type, w->n_in, begin));
 }
 
-static void packed_share(void *arg, int ith, int nth)
+static void packed_range(void *arg, int64_t begin, int64_t end, int ith)
 {
+    (void)ith;
     const matmul_job *j = arg;
-    int64_t begin, end;
-    heed_pool_share(j->w->n_out / HEED_PACK_ROWS, ith, nth, &begin, &end);
     j->w->packed->rows(j->w->data, j->w->n_in, begin, end, j->xq, j->n, j->y, j->w->n_out);
 }
 
@@ -242,10 +240,10 @@ static void matmuls(heed_context *c, const float *x, int n, int count,
         const bool prepared = i > 0 && same_preparation(w[i - 1], w[i]);
         if (w[i]->packed) {
             if (!prepared && n > 1)
-                heed_pool_run(c->pool, packed_act_share, &j);
+                heed_pool_for(c->pool, n, packed_act_range, &j);
             else if (!prepared)
-                packed_act_share(&j, 0, 1); /* one token: not worth waking the pool */
-            heed_pool_run(c->pool, packed_share, &j);
+                packed_act_range(&j, 0, 1, 0); /* one token: not worth waking the pool */
+            heed_pool_for(c->pool, w[i]->n_out / HEED_PACK_ROWS, packed_range, &j);
         } else {
             if (!prepared)
                 heed_matmul_prepare(w[i]->type, x, w[i]->n_in, n, c->xq);
@@ -403,15 +401,13 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
 typedef struct gate_job {
     float *gate;
     const float *up;
-    int64_t count;
     bool gelu;
 } gate_job;
 
-static void gate_share(void *arg, int ith, int nth)
+static void gate_range(void *arg, int64_t begin, int64_t end, int ith)
 {
+    (void)ith;
     const gate_job *j = arg;
-    int64_t begin, end;
-    heed_pool_share(j->count, ith, nth, &begin, &end);
     if (j->gelu)
         heed_gelu_mul(j->gate + begin, j->up + begin, end - begin);
     else
@@ -422,11 +418,11 @@ static void gate_share(void *arg, int ith, int nth)
  * exp per element: a prompt's worth is worth sharing). */
 static void gate_mul(heed_context *c, bool gelu, int64_t count)
 {
-    gate_job j = {c->gate, c->up, count, gelu};
+    gate_job j = {c->gate, c->up, gelu};
     if (count < 4096)
-        gate_share(&j, 0, 1);
+        gate_range(&j, 0, count, 0);
     else
-        heed_pool_run(c->pool, gate_share, &j);
+        heed_pool_for(c->pool, count, gate_range, &j);
 }
 
 /* x += mlp(norm(x)): W_down(act(W_gate h) * W_up h), or W_down act(W_up h). */

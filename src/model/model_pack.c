@@ -20,11 +20,10 @@ typedef struct pack_job {
     void *dst;
 } pack_job;
 
-static void pack_share(void *arg, int ith, int nth)
+static void pack_range(void *arg, int64_t begin, int64_t end, int ith)
 {
+    (void)ith;
     const pack_job *j = arg;
-    int64_t begin, end;
-    heed_pool_share(j->w->n_out / HEED_PACK_ROWS, ith, nth, &begin, &end);
     heed_pack_groups(j->w->type, j->w->data, j->w->n_in, begin, end, j->dst);
 }
 
@@ -42,7 +41,7 @@ void heed_model_pack(heed_model *m)
         if (!dst)
             continue;
         pack_job job = {w, dst};
-        heed_pool_run(pool, pack_share, &job);
+        heed_pool_for(pool, w->n_out / HEED_PACK_ROWS, pack_range, &job);
         if (m->gguf)
             heed_gguf_drop(m->gguf, w->data,
                            heed_type_row_size(w->type, w->n_in) * (size_t)w->n_out);

@@ -283,28 +283,6 @@ void train_model_zero_grads(train_model *m)
 
 /* ---------------------------------------------------- parallel pieces */
 
-/* Runs fn over [0, n) split into one contiguous share per thread. */
-typedef struct range_job {
-    void (*fn)(void *ctx, int64_t begin, int64_t end, int ith);
-    void *ctx;
-    int64_t n;
-} range_job;
-
-static void range_share(void *arg, int ith, int nth)
-{
-    const range_job *j = arg;
-    int64_t b, e;
-    heed_pool_share(j->n, ith, nth, &b, &e);
-    if (b < e)
-        j->fn(j->ctx, b, e, ith);
-}
-
-static void parallel(heed_pool *p, int64_t n, void (*fn)(void *, int64_t, int64_t, int), void *ctx)
-{
-    range_job j = {fn, ctx, n};
-    heed_pool_run(p, range_share, &j);
-}
-
 /* C[n·M + m] = A[m]·B[n] over K, the threads sharing A's rows. */
 typedef struct gemm_job {
     float *C;
@@ -323,7 +301,7 @@ static void gemm_abt(heed_pool *p, float *C, const float *A, int64_t M, const fl
                      int64_t K)
 {
     gemm_job g = {C, A, B, M, N, K};
-    parallel(p, M, gemm_rows, &g);
+    heed_pool_for(p, M, gemm_rows, &g);
 }
 
 /* dst[c][r] = src[r][c], src rows × cols; the threads share column blocks. */
@@ -351,7 +329,7 @@ static void transpose_cols(void *ctx, int64_t b, int64_t e, int ith)
 static void transpose(heed_pool *p, float *dst, const float *src, int64_t rows, int64_t cols)
 {
     transpose_job t = {dst, src, rows, cols};
-    parallel(p, cols, transpose_cols, &t);
+    heed_pool_for(p, cols, transpose_cols, &t);
 }
 
 /* dst[i] += src[i] */
@@ -371,7 +349,7 @@ static void add_range(void *ctx, int64_t b, int64_t e, int ith)
 static void add(heed_pool *p, float *dst, const float *src, int64_t n)
 {
     add_job j = {dst, src};
-    parallel(p, n, add_range, &j);
+    heed_pool_for(p, n, add_range, &j);
 }
 
 /* Y[N][O] = X[N][K]·W[O][K]ᵀ */
@@ -444,7 +422,7 @@ static void norm_dw_cols(void *ctx, int64_t b, int64_t e, int ith)
 static void norm_fwd(train_model *m, float *y, float *r, const float *x, const float *w, int64_t N)
 {
     norm_job j = {.y = y, .r = r, .x = x, .w = w, .n = m->cfg.n_embd, .eps = m->cfg.norm_eps};
-    parallel(m->pool, N, norm_fwd_rows, &j);
+    heed_pool_for(m->pool, N, norm_fwd_rows, &j);
 }
 
 /* dx += d/dx, dw += d/dw of y = rmsnorm(x)·w, given dy. */
@@ -453,9 +431,9 @@ static void norm_bwd(train_model *m, float *dx, float *dw, const float *dy, cons
 {
     norm_job j = {.r = (float *)r, .dx = dx, .dw = dw, .x = x, .w = w, .dy = dy,
                   .n = m->cfg.n_embd};
-    parallel(m->pool, N, norm_bwd_rows, &j);
+    heed_pool_for(m->pool, N, norm_bwd_rows, &j);
     norm_dw_job d = {&j, N};
-    parallel(m->pool, m->cfg.n_embd, norm_dw_cols, &d);
+    heed_pool_for(m->pool, m->cfg.n_embd, norm_dw_cols, &d);
 }
 
 typedef struct rope_job {
@@ -482,7 +460,7 @@ static void rope(train_model *m, float *qkv, int64_t N, int sign)
     const int D = m->cfg.n_embd / m->cfg.n_head;
     const float *angles = m->acts->rope + (sign < 0 ? (int64_t)m->seq * D : 0);
     rope_job j = {qkv, angles, m->seq, m->cfg.n_head, D, m->cfg.n_embd};
-    parallel(m->pool, N, rope_rows, &j);
+    heed_pool_for(m->pool, N, rope_rows, &j);
 }
 
 typedef struct attn_job {
@@ -595,13 +573,13 @@ heed_status train_model_step(train_model *m, const int32_t *tokens, const int32_
         linear_fwd(m, qkv, h1, W(l, 1), N, E, 3 * E);
         rope(m, qkv, N, 1);
         attn_job aj = {m, l, NULL, NULL};
-        parallel(m->pool, (int64_t)n_seqs * c->n_head, attn_items, &aj);
+        heed_pool_for(m->pool, (int64_t)n_seqs * c->n_head, attn_items, &aj);
         linear_fwd(m, xb, att, W(l, 2), N, E, E);
         add(m->pool, xb, x, N * E);
         norm_fwd(m, h2, LAYER(a->r2, N), xb, W(l, 3), N);
         linear_fwd(m, gu, h2, W(l, 4), N, E, 2 * F);
         swiglu_job sj = {act, NULL, gu, NULL, F};
-        parallel(m->pool, N, swiglu_rows, &sj);
+        heed_pool_for(m->pool, N, swiglu_rows, &sj);
         linear_fwd(m, xn, act, W(l, 5), N, F, E);
         add(m->pool, xn, xb, N * E);
     }
@@ -615,7 +593,7 @@ heed_status train_model_step(train_model *m, const int32_t *tokens, const int32_
         return HEED_OK;
     }
     xent_job xj = {a->logits, targets, a->row_loss, (int)V, backward ? grad_scale : 0.0f};
-    parallel(m->pool, N, xent_rows, &xj);
+    heed_pool_for(m->pool, N, xent_rows, &xj);
     double sum = 0.0;
     for (int64_t t = 0; t < N; t++)
         sum += a->row_loss[t];
@@ -638,12 +616,12 @@ heed_status train_model_step(train_model *m, const int32_t *tokens, const int32_
         float *gu = LAYER(a->gu, N * 2 * F), *act = LAYER(a->a, N * F);
         linear_bwd(m, a->da, DW(l, 5), dx, act, W(l, 5), N, F, E);
         swiglu_job sj = {NULL, a->dbig, gu, a->da, F};
-        parallel(m->pool, N, swiglu_rows, &sj);
+        heed_pool_for(m->pool, N, swiglu_rows, &sj);
         linear_bwd(m, dh, DW(l, 4), a->dbig, h2, W(l, 4), N, E, 2 * F);
         norm_bwd(m, dx, DW(l, 3), dh, xb, W(l, 3), LAYER(a->r2, N), N);
         linear_bwd(m, dh, DW(l, 2), dx, att, W(l, 2), N, E, E);
         attn_job aj = {m, l, dh, a->dbig};
-        parallel(m->pool, (int64_t)n_seqs * c->n_head, attn_items, &aj);
+        heed_pool_for(m->pool, (int64_t)n_seqs * c->n_head, attn_items, &aj);
         rope(m, a->dbig, N, -1);
         linear_bwd(m, dh, DW(l, 1), a->dbig, h1, W(l, 1), N, E, 3 * E);
         norm_bwd(m, dx, DW(l, 0), dh, x, W(l, 0), LAYER(a->r1, N), N);
