@@ -11,7 +11,8 @@
  *    bound of test_matmul.c: both sum nb exact integer block sums, each
  *    scaled with a few roundings, in different orders, so they differ
  *    by at most (nb + 16) 2^-23 Σ|w_i x_i| (q4_K: plus twice the minimum
- *    parts' Σ|m_i x_i|, as test_matmul.c counts them);
+ *    parts' Σ|m_i x_i|, as test_matmul.c counts them; f16 / bf16: nb is
+ *    n, each product one rounding);
  *  - a model's packed matrices are exactly the file's rows, packed.
  */
 #include <math.h>
@@ -27,7 +28,8 @@
 #include "testutil.h"
 #include "util/splitmix.h"
 
-static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0, HEED_TYPE_Q4_K, HEED_TYPE_Q6_K};
+static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0, HEED_TYPE_Q4_K,
+                            HEED_TYPE_Q6_K, HEED_TYPE_F16,  HEED_TYPE_BF16};
 static const char *const fast_isas[] = {"avx512vnni"};
 
 static void *xalloc(size_t n)
@@ -47,6 +49,11 @@ static float gauss(uint64_t *s)
 
 static int64_t block_of(int type) { return heed_type_get(type)->block_size; }
 
+static bool is_half(int type) { return type == HEED_TYPE_F16 || type == HEED_TYPE_BF16; }
+
+/* Elements of a packed block: the type's block, 32 for f16 / bf16. */
+static int64_t pack_block(int type) { return is_half(type) ? 32 : block_of(type); }
+
 /* Byte offsets of a block's f16 scales: d, and dmin (-1: none). */
 static void scale_offsets(int type, int *d, int *dmin)
 {
@@ -56,9 +63,18 @@ static void scale_offsets(int type, int *d, int *dmin)
 
 /* A matrix of random quant bytes (every bit pattern of quants, packed
  * scales and high bits) with f16 scales in [2^-10, 2^-4], as quantisers
- * write them. */
+ * write them; f16 / bf16: gaussian values, zeros and subnormals among
+ * them. */
 static void *random_matrix(int type, int64_t n_in, int64_t n_out, uint64_t *s)
 {
+    if (is_half(type)) {
+        uint16_t *w = xalloc(2 * (size_t)(n_in * n_out));
+        for (int64_t i = 0; i < n_in * n_out; i++) {
+            const float v = i % 97 == 0 ? 0.0f : i % 89 == 0 ? 1e-6f * gauss(s) : gauss(s);
+            w[i] = type == HEED_TYPE_F16 ? heed_f32_to_f16(v) : heed_f32_to_bf16(v);
+        }
+        return w;
+    }
     const size_t block = heed_type_get(type)->type_size;
     const int64_t blocks = n_in / block_of(type) * n_out;
     uint8_t *w = xalloc(block * (size_t)blocks);
@@ -114,7 +130,7 @@ Test(packed, pack_then_unpack_is_the_file_rows)
     uint64_t s = 1;
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
         const int type = types[k];
-        const int64_t n_in = 5 * block_of(type), n_out = 48;
+        const int64_t n_in = 5 * pack_block(type), n_out = 48;
         void *w = random_matrix(type, n_in, n_out, &s);
         void *p = xalloc(heed_packed_size(type, n_in, n_out));
         heed_pack_groups(type, w, n_in, 0, n_out / 16, p);
@@ -137,7 +153,8 @@ Test(packed, shapes_that_cannot_be_packed)
     cr_assert_eq(heed_packed_size(HEED_TYPE_Q8_0, 48, 16), 0);   /* not whole blocks */
     cr_assert_eq(heed_packed_size(HEED_TYPE_Q4_K, 128, 16), 0);  /* not whole super-blocks */
     cr_assert_eq(heed_packed_size(HEED_TYPE_Q5_K, 256, 16), 0);  /* no packed layout */
-    cr_assert_null(heed_packed_variant(HEED_TYPE_F16, "scalar"));
+    cr_assert_eq(heed_packed_size(HEED_TYPE_F16, 48, 16), 0);    /* not whole blocks of 32 */
+    cr_assert_null(heed_packed_variant(HEED_TYPE_F32, "scalar"));
     cr_assert(!heed_packed_wanted(HEED_TYPE_Q4_0, 256, 24));
 }
 
@@ -152,8 +169,8 @@ static void run_rows(const heed_packed_kernels *k, const void *p, int64_t n_in, 
 
 Test(packed, every_variant_equals_the_reference_bit_for_bit)
 {
-    /* blocks of 32, blocks of 256, rows */
-    static const int64_t sizes[][3] = {{1, 1, 16}, {5, 3, 48}, {65, 9, 32}};
+    /* blocks of 32, blocks of 256, rows (592: past a chunk of f16 groups) */
+    static const int64_t sizes[][3] = {{1, 1, 16}, {5, 3, 48}, {65, 9, 32}, {3, 2, 592}};
     static const int64_t tokens[] = {1, 2, 7, 16, 17, 40};
     uint64_t s = 2;
     int checked = 0;
@@ -162,7 +179,7 @@ Test(packed, every_variant_equals_the_reference_bit_for_bit)
         const heed_packed_kernels *ref = heed_packed_variant(type, "scalar");
         cr_assert_not_null(ref);
         for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
-            const int64_t n_in = block_of(type) * sizes[z][block_of(type) == 32 ? 0 : 1];
+            const int64_t n_in = pack_block(type) * sizes[z][pack_block(type) == 32 ? 0 : 1];
             const int64_t n_out = sizes[z][2];
             void *w = random_matrix(type, n_in, n_out, &s);
             void *p = xalloc(heed_packed_size(type, n_in, n_out));

@@ -20,6 +20,10 @@
  *         lie in the order the kernel first reads them (L = 0 16 24 40,
  *         H = 8 32), so matrix × vector streams them forward. side:
  *         scales[16][16] (sub-block-major, int8), then d[16].
+ *   f16, bf16  quants: element e of row r at bytes 32e + 2r (16 rows of
+ *         one element side by side; a vector holds elements e, e+1).
+ *         No side. Activations: f32 rows rounded to the type (what the
+ *         row-major matmul's f16 / bf16 partner holds), unquantised.
  *
  * The arithmetic of one output (row r, token t), acc starting at 0:
  *   32-blocks: isum = -off·Σx + Σ q·x;  acc = fma(dw·dx, isum, acc)
@@ -147,11 +151,28 @@ static void unpack_q6_K(const uint8_t *q, const uint8_t *side, int r, uint8_t *b
     memcpy(&b->d, side + 256 + 2 * r, 2);
 }
 
+/* f16, bf16: 2-byte elements, the block's 32 of row r 32 bytes apart. */
+static void pack_half(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
+{
+    (void)side;
+    for (int e = 0; e < 32; e++)
+        memcpy(q + 32 * e + 2 * r, blk + 2 * e, 2);
+}
+
+static void unpack_half(const uint8_t *q, const uint8_t *side, int r, uint8_t *blk)
+{
+    (void)side;
+    for (int e = 0; e < 32; e++)
+        memcpy(blk + 2 * e, q + 32 * e + 2 * r, 2);
+}
+
 static const pack_format formats[] = {
     {HEED_TYPE_Q4_0, 32, 2, 256, 32, sizeof(heed_packed_act8), pack_q4_0, unpack_q4_0},
     {HEED_TYPE_Q8_0, 32, 2, 512, 32, sizeof(heed_packed_act8), pack_q8_0, unpack_q8_0},
     {HEED_TYPE_Q4_K, 256, 1, 2048, 256, sizeof(heed_packed_actk), pack_q4_K, unpack_q4_K},
     {HEED_TYPE_Q6_K, 256, 1, 3072, 288, sizeof(heed_packed_actk), pack_q6_K, unpack_q6_K},
+    {HEED_TYPE_F16, 32, 1, 1024, 0, 32 * sizeof(float), pack_half, unpack_half},
+    {HEED_TYPE_BF16, 32, 1, 1024, 0, 32 * sizeof(float), pack_half, unpack_half},
 };
 
 static const pack_format *format_of(int type)
@@ -267,6 +288,21 @@ static void act_k(const float *x, int64_t n_in, int64_t n_tokens, void *vdst)
     }
 }
 
+/* f32 rows rounded to f16 / bf16, kept as f32. */
+static void act_f16(const float *x, int64_t n_in, int64_t n_tokens, void *vdst)
+{
+    float *dst = vdst;
+    for (int64_t i = 0; i < n_in * n_tokens; i++)
+        dst[i] = heed_f16_to_f32(heed_f32_to_f16(x[i]));
+}
+
+static void act_bf16(const float *x, int64_t n_in, int64_t n_tokens, void *vdst)
+{
+    float *dst = vdst;
+    for (int64_t i = 0; i < n_in * n_tokens; i++)
+        dst[i] = heed_bf16_to_f32(heed_f32_to_bf16(x[i]));
+}
+
 /* The unpacked quant of row r for element e of a block (0..255 for the
  * k-quants, 0..31 otherwise): unsigned, the offset not removed. */
 static int quant_at(int type, const uint8_t *q, int r, int e)
@@ -298,6 +334,13 @@ static float f16_at(const uint8_t *p, int i)
     return heed_f16_to_f32(h);
 }
 
+static float bf16_at(const uint8_t *p, int i)
+{
+    uint16_t h;
+    memcpy(&h, p + 2 * i, 2);
+    return heed_bf16_to_f32(h);
+}
+
 /* One output's sum over its blocks, as the header of this file says. */
 static float output_scalar(const pack_format *f, const uint8_t *group, int64_t nb, int r,
                            const void *act)
@@ -305,7 +348,13 @@ static float output_scalar(const pack_format *f, const uint8_t *group, int64_t n
     float acc = 0.0f;
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *q = group + quants_at(f, b), *sd = group + side_at(f, b);
-        if (f->block == 32) {
+        if (f->type == HEED_TYPE_F16 || f->type == HEED_TYPE_BF16) {
+            const float *x = (const float *)act + 32 * b;
+            for (int e = 0; e < 32; e++)
+                acc = fmaf(f->type == HEED_TYPE_F16 ? f16_at(q, 16 * e + r)
+                                                    : bf16_at(q, 16 * e + r),
+                           x[e], acc);
+        } else if (f->block == 32) {
             const heed_packed_act8 *x = (const heed_packed_act8 *)act + b;
             int32_t isum = x->neg_off_sum;
             for (int e = 0; e < 32; e++)
@@ -368,6 +417,8 @@ ROWS_SCALAR(q4_0, HEED_TYPE_Q4_0)
 ROWS_SCALAR(q8_0, HEED_TYPE_Q8_0)
 ROWS_SCALAR(q4_K, HEED_TYPE_Q4_K)
 ROWS_SCALAR(q6_K, HEED_TYPE_Q6_K)
+ROWS_SCALAR(f16, HEED_TYPE_F16)
+ROWS_SCALAR(bf16, HEED_TYPE_BF16)
 
 /* ------------------------------------------------------------- variants */
 
@@ -378,6 +429,8 @@ const heed_packed_kernels *heed_packed_variant(int type, const char *isa)
         {act_q8_0, rows_q8_0_scalar},
         {act_k, rows_q4_K_scalar},
         {act_k, rows_q6_K_scalar},
+        {act_f16, rows_f16_scalar},
+        {act_bf16, rows_bf16_scalar},
     };
     const pack_format *f = format_of(type);
     if (!f)

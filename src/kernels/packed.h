@@ -1,6 +1,7 @@
 /*
  * packed.h — weight matrices repacked at load for matrix × matrix with
- * int8 dot-product instructions (VNNI), and the activations they take.
+ * int8 dot-product instructions (VNNI) or, for f16 / bf16, f32 fmas, and
+ * the activations they take.
  *
  * A file's row-major blocks make a SIMD lane walk along one row, so every
  * block ends in a horizontal sum and a scalar scale. Packed, 16 rows are
@@ -27,6 +28,9 @@
  * Activations are quantised as the row-major matmul's partner type
  * (matmul.h: Q8_0 for the 32-blocks, Q8_K for the k-quants; the same q
  * and d), with their block sums, into heed_packed_act8 / heed_packed_actk.
+ * f16 / bf16 (blocks of 32 elements, 16 rows of an element side by side,
+ * no side) take f32 rows rounded to the weight type, as the row-major
+ * matmul's f16 / bf16 partner holds them.
  *
  * Every output element is a fixed sequence of exact integer block sums
  * and float operations per block (packed.c says which); the scalar

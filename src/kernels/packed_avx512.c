@@ -106,6 +106,32 @@ VNNI512 static void act_k(const float *x, int64_t n_in, int64_t n_tokens, void *
     }
 }
 
+/* f32 rows rounded to f16 (F16C's rounding, heed_f32_to_f16's) or to
+ * bf16 (heed_f32_to_bf16's: nearest even, NaN made quiet), kept as f32. */
+VNNI512 static void act_f16(const float *x, int64_t n_in, int64_t n_tokens, void *vdst)
+{
+    float *dst = vdst;
+    for (int64_t i = 0; i < n_in * n_tokens; i += 16) {
+        const __m512 v = _mm512_loadu_ps(x + i);
+        _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)));
+    }
+}
+
+VNNI512 static void act_bf16(const float *x, int64_t n_in, int64_t n_tokens, void *vdst)
+{
+    float *dst = vdst;
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+    const __m512i top = _mm512_set1_epi32((int)0xffff0000u);
+    for (int64_t i = 0; i < n_in * n_tokens; i += 16) {
+        const __m512i u = _mm512_loadu_si512((const void *)(x + i));
+        const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs), inf);
+        const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+        __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff)));
+        r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x400000));
+        _mm512_storeu_si512((void *)(dst + i), _mm512_and_si512(r, top));
+    }
+}
+
 /* ------------------------------------------------------------- weights */
 
 VNNI512 static INLINE __m512i load(const uint8_t *p)
@@ -359,17 +385,158 @@ ROWS(q8_0, HEED_TYPE_Q8_0, 32, 2, 512, 32, heed_packed_act8)
 ROWS(q4_K, HEED_TYPE_Q4_K, 256, 1, 2048, 256, heed_packed_actk)
 ROWS(q6_K, HEED_TYPE_Q6_K, 256, 1, 3072, 288, heed_packed_actk)
 
+/* ------------------------------------------------------- f16, bf16
+ *
+ * Plain f32 fmas, 16 rows per vector, one weight vector converted per
+ * element for all tokens, each token's activation broadcast from memory
+ * into the fma: per element and 16 rows, one conversion and T fmas.
+ *
+ * Past a few tokens, cache blocking (a float's weights are 4-8× an int8
+ * type's bytes): a chunk of FC groups meets every token over KC elements
+ * at a time, so the chunk's slice (FC·16·KC·2 = 256 KiB) stays in L2,
+ * and a token tile's KC activations are copied element-major (16 tokens
+ * of an element side by side, 16 KiB, in L1) so that one pointer reaches
+ * every token's. An element's sum runs over the chunks in order, the
+ * accumulators stored to y and reloaded between them (exact), so the
+ * result is the unblocked sum's bits.
+ */
+enum { FC = 32, KC = 256, FEW = 3 };
+
+VNNI512 static INLINE __m512 half_to_f32(int type, __m256i h)
+{
+    return type == HEED_TYPE_F16
+               ? _mm512_cvtph_ps(h)
+               : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* y[t*n_out + 16g + r] for G groups × T tokens over elements [k0, k1),
+ * starting from 0 (k0 == 0) or from y. Token t's element e is x[t*xs + e]
+ * (rows), or x[16(e - k0) + t] (element-major, from k0). G > 1 gives a
+ * few tokens more independent chains of fmas than one group's T. */
+VNNI512 static INLINE void tile_float(int type, const uint8_t *P, size_t gb, int64_t k0,
+                                      int64_t k1, const float *x, int64_t xs, float *y,
+                                      int64_t n_out, const int G, const int T, const bool rows)
+{
+    __m512 acc[4][TMAX];
+    UNROLL for (int g = 0; g < G; g++)
+        UNROLL for (int t = 0; t < T; t++)
+            acc[g][t] = k0 ? _mm512_loadu_ps(y + t * n_out + 16 * g) : _mm512_setzero_ps();
+    for (int64_t e = k0; e < k1; e += 2) {
+        __m512 w[4][2];
+        UNROLL for (int g = 0; g < G; g++) {
+            const __m512i v = load(P + g * gb + 32 * e);
+            w[g][0] = half_to_f32(type, _mm512_castsi512_si256(v));
+            w[g][1] = half_to_f32(type, _mm512_extracti64x4_epi64(v, 1));
+        }
+        UNROLL for (int h = 0; h < 2; h++)
+            UNROLL for (int g = 0; g < G; g++)
+                UNROLL for (int t = 0; t < T; t++)
+                    acc[g][t] = _mm512_fmadd_ps(
+                        w[g][h],
+                        _mm512_set1_ps(rows ? x[t * xs + e + h] : x[16 * (e - k0 + h) + t]),
+                        acc[g][t]);
+    }
+    UNROLL for (int g = 0; g < G; g++)
+        acc_store(acc[g], y + 16 * g, n_out, T);
+}
+
+typedef void (*float_tile_fn)(const uint8_t *P, size_t gb, int64_t k0, int64_t k1,
+                              const float *x, int64_t xs, float *y, int64_t n_out);
+#define FLOAT_TILE_FN(NAME, TYPE, G, T, ROWS)                                                  \
+    VNNI512 __attribute__((noinline)) static void tile_##NAME##_##G##_##T##_##ROWS(           \
+        const uint8_t *P, size_t gb, int64_t k0, int64_t k1, const float *x, int64_t xs,      \
+        float *y, int64_t n_out)                                                               \
+    {                                                                                          \
+        tile_float(TYPE, P, gb, k0, k1, x, xs, y, n_out, G, T, ROWS);                          \
+    }
+#define FT(NAME, G, T, ROWS) tile_##NAME##_##G##_##T##_##ROWS
+/* Row-major activations for 1..FEW tokens: groups per tile (4 chains at
+ * least) and one group for the chunk's last; element-major, one group. */
+#define FLOAT_TILES(NAME, TYPE)                                                                \
+    FLOAT_TILE_FN(NAME, TYPE, 4, 1, 1) FLOAT_TILE_FN(NAME, TYPE, 2, 2, 1)                      \
+    FLOAT_TILE_FN(NAME, TYPE, 2, 3, 1) FLOAT_TILE_FN(NAME, TYPE, 1, 1, 1)                      \
+    FLOAT_TILE_FN(NAME, TYPE, 1, 2, 1) FLOAT_TILE_FN(NAME, TYPE, 1, 3, 1)                      \
+    FLOAT_TILE_FN(NAME, TYPE, 1, 1, 0) FLOAT_TILE_FN(NAME, TYPE, 1, 2, 0)                      \
+    FLOAT_TILE_FN(NAME, TYPE, 1, 3, 0) FLOAT_TILE_FN(NAME, TYPE, 1, 4, 0)                      \
+    FLOAT_TILE_FN(NAME, TYPE, 1, 5, 0) FLOAT_TILE_FN(NAME, TYPE, 1, 6, 0)                      \
+    FLOAT_TILE_FN(NAME, TYPE, 1, 7, 0) FLOAT_TILE_FN(NAME, TYPE, 1, 8, 0)                      \
+    FLOAT_TILE_FN(NAME, TYPE, 1, 9, 0) FLOAT_TILE_FN(NAME, TYPE, 1, 10, 0)                     \
+    FLOAT_TILE_FN(NAME, TYPE, 1, 11, 0) FLOAT_TILE_FN(NAME, TYPE, 1, 12, 0)                    \
+    FLOAT_TILE_FN(NAME, TYPE, 1, 13, 0) FLOAT_TILE_FN(NAME, TYPE, 1, 14, 0)                    \
+    FLOAT_TILE_FN(NAME, TYPE, 1, 15, 0) FLOAT_TILE_FN(NAME, TYPE, 1, 16, 0)                    \
+    static const float_tile_fn few_##NAME[FEW + 1][2] = {                                      \
+        {NULL, NULL},                                                                          \
+        {FT(NAME, 4, 1, 1), FT(NAME, 1, 1, 1)},                                                \
+        {FT(NAME, 2, 2, 1), FT(NAME, 1, 2, 1)},                                                \
+        {FT(NAME, 2, 3, 1), FT(NAME, 1, 3, 1)}};                                               \
+    static const float_tile_fn many_##NAME[TMAX + 1] = {                                       \
+        NULL,               FT(NAME, 1, 1, 0),  FT(NAME, 1, 2, 0),  FT(NAME, 1, 3, 0),         \
+        FT(NAME, 1, 4, 0),  FT(NAME, 1, 5, 0),  FT(NAME, 1, 6, 0),  FT(NAME, 1, 7, 0),         \
+        FT(NAME, 1, 8, 0),  FT(NAME, 1, 9, 0),  FT(NAME, 1, 10, 0), FT(NAME, 1, 11, 0),        \
+        FT(NAME, 1, 12, 0), FT(NAME, 1, 13, 0), FT(NAME, 1, 14, 0), FT(NAME, 1, 15, 0),        \
+        FT(NAME, 1, 16, 0)};
+
+static int groups_per_tile(int T) { return T == 1 ? 4 : 2; }
+
+VNNI512 static INLINE void rows_float(const float_tile_fn (*few)[2], const float_tile_fn *many,
+                                      const void *P, int64_t n_in, int64_t g_begin,
+                                      int64_t g_end, const void *a, int64_t n_tokens, float *y,
+                                      int64_t n_out)
+{
+    const size_t gb = (size_t)n_in * 2 * R;
+    const float *x = a;
+    if (n_tokens <= FEW) { /* matrix × vector: the weights stream once */
+        const int T = (int)n_tokens, G = groups_per_tile(T);
+        int64_t g = g_begin;
+        for (; g + G <= g_end; g += G)
+            few[T][0]((const uint8_t *)P + g * gb, gb, 0, n_in, x, n_in, y + g * R, n_out);
+        for (; g < g_end; g++)
+            few[T][1]((const uint8_t *)P + g * gb, gb, 0, n_in, x, n_in, y + g * R, n_out);
+        return;
+    }
+    float xt[KC * TMAX] __attribute__((aligned(64)));
+    for (int64_t g0 = g_begin; g0 < g_end; g0 += FC) {
+        const int64_t g1 = g0 + FC < g_end ? g0 + FC : g_end;
+        for (int64_t k0 = 0; k0 < n_in; k0 += KC) {
+            const int64_t k1 = k0 + KC < n_in ? k0 + KC : n_in;
+            for (int64_t t0 = 0; t0 < n_tokens; t0 += TMAX) {
+                const int T = n_tokens - t0 < TMAX ? (int)(n_tokens - t0) : TMAX;
+                for (int64_t e = k0; e < k1; e++)
+                    for (int t = 0; t < T; t++)
+                        xt[16 * (e - k0) + t] = x[(t0 + t) * n_in + e];
+                for (int64_t g = g0; g < g1; g++)
+                    many[T]((const uint8_t *)P + g * gb, gb, k0, k1, xt, 0,
+                            y + t0 * n_out + g * R, n_out);
+            }
+        }
+    }
+}
+
+#define FLOAT_ROWS(NAME, TYPE)                                                                 \
+    FLOAT_TILES(NAME, TYPE)                                                                    \
+    VNNI512 static void rows_##NAME(const void *P, int64_t n_in, int64_t g0, int64_t g1,      \
+                                    const void *a, int64_t n_tok, float *y, int64_t n_out)     \
+    {                                                                                          \
+        rows_float(few_##NAME, many_##NAME, P, n_in, g0, g1, a, n_tok, y, n_out);             \
+    }
+FLOAT_ROWS(f16, HEED_TYPE_F16)
+FLOAT_ROWS(bf16, HEED_TYPE_BF16)
+
 const heed_packed_kernels *heed_packed_avx512_get(int type)
 {
     static const heed_packed_kernels q4_0 = {act_q4_0, rows_q4_0};
     static const heed_packed_kernels q8_0 = {act_q8_0, rows_q8_0};
     static const heed_packed_kernels q4_K = {act_k, rows_q4_K};
     static const heed_packed_kernels q6_K = {act_k, rows_q6_K};
+    static const heed_packed_kernels f16 = {act_f16, rows_f16};
+    static const heed_packed_kernels bf16 = {act_bf16, rows_bf16};
     switch (type) {
     case HEED_TYPE_Q4_0: return &q4_0;
     case HEED_TYPE_Q8_0: return &q8_0;
     case HEED_TYPE_Q4_K: return &q4_K;
     case HEED_TYPE_Q6_K: return &q6_K;
+    case HEED_TYPE_F16: return &f16;
+    case HEED_TYPE_BF16: return &bf16;
     default: return NULL;
     }
 }
