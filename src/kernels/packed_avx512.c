@@ -396,7 +396,7 @@ ROWS(q6_K, HEED_TYPE_Q6_K, 256, 1, 3072, 288, heed_packed_actk)
  * at a time, so the chunk's slice (FC·16·KC·2 = 256 KiB) stays in L2,
  * and a token tile's KC activations are copied element-major (16 tokens
  * of an element side by side, 16 KiB, in L1) so that one pointer reaches
- * every token's. An element's sum runs over the chunks in order, the
+ * every token's (16 row pointers would not fit the general registers). An element's sum runs over the chunks in order, the
  * accumulators stored to y and reloaded between them (exact), so the
  * result is the unblocked sum's bits.
  */
@@ -478,6 +478,38 @@ typedef void (*float_tile_fn)(const uint8_t *P, size_t gb, int64_t k0, int64_t k
 
 static int groups_per_tile(int T) { return T == 1 ? 4 : 2; }
 
+/* xt[16(e - k0) + t] = x[t*xs + e] for t < T (the rest 0), e in [k0, k1),
+ * a multiple of 16 long: 16 × 16 transposes, swapping the off-diagonal
+ * h × h blocks of every 2h × 2h block for h = 8, 4, 2, 1. */
+VNNI512 static void element_major(const float *x, int64_t xs, int T, int64_t k0, int64_t k1,
+                                  float *xt)
+{
+    __m512i lo[4], hi[4];
+    for (int l = 0, h = 8; l < 4; l++, h /= 2) {
+        int32_t a[16], b[16];
+        for (int i = 0; i < 16; i++) {
+            a[i] = i & h ? 16 + i - h : i;
+            b[i] = i & h ? 16 + i : i + h;
+        }
+        lo[l] = _mm512_loadu_si512((const void *)a);
+        hi[l] = _mm512_loadu_si512((const void *)b);
+    }
+    for (int64_t e = k0; e < k1; e += 16) {
+        __m512 v[16];
+        for (int t = 0; t < 16; t++)
+            v[t] = t < T ? _mm512_loadu_ps(x + t * xs + e) : _mm512_setzero_ps();
+        UNROLL for (int l = 0, h = 8; l < 4; l++, h /= 2)
+            UNROLL for (int t = 0; t < 16; t++)
+                if (!(t & h)) {
+                    const __m512 a = v[t], b = v[t + h];
+                    v[t] = _mm512_permutex2var_ps(a, lo[l], b);
+                    v[t + h] = _mm512_permutex2var_ps(a, hi[l], b);
+                }
+        for (int i = 0; i < 16; i++)
+            _mm512_store_ps(xt + 16 * (e - k0 + i), v[i]);
+    }
+}
+
 VNNI512 static INLINE void rows_float(const float_tile_fn (*few)[2], const float_tile_fn *many,
                                       const void *P, int64_t n_in, int64_t g_begin,
                                       int64_t g_end, const void *a, int64_t n_tokens, float *y,
@@ -501,9 +533,7 @@ VNNI512 static INLINE void rows_float(const float_tile_fn (*few)[2], const float
             const int64_t k1 = k0 + KC < n_in ? k0 + KC : n_in;
             for (int64_t t0 = 0; t0 < n_tokens; t0 += TMAX) {
                 const int T = n_tokens - t0 < TMAX ? (int)(n_tokens - t0) : TMAX;
-                for (int64_t e = k0; e < k1; e++)
-                    for (int t = 0; t < T; t++)
-                        xt[16 * (e - k0) + t] = x[(t0 + t) * n_in + e];
+                element_major(x + t0 * n_in, n_in, T, k0, k1, xt);
                 for (int64_t g = g0; g < g1; g++)
                     many[T]((const uint8_t *)P + g * gb, gb, k0, k1, xt, 0,
                             y + t0 * n_out + g * R, n_out);
