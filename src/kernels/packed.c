@@ -327,18 +327,12 @@ static int quant_at(int type, const uint8_t *q, int r, int e)
     }
 }
 
-static float f16_at(const uint8_t *p, int i)
+/* Element i of an array of f16 (scales, f16 weights) or bf16 values. */
+static float half_at(int type, const uint8_t *p, int i)
 {
     uint16_t h;
     memcpy(&h, p + 2 * i, 2);
-    return heed_f16_to_f32(h);
-}
-
-static float bf16_at(const uint8_t *p, int i)
-{
-    uint16_t h;
-    memcpy(&h, p + 2 * i, 2);
-    return heed_bf16_to_f32(h);
+    return type == HEED_TYPE_BF16 ? heed_bf16_to_f32(h) : heed_f16_to_f32(h);
 }
 
 /* One output's sum over its blocks, as the header of this file says. */
@@ -351,15 +345,13 @@ static float output_scalar(const pack_format *f, const uint8_t *group, int64_t n
         if (f->type == HEED_TYPE_F16 || f->type == HEED_TYPE_BF16) {
             const float *x = (const float *)act + 32 * b;
             for (int e = 0; e < 32; e++)
-                acc = fmaf(f->type == HEED_TYPE_F16 ? f16_at(q, 16 * e + r)
-                                                    : bf16_at(q, 16 * e + r),
-                           x[e], acc);
+                acc = fmaf(half_at(f->type, q, 16 * e + r), x[e], acc);
         } else if (f->block == 32) {
             const heed_packed_act8 *x = (const heed_packed_act8 *)act + b;
             int32_t isum = x->neg_off_sum;
             for (int e = 0; e < 32; e++)
                 isum += quant_at(f->type, q, r, e) * x->qs[e];
-            acc = fmaf(f16_at(sd, r) * x->d, (float)isum, acc);
+            acc = fmaf(half_at(HEED_TYPE_F16, sd, r) * x->d, (float)isum, acc);
         } else if (f->type == HEED_TYPE_Q4_K) {
             const heed_packed_actk *x = (const heed_packed_actk *)act + b;
             uint8_t scales[12], sc[8], mn[8];
@@ -376,8 +368,8 @@ static float output_scalar(const pack_format *f, const uint8_t *group, int64_t n
                 tot += sc[s] * isum;
                 mins += mn[order[s]] * x->sum32[s];
             }
-            acc = fmaf(f16_at(sd + 192, r) * x->d, (float)tot, acc);
-            acc = fmaf(f16_at(sd + 224, r) * x->d, (float)-mins, acc);
+            acc = fmaf(half_at(HEED_TYPE_F16, sd + 192, r) * x->d, (float)tot, acc);
+            acc = fmaf(half_at(HEED_TYPE_F16, sd + 224, r) * x->d, (float)-mins, acc);
         } else { /* q6_K */
             const heed_packed_actk *x = (const heed_packed_actk *)act + b;
             int32_t tot = 0;
@@ -387,7 +379,7 @@ static float output_scalar(const pack_format *f, const uint8_t *group, int64_t n
                     isum += quant_at(f->type, q, r, e) * x->qs[e];
                 tot += (int8_t)sd[16 * s + r] * isum;
             }
-            acc = fmaf(f16_at(sd + 256, r) * x->d, (float)tot, acc);
+            acc = fmaf(half_at(HEED_TYPE_F16, sd + 256, r) * x->d, (float)tot, acc);
         }
     }
     return acc;

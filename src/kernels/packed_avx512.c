@@ -411,11 +411,12 @@ VNNI512 static INLINE __m512 half_to_f32(int type, __m256i h)
 
 /* y[t*n_out + 16g + r] for G groups × T tokens over elements [k0, k1),
  * starting from 0 (k0 == 0) or from y. Token t's element e is x[t*xs + e]
- * (rows), or x[16(e - k0) + t] (element-major, from k0). G > 1 gives a
+ * (row_major), or x[16(e - k0) + t] (element-major, from k0). G > 1 gives a
  * few tokens more independent chains of fmas than one group's T. */
 VNNI512 static INLINE void tile_float(int type, const uint8_t *P, size_t gb, int64_t k0,
                                       int64_t k1, const float *x, int64_t xs, float *y,
-                                      int64_t n_out, const int G, const int T, const bool rows)
+                                      int64_t n_out, const int G, const int T,
+                                      const bool row_major)
 {
     __m512 acc[4][TMAX];
     UNROLL for (int g = 0; g < G; g++)
@@ -430,11 +431,10 @@ VNNI512 static INLINE void tile_float(int type, const uint8_t *P, size_t gb, int
         }
         UNROLL for (int h = 0; h < 2; h++)
             UNROLL for (int g = 0; g < G; g++)
-                UNROLL for (int t = 0; t < T; t++)
-                    acc[g][t] = _mm512_fmadd_ps(
-                        w[g][h],
-                        _mm512_set1_ps(rows ? x[t * xs + e + h] : x[16 * (e - k0 + h) + t]),
-                        acc[g][t]);
+                UNROLL for (int t = 0; t < T; t++) {
+                    const float xv = row_major ? x[t * xs + e + h] : x[16 * (e - k0 + h) + t];
+                    acc[g][t] = _mm512_fmadd_ps(w[g][h], _mm512_set1_ps(xv), acc[g][t]);
+                }
     }
     UNROLL for (int g = 0; g < G; g++)
         acc_store(acc[g], y + 16 * g, n_out, T);
@@ -442,14 +442,14 @@ VNNI512 static INLINE void tile_float(int type, const uint8_t *P, size_t gb, int
 
 typedef void (*float_tile_fn)(const uint8_t *P, size_t gb, int64_t k0, int64_t k1,
                               const float *x, int64_t xs, float *y, int64_t n_out);
-#define FLOAT_TILE_FN(NAME, TYPE, G, T, ROWS)                                                  \
-    VNNI512 __attribute__((noinline)) static void tile_##NAME##_##G##_##T##_##ROWS(           \
+#define FLOAT_TILE_FN(NAME, TYPE, G, T, ROW_MAJOR)                                             \
+    VNNI512 __attribute__((noinline)) static void tile_##NAME##_##G##_##T##_##ROW_MAJOR(      \
         const uint8_t *P, size_t gb, int64_t k0, int64_t k1, const float *x, int64_t xs,      \
         float *y, int64_t n_out)                                                               \
     {                                                                                          \
-        tile_float(TYPE, P, gb, k0, k1, x, xs, y, n_out, G, T, ROWS);                          \
+        tile_float(TYPE, P, gb, k0, k1, x, xs, y, n_out, G, T, ROW_MAJOR);                     \
     }
-#define FT(NAME, G, T, ROWS) tile_##NAME##_##G##_##T##_##ROWS
+#define FT(NAME, G, T, ROW_MAJOR) tile_##NAME##_##G##_##T##_##ROW_MAJOR
 /* Row-major activations for 1..FEW tokens: groups per tile (4 chains at
  * least) and one group for the chunk's last; element-major, one group. */
 #define FLOAT_TILES(NAME, TYPE)                                                                \
