@@ -401,7 +401,16 @@ typedef struct heed_context heed_context;
 typedef struct heed_context_params {
     int n_ctx;      /* positions the KV cache holds; 0: the model's own     */
     int n_threads;  /* <= 0: every core                                     */
+    /* Element types of the cached keys and values: HEED_TYPE_F32, F16 (the
+     * default, as llama.cpp's), BF16 or Q8_0 (head_dim a multiple of 32).
+     * Attention reads them as they are stored; a row is rounded once, when
+     * its token is evaluated. An encoder, whose keys last one call, keeps
+     * them in f32. */
+    heed_type type_k, type_v;
 } heed_context_params;
+
+/* Whether t can be a KV cache type (heed_context_params.type_k/type_v). */
+bool heed_kv_type_ok(heed_type t);
 
 heed_context_params heed_context_default_params(void);
 heed_status heed_context_new(const heed_model *m, const heed_context_params *p,

@@ -2,13 +2,16 @@
  * blocks) against the materialised one (softmax of the whole score row),
  * on random queries, keys and values of awkward sizes: causal and
  * bidirectional masks, grouped and multi-query heads, a batch that starts
- * after cached positions, any split of the work items. */
+ * after cached positions, any split of the work items; keys and values
+ * cached as f32, f16, bf16 and q8_0 (the reference dequantizes a row with
+ * the type's own to_float, the tiled operator with its vector loops). */
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "attn/attention.h"
+#include "kernels/kernels.h"
 #include "testutil.h"
 
 static float unif(uint64_t *s)
@@ -23,8 +26,8 @@ typedef struct shape {
 } shape;
 
 /* K and V rows position-major ([n_kv][kv heads][dim]) or head-major
- * ([kv heads][n_kv][dim], the cache's layout). */
-static void check(shape sh, float spread, bool head_major)
+ * ([kv heads][n_kv][dim], the cache's layout), of type kt and vt. */
+static void check(shape sh, float spread, bool head_major, heed_type kt, heed_type vt)
 {
     const int Q = sh.n_head * sh.head_dim, KV = sh.n_kv_head * sh.head_dim;
     uint64_t seed = (uint64_t)(sh.n_q * 131 + sh.n_kv * 7 + sh.n_head);
@@ -39,14 +42,32 @@ static void check(shape sh, float spread, bool head_major)
         k[i] = unif(&seed);
         v[i] = unif(&seed);
     }
-    heed_attn a = {.q = q, .k = k, .v = v, .q_stride = Q,
-                   .kv_stride = head_major ? sh.head_dim : KV,
-                   .kv_head_stride = head_major ? (int64_t)sh.n_kv * sh.head_dim : sh.head_dim,
-                   .out_stride = Q,
+    /* the rows in their types; element e of a row-major [n][dim] layout */
+    const int64_t krow = (int64_t)heed_type_row_size(kt, sh.head_dim);
+    const int64_t vrow = (int64_t)heed_type_row_size(vt, sh.head_dim);
+    char *kc = malloc((size_t)(krow * sh.n_kv * sh.n_kv_head));
+    char *vc = malloc((size_t)(vrow * sh.n_kv * sh.n_kv_head));
+    const int64_t k_rs = head_major ? krow : krow * sh.n_kv_head;
+    const int64_t k_hs = head_major ? krow * sh.n_kv : krow;
+    const int64_t v_rs = head_major ? vrow : vrow * sh.n_kv_head;
+    const int64_t v_hs = head_major ? vrow * sh.n_kv : vrow;
+    for (int j = 0; j < sh.n_kv; j++)
+        for (int g = 0; g < sh.n_kv_head; g++) {
+            const float *src = k + (int64_t)j * KV + (int64_t)g * sh.head_dim;
+            heed_type_get(kt)->from_float(src, kc + j * k_rs + g * k_hs, sh.head_dim);
+            heed_type_get(vt)->from_float(v + (src - k), vc + j * v_rs + g * v_hs, sh.head_dim);
+        }
+    heed_attn a = {.q = q, .k = kc, .v = vc, .k_type = kt, .v_type = vt,
+                   .k_row_bytes = k_rs, .k_head_bytes = k_hs,
+                   .v_row_bytes = v_rs, .v_head_bytes = v_hs,
+                   .q_stride = Q, .out_stride = Q,
                    .n_q = sh.n_q, .n_kv = sh.n_kv, .q_pos0 = sh.n_kv - sh.n_q,
                    .n_head = sh.n_head, .n_kv_head = sh.n_kv_head, .head_dim = sh.head_dim,
                    .scale = 1.0f / sqrtf((float)sh.head_dim), .mask = sh.mask};
-    float *scratch = malloc(sizeof(float) * (size_t)heed_attend_tiled_scratch_floats(&a));
+    const int64_t floats = heed_attend_tiled_scratch_floats(&a) > heed_attend_scratch_floats(&a)
+                               ? heed_attend_tiled_scratch_floats(&a)
+                               : heed_attend_scratch_floats(&a);
+    float *scratch = malloc(sizeof(float) * (size_t)floats);
     a.out = ref;
     heed_attend(&a, 0, heed_attend_items(&a), scratch, NULL);
     a.out = got;
@@ -62,14 +83,16 @@ static void check(shape sh, float spread, bool head_major)
         }
         worst = fmax(worst, diff / size);
     }
-    cr_log_info("tiled vs materialised, n_q %d n_kv %d heads %d/%d: %.2g", sh.n_q, sh.n_kv,
-                sh.n_head, sh.n_kv_head, worst);
-    cr_expect_leq(worst, 1e-5, "n_q %d n_kv %d heads %d/%d dim %d mask %d spread %g: "
+    cr_log_info("tiled vs materialised, n_q %d n_kv %d heads %d/%d, %s/%s: %.2g", sh.n_q,
+                sh.n_kv, sh.n_head, sh.n_kv_head, heed_type_name(kt), heed_type_name(vt), worst);
+    cr_expect_leq(worst, 1e-5, "n_q %d n_kv %d heads %d/%d dim %d mask %d spread %g %s/%s: "
                   "relative difference %g", sh.n_q, sh.n_kv, sh.n_head, sh.n_kv_head,
-                  sh.head_dim, sh.mask, spread, worst);
+                  sh.head_dim, sh.mask, spread, heed_type_name(kt), heed_type_name(vt), worst);
     free(q);
     free(k);
     free(v);
+    free(kc);
+    free(vc);
     free(ref);
     free(got);
     free(scratch);
@@ -86,7 +109,42 @@ Test(attention, tiled_matches_materialised)
         {9, 9, 3, 3, 24, HEED_MASK_BIDIRECTIONAL} /* an encoder                 */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
-        check(shapes[i], 1.0f, i % 2);
-        check(shapes[i], 40.0f, i % 2 == 0); /* peaked rows: the running maximum moves */
+        check(shapes[i], 1.0f, i % 2, HEED_TYPE_F32, HEED_TYPE_F32);
+        check(shapes[i], 40.0f, i % 2 == 0, HEED_TYPE_F32, HEED_TYPE_F32); /* peaked rows: the
+                                                                running maximum moves */
+        check(shapes[i], 1.0f, i % 2, HEED_TYPE_F16, HEED_TYPE_F16);
+        check(shapes[i], 40.0f, i % 2 == 0, HEED_TYPE_BF16, HEED_TYPE_F16);
+        if (shapes[i].head_dim % 32 == 0) /* q8_0's blocks */
+            check(shapes[i], 1.0f, i % 2 == 0, HEED_TYPE_Q8_0, HEED_TYPE_Q8_0);
+    }
+}
+
+/* Each vector variant reads cached rows of every type to exactly the
+ * floats of the type's dequantizer. */
+Test(attention, cache_rows_exact)
+{
+    static const heed_type types[] = {HEED_TYPE_F16, HEED_TYPE_BF16, HEED_TYPE_Q8_0};
+    static const char *isas[] = {"scalar", "avx2", "avx512"};
+    enum { N = 5, D = 96 };
+    uint64_t seed = 7;
+    float x[N * D], want[N * D], got[N * D];
+    char rows[N * D * 4];
+    for (int i = 0; i < N * D; i++)
+        x[i] = 3.0f * unif(&seed);
+    for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+        const int64_t rb = (int64_t)heed_type_row_size(types[t], D) + 6; /* a gap between rows */
+        for (int j = 0; j < N; j++) {
+            heed_type_get(types[t])->from_float(x + j * D, rows + j * rb, D);
+            heed_type_get(types[t])->to_float(rows + j * rb, want + j * D, D);
+        }
+        for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
+            const heed_attn_rows *kr = heed_attn_rows_variant(isas[i]);
+            if (!kr)
+                continue;
+            memset(got, 0xff, sizeof got);
+            heed_attn_kv_rows(kr, types[t])(rows, rb, N, D, got);
+            cr_expect(!memcmp(got, want, sizeof want), "%s rows on %s differ",
+                      heed_type_name(types[t]), isas[i]);
+        }
     }
 }

@@ -174,7 +174,9 @@ Test(capture, matches_an_independent_softmax_of_q_and_k)
     cr_assert_eq(heed_model_load(path, &m), HEED_OK);
     heed_context *c;
     heed_capture *cap;
-    cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK);
+    heed_context_params xp = heed_context_default_params();
+    xp.type_k = xp.type_v = HEED_TYPE_F32; /* the keys the double-precision oracle has */
+    cr_assert_eq(heed_context_new(m, &xp, &c), HEED_OK);
     const heed_capture_params cp = heed_capture_default_params(N);
     cr_assert_eq(heed_capture_new(m, &cp, &cap), HEED_OK);
     heed_context_set_capture(c, cap);
@@ -247,7 +249,7 @@ static void check_rows(void *user, const heed_qk *qk)
     free(s);
 }
 
-static void check_fixture(const char *fixture)
+static void check_fixture(const char *fixture, heed_type kv)
 {
     heed_model *m = load(fixture);
     const int32_t V = heed_model_n_vocab(m);
@@ -257,8 +259,10 @@ static void check_fixture(const char *fixture)
     const int n = 9, steps = 3;
     heed_context *c, *plain;
     heed_capture *cap;
-    cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK);
-    cr_assert_eq(heed_context_new(m, NULL, &plain), HEED_OK);
+    heed_context_params xp = heed_context_default_params();
+    xp.type_k = xp.type_v = kv;
+    cr_assert_eq(heed_context_new(m, &xp, &c), HEED_OK);
+    cr_assert_eq(heed_context_new(m, &xp, &plain), HEED_OK);
     const heed_capture_params cp = heed_capture_default_params(n + steps);
     cr_assert_eq(heed_capture_new(m, &cp, &cap), HEED_OK);
     qk_check chk = {cap, 0, 0};
@@ -267,8 +271,8 @@ static void check_fixture(const char *fixture)
     float *seen = malloc(sizeof(float) * (size_t)V * n), *want = malloc(sizeof(float) * (size_t)V * n);
     cr_assert_eq(heed_context_eval(c, ids, n, seen, true), HEED_OK);
     cr_assert_eq(heed_context_eval(plain, ids, n, want, true), HEED_OK);
-    cr_expect(!memcmp(seen, want, sizeof(float) * (size_t)V * n), "%s: capture changed a logit",
-              fixture);
+    cr_expect(!memcmp(seen, want, sizeof(float) * (size_t)V * n),
+              "%s, %s cache: capture changed a logit", fixture, heed_type_name(kv));
     for (int s = 0; s < steps; s++) { /* decode steps, bit for bit too */
         cr_assert_eq(heed_context_eval(c, ids + n + s, 1, seen, false), HEED_OK);
         cr_assert_eq(heed_context_eval(plain, ids + n + s, 1, want, false), HEED_OK);
@@ -278,26 +282,26 @@ static void check_fixture(const char *fixture)
     free(want);
     heed_context_free(plain);
     cr_expect_eq(chk.rows, heed_model_n_layer(m) * heed_model_n_head(m) * (n + steps));
-    cr_log_info("%s: capture vs softmax of the tapped q, k: max |diff| %.2g", fixture,
-                chk.worst);
+    cr_log_info("%s, %s cache: capture vs softmax of the tapped q, k: max |diff| %.2g", fixture,
+                heed_type_name(kv), chk.worst);
     cr_expect_leq(chk.worst, 1e-5, "%s: max |diff| %g", fixture, chk.worst);
     heed_capture_free(cap);
     heed_context_free(c);
     heed_model_free(m);
 }
 
-Test(capture_vs_qk, llama_f32) { check_fixture("llama-tiny-f32.gguf"); }
-Test(capture_vs_qk, llama_f16) { check_fixture("llama-tiny-f16.gguf"); }
-Test(capture_vs_qk, llama_bf16) { check_fixture("llama-tiny-bf16.gguf"); }
-Test(capture_vs_qk, llama_q8_0) { check_fixture("llama-tiny-q8_0.gguf"); }
-Test(capture_vs_qk, llama_q4_0) { check_fixture("llama-tiny-q4_0.gguf"); }
-Test(capture_vs_qk, llama_q4_k) { check_fixture("llama-tiny-q4_k.gguf"); }
-Test(capture_vs_qk, llama_q6_k) { check_fixture("llama-tiny-q6_k.gguf"); }
-Test(capture_vs_qk, qwen2) { check_fixture("qwen2-tiny.gguf"); }
-Test(capture_vs_qk, phi3) { check_fixture("phi3-tiny.gguf"); }
-Test(capture_vs_qk, gemma) { check_fixture("gemma-tiny.gguf"); }
-Test(capture_vs_qk, gpt2) { check_fixture("gpt2-tiny.gguf"); }
-Test(capture_vs_qk, stories260K) { check_fixture("stories260K.bin"); }
+Test(capture_vs_qk, llama_f32) { check_fixture("llama-tiny-f32.gguf", HEED_TYPE_F16); }
+Test(capture_vs_qk, llama_f16) { check_fixture("llama-tiny-f16.gguf", HEED_TYPE_F16); }
+Test(capture_vs_qk, llama_bf16) { check_fixture("llama-tiny-bf16.gguf", HEED_TYPE_F16); }
+Test(capture_vs_qk, llama_q8_0) { check_fixture("llama-tiny-q8_0.gguf", HEED_TYPE_F16); }
+Test(capture_vs_qk, llama_q4_0) { check_fixture("llama-tiny-q4_0.gguf", HEED_TYPE_F16); }
+Test(capture_vs_qk, llama_q4_k) { check_fixture("llama-tiny-q4_k.gguf", HEED_TYPE_F16); }
+Test(capture_vs_qk, llama_q6_k) { check_fixture("llama-tiny-q6_k.gguf", HEED_TYPE_F16); }
+Test(capture_vs_qk, qwen2) { check_fixture("qwen2-tiny.gguf", HEED_TYPE_F16); }
+Test(capture_vs_qk, phi3) { check_fixture("phi3-tiny.gguf", HEED_TYPE_F16); }
+Test(capture_vs_qk, gemma) { check_fixture("gemma-tiny.gguf", HEED_TYPE_F16); }
+Test(capture_vs_qk, gpt2) { check_fixture("gpt2-tiny.gguf", HEED_TYPE_F16); }
+Test(capture_vs_qk, stories260K) { check_fixture("stories260K.bin", HEED_TYPE_F16); }
 
 /* ---- selection, top-k, the .npy file and telemetry, each against a full
  * dense capture of the same run */
@@ -475,5 +479,32 @@ Test(capture_select, residual_stream)
     free(res);
     free(logits);
     free(lens);
+    heed_model_free(m);
+}
+
+/* every cache type, on two architectures */
+static void check_cache_types(const char *fixture)
+{
+    static const heed_type kv[] = {HEED_TYPE_F32, HEED_TYPE_BF16, HEED_TYPE_Q8_0};
+    for (size_t i = 0; i < sizeof kv / sizeof *kv; i++)
+        check_fixture(fixture, kv[i]);
+}
+Test(capture_vs_qk, cache_types_llama) { check_cache_types("llama-tiny-f32.gguf"); }
+Test(capture_vs_qk, cache_types_gemma) { check_cache_types("gemma-tiny.gguf"); }
+
+/* q8_0 rows are whole blocks of 32: a head of 16 is refused, by name */
+Test(capture_vs_qk, cache_type_refused)
+{
+    heed_model *m = load("qwen2-tiny.gguf");
+    heed_context *c = NULL;
+    heed_context_params xp = heed_context_default_params();
+    xp.type_v = HEED_TYPE_Q8_0;
+    cr_expect_eq(heed_context_new(m, &xp, &c), HEED_ERR_ARG);
+    cr_expect_null(c);
+    cr_expect(strstr(heed_last_error(), "value cache type q8_0 needs head_dim a multiple of 32"),
+              "%s", heed_last_error());
+    xp.type_v = HEED_TYPE_Q4_0;
+    cr_expect_eq(heed_context_new(m, &xp, &c), HEED_ERR_ARG);
+    cr_expect(strstr(heed_last_error(), "not one of f32, f16, bf16, q8_0"), "%s", heed_last_error());
     heed_model_free(m);
 }

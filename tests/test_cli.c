@@ -193,7 +193,8 @@ Test(cli, quantize_falls_back_and_keeps_1d_tensors)
     cr_expect_eq(test_run_cli(args, NULL), 2);
 }
 
-/* `heed logits` writes [n][n_vocab] float32 that match llama.cpp's. */
+/* `heed logits` writes [n][n_vocab] float32 that match llama.cpp's (with
+ * its references' f32 KV cache). */
 Test(cli, logits_match_the_reference)
 {
     char model[4096], ref_path[4096], args[9000];
@@ -201,7 +202,7 @@ Test(cli, logits_match_the_reference)
     FIXTURE_PATH(ref_path, "llama_f32.logits.f32");
     const char *out = test_tmp_path("logits.f32");
     snprintf(args, sizeof args, "logits '%s' --ids 1,450,13019,3282,29915,29873,4891,278,"
-             "11952,1363,372,471,23407,29889 -o '%s' -t 2", model, out);
+             "11952,1363,372,471,23407,29889 -o '%s' -t 2 -ctk f32 -ctv f32", model, out);
     cr_assert_eq(test_run_cli(args, NULL), 0, "%s", args);
     size_t n_got, n_ref;
     float *got = test_read_file(out, &n_got), *ref = test_read_file(ref_path, &n_ref);
@@ -223,6 +224,35 @@ Test(cli, run_greedy_prints_the_reference_ids)
              "10032,13 -n 8 --temp 0 --print-ids", model);
     cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
     cr_expect_str_eq(out, "39038 26839 44989 3016 47796 46309 7342 36309\n");
+    free(out);
+}
+
+/* -ctk / -ctv: every cache type gives llama.cpp's (f32-cache) greedy ids
+ * up to the first step whose reference top-1 margin is below 0.1 (step 5,
+ * 0.048: a q8_0 cache moves these logits by ~0.4); a type a cache cannot
+ * have, or one the head size does not fit, is refused naming it. */
+Test(cli, run_cache_types)
+{
+    char model[4096], qwen[4096], args[9000], *out = NULL;
+    FIXTURE_PATH(model, "llama-tiny-f32.gguf");
+    FIXTURE_PATH(qwen, "qwen2-tiny.gguf");
+    static const char *types[] = {"f32", "f16", "bf16", "q8_0"};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        snprintf(args, sizeof args, "run '%s' --ids 1,450,13019,3282,29915,29873,4891,278,"
+                 "11952,1363,372,471,23407,29889 -n 5 --temp 0 --print-ids -ctk %s "
+                 "--cache-type-v %s", model, types[i], types[i]);
+        cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+        cr_expect_str_eq(out, "14099 23339 31531 19628 8159\n", "%s cache", types[i]);
+        free(out);
+    }
+    snprintf(args, sizeof args, "run '%s' --ids 1 -ctk q4_0 2>&1", model);
+    cr_expect_eq(test_run_cli(args, &out), 2);
+    cr_expect(strstr(out, "-ctk wants f32, f16, bf16 or q8_0, not 'q4_0'"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "bench '%s' -p 8 -n 0 -r 1 -ctv q8_0 2>&1", qwen);
+    cr_expect_eq(test_run_cli(args, &out), 2);
+    cr_expect(strstr(out, "value cache type q8_0 needs head_dim a multiple of 32 (this "
+                          "model's is 16)"), "%s", out);
     free(out);
 }
 
@@ -299,8 +329,8 @@ Test(cli, perplexity_matches_llama_perplexity)
 {
     char model[4096], args[4600], *out = NULL;
     FIXTURE_PATH(model, "qwen2-tiny.gguf");
-    snprintf(args, sizeof args, "perplexity '%s' -f '%s/tests/data/perplexity.txt' -c 64",
-             model, HEED_SOURCE_DIR);
+    snprintf(args, sizeof args, "perplexity '%s' -f '%s/tests/data/perplexity.txt' -c 64 "
+             "-ctk f32 -ctv f32", model, HEED_SOURCE_DIR);
     cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
     double ppl, err;
     cr_assert_eq(sscanf(out, "PPL = %lf +/- %lf", &ppl, &err), 2, "%s", out);

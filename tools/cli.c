@@ -76,6 +76,25 @@ bool cli_parse_float(const char *cmd, const char *opt, const char *text, double 
     return true;
 }
 
+int cli_cache_type(const char *cmd, int argc, char **argv, int *i, heed_context_params *p)
+{
+    const char *a = argv[*i];
+    heed_type *to = !strcmp(a, "-ctk") || !strcmp(a, "--cache-type-k")   ? &p->type_k
+                    : !strcmp(a, "-ctv") || !strcmp(a, "--cache-type-v") ? &p->type_v
+                                                                         : NULL;
+    if (!to)
+        return 0;
+    const char *v = *i + 1 < argc ? argv[*i + 1] : "";
+    const int t = heed_type_from_name(v);
+    if (t < 0 || !heed_kv_type_ok((heed_type)t)) {
+        fprintf(stderr, "heed %s: %s wants f32, f16, bf16 or q8_0, not '%s'\n", cmd, a, v);
+        return -1;
+    }
+    *to = (heed_type)t;
+    *i += 1;
+    return 1;
+}
+
 char *cli_read_file(const char *cmd, const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

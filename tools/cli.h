@@ -20,12 +20,12 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--temp T] [--top-k K] " \
     "[--top-p P] [--min-p P] [--repeat-penalty R] [--repeat-last-n N] " \
     "[--frequency-penalty F] [--presence-penalty P] [--seed S] [--ignore-eos] [-t THREADS] " \
-    "[-c CTX] [--lookup N] [--verbose]"
-#define USAGE_LOGITS "heed logits MODEL --ids 1,2,3 -o FILE [-t THREADS] [-c CTX]"
+    "[-c CTX] " USAGE_CACHE " [--lookup N] [--verbose]"
+#define USAGE_LOGITS "heed logits MODEL --ids 1,2,3 -o FILE [-t THREADS] [-c CTX] " USAGE_CACHE
 #define USAGE_TOKENIZE "heed tokenize MODEL (TEXT | --inp FILE.inp) [--ids-only] [--special] " \
     "[--no-add-special]"
 #define USAGE_DETOKENIZE "heed detokenize MODEL --ids 1,2,3 [--no-special]"
-#define USAGE_PERPLEXITY "heed perplexity MODEL -f FILE [-c CTX] [-t THREADS]"
+#define USAGE_PERPLEXITY "heed perplexity MODEL -f FILE [-c CTX] [-t THREADS] " USAGE_CACHE
 #define USAGE_EMBED "heed embed MODEL (-p TEXT | --ids 1,2,3) [-o FILE] [--all] " \
     "[--pooling none|mean|cls|last] [--no-normalize]"
 #define USAGE_SIMILARITY "heed similarity MODEL TEXT1 TEXT2 ..."
@@ -34,7 +34,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--json FILE] [--html FILE] [--svg FILE] [--npy FILE] [--residual FILE] [-t THREADS]"
 #define USAGE_NEXT "heed next MODEL (-p TEXT | --ids 1,2,3) [-k 10] [--temp T] [--lens]"
 #define USAGE_HEADS "heed heads MODEL [-p TEXT] [--sort entropy|prev|sink|self|induction]"
-#define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [-d DEPTH] [--capture] | heed bench --membw [-t THREADS]"
+#define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [-d DEPTH] " USAGE_CACHE \
+    " [--capture] | heed bench --membw [-t THREADS]"
 #define USAGE_SYNTH "heed synth --shape NAME --type TYPE -o FILE [--seed S] [-t THREADS]"
 #define USAGE_TRAIN "heed train CORPUS.txt -o OUT.gguf [--preset tiny|small|base] [--vocab N] " \
     "[--ctx N] [--embd N] [--layers N] [--heads N] [--ff N] [--steps N] [--batch B] [--accum A] " \
@@ -43,7 +44,7 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--seed S] [--type TYPE] [--name NAME] [-t THREADS] [--quiet]"
 #define USAGE_SERVE "heed serve MODEL [--host 127.0.0.1] [--port 8080] [--slots N] " \
     "[--api-key KEY] [-c CTX] [--chat-template NAME] [--queue N] [--max-tokens N] " \
-    "[--max-body BYTES] [--timeout S] [-t THREADS]"
+    "[--max-body BYTES] [--timeout S] [-t THREADS] " USAGE_CACHE
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
 
 /* Parses "1,2,3" into a malloc'd array (*n entries); on a malformed list
@@ -55,6 +56,13 @@ bool cli_parse_int(const char *cmd, const char *opt, const char *text, long lo, 
                    long *out);
 bool cli_parse_float(const char *cmd, const char *opt, const char *text, double lo,
                      double hi, double *out);
+
+/* The KV cache options every command that evaluates takes:
+ * -ctk/--cache-type-k and -ctv/--cache-type-v TYPE (f32, f16, bf16, q8_0).
+ * When argv[*i] is one, stores it in p, steps *i past its value and returns
+ * 1; returns 0 for any other argument, -1 (printed why) for a bad value. */
+int cli_cache_type(const char *cmd, int argc, char **argv, int *i, heed_context_params *p);
+#define USAGE_CACHE "[-ctk TYPE] [-ctv TYPE]"
 
 /* Reads a whole file into a malloc'd buffer with a NUL after its *len
  * bytes; on failure prints why and returns NULL. */

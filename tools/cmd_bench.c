@@ -139,8 +139,14 @@ int cmd_bench(int argc, char **argv)
     const char *model = NULL;
     long p = 512, n = 128, threads = 0, reps = 5, depth = 0;
     bool membw_only = false, capture = false;
+    heed_context_params cp = heed_context_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const int kv = cli_cache_type("bench", argc, argv, &i, &cp);
+        if (kv < 0)
+            return EXIT_BAD_INPUT;
+        if (kv)
+            continue;
         long *num = !strcmp(a, "-p") ? &p : !strcmp(a, "-n") ? &n : !strcmp(a, "-t") ? &threads
                     : !strcmp(a, "-r") ? &reps : !strcmp(a, "-d") ? &depth : NULL;
         if (num) {
@@ -177,7 +183,6 @@ int cmd_bench(int argc, char **argv)
     float *logits = NULL;
     heed_capture *cap = NULL;
     stats pp = {0}, tg = {0}, ppc = {0};
-    heed_context_params cp = heed_context_default_params();
     cp.n_ctx = (int)(depth + (p > n ? p : n));
     cp.n_threads = (int)threads;
     const double t_load = heed_seconds();
@@ -207,8 +212,9 @@ int cmd_bench(int argc, char **argv)
     }
     const double gb = st ? 0 : (double)heed_model_matrix_bytes(m) / 1e9;
     if (!st)
-        printf("%s: %s, matrices %.2f GB, %ld threads, kernels %s, %ld reps, loaded in %.2f s\n",
-               model, heed_model_arch(m), gb, threads, heed_cpu_isa(), reps, load_s);
+        printf("%s: %s, matrices %.2f GB, %ld threads, kernels %s, KV cache %s/%s, %ld reps, "
+               "loaded in %.2f s\n", model, heed_model_arch(m), gb, threads, heed_cpu_isa(),
+               heed_type_name(cp.type_k), heed_type_name(cp.type_v), reps, load_s);
     if (!st && p) {
         st = measure(c, NULL, (int)depth, ids, (int)p, 0, (int)reps, logits, &pp);
         if (!st)

@@ -10,8 +10,14 @@ int cmd_logits(int argc, char **argv)
 {
     const char *model = NULL, *ids_text = NULL, *out_path = NULL;
     long threads = 0, n_ctx = 0;
+    heed_context_params cp = heed_context_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const int kv = cli_cache_type("logits", argc, argv, &i, &cp);
+        if (kv < 0)
+            return EXIT_BAD_INPUT;
+        if (kv)
+            continue;
         if (!strcmp(a, "--ids") && v)
             ids_text = argv[++i];
         else if (!strcmp(a, "-o") && v)
@@ -38,7 +44,6 @@ int cmd_logits(int argc, char **argv)
     heed_model *m = NULL;
     heed_context *c = NULL;
     float *logits = NULL;
-    heed_context_params cp = heed_context_default_params();
     cp.n_threads = (int)threads;
     cp.n_ctx = n_ctx ? (int)n_ctx : n;
     int rc = EXIT_OK;

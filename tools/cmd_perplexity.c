@@ -27,8 +27,14 @@ int cmd_perplexity(int argc, char **argv)
 {
     const char *model = NULL, *file = NULL;
     long n_ctx = 512, threads = 0;
+    heed_context_params cp = heed_context_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const int kv = cli_cache_type("perplexity", argc, argv, &i, &cp);
+        if (kv < 0)
+            return EXIT_BAD_INPUT;
+        if (kv)
+            continue;
         if (!strcmp(a, "-f") && v)
             file = argv[++i];
         else if (!strcmp(a, "-c")) {
@@ -55,7 +61,6 @@ int cmd_perplexity(int argc, char **argv)
     heed_context *c = NULL;
     int32_t *ids = NULL;
     size_t n_ids = 0;
-    heed_context_params cp = heed_context_default_params();
     cp.n_ctx = (int)n_ctx;
     cp.n_threads = (int)threads;
     heed_perplexity_result r;

@@ -32,6 +32,7 @@ typedef struct run_options {
     bool print_ids, verbose, ignore_eos;
     long lookup; /* draft tokens per step from prompt lookup (0: off) */
     heed_sampler_params sp;
+    heed_context_params cp; /* the KV cache types; n_ctx and threads above */
 } run_options;
 
 /* Parses argv into o; returns -1 when fine, else the exit code. */
@@ -39,10 +40,16 @@ static int parse(int argc, char **argv, run_options *o)
 {
     o->n_predict = 128;
     o->sp = heed_sampler_default_params();
+    o->cp = heed_context_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long l;
         double d;
+        const int kv = cli_cache_type("run", argc, argv, &i, &o->cp);
+        if (kv < 0)
+            return EXIT_BAD_INPUT;
+        if (kv)
+            continue;
 #define INT_OPT(name, lo, hi, dst) \
     else if (!strcmp(a, name)) { if (!cli_parse_int("run", name, v, lo, hi, &l)) return EXIT_BAD_INPUT; dst = l; i++; }
 #define FLOAT_OPT(name, lo, hi, dst) \
@@ -146,7 +153,7 @@ int cmd_run(int argc, char **argv)
     heed_context *c = NULL;
     heed_sampler *s = NULL;
     float *logits = NULL;
-    heed_context_params cp = heed_context_default_params();
+    heed_context_params cp = o.cp;
     cp.n_ctx = (int)o.n_ctx;
     cp.n_threads = (int)o.threads;
     rc = EXIT_OK;

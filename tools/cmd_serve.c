@@ -54,8 +54,14 @@ int cmd_serve(int argc, char **argv)
     const char *model = NULL, *host = "127.0.0.1", *key = NULL, *tmpl = NULL;
     long port = 8080, slots = 1, n_ctx = 0, queue = 16, max_tokens = 1024, threads = 0;
     long max_body = 1 << 20, timeout = 600;
+    heed_context_params cp = heed_context_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const int kv = cli_cache_type("serve", argc, argv, &i, &cp);
+        if (kv < 0)
+            return EXIT_BAD_INPUT;
+        if (kv)
+            continue;
         struct { const char *name; long *dst, lo, hi; } ints[] = {
             {"--port", &port, 0, 65535}, {"--slots", &slots, 1, 256}, {"-c", &n_ctx, 0, 1 << 20},
             {"--queue", &queue, 0, 4096}, {"--max-tokens", &max_tokens, 1, 1 << 20},
@@ -98,7 +104,6 @@ int cmd_serve(int argc, char **argv)
     if (!rc && !s.slots)
         rc = cli_fail("serve", HEED_ERR_NOMEM);
     /* the slots share the cores: by default each gets its share of them */
-    heed_context_params cp = heed_context_default_params();
     cp.n_ctx = (int)n_ctx;
     const int share = heed_cpu_cores() / (int)slots;
     cp.n_threads = (int)(threads ? threads : share > 1 ? share : 1);

@@ -8,7 +8,22 @@
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
 
-int64_t heed_attend_scratch_floats(const heed_attn *a) { return a->n_kv > 0 ? a->n_kv : 1; }
+int64_t heed_attend_scratch_floats(const heed_attn *a)
+{
+    return (a->n_kv > 0 ? a->n_kv : 1) + a->head_dim;
+}
+
+/* Row j of kv head g of a cache as floats: the row itself for f32, else
+ * converted into buf by the type's own dequantizer (the reference). */
+static const float *kv_row(const void *base, heed_type type, int64_t head_bytes,
+                           int64_t row_bytes, int g, int j, int d, float *buf)
+{
+    const char *row = (const char *)base + g * head_bytes + j * row_bytes;
+    if (type == HEED_TYPE_F32)
+        return (const float *)row;
+    heed_type_get(type)->to_float(row, buf, d);
+    return buf;
+}
 
 int64_t heed_attend_items(const heed_attn *a) { return (int64_t)a->n_q * a->n_head; }
 
@@ -20,11 +35,13 @@ void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scores,
         const int i = (int)(item / a->n_head), h = (int)(item % a->n_head);
         const int n = heed_attn_visible(a, i);
         const float *q = a->q + (int64_t)i * a->q_stride + (int64_t)h * a->head_dim;
-        const int64_t kv_off = (int64_t)(h / group) * a->kv_head_stride;
+        float *row = scores + (a->n_kv > 0 ? a->n_kv : 1);
         float *out = a->out + (int64_t)i * a->out_stride + (int64_t)h * a->head_dim;
         /* scores = scale · q·k over the visible keys; masked keys get 0 */
         for (int j = 0; j < n; j++)
-            scores[j] = a->scale * heed_dot_f32(q, a->k + (int64_t)j * a->kv_stride + kv_off,
+            scores[j] = a->scale * heed_dot_f32(q, kv_row(a->k, a->k_type, a->k_head_bytes,
+                                                          a->k_row_bytes, h / group, j,
+                                                          a->head_dim, row),
                                                 a->head_dim);
         heed_softmax(scores, n);
         if (a->capture)
@@ -34,7 +51,8 @@ void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scores,
                 received[j] += scores[j];
         memset(out, 0, sizeof *out * (size_t)a->head_dim);
         for (int j = 0; j < n; j++) {
-            const float *v = a->v + (int64_t)j * a->kv_stride + kv_off;
+            const float *v = kv_row(a->v, a->v_type, a->v_head_bytes, a->v_row_bytes, h / group,
+                                    j, a->head_dim, row);
             const float w = scores[j];
             for (int d = 0; d < a->head_dim; d++)
                 out[d] += w * v[d];

@@ -25,10 +25,14 @@ typedef enum heed_mask_kind {
 
 typedef struct heed_attn {
     const float *q;      /* [n_q][q_stride], head h at q + h*head_dim        */
-    const float *k, *v;  /* key / value j of kv head g at
-                            + g*kv_head_stride + j*kv_stride                 */
+    /* Key / value j of kv head g: the row at byte offset g*head_bytes +
+     * j*row_bytes of k (v), head_dim elements of k_type (v_type): f32,
+     * f16, bf16 or q8_0 (heed_kv_type_ok). */
+    const void *k, *v;
+    heed_type k_type, v_type;
+    int64_t k_row_bytes, k_head_bytes, v_row_bytes, v_head_bytes;
     float *out;          /* [n_q][out_stride], head h at out + h*head_dim    */
-    int64_t q_stride, kv_stride, kv_head_stride, out_stride;
+    int64_t q_stride, out_stride;
     int n_q, n_kv;
     int64_t q_pos0;      /* position of query 0; query i is at q_pos0 + i;
                             key j is at position j                           */
@@ -51,7 +55,8 @@ static inline int heed_attn_visible(const heed_attn *a, int i)
     return last + 1 < a->n_kv ? (int)(last + 1) : a->n_kv;
 }
 
-/* Floats of scratch heed_attend needs (one score row). */
+/* Floats of scratch heed_attend needs (one score row and, for a cache
+ * type other than f32, one key or value row as floats). */
 int64_t heed_attend_scratch_floats(const heed_attn *a);
 
 /* The work is n_q × n_head items, item i*n_head + h being query row i of

@@ -10,6 +10,9 @@
  * context. A row's arithmetic does not depend on the other rows of its
  * block, so neither threads nor batching change a result.
  *
+ * A cache of f16, bf16 or q8_0 rows is read a key block at a time into
+ * floats (exactly), once for all the rows of the item.
+ *
  * Capture: a captured row's weights are exp(s - lse) with lse = m + ln l,
  * its scores recomputed from q and k — the weights the softmax gave,
  * without a second operator.
@@ -31,7 +34,24 @@ int64_t heed_attend_tiled_items(const heed_attn *a)
 int64_t heed_attend_tiled_scratch_floats(const heed_attn *a)
 {
     const int64_t rows = (int64_t)BQ * (a->n_head / a->n_kv_head);
-    return rows * (BK + a->head_dim + 2) + (a->n_kv > 0 ? a->n_kv : 1);
+    return rows * (BK + a->head_dim + 2) + (a->n_kv > 0 ? a->n_kv : 1) +
+           2 * (int64_t)BK * a->head_dim;
+}
+
+/* n rows of a cache from row j0 on as floats: the rows themselves for f32,
+ * else converted into buf ([BK][d]); *stride is the result's in floats. */
+static const float *kv_block(const heed_attn_rows *kr, heed_type type, const char *base,
+                             int64_t row_bytes, int j0, int n, int d, float *buf, int64_t *stride)
+{
+    const char *at = base + j0 * row_bytes;
+    const heed_kv_rows_fn rows = heed_attn_kv_rows(kr, type);
+    if (!rows) {
+        *stride = row_bytes / (int64_t)sizeof(float);
+        return (const float *)at;
+    }
+    rows(at, row_bytes, n, d, buf);
+    *stride = d;
+    return buf;
 }
 
 /* Query row r of a block starting at query i0: query i0 + r / group of
@@ -43,11 +63,18 @@ static const float *q_row(const heed_attn *a, int i0, int g, int group, int r)
 }
 
 /* The weights of one finished row, exp(s - lse), to the capture and the
- * telemetry. */
-static void emit_row(const heed_attn *a, const heed_attn_rows *kr, const float *q, const float *k,
-                     int head, int64_t pos, int n, float lse, float *w, double *received)
+ * telemetry: its scores recomputed block by block from keys read as the
+ * main loop read them. */
+static void emit_row(const heed_attn *a, const heed_attn_rows *kr, const float *q, const char *k,
+                     int head, int64_t pos, int n, float lse, float *w, float *kbuf,
+                     double *received)
 {
-    kr->scores(q, k, a->kv_stride, n, a->head_dim, a->scale, w);
+    for (int k0 = 0; k0 < n; k0 += BK) {
+        const int kn = n - k0 < BK ? n - k0 : BK;
+        int64_t ks;
+        const float *kb = kv_block(kr, a->k_type, k, a->k_row_bytes, k0, kn, a->head_dim, kbuf, &ks);
+        kr->scores(q, kb, ks, kn, a->head_dim, a->scale, w + k0);
+    }
     kr->exp_sum(w, n, lse);
     if (a->capture)
         heed_capture_store(a->capture, a->layer, head, pos, w, n);
@@ -67,10 +94,13 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
     float *m = o + rows_max * D;          /* [rows]     running maximum       */
     float *l = m + rows_max;              /* [rows]     running sum           */
     float *w = l + rows_max;              /* [n_kv]     a captured row        */
+    float *kbuf = w + (a->n_kv > 0 ? a->n_kv : 1); /* [BK][D] keys as floats */
+    float *vbuf = kbuf + BK * D;                   /* [BK][D] values         */
     for (int64_t item = begin; item < end; item++) {
         const int g = (int)(item % a->n_kv_head), i0 = (int)(item / a->n_kv_head) * BQ;
         const int nq = a->n_q - i0 < BQ ? a->n_q - i0 : BQ, R = nq * group;
-        const float *k = a->k + g * a->kv_head_stride, *v = a->v + g * a->kv_head_stride;
+        const char *k = (const char *)a->k + g * a->k_head_bytes;
+        const char *v = (const char *)a->v + g * a->v_head_bytes;
         const int n_keys = heed_attn_visible(a, i0 + nq - 1);
         for (int r = 0; r < R; r++) {
             m[r] = -INFINITY;
@@ -79,13 +109,14 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
         memset(o, 0, sizeof *o * (size_t)(R * D));
         for (int k0 = 0; k0 < n_keys; k0 += BK) {
             const int kn = n_keys - k0 < BK ? n_keys - k0 : BK;
+            int64_t ks, vs;
+            const float *kb = kv_block(kr, a->k_type, k, a->k_row_bytes, k0, kn, D, kbuf, &ks);
             for (int r = 0; r < R; r++) {
                 float *sr = s + r * BK;
                 /* the keys of this block it sees */
                 int seen = heed_attn_visible(a, i0 + r / group) - k0;
                 seen = seen < 0 ? 0 : seen < kn ? seen : kn;
-                kr->scores(q_row(a, i0, g, group, r), k + (int64_t)k0 * a->kv_stride,
-                           a->kv_stride, seen, D, a->scale, sr);
+                kr->scores(q_row(a, i0, g, group, r), kb, ks, seen, D, a->scale, sr);
                 float top = -INFINITY;
                 for (int j = 0; j < seen; j++)
                     top = sr[j] > top ? sr[j] : top;
@@ -101,7 +132,8 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
                 memset(sr + seen, 0, sizeof *sr * (size_t)(kn - seen)); /* hidden: weight 0 */
             }
             /* each value row once for all rows */
-            kr->pv(o, D, s, BK, R, v + (int64_t)k0 * a->kv_stride, a->kv_stride, kn, D);
+            const float *vb = kv_block(kr, a->v_type, v, a->v_row_bytes, k0, kn, D, vbuf, &vs);
+            kr->pv(o, D, s, BK, R, vb, vs, kn, D);
         }
         for (int r = 0; r < R; r++) {
             const int i = i0 + r / group, h = g * group + r % group;
@@ -111,7 +143,7 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
                 out[d] = o[r * D + d] * inv;
             if (a->capture || received)
                 emit_row(a, kr, q_row(a, i0, g, group, r), k, h, a->q_pos0 + i,
-                         heed_attn_visible(a, i), m[r] + logf(l[r]), w, received);
+                         heed_attn_visible(a, i), m[r] + logf(l[r]), w, kbuf, received);
         }
     }
 }

@@ -2,7 +2,8 @@
  * attn_rows.c — the three inner loops of the tiled attention operator
  * (attention_tiled.c), as a scalar reference and AVX2 / AVX-512 variants:
  * the scores of one query against a run of keys, exp(s - max) summed, and
- * a block of probabilities times value rows. The vector exp is Cephes'
+ * a block of probabilities times value rows; and the cached key and value
+ * rows of f16, bf16 and q8_0 as floats (exact in every variant). The vector exp is Cephes'
  * expf (range reduction by ln 2 in two parts, a degree-6 polynomial):
  * within 2 ulp of libm's on the range attention uses (x <= 0).
  */
@@ -13,6 +14,8 @@
 #include <string.h>
 
 #include "heed.h"
+#include "tensor/blocks.h"
+#include "tensor/quant.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -53,6 +56,24 @@ static void pv_scalar(float *o, int64_t o_stride, const float *p, int64_t p_stri
         }
 }
 
+static void f16_rows_scalar(const void *src, int64_t row_bytes, int n, int d, float *dst)
+{
+    for (int j = 0; j < n; j++)
+        heed_dequantize_f16((const char *)src + j * row_bytes, dst + (int64_t)j * d, d);
+}
+
+static void bf16_rows_scalar(const void *src, int64_t row_bytes, int n, int d, float *dst)
+{
+    for (int j = 0; j < n; j++)
+        heed_dequantize_bf16((const char *)src + j * row_bytes, dst + (int64_t)j * d, d);
+}
+
+static void q8_0_rows_scalar(const void *src, int64_t row_bytes, int n, int d, float *dst)
+{
+    for (int j = 0; j < n; j++)
+        heed_dequantize_q8_0((const char *)src + j * row_bytes, dst + (int64_t)j * d, d);
+}
+
 #ifdef HEED_X86
 /* Cephes expf constants */
 #define EXP_HI 88.3762626647949f
@@ -68,7 +89,7 @@ static void pv_scalar(float *o, int64_t o_stride, const float *p, int64_t p_stri
 #define P5 5.0000001201E-1f
 
 /* ------------------------------------------------------------ AVX2 */
-#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
 
 AVX2 static inline __m256 exp8(__m256 x)
 {
@@ -150,6 +171,52 @@ AVX2 static void pv_avx2(float *o, int64_t o_stride, const float *p, int64_t p_s
                 _mm256_storeu_ps(orow + i, _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + j * v_stride + i),
                                                            _mm256_loadu_ps(orow + i)));
         }
+}
+
+AVX2 static void f16_rows_avx2(const void *src, int64_t row_bytes, int n, int d, float *dst)
+{
+    if (d % 8) {
+        f16_rows_scalar(src, row_bytes, n, d, dst);
+        return;
+    }
+    for (int j = 0; j < n; j++) {
+        const char *row = (const char *)src + j * row_bytes;
+        for (int i = 0; i < d; i += 8)
+            _mm256_storeu_ps(dst + (int64_t)j * d + i,
+                             _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i))));
+    }
+}
+
+/* bf16 is the top half of an f32 */
+AVX2 static void bf16_rows_avx2(const void *src, int64_t row_bytes, int n, int d, float *dst)
+{
+    if (d % 8) {
+        bf16_rows_scalar(src, row_bytes, n, d, dst);
+        return;
+    }
+    for (int j = 0; j < n; j++) {
+        const char *row = (const char *)src + j * row_bytes;
+        for (int i = 0; i < d; i += 8) {
+            const __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(row + 2 * i)));
+            _mm256_storeu_ps(dst + (int64_t)j * d + i, _mm256_castsi256_ps(_mm256_slli_epi32(h, 16)));
+        }
+    }
+}
+
+AVX2 static void q8_0_rows_avx2(const void *src, int64_t row_bytes, int n, int d, float *dst)
+{
+    for (int j = 0; j < n; j++) {
+        const heed_block_q8_0 *b = (const void *)((const char *)src + j * row_bytes);
+        float *out = dst + (int64_t)j * d;
+        for (int i = 0; i < d; i += 32, b++) {
+            const __m256 s = _mm256_set1_ps(heed_f16_to_f32(b->d));
+            for (int e = 0; e < 32; e += 8) {
+                const __m128i q = _mm_loadl_epi64((const __m128i *)(b->qs + e));
+                _mm256_storeu_ps(out + i + e,
+                                 _mm256_mul_ps(s, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q))));
+            }
+        }
+    }
 }
 
 /* --------------------------------------------------------- AVX-512 */
@@ -285,17 +352,64 @@ AVX512 static void pv_avx512(float *o, int64_t o_stride, const float *p, int64_t
                                                            _mm512_loadu_ps(orow + i)));
         }
 }
+AVX512 static void f16_rows_avx512(const void *src, int64_t row_bytes, int n, int d, float *dst)
+{
+    if (d % 16) {
+        f16_rows_avx2(src, row_bytes, n, d, dst);
+        return;
+    }
+    for (int j = 0; j < n; j++) {
+        const char *row = (const char *)src + j * row_bytes;
+        for (int i = 0; i < d; i += 16)
+            _mm512_storeu_ps(dst + (int64_t)j * d + i,
+                             _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i))));
+    }
+}
+
+AVX512 static void bf16_rows_avx512(const void *src, int64_t row_bytes, int n, int d, float *dst)
+{
+    if (d % 16) {
+        bf16_rows_avx2(src, row_bytes, n, d, dst);
+        return;
+    }
+    for (int j = 0; j < n; j++) {
+        const char *row = (const char *)src + j * row_bytes;
+        for (int i = 0; i < d; i += 16) {
+            const __m512i h = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(row + 2 * i)));
+            _mm512_storeu_ps(dst + (int64_t)j * d + i, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
+        }
+    }
+}
+
+AVX512 static void q8_0_rows_avx512(const void *src, int64_t row_bytes, int n, int d, float *dst)
+{
+    for (int j = 0; j < n; j++) {
+        const heed_block_q8_0 *b = (const void *)((const char *)src + j * row_bytes);
+        float *out = dst + (int64_t)j * d;
+        for (int i = 0; i < d; i += 32, b++) {
+            const __m512 s = _mm512_set1_ps(heed_f16_to_f32(b->d));
+            for (int e = 0; e < 32; e += 16) {
+                const __m128i q = _mm_loadu_si128((const __m128i *)(b->qs + e));
+                _mm512_storeu_ps(out + i + e,
+                                 _mm512_mul_ps(s, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q))));
+            }
+        }
+    }
+}
 #endif
 
 const heed_attn_rows *heed_attn_rows_variant(const char *isa)
 {
-    static const heed_attn_rows scalar = {scores_scalar, exp_sum_scalar, pv_scalar};
+    static const heed_attn_rows scalar = {scores_scalar, exp_sum_scalar, pv_scalar,
+                                          f16_rows_scalar, bf16_rows_scalar, q8_0_rows_scalar};
     const char *have = heed_cpu_isa();
     if (strcmp(isa, "scalar") == 0)
         return &scalar;
 #ifdef HEED_X86
-    static const heed_attn_rows avx2 = {scores_avx2, exp_sum_avx2, pv_avx2};
-    static const heed_attn_rows avx512 = {scores_avx512, exp_sum_avx512, pv_avx512};
+    static const heed_attn_rows avx2 = {scores_avx2, exp_sum_avx2, pv_avx2,
+                                        f16_rows_avx2, bf16_rows_avx2, q8_0_rows_avx2};
+    static const heed_attn_rows avx512 = {scores_avx512, exp_sum_avx512, pv_avx512,
+                                          f16_rows_avx512, bf16_rows_avx512, q8_0_rows_avx512};
     if (strcmp(isa, "avx2") == 0 && strcmp(have, "scalar") != 0)
         return &avx2;
     if (strcmp(isa, "avx512") == 0 && strcmp(have, "avx512") == 0)

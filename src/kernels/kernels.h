@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "heed.h"
+
 /* sum_i x[i]*y[i] over n floats (any n >= 0), accumulated in float. */
 float heed_dot_f32(const float *x, const float *y, int64_t n);
 /* The reference and each variant, for tests; NULL if this CPU lacks it. */
@@ -19,6 +21,10 @@ void heed_f16_to_f32_row(const uint16_t *src, float *dst, int64_t n);
 typedef void (*heed_f16_row_fn)(const uint16_t *src, float *dst, int64_t n);
 heed_f16_row_fn heed_f16_to_f32_row_variant(const char *isa);
 
+/* dst[j·d + i] = element i of KV cache row j, for j < n and i < d (row j
+ * at src + j·row_bytes): f16, bf16 or q8_0 rows to floats, exactly. */
+typedef void (*heed_kv_rows_fn)(const void *src, int64_t row_bytes, int n, int d, float *dst);
+
 /* The inner loops of the tiled attention operator (attn_rows.c). */
 typedef struct heed_attn_rows {
     /* out[j] = scale · q·k_j for keys j < n (row j at k + j·k_stride) */
@@ -29,7 +35,18 @@ typedef struct heed_attn_rows {
     /* o_r += Σ_j p[r·p_stride + j] · v_j for r < rows, j < n; rows of d */
     void (*pv)(float *o, int64_t o_stride, const float *p, int64_t p_stride, int rows,
                const float *v, int64_t v_stride, int n, int d);
+    heed_kv_rows_fn f16_rows, bf16_rows, q8_0_rows;
 } heed_attn_rows;
+
+/* The converter of kr for cache rows of type t; NULL for f32 (read as
+ * they are) and for types a cache cannot have. */
+static inline heed_kv_rows_fn heed_attn_kv_rows(const heed_attn_rows *kr, heed_type t)
+{
+    return t == HEED_TYPE_F16    ? kr->f16_rows
+           : t == HEED_TYPE_BF16 ? kr->bf16_rows
+           : t == HEED_TYPE_Q8_0 ? kr->q8_0_rows
+                                 : NULL;
+}
 
 const heed_attn_rows *heed_attn_rows_get(void);
 const heed_attn_rows *heed_attn_rows_variant(const char *isa); /* tests */

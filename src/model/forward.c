@@ -37,8 +37,13 @@ struct heed_context {
     int res_begin, res_end;
     heed_qk_fn qk_tap;      /* called after each layer's attention, or NULL  */
     void *qk_user;
-    float *k_cache, *v_cache; /* [n_layer][n_kv_head][n_ctx][head_dim]: each
-                                 head's keys one contiguous run           */
+    /* [n_layer][n_kv_head][n_ctx] rows of head_dim elements of type_k
+     * (type_v): each head's keys one contiguous run */
+    void *k_cache, *v_cache;
+    heed_type type_k, type_v;
+    size_t k_row, v_row;   /* bytes of one cached key (value) row           */
+    float *tap_k;   /* [n_kv_head][n_ctx][head_dim] keys as floats for the
+                       qk tap, when the cache is not f32 (made on demand)   */
     /* activations of one batch                                               */
     float *x;       /* [batch][n_embd]      the residual stream               */
     float *h;       /* [batch][n_embd]      normed input of a sub-block       */
@@ -57,7 +62,28 @@ struct heed_context {
 
 heed_context_params heed_context_default_params(void)
 {
-    return (heed_context_params){.n_ctx = 0, .n_threads = 0};
+    return (heed_context_params){.n_ctx = 0, .n_threads = 0, .type_k = HEED_TYPE_F16,
+                                 .type_v = HEED_TYPE_F16};
+}
+
+bool heed_kv_type_ok(heed_type t)
+{
+    return t == HEED_TYPE_F32 || t == HEED_TYPE_F16 || t == HEED_TYPE_BF16 ||
+           t == HEED_TYPE_Q8_0;
+}
+
+/* Why rows of head_dim elements cannot be cached as t, or NULL. */
+static heed_status check_kv_type(const char *which, heed_type t, int head_dim)
+{
+    if (!heed_kv_type_ok(t))
+        return heed_fail(HEED_ERR_ARG, "%s cache type %s is not one of f32, f16, bf16, q8_0",
+                         which, heed_type_name(t));
+    const int64_t block = heed_type_get(t)->block_size;
+    if (head_dim % block)
+        return heed_fail(HEED_ERR_ARG, "%s cache type %s needs head_dim a multiple of %lld "
+                         "(this model's is %d)", which, heed_type_name(t), (long long)block,
+                         head_dim);
+    return HEED_OK;
 }
 
 void heed_context_free(heed_context *c)
@@ -67,6 +93,7 @@ void heed_context_free(heed_context *c)
     heed_pool_free(c->pool);
     free(c->k_cache);
     free(c->v_cache);
+    free(c->tap_k);
     free(c->x);
     free(c->h);
     free(c->q);
@@ -112,14 +139,24 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     if (p->n_ctx < 0 || n_ctx > max_ctx)
         return heed_fail(HEED_ERR_ARG, "context size %d is out of range (1..%d)", p->n_ctx,
                          max_ctx);
+    heed_status st = check_kv_type("key", p->type_k, hp->head_dim);
+    if (!st)
+        st = check_kv_type("value", p->type_v, hp->head_dim);
+    if (st)
+        return st;
     heed_context *c = calloc(1, sizeof *c);
     if (!c)
         return heed_fail(HEED_ERR_NOMEM, "out of memory");
     c->m = m;
+    /* an encoder's keys live for one call: nothing to save by rounding them */
+    c->type_k = heed_model_is_encoder(m) ? HEED_TYPE_F32 : p->type_k;
+    c->type_v = heed_model_is_encoder(m) ? HEED_TYPE_F32 : p->type_v;
+    c->k_row = heed_type_row_size(c->type_k, hp->head_dim);
+    c->v_row = heed_type_row_size(c->type_v, hp->head_dim);
     c->n_ctx = n_ctx;
     c->batch = heed_model_is_encoder(m) || n_ctx < BATCH ? n_ctx : BATCH;
     const size_t B = (size_t)c->batch;
-    heed_status st = heed_pool_new(p->n_threads > 0 ? p->n_threads : heed_cpu_cores(),
+    st = heed_pool_new(p->n_threads > 0 ? p->n_threads : heed_cpu_cores(),
                                    &c->pool);
     if (st) {
         free(c);
@@ -127,9 +164,9 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     }
     const size_t E = (size_t)hp->n_embd, Q = (size_t)hp->n_head * (size_t)hp->head_dim;
     const size_t KV = (size_t)hp->n_kv_head * (size_t)hp->head_dim, F = (size_t)hp->n_ff;
-    const size_t cache = (size_t)hp->n_layer * (size_t)n_ctx * KV;
-    c->k_cache = malloc(sizeof(float) * cache);
-    c->v_cache = malloc(sizeof(float) * cache);
+    const size_t rows = (size_t)hp->n_layer * (size_t)n_ctx * (size_t)hp->n_kv_head;
+    c->k_cache = malloc(rows * c->k_row);
+    c->v_cache = malloc(rows * c->v_row);
     c->x = malloc(sizeof(float) * B * E);
     c->h = malloc(sizeof(float) * B * E);
     c->q = malloc(sizeof(float) * B * Q);
@@ -151,7 +188,7 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
         heed_context_free(c);
         return heed_fail(HEED_ERR_NOMEM, "out of memory for a context of %d positions "
                          "(KV cache %.1f MiB)", n_ctx,
-                         2.0 * sizeof(float) * (double)cache / (1024.0 * 1024.0));
+                         (double)rows * (double)(c->k_row + c->v_row) / (1024.0 * 1024.0));
     }
     *out = c;
     return HEED_OK;
@@ -315,6 +352,32 @@ static void add(float *x, const float *y, int64_t count)
         x[i] += y[i];
 }
 
+/* Hands the qk tap the layer's queries and keys as floats, the keys as
+ * the operator read them (converted from the cache's type). */
+static void tap_qk(heed_context *c, const heed_attn *a)
+{
+    const int64_t D = a->head_dim;
+    const float *k = a->k;
+    int64_t kv_stride = D, head_stride = c->n_ctx * D;
+    if (a->k_type == HEED_TYPE_F32) {
+        head_stride = a->k_head_bytes / (int64_t)sizeof(float);
+    } else {
+        if (!c->tap_k &&
+            !(c->tap_k = malloc(sizeof(float) * (size_t)(a->n_kv_head * head_stride))))
+            return; /* out of memory: the tap misses this layer */
+        for (int g = 0; g < a->n_kv_head; g++)
+            for (int j = 0; j < a->n_kv; j++)
+                heed_type_get(a->k_type)->to_float((const char *)a->k + g * a->k_head_bytes +
+                                                       j * a->k_row_bytes,
+                                                   c->tap_k + g * head_stride + j * D, D);
+        k = c->tap_k;
+    }
+    const heed_qk qk = {a->layer, a->n_q, a->n_kv, a->n_head, a->n_kv_head, a->head_dim,
+                        a->q_pos0, a->q_stride, kv_stride, head_stride, a->q, k, a->scale,
+                        a->mask == HEED_MASK_CAUSAL};
+    c->qk_tap(c->qk_user, &qk);
+}
+
 /* x += attention(norm(x)) for n tokens at positions pos0.. of layer il. */
 static void attention_block(heed_context *c, int il, int pos0, int n)
 {
@@ -352,8 +415,11 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
     /* RoPE on q and k (learned positions are in x already); then k, v go
      * into the cache at their positions, head by head */
     const float q_scale = 1.0f / sqrtf((float)hp->head_dim);
-    float *k_cache = c->k_cache + (int64_t)il * c->n_ctx * KV;
-    float *v_cache = c->v_cache + (int64_t)il * c->n_ctx * KV;
+    const int64_t k_head = (int64_t)c->n_ctx * (int64_t)c->k_row;
+    const int64_t v_head = (int64_t)c->n_ctx * (int64_t)c->v_row;
+    char *k_cache = (char *)c->k_cache + il * hp->n_kv_head * k_head;
+    char *v_cache = (char *)c->v_cache + il * hp->n_kv_head * v_head;
+    const heed_type_traits *tk = heed_type_get(c->type_k), *tv = heed_type_get(c->type_v);
     for (int t = 0; t < n; t++) {
         if (m->arch->pos != POS_LEARNED) {
             const int neox = m->arch->pos == POS_ROPE_NEOX;
@@ -367,29 +433,28 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
             for (int64_t i = 0; i < Q; i++)
                 c->q[t * Q + i] *= q_scale;
         for (int g = 0; g < hp->n_kv_head; g++) {
-            const int64_t at = ((int64_t)g * c->n_ctx + pos0 + t) * hp->head_dim;
-            const size_t bytes = sizeof(float) * (size_t)hp->head_dim;
-            memcpy(k_cache + at, c->k + t * KV + (int64_t)g * hp->head_dim, bytes);
-            memcpy(v_cache + at, c->v + t * KV + (int64_t)g * hp->head_dim, bytes);
+            const int64_t e = t * KV + (int64_t)g * hp->head_dim;
+            tk->from_float(c->k + e, k_cache + g * k_head + (pos0 + t) * (int64_t)c->k_row,
+                           hp->head_dim);
+            tv->from_float(c->v + e, v_cache + g * v_head + (pos0 + t) * (int64_t)c->v_row,
+                           hp->head_dim);
         }
     }
 
     heed_attn a = {
         .q = c->q, .k = k_cache, .v = v_cache, .out = c->att,
-        .q_stride = Q, .kv_stride = hp->head_dim,
-        .kv_head_stride = (int64_t)c->n_ctx * hp->head_dim, .out_stride = Q,
+        .k_type = c->type_k, .v_type = c->type_v,
+        .k_row_bytes = (int64_t)c->k_row, .k_head_bytes = k_head,
+        .v_row_bytes = (int64_t)c->v_row, .v_head_bytes = v_head,
+        .q_stride = Q, .out_stride = Q,
         .n_q = n, .n_kv = pos0 + n, .q_pos0 = pos0,
         .n_head = hp->n_head, .n_kv_head = hp->n_kv_head, .head_dim = hp->head_dim,
         .scale = m->arch->q_prescale ? 1.0f : q_scale, .mask = m->arch->mask,
         .capture = c->capture, .layer = il,
     };
     attend(c, &a);
-    if (c->qk_tap) {
-        const heed_qk qk = {il, n, a.n_kv, a.n_head, a.n_kv_head, a.head_dim, pos0, Q,
-                            a.kv_stride, a.kv_head_stride, a.q, a.k, a.scale,
-                            a.mask == HEED_MASK_CAUSAL};
-        c->qk_tap(c->qk_user, &qk);
-    }
+    if (c->qk_tap)
+        tap_qk(c, &a);
 
     matmul(c, &L->wo, c->att, n, c->h);
     add_bias(c->h, L->bo, n, E);
