@@ -18,13 +18,14 @@
  * without a second operator.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "attn/attention.h"
 #include "attn/capture.h"
 #include "kernels/kernels.h"
 
-enum { BQ = 4, BK = 64 };
+enum { BQ = 4, BK = HEED_ATTN_BK };
 
 int64_t heed_attend_tiled_items(const heed_attn *a)
 {
@@ -34,8 +35,8 @@ int64_t heed_attend_tiled_items(const heed_attn *a)
 int64_t heed_attend_tiled_scratch_floats(const heed_attn *a)
 {
     const int64_t rows = (int64_t)BQ * (a->n_head / a->n_kv_head);
-    return rows * (BK + a->head_dim + 2) + (a->n_kv > 0 ? a->n_kv : 1) +
-           2 * (int64_t)BK * a->head_dim;
+    return rows * (BK + 2 * a->head_dim + 2) + (a->n_kv > 0 ? a->n_kv : 1) +
+           3 * (int64_t)BK * a->head_dim + 16;
 }
 
 /* n rows of a cache from row j0 on as floats: the rows themselves for f32,
@@ -63,17 +64,17 @@ static const float *q_row(const heed_attn *a, int i0, int g, int group, int r)
 }
 
 /* The weights of one finished row, exp(s - lse), to the capture and the
- * telemetry: its scores recomputed block by block from keys read as the
- * main loop read them. */
+ * telemetry: its scores recomputed block by block by the main loop's
+ * kernel from keys read as it read them, so they are its scores. */
 static void emit_row(const heed_attn *a, const heed_attn_rows *kr, const float *q, const char *k,
-                     int head, int64_t pos, int n, float lse, float *w, float *kbuf,
+                     int head, int64_t pos, int n, float lse, float *w, float *kbuf, float *kt,
                      double *received)
 {
     for (int k0 = 0; k0 < n; k0 += BK) {
         const int kn = n - k0 < BK ? n - k0 : BK;
         int64_t ks;
         const float *kb = kv_block(kr, a->k_type, k, a->k_row_bytes, k0, kn, a->head_dim, kbuf, &ks);
-        kr->scores(q, kb, ks, kn, a->head_dim, a->scale, w + k0);
+        kr->qk(q, 1, kb, ks, kn, a->head_dim, a->scale, w + k0, BK, kt);
     }
     kr->exp_sum(w, n, lse);
     if (a->capture)
@@ -94,8 +95,11 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
     float *m = o + rows_max * D;          /* [rows]     running maximum       */
     float *l = m + rows_max;              /* [rows]     running sum           */
     float *w = l + rows_max;              /* [n_kv]     a captured row        */
-    float *kbuf = w + (a->n_kv > 0 ? a->n_kv : 1); /* [BK][D] keys as floats */
-    float *vbuf = kbuf + BK * D;                   /* [BK][D] values         */
+    float *qs = w + (a->n_kv > 0 ? a->n_kv : 1); /* [rows][D] the item's queries */
+    float *kbuf = qs + rows_max * D;      /* [BK][D]    keys as floats        */
+    float *vbuf = kbuf + BK * D;          /* [BK][D]    values                */
+    float *kt = vbuf + BK * D;            /* [D][BK]    the qk kernel's own   */
+    kt += (64 - (uintptr_t)kt % 64) % 64 / sizeof *kt; /* aligned to 64 bytes */
     for (int64_t item = begin; item < end; item++) {
         const int g = (int)(item % a->n_kv_head), i0 = (int)(item / a->n_kv_head) * BQ;
         const int nq = a->n_q - i0 < BQ ? a->n_q - i0 : BQ, R = nq * group;
@@ -103,6 +107,7 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
         const char *v = (const char *)a->v + g * a->v_head_bytes;
         const int n_keys = heed_attn_visible(a, i0 + nq - 1);
         for (int r = 0; r < R; r++) {
+            memcpy(qs + r * D, q_row(a, i0, g, group, r), sizeof *qs * (size_t)D);
             m[r] = -INFINITY;
             l[r] = 0.0f;
         }
@@ -111,15 +116,13 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
             const int kn = n_keys - k0 < BK ? n_keys - k0 : BK;
             int64_t ks, vs;
             const float *kb = kv_block(kr, a->k_type, k, a->k_row_bytes, k0, kn, D, kbuf, &ks);
+            kr->qk(qs, R, kb, ks, kn, D, a->scale, s, BK, kt);
             for (int r = 0; r < R; r++) {
                 float *sr = s + r * BK;
                 /* the keys of this block it sees */
                 int seen = heed_attn_visible(a, i0 + r / group) - k0;
                 seen = seen < 0 ? 0 : seen < kn ? seen : kn;
-                kr->scores(q_row(a, i0, g, group, r), kb, ks, seen, D, a->scale, sr);
-                float top = -INFINITY;
-                for (int j = 0; j < seen; j++)
-                    top = sr[j] > top ? sr[j] : top;
+                const float top = kr->max(sr, seen);
                 if (top > m[r]) { /* rescale what was summed under the old maximum */
                     const float c = expf(m[r] - top);
                     l[r] *= c;
@@ -142,8 +145,8 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
             for (int d = 0; d < D; d++)
                 out[d] = o[r * D + d] * inv;
             if (a->capture || received)
-                emit_row(a, kr, q_row(a, i0, g, group, r), k, h, a->q_pos0 + i,
-                         heed_attn_visible(a, i), m[r] + logf(l[r]), w, kbuf, received);
+                emit_row(a, kr, qs + r * D, k, h, a->q_pos0 + i, heed_attn_visible(a, i),
+                         m[r] + logf(l[r]), w, kbuf, kt, received);
         }
     }
 }

@@ -19,6 +19,8 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+
+#include "kernels/transpose_avx512.h"
 #define HEED_X86 1
 #endif
 
@@ -43,6 +45,22 @@ static float exp_sum_scalar(float *x, int n, float max)
         sum += x[j];
     }
     return sum;
+}
+
+static void qk_scalar(const float *q, int rows, const float *k, int64_t k_stride, int n, int d,
+                      float scale, float *s, int64_t s_stride, float *tmp)
+{
+    (void)tmp;
+    for (int r = 0; r < rows; r++)
+        scores_scalar(q + (int64_t)r * d, k, k_stride, n, d, scale, s + r * s_stride);
+}
+
+static float max_scalar(const float *x, int n)
+{
+    float m = -INFINITY;
+    for (int j = 0; j < n; j++)
+        m = x[j] > m ? x[j] : m;
+    return m;
 }
 
 static void pv_scalar(float *o, int64_t o_stride, const float *p, int64_t p_stride, int rows,
@@ -138,6 +156,27 @@ AVX2 static void scores_avx2(const float *q, const float *k, int64_t k_stride, i
             a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(kj + i), a0);
         out[j] = scale * hsum8(_mm256_add_ps(a0, a1));
     }
+}
+
+AVX2 static void qk_avx2(const float *q, int rows, const float *k, int64_t k_stride, int n, int d,
+                         float scale, float *s, int64_t s_stride, float *tmp)
+{
+    (void)tmp;
+    for (int r = 0; r < rows; r++)
+        scores_avx2(q + (int64_t)r * d, k, k_stride, n, d, scale, s + r * s_stride);
+}
+
+AVX2 static float max_avx2(const float *x, int n)
+{
+    __m256 m = _mm256_set1_ps(-INFINITY);
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        m = _mm256_max_ps(m, _mm256_loadu_ps(x + j));
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    const float top = _mm_cvtss_f32(h), rest = max_scalar(x + j, n - j);
+    return rest > top ? rest : top;
 }
 
 AVX2 static float exp_sum_avx2(float *x, int n, float max)
@@ -279,6 +318,83 @@ AVX512 static void scores_avx512(const float *q, const float *k, int64_t k_strid
     }
 }
 
+/* s[r][16v..] for RC rows from r0 and NV key vectors: each score one fma
+ * chain over the head's elements, q's broadcast against 16 keys' column of
+ * kt ([d][HEED_ATTN_BK]); stores only keys < n. */
+#define UNROLL _Pragma("GCC unroll 16")
+AVX512 static inline __attribute__((always_inline)) void
+qk_regs(const float *q, int rows, const float *kt, int n, int d, float scale, float *s,
+        int64_t s_stride, const int NV, const int RC)
+{
+    const __mmask16 last = n % 16 ? (__mmask16)((1u << (n % 16)) - 1) : (__mmask16)0xffff;
+    for (int r0 = 0; r0 < rows; r0 += RC) {
+        const int rc = rows - r0 < RC ? rows - r0 : RC;
+        __m512 acc[16];
+        UNROLL for (int i = 0; i < RC * NV; i++)
+            acc[i] = _mm512_setzero_ps();
+        for (int i = 0; i < d; i++) {
+            __m512 kv[4];
+            UNROLL for (int v = 0; v < NV; v++)
+                kv[v] = _mm512_load_ps(kt + i * HEED_ATTN_BK + 16 * v);
+            UNROLL for (int r = 0; r < RC; r++) {
+                /* rows past rc read row 0 again; they are not stored */
+                const __m512 qr = _mm512_set1_ps(q[(int64_t)(r < rc ? r0 + r : 0) * d + i]);
+                UNROLL for (int v = 0; v < NV; v++)
+                    acc[r * NV + v] = _mm512_fmadd_ps(qr, kv[v], acc[r * NV + v]);
+            }
+        }
+        const __m512 sc = _mm512_set1_ps(scale);
+        UNROLL for (int r = 0; r < RC; r++)
+            UNROLL for (int v = 0; v < NV; v++)
+                if (r < rc)
+                    _mm512_mask_storeu_ps(s + (r0 + r) * s_stride + 16 * v,
+                                          v == NV - 1 ? last : (__mmask16)0xffff,
+                                          _mm512_mul_ps(sc, acc[r * NV + v]));
+    }
+}
+#undef UNROLL
+
+/* The block's keys transposed into tmp once (16 × 16 register transposes),
+ * then every row against them: no horizontal sums. */
+AVX512 static void qk_avx512(const float *q, int rows, const float *k, int64_t k_stride, int n,
+                             int d, float scale, float *s, int64_t s_stride, float *tmp)
+{
+    if (d % 16 || (uintptr_t)tmp % 64) { /* a row at a time */
+        for (int r = 0; r < rows; r++)
+            scores_avx512(q + (int64_t)r * d, k, k_stride, n, d, scale, s + r * s_stride);
+        return;
+    }
+    const heed_transpose16 tp = heed_transpose16_init();
+    const int nv = (n + 15) / 16;
+    for (int j0 = 0; j0 < 16 * nv; j0 += 16)
+        for (int i0 = 0; i0 < d; i0 += 16) {
+            __m512 v[16];
+            for (int t = 0; t < 16; t++) /* keys past n: 0 */
+                v[t] = j0 + t < n ? _mm512_loadu_ps(k + (j0 + t) * k_stride + i0)
+                                  : _mm512_setzero_ps();
+            heed_transpose16_apply(&tp, v);
+            for (int i = 0; i < 16; i++)
+                _mm512_store_ps(tmp + (i0 + i) * HEED_ATTN_BK + j0, v[i]);
+        }
+    switch (nv) {
+    case 1: qk_regs(q, rows, tmp, n, d, scale, s, s_stride, 1, 8); break;
+    case 2: qk_regs(q, rows, tmp, n, d, scale, s, s_stride, 2, 6); break;
+    case 3: qk_regs(q, rows, tmp, n, d, scale, s, s_stride, 3, 4); break;
+    case 4: qk_regs(q, rows, tmp, n, d, scale, s, s_stride, 4, 4); break;
+    default: break; /* n = 0 */
+    }
+}
+
+AVX512 static float max_avx512(const float *x, int n)
+{
+    __m512 m = _mm512_set1_ps(-INFINITY);
+    for (int j = 0; j < n; j += 16) {
+        const __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        m = _mm512_max_ps(m, _mm512_mask_loadu_ps(m, k, x + j));
+    }
+    return _mm512_reduce_max_ps(m);
+}
+
 AVX512 static float exp_sum_avx512(float *x, int n, float max)
 {
     __m512 sum = _mm512_setzero_ps();
@@ -400,15 +516,15 @@ AVX512 static void q8_0_rows_avx512(const void *src, int64_t row_bytes, int n, i
 
 const heed_attn_rows *heed_attn_rows_variant(const char *isa)
 {
-    static const heed_attn_rows scalar = {scores_scalar, exp_sum_scalar, pv_scalar,
+    static const heed_attn_rows scalar = {qk_scalar, max_scalar, exp_sum_scalar, pv_scalar,
                                           f16_rows_scalar, bf16_rows_scalar, q8_0_rows_scalar};
     const char *have = heed_cpu_isa();
     if (strcmp(isa, "scalar") == 0)
         return &scalar;
 #ifdef HEED_X86
-    static const heed_attn_rows avx2 = {scores_avx2, exp_sum_avx2, pv_avx2,
+    static const heed_attn_rows avx2 = {qk_avx2, max_avx2, exp_sum_avx2, pv_avx2,
                                         f16_rows_avx2, bf16_rows_avx2, q8_0_rows_avx2};
-    static const heed_attn_rows avx512 = {scores_avx512, exp_sum_avx512, pv_avx512,
+    static const heed_attn_rows avx512 = {qk_avx512, max_avx512, exp_sum_avx512, pv_avx512,
                                           f16_rows_avx512, bf16_rows_avx512, q8_0_rows_avx512};
     if (strcmp(isa, "avx2") == 0 && strcmp(have, "scalar") != 0)
         return &avx2;

@@ -25,11 +25,18 @@ heed_f16_row_fn heed_f16_to_f32_row_variant(const char *isa);
  * at src + j·row_bytes): f16, bf16 or q8_0 rows to floats, exactly. */
 typedef void (*heed_kv_rows_fn)(const void *src, int64_t row_bytes, int n, int d, float *dst);
 
+/* Keys in one block of the tiled attention operator. */
+enum { HEED_ATTN_BK = 64 };
+
 /* The inner loops of the tiled attention operator (attn_rows.c). */
 typedef struct heed_attn_rows {
-    /* out[j] = scale · q·k_j for keys j < n (row j at k + j·k_stride) */
-    void (*scores)(const float *q, const float *k, int64_t k_stride, int n, int d, float scale,
-                   float *out);
+    /* s[r·s_stride + j] = scale · q_r·k_j for r < rows, j < n <= HEED_ATTN_BK
+     * (query r at q + r·d; key j at k + j·k_stride); tmp holds
+     * HEED_ATTN_BK·d floats. Each score is the same whatever rows and n. */
+    void (*qk)(const float *q, int rows, const float *k, int64_t k_stride, int n, int d,
+               float scale, float *s, int64_t s_stride, float *tmp);
+    /* the largest of x[0..n), -inf for n = 0 */
+    float (*max)(const float *x, int n);
     /* x[j] = exp(x[j] - max) (exactly 0 for -inf); returns their sum */
     float (*exp_sum)(float *x, int n, float max);
     /* o_r += Σ_j p[r·p_stride + j] · v_j for r < rows, j < n; rows of d */

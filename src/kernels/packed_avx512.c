@@ -21,6 +21,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "kernels/transpose_avx512.h"
+
 #define VNNI512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 #define INLINE inline __attribute__((always_inline))
 /* Unrolls the loop after it in full: accumulators and weights stay in
@@ -479,32 +481,16 @@ typedef void (*float_tile_fn)(const uint8_t *P, size_t gb, int64_t k0, int64_t k
 static int groups_per_tile(int T) { return T == 1 ? 4 : 2; }
 
 /* xt[16(e - k0) + t] = x[t*xs + e] for t < T (the rest 0), e in [k0, k1),
- * a multiple of 16 long: 16 × 16 transposes, swapping the off-diagonal
- * h × h blocks of every 2h × 2h block for h = 8, 4, 2, 1. */
+ * a multiple of 16 long: 16 × 16 transposes. */
 VNNI512 static void element_major(const float *x, int64_t xs, int T, int64_t k0, int64_t k1,
                                   float *xt)
 {
-    __m512i lo[4], hi[4];
-    for (int l = 0, h = 8; l < 4; l++, h /= 2) {
-        int32_t a[16], b[16];
-        for (int i = 0; i < 16; i++) {
-            a[i] = i & h ? 16 + i - h : i;
-            b[i] = i & h ? 16 + i : i + h;
-        }
-        lo[l] = _mm512_loadu_si512((const void *)a);
-        hi[l] = _mm512_loadu_si512((const void *)b);
-    }
+    const heed_transpose16 tp = heed_transpose16_init();
     for (int64_t e = k0; e < k1; e += 16) {
         __m512 v[16];
         for (int t = 0; t < 16; t++)
             v[t] = t < T ? _mm512_loadu_ps(x + t * xs + e) : _mm512_setzero_ps();
-        UNROLL for (int l = 0, h = 8; l < 4; l++, h /= 2)
-            UNROLL for (int t = 0; t < 16; t++)
-                if (!(t & h)) {
-                    const __m512 a = v[t], b = v[t + h];
-                    v[t] = _mm512_permutex2var_ps(a, lo[l], b);
-                    v[t + h] = _mm512_permutex2var_ps(a, hi[l], b);
-                }
+        heed_transpose16_apply(&tp, v);
         for (int i = 0; i < 16; i++)
             _mm512_store_ps(xt + 16 * (e - k0 + i), v[i]);
     }
