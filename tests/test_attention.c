@@ -14,12 +14,6 @@
 #include "kernels/kernels.h"
 #include "testutil.h"
 
-static float unif(uint64_t *s)
-{
-    *s = *s * 6364136223846793005u + 1442695040888963407u;
-    return (float)((double)(*s >> 11) * 0x1p-53 * 2.0 - 1.0);
-}
-
 typedef struct shape {
     int n_q, n_kv, n_head, n_kv_head, head_dim;
     heed_mask_kind mask;
@@ -37,10 +31,10 @@ static void check(shape sh, float spread, bool head_major, heed_type kt, heed_ty
     float *ref = malloc(sizeof(float) * (size_t)(sh.n_q * Q));
     float *got = malloc(sizeof(float) * (size_t)(sh.n_q * Q));
     for (int i = 0; i < sh.n_q * Q; i++)
-        q[i] = spread * unif(&seed);
+        q[i] = spread * test_unif(&seed);
     for (int i = 0; i < sh.n_kv * KV; i++) {
-        k[i] = unif(&seed);
-        v[i] = unif(&seed);
+        k[i] = test_unif(&seed);
+        v[i] = test_unif(&seed);
     }
     /* the rows in their types; element e of a row-major [n][dim] layout */
     const int64_t krow = (int64_t)heed_type_row_size(kt, sh.head_dim);
@@ -124,13 +118,13 @@ Test(attention, tiled_matches_materialised)
 Test(attention, cache_rows_exact)
 {
     static const heed_type types[] = {HEED_TYPE_F16, HEED_TYPE_BF16, HEED_TYPE_Q8_0};
-    static const char *isas[] = {"scalar", "avx2", "avx512"};
+    static const heed_isa isas[] = {HEED_ISA_SCALAR, HEED_ISA_AVX2, HEED_ISA_AVX512};
     enum { N = 5, D = 96 };
     uint64_t seed = 7;
     float x[N * D], want[N * D], got[N * D];
     char rows[N * D * 4];
     for (int i = 0; i < N * D; i++)
-        x[i] = 3.0f * unif(&seed);
+        x[i] = 3.0f * test_unif(&seed);
     for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
         const int64_t rb = (int64_t)heed_type_row_size(types[t], D) + 6; /* a gap between rows */
         for (int j = 0; j < N; j++) {
@@ -144,7 +138,7 @@ Test(attention, cache_rows_exact)
             memset(got, 0xff, sizeof got);
             heed_attn_kv_rows(kr, types[t])(rows, rb, N, D, got);
             cr_expect(!memcmp(got, want, sizeof want), "%s rows on %s differ",
-                      heed_type_name(types[t]), isas[i]);
+                      heed_type_name(types[t]), heed_isa_name(isas[i]));
         }
     }
 }

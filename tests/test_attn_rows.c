@@ -10,19 +10,13 @@
 #include "kernels/kernels.h"
 #include "testutil.h"
 
-static const char *const isas[] = {"avx2", "avx512"};
-
-static float unif(uint64_t *s)
-{
-    *s = *s * 6364136223846793005u + 1442695040888963407u;
-    return (float)((double)(*s >> 11) * 0x1p-53 * 2.0 - 1.0);
-}
+static const heed_isa isas[] = {HEED_ISA_AVX2, HEED_ISA_AVX512};
 
 Test(attn_rows, variants_match_reference)
 {
     static const int lengths[] = {1, 7, 16, 17, 64};
     static const int dims[] = {8, 24, 64, 80, 128};
-    const heed_attn_rows *ref = heed_attn_rows_variant("scalar");
+    const heed_attn_rows *ref = heed_attn_rows_variant(HEED_ISA_SCALAR);
     uint64_t seed = 5;
     int checked = 0;
     enum { ROWS = 3, MAXN = 64, MAXD = 128 };
@@ -31,9 +25,9 @@ Test(attn_rows, variants_match_reference)
     float p[ROWS * MAXN], o_want[ROWS * MAXD], o_got[ROWS * MAXD], one[MAXN];
     static float tmp[HEED_ATTN_BK * MAXD] __attribute__((aligned(64)));
     for (int i = 0; i < KN; i++)
-        k[i] = unif(&seed);
+        k[i] = test_unif(&seed);
     for (int i = 0; i < MAXN * MAXD; i++)
-        v[i] = unif(&seed);
+        v[i] = test_unif(&seed);
     for (size_t v_i = 0; v_i < 2; v_i++) {
         const heed_attn_rows *fast = heed_attn_rows_variant(isas[v_i]);
         if (!fast)
@@ -42,38 +36,38 @@ Test(attn_rows, variants_match_reference)
             for (size_t b = 0; b < 5; b++) {
                 const int n = lengths[a], d = dims[b];
                 for (int i = 0; i < ROWS * d; i++)
-                    q[i] = 3 * unif(&seed);
+                    q[i] = 3 * test_unif(&seed);
                 ref->qk(q, ROWS, k, d + 3, n, d, 0.125f, want, MAXN, tmp); /* a row gap */
                 fast->qk(q, ROWS, k, d + 3, n, d, 0.125f, got, MAXN, tmp);
                 for (int r = 0; r < ROWS; r++) {
                     for (int j = 0; j < n; j++)
                         cr_expect_float_eq(got[r * MAXN + j], want[r * MAXN + j],
                                            1e-5f * (1 + fabsf(want[r * MAXN + j])),
-                                           "%s scores n %d d %d", isas[v_i], n, d);
+                                           "%s scores n %d d %d", heed_isa_name(isas[v_i]), n, d);
                     /* one row, and its keys from 1 on, give the same bits */
                     fast->qk(q + r * d, 1, k + d + 3, d + 3, n - 1, d, 0.125f, one, MAXN, tmp);
                     cr_expect(!memcmp(one, got + r * MAXN + 1, sizeof(float) * (size_t)(n - 1)),
-                              "%s scores of row %d alone n %d d %d", isas[v_i], r, n, d);
+                              "%s scores of row %d alone n %d d %d", heed_isa_name(isas[v_i]), r, n, d);
                 }
                 const float max = fast->max(got, n);
-                cr_expect_eq(max, ref->max(got, n), "%s max n %d", isas[v_i], n);
+                cr_expect_eq(max, ref->max(got, n), "%s max n %d", heed_isa_name(isas[v_i]), n);
                 want[n - 1] = got[n - 1] = -INFINITY; /* a hidden key */
                 memcpy(got, want, sizeof(float) * (size_t)n);
                 const float sw = ref->exp_sum(want, n, max), sg = fast->exp_sum(got, n, max);
-                cr_expect_float_eq(sg, sw, 1e-6f * sw, "%s exp_sum n %d", isas[v_i], n);
+                cr_expect_float_eq(sg, sw, 1e-6f * sw, "%s exp_sum n %d", heed_isa_name(isas[v_i]), n);
                 for (int j = 0; j < n; j++)
                     cr_expect_float_eq(got[j], want[j], 2.5e-7f, "%s exp n %d j %d: %g vs %g",
-                                       isas[v_i], n, j, got[j], want[j]);
+                                       heed_isa_name(isas[v_i]), n, j, got[j], want[j]);
                 cr_expect_eq(got[n - 1], 0.0f);
                 for (int i = 0; i < ROWS * n; i++)
-                    p[i] = (i % 5 == 0) ? 0.0f : fabsf(unif(&seed));
+                    p[i] = (i % 5 == 0) ? 0.0f : fabsf(test_unif(&seed));
                 for (int i = 0; i < ROWS * d; i++)
-                    o_want[i] = o_got[i] = unif(&seed);
+                    o_want[i] = o_got[i] = test_unif(&seed);
                 ref->pv(o_want, d, p, n, ROWS, v, d, n, d);
                 fast->pv(o_got, d, p, n, ROWS, v, d, n, d);
                 for (int i = 0; i < ROWS * d; i++)
                     cr_expect_float_eq(o_got[i], o_want[i], 1e-5f * (1 + fabsf(o_want[i])),
-                                       "%s pv n %d d %d", isas[v_i], n, d);
+                                       "%s pv n %d d %d", heed_isa_name(isas[v_i]), n, d);
                 checked++;
             }
     }

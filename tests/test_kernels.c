@@ -8,23 +8,17 @@
 #include "kernels/kernels.h"
 #include "testutil.h"
 
-static const char *const isas[] = {"avx2", "avx512"};
+static const heed_isa isas[] = {HEED_ISA_AVX2, HEED_ISA_AVX512};
 static const int64_t sizes[] = {0, 1, 7, 8, 15, 16, 17, 31, 33, 63, 64, 100, 255, 1000, 4099};
-
-static float rnd(unsigned *s)
-{
-    *s = *s * 1103515245u + 12345u;
-    return (float)((*s >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
 
 Test(kernels, dot_f32_matches_reference)
 {
-    heed_dot_f32_fn ref = heed_dot_f32_variant("scalar");
-    unsigned seed = 1;
+    heed_dot_f32_fn ref = heed_dot_f32_variant(HEED_ISA_SCALAR);
+    uint64_t seed = 1;
     float *x = malloc(4099 * sizeof *x), *y = malloc(4099 * sizeof *y);
     for (int i = 0; i < 4099; i++) {
-        x[i] = rnd(&seed);
-        y[i] = rnd(&seed);
+        x[i] = test_unif(&seed);
+        y[i] = test_unif(&seed);
     }
     for (size_t k = 0; k < sizeof isas / sizeof *isas; k++) {
         heed_dot_f32_fn fn = heed_dot_f32_variant(isas[k]);
@@ -40,7 +34,7 @@ Test(kernels, dot_f32_matches_reference)
             /* Summation order differs; both stay within n·eps·Σ|xy| of the
              * exact sum (the standard bound for float summation). */
             double bound = (double)n * 6e-8 * abs_sum + 1e-30;
-            cr_expect_leq(fabs(fn(x, y, n) - exact), bound, "%s n=%lld", isas[k], (long long)n);
+            cr_expect_leq(fabs(fn(x, y, n) - exact), bound, "%s n=%lld", heed_isa_name(isas[k]), (long long)n);
             cr_expect_leq(fabs(ref(x, y, n) - exact), bound, "scalar n=%lld", (long long)n);
         }
     }
@@ -50,7 +44,7 @@ Test(kernels, dot_f32_matches_reference)
 
 Test(kernels, f16_row_matches_reference_bit_for_bit)
 {
-    heed_f16_row_fn ref = heed_f16_to_f32_row_variant("scalar");
+    heed_f16_row_fn ref = heed_f16_to_f32_row_variant(HEED_ISA_SCALAR);
     uint16_t *h = malloc(65536 * sizeof *h);
     float *a = malloc(65536 * sizeof *a), *b = malloc(65536 * sizeof *b);
     for (int i = 0; i < 65536; i++)
@@ -62,12 +56,12 @@ Test(kernels, f16_row_matches_reference_bit_for_bit)
         for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
             fn(h + 3, a, sizes[s]);
             ref(h + 3, b, sizes[s]);
-            cr_expect_arr_eq(a, b, (size_t)sizes[s] * sizeof *a, "%s n=%lld", isas[k],
+            cr_expect_arr_eq(a, b, (size_t)sizes[s] * sizeof *a, "%s n=%lld", heed_isa_name(isas[k]),
                              (long long)sizes[s]);
         }
         fn(h, a, 65536);
         ref(h, b, 65536);
-        cr_expect_arr_eq(a, b, sizeof *a * 65536, "%s all halves", isas[k]);
+        cr_expect_arr_eq(a, b, sizeof *a * 65536, "%s all halves", heed_isa_name(isas[k]));
     }
     free(h);
     free(a);

@@ -35,7 +35,7 @@
 
 #include "heed.h"
 #include "kernels/matmul.h"
-#include "kernels/vec_dot.h"
+#include "kernels/kernel_table.h"
 #include "tensor/blocks.h"
 #include "tensor/quant.h"
 #include "testutil.h"
@@ -46,32 +46,16 @@ static const int all_types[] = {
     HEED_TYPE_Q4_K, HEED_TYPE_Q5_K, HEED_TYPE_Q6_K,
 };
 #define N_TYPES (sizeof all_types / sizeof *all_types)
-static const char *const isas[] = {"scalar", "avx2", "avx512", "avx512vnni"};
+static const heed_isa isas[] = {HEED_ISA_SCALAR, HEED_ISA_AVX2, HEED_ISA_AVX512,
+                               HEED_ISA_AVX512_VNNI};
 #define N_ISAS (sizeof isas / sizeof *isas)
 #define MAX_N 4352 /* 4096 + 256 */
 
 /* ------------------------------------------------------------- helpers */
 
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rng_next(rng *r)
+static int rng_int(uint64_t *r, int lo, int hi)
 {
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return r->s;
-}
-
-static double rng_unif(rng *r) { return (double)(rng_next(r) >> 11) * 0x1p-53; }
-
-static int rng_int(rng *r, int lo, int hi) { return lo + (int)(rng_next(r) % (uint64_t)(hi - lo + 1)); }
-
-static float rng_gauss(rng *r)
-{
-    double u = rng_unif(r) + 0x1p-60, v = rng_unif(r);
-    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
+    return lo + (int)(heed_splitmix64(r) % (uint64_t)(hi - lo + 1));
 }
 
 static int64_t block_size(int type) { return heed_type_get(type)->block_size; }
@@ -104,7 +88,7 @@ static const scale_fields fields[] = {
 
 /* Sets every block's scale fields of a quantised row: to 1.0 (unit), or
  * to random steps in [2^-10, 2^-4] (positive, as quantisers write). */
-static void set_scales(int type, void *row, int64_t n, rng *r, int unit)
+static void set_scales(int type, void *row, int64_t n, uint64_t *r, int unit)
 {
     const heed_type_traits *tt = heed_type_get(type);
     for (size_t f = 0; f < sizeof fields / sizeof *fields; f++) {
@@ -112,8 +96,8 @@ static void set_scales(int type, void *row, int64_t n, rng *r, int unit)
             continue;
         for (int64_t b = 0; b < n / tt->block_size; b++) {
             unsigned char *blk = (unsigned char *)row + (size_t)b * tt->type_size;
-            uint16_t d = heed_f32_to_f16(unit ? 1.0f : exp2f((float)(-10 + 6 * rng_unif(r))));
-            uint16_t m = heed_f32_to_f16(unit ? 1.0f : exp2f((float)(-10 + 6 * rng_unif(r))));
+            uint16_t d = heed_f32_to_f16(unit ? 1.0f : exp2f((float)(-10 + 6 * test_unif01(r))));
+            uint16_t m = heed_f32_to_f16(unit ? 1.0f : exp2f((float)(-10 + 6 * test_unif01(r))));
             memcpy(blk + fields[f].d, &d, 2);
             if (fields[f].dmin >= 0)
                 memcpy(blk + fields[f].dmin, &m, 2);
@@ -203,11 +187,11 @@ static double dot_bound(int type, int64_t n, ref_dot r)
 }
 
 /* A weight row of n Gaussian weights (std `scale`), in `type`. */
-static void *gauss_row(int type, int64_t n, rng *r, float scale)
+static void *gauss_row(int type, int64_t n, uint64_t *r, float scale)
 {
     float *f = xmalloc(sizeof(float) * (size_t)n);
     for (int64_t i = 0; i < n; i++)
-        f[i] = scale * rng_gauss(r);
+        f[i] = scale * test_gauss(r);
     void *q = xmalloc(heed_type_row_size(type, n));
     heed_type_get(type)->from_float(f, q, n);
     free(f);
@@ -215,11 +199,11 @@ static void *gauss_row(int type, int64_t n, rng *r, float scale)
 }
 
 /* n_tokens Gaussian activation rows, prepared for `type`. */
-static void *gauss_act(int type, int64_t n, int64_t n_tokens, rng *r)
+static void *gauss_act(int type, int64_t n, int64_t n_tokens, uint64_t *r)
 {
     float *f = xmalloc(sizeof(float) * (size_t)(n * n_tokens));
     for (int64_t i = 0; i < n * n_tokens; i++)
-        f[i] = rng_gauss(r);
+        f[i] = test_gauss(r);
     void *q = xmalloc(heed_matmul_prepared_size(type, n, n_tokens));
     heed_matmul_prepare(type, f, n, n_tokens, q);
     free(f);
@@ -244,7 +228,7 @@ static void put_float(int type, void *row, int64_t i, float v)
 
 /* Activations of partner type vtype with unit scales and quants from
  * pattern: 0 random in [-R, R], 1 all R, 2 all -R, 3 alternating. */
-static void unit_act(int vtype, void *buf, int64_t n, rng *r, int R, int pattern)
+static void unit_act(int vtype, void *buf, int64_t n, uint64_t *r, int R, int pattern)
 {
     int8_t q[MAX_N];
     for (int64_t i = 0; i < n; i++)
@@ -289,7 +273,7 @@ static void unit_act(int vtype, void *buf, int64_t n, rng *r, int R, int pattern
 /* A weight row from bytes (pattern: 0 random, else that byte repeated),
  * scales then set as set_scales does. Float types get integers in
  * [-64, 64] (or +-64) instead of raw bytes, which could be NaN. */
-static void byte_row(int type, void *row, int64_t n, rng *r, int pattern, int unit)
+static void byte_row(int type, void *row, int64_t n, uint64_t *r, int pattern, int unit)
 {
     if (is_float_type(type)) {
         for (int64_t i = 0; i < n; i++)
@@ -299,7 +283,7 @@ static void byte_row(int type, void *row, int64_t n, rng *r, int pattern, int un
     }
     unsigned char *p = row;
     for (size_t i = 0; i < heed_type_row_size(type, n); i++)
-        p[i] = pattern == 0 ? (unsigned char)rng_next(r) : (unsigned char)pattern;
+        p[i] = pattern == 0 ? (unsigned char)heed_splitmix64(r) : (unsigned char)pattern;
     set_scales(type, row, n, r, unit);
 }
 
@@ -332,11 +316,36 @@ Test(matmul, partner_types_and_sizes)
     cr_expect_eq(heed_matmul_prepared_size(HEED_TYPE_F32, 8, 0), 0);
     cr_expect_eq(heed_matmul_prepared_size(HEED_TYPE_F32, INT64_MAX / 2, INT64_MAX / 2), 0,
                  "overflow");
+}
 
-    /* every type with a matmul has a reference dot product, and only those */
-    for (int t = 0; t < HEED_TYPE_COUNT; t++)
-        cr_expect_eq(heed_vec_dot_variant(t, "scalar") != NULL, heed_matmul_vec_type(t) >= 0,
-                     "%s", heed_type_name(t));
+/* The kernel table's shape: every type with a row has a dot product at
+ * every ISA this CPU allows (a column is complete); a gemv or a tile only
+ * beside a dot; packed kernels only for a type with a packed layout, and
+ * never in the scalar column (the reference is not run); the matmul runs
+ * the cell of the best ISA. */
+Test(matmul, kernel_table_columns_are_complete)
+{
+    int rows = 0;
+    for (int t = 0; t < HEED_TYPE_COUNT; t++) {
+        const heed_type_kernels *row = heed_kernels_row(t);
+        cr_expect_eq(heed_matmul_vec_type(t), row ? row->act_type : -1, "%s", heed_type_name(t));
+        if (!row)
+            continue;
+        rows++;
+        cr_expect_not_null(row->act, "%s", heed_type_name(t));
+        cr_expect_null(row->isa[HEED_ISA_SCALAR].packed, "%s", heed_type_name(t));
+        for (int v = 0; v <= (int)heed_isa_best(); v++) {
+            const heed_isa_kernels *c = &row->isa[v];
+            const char *isa = heed_isa_name((heed_isa)v);
+            cr_expect_not_null(c->dot, "%s %s: no dot", heed_type_name(t), isa);
+            cr_expect(c->dot || (!c->gemv && !c->tile), "%s %s", heed_type_name(t), isa);
+            cr_expect(!c->packed || heed_packed_reference(t), "%s %s", heed_type_name(t), isa);
+        }
+        cr_expect_eq(heed_kernels_get(t), &row->isa[heed_isa_best()]);
+    }
+    cr_expect_eq(rows, (int)N_TYPES);
+    cr_expect_null(heed_kernels_get(HEED_TYPE_Q8_K)->dot);
+    cr_expect_null(heed_kernels_get(-1)->dot);
 }
 
 Test(matmul, unsupported_rows_are_nan)
@@ -352,10 +361,10 @@ Test(matmul, unsupported_rows_are_nan)
 Test(matmul, reference_matches_dequantised_double)
 {
     static const int64_t sizes[] = {32, 64, 256, 512, MAX_N};
-    rng r = {0x9e3779b97f4a7c15u};
+    uint64_t r = 0x9e3779b97f4a7c15u;
     for (size_t k = 0; k < N_TYPES; k++) {
         const int type = all_types[k];
-        heed_vec_dot_fn dot = heed_vec_dot_variant(type, "scalar");
+        heed_vec_dot_fn dot = heed_kernels_variant(type, HEED_ISA_SCALAR).dot;
         cr_assert_not_null(dot);
         for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
             const int64_t n = sizes[s];
@@ -385,7 +394,7 @@ Test(matmul, unit_scales_exact_in_every_variant)
 {
     static const int64_t sizes[] = {32, 64, 96, 256, 512, 768, MAX_N};
     static const int wpat[] = {0, 0, 0x00, 0xff, 0x80, 0x7f, 0x55};
-    rng r = {12345};
+    uint64_t r = 12345;
     size_t wbytes = heed_type_row_size(HEED_TYPE_F32, MAX_N);
     void *w = xmalloc(wbytes), *x = xmalloc(wbytes);
     for (size_t k = 0; k < N_TYPES; k++) {
@@ -409,13 +418,13 @@ Test(matmul, unit_scales_exact_in_every_variant)
                     cr_assert_lt(ref.absum, 0x1p24, "%s n=%lld: test data too large",
                                  heed_type_name(type), (long long)n);
                     for (size_t v = 0; v < N_ISAS; v++) {
-                        heed_vec_dot_fn dot = heed_vec_dot_variant(type, isas[v]);
+                        heed_vec_dot_fn dot = heed_kernels_variant(type, isas[v]).dot;
                         if (!dot)
                             continue;
                         float got = dot(w, x, n);
                         cr_expect_eq(got, (float)ref.exact,
                                      "%s %s n=%lld wpat %#x xpat %d R %d: %.1f vs %.1f",
-                                     heed_type_name(type), isas[v], (long long)n, wpat[p], xpat,
+                                     heed_type_name(type), heed_isa_name(isas[v]), (long long)n, wpat[p], xpat,
                                      R, got, ref.exact);
                     }
                 }
@@ -433,13 +442,13 @@ Test(matmul, fast_variants_match_reference)
 {
     static const int64_t blocks[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 65, 136};
     static const int64_t float_sizes[] = {1, 7, 8, 15, 16, 17, 31, 33, 63, 64, 100, 255, 1000, 4099};
-    rng r = {777};
+    uint64_t r = 777;
     const size_t cap = heed_type_row_size(HEED_TYPE_F32, 136 * 32) + 64;
     unsigned char *wbuf = xmalloc(cap), *xbuf = xmalloc(cap);
     int n_checked = 0;
     for (size_t k = 0; k < N_TYPES; k++) {
         const int type = all_types[k];
-        heed_vec_dot_fn ref_fn = heed_vec_dot_variant(type, "scalar");
+        heed_vec_dot_fn ref_fn = heed_kernels_variant(type, HEED_ISA_SCALAR).dot;
         for (size_t s = 0; s < 14; s++) {
             const int64_t n = is_float_type(type) ? float_sizes[s] : blocks[s] * block_size(type);
             if (n > 136 * 32 && block_size(type) == 256 && blocks[s] > 17)
@@ -458,7 +467,7 @@ Test(matmul, fast_variants_match_reference)
                     free(g);
                 }
                 for (int64_t i = 0; i < n; i++)
-                    xf[i] = data == 2 ? 3.0f : data == 3 ? (i % 2 ? 2.5f : -2.5f) : rng_gauss(&r);
+                    xf[i] = data == 2 ? 3.0f : data == 3 ? (i % 2 ? 2.5f : -2.5f) : test_gauss(&r);
                 void *x = xbuf + 4; /* partner rows: 4-byte aligned (q8_K's float) */
                 heed_matmul_prepare(type, xf, n, 1, x);
                 free(xf);
@@ -467,14 +476,14 @@ Test(matmul, fast_variants_match_reference)
                 const float want = ref_fn(w, x, n);
                 const double bound = 2 * dot_bound(type, n, ref);
                 for (size_t v = 1; v < N_ISAS; v++) {
-                    heed_vec_dot_fn dot = heed_vec_dot_variant(type, isas[v]);
+                    heed_vec_dot_fn dot = heed_kernels_variant(type, isas[v]).dot;
                     if (!dot)
                         continue;
                     float got = dot(w, x, n);
                     n_checked++;
                     cr_expect_leq(fabs((double)got - want), bound,
                                   "%s %s n=%lld data %d: %.9g vs reference %.9g (bound %.3g)",
-                                  heed_type_name(type), isas[v], (long long)n, data, got, want,
+                                  heed_type_name(type), heed_isa_name(isas[v]), (long long)n, data, got, want,
                                   bound);
                 }
             }
@@ -492,7 +501,7 @@ Test(matmul, rows_match_double_reference)
 {
     static const int64_t tokens[] = {1, 3, 17};
     const int64_t n_in = 512, n_out = 37;
-    rng r = {4242};
+    uint64_t r = 4242;
     for (size_t k = 0; k < N_TYPES; k++) {
         const int type = all_types[k];
         const size_t wrow = heed_type_row_size(type, n_in);
@@ -545,7 +554,7 @@ static void check_matrix(const char *what, int type, const void *W, int64_t n_in
     const int64_t nt = 3;
     const size_t wrow = heed_type_row_size(type, n_in);
     cr_assert_gt(heed_matmul_prepared_size(type, n_in, nt), 0, "%s", heed_type_name(type));
-    rng r = {99};
+    uint64_t r = 99;
     void *xq = gauss_act(type, n_in, nt, &r);
     const size_t xrow = heed_matmul_prepared_size(type, n_in, 1);
     float *y = xmalloc(sizeof(float) * (size_t)(nt * n_out));
@@ -559,7 +568,7 @@ static void check_matrix(const char *what, int type, const void *W, int64_t n_in
             const double bound = 2 * dot_bound(type, n_in, ref);
             bad += fabs(y[tk * n_out + o] - ref.exact) > bound;
             for (size_t v = 0; v < N_ISAS; v++) {
-                heed_vec_dot_fn dot = heed_vec_dot_variant(type, isas[v]);
+                heed_vec_dot_fn dot = heed_kernels_variant(type, isas[v]).dot;
                 if (dot)
                     bad += fabs(dot(w, x, n_in) - ref.exact) > bound;
             }
@@ -645,9 +654,9 @@ Test(matmul, act_q8_0_close_to_file_quantiser)
 {
     enum { N = 32 * 512 };
     float *x = xmalloc(sizeof(float) * N);
-    rng r = {5};
+    uint64_t r = 5;
     for (int i = 0; i < N; i++)
-        x[i] = rng_gauss(&r) * (float)(1 + i / 1024);
+        x[i] = test_gauss(&r) * (float)(1 + i / 1024);
     heed_block_q8_0 *a = xmalloc(sizeof *a * (N / 32)), *b = xmalloc(sizeof *b * (N / 32));
     heed_quantize_act_q8_0(x, a, N);
     heed_quantize_q8_0(x, b, N);
@@ -678,11 +687,11 @@ Test(matmul, act_q8_0_close_to_file_quantiser)
 /* The fast kernels' word-wise scale unpacking equals the reference one. */
 Test(matmul, k_scales_unpack_matches_reference)
 {
-    rng r = {31337};
+    uint64_t r = 31337;
     for (int trial = 0; trial < 2000; trial++) {
         uint8_t s[12], sc[8], mn[8];
         for (int i = 0; i < 12; i++)
-            s[i] = trial < 256 ? (uint8_t)(trial ^ (i * 37)) : (uint8_t)rng_next(&r);
+            s[i] = trial < 256 ? (uint8_t)(trial ^ (i * 37)) : (uint8_t)heed_splitmix64(&r);
         heed_k_scales_unpack(s, sc, mn);
         for (int j = 0; j < 8; j++) {
             uint8_t a, b;
@@ -702,7 +711,7 @@ Test(matmul, tiles_agree_in_every_shape)
                                 HEED_TYPE_Q4_K, HEED_TYPE_Q5_K, HEED_TYPE_Q6_K};
     static const int64_t blocks[] = {1, 3, 17, 64};
     enum { ROWS = 5, TOKENS = 6 };
-    rng r = {99};
+    uint64_t r = 99;
     int n_checked = 0;
     for (size_t k = 0; k < sizeof types / sizeof *types; k++)
         for (size_t s = 0; s < 4; s++) {
@@ -719,7 +728,7 @@ Test(matmul, tiles_agree_in_every_shape)
             }
             unsigned char *X = gauss_act(type, n, TOKENS, &r);
             for (size_t v = 0; v < N_ISAS; v++) {
-                heed_vec_tile_fn tile = heed_vec_tile_variant(type, isas[v]);
+                heed_vec_tile_fn tile = heed_kernels_variant(type, isas[v]).tile;
                 if (!tile)
                     continue;
                 float first[TOKENS][ROWS], y[TOKENS][ROWS];
@@ -733,19 +742,19 @@ Test(matmul, tiles_agree_in_every_shape)
                         if (rows == 1 && toks == 1)
                             memcpy(first, y, sizeof y);
                         cr_expect(!memcmp(first, y, sizeof y), "%s %s n=%lld: %d x %d tiles differ",
-                                  heed_type_name(type), isas[v], (long long)n, rows, toks);
+                                  heed_type_name(type), heed_isa_name(isas[v]), (long long)n, rows, toks);
                     }
                 for (int t = 0; t < TOKENS; t++)
                     for (int o = 0; o < ROWS; o++) {
                         const void *w = W + (size_t)o * wrow, *x = X + (size_t)t * xrow;
                         const ref_dot ref = reference(type, w, x, n);
-                        const float want = heed_vec_dot_variant(type, "scalar")(w, x, n);
+                        const float want = heed_kernels_variant(type, HEED_ISA_SCALAR).dot(w, x, n);
                         cr_expect_leq(fabs((double)first[t][o] - want), 2 * dot_bound(type, n, ref),
-                                      "%s %s n=%lld", heed_type_name(type), isas[v], (long long)n);
+                                      "%s %s n=%lld", heed_type_name(type), heed_isa_name(isas[v]), (long long)n);
                         if (block_size(type) == 256 || type == HEED_TYPE_Q4_1 ||
                             type == HEED_TYPE_Q5_1) /* these tiles: the dot product's bits */
-                            cr_expect(first[t][o] == heed_vec_dot_variant(type, isas[v])(w, x, n),
-                                      "%s %s n=%lld", heed_type_name(type), isas[v], (long long)n);
+                            cr_expect(first[t][o] == heed_kernels_variant(type, isas[v]).dot(w, x, n),
+                                      "%s %s n=%lld", heed_type_name(type), heed_isa_name(isas[v]), (long long)n);
                         n_checked++;
                     }
             }
@@ -757,40 +766,42 @@ Test(matmul, tiles_agree_in_every_shape)
         cr_expect_gt(n_checked, 0);
 }
 
-/* Matrix × vector with the activation prepared once: every row
- * bit-identical to the dot product of the same ISA, also past the blocks
- * it prepares on the stack (then it falls back to the dot product). */
+/* Matrix × vector with the activation prepared once, for every type and
+ * ISA that has one: every row bit-identical to the dot product of the
+ * same cell, also past the blocks it prepares on the stack (then it
+ * falls back to the dot product). */
 Test(matmul, gemv_rows_equal_dot_products)
 {
-    static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0};
     static const int64_t blocks[] = {1, 3, 17, 64, 600};
-    rng r = {1234};
+    uint64_t r = 1234;
     int checked = 0;
-    for (size_t k = 0; k < 2; k++)
-        for (size_t s = 0; s < 5; s++) {
-            const int type = types[k];
-            heed_vec_gemv_fn gemv = heed_vec_gemv_get(type);
-            if (!gemv)
-                continue;
-            const int64_t n = blocks[s] * 32, rows = 7;
-            const size_t wrow = heed_type_row_size(type, n);
-            unsigned char *W = xmalloc(wrow * rows);
-            for (int64_t o = 0; o < rows; o++) {
-                void *row = gauss_row(type, n, &r, 0.5f);
-                memcpy(W + (size_t)o * wrow, row, wrow);
-                free(row);
+    for (size_t k = 0; k < N_TYPES; k++)
+        for (size_t v = 0; v < N_ISAS; v++)
+            for (size_t s = 0; s < 5; s++) {
+                const int type = all_types[k];
+                const heed_isa_kernels kv = heed_kernels_variant(type, isas[v]);
+                if (!kv.gemv)
+                    continue;
+                const int64_t n = blocks[s] * block_size(type), rows = 7;
+                const size_t wrow = heed_type_row_size(type, n);
+                unsigned char *W = xmalloc(wrow * rows);
+                for (int64_t o = 0; o < rows; o++) {
+                    void *row = gauss_row(type, n, &r, 0.5f);
+                    memcpy(W + (size_t)o * wrow, row, wrow);
+                    free(row);
+                }
+                void *x = gauss_act(type, n, 1, &r);
+                float y[7];
+                kv.gemv(W, wrow, rows, x, n, y);
+                for (int64_t o = 0; o < rows; o++) {
+                    const float want = kv.dot(W + (size_t)o * wrow, x, n);
+                    cr_expect(y[o] == want, "%s %s n=%lld row %lld: %.9g vs %.9g",
+                              heed_type_name(type), heed_isa_name(isas[v]), (long long)n,
+                              (long long)o, y[o], want);
+                    checked++;
+                }
+                free(W);
+                free(x);
             }
-            void *x = gauss_act(type, n, 1, &r);
-            float y[7];
-            gemv(W, wrow, rows, x, n, y);
-            for (int64_t o = 0; o < rows; o++) {
-                const float want = heed_vec_dot_get(type)(W + (size_t)o * wrow, x, n);
-                cr_expect(y[o] == want, "%s n=%lld row %lld: %.9g vs %.9g", heed_type_name(type),
-                          (long long)n, (long long)o, y[o], want);
-                checked++;
-            }
-            free(W);
-            free(x);
-        }
     cr_log_info("gemv rows checked: %d", checked);
 }

@@ -20,9 +20,8 @@
 #include <string.h>
 
 #include "heed.h"
+#include "kernels/kernel_table.h"
 #include "kernels/matmul.h"
-#include "kernels/packed.h"
-#include "kernels/vec_dot.h"
 #include "model/model.h"
 #include "tensor/blocks.h"
 #include "testutil.h"
@@ -30,21 +29,13 @@
 
 static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0, HEED_TYPE_Q4_K,
                             HEED_TYPE_Q6_K, HEED_TYPE_F16,  HEED_TYPE_BF16};
-static const char *const fast_isas[] = {"avx512vnni"};
+static const heed_isa fast_isas[] = {HEED_ISA_AVX512_VNNI};
 
 static void *xalloc(size_t n)
 {
     void *p = aligned_alloc(64, (n + 63) / 64 * 64);
     cr_assert_not_null(p);
     return p;
-}
-
-static double unif(uint64_t *s) { return (double)(heed_splitmix64(s) >> 11) * 0x1p-53; }
-
-static float gauss(uint64_t *s)
-{
-    const double u = unif(s) + 0x1p-60, v = unif(s);
-    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
 }
 
 static int64_t block_of(int type) { return heed_type_get(type)->block_size; }
@@ -70,7 +61,7 @@ static void *random_matrix(int type, int64_t n_in, int64_t n_out, uint64_t *s)
     if (is_half(type)) {
         uint16_t *w = xalloc(2 * (size_t)(n_in * n_out));
         for (int64_t i = 0; i < n_in * n_out; i++) {
-            const float v = i % 97 == 0 ? 0.0f : i % 89 == 0 ? 1e-6f * gauss(s) : gauss(s);
+            const float v = i % 97 == 0 ? 0.0f : i % 89 == 0 ? 1e-6f * test_gauss(s) : test_gauss(s);
             w[i] = type == HEED_TYPE_F16 ? heed_f32_to_f16(v) : heed_f32_to_bf16(v);
         }
         return w;
@@ -84,8 +75,8 @@ static void *random_matrix(int type, int64_t n_in, int64_t n_out, uint64_t *s)
         uint8_t *p = w + (size_t)b * block;
         for (size_t i = 0; i < block; i++)
             p[i] = (uint8_t)heed_splitmix64(s);
-        const uint16_t d = heed_f32_to_f16(exp2f((float)(-10 + 6 * unif(s))));
-        const uint16_t m = heed_f32_to_f16(exp2f((float)(-10 + 6 * unif(s))));
+        const uint16_t d = heed_f32_to_f16(exp2f((float)(-10 + 6 * test_unif01(s))));
+        const uint16_t m = heed_f32_to_f16(exp2f((float)(-10 + 6 * test_unif01(s))));
         memcpy(p + off_d, &d, 2);
         if (off_m >= 0)
             memcpy(p + off_m, &m, 2);
@@ -114,7 +105,7 @@ static float *random_acts(int64_t n, uint64_t *s)
 {
     float *x = xalloc(sizeof(float) * (size_t)n);
     for (int64_t i = 0; i < n; i++)
-        x[i] = gauss(s);
+        x[i] = test_gauss(s);
     if (n >= 96) {
         memset(x, 0, 32 * sizeof *x);
         for (int i = 32; i < 64; i++)
@@ -154,7 +145,7 @@ Test(packed, shapes_that_cannot_be_packed)
     cr_assert_eq(heed_packed_size(HEED_TYPE_Q4_K, 128, 16), 0);  /* not whole super-blocks */
     cr_assert_eq(heed_packed_size(HEED_TYPE_Q5_K, 256, 16), 0);  /* no packed layout */
     cr_assert_eq(heed_packed_size(HEED_TYPE_F16, 48, 16), 0);    /* not whole blocks of 32 */
-    cr_assert_null(heed_packed_variant(HEED_TYPE_F32, "scalar"));
+    cr_assert_null(heed_packed_reference(HEED_TYPE_F32));
     cr_assert(!heed_packed_wanted(HEED_TYPE_Q4_0, 256, 24));
 }
 
@@ -176,7 +167,7 @@ Test(packed, every_variant_equals_the_reference_bit_for_bit)
     int checked = 0;
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
         const int type = types[k];
-        const heed_packed_kernels *ref = heed_packed_variant(type, "scalar");
+        const heed_packed_kernels *ref = heed_packed_reference(type);
         cr_assert_not_null(ref);
         for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
             const int64_t n_in = pack_block(type) * sizes[z][pack_block(type) == 32 ? 0 : 1];
@@ -194,18 +185,18 @@ Test(packed, every_variant_equals_the_reference_bit_for_bit)
                 ref->act(x, n_in, n_tok, a_ref);
                 run_rows(ref, p, n_in, n_out, a_ref, n_tok, 0, y_ref);
                 for (size_t i = 0; i < sizeof fast_isas / sizeof *fast_isas; i++) {
-                    const heed_packed_kernels *fast = heed_packed_variant(type, fast_isas[i]);
+                    const heed_packed_kernels *fast = heed_kernels_variant(type, fast_isas[i]).packed;
                     if (!fast)
                         continue;
                     fast->act(x, n_in, n_tok, a);
                     cr_assert(memcmp(a, a_ref, heed_packed_act_size(type, n_in, n_tok)) == 0,
-                              "%s %s activations, %lld x %lld", fast_isas[i],
+                              "%s %s activations, %lld x %lld", heed_isa_name(fast_isas[i]),
                               heed_type_name(type), (long long)n_tok, (long long)n_in);
                     run_rows(fast, p, n_in, n_out, a, n_tok, n_out / 32, y);
                     for (int64_t e = 0; e < n_out * n_tok; e++)
                         cr_assert(memcmp(&y[e], &y_ref[e], sizeof *y) == 0,
                                   "%s %s %lld x %lld x %lld, element %lld: %.9g, reference "
-                                  "%.9g", fast_isas[i], heed_type_name(type), (long long)n_out,
+                                  "%.9g", heed_isa_name(fast_isas[i]), heed_type_name(type), (long long)n_out,
                                   (long long)n_in, (long long)n_tok, (long long)e, y[e],
                                   y_ref[e]);
                     checked++;
@@ -230,7 +221,7 @@ Test(packed, the_reference_agrees_with_the_row_major_dot_product)
     const int64_t n_in = 4096, n_out = 32, n_tok = 3;
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
         const int type = types[k];
-        const heed_packed_kernels *ref = heed_packed_variant(type, "scalar");
+        const heed_packed_kernels *ref = heed_packed_reference(type);
         void *w = random_matrix(type, n_in, n_out, &s);
         void *p = xalloc(heed_packed_size(type, n_in, n_out));
         heed_pack_groups(type, w, n_in, 0, n_out / 16, p);
@@ -245,7 +236,7 @@ Test(packed, the_reference_agrees_with_the_row_major_dot_product)
         const size_t wrow = heed_type_row_size(type, n_in);
         const int xtype = heed_matmul_vec_type(type);
         const size_t xrow = heed_type_row_size(xtype, n_in);
-        heed_vec_dot_fn dot = heed_vec_dot_variant(type, "scalar");
+        heed_vec_dot_fn dot = heed_kernels_variant(type, HEED_ISA_SCALAR).dot;
         float *wd = xalloc(sizeof(float) * (size_t)n_in), *xd = xalloc(sizeof(float) * (size_t)n_in);
         float *mins = xalloc(sizeof(float) * (size_t)n_in);
         for (int64_t t = 0; t < n_tok; t++)

@@ -3,8 +3,12 @@
 #define HEED_TESTUTIL_H
 
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#include "util/splitmix.h"
 
 /* The reference fixtures folder ($HEED_FIXTURES, else ../shared/fixtures
  * beside the project root), or NULL when it is not there. */
@@ -33,5 +37,15 @@ const char *test_tmp_path(const char *name);
  * exit code and, when out is not NULL, its stdout (malloc'd). stderr is
  * dropped unless args redirects it (e.g. "... 2>&1"). */
 int test_run_cli(const char *args, char **out);
+
+/* The tests' one random generator, SplitMix64 from a seed in *s:
+ * uniform in [0, 1), uniform in [-1, 1), standard normal. */
+static inline double test_unif01(uint64_t *s) { return (double)(heed_splitmix64(s) >> 11) * 0x1p-53; }
+static inline float test_unif(uint64_t *s) { return (float)(2 * test_unif01(s) - 1); }
+static inline float test_gauss(uint64_t *s)
+{
+    const double u = test_unif01(s) + 0x1p-60, v = test_unif01(s);
+    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
+}
 
 #endif

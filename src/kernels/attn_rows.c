@@ -514,25 +514,23 @@ AVX512 static void q8_0_rows_avx512(const void *src, int64_t row_bytes, int n, i
 }
 #endif
 
-const heed_attn_rows *heed_attn_rows_variant(const char *isa)
+const heed_attn_rows *heed_attn_rows_variant(heed_isa isa)
 {
     static const heed_attn_rows scalar = {qk_scalar, max_scalar, exp_sum_scalar, pv_scalar,
                                           f16_rows_scalar, bf16_rows_scalar, q8_0_rows_scalar};
-    const char *have = heed_cpu_isa();
-    if (strcmp(isa, "scalar") == 0)
-        return &scalar;
+    if (isa > heed_isa_best())
+        return NULL;
 #ifdef HEED_X86
     static const heed_attn_rows avx2 = {qk_avx2, max_avx2, exp_sum_avx2, pv_avx2,
                                         f16_rows_avx2, bf16_rows_avx2, q8_0_rows_avx2};
     static const heed_attn_rows avx512 = {qk_avx512, max_avx512, exp_sum_avx512, pv_avx512,
                                           f16_rows_avx512, bf16_rows_avx512, q8_0_rows_avx512};
-    if (strcmp(isa, "avx2") == 0 && strcmp(have, "scalar") != 0)
-        return &avx2;
-    if (strcmp(isa, "avx512") == 0 && strcmp(have, "avx512") == 0)
+    if (isa >= HEED_ISA_AVX512)
         return &avx512;
+    if (isa >= HEED_ISA_AVX2)
+        return &avx2;
 #endif
-    (void)have;
-    return NULL;
+    return &scalar;
 }
 
 const heed_attn_rows *heed_attn_rows_get(void)
@@ -540,7 +538,7 @@ const heed_attn_rows *heed_attn_rows_get(void)
     static _Atomic(const heed_attn_rows *) best;
     const heed_attn_rows *f = atomic_load_explicit(&best, memory_order_relaxed);
     if (!f)
-        atomic_store_explicit(&best, f = heed_attn_rows_variant(heed_cpu_isa()),
+        atomic_store_explicit(&best, f = heed_attn_rows_variant(heed_isa_best()),
                               memory_order_relaxed);
     return f;
 }

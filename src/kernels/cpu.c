@@ -6,6 +6,7 @@
  * check every path against the scalar reference on one machine.
  */
 #include "heed.h"
+#include "kernels/kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -17,7 +18,7 @@
 #include <unistd.h>
 
 static heed_cpu cpu;
-static const char *isa = "scalar";
+static heed_isa best = HEED_ISA_SCALAR;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void detect(void)
@@ -41,7 +42,9 @@ static void detect(void)
         has_avx2 = has_avx512 = false;
     else if (want && strcmp(want, "avx2") == 0)
         has_avx512 = false;
-    isa = has_avx512 ? "avx512" : has_avx2 ? "avx2" : "scalar";
+    best = has_avx512 ? (cpu.avx512vnni ? HEED_ISA_AVX512_VNNI : HEED_ISA_AVX512)
+           : has_avx2 ? HEED_ISA_AVX2
+                      : HEED_ISA_SCALAR;
 }
 
 const heed_cpu *heed_cpu_get(void)
@@ -50,10 +53,23 @@ const heed_cpu *heed_cpu_get(void)
     return &cpu;
 }
 
-const char *heed_cpu_isa(void)
+heed_isa heed_isa_best(void)
 {
     pthread_once(&once, detect);
-    return isa;
+    return best;
+}
+
+const char *heed_isa_name(heed_isa isa)
+{
+    static const char *const names[HEED_ISA_COUNT] = {"scalar", "avx2", "avx512", "avx512vnni"};
+    return isa < HEED_ISA_COUNT ? names[isa] : "?";
+}
+
+const char *heed_cpu_isa(void)
+{
+    /* VNNI is a feature of the avx512 kernels, not a level of its own here */
+    const heed_isa isa = heed_isa_best();
+    return isa >= HEED_ISA_AVX512 ? "avx512" : heed_isa_name(isa);
 }
 
 /* Physical cores: distinct (package, core) pairs among the online CPUs

@@ -10,16 +10,33 @@
 
 #include "heed.h"
 
+/* The instruction sets kernels are written for, each a superset of the
+ * one before; AVX512_VNNI adds the int8 dot-product instructions. */
+typedef enum heed_isa {
+    HEED_ISA_SCALAR,
+    HEED_ISA_AVX2,
+    HEED_ISA_AVX512,
+    HEED_ISA_AVX512_VNNI,
+    HEED_ISA_COUNT
+} heed_isa;
+
+/* The best ISA this CPU has, lowered by HEED_ISA=scalar|avx2|avx512. A
+ * kernel variant for an ISA above it must not run. */
+heed_isa heed_isa_best(void);
+/* "scalar", "avx2", "avx512", "avx512vnni" (test messages). */
+const char *heed_isa_name(heed_isa isa);
+
 /* sum_i x[i]*y[i] over n floats (any n >= 0), accumulated in float. */
 float heed_dot_f32(const float *x, const float *y, int64_t n);
-/* The reference and each variant, for tests; NULL if this CPU lacks it. */
+/* The variant written for isa, or the best below it that exists (tests);
+ * NULL if this CPU lacks isa. The other _variant functions work alike. */
 typedef float (*heed_dot_f32_fn)(const float *x, const float *y, int64_t n);
-heed_dot_f32_fn heed_dot_f32_variant(const char *isa);
+heed_dot_f32_fn heed_dot_f32_variant(heed_isa isa);
 
 /* dst[i] = f32(src[i]) for n half floats. */
 void heed_f16_to_f32_row(const uint16_t *src, float *dst, int64_t n);
 typedef void (*heed_f16_row_fn)(const uint16_t *src, float *dst, int64_t n);
-heed_f16_row_fn heed_f16_to_f32_row_variant(const char *isa);
+heed_f16_row_fn heed_f16_to_f32_row_variant(heed_isa isa);
 
 /* dst[j·d + i] = element i of KV cache row j, for j < n and i < d (row j
  * at src + j·row_bytes): f16, bf16 or q8_0 rows to floats, exactly. */
@@ -56,6 +73,6 @@ static inline heed_kv_rows_fn heed_attn_kv_rows(const heed_attn_rows *kr, heed_t
 }
 
 const heed_attn_rows *heed_attn_rows_get(void);
-const heed_attn_rows *heed_attn_rows_variant(const char *isa); /* tests */
+const heed_attn_rows *heed_attn_rows_variant(heed_isa isa); /* tests */
 
 #endif

@@ -35,7 +35,7 @@
  * Every integer is exact in int32: the largest, q6_K's tot, is below
  * 16 · 128 · 16 · 32 · 127 < 2^28.
  */
-#include "kernels/packed.h"
+#include "kernels/kernel_table.h"
 
 #include <math.h>
 #include <string.h>
@@ -412,35 +412,20 @@ ROWS_SCALAR(q6_K, HEED_TYPE_Q6_K)
 ROWS_SCALAR(f16, HEED_TYPE_F16)
 ROWS_SCALAR(bf16, HEED_TYPE_BF16)
 
-/* ------------------------------------------------------------- variants */
-
-const heed_packed_kernels *heed_packed_variant(int type, const char *isa)
+const heed_packed_kernels *heed_packed_reference(int type)
 {
-    static const heed_packed_kernels scalar[] = {
-        {act_q4_0, rows_q4_0_scalar},
-        {act_q8_0, rows_q8_0_scalar},
-        {act_k, rows_q4_K_scalar},
-        {act_k, rows_q6_K_scalar},
-        {act_f16, rows_f16_scalar},
-        {act_bf16, rows_bf16_scalar},
+    static const heed_packed_kernels scalar[] = { /* in the order of formats[] */
+        {act_q4_0, rows_q4_0_scalar}, {act_q8_0, rows_q8_0_scalar},
+        {act_k, rows_q4_K_scalar},    {act_k, rows_q6_K_scalar},
+        {act_f16, rows_f16_scalar},   {act_bf16, rows_bf16_scalar},
     };
+    _Static_assert(sizeof scalar / sizeof *scalar == sizeof formats / sizeof *formats,
+                   "a reference per packed format");
     const pack_format *f = format_of(type);
-    if (!f)
-        return NULL;
-    if (strcmp(isa, "scalar") == 0)
-        return &scalar[f - formats];
-    if (strcmp(isa, "avx512vnni") == 0 && strcmp(heed_cpu_isa(), "avx512") == 0 &&
-        heed_cpu_get()->avx512vnni)
-        return heed_packed_avx512_get(type);
-    return NULL;
-}
-
-const heed_packed_kernels *heed_packed_get(int type)
-{
-    return heed_packed_variant(type, "avx512vnni");
+    return f ? &scalar[f - formats] : NULL;
 }
 
 bool heed_packed_wanted(int type, int64_t n_in, int64_t n_out)
 {
-    return heed_packed_size(type, n_in, n_out) != 0 && heed_packed_get(type) != NULL;
+    return heed_packed_size(type, n_in, n_out) != 0 && heed_kernels_get(type)->packed != NULL;
 }

@@ -116,20 +116,12 @@ void heed_pack_groups(int type, const void *w, int64_t n_in, int64_t g_begin, in
 /* Row o of a packed matrix back in the file's layout (tests; lossless). */
 void heed_unpack_row(int type, const void *P, int64_t n_in, int64_t o, void *row);
 
-/* The kernels of type for isa ("scalar": the reference; "avx512vnni"),
- * or NULL when there are none or this CPU lacks the ISA. */
-const heed_packed_kernels *heed_packed_variant(int type, const char *isa);
-
-/* The kernels the matmul uses for a packed matrix of type (those of the
- * ISA heed_packed_wanted went by), or NULL. */
-const heed_packed_kernels *heed_packed_get(int type);
+/* The scalar reference kernels of type's packed layout (tests), or NULL;
+ * kernel_table.c lists the fast ones. */
+const heed_packed_kernels *heed_packed_reference(int type);
 
 /* Bytes of n_tokens rows of activations for a packed matrix of type with
  * rows of n_in (0 if type is not packed). */
 size_t heed_packed_act_size(int type, int64_t n_in, int64_t n_tokens);
-
-/* The AVX-512 VNNI kernels of type, or NULL (packed_avx512.c; they do not
- * check the CPU: heed_packed_variant does). */
-const heed_packed_kernels *heed_packed_avx512_get(int type);
 
 #endif

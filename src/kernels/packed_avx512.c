@@ -12,7 +12,7 @@
  * the integer block sum starts at -off·Σx and adds the products exactly,
  * then acc = fma(dw·dx, (float)isum, acc).
  */
-#include "kernels/packed.h"
+#include "kernels/kernel_table.h"
 
 #include <string.h>
 
@@ -538,31 +538,12 @@ VNNI512 static INLINE void rows_float(const float_tile_fn (*few)[2], const float
 FLOAT_ROWS(f16, HEED_TYPE_F16)
 FLOAT_ROWS(bf16, HEED_TYPE_BF16)
 
-const heed_packed_kernels *heed_packed_avx512_get(int type)
-{
-    static const heed_packed_kernels q4_0 = {act_q4_0, rows_q4_0};
-    static const heed_packed_kernels q8_0 = {act_q8_0, rows_q8_0};
-    static const heed_packed_kernels q4_K = {act_k, rows_q4_K};
-    static const heed_packed_kernels q6_K = {act_k, rows_q6_K};
-    static const heed_packed_kernels f16 = {act_f16, rows_f16};
-    static const heed_packed_kernels bf16 = {act_bf16, rows_bf16};
-    switch (type) {
-    case HEED_TYPE_Q4_0: return &q4_0;
-    case HEED_TYPE_Q8_0: return &q8_0;
-    case HEED_TYPE_Q4_K: return &q4_K;
-    case HEED_TYPE_Q6_K: return &q6_K;
-    case HEED_TYPE_F16: return &f16;
-    case HEED_TYPE_BF16: return &bf16;
-    default: return NULL;
-    }
-}
-
-#else /* not x86-64 */
-
-const heed_packed_kernels *heed_packed_avx512_get(int type)
-{
-    (void)type;
-    return NULL;
-}
+/* This file's kernels, listed in kernel_table.c. */
+const heed_packed_kernels heed_packed_q4_0_vnni = {act_q4_0, rows_q4_0};
+const heed_packed_kernels heed_packed_q8_0_vnni = {act_q8_0, rows_q8_0};
+const heed_packed_kernels heed_packed_q4_K_vnni = {act_k, rows_q4_K};
+const heed_packed_kernels heed_packed_q6_K_vnni = {act_k, rows_q6_K};
+const heed_packed_kernels heed_packed_f16_vnni = {act_f16, rows_f16};
+const heed_packed_kernels heed_packed_bf16_vnni = {act_bf16, rows_bf16};
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * vec_dot.c — the scalar reference dot product of every weight type with
- * its partner activation type, and the choice of variant per CPU.
+ * its partner activation type (kernel_table.c chooses among the variants).
  *
  * Each reference is llama.cpp's generic C path (ggml_vec_dot_* in
  * ggml-cpu.c / ggml-cpu-quants.c at c392e50, the branch built without
@@ -17,9 +17,8 @@
  * Integer sums cannot overflow: the largest, |q6_K sub-block scale *
  * (q-32) * q8| summed over 256 elements, is at most 2^27.
  */
-#include "kernels/vec_dot.h"
+#include "kernels/kernel_table.h"
 
-#include <pthread.h>
 #include <string.h>
 
 #include "heed.h"
@@ -30,7 +29,7 @@
 
 /* ---------------------------------------------------- plain float types */
 
-static float dot_f32(const void *vw, const void *vx, int64_t n)
+float heed_dot_f32_scalar(const void *vw, const void *vx, int64_t n)
 {
     const float *w = vw, *x = vx;
     double sum = 0.0;
@@ -39,7 +38,7 @@ static float dot_f32(const void *vw, const void *vx, int64_t n)
     return (float)sum;
 }
 
-static float dot_f16(const void *vw, const void *vx, int64_t n)
+float heed_dot_f16_scalar(const void *vw, const void *vx, int64_t n)
 {
     const uint16_t *w = vw, *x = vx;
     double sum = 0.0;
@@ -48,7 +47,7 @@ static float dot_f16(const void *vw, const void *vx, int64_t n)
     return (float)sum;
 }
 
-static float dot_bf16(const void *vw, const void *vx, int64_t n)
+float heed_dot_bf16_scalar(const void *vw, const void *vx, int64_t n)
 {
     const uint16_t *w = vw, *x = vx;
     double sum = 0.0;
@@ -60,7 +59,7 @@ static float dot_bf16(const void *vw, const void *vx, int64_t n)
 /* ------------------------------------------------- legacy 32-blocks */
 
 /* sumf += sumi * dw * dx, i.e. ((float)sumi * dw) * dx */
-static float dot_q4_0(const void *vw, const void *vx, int64_t n)
+float heed_dot_q4_0_scalar(const void *vw, const void *vx, int64_t n)
 {
     const heed_block_q4_0 *w = vw;
     const heed_block_q8_0 *x = vx;
@@ -77,7 +76,7 @@ static float dot_q4_0(const void *vw, const void *vx, int64_t n)
 }
 
 /* sumf += (dw * dx) * sumi + m * s */
-static float dot_q4_1(const void *vw, const void *vx, int64_t n)
+float heed_dot_q4_1_scalar(const void *vw, const void *vx, int64_t n)
 {
     const heed_block_q4_1 *w = vw;
     const heed_block_q8_1 *x = vx;
@@ -101,7 +100,7 @@ static int q5_value(const uint8_t *qs, uint32_t qh, int j)
 }
 
 /* sumf += (dw * dx) * sumi */
-static float dot_q5_0(const void *vw, const void *vx, int64_t n)
+float heed_dot_q5_0_scalar(const void *vw, const void *vx, int64_t n)
 {
     const heed_block_q5_0 *w = vw;
     const heed_block_q8_0 *x = vx;
@@ -118,7 +117,7 @@ static float dot_q5_0(const void *vw, const void *vx, int64_t n)
 }
 
 /* sumf += (dw * dx) * sumi + m * s */
-static float dot_q5_1(const void *vw, const void *vx, int64_t n)
+float heed_dot_q5_1_scalar(const void *vw, const void *vx, int64_t n)
 {
     const heed_block_q5_1 *w = vw;
     const heed_block_q8_1 *x = vx;
@@ -135,7 +134,7 @@ static float dot_q5_1(const void *vw, const void *vx, int64_t n)
 }
 
 /* sumf += sumi * (dw * dx) */
-static float dot_q8_0(const void *vw, const void *vx, int64_t n)
+float heed_dot_q8_0_scalar(const void *vw, const void *vx, int64_t n)
 {
     const heed_block_q8_0 *w = vw;
     const heed_block_q8_0 *x = vx;
@@ -153,7 +152,7 @@ static float dot_q8_0(const void *vw, const void *vx, int64_t n)
 
 /* q2_K: sumf += dall * isum - dmin * summs per super-block, with
  * dall = dx * d, dmin = dx * dmin and summs = sum of bsums * mins. */
-static float dot_q2_K(const void *vw, const void *vx, int64_t n)
+float heed_dot_q2_K_scalar(const void *vw, const void *vx, int64_t n)
 {
     const heed_block_q2_K *w = vw;
     const heed_block_q8_K *x = vx;
@@ -210,7 +209,7 @@ static float lanes_total(float sumf, const float sums[8])
 
 /* q3_K: x = d * (scale - 32) * (q - 4); q's bit 2 is *set* in hmask when
  * the element is not lowered by 4. */
-static float dot_q3_K(const void *vw, const void *vx, int64_t n)
+float heed_dot_q3_K_scalar(const void *vw, const void *vx, int64_t n)
 {
     const heed_block_q3_K *w = vw;
     const heed_block_q8_K *x = vx;
@@ -274,7 +273,7 @@ static void q45_K_block(uint16_t d, uint16_t dmin, const uint8_t *scales, const 
     *sumf -= (F16(dmin) * x->d) * (float)sumi;
 }
 
-static float dot_q4_K(const void *vw, const void *vx, int64_t n)
+float heed_dot_q4_K_scalar(const void *vw, const void *vx, int64_t n)
 {
     const heed_block_q4_K *w = vw;
     const heed_block_q8_K *x = vx;
@@ -284,7 +283,7 @@ static float dot_q4_K(const void *vw, const void *vx, int64_t n)
     return lanes_total(sumf, sums);
 }
 
-static float dot_q5_K(const void *vw, const void *vx, int64_t n)
+float heed_dot_q5_K_scalar(const void *vw, const void *vx, int64_t n)
 {
     const heed_block_q5_K *w = vw;
     const heed_block_q8_K *x = vx;
@@ -295,7 +294,7 @@ static float dot_q5_K(const void *vw, const void *vx, int64_t n)
 }
 
 /* q6_K: x = d * scale * (q - 32), signed 8-bit scales per 16. */
-static float dot_q6_K(const void *vw, const void *vx, int64_t n)
+float heed_dot_q6_K_scalar(const void *vw, const void *vx, int64_t n)
 {
     const heed_block_q6_K *w = vw;
     const heed_block_q8_K *x = vx;
@@ -323,109 +322,4 @@ static float dot_q6_K(const void *vw, const void *vx, int64_t n)
         lanes_scale(sums, lanes, F16(w[b].d) * x[b].d);
     }
     return lanes_total(0.0f, sums);
-}
-
-/* ------------------------------------------------------------- variants */
-
-static heed_vec_dot_fn scalar_get(int t)
-{
-    switch (t) {
-    case HEED_TYPE_F32: return dot_f32;
-    case HEED_TYPE_F16: return dot_f16;
-    case HEED_TYPE_BF16: return dot_bf16;
-    case HEED_TYPE_Q4_0: return dot_q4_0;
-    case HEED_TYPE_Q4_1: return dot_q4_1;
-    case HEED_TYPE_Q5_0: return dot_q5_0;
-    case HEED_TYPE_Q5_1: return dot_q5_1;
-    case HEED_TYPE_Q8_0: return dot_q8_0;
-    case HEED_TYPE_Q2_K: return dot_q2_K;
-    case HEED_TYPE_Q3_K: return dot_q3_K;
-    case HEED_TYPE_Q4_K: return dot_q4_K;
-    case HEED_TYPE_Q5_K: return dot_q5_K;
-    case HEED_TYPE_Q6_K: return dot_q6_K;
-    default: return NULL;
-    }
-}
-
-heed_vec_dot_fn heed_vec_dot_variant(int t, const char *isa)
-{
-    const char *have = heed_cpu_isa();
-    if (strcmp(isa, "scalar") == 0)
-        return scalar_get(t);
-    if (strcmp(isa, "avx2") == 0 && strcmp(have, "scalar") != 0)
-        return heed_vec_dot_avx2_get(t);
-    if (strcmp(isa, "avx512") == 0 && strcmp(have, "avx512") == 0)
-        return heed_vec_dot_avx512_get(t, 0);
-    if (strcmp(isa, "avx512vnni") == 0 && strcmp(have, "avx512") == 0 && heed_cpu_get()->avx512vnni)
-        return heed_vec_dot_avx512_get(t, 1);
-    return NULL;
-}
-
-/* A type's kernels: the dot product, and the tile and gemv (when there are
- * any) of the same ISA. */
-typedef struct type_kernels {
-    heed_vec_dot_fn dot;
-    heed_vec_tile_fn tile;
-    heed_vec_gemv_fn gemv;
-} type_kernels;
-
-/* isa's kernels for t; all NULL when isa has no dot product for t or the
- * CPU lacks it. */
-static type_kernels isa_kernels(int t, const char *isa)
-{
-    type_kernels k = {heed_vec_dot_variant(t, isa), NULL, NULL};
-    if (k.dot && strcmp(isa, "avx2") == 0) {
-        k.tile = heed_vec_tile_avx2_get(t);
-        k.gemv = heed_vec_gemv_avx2_get(t);
-    } else if (k.dot && strncmp(isa, "avx512", 6) == 0) {
-        const int vnni = strcmp(isa, "avx512vnni") == 0;
-        k.tile = heed_vec_tile_avx512_get(t, vnni);
-        k.gemv = heed_vec_gemv_avx512_get(t, vnni);
-    }
-    return k;
-}
-
-heed_vec_tile_fn heed_vec_tile_variant(int t, const char *isa)
-{
-    return isa_kernels(t, isa).tile;
-}
-
-/* Each type's kernels, of the best ISA that has its dot product (best
- * first; a type without a fast variant keeps the reference), resolved once
- * for all types on first use. */
-static type_kernels table[HEED_TYPE_COUNT];
-static pthread_once_t table_once = PTHREAD_ONCE_INIT;
-
-static void resolve_all(void)
-{
-    static const char *const order[] = {"avx512vnni", "avx512", "avx2", "scalar"};
-    for (int t = 0; t < HEED_TYPE_COUNT; t++)
-        for (size_t i = 0; i < sizeof order / sizeof *order && !table[t].dot; i++)
-            table[t] = isa_kernels(t, order[i]);
-}
-
-static const type_kernels *kernels_of(int t)
-{
-    if (t < 0 || t >= HEED_TYPE_COUNT)
-        return NULL;
-    pthread_once(&table_once, resolve_all);
-    return &table[t];
-}
-
-heed_vec_dot_fn heed_vec_dot_get(int t)
-{
-    const type_kernels *k = kernels_of(t);
-    return k ? k->dot : NULL;
-}
-
-heed_vec_tile_fn heed_vec_tile_get(int t)
-{
-    const type_kernels *k = kernels_of(t);
-    return k ? k->tile : NULL;
-}
-
-heed_vec_gemv_fn heed_vec_gemv_get(int t)
-{
-    const type_kernels *k = kernels_of(t);
-    return k ? k->gemv : NULL;
 }

@@ -27,18 +27,6 @@
 typedef float (*heed_vec_dot_fn)(const void *w, const void *x, int64_t n);
 
 /*
- * The variant of weight type t's dot product for isa: "scalar" (the
- * reference, every supported type), "avx2", "avx512" or "avx512vnni"
- * (AVX-512 plus VNNI dot-product instructions). NULL when t has no such
- * variant, or this CPU (or HEED_ISA) does not allow isa.
- */
-heed_vec_dot_fn heed_vec_dot_variant(int t, const char *isa);
-
-/* The fastest variant of t this CPU allows (falls back to the scalar
- * reference); NULL if t has no dot product. Resolved once per type. */
-heed_vec_dot_fn heed_vec_dot_get(int t);
-
-/*
  * A tile of dot products: y[t * y_stride + r] = dot(w + r * w_stride,
  * x + t * x_stride, n) for r < rows and t < tokens (each 1..4); faster for
  * matrix × matrix because each weight block is unpacked once for all
@@ -55,23 +43,6 @@ enum { HEED_TILE_MAX = 4 };
  * depends only on x is prepared once for all rows. */
 typedef void (*heed_vec_gemv_fn)(const void *w, size_t w_stride, int64_t rows, const void *x,
                                  int64_t n, float *y);
-/* The gemv of the ISA heed_vec_dot_get(t) uses, or NULL. */
-heed_vec_gemv_fn heed_vec_gemv_get(int t);
-heed_vec_gemv_fn heed_vec_gemv_avx2_get(int t);
-heed_vec_gemv_fn heed_vec_gemv_avx512_get(int t, int vnni);
-
-/* The tile of the ISA heed_vec_dot_get(t) uses (heed_vec_tile_variant:
- * of isa), or NULL when that ISA has none for t. */
-heed_vec_tile_fn heed_vec_tile_get(int t);
-heed_vec_tile_fn heed_vec_tile_variant(int t, const char *isa);
-
-/* The ISA-specific tables (vec_dot_avx2.c, vec_dot_avx512.c): the
- * variant for t, or NULL. They do not check the CPU; heed_vec_dot_variant
- * does. */
-heed_vec_dot_fn heed_vec_dot_avx2_get(int t);
-heed_vec_dot_fn heed_vec_dot_avx512_get(int t, int vnni);
-heed_vec_tile_fn heed_vec_tile_avx2_get(int t);
-heed_vec_tile_fn heed_vec_tile_avx512_get(int t, int vnni);
 
 /* The eight 6-bit scales and mins of a q4_K / q5_K block, unpacked from
  * its 12 `scales` bytes with 32-bit word operations (the same values as

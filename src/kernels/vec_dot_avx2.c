@@ -2,7 +2,7 @@
  * vec_dot_avx2.c — AVX2 + FMA + F16C dot products for the common weight
  * types (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K, q6_K). Each function
  * carries its own target attribute, so this file builds for plain x86-64
- * and the code runs only where heed_vec_dot_variant found the CPU able.
+ * and the code runs only where the kernel table found the CPU able.
  *
  * Same integer block sums as the scalar references in vec_dot.c (exact,
  * no saturation: every 16-bit pair sum below is bounded in a comment);
@@ -10,7 +10,7 @@
  * llama.cpp's AVX2 kernels do, so the float result differs from the
  * reference by rounding only.
  */
-#include "kernels/vec_dot.h"
+#include "kernels/kernel_table.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -23,6 +23,9 @@
 #include <immintrin.h>
 
 #include "kernels/vec_dot_x86.h"
+
+/* This file's kernels: heed_<kernel>_avx2, listed in kernel_table.c. */
+#define KERNEL(name) heed_##name##_avx2
 
 /* 8 int32 sums of a*b over 32 signed bytes each (4 per lane); b must
  * not hold -128 (activation quants are in -127..127). The byte products
@@ -78,17 +81,17 @@ AVX2 static inline __attribute__((always_inline)) float dot_float(const void *w,
     return sum;
 }
 
-AVX2 static float dot_f32(const void *w, const void *x, int64_t n)
+AVX2 float KERNEL(dot_f32)(const void *w, const void *x, int64_t n)
 {
     return dot_float(w, x, n, HEED_TYPE_F32);
 }
 
-AVX2 static float dot_f16(const void *w, const void *x, int64_t n)
+AVX2 float KERNEL(dot_f16)(const void *w, const void *x, int64_t n)
 {
     return dot_float(w, x, n, HEED_TYPE_F16);
 }
 
-AVX2 static float dot_bf16(const void *w, const void *x, int64_t n)
+AVX2 float KERNEL(dot_bf16)(const void *w, const void *x, int64_t n)
 {
     return dot_float(w, x, n, HEED_TYPE_BF16);
 }
@@ -132,7 +135,7 @@ AVX2 static inline __m256i dot_u8(__m256i u, __m256i x)
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
 }
 
-AVX2 static float dot_q5_0(const void *vw, const void *vx, int64_t n)
+AVX2 float KERNEL(dot_q5_0)(const void *vw, const void *vx, int64_t n)
 {
     const heed_block_q5_0 *w = vw;
     const heed_block_q8_0 *x = vx;
@@ -166,13 +169,13 @@ dot_min_type(const uint8_t *w, size_t stride, const heed_block_q8_1 *x, int64_t 
     return hsum8(acc) + mins;
 }
 
-AVX2 static float dot_q4_1(const void *w, const void *x, int64_t n)
+AVX2 float KERNEL(dot_q4_1)(const void *w, const void *x, int64_t n)
 {
     _Static_assert(offsetof(heed_block_q4_1, qs) == 4, "q4_1 layout");
     return dot_min_type(w, sizeof(heed_block_q4_1), x, n / HEED_QK4_1, 0);
 }
 
-AVX2 static float dot_q5_1(const void *w, const void *x, int64_t n)
+AVX2 float KERNEL(dot_q5_1)(const void *w, const void *x, int64_t n)
 {
     _Static_assert(offsetof(heed_block_q5_1, qh) == 4 && offsetof(heed_block_q5_1, qs) == 8,
                    "q5_1 layout");
@@ -224,13 +227,13 @@ min_tile(const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int64_t n, fl
             y[t * ys + r] = hsum8(acc[r][t]) + mins[r][t];
 }
 
-AVX2 static void tile_q4_1(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+AVX2 void KERNEL(tile_q4_1)(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                            float *y, int64_t ys, int rows, int tokens)
 {
     HEED_TILES(2, min_tile, 0)
 }
 
-AVX2 static void tile_q5_1(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+AVX2 void KERNEL(tile_q5_1)(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                            float *y, int64_t ys, int rows, int tokens)
 {
     HEED_TILES(2, min_tile, 1)
@@ -301,17 +304,17 @@ q45_K_dot(const void *w, const heed_block_q8_K *x, int64_t n, int q5)
     return hsum8(acc) + summin;
 }
 
-AVX2 static float dot_q4_K(const void *w, const void *x, int64_t n)
+AVX2 float KERNEL(dot_q4_K)(const void *w, const void *x, int64_t n)
 {
     return q45_K_dot(w, x, n, 0);
 }
 
-AVX2 static float dot_q5_K(const void *w, const void *x, int64_t n)
+AVX2 float KERNEL(dot_q5_K)(const void *w, const void *x, int64_t n)
 {
     return q45_K_dot(w, x, n, 1);
 }
 
-AVX2 static float dot_q6_K(const void *vw, const void *vx, int64_t n)
+AVX2 float KERNEL(dot_q6_K)(const void *vw, const void *vx, int64_t n)
 {
     const heed_block_q6_K *w = vw;
     const heed_block_q8_K *x = vx;
@@ -352,61 +355,6 @@ AVX2 static float dot_q6_K(const void *vw, const void *vx, int64_t n)
         acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(w[b].d) * x[b].d), _mm256_cvtepi32_ps(sumi), acc);
     }
     return hsum8(acc);
-}
-
-heed_vec_tile_fn heed_vec_tile_avx2_get(int t)
-{
-    switch (t) {
-    case HEED_TYPE_Q8_0: return tile_q8_0;
-    case HEED_TYPE_Q4_0: return tile_q4_0;
-    case HEED_TYPE_Q5_0: return tile_q5_0;
-    case HEED_TYPE_Q4_1: return tile_q4_1;
-    case HEED_TYPE_Q5_1: return tile_q5_1;
-    default: return NULL;
-    }
-}
-
-heed_vec_gemv_fn heed_vec_gemv_avx2_get(int t)
-{
-    return t == HEED_TYPE_Q8_0 ? gemv_q8_0 : t == HEED_TYPE_Q4_0 ? gemv_q4_0 : NULL;
-}
-
-heed_vec_dot_fn heed_vec_dot_avx2_get(int t)
-{
-    switch (t) {
-    case HEED_TYPE_F32: return dot_f32;
-    case HEED_TYPE_F16: return dot_f16;
-    case HEED_TYPE_Q8_0: return dot_q8_0;
-    case HEED_TYPE_Q4_0: return dot_q4_0;
-    case HEED_TYPE_Q4_1: return dot_q4_1;
-    case HEED_TYPE_Q5_0: return dot_q5_0;
-    case HEED_TYPE_Q5_1: return dot_q5_1;
-    case HEED_TYPE_BF16: return dot_bf16;
-    case HEED_TYPE_Q4_K: return dot_q4_K;
-    case HEED_TYPE_Q5_K: return dot_q5_K;
-    case HEED_TYPE_Q6_K: return dot_q6_K;
-    default: return NULL;
-    }
-}
-
-#else /* not x86-64: no AVX2 */
-
-heed_vec_dot_fn heed_vec_dot_avx2_get(int t)
-{
-    (void)t;
-    return NULL;
-}
-
-heed_vec_tile_fn heed_vec_tile_avx2_get(int t)
-{
-    (void)t;
-    return NULL;
-}
-
-heed_vec_gemv_fn heed_vec_gemv_avx2_get(int t)
-{
-    (void)t;
-    return NULL;
 }
 
 #endif

@@ -3,13 +3,13 @@
  * q4_K, q5_K and q6_K, the k-quants in two builds: plain and with VNNI
  * (vec_dot_avx512_q.h); and with VNNI only, q8_0 and q4_0 (see below).
  * Per-function target attributes keep the file buildable for plain
- * x86-64; heed_vec_dot_variant checks the CPU.
+ * x86-64; the kernel table checks the CPU.
  *
  * As in vec_dot_avx2.c: integer block sums exactly as the scalar
  * reference computes them, scaled sums accumulated in float lanes with
  * FMA.
  */
-#include "kernels/vec_dot.h"
+#include "kernels/kernel_table.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -94,19 +94,19 @@ AVX512 static inline __attribute__((always_inline)) float dot_float(const void *
     return sum4(acc);
 }
 
-AVX512 static float dot_f32(const void *w, const void *x, int64_t n)
+AVX512 float heed_dot_f32_avx512(const void *w, const void *x, int64_t n)
 {
     return dot_float(w, x, n, HEED_TYPE_F32);
 }
 
-AVX512 static float dot_f16(const void *w, const void *x, int64_t n)
+AVX512 float heed_dot_f16_avx512(const void *w, const void *x, int64_t n)
 {
     return dot_float(w, x, n, HEED_TYPE_F16);
 }
 
 /* bf16: the rest masked, 16 at a time, into acc[1] (a different order
  * than dot_float's, so a different rounding: kept as it is). */
-AVX512 static float dot_bf16(const void *w, const void *x, int64_t n)
+AVX512 float heed_dot_bf16_avx512(const void *w, const void *x, int64_t n)
 {
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
                      _mm512_setzero_ps()};
@@ -154,13 +154,13 @@ float_tile(const void *w, size_t ws, const void *x, size_t xs, int64_t n, float 
             y[k * ys + r] = _mm512_reduce_add_ps(acc[r][k]);
 }
 
-AVX512 static void tile_f32(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+AVX512 void heed_tile_f32_avx512(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                             float *y, int64_t ys, int rows, int tokens)
 {
     HEED_TILES(4, float_tile, HEED_TYPE_F32)
 }
 
-AVX512 static void tile_f16(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+AVX512 void heed_tile_f16_avx512(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                             float *y, int64_t ys, int rows, int tokens)
 {
     HEED_TILES(4, float_tile, HEED_TYPE_F16)
@@ -199,7 +199,7 @@ AVX512 static inline __m512i quarter_index(void)
  * AVX2, the pairing costs shuffles and the per-block scales stay scalar).
  * What AVX-512 does bring is VNNI on 256-bit registers (AVX512VL): one
  * vpdpbusd replaces vpmaddubsw + vpmaddwd. Without VNNI the AVX2 kernels
- * serve (heed_vec_dot_avx512_get returns NULL for these types). */
+ * serve (the AVX512 column of kernel_table.c names them). */
 
 #define VNNI256 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 
@@ -235,15 +235,17 @@ VNNI256 static inline __m256i pair_q4(__m256i w, __m256i qx, __m256i px)
 }
 
 #define TARGET VNNI256
+#define KERNEL(name) heed_##name##_vnni
 #define LEGACY_MAX_ROWS 4
 #include "kernels/vec_dot_x86_legacy.h"
 #undef LEGACY_MAX_ROWS
+#undef KERNEL
 #undef TARGET
 
 /* ------------------------------------------- the two kernel instances */
 
 #define TARGET AVX512
-#define SFX(name) name##_avx512
+#define SFX(name) heed_##name##_avx512
 #define VNNI 0
 #include "kernels/vec_dot_avx512_q.h"
 #undef TARGET
@@ -251,71 +253,11 @@ VNNI256 static inline __m256i pair_q4(__m256i w, __m256i qx, __m256i px)
 #undef VNNI
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
-#define SFX(name) name##_vnni
+#define SFX(name) heed_##name##_vnni
 #define VNNI 1
 #include "kernels/vec_dot_avx512_q.h"
 #undef TARGET
 #undef SFX
 #undef VNNI
-
-heed_vec_tile_fn heed_vec_tile_avx512_get(int t, int vnni)
-{
-    switch (t) {
-    case HEED_TYPE_F32: return tile_f32;
-    case HEED_TYPE_F16: return tile_f16;
-    case HEED_TYPE_Q8_0: return vnni ? tile_q8_0 : NULL;
-    case HEED_TYPE_Q4_0: return vnni ? tile_q4_0 : NULL;
-    case HEED_TYPE_Q5_0: return vnni ? tile_q5_0 : NULL;
-    case HEED_TYPE_Q4_K: return vnni ? tile_q4_K_vnni : tile_q4_K_avx512;
-    case HEED_TYPE_Q5_K: return vnni ? tile_q5_K_vnni : tile_q5_K_avx512;
-    case HEED_TYPE_Q6_K: return vnni ? tile_q6_K_vnni : tile_q6_K_avx512;
-    default: return NULL;
-    }
-}
-
-heed_vec_gemv_fn heed_vec_gemv_avx512_get(int t, int vnni)
-{
-    if (!vnni)
-        return NULL;
-    return t == HEED_TYPE_Q8_0 ? gemv_q8_0 : t == HEED_TYPE_Q4_0 ? gemv_q4_0 : NULL;
-}
-
-heed_vec_dot_fn heed_vec_dot_avx512_get(int t, int vnni)
-{
-    switch (t) {
-    case HEED_TYPE_F32: return dot_f32;
-    case HEED_TYPE_F16: return dot_f16;
-    case HEED_TYPE_Q8_0: return vnni ? dot_q8_0 : NULL;
-    case HEED_TYPE_Q4_0: return vnni ? dot_q4_0 : NULL;
-    case HEED_TYPE_BF16: return dot_bf16;
-    case HEED_TYPE_Q4_K: return vnni ? dot_q4_K_vnni : dot_q4_K_avx512;
-    case HEED_TYPE_Q5_K: return vnni ? dot_q5_K_vnni : dot_q5_K_avx512;
-    case HEED_TYPE_Q6_K: return vnni ? dot_q6_K_vnni : dot_q6_K_avx512;
-    default: return NULL;
-    }
-}
-
-#else /* not x86-64: no AVX-512 */
-
-heed_vec_dot_fn heed_vec_dot_avx512_get(int t, int vnni)
-{
-    (void)t;
-    (void)vnni;
-    return NULL;
-}
-
-heed_vec_tile_fn heed_vec_tile_avx512_get(int t, int vnni)
-{
-    (void)t;
-    (void)vnni;
-    return NULL;
-}
-
-heed_vec_gemv_fn heed_vec_gemv_avx512_get(int t, int vnni)
-{
-    (void)t;
-    (void)vnni;
-    return NULL;
-}
 
 #endif

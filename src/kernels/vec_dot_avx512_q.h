@@ -4,8 +4,8 @@
  * dot-product-accumulate) and without (vpmaddwd + vpaddd). Only the
  * helper below differs.
  *
- * The includer defines TARGET (the function attribute), SFX(name) (a
- * suffix per instance) and VNNI (0 or 1). Not a header to include
+ * The includer defines TARGET (the function attribute), SFX(name) (the
+ * instance's name of `name`: heed_dot_q4_K_vnni, ...) and VNNI (0 or 1). Not a header to include
  * anywhere else.
  */
 
@@ -195,35 +195,35 @@ SFX(q6_K_tile)(const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int64_t
             y[t * ys + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
-TARGET static void SFX(tile_q4_K)(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+TARGET void SFX(tile_q4_K)(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                                   float *y, int64_t ys, int rows, int tokens)
 {
     HEED_TILES(2, SFX(q45_K_tile), 0) /* 2 × 4 fill the registers */
 }
 
-TARGET static void SFX(tile_q5_K)(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+TARGET void SFX(tile_q5_K)(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                                   float *y, int64_t ys, int rows, int tokens)
 {
     HEED_TILES(2, SFX(q45_K_tile), 1)
 }
 
-TARGET static void SFX(tile_q6_K)(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+TARGET void SFX(tile_q6_K)(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                                   float *y, int64_t ys, int rows, int tokens)
 {
     HEED_TILES(2, SFX(q6_K_tile), 0)
 }
 
-TARGET static float SFX(dot_q4_K)(const void *w, const void *x, int64_t n)
+TARGET float SFX(dot_q4_K)(const void *w, const void *x, int64_t n)
 {
     return SFX(q45_K_dot)(w, x, n, 0);
 }
 
-TARGET static float SFX(dot_q5_K)(const void *w, const void *x, int64_t n)
+TARGET float SFX(dot_q5_K)(const void *w, const void *x, int64_t n)
 {
     return SFX(q45_K_dot)(w, x, n, 1);
 }
 
-TARGET static float SFX(dot_q6_K)(const void *vw, const void *vx, int64_t n)
+TARGET float SFX(dot_q6_K)(const void *vw, const void *vx, int64_t n)
 {
     const heed_block_q6_K *w = vw;
     const heed_block_q8_K *x = vx;

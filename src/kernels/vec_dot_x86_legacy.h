@@ -11,7 +11,8 @@
  * blocks in order, then a horizontal sum — so any split of rows or tokens
  * gives the same bits.
  *
- * The includer defines TARGET (the function attribute), LEGACY_MAX_ROWS
+ * The includer defines TARGET (the function attribute), KERNEL(name) (the
+ * exported name of kernel `name`, e.g. heed_tile_q4_0_avx2), LEGACY_MAX_ROWS
  * (the weight rows a tile takes at once: 4 with 32 vector registers, 2
  * with 16) and, before the include, on 32-quant blocks:
  *   w_q4(qs), w_q8(qs), w_q5(qh_qs)
@@ -73,21 +74,21 @@ legacy_tile(const uint8_t *w, size_t w_stride, const uint8_t *x, size_t x_stride
             y[t * y_stride + r] = hsum8(acc[r][t]);
 }
 
-TARGET static void tile_q8_0(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+TARGET void KERNEL(tile_q8_0)(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                              float *y, int64_t ys, int rows, int tokens)
 {
     _Static_assert(offsetof(heed_block_q8_0, qs) == 2, "q8_0 layout");
     HEED_TILES(LEGACY_MAX_ROWS, legacy_tile, LEGACY_Q8)
 }
 
-TARGET static void tile_q4_0(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+TARGET void KERNEL(tile_q4_0)(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                              float *y, int64_t ys, int rows, int tokens)
 {
     _Static_assert(offsetof(heed_block_q4_0, qs) == 2, "q4_0 layout");
     HEED_TILES(LEGACY_MAX_ROWS, legacy_tile, LEGACY_Q4)
 }
 
-TARGET static void tile_q5_0(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
+TARGET void KERNEL(tile_q5_0)(const void *w, size_t ws, const void *x, size_t xs, int64_t n,
                              float *y, int64_t ys, int rows, int tokens)
 {
     _Static_assert(offsetof(heed_block_q5_0, qh) == 2 && offsetof(heed_block_q5_0, qs) == 6,
@@ -175,24 +176,24 @@ legacy_gemv(const uint8_t *w, size_t w_stride, int64_t rows, const heed_block_q8
     }
 }
 
-TARGET static void gemv_q8_0(const void *w, size_t w_stride, int64_t rows, const void *x,
+TARGET void KERNEL(gemv_q8_0)(const void *w, size_t w_stride, int64_t rows, const void *x,
                              int64_t n, float *y)
 {
     legacy_gemv(w, w_stride, rows, x, n, y, 0);
 }
 
-TARGET static void gemv_q4_0(const void *w, size_t w_stride, int64_t rows, const void *x,
+TARGET void KERNEL(gemv_q4_0)(const void *w, size_t w_stride, int64_t rows, const void *x,
                              int64_t n, float *y)
 {
     legacy_gemv(w, w_stride, rows, x, n, y, 1);
 }
 
-TARGET static float dot_q8_0(const void *w, const void *x, int64_t n)
+TARGET float KERNEL(dot_q8_0)(const void *w, const void *x, int64_t n)
 {
     return legacy_dot(w, x, n, 0);
 }
 
-TARGET static float dot_q4_0(const void *w, const void *x, int64_t n)
+TARGET float KERNEL(dot_q4_0)(const void *w, const void *x, int64_t n)
 {
     return legacy_dot(w, x, n, 1);
 }

@@ -96,34 +96,30 @@ static void f16_row_avx512(const uint16_t *src, float *dst, int64_t n)
 }
 #endif
 
-heed_dot_f32_fn heed_dot_f32_variant(const char *isa)
+heed_dot_f32_fn heed_dot_f32_variant(heed_isa isa)
 {
-    const char *have = heed_cpu_isa();
-    if (strcmp(isa, "scalar") == 0)
-        return dot_scalar;
+    if (isa > heed_isa_best())
+        return NULL;
 #ifdef HEED_X86
-    if (strcmp(isa, "avx2") == 0 && strcmp(have, "scalar") != 0)
-        return dot_avx2;
-    if (strcmp(isa, "avx512") == 0 && strcmp(have, "avx512") == 0)
+    if (isa >= HEED_ISA_AVX512)
         return dot_avx512;
+    if (isa >= HEED_ISA_AVX2)
+        return dot_avx2;
 #endif
-    (void)have;
-    return NULL;
+    return dot_scalar;
 }
 
-heed_f16_row_fn heed_f16_to_f32_row_variant(const char *isa)
+heed_f16_row_fn heed_f16_to_f32_row_variant(heed_isa isa)
 {
-    const char *have = heed_cpu_isa();
-    if (strcmp(isa, "scalar") == 0)
-        return f16_row_scalar;
+    if (isa > heed_isa_best())
+        return NULL;
 #ifdef HEED_X86
-    if (strcmp(isa, "avx2") == 0 && strcmp(have, "scalar") != 0)
-        return f16_row_avx2;
-    if (strcmp(isa, "avx512") == 0 && strcmp(have, "avx512") == 0)
+    if (isa >= HEED_ISA_AVX512)
         return f16_row_avx512;
+    if (isa >= HEED_ISA_AVX2)
+        return f16_row_avx2;
 #endif
-    (void)have;
-    return NULL;
+    return f16_row_scalar;
 }
 
 float heed_dot_f32(const float *x, const float *y, int64_t n)
@@ -132,7 +128,7 @@ float heed_dot_f32(const float *x, const float *y, int64_t n)
     static _Atomic(heed_dot_f32_fn) fn;
     heed_dot_f32_fn f = atomic_load_explicit(&fn, memory_order_relaxed);
     if (!f)
-        atomic_store_explicit(&fn, f = heed_dot_f32_variant(heed_cpu_isa()), memory_order_relaxed);
+        atomic_store_explicit(&fn, f = heed_dot_f32_variant(heed_isa_best()), memory_order_relaxed);
     return f(x, y, n);
 }
 
@@ -141,6 +137,6 @@ void heed_f16_to_f32_row(const uint16_t *src, float *dst, int64_t n)
     static _Atomic(heed_f16_row_fn) fn;
     heed_f16_row_fn f = atomic_load_explicit(&fn, memory_order_relaxed);
     if (!f)
-        atomic_store_explicit(&fn, f = heed_f16_to_f32_row_variant(heed_cpu_isa()), memory_order_relaxed);
+        atomic_store_explicit(&fn, f = heed_f16_to_f32_row_variant(heed_isa_best()), memory_order_relaxed);
     f(src, dst, n);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "gguf/gguf_read.h"
+#include "kernels/kernel_table.h"
 #include "kernels/pool.h"
 #include "model/model.h"
 
@@ -46,7 +47,7 @@ void heed_model_pack(heed_model *m)
             heed_gguf_drop(m->gguf, w->data,
                            heed_type_row_size(w->type, w->n_in) * (size_t)w->n_out);
         w->data = dst;
-        w->packed = heed_packed_get(w->type);
+        w->packed = heed_kernels_get(w->type)->packed;
     }
     heed_pool_free(pool);
 }
