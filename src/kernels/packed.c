@@ -13,6 +13,8 @@
  *         nibbles are sub-block 2k's elements 4j.., high nibbles 2k+1's.
  *         side: the 12 scale bytes as 3 vectors (vector i = row's
  *         scales[4i..4i+3]), then d[16], dmin[16].
+ *   q5_K  as q4_K, then vector 32+j = row's qh[4j..4j+3]: bit s of a
+ *         byte is the fifth bit of sub-block s's element of its nibbles.
  *   q6_K  quants: vector Lp+j (p = 2h + c < 4, j < 8) = row's
  *         ql[64h+32c+4j..], vector Hh+j = row's qh[32h+4j..]. Run g of
  *         half h (elements 128h+32g..) takes the low (g < 2) or high
@@ -27,7 +29,7 @@
  *
  * The arithmetic of one output (row r, token t), acc starting at 0:
  *   32-blocks: isum = -off·Σx + Σ q·x;  acc = fma(dw·dx, isum, acc)
- *   q4_K, per super-block: tot = Σ_s sc_s · Σ_{run s} q·x,
+ *   q4_K, q5_K, per super-block: tot = Σ_s sc_s · Σ_{run s} q·x,
  *         mins = Σ_s mn_s · Σ_{run s} x;
  *         acc = fma(dw·dx, tot, acc); acc = fma(dmin·dx, -mins, acc)
  *   q6_K, per super-block: tot = Σ_s sc_s · (-32·Σ_{16-run s} x +
@@ -127,6 +129,32 @@ static void unpack_q4_K(const uint8_t *q, const uint8_t *side, int r, uint8_t *b
     memcpy(&b->dmin, side + 224 + 2 * r, 2);
 }
 
+static void pack_q5_K(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
+{
+    const heed_block_q5_K *b = (const heed_block_q5_K *)(const void *)blk;
+    heed_block_q4_K low;
+    low.d = b->d;
+    low.dmin = b->dmin;
+    memcpy(low.scales, b->scales, sizeof low.scales);
+    memcpy(low.qs, b->qs, sizeof low.qs);
+    pack_q4_K((const uint8_t *)&low, r, q, side);
+    for (int v = 0; v < 8; v++)
+        lane_put(q, 32 + v, r, b->qh + 4 * v);
+}
+
+static void unpack_q5_K(const uint8_t *q, const uint8_t *side, int r, uint8_t *blk)
+{
+    heed_block_q5_K *b = (heed_block_q5_K *)(void *)blk;
+    heed_block_q4_K low;
+    unpack_q4_K(q, side, r, (uint8_t *)&low);
+    b->d = low.d;
+    b->dmin = low.dmin;
+    memcpy(b->scales, low.scales, sizeof low.scales);
+    memcpy(b->qs, low.qs, sizeof low.qs);
+    for (int v = 0; v < 8; v++)
+        lane_get(q, 32 + v, r, b->qh + 4 * v);
+}
+
 static void pack_q6_K(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
 {
     const heed_block_q6_K *b = (const heed_block_q6_K *)(const void *)blk;
@@ -170,6 +198,7 @@ static const pack_format formats[] = {
     {HEED_TYPE_Q4_0, 32, 2, 256, 32, sizeof(heed_packed_act8), pack_q4_0, unpack_q4_0},
     {HEED_TYPE_Q8_0, 32, 2, 512, 32, sizeof(heed_packed_act8), pack_q8_0, unpack_q8_0},
     {HEED_TYPE_Q4_K, 256, 1, 2048, 256, sizeof(heed_packed_actk), pack_q4_K, unpack_q4_K},
+    {HEED_TYPE_Q5_K, 256, 1, 2560, 256, sizeof(heed_packed_actk), pack_q5_K, unpack_q5_K},
     {HEED_TYPE_Q6_K, 256, 1, 3072, 288, sizeof(heed_packed_actk), pack_q6_K, unpack_q6_K},
     {HEED_TYPE_F16, 32, 1, 1024, 0, 32 * sizeof(float), pack_half, unpack_half},
     {HEED_TYPE_BF16, 32, 1, 1024, 0, 32 * sizeof(float), pack_half, unpack_half},
@@ -313,10 +342,12 @@ static int quant_at(int type, const uint8_t *q, int r, int e)
         const uint8_t byte = q[64 * (e % 16 / 4) + 4 * r + e % 4];
         return e < 16 ? byte & 0x0f : byte >> 4;
     }
-    case HEED_TYPE_Q4_K: {
+    case HEED_TYPE_Q4_K:
+    case HEED_TYPE_Q5_K: {
         const int s = e / 32, j = e % 32 / 4;
         const uint8_t byte = q[64 * (8 * (s / 2) + j) + 4 * r + e % 4];
-        return s % 2 ? byte >> 4 : byte & 0x0f;
+        const int high = type == HEED_TYPE_Q5_K ? (q[64 * (32 + j) + 4 * r + e % 4] >> s & 1) << 4 : 0;
+        return (s % 2 ? byte >> 4 : byte & 0x0f) | high;
     }
     default: { /* q6_K */
         const int h = e / 128, g = e % 128 / 32, j = e % 32 / 4;
@@ -352,7 +383,7 @@ static float output_scalar(const pack_format *f, const uint8_t *group, int64_t n
             for (int e = 0; e < 32; e++)
                 isum += quant_at(f->type, q, r, e) * x->qs[e];
             acc = fmaf(half_at(HEED_TYPE_F16, sd, r) * x->d, (float)isum, acc);
-        } else if (f->type == HEED_TYPE_Q4_K) {
+        } else if (f->type == HEED_TYPE_Q4_K || f->type == HEED_TYPE_Q5_K) {
             const heed_packed_actk *x = (const heed_packed_actk *)act + b;
             uint8_t scales[12], sc[8], mn[8];
             for (int i = 0; i < 3; i++)
@@ -408,6 +439,7 @@ static void rows_scalar(int type, const void *P, int64_t n_in, int64_t g_begin, 
 ROWS_SCALAR(q4_0, HEED_TYPE_Q4_0)
 ROWS_SCALAR(q8_0, HEED_TYPE_Q8_0)
 ROWS_SCALAR(q4_K, HEED_TYPE_Q4_K)
+ROWS_SCALAR(q5_K, HEED_TYPE_Q5_K)
 ROWS_SCALAR(q6_K, HEED_TYPE_Q6_K)
 ROWS_SCALAR(f16, HEED_TYPE_F16)
 ROWS_SCALAR(bf16, HEED_TYPE_BF16)
@@ -416,7 +448,8 @@ const heed_packed_kernels *heed_packed_reference(int type)
 {
     static const heed_packed_kernels scalar[] = { /* in the order of formats[] */
         {act_q4_0, rows_q4_0_scalar}, {act_q8_0, rows_q8_0_scalar},
-        {act_k, rows_q4_K_scalar},    {act_k, rows_q6_K_scalar},
+        {act_k, rows_q4_K_scalar},    {act_k, rows_q5_K_scalar},
+        {act_k, rows_q6_K_scalar},
         {act_f16, rows_f16_scalar},   {act_bf16, rows_bf16_scalar},
     };
     _Static_assert(sizeof scalar / sizeof *scalar == sizeof formats / sizeof *formats,

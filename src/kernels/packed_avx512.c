@@ -211,10 +211,11 @@ VNNI512 static INLINE void tile32(int type, const uint8_t *quants, int64_t nb, c
     acc_store(acc, y, n_out, T);
 }
 
-/* q4_K: per super-block, tot[t] = Σ_s sc_s · (run s's q·x) in integers,
- * the minimum term from the run sums with vpdpwssd, then two fmas. */
-VNNI512 static INLINE void tile_q4_K(const uint8_t *quants, int64_t nb, const void *va, float *y,
-                                     int64_t n_out, const int T)
+/* q4_K, q5_K: per super-block, tot[t] = Σ_s sc_s · (run s's q·x) in
+ * integers, the minimum term from the run sums with vpdpwssd, then two
+ * fmas. q5_K's fifth bits: bit s of its qh vectors, moved to bit 4. */
+VNNI512 static INLINE void tile_q45_K(const uint8_t *quants, int64_t nb, const void *va, float *y,
+                                      int64_t n_out, const int T, const bool q5)
 {
     const heed_packed_actk *a = va;
     const __m512i m4 = _mm512_set1_epi8(0x0f), m3f = _mm512_set1_epi8(0x3f);
@@ -223,7 +224,7 @@ VNNI512 static INLINE void tile_q4_K(const uint8_t *quants, int64_t nb, const vo
     __m512 acc[TMAX];
     acc_zero(acc, T);
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *q = quants + b * 2304, *sd = q + 2048;
+        const uint8_t *q = quants + b * (q5 ? 2816 : 2304), *sd = q + (q5 ? 2560 : 2048);
         /* heed_k_scales_unpack, 16 rows at once: bytes of sc 0..3, 4..7 */
         const __m512i u0 = load(sd), u2 = load(sd + 128);
         const __m512i sc03 = _mm512_and_si512(u0, m3f);
@@ -238,6 +239,12 @@ VNNI512 static INLINE void tile_q4_K(const uint8_t *quants, int64_t nb, const vo
             UNROLL for (int j = 0; j < 8; j++) {
                 const __m512i v = load(q + 64 * (8 * (sb / 2) + j));
                 w[j] = _mm512_and_si512(sb % 2 ? _mm512_srli_epi16(v, 4) : v, m4);
+                if (q5) { /* within a byte for shifts of at most 4 */
+                    const __m512i h = load(q + 2048 + 64 * j);
+                    const __m512i b4 = sb < 4 ? _mm512_slli_epi16(h, 4 - sb)
+                                              : _mm512_srli_epi16(h, sb - 4);
+                    w[j] = _mm512_or_si512(w[j], _mm512_and_si512(b4, _mm512_set1_epi8(0x10)));
+                }
             }
             const __m512i sc = _mm512_and_si512(
                 _mm512_srli_epi32(sb < 4 ? sc03 : sc47, 8 * (sb % 4)), mff);
@@ -322,8 +329,8 @@ VNNI512 static INLINE void tile_q6_K(const uint8_t *quants, int64_t nb, const vo
 VNNI512 static INLINE void tile(int type, const uint8_t *quants, int64_t nb, const void *a,
                                 float *y, int64_t n_out, const int T)
 {
-    if (type == HEED_TYPE_Q4_K)
-        tile_q4_K(quants, nb, a, y, n_out, T);
+    if (type == HEED_TYPE_Q4_K || type == HEED_TYPE_Q5_K)
+        tile_q45_K(quants, nb, a, y, n_out, T, type == HEED_TYPE_Q5_K);
     else if (type == HEED_TYPE_Q6_K)
         tile_q6_K(quants, nb, a, y, n_out, T);
     else
@@ -385,6 +392,7 @@ VNNI512 static INLINE void rows(const tile_fn *tiles, int block, int unit, int64
 ROWS(q4_0, HEED_TYPE_Q4_0, 32, 2, 256, 32, heed_packed_act8)
 ROWS(q8_0, HEED_TYPE_Q8_0, 32, 2, 512, 32, heed_packed_act8)
 ROWS(q4_K, HEED_TYPE_Q4_K, 256, 1, 2048, 256, heed_packed_actk)
+ROWS(q5_K, HEED_TYPE_Q5_K, 256, 1, 2560, 256, heed_packed_actk)
 ROWS(q6_K, HEED_TYPE_Q6_K, 256, 1, 3072, 288, heed_packed_actk)
 
 /* ------------------------------------------------------- f16, bf16
@@ -542,6 +550,7 @@ FLOAT_ROWS(bf16, HEED_TYPE_BF16)
 const heed_packed_kernels heed_packed_q4_0_vnni = {act_q4_0, rows_q4_0};
 const heed_packed_kernels heed_packed_q8_0_vnni = {act_q8_0, rows_q8_0};
 const heed_packed_kernels heed_packed_q4_K_vnni = {act_k, rows_q4_K};
+const heed_packed_kernels heed_packed_q5_K_vnni = {act_k, rows_q5_K};
 const heed_packed_kernels heed_packed_q6_K_vnni = {act_k, rows_q6_K};
 const heed_packed_kernels heed_packed_f16_vnni = {act_f16, rows_f16};
 const heed_packed_kernels heed_packed_bf16_vnni = {act_bf16, rows_bf16};

@@ -1,7 +1,8 @@
 /*
  * model_pack.c — at load, each matrix the CPU multiplies faster in the
  * packed layout (kernels/packed.h) is copied into it, on all cores, and
- * the file's pages of it are dropped, so memory holds one copy. The
+ * the file's pages of it are dropped, a chunk of rows at a time, so
+ * memory holds one copy (and, while packing, one chunk more). The
  * token embedding keeps its file rows for the lookup; when the output is
  * tied to it, the output's packed copy is the only one read in full.
  *
@@ -16,16 +17,21 @@
 #include "kernels/pool.h"
 #include "model/model.h"
 
+/* Groups of 16 rows packed between drops of the file's pages: 8192
+ * rows, 8-64 MiB of a 2048-wide matrix. */
+enum { CHUNK = 512 };
+
 typedef struct pack_job {
     const heed_weight *w;
     void *dst;
+    int64_t g0; /* the chunk's first group */
 } pack_job;
 
 static void pack_range(void *arg, int64_t begin, int64_t end, int ith)
 {
     (void)ith;
     const pack_job *j = arg;
-    heed_pack_groups(j->w->type, j->w->data, j->w->n_in, begin, end, j->dst);
+    heed_pack_groups(j->w->type, j->w->data, j->w->n_in, j->g0 + begin, j->g0 + end, j->dst);
 }
 
 void heed_model_pack(heed_model *m)
@@ -41,11 +47,16 @@ void heed_model_pack(heed_model *m)
         void *dst = aligned_alloc(64, size);
         if (!dst)
             continue;
-        pack_job job = {w, dst};
-        heed_pool_for(pool, w->n_out / HEED_PACK_ROWS, pack_range, &job);
-        if (m->gguf)
-            heed_gguf_drop(m->gguf, w->data,
-                           heed_type_row_size(w->type, w->n_in) * (size_t)w->n_out);
+        const int64_t groups = w->n_out / HEED_PACK_ROWS;
+        const size_t group_bytes = heed_type_row_size(w->type, w->n_in) * HEED_PACK_ROWS;
+        for (int64_t g0 = 0; g0 < groups; g0 += CHUNK) {
+            pack_job job = {w, dst, g0};
+            const int64_t n = groups - g0 < CHUNK ? groups - g0 : CHUNK;
+            heed_pool_for(pool, n, pack_range, &job);
+            if (m->gguf)
+                heed_gguf_drop(m->gguf, (const char *)w->data + (size_t)g0 * group_bytes,
+                               group_bytes * (size_t)n);
+        }
         w->data = dst;
         w->packed = heed_kernels_get(w->type)->packed;
     }
