@@ -27,8 +27,8 @@
 #include "testutil.h"
 #include "util/splitmix.h"
 
-static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q8_0, HEED_TYPE_Q4_K, HEED_TYPE_Q5_K,
-                            HEED_TYPE_Q6_K, HEED_TYPE_F16,  HEED_TYPE_BF16};
+static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q5_0, HEED_TYPE_Q8_0, HEED_TYPE_Q4_K,
+                            HEED_TYPE_Q5_K, HEED_TYPE_Q6_K, HEED_TYPE_F16,  HEED_TYPE_BF16};
 static const heed_isa fast_isas[] = {HEED_ISA_AVX512_VNNI};
 
 static void *xalloc(size_t n)

@@ -8,6 +8,9 @@
  *
  *   q4_0  quants: vector j < 4 = row's qs[4j..4j+3]; low nibbles are
  *         elements 4j.., high nibbles 16+4j... side: d[16] (f16).
+ *   q5_0  quants: as q4_0, then vector 4 holds the fifth bits: bit J of
+ *         its byte i is qh bit 4J + i, the bit of the element in byte i
+ *         of the J-th vector of nibbles (J < 4: low, else high). side: d.
  *   q8_0  quants: vector j < 8 = row's qs[4j..4j+3] + 128. side: d[16].
  *   q4_K  quants: vector 8k+j (k < 4, j < 8) = row's qs[32k+4j..]; low
  *         nibbles are sub-block 2k's elements 4j.., high nibbles 2k+1's.
@@ -89,6 +92,34 @@ static void unpack_q4_0(const uint8_t *q, const uint8_t *side, int r, uint8_t *b
     for (int j = 0; j < 4; j++)
         lane_get(q, j, r, b->qs + 4 * j);
     memcpy(&b->d, side + 2 * r, 2);
+}
+
+static void pack_q5_0(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
+{
+    const heed_block_q5_0 *b = (const heed_block_q5_0 *)(const void *)blk;
+    heed_block_q4_0 low = {.d = b->d};
+    memcpy(low.qs, b->qs, sizeof low.qs);
+    pack_q4_0((const uint8_t *)&low, r, q, side);
+    const uint32_t qh = (uint32_t)b->qh[0] | (uint32_t)b->qh[1] << 8 |
+                        (uint32_t)b->qh[2] << 16 | (uint32_t)b->qh[3] << 24;
+    uint8_t bits[4] = {0};
+    for (int e = 0; e < 32; e++)
+        bits[e % 4] |= (uint8_t)((qh >> e & 1) << (e / 4));
+    lane_put(q, 4, r, bits);
+}
+
+static void unpack_q5_0(const uint8_t *q, const uint8_t *side, int r, uint8_t *blk)
+{
+    heed_block_q5_0 *b = (heed_block_q5_0 *)(void *)blk;
+    heed_block_q4_0 low;
+    unpack_q4_0(q, side, r, (uint8_t *)&low);
+    b->d = low.d;
+    memcpy(b->qs, low.qs, sizeof b->qs);
+    uint8_t bits[4];
+    lane_get(q, 4, r, bits);
+    memset(b->qh, 0, sizeof b->qh);
+    for (int e = 0; e < 32; e++)
+        b->qh[e / 8] |= (uint8_t)((bits[e % 4] >> (e / 4) & 1) << (e % 8));
 }
 
 static void pack_q8_0(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
@@ -196,6 +227,7 @@ static void unpack_half(const uint8_t *q, const uint8_t *side, int r, uint8_t *b
 
 static const pack_format formats[] = {
     {HEED_TYPE_Q4_0, 32, 2, 256, 32, sizeof(heed_packed_act8), pack_q4_0, unpack_q4_0},
+    {HEED_TYPE_Q5_0, 32, 2, 320, 32, sizeof(heed_packed_act8), pack_q5_0, unpack_q5_0},
     {HEED_TYPE_Q8_0, 32, 2, 512, 32, sizeof(heed_packed_act8), pack_q8_0, unpack_q8_0},
     {HEED_TYPE_Q4_K, 256, 1, 2048, 256, sizeof(heed_packed_actk), pack_q4_K, unpack_q4_K},
     {HEED_TYPE_Q5_K, 256, 1, 2560, 256, sizeof(heed_packed_actk), pack_q5_K, unpack_q5_K},
@@ -295,6 +327,11 @@ static void act_q4_0(const float *x, int64_t n_in, int64_t n_tokens, void *dst)
     act8(x, n_in, n_tokens, 8, dst);
 }
 
+static void act_q5_0(const float *x, int64_t n_in, int64_t n_tokens, void *dst)
+{
+    act8(x, n_in, n_tokens, 16, dst);
+}
+
 static void act_q8_0(const float *x, int64_t n_in, int64_t n_tokens, void *dst)
 {
     act8(x, n_in, n_tokens, 128, dst);
@@ -338,9 +375,11 @@ static int quant_at(int type, const uint8_t *q, int r, int e)
 {
     switch (type) {
     case HEED_TYPE_Q8_0: return q[64 * (e / 4) + 4 * r + e % 4];
-    case HEED_TYPE_Q4_0: {
+    case HEED_TYPE_Q4_0:
+    case HEED_TYPE_Q5_0: {
         const uint8_t byte = q[64 * (e % 16 / 4) + 4 * r + e % 4];
-        return e < 16 ? byte & 0x0f : byte >> 4;
+        const int high = type == HEED_TYPE_Q5_0 ? (q[256 + 4 * r + e % 4] >> (e / 4) & 1) << 4 : 0;
+        return (e < 16 ? byte & 0x0f : byte >> 4) | high;
     }
     case HEED_TYPE_Q4_K:
     case HEED_TYPE_Q5_K: {
@@ -437,6 +476,7 @@ static void rows_scalar(int type, const void *P, int64_t n_in, int64_t g_begin, 
         rows_scalar(TYPE, P, n_in, g0, g1, a, n_tok, y, n_out);                                \
     }
 ROWS_SCALAR(q4_0, HEED_TYPE_Q4_0)
+ROWS_SCALAR(q5_0, HEED_TYPE_Q5_0)
 ROWS_SCALAR(q8_0, HEED_TYPE_Q8_0)
 ROWS_SCALAR(q4_K, HEED_TYPE_Q4_K)
 ROWS_SCALAR(q5_K, HEED_TYPE_Q5_K)
@@ -447,7 +487,8 @@ ROWS_SCALAR(bf16, HEED_TYPE_BF16)
 const heed_packed_kernels *heed_packed_reference(int type)
 {
     static const heed_packed_kernels scalar[] = { /* in the order of formats[] */
-        {act_q4_0, rows_q4_0_scalar}, {act_q8_0, rows_q8_0_scalar},
+        {act_q4_0, rows_q4_0_scalar}, {act_q5_0, rows_q5_0_scalar},
+        {act_q8_0, rows_q8_0_scalar},
         {act_k, rows_q4_K_scalar},    {act_k, rows_q5_K_scalar},
         {act_k, rows_q6_K_scalar},
         {act_f16, rows_f16_scalar},   {act_bf16, rows_bf16_scalar},

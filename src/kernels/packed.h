@@ -21,7 +21,7 @@
  * (the last unit of a group may hold fewer blocks; its room is zero).
  * QB is a multiple of 64, so quant vectors are 64-byte aligned when the
  * matrix is. Quants are stored unsigned, as vpdpbusd's first operand must
- * be, with the type's offset (q4_0: 8, q8_0: 128, q6_K: 32) taken back as
+ * be, with the type's offset (q4_0: 8, q5_0: 16, q8_0: 128, q6_K: 32) taken back as
  * an exact integer per block: Σ (q - off)·x = Σ q·x - off·Σx, off·Σx
  * prepared with the activations.
  *
@@ -47,7 +47,7 @@
 
 enum { HEED_PACK_ROWS = 16 };
 
-/* One 32-block of activations (q4_0, q8_0): the quants, the f16-rounded
+/* One 32-block of activations (q4_0, q5_0, q8_0): the quants, the f16-rounded
  * scale as a float, and -off·Σq for the weight type's offset. */
 typedef struct heed_packed_act8 {
     int8_t qs[32];

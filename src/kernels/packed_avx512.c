@@ -61,6 +61,11 @@ VNNI512 static void act_q4_0(const float *x, int64_t n_in, int64_t n_tokens, voi
     act8(x, n_in, n_tokens, 8, dst);
 }
 
+VNNI512 static void act_q5_0(const float *x, int64_t n_in, int64_t n_tokens, void *dst)
+{
+    act8(x, n_in, n_tokens, 16, dst);
+}
+
 VNNI512 static void act_q8_0(const float *x, int64_t n_in, int64_t n_tokens, void *dst)
 {
     act8(x, n_in, n_tokens, 128, dst);
@@ -170,6 +175,12 @@ VNNI512 static INLINE void acc_store(const __m512 *acc, float *y, int64_t n_out,
         _mm512_storeu_ps(y + t * n_out, acc[t]);
 }
 
+/* Bytes of a 32-block type's quants in a packed block (packed.c). */
+static INLINE int64_t quant_bytes32(int type)
+{
+    return type == HEED_TYPE_Q4_0 ? 256 : type == HEED_TYPE_Q5_0 ? 320 : 512;
+}
+
 /* The 8 byte vectors of a 32-block (vector v pairs with activation quants
  * 4v..4v+3; see packed.c). */
 VNNI512 static INLINE void unpack32(int type, const uint8_t *q, __m512i w[8])
@@ -185,6 +196,12 @@ VNNI512 static INLINE void unpack32(int type, const uint8_t *q, __m512i w[8])
         w[j] = _mm512_and_si512(v, m4);
         w[j + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
     }
+    if (type == HEED_TYPE_Q5_0) { /* bit j of each byte to bit 4 (within the byte) */
+        const __m512i h = load(q + 256), b4 = _mm512_set1_epi8(0x10);
+        UNROLL for (int j = 0; j < 8; j++)
+            w[j] = _mm512_or_si512(
+                w[j], _mm512_and_si512(j < 4 ? _mm512_slli_epi16(h, 4 - j) : _mm512_srli_epi16(h, j - 4), b4));
+    }
 }
 
 /* y[t*n_out + r] for r < 16, t < T: one group of a 32-block type, T
@@ -192,7 +209,7 @@ VNNI512 static INLINE void unpack32(int type, const uint8_t *q, __m512i w[8])
 VNNI512 static INLINE void tile32(int type, const uint8_t *quants, int64_t nb, const void *va,
                                   float *y, int64_t n_out, const int T)
 {
-    const int64_t qb = type == HEED_TYPE_Q4_0 ? 256 : 512;
+    const int64_t qb = quant_bytes32(type);
     const heed_packed_act8 *a = va;
     __m512 acc[TMAX];
     acc_zero(acc, T);
@@ -390,6 +407,7 @@ VNNI512 static INLINE void rows(const tile_fn *tiles, int block, int unit, int64
              n_out);                                                                          \
     }
 ROWS(q4_0, HEED_TYPE_Q4_0, 32, 2, 256, 32, heed_packed_act8)
+ROWS(q5_0, HEED_TYPE_Q5_0, 32, 2, 320, 32, heed_packed_act8)
 ROWS(q8_0, HEED_TYPE_Q8_0, 32, 2, 512, 32, heed_packed_act8)
 ROWS(q4_K, HEED_TYPE_Q4_K, 256, 1, 2048, 256, heed_packed_actk)
 ROWS(q5_K, HEED_TYPE_Q5_K, 256, 1, 2560, 256, heed_packed_actk)
@@ -548,6 +566,7 @@ FLOAT_ROWS(bf16, HEED_TYPE_BF16)
 
 /* This file's kernels, listed in kernel_table.c. */
 const heed_packed_kernels heed_packed_q4_0_vnni = {act_q4_0, rows_q4_0};
+const heed_packed_kernels heed_packed_q5_0_vnni = {act_q5_0, rows_q5_0};
 const heed_packed_kernels heed_packed_q8_0_vnni = {act_q8_0, rows_q8_0};
 const heed_packed_kernels heed_packed_q4_K_vnni = {act_k, rows_q4_K};
 const heed_packed_kernels heed_packed_q5_K_vnni = {act_k, rows_q5_K};
