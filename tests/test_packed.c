@@ -27,8 +27,9 @@
 #include "testutil.h"
 #include "util/splitmix.h"
 
-static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q5_0, HEED_TYPE_Q8_0, HEED_TYPE_Q4_K,
-                            HEED_TYPE_Q5_K, HEED_TYPE_Q6_K, HEED_TYPE_F16,  HEED_TYPE_BF16};
+static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q5_0, HEED_TYPE_Q8_0, HEED_TYPE_Q2_K,
+                            HEED_TYPE_Q3_K, HEED_TYPE_Q4_K, HEED_TYPE_Q5_K, HEED_TYPE_Q6_K,
+                            HEED_TYPE_F16,  HEED_TYPE_BF16};
 static const heed_isa fast_isas[] = {HEED_ISA_AVX512_VNNI};
 
 static void *xalloc(size_t n)
@@ -48,8 +49,8 @@ static int64_t pack_block(int type) { return is_half(type) ? 32 : block_of(type)
 /* Byte offsets of a block's f16 scales: d, and dmin (-1: none). */
 static void scale_offsets(int type, int *d, int *dmin)
 {
-    *d = type == HEED_TYPE_Q6_K ? 208 : 0;
-    *dmin = type == HEED_TYPE_Q4_K || type == HEED_TYPE_Q5_K ? 2 : -1;
+    *d = type == HEED_TYPE_Q6_K ? 208 : type == HEED_TYPE_Q3_K ? 108 : type == HEED_TYPE_Q2_K ? 80 : 0;
+    *dmin = type == HEED_TYPE_Q4_K || type == HEED_TYPE_Q5_K ? 2 : type == HEED_TYPE_Q2_K ? 82 : -1;
 }
 
 /* A matrix of random quant bytes (every bit pattern of quants, packed
@@ -84,17 +85,21 @@ static void *random_matrix(int type, int64_t n_in, int64_t n_out, uint64_t *s)
     return w;
 }
 
-/* The part of each weight that comes from a block minimum (q4_K, q5_K:
- * the row with its quants cleared, dequantised; 0 for the other types). */
+/* The part of each weight that comes from a block minimum (q2_K, q4_K,
+ * q5_K: the row with its quants cleared, dequantised; 0 for the other
+ * types). */
 static void min_parts(int type, const void *row, int64_t n, float *m)
 {
     memset(m, 0, sizeof(float) * (size_t)n);
-    if (type != HEED_TYPE_Q4_K && type != HEED_TYPE_Q5_K)
+    if (type != HEED_TYPE_Q2_K && type != HEED_TYPE_Q4_K && type != HEED_TYPE_Q5_K)
         return;
     uint8_t *tmp = xalloc(heed_type_row_size(type, n));
     memcpy(tmp, row, heed_type_row_size(type, n));
     for (int64_t b = 0; b < n / 256; b++) {
-        if (type == HEED_TYPE_Q4_K) {
+        if (type == HEED_TYPE_Q2_K) {
+            heed_block_q2_K *blk = (heed_block_q2_K *)(void *)tmp + b;
+            memset(blk->qs, 0, sizeof blk->qs);
+        } else if (type == HEED_TYPE_Q4_K) {
             heed_block_q4_K *blk = (heed_block_q4_K *)(void *)tmp + b;
             memset(blk->qs, 0, sizeof blk->qs);
         } else {
@@ -151,7 +156,7 @@ Test(packed, shapes_that_cannot_be_packed)
     cr_assert_eq(heed_packed_size(HEED_TYPE_Q4_0, 256, 24), 0);  /* rows not a multiple of 16 */
     cr_assert_eq(heed_packed_size(HEED_TYPE_Q8_0, 48, 16), 0);   /* not whole blocks */
     cr_assert_eq(heed_packed_size(HEED_TYPE_Q4_K, 128, 16), 0);  /* not whole super-blocks */
-    cr_assert_eq(heed_packed_size(HEED_TYPE_Q2_K, 256, 16), 0);  /* no packed layout */
+    cr_assert_eq(heed_packed_size(HEED_TYPE_Q4_1, 256, 16), 0);  /* no packed layout */
     cr_assert_eq(heed_packed_size(HEED_TYPE_F16, 48, 16), 0);    /* not whole blocks of 32 */
     cr_assert_null(heed_packed_reference(HEED_TYPE_F32));
     cr_assert(!heed_packed_wanted(HEED_TYPE_Q4_0, 256, 24));

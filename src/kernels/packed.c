@@ -12,6 +12,15 @@
  *         its byte i is qh bit 4J + i, the bit of the element in byte i
  *         of the J-th vector of nibbles (J < 4: low, else high). side: d.
  *   q8_0  quants: vector j < 8 = row's qs[4j..4j+3] + 128. side: d[16].
+ *   q2_K  quants: vector v < 16 = row's qs[4v..4v+3]; elements 128h + 32j
+ *         + 4m.. are bits 2j, 2j+1 of vector 8h + m (h < 2, j < 4, m < 8).
+ *         side: the 16 scale bytes as 4 vectors (vector i = row's
+ *         scales[4i..4i+3]: scale in the low nibble, min in the high),
+ *         then d[16], dmin[16].
+ *   q3_K  quants: as q2_K's low bits, then vector 16 + m = row's
+ *         hmask[4m..4m+3], whose bit 4h + j is the third bit of the
+ *         element 128h + 32j + 4m.. in its byte. side: scales[16][16]
+ *         (sub-block-major, int8: the 6-bit scale minus 32), then d[16].
  *   q4_K  quants: vector 8k+j (k < 4, j < 8) = row's qs[32k+4j..]; low
  *         nibbles are sub-block 2k's elements 4j.., high nibbles 2k+1's.
  *         side: the 12 scale bytes as 3 vectors (vector i = row's
@@ -32,6 +41,10 @@
  *
  * The arithmetic of one output (row r, token t), acc starting at 0:
  *   32-blocks: isum = -off·Σx + Σ q·x;  acc = fma(dw·dx, isum, acc)
+ *   q2_K, per super-block: tot = Σ_s sc_s · Σ_{16-run s} q·x,
+ *         mins = Σ_s mn_s · Σ_{16-run s} x; then as q4_K
+ *   q3_K, per super-block: tot = Σ_s sc_s · (-4·Σ_{16-run s} x +
+ *         Σ_{16-run s} q·x);  acc = fma(dw·dx, tot, acc)
  *   q4_K, q5_K, per super-block: tot = Σ_s sc_s · Σ_{run s} q·x,
  *         mins = Σ_s mn_s · Σ_{run s} x;
  *         acc = fma(dw·dx, tot, acc); acc = fma(dmin·dx, -mins, acc)
@@ -138,6 +151,74 @@ static void unpack_q8_0(const uint8_t *q, const uint8_t *side, int r, uint8_t *b
     memcpy(&b->d, side + 2 * r, 2);
 }
 
+static void pack_q2_K(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
+{
+    const heed_block_q2_K *b = (const heed_block_q2_K *)(const void *)blk;
+    for (int v = 0; v < 16; v++)
+        lane_put(q, v, r, b->qs + 4 * v);
+    for (int i = 0; i < 4; i++)
+        lane_put(side, i, r, b->scales + 4 * i);
+    memcpy(side + 256 + 2 * r, &b->d, 2);
+    memcpy(side + 288 + 2 * r, &b->dmin, 2);
+}
+
+static void unpack_q2_K(const uint8_t *q, const uint8_t *side, int r, uint8_t *blk)
+{
+    heed_block_q2_K *b = (heed_block_q2_K *)(void *)blk;
+    for (int v = 0; v < 16; v++)
+        lane_get(q, v, r, b->qs + 4 * v);
+    for (int i = 0; i < 4; i++)
+        lane_get(side, i, r, b->scales + 4 * i);
+    memcpy(&b->d, side + 256 + 2 * r, 2);
+    memcpy(&b->dmin, side + 288 + 2 * r, 2);
+}
+
+/* q3_K's 16 6-bit scales (minus 32) from and to their 12 packed bytes:
+ * low nibbles of 0..7 and 8..15 in bytes 0..7, the top two bits of
+ * scale s in byte 8 + s%4 at bit 2(s/4). */
+static int q3_K_scale(const uint8_t *scales, int s)
+{
+    const int low4 = (s < 8 ? scales[s] : scales[s - 8] >> 4) & 0x0f;
+    const int top2 = (scales[8 + s % 4] >> (2 * (s / 4))) & 3;
+    return (low4 | top2 << 4) - 32;
+}
+
+static void q3_K_scales_put(const int8_t sc[16], uint8_t *scales)
+{
+    memset(scales, 0, 12);
+    for (int s = 0; s < 16; s++) {
+        const int u = sc[s] + 32;
+        scales[s % 8] |= (uint8_t)((u & 0x0f) << (s < 8 ? 0 : 4));
+        scales[8 + s % 4] |= (uint8_t)((u >> 4) << (2 * (s / 4)));
+    }
+}
+
+static void pack_q3_K(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
+{
+    const heed_block_q3_K *b = (const heed_block_q3_K *)(const void *)blk;
+    for (int v = 0; v < 16; v++)
+        lane_put(q, v, r, b->qs + 4 * v);
+    for (int v = 0; v < 8; v++)
+        lane_put(q, 16 + v, r, b->hmask + 4 * v);
+    for (int s = 0; s < 16; s++)
+        side[16 * s + r] = (uint8_t)(int8_t)q3_K_scale(b->scales, s);
+    memcpy(side + 256 + 2 * r, &b->d, 2);
+}
+
+static void unpack_q3_K(const uint8_t *q, const uint8_t *side, int r, uint8_t *blk)
+{
+    heed_block_q3_K *b = (heed_block_q3_K *)(void *)blk;
+    for (int v = 0; v < 16; v++)
+        lane_get(q, v, r, b->qs + 4 * v);
+    for (int v = 0; v < 8; v++)
+        lane_get(q, 16 + v, r, b->hmask + 4 * v);
+    int8_t sc[16];
+    for (int s = 0; s < 16; s++)
+        sc[s] = (int8_t)side[16 * s + r];
+    q3_K_scales_put(sc, b->scales);
+    memcpy(&b->d, side + 256 + 2 * r, 2);
+}
+
 static void pack_q4_K(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
 {
     const heed_block_q4_K *b = (const heed_block_q4_K *)(const void *)blk;
@@ -229,6 +310,8 @@ static const pack_format formats[] = {
     {HEED_TYPE_Q4_0, 32, 2, 256, 32, sizeof(heed_packed_act8), pack_q4_0, unpack_q4_0},
     {HEED_TYPE_Q5_0, 32, 2, 320, 32, sizeof(heed_packed_act8), pack_q5_0, unpack_q5_0},
     {HEED_TYPE_Q8_0, 32, 2, 512, 32, sizeof(heed_packed_act8), pack_q8_0, unpack_q8_0},
+    {HEED_TYPE_Q2_K, 256, 1, 1024, 320, sizeof(heed_packed_actk), pack_q2_K, unpack_q2_K},
+    {HEED_TYPE_Q3_K, 256, 1, 1536, 288, sizeof(heed_packed_actk), pack_q3_K, unpack_q3_K},
     {HEED_TYPE_Q4_K, 256, 1, 2048, 256, sizeof(heed_packed_actk), pack_q4_K, unpack_q4_K},
     {HEED_TYPE_Q5_K, 256, 1, 2560, 256, sizeof(heed_packed_actk), pack_q5_K, unpack_q5_K},
     {HEED_TYPE_Q6_K, 256, 1, 3072, 288, sizeof(heed_packed_actk), pack_q6_K, unpack_q6_K},
@@ -350,6 +433,8 @@ static void act_k(const float *x, int64_t n_in, int64_t n_tokens, void *vdst)
         for (int s = 0; s < 8; s++)
             dst[i].sum32[s] = (int16_t)(blk.bsums[2 * order[s]] + blk.bsums[2 * order[s] + 1]);
         for (int s = 0; s < 16; s++)
+            dst[i].sum16[s] = blk.bsums[4 * (s / 4) + order[s % 4]];
+        for (int s = 0; s < 16; s++)
             dst[i].neg32_sum16[s] = -32 * blk.bsums[s];
     }
 }
@@ -380,6 +465,13 @@ static int quant_at(int type, const uint8_t *q, int r, int e)
         const uint8_t byte = q[64 * (e % 16 / 4) + 4 * r + e % 4];
         const int high = type == HEED_TYPE_Q5_0 ? (q[256 + 4 * r + e % 4] >> (e / 4) & 1) << 4 : 0;
         return (e < 16 ? byte & 0x0f : byte >> 4) | high;
+    }
+    case HEED_TYPE_Q2_K:
+    case HEED_TYPE_Q3_K: {
+        const int h = e / 128, j = e % 128 / 32, m = e % 32 / 4;
+        const int low = q[64 * (8 * h + m) + 4 * r + e % 4] >> (2 * j) & 3;
+        const int high = type == HEED_TYPE_Q3_K ? (q[64 * (16 + m) + 4 * r + e % 4] >> (4 * h + j) & 1) << 2 : 0;
+        return low | high;
     }
     case HEED_TYPE_Q4_K:
     case HEED_TYPE_Q5_K: {
@@ -422,6 +514,32 @@ static float output_scalar(const pack_format *f, const uint8_t *group, int64_t n
             for (int e = 0; e < 32; e++)
                 isum += quant_at(f->type, q, r, e) * x->qs[e];
             acc = fmaf(half_at(HEED_TYPE_F16, sd, r) * x->d, (float)isum, acc);
+        } else if (f->type == HEED_TYPE_Q2_K) {
+            const heed_packed_actk *x = (const heed_packed_actk *)act + b;
+            uint8_t scales[16];
+            for (int i = 0; i < 4; i++)
+                lane_get(sd, i, r, scales + 4 * i);
+            static const int order[4] = {0, 2, 1, 3};
+            int32_t tot = 0, mins = 0;
+            for (int s = 0; s < 16; s++) {
+                int32_t isum = 0;
+                for (int e = 16 * s; e < 16 * s + 16; e++)
+                    isum += quant_at(f->type, q, r, e) * x->qs[e];
+                tot += (scales[s] & 0x0f) * isum;
+                mins += (scales[4 * (s / 4) + order[s % 4]] >> 4) * x->sum16[s];
+            }
+            acc = fmaf(half_at(HEED_TYPE_F16, sd + 256, r) * x->d, (float)tot, acc);
+            acc = fmaf(half_at(HEED_TYPE_F16, sd + 288, r) * x->d, (float)-mins, acc);
+        } else if (f->type == HEED_TYPE_Q3_K) {
+            const heed_packed_actk *x = (const heed_packed_actk *)act + b;
+            int32_t tot = 0;
+            for (int s = 0; s < 16; s++) {
+                int32_t isum = x->neg32_sum16[s] / 8;
+                for (int e = 16 * s; e < 16 * s + 16; e++)
+                    isum += quant_at(f->type, q, r, e) * x->qs[e];
+                tot += (int8_t)sd[16 * s + r] * isum;
+            }
+            acc = fmaf(half_at(HEED_TYPE_F16, sd + 256, r) * x->d, (float)tot, acc);
         } else if (f->type == HEED_TYPE_Q4_K || f->type == HEED_TYPE_Q5_K) {
             const heed_packed_actk *x = (const heed_packed_actk *)act + b;
             uint8_t scales[12], sc[8], mn[8];
@@ -478,6 +596,8 @@ static void rows_scalar(int type, const void *P, int64_t n_in, int64_t g_begin, 
 ROWS_SCALAR(q4_0, HEED_TYPE_Q4_0)
 ROWS_SCALAR(q5_0, HEED_TYPE_Q5_0)
 ROWS_SCALAR(q8_0, HEED_TYPE_Q8_0)
+ROWS_SCALAR(q2_K, HEED_TYPE_Q2_K)
+ROWS_SCALAR(q3_K, HEED_TYPE_Q3_K)
 ROWS_SCALAR(q4_K, HEED_TYPE_Q4_K)
 ROWS_SCALAR(q5_K, HEED_TYPE_Q5_K)
 ROWS_SCALAR(q6_K, HEED_TYPE_Q6_K)
@@ -489,6 +609,7 @@ const heed_packed_kernels *heed_packed_reference(int type)
     static const heed_packed_kernels scalar[] = { /* in the order of formats[] */
         {act_q4_0, rows_q4_0_scalar}, {act_q5_0, rows_q5_0_scalar},
         {act_q8_0, rows_q8_0_scalar},
+        {act_k, rows_q2_K_scalar},    {act_k, rows_q3_K_scalar},
         {act_k, rows_q4_K_scalar},    {act_k, rows_q5_K_scalar},
         {act_k, rows_q6_K_scalar},
         {act_f16, rows_f16_scalar},   {act_bf16, rows_bf16_scalar},

@@ -21,7 +21,7 @@
  * (the last unit of a group may hold fewer blocks; its room is zero).
  * QB is a multiple of 64, so quant vectors are 64-byte aligned when the
  * matrix is. Quants are stored unsigned, as vpdpbusd's first operand must
- * be, with the type's offset (q4_0: 8, q5_0: 16, q8_0: 128, q6_K: 32) taken back as
+ * be, with the type's offset (q4_0: 8, q5_0: 16, q8_0: 128, q3_K: 4, q6_K: 32) taken back as
  * an exact integer per block: Σ (q - off)·x = Σ q·x - off·Σx, off·Σx
  * prepared with the activations.
  *
@@ -58,15 +58,18 @@ _Static_assert(sizeof(heed_packed_act8) == 40, "packed activation block size");
 
 /* One 256-block of activations (k-quants): Q8_K's quants and scale;
  * sum32, the sums of the runs of 32 in the order q4_K's minimum term
- * pairs them (0 2 1 3 4 6 5 7); and -32 × the sums of the runs of 16
- * (q6_K's offset). */
+ * pairs them (0 2 1 3 4 6 5 7); sum16, the sums of the runs of 16 in
+ * the order q2_K's pairs them (0 2 1 3, 4 6 5 7, 8 10 9 11, 12 14 13 15);
+ * and -32 × the sums of the runs of 16 (q6_K's offset; q3_K's is an
+ * eighth of it). */
 typedef struct heed_packed_actk {
     int8_t qs[256];
     float d;
     int16_t sum32[8];
+    int16_t sum16[16];
     int32_t neg32_sum16[16];
 } heed_packed_actk;
-_Static_assert(sizeof(heed_packed_actk) == 340, "packed k activation block size");
+_Static_assert(sizeof(heed_packed_actk) == 372, "packed k activation block size");
 
 /* The kernels of one packed type on one ISA.
  *  act:  quantises n_tokens rows x[t*n_in ..] (f32) into dst: rows of nb

@@ -107,6 +107,8 @@ VNNI512 static void act_k(const float *x, int64_t n_in, int64_t n_tokens, void *
         static const int order[8] = {0, 2, 1, 3, 4, 6, 5, 7};
         for (int s = 0; s < 8; s++)
             dst[i].sum32[s] = (int16_t)(sum16[2 * order[s]] + sum16[2 * order[s] + 1]);
+        for (int s = 0; s < 16; s++)
+            dst[i].sum16[s] = (int16_t)sum16[4 * (s / 4) + order[s % 4]];
         for (int k = 0; k < 16; k++)
             dst[i].neg32_sum16[k] = -32 * sum16[k];
         dst[i].d = 1 / iscale;
@@ -223,6 +225,85 @@ VNNI512 static INLINE void tile32(int type, const uint8_t *quants, int64_t nb, c
             const __m512i s = dot_run(_mm512_set1_epi32(x->neg_off_sum), w, x->qs, 8);
             acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(x->d)),
                                      _mm512_cvtepi32_ps(s), acc[t]);
+        }
+    }
+    acc_store(acc, y, n_out, T);
+}
+
+/* q2_K, q3_K: run (h, j) of 32 elements is bits 2j, 2j+1 of the 8 quant
+ * vectors from 8h (q3_K: plus bit 4h + j of its 8 hmask vectors, moved to
+ * bit 2), two sub-blocks of 16. q2_K scales its sums by the low nibbles
+ * of its scale bytes and takes the high ones, as 16-bit pairs, against
+ * the activations' run sums with vpdpwssd; q3_K's sums start at -4·Σx and
+ * take its int8 scales, as q6_K's. */
+VNNI512 static INLINE void tile_q23_K(const uint8_t *quants, int64_t nb, const void *va, float *y,
+                                      int64_t n_out, const int T, const bool q3)
+{
+    const heed_packed_actk *a = va;
+    const __m512i m3 = _mm512_set1_epi8(0x03), m4 = _mm512_set1_epi8(0x04);
+    const __m512i m0f = _mm512_set1_epi32(0x0f), m00ff = _mm512_set1_epi32(0x00ff00ff);
+    __m512 acc[TMAX];
+    acc_zero(acc, T);
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *q = quants + b * (q3 ? 1856 : 1344), *sd = q + (q3 ? 1536 : 1024);
+        __m512i tot[TMAX];
+        UNROLL for (int t = 0; t < T; t++)
+            tot[t] = _mm512_setzero_si512();
+        UNROLL for (int run = 0; run < 8; run++) {
+            const int h = run / 4, j = run % 4, k = 4 * h + j, s = 2 * run;
+            __m512i w[8];
+            UNROLL for (int m = 0; m < 8; m++) {
+                w[m] = _mm512_and_si512(_mm512_srli_epi16(load(q + 64 * (8 * h + m)), 2 * j), m3);
+                if (q3) { /* within a byte: left by at most 2, right by at most 5 */
+                    const __m512i hv = load(q + 64 * (16 + m));
+                    const __m512i hi = k < 2 ? _mm512_slli_epi16(hv, 2 - k)
+                                             : _mm512_srli_epi16(hv, k - 2);
+                    w[m] = _mm512_or_si512(w[m], _mm512_and_si512(hi, m4));
+                }
+            }
+            __m512i sc0, sc1;
+            if (q3) {
+                sc0 = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(const void *)(sd + 16 * s)));
+                sc1 = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(const void *)(sd + 16 * s + 16)));
+            } else { /* bytes s, s + 1 of the row's scales: vector run / 2 */
+                const __m512i u = load(sd + 64 * (run / 2));
+                sc0 = _mm512_and_si512(_mm512_srli_epi32(u, 8 * (s % 4)), m0f);
+                sc1 = _mm512_and_si512(_mm512_srli_epi32(u, 8 * (s % 4) + 8), m0f);
+            }
+            UNROLL for (int t = 0; t < T; t++) {
+                const heed_packed_actk *x = a + t * nb + b;
+                const __m512i s0 = dot_run(_mm512_set1_epi32(q3 ? x->neg32_sum16[s] / 8 : 0), w,
+                                           x->qs + 32 * run, 4);
+                const __m512i s1 = dot_run(_mm512_set1_epi32(q3 ? x->neg32_sum16[s + 1] / 8 : 0),
+                                           w + 4, x->qs + 32 * run + 16, 4);
+                tot[t] = _mm512_add_epi32(tot[t], _mm512_add_epi32(_mm512_mullo_epi32(s0, sc0),
+                                                                   _mm512_mullo_epi32(s1, sc1)));
+            }
+        }
+        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(sd + 256)));
+        if (q3) {
+            UNROLL for (int t = 0; t < T; t++)
+                acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a[t * nb + b].d)),
+                                         _mm512_cvtepi32_ps(tot[t]), acc[t]);
+            continue;
+        }
+        /* mins of scales 4i.. as pairs (4i, 4i+2) and (4i+1, 4i+3) */
+        __m512i mn[8];
+        UNROLL for (int i = 0; i < 4; i++) {
+            const __m512i mv = _mm512_and_si512(_mm512_srli_epi32(load(sd + 64 * i), 4),
+                                                _mm512_set1_epi8(0x0f));
+            mn[2 * i] = _mm512_and_si512(mv, m00ff);
+            mn[2 * i + 1] = _mm512_and_si512(_mm512_srli_epi32(mv, 8), m00ff);
+        }
+        const __m512 dm = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(sd + 288)));
+        UNROLL for (int t = 0; t < T; t++) {
+            const heed_packed_actk *x = a + t * nb + b;
+            __m512i mins = _mm512_setzero_si512();
+            UNROLL for (int k = 0; k < 8; k++)
+                mins = _mm512_dpwssd_epi32(mins, mn[k], bcast32(x->sum16 + 2 * k));
+            const __m512 dx = _mm512_set1_ps(x->d);
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dx), _mm512_cvtepi32_ps(tot[t]), acc[t]);
+            acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(dm, dx), _mm512_cvtepi32_ps(mins), acc[t]);
         }
     }
     acc_store(acc, y, n_out, T);
@@ -346,7 +427,9 @@ VNNI512 static INLINE void tile_q6_K(const uint8_t *quants, int64_t nb, const vo
 VNNI512 static INLINE void tile(int type, const uint8_t *quants, int64_t nb, const void *a,
                                 float *y, int64_t n_out, const int T)
 {
-    if (type == HEED_TYPE_Q4_K || type == HEED_TYPE_Q5_K)
+    if (type == HEED_TYPE_Q2_K || type == HEED_TYPE_Q3_K)
+        tile_q23_K(quants, nb, a, y, n_out, T, type == HEED_TYPE_Q3_K);
+    else if (type == HEED_TYPE_Q4_K || type == HEED_TYPE_Q5_K)
         tile_q45_K(quants, nb, a, y, n_out, T, type == HEED_TYPE_Q5_K);
     else if (type == HEED_TYPE_Q6_K)
         tile_q6_K(quants, nb, a, y, n_out, T);
@@ -409,6 +492,8 @@ VNNI512 static INLINE void rows(const tile_fn *tiles, int block, int unit, int64
 ROWS(q4_0, HEED_TYPE_Q4_0, 32, 2, 256, 32, heed_packed_act8)
 ROWS(q5_0, HEED_TYPE_Q5_0, 32, 2, 320, 32, heed_packed_act8)
 ROWS(q8_0, HEED_TYPE_Q8_0, 32, 2, 512, 32, heed_packed_act8)
+ROWS(q2_K, HEED_TYPE_Q2_K, 256, 1, 1024, 320, heed_packed_actk)
+ROWS(q3_K, HEED_TYPE_Q3_K, 256, 1, 1536, 288, heed_packed_actk)
 ROWS(q4_K, HEED_TYPE_Q4_K, 256, 1, 2048, 256, heed_packed_actk)
 ROWS(q5_K, HEED_TYPE_Q5_K, 256, 1, 2560, 256, heed_packed_actk)
 ROWS(q6_K, HEED_TYPE_Q6_K, 256, 1, 3072, 288, heed_packed_actk)
@@ -568,6 +653,8 @@ FLOAT_ROWS(bf16, HEED_TYPE_BF16)
 const heed_packed_kernels heed_packed_q4_0_vnni = {act_q4_0, rows_q4_0};
 const heed_packed_kernels heed_packed_q5_0_vnni = {act_q5_0, rows_q5_0};
 const heed_packed_kernels heed_packed_q8_0_vnni = {act_q8_0, rows_q8_0};
+const heed_packed_kernels heed_packed_q2_K_vnni = {act_k, rows_q2_K};
+const heed_packed_kernels heed_packed_q3_K_vnni = {act_k, rows_q3_K};
 const heed_packed_kernels heed_packed_q4_K_vnni = {act_k, rows_q4_K};
 const heed_packed_kernels heed_packed_q5_K_vnni = {act_k, rows_q5_K};
 const heed_packed_kernels heed_packed_q6_K_vnni = {act_k, rows_q6_K};
