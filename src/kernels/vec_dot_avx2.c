@@ -1,6 +1,6 @@
 /*
  * vec_dot_avx2.c — AVX2 + FMA + F16C dot products for the common weight
- * types (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K, q6_K). Each function
+ * types (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K .. q6_K). Each function
  * carries its own target attribute, so this file builds for plain x86-64
  * and the code runs only where the kernel table found the CPU able.
  *
@@ -352,6 +352,75 @@ AVX2 float KERNEL(dot_q6_K)(const void *vw, const void *vx, int64_t n)
                 sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scv));
             }
         }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(w[b].d) * x[b].d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum8(acc);
+}
+
+/* q2_K, q3_K: in half h the 32 bytes qs[32h..] hold run j (elements 128h
+ * + 32j + l) at bits 2j, 2j+1; the run's first 16 are sub-block 8h + 2j,
+ * the rest the next. q3_K's third bit is bit 4h + j of hmask[l], its
+ * values q - 4: the quants go in unsigned and 4·Σ q8 per sub-block (the
+ * block sums) comes off the lanes, exactly. Pair sums <= 2 · 7 · 128. */
+AVX2 static inline __m256i q23_K_block(const uint8_t *qs, const uint8_t *hmask,
+                                       const int16_t scale[16], const heed_block_q8_K *x)
+{
+    const __m256i m3 = _mm256_set1_epi8(0x03), bit2 = _mm256_set1_epi8(0x04);
+    const __m256i hbits = hmask ? ld256(hmask) : _mm256_setzero_si256();
+    __m256i sumi = _mm256_setzero_si256();
+    for (int h = 0; h < 2; h++) {
+        const __m256i v = ld256(qs + 32 * h);
+        for (int j = 0; j < 4; j++) {
+            __m256i q = _mm256_and_si256(_mm256_srli_epi16(v, 2 * j), m3);
+            if (hmask) /* within a byte: bit 4h + j to bit 0, then to bit 2 */
+                q = _mm256_or_si256(q, _mm256_and_si256(
+                    _mm256_slli_epi16(_mm256_srli_epi16(hbits, 4 * h + j), 2), bit2));
+            const int s = 8 * h + 2 * j;
+            const __m256i p = _mm256_maddubs_epi16(q, ld256(x->qs + 16 * s));
+            const __m256i scv = _mm256_set_m128i(_mm_set1_epi16(scale[s + 1]), _mm_set1_epi16(scale[s]));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scv));
+        }
+    }
+    if (hmask) { /* - 4 · Σ_s scale_s · bsum_s, spread over the lanes */
+        const __m256i off = _mm256_madd_epi16(ld256(x->bsums), ld256(scale));
+        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(off, 2));
+    }
+    return sumi;
+}
+
+AVX2 float KERNEL(dot_q2_K)(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_q2_K *w = vw;
+    const heed_block_q8_K *x = vx;
+    __m256 acc = _mm256_setzero_ps();
+    float summin = 0.0f;
+    for (int64_t b = 0; b < n / HEED_QK_K; b++) {
+        int16_t sc[16], mn[16];
+        for (int s = 0; s < 16; s++) {
+            sc[s] = (int16_t)(w[b].scales[s] & 0x0f);
+            mn[s] = (int16_t)(w[b].scales[s] >> 4);
+        }
+        const __m256i sumi = q23_K_block(w[b].qs, NULL, sc, &x[b]);
+        const int isum_min = hsum_i32(_mm256_madd_epi16(ld256(x[b].bsums), ld256(mn)));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(w[b].d) * x[b].d), _mm256_cvtepi32_ps(sumi), acc);
+        summin -= (f16(w[b].dmin) * x[b].d) * (float)isum_min;
+    }
+    return hsum8(acc) + summin;
+}
+
+AVX2 float KERNEL(dot_q3_K)(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_q3_K *w = vw;
+    const heed_block_q8_K *x = vx;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n / HEED_QK_K; b++) {
+        int16_t sc[16];
+        for (int s = 0; s < 16; s++) {
+            const int low4 = (s < 8 ? w[b].scales[s] : w[b].scales[s - 8] >> 4) & 0x0f;
+            const int top2 = (w[b].scales[8 + s % 4] >> (2 * (s / 4))) & 3;
+            sc[s] = (int16_t)((low4 | top2 << 4) - 32);
+        }
+        const __m256i sumi = q23_K_block(w[b].qs, w[b].hmask, sc, &x[b]);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(w[b].d) * x[b].d), _mm256_cvtepi32_ps(sumi), acc);
     }
     return hsum8(acc);
