@@ -27,7 +27,8 @@
 #include "testutil.h"
 #include "util/splitmix.h"
 
-static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q5_0, HEED_TYPE_Q8_0, HEED_TYPE_Q2_K,
+static const int types[] = {HEED_TYPE_Q4_0, HEED_TYPE_Q4_1, HEED_TYPE_Q5_0, HEED_TYPE_Q5_1,
+                            HEED_TYPE_Q8_0, HEED_TYPE_Q2_K,
                             HEED_TYPE_Q3_K, HEED_TYPE_Q4_K, HEED_TYPE_Q5_K, HEED_TYPE_Q6_K,
                             HEED_TYPE_F16,  HEED_TYPE_BF16};
 static const heed_isa fast_isas[] = {HEED_ISA_AVX512_VNNI};
@@ -50,7 +51,11 @@ static int64_t pack_block(int type) { return is_half(type) ? 32 : block_of(type)
 static void scale_offsets(int type, int *d, int *dmin)
 {
     *d = type == HEED_TYPE_Q6_K ? 208 : type == HEED_TYPE_Q3_K ? 108 : type == HEED_TYPE_Q2_K ? 80 : 0;
-    *dmin = type == HEED_TYPE_Q4_K || type == HEED_TYPE_Q5_K ? 2 : type == HEED_TYPE_Q2_K ? 82 : -1;
+    *dmin = type == HEED_TYPE_Q4_K || type == HEED_TYPE_Q5_K || type == HEED_TYPE_Q4_1 ||
+                    type == HEED_TYPE_Q5_1
+                ? 2
+            : type == HEED_TYPE_Q2_K ? 82
+                                     : -1;
 }
 
 /* A matrix of random quant bytes (every bit pattern of quants, packed
@@ -85,18 +90,26 @@ static void *random_matrix(int type, int64_t n_in, int64_t n_out, uint64_t *s)
     return w;
 }
 
-/* The part of each weight that comes from a block minimum (q2_K, q4_K,
- * q5_K: the row with its quants cleared, dequantised; 0 for the other
- * types). */
+/* The part of each weight that comes from a block minimum (q4_1, q5_1,
+ * q2_K, q4_K, q5_K: the row with its quants cleared, dequantised; 0 for
+ * the other types). */
 static void min_parts(int type, const void *row, int64_t n, float *m)
 {
     memset(m, 0, sizeof(float) * (size_t)n);
-    if (type != HEED_TYPE_Q2_K && type != HEED_TYPE_Q4_K && type != HEED_TYPE_Q5_K)
+    if (type != HEED_TYPE_Q4_1 && type != HEED_TYPE_Q5_1 && type != HEED_TYPE_Q2_K &&
+        type != HEED_TYPE_Q4_K && type != HEED_TYPE_Q5_K)
         return;
     uint8_t *tmp = xalloc(heed_type_row_size(type, n));
     memcpy(tmp, row, heed_type_row_size(type, n));
-    for (int64_t b = 0; b < n / 256; b++) {
-        if (type == HEED_TYPE_Q2_K) {
+    for (int64_t b = 0; b < n / block_of(type); b++) {
+        if (type == HEED_TYPE_Q4_1) {
+            heed_block_q4_1 *blk = (heed_block_q4_1 *)(void *)tmp + b;
+            memset(blk->qs, 0, sizeof blk->qs);
+        } else if (type == HEED_TYPE_Q5_1) {
+            heed_block_q5_1 *blk = (heed_block_q5_1 *)(void *)tmp + b;
+            memset(blk->qs, 0, sizeof blk->qs);
+            memset(blk->qh, 0, sizeof blk->qh);
+        } else if (type == HEED_TYPE_Q2_K) {
             heed_block_q2_K *blk = (heed_block_q2_K *)(void *)tmp + b;
             memset(blk->qs, 0, sizeof blk->qs);
         } else if (type == HEED_TYPE_Q4_K) {
@@ -156,7 +169,7 @@ Test(packed, shapes_that_cannot_be_packed)
     cr_assert_eq(heed_packed_size(HEED_TYPE_Q4_0, 256, 24), 0);  /* rows not a multiple of 16 */
     cr_assert_eq(heed_packed_size(HEED_TYPE_Q8_0, 48, 16), 0);   /* not whole blocks */
     cr_assert_eq(heed_packed_size(HEED_TYPE_Q4_K, 128, 16), 0);  /* not whole super-blocks */
-    cr_assert_eq(heed_packed_size(HEED_TYPE_Q4_1, 256, 16), 0);  /* no packed layout */
+    cr_assert_eq(heed_packed_size(HEED_TYPE_F32, 256, 16), 0);   /* no packed layout */
     cr_assert_eq(heed_packed_size(HEED_TYPE_F16, 48, 16), 0);    /* not whole blocks of 32 */
     cr_assert_null(heed_packed_reference(HEED_TYPE_F32));
     cr_assert(!heed_packed_wanted(HEED_TYPE_Q4_0, 256, 24));
@@ -239,6 +252,11 @@ Test(packed, the_reference_agrees_with_the_row_major_dot_product)
         void *p = xalloc(heed_packed_size(type, n_in, n_out));
         heed_pack_groups(type, w, n_in, 0, n_out / 16, p);
         float *x = random_acts(n_in * n_tok, &s);
+        const int xtype = heed_matmul_vec_type(type);
+        if (xtype == HEED_TYPE_Q8_1) /* its f16 d·Σq would overflow on the 1e4 block */
+            for (int64_t t = 0; t < n_tok; t++)
+                for (int i = 32; i < 64; i++)
+                    x[t * n_in + i] *= 1e-3f;
         void *a = xalloc(heed_packed_act_size(type, n_in, n_tok));
         float *y = xalloc(sizeof(float) * (size_t)(n_out * n_tok));
         ref->act(x, n_in, n_tok, a);
@@ -247,7 +265,6 @@ Test(packed, the_reference_agrees_with_the_row_major_dot_product)
         void *xq = xalloc(heed_matmul_prepared_size(type, n_in, n_tok));
         heed_matmul_prepare(type, x, n_in, n_tok, xq);
         const size_t wrow = heed_type_row_size(type, n_in);
-        const int xtype = heed_matmul_vec_type(type);
         const size_t xrow = heed_type_row_size(xtype, n_in);
         heed_vec_dot_fn dot = heed_kernels_variant(type, HEED_ISA_SCALAR).dot;
         float *wd = xalloc(sizeof(float) * (size_t)n_in), *xd = xalloc(sizeof(float) * (size_t)n_in);
@@ -260,11 +277,16 @@ Test(packed, the_reference_agrees_with_the_row_major_dot_product)
                 heed_type_get(xtype)->to_float(xr, xd, n_in);
                 /* q4_K's weights are d·sc·q - dmin·mn: the two parts count
                  * apart (test_matmul.c), the min part counted twice */
-                double absum = 0;
-                for (int64_t i = 0; i < n_in; i++)
+                double absum = 0, minsum = 0;
+                for (int64_t i = 0; i < n_in; i++) {
                     absum += fabs((double)wd[i] * xd[i]) + 2 * fabs((double)mins[i] * xd[i]);
+                    minsum += fabs((double)mins[i] * xd[i]);
+                }
                 const double want = dot(wr, xr, n_in), got = y[t * n_out + o];
-                const double bound = (double)(n_in / block_of(type) + 16) * 0x1p-23 * absum;
+                /* Q8_1 (q4_1, q5_1) holds its d·Σq as an f16: 2^-11 of the
+                 * min term, where the packed layout takes Σq exactly */
+                const double bound = (double)(n_in / block_of(type) + 16) * 0x1p-23 * absum +
+                                     (xtype == HEED_TYPE_Q8_1 ? 0x1p-11 * minsum : 0);
                 cr_assert(fabs(got - want) <= bound, "%s row %lld token %lld: %.9g vs %.9g "
                           "(bound %.3g)", heed_type_name(type), (long long)o, (long long)t,
                           got, want, bound);

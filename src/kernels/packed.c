@@ -11,6 +11,7 @@
  *   q5_0  quants: as q4_0, then vector 4 holds the fifth bits: bit J of
  *         its byte i is qh bit 4J + i, the bit of the element in byte i
  *         of the J-th vector of nibbles (J < 4: low, else high). side: d.
+ *   q4_1, q5_1  quants: as q4_0, q5_0. side: d[16], then m[16].
  *   q8_0  quants: vector j < 8 = row's qs[4j..4j+3] + 128. side: d[16].
  *   q2_K  quants: vector v < 16 = row's qs[4v..4v+3]; elements 128h + 32j
  *         + 4m.. are bits 2j, 2j+1 of vector 8h + m (h < 2, j < 4, m < 8).
@@ -41,6 +42,8 @@
  *
  * The arithmetic of one output (row r, token t), acc starting at 0:
  *   32-blocks: isum = -off·Σx + Σ q·x;  acc = fma(dw·dx, isum, acc)
+ *   q4_1, q5_1: isum = Σ q·x;  acc = fma(dw·dx, isum, acc);
+ *         acc = fma(m·dx, Σx, acc)  (Σx: the activations' Σq)
  *   q2_K, per super-block: tot = Σ_s sc_s · Σ_{16-run s} q·x,
  *         mins = Σ_s mn_s · Σ_{16-run s} x; then as q4_K
  *   q3_K, per super-block: tot = Σ_s sc_s · (-4·Σ_{16-run s} x +
@@ -133,6 +136,47 @@ static void unpack_q5_0(const uint8_t *q, const uint8_t *side, int r, uint8_t *b
     memset(b->qh, 0, sizeof b->qh);
     for (int e = 0; e < 32; e++)
         b->qh[e / 8] |= (uint8_t)((bits[e % 4] >> (e / 4) & 1) << (e % 8));
+}
+
+/* q4_1, q5_1: q4_0's and q5_0's quants and d, and the minimum m. */
+static void pack_q4_1(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
+{
+    const heed_block_q4_1 *b = (const heed_block_q4_1 *)(const void *)blk;
+    heed_block_q4_0 low = {.d = b->d};
+    memcpy(low.qs, b->qs, sizeof low.qs);
+    pack_q4_0((const uint8_t *)&low, r, q, side);
+    memcpy(side + 32 + 2 * r, &b->m, 2);
+}
+
+static void unpack_q4_1(const uint8_t *q, const uint8_t *side, int r, uint8_t *blk)
+{
+    heed_block_q4_1 *b = (heed_block_q4_1 *)(void *)blk;
+    heed_block_q4_0 low;
+    unpack_q4_0(q, side, r, (uint8_t *)&low);
+    b->d = low.d;
+    memcpy(b->qs, low.qs, sizeof b->qs);
+    memcpy(&b->m, side + 32 + 2 * r, 2);
+}
+
+static void pack_q5_1(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
+{
+    const heed_block_q5_1 *b = (const heed_block_q5_1 *)(const void *)blk;
+    heed_block_q5_0 low = {.d = b->d};
+    memcpy(low.qh, b->qh, sizeof low.qh);
+    memcpy(low.qs, b->qs, sizeof low.qs);
+    pack_q5_0((const uint8_t *)&low, r, q, side);
+    memcpy(side + 32 + 2 * r, &b->m, 2);
+}
+
+static void unpack_q5_1(const uint8_t *q, const uint8_t *side, int r, uint8_t *blk)
+{
+    heed_block_q5_1 *b = (heed_block_q5_1 *)(void *)blk;
+    heed_block_q5_0 low;
+    unpack_q5_0(q, side, r, (uint8_t *)&low);
+    b->d = low.d;
+    memcpy(b->qh, low.qh, sizeof b->qh);
+    memcpy(b->qs, low.qs, sizeof b->qs);
+    memcpy(&b->m, side + 32 + 2 * r, 2);
 }
 
 static void pack_q8_0(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
@@ -308,7 +352,9 @@ static void unpack_half(const uint8_t *q, const uint8_t *side, int r, uint8_t *b
 
 static const pack_format formats[] = {
     {HEED_TYPE_Q4_0, 32, 2, 256, 32, sizeof(heed_packed_act8), pack_q4_0, unpack_q4_0},
+    {HEED_TYPE_Q4_1, 32, 2, 256, 64, sizeof(heed_packed_act8), pack_q4_1, unpack_q4_1},
     {HEED_TYPE_Q5_0, 32, 2, 320, 32, sizeof(heed_packed_act8), pack_q5_0, unpack_q5_0},
+    {HEED_TYPE_Q5_1, 32, 2, 320, 64, sizeof(heed_packed_act8), pack_q5_1, unpack_q5_1},
     {HEED_TYPE_Q8_0, 32, 2, 512, 32, sizeof(heed_packed_act8), pack_q8_0, unpack_q8_0},
     {HEED_TYPE_Q2_K, 256, 1, 1024, 320, sizeof(heed_packed_actk), pack_q2_K, unpack_q2_K},
     {HEED_TYPE_Q3_K, 256, 1, 1536, 288, sizeof(heed_packed_actk), pack_q3_K, unpack_q3_K},
@@ -410,6 +456,12 @@ static void act_q4_0(const float *x, int64_t n_in, int64_t n_tokens, void *dst)
     act8(x, n_in, n_tokens, 8, dst);
 }
 
+/* q4_1, q5_1: the offset -1 makes neg_off_sum Σq, their minimum's term. */
+static void act_sum(const float *x, int64_t n_in, int64_t n_tokens, void *dst)
+{
+    act8(x, n_in, n_tokens, -1, dst);
+}
+
 static void act_q5_0(const float *x, int64_t n_in, int64_t n_tokens, void *dst)
 {
     act8(x, n_in, n_tokens, 16, dst);
@@ -461,9 +513,11 @@ static int quant_at(int type, const uint8_t *q, int r, int e)
     switch (type) {
     case HEED_TYPE_Q8_0: return q[64 * (e / 4) + 4 * r + e % 4];
     case HEED_TYPE_Q4_0:
-    case HEED_TYPE_Q5_0: {
+    case HEED_TYPE_Q4_1:
+    case HEED_TYPE_Q5_0:
+    case HEED_TYPE_Q5_1: {
         const uint8_t byte = q[64 * (e % 16 / 4) + 4 * r + e % 4];
-        const int high = type == HEED_TYPE_Q5_0 ? (q[256 + 4 * r + e % 4] >> (e / 4) & 1) << 4 : 0;
+        const int high = type == HEED_TYPE_Q5_0 || type == HEED_TYPE_Q5_1 ? (q[256 + 4 * r + e % 4] >> (e / 4) & 1) << 4 : 0;
         return (e < 16 ? byte & 0x0f : byte >> 4) | high;
     }
     case HEED_TYPE_Q2_K:
@@ -510,10 +564,13 @@ static float output_scalar(const pack_format *f, const uint8_t *group, int64_t n
                 acc = fmaf(half_at(f->type, q, 16 * e + r), x[e], acc);
         } else if (f->block == 32) {
             const heed_packed_act8 *x = (const heed_packed_act8 *)act + b;
-            int32_t isum = x->neg_off_sum;
+            const bool minimum = f->type == HEED_TYPE_Q4_1 || f->type == HEED_TYPE_Q5_1;
+            int32_t isum = minimum ? 0 : x->neg_off_sum;
             for (int e = 0; e < 32; e++)
                 isum += quant_at(f->type, q, r, e) * x->qs[e];
             acc = fmaf(half_at(HEED_TYPE_F16, sd, r) * x->d, (float)isum, acc);
+            if (minimum)
+                acc = fmaf(half_at(HEED_TYPE_F16, sd + 32, r) * x->d, (float)x->neg_off_sum, acc);
         } else if (f->type == HEED_TYPE_Q2_K) {
             const heed_packed_actk *x = (const heed_packed_actk *)act + b;
             uint8_t scales[16];
@@ -594,7 +651,9 @@ static void rows_scalar(int type, const void *P, int64_t n_in, int64_t g_begin, 
         rows_scalar(TYPE, P, n_in, g0, g1, a, n_tok, y, n_out);                                \
     }
 ROWS_SCALAR(q4_0, HEED_TYPE_Q4_0)
+ROWS_SCALAR(q4_1, HEED_TYPE_Q4_1)
 ROWS_SCALAR(q5_0, HEED_TYPE_Q5_0)
+ROWS_SCALAR(q5_1, HEED_TYPE_Q5_1)
 ROWS_SCALAR(q8_0, HEED_TYPE_Q8_0)
 ROWS_SCALAR(q2_K, HEED_TYPE_Q2_K)
 ROWS_SCALAR(q3_K, HEED_TYPE_Q3_K)
@@ -607,7 +666,8 @@ ROWS_SCALAR(bf16, HEED_TYPE_BF16)
 const heed_packed_kernels *heed_packed_reference(int type)
 {
     static const heed_packed_kernels scalar[] = { /* in the order of formats[] */
-        {act_q4_0, rows_q4_0_scalar}, {act_q5_0, rows_q5_0_scalar},
+        {act_q4_0, rows_q4_0_scalar}, {act_sum, rows_q4_1_scalar},
+        {act_q5_0, rows_q5_0_scalar}, {act_sum, rows_q5_1_scalar},
         {act_q8_0, rows_q8_0_scalar},
         {act_k, rows_q2_K_scalar},    {act_k, rows_q3_K_scalar},
         {act_k, rows_q4_K_scalar},    {act_k, rows_q5_K_scalar},

@@ -47,8 +47,9 @@
 
 enum { HEED_PACK_ROWS = 16 };
 
-/* One 32-block of activations (q4_0, q5_0, q8_0): the quants, the f16-rounded
- * scale as a float, and -off·Σq for the weight type's offset. */
+/* One 32-block of activations (q4_0, q4_1, q5_0, q5_1, q8_0): the quants,
+ * the f16-rounded scale as a float, and -off·Σq for the weight type's
+ * offset (q4_1, q5_1: off -1, so Σq, for their minimum's term). */
 typedef struct heed_packed_act8 {
     int8_t qs[32];
     float d;

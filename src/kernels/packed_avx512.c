@@ -61,6 +61,11 @@ VNNI512 static void act_q4_0(const float *x, int64_t n_in, int64_t n_tokens, voi
     act8(x, n_in, n_tokens, 8, dst);
 }
 
+VNNI512 static void act_sum(const float *x, int64_t n_in, int64_t n_tokens, void *dst)
+{
+    act8(x, n_in, n_tokens, -1, dst); /* q4_1, q5_1: Σq */
+}
+
 VNNI512 static void act_q5_0(const float *x, int64_t n_in, int64_t n_tokens, void *dst)
 {
     act8(x, n_in, n_tokens, 16, dst);
@@ -180,7 +185,7 @@ VNNI512 static INLINE void acc_store(const __m512 *acc, float *y, int64_t n_out,
 /* Bytes of a 32-block type's quants in a packed block (packed.c). */
 static INLINE int64_t quant_bytes32(int type)
 {
-    return type == HEED_TYPE_Q4_0 ? 256 : type == HEED_TYPE_Q5_0 ? 320 : 512;
+    return type == HEED_TYPE_Q8_0 ? 512 : type == HEED_TYPE_Q4_0 || type == HEED_TYPE_Q4_1 ? 256 : 320;
 }
 
 /* The 8 byte vectors of a 32-block (vector v pairs with activation quants
@@ -198,7 +203,7 @@ VNNI512 static INLINE void unpack32(int type, const uint8_t *q, __m512i w[8])
         w[j] = _mm512_and_si512(v, m4);
         w[j + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
     }
-    if (type == HEED_TYPE_Q5_0) { /* bit j of each byte to bit 4 (within the byte) */
+    if (type == HEED_TYPE_Q5_0 || type == HEED_TYPE_Q5_1) { /* bit j of a byte to bit 4 */
         const __m512i h = load(q + 256), b4 = _mm512_set1_epi8(0x10);
         UNROLL for (int j = 0; j < 8; j++)
             w[j] = _mm512_or_si512(
@@ -211,20 +216,27 @@ VNNI512 static INLINE void unpack32(int type, const uint8_t *q, __m512i w[8])
 VNNI512 static INLINE void tile32(int type, const uint8_t *quants, int64_t nb, const void *va,
                                   float *y, int64_t n_out, const int T)
 {
-    const int64_t qb = quant_bytes32(type);
+    const bool minimum = type == HEED_TYPE_Q4_1 || type == HEED_TYPE_Q5_1;
+    const int64_t qb = quant_bytes32(type), sb = minimum ? 64 : 32;
     const heed_packed_act8 *a = va;
     __m512 acc[TMAX];
     acc_zero(acc, T);
     for (int64_t b = 0; b < nb; b++) {
         __m512i w[8];
-        unpack32(type, quants + heed_pack_quants_at(b, 2, qb, 32), w);
-        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(
-            (const __m256i *)(const void *)(quants + heed_pack_side_at(b, 2, qb, 32))));
+        unpack32(type, quants + heed_pack_quants_at(b, 2, qb, sb), w);
+        const uint8_t *side = quants + heed_pack_side_at(b, 2, qb, sb);
+        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)side));
+        const __m512 mw = minimum ? _mm512_cvtph_ps(_mm256_load_si256(
+                                        (const __m256i *)(const void *)(side + 32)))
+                                  : _mm512_setzero_ps();
         UNROLL for (int t = 0; t < T; t++) {
             const heed_packed_act8 *x = a + t * nb + b;
-            const __m512i s = dot_run(_mm512_set1_epi32(x->neg_off_sum), w, x->qs, 8);
-            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(x->d)),
-                                     _mm512_cvtepi32_ps(s), acc[t]);
+            const __m512i s = dot_run(_mm512_set1_epi32(minimum ? 0 : x->neg_off_sum), w, x->qs, 8);
+            const __m512 dx = _mm512_set1_ps(x->d);
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dx), _mm512_cvtepi32_ps(s), acc[t]);
+            if (minimum)
+                acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(mw, dx), _mm512_set1_ps((float)x->neg_off_sum),
+                                         acc[t]);
         }
     }
     acc_store(acc, y, n_out, T);
@@ -490,7 +502,9 @@ VNNI512 static INLINE void rows(const tile_fn *tiles, int block, int unit, int64
              n_out);                                                                          \
     }
 ROWS(q4_0, HEED_TYPE_Q4_0, 32, 2, 256, 32, heed_packed_act8)
+ROWS(q4_1, HEED_TYPE_Q4_1, 32, 2, 256, 64, heed_packed_act8)
 ROWS(q5_0, HEED_TYPE_Q5_0, 32, 2, 320, 32, heed_packed_act8)
+ROWS(q5_1, HEED_TYPE_Q5_1, 32, 2, 320, 64, heed_packed_act8)
 ROWS(q8_0, HEED_TYPE_Q8_0, 32, 2, 512, 32, heed_packed_act8)
 ROWS(q2_K, HEED_TYPE_Q2_K, 256, 1, 1024, 320, heed_packed_actk)
 ROWS(q3_K, HEED_TYPE_Q3_K, 256, 1, 1536, 288, heed_packed_actk)
@@ -651,7 +665,9 @@ FLOAT_ROWS(bf16, HEED_TYPE_BF16)
 
 /* This file's kernels, listed in kernel_table.c. */
 const heed_packed_kernels heed_packed_q4_0_vnni = {act_q4_0, rows_q4_0};
+const heed_packed_kernels heed_packed_q4_1_vnni = {act_sum, rows_q4_1};
 const heed_packed_kernels heed_packed_q5_0_vnni = {act_q5_0, rows_q5_0};
+const heed_packed_kernels heed_packed_q5_1_vnni = {act_sum, rows_q5_1};
 const heed_packed_kernels heed_packed_q8_0_vnni = {act_q8_0, rows_q8_0};
 const heed_packed_kernels heed_packed_q2_K_vnni = {act_k, rows_q2_K};
 const heed_packed_kernels heed_packed_q3_K_vnni = {act_k, rows_q3_K};
