@@ -14,8 +14,12 @@
 # measured run), so a machine that slows down slows all engines alike;
 # the table gives each engine's median over the rounds. -x passes extra
 # arguments to every peer (e.g. '-fa 1'); -d measures at a cache depth
-# (heed bench -d, llama-bench -d where the peer has it). Each peer's
-# commit, build number and backends are printed from its own CSV.
+# (heed bench -d; llama-bench -d where the peer has it, else — llama.cpp
+# c392e50 and ik_llama.cpp 8337e4cd3 have none — prefill at depth D is
+# derived from one run of prompts of D and D+P tokens, processed in
+# ubatches, as P / (t(D+P) - t(D)), and generation is not measured).
+# Each peer's commit, build number and backends are printed from its own
+# CSV.
 #
 # Without MODEL arguments it makes the issue's benchmark models with
 # `heed synth` in $SYNTH_DIR (default /tmp/heed-synth): llama-3.2-1b in
@@ -72,6 +76,17 @@ print(next((r.get(sys.argv[2], "-") for r in rows if pick(r)), 0))' "$@"
 # One measured run of peer $2 on model $3: "pp tg" (tokens/s), its CSV
 # kept in $tmp/$1.csv for the build line.
 peer_run() {
+    if [ "$depth" -gt 0 ] && ! "$2" --help 2>&1 | grep -q -- '--n-depth'; then
+        # shellcheck disable=SC2086
+        "$2" -m "$3" -t "$threads" -p "$depth,$((depth + p))" -n 0 -r 1 $extra -o csv \
+            2>/dev/null > "$tmp/$1.csv"
+        python3 -c 'import csv, sys
+t = {int(r["n_prompt"]): int(r["n_prompt"]) / float(r["avg_ts"])
+     for r in csv.DictReader(l for l in open(sys.argv[1]) if l[:1] != "W")}
+d, p = int(sys.argv[2]), int(sys.argv[3])
+print(p / (t[d + p] - t[d]), 0)' "$tmp/$1.csv" "$depth" "$p"
+        return
+    fi
     # shellcheck disable=SC2086
     "$2" -m "$3" -t "$threads" -p "$p" -n "$n" -r 1 $dflag $extra -o csv 2>/dev/null > "$tmp/$1.csv"
     echo "$(csv_field "$tmp/$1.csv" avg_ts pp) $(csv_field "$tmp/$1.csv" avg_ts tg)"

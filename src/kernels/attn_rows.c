@@ -11,7 +11,6 @@
 
 #include <math.h>
 #include <stdatomic.h>
-#include <string.h>
 
 #include "heed.h"
 #include "tensor/blocks.h"

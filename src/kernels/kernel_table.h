@@ -120,10 +120,10 @@ HEED_TILE(heed_tile_q5_K_vnni);
 HEED_TILE(heed_tile_q6_K_vnni);
 
 /* packed_avx512.c */
-extern const heed_packed_kernels heed_packed_q4_0_vnni, heed_packed_q4_1_vnni, heed_packed_q5_0_vnni,
-    heed_packed_q5_1_vnni, heed_packed_q8_0_vnni,
-    heed_packed_q2_K_vnni, heed_packed_q3_K_vnni, heed_packed_q4_K_vnni, heed_packed_q5_K_vnni, heed_packed_q6_K_vnni, heed_packed_f16_vnni,
-    heed_packed_bf16_vnni;
+extern const heed_packed_kernels heed_packed_q4_0_vnni, heed_packed_q4_1_vnni,
+    heed_packed_q5_0_vnni, heed_packed_q5_1_vnni, heed_packed_q8_0_vnni, heed_packed_q2_K_vnni,
+    heed_packed_q3_K_vnni, heed_packed_q4_K_vnni, heed_packed_q5_K_vnni, heed_packed_q6_K_vnni,
+    heed_packed_f16_vnni, heed_packed_bf16_vnni;
 #endif
 
 #undef HEED_DOT

@@ -12,12 +12,9 @@
 #include "kernels/matmul.h"
 
 #include <math.h>
-#include <stdbool.h>
-#include <string.h>
 
 #include "heed.h"
 #include "kernels/kernel_table.h"
-#include "tensor/quant.h"
 
 int heed_matmul_vec_type(int type)
 {

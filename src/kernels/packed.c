@@ -517,21 +517,24 @@ static int quant_at(int type, const uint8_t *q, int r, int e)
     case HEED_TYPE_Q5_0:
     case HEED_TYPE_Q5_1: {
         const uint8_t byte = q[64 * (e % 16 / 4) + 4 * r + e % 4];
-        const int high = type == HEED_TYPE_Q5_0 || type == HEED_TYPE_Q5_1 ? (q[256 + 4 * r + e % 4] >> (e / 4) & 1) << 4 : 0;
+        const bool q5 = type == HEED_TYPE_Q5_0 || type == HEED_TYPE_Q5_1;
+        const int high = q5 ? (q[256 + 4 * r + e % 4] >> (e / 4) & 1) << 4 : 0;
         return (e < 16 ? byte & 0x0f : byte >> 4) | high;
     }
     case HEED_TYPE_Q2_K:
     case HEED_TYPE_Q3_K: {
         const int h = e / 128, j = e % 128 / 32, m = e % 32 / 4;
         const int low = q[64 * (8 * h + m) + 4 * r + e % 4] >> (2 * j) & 3;
-        const int high = type == HEED_TYPE_Q3_K ? (q[64 * (16 + m) + 4 * r + e % 4] >> (4 * h + j) & 1) << 2 : 0;
+        const int high =
+            type == HEED_TYPE_Q3_K ? (q[64 * (16 + m) + 4 * r + e % 4] >> (4 * h + j) & 1) << 2 : 0;
         return low | high;
     }
     case HEED_TYPE_Q4_K:
     case HEED_TYPE_Q5_K: {
         const int s = e / 32, j = e % 32 / 4;
         const uint8_t byte = q[64 * (8 * (s / 2) + j) + 4 * r + e % 4];
-        const int high = type == HEED_TYPE_Q5_K ? (q[64 * (32 + j) + 4 * r + e % 4] >> s & 1) << 4 : 0;
+        const int high =
+            type == HEED_TYPE_Q5_K ? (q[64 * (32 + j) + 4 * r + e % 4] >> s & 1) << 4 : 0;
         return (s % 2 ? byte >> 4 : byte & 0x0f) | high;
     }
     default: { /* q6_K */

@@ -185,7 +185,9 @@ VNNI512 static INLINE void acc_store(const __m512 *acc, float *y, int64_t n_out,
 /* Bytes of a 32-block type's quants in a packed block (packed.c). */
 static INLINE int64_t quant_bytes32(int type)
 {
-    return type == HEED_TYPE_Q8_0 ? 512 : type == HEED_TYPE_Q4_0 || type == HEED_TYPE_Q4_1 ? 256 : 320;
+    return type == HEED_TYPE_Q8_0                               ? 512
+           : type == HEED_TYPE_Q4_0 || type == HEED_TYPE_Q4_1 ? 256
+                                                              : 320;
 }
 
 /* The 8 byte vectors of a 32-block (vector v pairs with activation quants
@@ -205,9 +207,10 @@ VNNI512 static INLINE void unpack32(int type, const uint8_t *q, __m512i w[8])
     }
     if (type == HEED_TYPE_Q5_0 || type == HEED_TYPE_Q5_1) { /* bit j of a byte to bit 4 */
         const __m512i h = load(q + 256), b4 = _mm512_set1_epi8(0x10);
-        UNROLL for (int j = 0; j < 8; j++)
-            w[j] = _mm512_or_si512(
-                w[j], _mm512_and_si512(j < 4 ? _mm512_slli_epi16(h, 4 - j) : _mm512_srli_epi16(h, j - 4), b4));
+        UNROLL for (int j = 0; j < 8; j++) {
+            const __m512i t = j < 4 ? _mm512_slli_epi16(h, 4 - j) : _mm512_srli_epi16(h, j - 4);
+            w[j] = _mm512_or_si512(w[j], _mm512_and_si512(t, b4));
+        }
     }
 }
 
@@ -235,8 +238,8 @@ VNNI512 static INLINE void tile32(int type, const uint8_t *quants, int64_t nb, c
             const __m512 dx = _mm512_set1_ps(x->d);
             acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dx), _mm512_cvtepi32_ps(s), acc[t]);
             if (minimum)
-                acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(mw, dx), _mm512_set1_ps((float)x->neg_off_sum),
-                                         acc[t]);
+                acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(mw, dx),
+                                         _mm512_set1_ps((float)x->neg_off_sum), acc[t]);
         }
     }
     acc_store(acc, y, n_out, T);
@@ -275,8 +278,9 @@ VNNI512 static INLINE void tile_q23_K(const uint8_t *quants, int64_t nb, const v
             }
             __m512i sc0, sc1;
             if (q3) {
-                sc0 = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(const void *)(sd + 16 * s)));
-                sc1 = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(const void *)(sd + 16 * s + 16)));
+                const __m128i *p = (const __m128i *)(const void *)(sd + 16 * s);
+                sc0 = _mm512_cvtepi8_epi32(_mm_load_si128(p));
+                sc1 = _mm512_cvtepi8_epi32(_mm_load_si128(p + 1));
             } else { /* bytes s, s + 1 of the row's scales: vector run / 2 */
                 const __m512i u = load(sd + 64 * (run / 2));
                 sc0 = _mm512_and_si512(_mm512_srli_epi32(u, 8 * (s % 4)), m0f);
@@ -292,7 +296,8 @@ VNNI512 static INLINE void tile_q23_K(const uint8_t *quants, int64_t nb, const v
                                                                    _mm512_mullo_epi32(s1, sc1)));
             }
         }
-        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(sd + 256)));
+        const __m256i *half = (const __m256i *)(const void *)(sd + 256); /* d[16], dmin[16] */
+        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(half));
         if (q3) {
             UNROLL for (int t = 0; t < T; t++)
                 acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a[t * nb + b].d)),
@@ -307,7 +312,7 @@ VNNI512 static INLINE void tile_q23_K(const uint8_t *quants, int64_t nb, const v
             mn[2 * i] = _mm512_and_si512(mv, m00ff);
             mn[2 * i + 1] = _mm512_and_si512(_mm512_srli_epi32(mv, 8), m00ff);
         }
-        const __m512 dm = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(sd + 288)));
+        const __m512 dm = _mm512_cvtph_ps(_mm256_load_si256(half + 1));
         UNROLL for (int t = 0; t < T; t++) {
             const heed_packed_actk *x = a + t * nb + b;
             __m512i mins = _mm512_setzero_si512();

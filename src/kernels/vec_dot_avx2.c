@@ -377,7 +377,8 @@ AVX2 static inline __m256i q23_K_block(const uint8_t *qs, const uint8_t *hmask,
                     _mm256_slli_epi16(_mm256_srli_epi16(hbits, 4 * h + j), 2), bit2));
             const int s = 8 * h + 2 * j;
             const __m256i p = _mm256_maddubs_epi16(q, ld256(x->qs + 16 * s));
-            const __m256i scv = _mm256_set_m128i(_mm_set1_epi16(scale[s + 1]), _mm_set1_epi16(scale[s]));
+            const __m256i scv =
+                _mm256_set_m128i(_mm_set1_epi16(scale[s + 1]), _mm_set1_epi16(scale[s]));
             sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scv));
         }
     }

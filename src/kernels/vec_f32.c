@@ -6,7 +6,6 @@
 #include "kernels/kernels.h"
 
 #include <stdatomic.h>
-#include <string.h>
 
 #include "heed.h"
 
@@ -137,6 +136,7 @@ void heed_f16_to_f32_row(const uint16_t *src, float *dst, int64_t n)
     static _Atomic(heed_f16_row_fn) fn;
     heed_f16_row_fn f = atomic_load_explicit(&fn, memory_order_relaxed);
     if (!f)
-        atomic_store_explicit(&fn, f = heed_f16_to_f32_row_variant(heed_isa_best()), memory_order_relaxed);
+        atomic_store_explicit(&fn, f = heed_f16_to_f32_row_variant(heed_isa_best()),
+                              memory_order_relaxed);
     f(src, dst, n);
 }
