@@ -74,6 +74,7 @@ typedef struct serve_gen_params {
     char **stops;                /* stop strings (not part of the output) */
     int n_stops;
     int top_logprobs;            /* -1: no logprobs; else this many alternatives */
+    int lookup;                  /* draft tokens per step from prompt lookup (0: off) */
     double deadline;
 } serve_gen_params;
 

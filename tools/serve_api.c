@@ -236,11 +236,11 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
     static const char *const completion_fields[] = {
         "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "n", "stream",
         "stream_options", "logprobs", "stop", "presence_penalty", "frequency_penalty",
-        "repeat_penalty", "seed", "user", "echo", "best_of", NULL};
+        "repeat_penalty", "seed", "user", "echo", "best_of", "lookup", NULL};
     static const char *const chat_fields[] = {
         "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
         "top_k", "min_p", "n", "stream", "stream_options", "logprobs", "top_logprobs", "stop",
-        "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", NULL};
+        "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", "lookup", NULL};
     *g = (gen_request){.kind = kind};
     cJSON *root = parse_object(r, out);
     if (!root)
@@ -250,7 +250,7 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
     sp.repeat_last_n = 64;
     double temp = 1.0, top_p = 1.0, min_p = 0.0, pres = 0, freq = 0, rep = 1;
     int top_k = 0, n = 1, seed = -1, max_tokens = kind == KIND_CHAT ? s->max_tokens : 16;
-    int logprobs = -1, top_logprobs = 0;
+    int logprobs = -1, top_logprobs = 0, lookup = 0;
     bool want_logprobs = false, echo = false;
     ok = ok && number(root, "temperature", 0, 2, &temp, out) &&
          number(root, "top_p", 0, 1, &top_p, out) && number(root, "min_p", 0, 1, &min_p, out) &&
@@ -259,6 +259,7 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
          number(root, "frequency_penalty", -2, 2, &freq, out) &&
          number(root, "repeat_penalty", 0.01, 10, &rep, out) &&
          integer(root, "n", 1, 1, &n, out) && integer(root, "seed", -1, 2147483647, &seed, out) &&
+         integer(root, "lookup", 0, 64, &lookup, out) &&
          integer(root, "max_tokens", 1, s->max_tokens, &max_tokens, out) &&
          integer(root, "max_completion_tokens", 1, s->max_tokens, &max_tokens, out) &&
          boolean(root, "stream", &g->stream, out) && read_stops(root, g, out);
@@ -317,6 +318,7 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
     g->gp.sp = sp;
     g->gp.max_tokens = max_tokens;
     g->gp.top_logprobs = logprobs;
+    g->gp.lookup = lookup;
     return true;
 }
 

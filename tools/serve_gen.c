@@ -59,7 +59,11 @@ struct serve_gen {
     heed_detok_stream *ds;
     serve_gen_params p;
     char *stops[4];       /* p.stops points here: the gen owns its copies */
-    float *logits;
+    float *logits;        /* [lookup + 1][V]: a row per token of the last batch */
+    const float *next;    /* the row that follows the last confirmed token */
+    int32_t *hist;        /* lookup: the context's tokens, which it searches */
+    int32_t *batch;       /* lookup: the last token evaluated and its drafts */
+    int n_hist, n_draft, at; /* drafts in the cache, and how many confirmed */
     int V, n;
     char *text;
     size_t len, cap, sent, max_stop;
@@ -75,6 +79,8 @@ void serve_gen_free(serve_gen *g)
     for (int i = 0; i < g->p.n_stops; i++)
         free(g->stops[i]);
     free(g->logits);
+    free(g->hist);
+    free(g->batch);
     free(g->text);
     free(g);
 }
@@ -90,10 +96,19 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     g->slot = slot;
     g->p = *p;
     g->V = heed_model_n_vocab(s->model);
-    g->logits = malloc(sizeof *g->logits * (size_t)g->V);
+    g->logits = malloc(sizeof *g->logits * (size_t)g->V * (size_t)(p->lookup + 1));
+    g->next = g->logits;
     g->ds = heed_detok_stream_new(s->vocab, false);
-    heed_status st = g->logits && g->ds ? heed_sampler_new(&p->sp, g->V, &g->smp)
-                                        : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    bool have = g->logits && g->ds;
+    if (p->lookup) {
+        g->hist = malloc(sizeof *g->hist * (size_t)(heed_context_n_ctx(slot->ctx) + 1));
+        g->batch = malloc(sizeof *g->batch * (size_t)(p->lookup + 1));
+        have = have && g->hist && g->batch;
+        for (int i = 0; have && i < n_prompt; i++)
+            g->hist[g->n_hist++] = prompt[i];
+    }
+    heed_status st = have ? heed_sampler_new(&p->sp, g->V, &g->smp)
+                          : heed_fail(HEED_ERR_NOMEM, "out of memory");
     g->p.n_stops = 0;
     g->p.stops = g->stops;
     for (int i = 0; i < p->n_stops && i < 4 && !st; i++) {
@@ -116,10 +131,11 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     return HEED_OK;
 }
 
-/* The log-probability of tok under logits, and the n most likely. */
+/* The log-probability of tok under the next row of logits, and the n most
+ * likely. */
 static void logprobs(const serve_gen *g, serve_token *t, int n)
 {
-    const float *l = g->logits;
+    const float *l = g->next;
     double max = -INFINITY, sum = 0.0;
     for (int i = 0; i < g->V; i++)
         max = l[i] > max ? l[i] : max;
@@ -175,13 +191,46 @@ static void find_stop(serve_gen *g, size_t from)
     }
 }
 
+/* Positions of the cache that hold confirmed tokens (not drafts). */
+static int confirmed(const serve_gen *g)
+{
+    return heed_context_n_past(g->slot->ctx) - (g->n_draft - g->at);
+}
+
+/* Puts id, just sampled and accepted, into the cache and sets the next
+ * row of logits. With lookup, as heed run --lookup: a drafted token the
+ * sampler agreed with is there already; otherwise the unconfirmed drafts
+ * go, and id is evaluated with a new draft from the context, in one
+ * batch, so the output is plain decoding's. */
+static heed_status advance(serve_gen *g, int32_t id)
+{
+    heed_context *c = g->slot->ctx;
+    if (!g->p.lookup)
+        return heed_context_eval(c, &id, 1, g->logits, false);
+    g->hist[g->n_hist++] = id;
+    if (g->at < g->n_draft && id == g->batch[1 + g->at]) {
+        g->next = g->logits + (size_t)(++g->at) * (size_t)g->V;
+        return HEED_OK;
+    }
+    const int n_past = confirmed(g);
+    heed_status st = g->n_draft > g->at ? heed_context_truncate(c, n_past) : HEED_OK;
+    const int room = heed_context_n_ctx(c) - n_past - 1, left = g->p.max_tokens - g->n - 1;
+    int max = g->p.lookup < room ? g->p.lookup : room;
+    max = left < max ? left : max;
+    g->batch[0] = id;
+    g->n_draft = max > 0 ? heed_lookup_draft(g->hist, g->n_hist, 2, 4, g->batch + 1, max) : 0;
+    g->at = 0;
+    g->next = g->logits;
+    return st ? st : heed_context_eval(c, g->batch, g->n_draft + 1, g->logits, g->n_draft > 0);
+}
+
 bool serve_gen_step(serve_gen *g, const char **text, size_t *len, serve_token *tok)
 {
     *text = "";
     *len = 0;
     if (g->finish)
         return false;
-    const int32_t id = heed_sampler_sample(g->smp, g->logits);
+    const int32_t id = heed_sampler_sample(g->smp, g->next);
     tok->id = id;
     tok->n_top = 0;
     if (g->p.top_logprobs >= 0)
@@ -203,9 +252,9 @@ bool serve_gen_step(serve_gen *g, const char **text, size_t *len, serve_token *t
     if (!g->finish && g->p.n_stops)
         find_stop(g, before > g->max_stop ? before - g->max_stop : 0);
     if (!g->finish && (g->n >= g->p.max_tokens || heed_seconds() > g->p.deadline ||
-                       heed_context_n_past(g->slot->ctx) >= heed_context_n_ctx(g->slot->ctx)))
+                       confirmed(g) >= heed_context_n_ctx(g->slot->ctx)))
         g->finish = "length";
-    if (!g->finish && heed_context_eval(g->slot->ctx, &id, 1, g->logits, false))
+    if (!g->finish && advance(g, id))
         g->finish = "length";
     /* a stop string could still begin in the last max_stop - 1 bytes */
     size_t ready = g->len;

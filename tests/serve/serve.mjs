@@ -57,6 +57,19 @@ await check("seeded sampling repeats", async () => {
   assert.equal(a.choices[0].text, b.choices[0].text);
 });
 
+await check("prompt lookup gives plain decoding's text, greedy and seeded", async () => {
+  // a prompt that repeats itself, so drafts are made and some confirmed
+  const prompt = "And God said, Let there be light: and there was light. And God said, Let there be";
+  for (const extra of [{ temperature: 0 }, { temperature: 0.8, seed: 3 }]) {
+    const req = { model: "default", prompt, max_tokens: 40, ...extra };
+    const plain = await client.completions.create(req);
+    const drafted = await client.completions.create({ ...req, lookup: 8 });
+    assert.equal(drafted.choices[0].text, plain.choices[0].text);
+    assert.deepEqual(drafted.usage, plain.usage);
+  }
+  assert.equal((await post("/v1/completions", { ...greedy, lookup: 65 })).status, 400);
+});
+
 await check("completion logprobs: one entry per token, the top 3 each", async () => {
   const r = await client.completions.create({ ...greedy, logprobs: 3 });
   const lp = r.choices[0].logprobs;
