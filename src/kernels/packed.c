@@ -217,26 +217,6 @@ static void unpack_q2_K(const uint8_t *q, const uint8_t *side, int r, uint8_t *b
     memcpy(&b->dmin, side + 288 + 2 * r, 2);
 }
 
-/* q3_K's 16 6-bit scales (minus 32) from and to their 12 packed bytes:
- * low nibbles of 0..7 and 8..15 in bytes 0..7, the top two bits of
- * scale s in byte 8 + s%4 at bit 2(s/4). */
-static int q3_K_scale(const uint8_t *scales, int s)
-{
-    const int low4 = (s < 8 ? scales[s] : scales[s - 8] >> 4) & 0x0f;
-    const int top2 = (scales[8 + s % 4] >> (2 * (s / 4))) & 3;
-    return (low4 | top2 << 4) - 32;
-}
-
-static void q3_K_scales_put(const int8_t sc[16], uint8_t *scales)
-{
-    memset(scales, 0, 12);
-    for (int s = 0; s < 16; s++) {
-        const int u = sc[s] + 32;
-        scales[s % 8] |= (uint8_t)((u & 0x0f) << (s < 8 ? 0 : 4));
-        scales[8 + s % 4] |= (uint8_t)((u >> 4) << (2 * (s / 4)));
-    }
-}
-
 static void pack_q3_K(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
 {
     const heed_block_q3_K *b = (const heed_block_q3_K *)(const void *)blk;
@@ -245,7 +225,7 @@ static void pack_q3_K(const uint8_t *blk, int r, uint8_t *q, uint8_t *side)
     for (int v = 0; v < 8; v++)
         lane_put(q, 16 + v, r, b->hmask + 4 * v);
     for (int s = 0; s < 16; s++)
-        side[16 * s + r] = (uint8_t)(int8_t)q3_K_scale(b->scales, s);
+        side[16 * s + r] = (uint8_t)(int8_t)(heed_q3_K_scale(b->scales, s) - 32);
     memcpy(side + 256 + 2 * r, &b->d, 2);
 }
 
@@ -256,10 +236,9 @@ static void unpack_q3_K(const uint8_t *q, const uint8_t *side, int r, uint8_t *b
         lane_get(q, v, r, b->qs + 4 * v);
     for (int v = 0; v < 8; v++)
         lane_get(q, 16 + v, r, b->hmask + 4 * v);
-    int8_t sc[16];
+    memset(b->scales, 0, sizeof b->scales);
     for (int s = 0; s < 16; s++)
-        sc[s] = (int8_t)side[16 * s + r];
-    q3_K_scales_put(sc, b->scales);
+        heed_q3_K_scale_put(b->scales, s, (int8_t)side[16 * s + r] + 32);
     memcpy(&b->d, side + 256 + 2 * r, 2);
 }
 

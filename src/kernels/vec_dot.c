@@ -226,11 +226,8 @@ float heed_dot_q3_K_scalar(const void *vw, const void *vx, int64_t n)
                     const int hi = (w[b].hmask[l] >> (4 * k + g)) & 1;
                     a[128 * k + 32 * g + l] = (int8_t)(lo - (hi ? 0 : 4));
                 }
-        for (int s = 0; s < 16; s++) {
-            int low4 = (s < 8 ? w[b].scales[s] : w[b].scales[s - 8] >> 4) & 0x0f;
-            int top2 = (w[b].scales[8 + s % 4] >> (2 * (s / 4))) & 3;
-            scale16[s] = (low4 | top2 << 4) - 32;
-        }
+        for (int s = 0; s < 16; s++)
+            scale16[s] = heed_q3_K_scale(w[b].scales, s) - 32;
         int32_t lanes[8] = {0};
         lanes_add(lanes, a, x[b].qs, scale16);
         lanes_scale(sums, lanes, F16(w[b].d) * x[b].d);

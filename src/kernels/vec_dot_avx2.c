@@ -416,11 +416,8 @@ AVX2 float KERNEL(dot_q3_K)(const void *vw, const void *vx, int64_t n)
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < n / HEED_QK_K; b++) {
         int16_t sc[16];
-        for (int s = 0; s < 16; s++) {
-            const int low4 = (s < 8 ? w[b].scales[s] : w[b].scales[s - 8] >> 4) & 0x0f;
-            const int top2 = (w[b].scales[8 + s % 4] >> (2 * (s / 4))) & 3;
-            sc[s] = (int16_t)((low4 | top2 << 4) - 32);
-        }
+        for (int s = 0; s < 16; s++)
+            sc[s] = (int16_t)(heed_q3_K_scale(w[b].scales, s) - 32);
         const __m256i sumi = q23_K_block(w[b].qs, w[b].hmask, sc, &x[b]);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(f16(w[b].d) * x[b].d), _mm256_cvtepi32_ps(sumi), acc);
     }

@@ -61,4 +61,22 @@ void heed_quantize_q8_K(const float *src, void *dst, int64_t n);
  * unpacked from its 12 `scales` bytes. */
 void heed_k_scale_min(int j, const uint8_t *scales, uint8_t *sc, uint8_t *mn);
 
+/* The 6-bit scale s (0..15) of a q3_K block, still offset by 32, from its
+ * 12 `scales` bytes (low nibbles of 0..7 and 8..15 in bytes 0..7, the top
+ * two bits of scale s in byte 8 + s%4 at bit 2(s/4)); and the inverse,
+ * which ORs scale s (0..63) into scales bytes that start out zero. Inline:
+ * the dot products decode 16 per block. */
+static inline int heed_q3_K_scale(const uint8_t *scales, int s)
+{
+    const int low = s < 8 ? scales[s] & 0xf : scales[s - 8] >> 4;
+    const int high = (scales[8 + s % 4] >> (2 * (s / 4))) & 3;
+    return low | high << 4;
+}
+
+static inline void heed_q3_K_scale_put(uint8_t *scales, int s, int l)
+{
+    scales[s % 8] = (uint8_t)(scales[s % 8] | (l & 0xf) << (s < 8 ? 0 : 4));
+    scales[8 + s % 4] = (uint8_t)(scales[8 + s % 4] | (l >> 4) << (2 * (s / 4)));
+}
+
 #endif

@@ -309,14 +309,6 @@ void heed_dequantize_q2_K(const void *src, float *dst, int64_t n)
 
 /* ------------------------------------------------------------------- q3_K */
 
-/* The 6-bit scale s (0..15) of a q3_K block, still offset by 32. */
-static int q3_scale(const uint8_t *scales, int s)
-{
-    int low = s < 8 ? scales[s] & 0xf : scales[s - 8] >> 4;
-    int high = (scales[8 + s % 4] >> (2 * (s / 4))) & 3;
-    return low | high << 4;
-}
-
 void heed_quantize_q3_K(const float *src, void *dst, int64_t n)
 {
     heed_block_q3_K *y = dst;
@@ -340,11 +332,7 @@ void heed_quantize_q3_K(const float *src, void *dst, int64_t n)
             const float iscale = -32.0f / max_scale;
             for (int s = 0; s < 16; s++) {
                 int l = clamp_int((int8_t)nearest_int(iscale * scales[s]), -32, 31) + 32;
-                if (s < 8)
-                    y[b].scales[s] = (uint8_t)(l & 0xf);
-                else
-                    y[b].scales[s - 8] = (uint8_t)(y[b].scales[s - 8] | (l & 0xf) << 4);
-                y[b].scales[8 + s % 4] = (uint8_t)(y[b].scales[8 + s % 4] | (l >> 4) << (2 * (s / 4)));
+                heed_q3_K_scale_put(y[b].scales, s, l);
             }
             y[b].d = heed_f32_to_f16(1 / iscale);
         } else {
@@ -352,7 +340,7 @@ void heed_quantize_q3_K(const float *src, void *dst, int64_t n)
         }
 
         for (int s = 0; s < 16; s++) {
-            const float d = heed_f16_to_f32(y[b].d) * (q3_scale(y[b].scales, s) - 32);
+            const float d = heed_f16_to_f32(y[b].d) * (heed_q3_K_scale(y[b].scales, s) - 32);
             if (d == 0.0f)
                 continue;
             for (int i = 16 * s; i < 16 * s + 16; i++)
@@ -377,7 +365,7 @@ void heed_dequantize_q3_K(const void *src, float *dst, int64_t n)
     for (int64_t b = 0; b < n / HEED_QK_K; b++, dst += HEED_QK_K) {
         const float d = heed_f16_to_f32(x[b].d);
         for (int s = 0; s < 16; s++) {
-            const float dl = d * (q3_scale(x[b].scales, s) - 32);
+            const float dl = d * (heed_q3_K_scale(x[b].scales, s) - 32);
             for (int i = 16 * s; i < 16 * s + 16; i++) {
                 int hi = (x[b].hmask[i % 32] >> (i / 32)) & 1;
                 dst[i] = dl * (unpack_2bit(x[b].qs, i) - (hi ? 0 : 4));
