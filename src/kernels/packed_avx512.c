@@ -14,6 +14,7 @@
  */
 #include "kernels/kernel_table.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "heed.h"
@@ -245,6 +246,27 @@ VNNI512 static INLINE void tile32(int type, const uint8_t *quants, int64_t nb, c
     acc_store(acc, y, n_out, T);
 }
 
+/* A super-block's end for the types with a minimum (q2_K, q4_K, q5_K),
+ * for T tokens of activations x (nb blocks apart): acc += dw·dx·tot and
+ * acc -= dm·dx·mins, mins = Σ_k mn[k]·(the k-th pair of 16-bit run sums
+ * at byte `sums` of each token's block) by vpdpwssd. */
+VNNI512 static INLINE void add_scaled_min(__m512 *acc, const __m512i *tot, __m512 dw, __m512 dm,
+                                          const __m512i *mn, const int K,
+                                          const heed_packed_actk *x, int64_t nb, size_t sums,
+                                          const int T)
+{
+    UNROLL for (int t = 0; t < T; t++) {
+        const heed_packed_actk *xt = x + t * nb;
+        const int16_t *run = (const int16_t *)(const void *)((const char *)xt + sums);
+        __m512i mins = _mm512_setzero_si512();
+        UNROLL for (int k = 0; k < K; k++)
+            mins = _mm512_dpwssd_epi32(mins, mn[k], bcast32(run + 2 * k));
+        const __m512 dx = _mm512_set1_ps(xt->d);
+        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dx), _mm512_cvtepi32_ps(tot[t]), acc[t]);
+        acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(dm, dx), _mm512_cvtepi32_ps(mins), acc[t]);
+    }
+}
+
 /* q2_K, q3_K: run (h, j) of 32 elements is bits 2j, 2j+1 of the 8 quant
  * vectors from 8h (q3_K: plus bit 4h + j of its 8 hmask vectors, moved to
  * bit 2), two sub-blocks of 16. q2_K scales its sums by the low nibbles
@@ -313,15 +335,7 @@ VNNI512 static INLINE void tile_q23_K(const uint8_t *quants, int64_t nb, const v
             mn[2 * i + 1] = _mm512_and_si512(_mm512_srli_epi32(mv, 8), m00ff);
         }
         const __m512 dm = _mm512_cvtph_ps(_mm256_load_si256(half + 1));
-        UNROLL for (int t = 0; t < T; t++) {
-            const heed_packed_actk *x = a + t * nb + b;
-            __m512i mins = _mm512_setzero_si512();
-            UNROLL for (int k = 0; k < 8; k++)
-                mins = _mm512_dpwssd_epi32(mins, mn[k], bcast32(x->sum16 + 2 * k));
-            const __m512 dx = _mm512_set1_ps(x->d);
-            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dx), _mm512_cvtepi32_ps(tot[t]), acc[t]);
-            acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(dm, dx), _mm512_cvtepi32_ps(mins), acc[t]);
-        }
+        add_scaled_min(acc, tot, dw, dm, mn, 8, a + b, nb, offsetof(heed_packed_actk, sum16), T);
     }
     acc_store(acc, y, n_out, T);
 }
@@ -379,17 +393,10 @@ VNNI512 static INLINE void tile_q45_K(const uint8_t *quants, int64_t nb, const v
                                _mm512_and_si512(_mm512_srli_epi32(mn03, 8), m00ff),
                                _mm512_and_si512(mn47, m00ff),
                                _mm512_and_si512(_mm512_srli_epi32(mn47, 8), m00ff)};
-        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(sd + 192)));
-        const __m512 dm = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(sd + 224)));
-        UNROLL for (int t = 0; t < T; t++) {
-            const heed_packed_actk *x = a + t * nb + b;
-            __m512i mins = _mm512_setzero_si512();
-            UNROLL for (int k = 0; k < 4; k++)
-                mins = _mm512_dpwssd_epi32(mins, mn[k], bcast32(x->sum32 + 2 * k));
-            const __m512 dx = _mm512_set1_ps(x->d);
-            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, dx), _mm512_cvtepi32_ps(tot[t]), acc[t]);
-            acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(dm, dx), _mm512_cvtepi32_ps(mins), acc[t]);
-        }
+        const __m256i *half = (const __m256i *)(const void *)(sd + 192); /* d[16], dmin[16] */
+        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(half));
+        const __m512 dm = _mm512_cvtph_ps(_mm256_load_si256(half + 1));
+        add_scaled_min(acc, tot, dw, dm, mn, 4, a + b, nb, offsetof(heed_packed_actk, sum32), T);
     }
     acc_store(acc, y, n_out, T);
 }
