@@ -47,12 +47,15 @@ heed_isa_kernels heed_kernels_variant(int t, heed_isa isa);
 
 /* ------------------------------------------- the kernels, by ISA file */
 
-#define HEED_DOT(name) float name(const void *w, const void *x, int64_t n)
-#define HEED_GEMV(name) \
-    void name(const void *w, size_t w_stride, int64_t rows, const void *x, int64_t n, float *y)
+/* Named across files for the table only: not exported from libheed.so. */
+#define HEED_KERNEL __attribute__((visibility("hidden")))
+#define HEED_DOT(name) HEED_KERNEL float name(const void *w, const void *x, int64_t n)
+#define HEED_GEMV(name)                                                                       \
+    HEED_KERNEL void name(const void *w, size_t w_stride, int64_t rows, const void *x,        \
+                          int64_t n, float *y)
 #define HEED_TILE(name)                                                                       \
-    void name(const void *w, size_t w_stride, const void *x, size_t x_stride, int64_t n,      \
-              float *y, int64_t y_stride, int rows, int tokens)
+    HEED_KERNEL void name(const void *w, size_t w_stride, const void *x, size_t x_stride,     \
+                          int64_t n, float *y, int64_t y_stride, int rows, int tokens)
 
 /* vec_dot.c: the references */
 HEED_DOT(heed_dot_f32_scalar);
@@ -120,12 +123,13 @@ HEED_TILE(heed_tile_q5_K_vnni);
 HEED_TILE(heed_tile_q6_K_vnni);
 
 /* packed_avx512.c */
-extern const heed_packed_kernels heed_packed_q4_0_vnni, heed_packed_q4_1_vnni,
+HEED_KERNEL extern const heed_packed_kernels heed_packed_q4_0_vnni, heed_packed_q4_1_vnni,
     heed_packed_q5_0_vnni, heed_packed_q5_1_vnni, heed_packed_q8_0_vnni, heed_packed_q2_K_vnni,
     heed_packed_q3_K_vnni, heed_packed_q4_K_vnni, heed_packed_q5_K_vnni, heed_packed_q6_K_vnni,
     heed_packed_f16_vnni, heed_packed_bf16_vnni;
 #endif
 
+#undef HEED_KERNEL
 #undef HEED_DOT
 #undef HEED_GEMV
 #undef HEED_TILE
