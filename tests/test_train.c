@@ -516,10 +516,17 @@ Test(train, interrupt_saves_a_checkpoint_to_resume_from)
     const char *corpus = write_corpus("sigint.txt", 8);
     char out[512], cmd[1600], text[4096] = "";
     snprintf(out, sizeof out, "%s", test_tmp_path("sigint.gguf"));
-    /* SIGINT after 2 s, during the first steps of a long run: it must stop
-     * after the step under way and write the checkpoint, not the model */
-    snprintf(cmd, sizeof cmd, "timeout -s INT 2 '%s' train '%s' -o '%s' --preset tiny "
-             "--steps 1000000 -t 1 2>&1; echo \"exit $?\"", HEED_CLI, corpus, out);
+    /* SIGINT 2 s after heed has installed its handler (SigCgt bit 1, as
+     * /proc shows it; a cold start on a loaded machine can take longer
+     * than 2 s), during the first steps of a long run: it must stop after
+     * the step under way and write the checkpoint, not the model */
+    snprintf(cmd, sizeof cmd,
+             "'%s' train '%s' -o '%s' --preset tiny --steps 1000000 -t 1 2>&1 & p=$!; i=0; "
+             "while [ $i -lt 600 ] && [ -e /proc/$p ]; do "
+             "m=$(sed -n 's/^SigCgt:[[:space:]]*//p' /proc/$p/status); "
+             "[ -n \"$m\" ] && [ $((0x$m & 2)) -ne 0 ] && break; sleep 0.1; i=$((i + 1)); done; "
+             "sleep 2; kill -INT $p; wait $p; echo \"exit $?\"",
+             HEED_CLI, corpus, out);
     FILE *p = popen(cmd, "r");
     cr_assert(p);
     const size_t n = fread(text, 1, sizeof text - 1, p);
