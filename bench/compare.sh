@@ -12,12 +12,15 @@
 # (as "llama") and IK_BENCH (as "ik") where set, else llama-bench on the
 # PATH. Each round runs every engine once (its own warm-up, then one
 # measured run), so a machine that slows down slows all engines alike;
-# the table gives each engine's median over the rounds. -x passes extra
-# arguments to every peer (e.g. '-fa 1'); -d measures at a cache depth
-# (heed bench -d; llama-bench -d where the peer has it, else — llama.cpp
-# c392e50 and ik_llama.cpp 8337e4cd3 have none — prefill at depth D is
-# derived from one run of prompts of D and D+P tokens, processed in
-# ubatches, as P / (t(D+P) - t(D)), and generation is not measured).
+# the table gives each engine's median over the rounds, and each ratio is
+# the median of the rounds' ratios (heed and the peer of the same round),
+# so that a machine whose speed drifts between rounds moves both sides.
+# -x passes extra arguments to every peer (e.g. '-fa 1'); -d measures at
+# a cache depth (heed bench -d; llama-bench -d where the peer has it,
+# else — llama.cpp c392e50 and ik_llama.cpp 8337e4cd3 have none — prefill
+# at depth D is derived from one run of prompts of D and D+P tokens,
+# processed in ubatches, as P / (t(D+P) - t(D)), and generation is not
+# measured).
 # Each peer's commit, build number and backends are printed from its own
 # CSV.
 #
@@ -97,6 +100,12 @@ heed_run() {
     "$heed" bench "$1" -t "$threads" -p "$p" -n "$n" -r 1 $dflag | tail -n 1 | awk '{ print $2, $4 }'
 }
 
+# heed / peer of column $1, round by round (line i of each file is round i).
+paired_ratios() {
+    paste -d' ' "$tmp/heed.runs" "$2" |
+        awk -v c="$1" '{ b = $(c + 2); print (b > 0 ? $c / b : 0) }'
+}
+
 median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "threads $threads, pp$p tg$n, depth $depth, $rounds rounds alternating; $(uname -m), $(nproc) cores"
@@ -119,8 +128,9 @@ for m in "$@"; do
     for peer in $peers; do
         name=${peer%%=*}
         ppp=$(cut -d' ' -f1 "$tmp/$name.runs" | median); ptg=$(cut -d' ' -f2 "$tmp/$name.runs" | median)
-        line="$line $(awk -v a="$hpp" -v b="$ppp" 'BEGIN { printf "%9.2f %6.2f", b, (b > 0 ? a / b : 0) }')"
-        tgs="$tgs $(awk -v a="$htg" -v b="$ptg" 'BEGIN { printf "%9.2f %6.2f", b, (b > 0 ? a / b : 0) }')"
+        rpp=$(paired_ratios 1 "$tmp/$name.runs" | median); rtg=$(paired_ratios 2 "$tmp/$name.runs" | median)
+        line="$line $(printf '%9.2f %6.2f' "$ppp" "$rpp")"
+        tgs="$tgs $(printf '%9.2f %6.2f' "$ptg" "$rtg")"
     done
     table="$table
 $line $(printf '%9.2f' "$htg")$tgs"
