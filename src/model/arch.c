@@ -5,12 +5,14 @@
  */
 #include "model/model.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const heed_arch archs[] = {
     /* name   norm        position         ffn   embed_scale q_prescale post_norm mask */
     {"llama", NORM_RMS, POS_ROPE_NORMAL, FFN_SILU_GATED, false, false, false, HEED_MASK_CAUSAL},
     {"qwen2", NORM_RMS, POS_ROPE_NEOX, FFN_SILU_GATED, false, false, false, HEED_MASK_CAUSAL},
+    {"qwen3", NORM_RMS, POS_ROPE_NEOX, FFN_SILU_GATED, false, false, false, HEED_MASK_CAUSAL},
     {"phi3", NORM_RMS, POS_ROPE_NEOX, FFN_SILU_GATED, false, true, false, HEED_MASK_CAUSAL},
     {"gemma", NORM_RMS, POS_ROPE_NEOX, FFN_GELU_GATED, true, true, false, HEED_MASK_CAUSAL},
     {"gpt2", NORM_LAYER, POS_LEARNED, FFN_GELU, false, false, false, HEED_MASK_CAUSAL},
@@ -25,4 +27,9 @@ const heed_arch *heed_arch_find(const char *name)
     return NULL;
 }
 
-const char *heed_arch_names(void) { return "llama, qwen2, phi3, gemma, gpt2, bert"; }
+void heed_arch_names(char *buf, size_t size)
+{
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof archs / sizeof *archs; i++)
+        snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? ", " : "", archs[i].name);
+}

@@ -412,6 +412,18 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
         add_bias(c->v, L->bv, n, KV);
     }
 
+    /* qwen3: each head's q and k RMS-normalised over head_dim */
+    for (int t = 0; L->q_norm && t < n; t++)
+        for (int h = 0; h < hp->n_head; h++) {
+            float *q = c->q + t * Q + (int64_t)h * hp->head_dim;
+            heed_rms_norm(q, q, L->q_norm, hp->head_dim, hp->norm_eps);
+        }
+    for (int t = 0; L->k_norm && t < n; t++)
+        for (int h = 0; h < hp->n_kv_head; h++) {
+            float *k = c->k + t * KV + (int64_t)h * hp->head_dim;
+            heed_rms_norm(k, k, L->k_norm, hp->head_dim, hp->norm_eps);
+        }
+
     /* RoPE on q and k (learned positions are in x already); then k, v go
      * into the cache at their positions, head by head */
     const float q_scale = 1.0f / sqrtf((float)hp->head_dim);

@@ -31,7 +31,7 @@ typedef struct heed_arch {
 
 /* The row of name, or NULL; names lists the supported ones for messages. */
 const heed_arch *heed_arch_find(const char *name);
-const char *heed_arch_names(void);
+void heed_arch_names(char *buf, size_t size);
 
 /* A matrix: n_out rows of n_in elements of type. With packed set, data is
  * the model's own copy in the packed layout (packed.h) and packed the
@@ -51,6 +51,9 @@ typedef struct heed_layer {
     heed_weight wq, wk, wv;               /* or all in wqkv (phi3, gpt2)    */
     heed_weight wqkv;
     const float *bq, *bk, *bv, *bqkv;     /* (qwen2; gpt2)                  */
+    const float *q_norm, *k_norm;         /* [head_dim]: RMSNorm of each
+                                             head's q and k before RoPE
+                                             (qwen3)                        */
     heed_weight wo;
     const float *bo;                      /* [n_embd] (gpt2)                */
     const float *ffn_norm, *ffn_norm_b;   /* [n_embd]                       */

@@ -172,6 +172,9 @@ static heed_status load_layer(const loader *l, const heed_model *m, int i, heed_
          (st = vector(l, NAME("attn_k.bias"), KV, true, &L->bk)) ||
          (st = vector(l, NAME("attn_v.bias"), KV, true, &L->bv))))
         return st;
+    if ((st = vector(l, NAME("attn_q_norm.weight"), hp->head_dim, true, &L->q_norm)) ||
+        (st = vector(l, NAME("attn_k_norm.weight"), hp->head_dim, true, &L->k_norm)))
+        return st;
     if ((st = weight(l, NAME("attn_output.weight"), Q, E, false, &L->wo)) ||
         (st = vector(l, NAME("attn_output.bias"), E, true, &L->bo)) ||
         (st = vector(l, NAME(post ? "layer_output_norm.weight" : "ffn_norm.weight"), E, false,
@@ -198,9 +201,12 @@ static heed_status load_gguf(heed_gguf *g, const char *path, heed_model *m)
     if (st)
         return st;
     snprintf(l.arch, sizeof l.arch, "%.*s", (int)(arch.len < 63 ? arch.len : 63), arch.ptr);
-    if (!(m->arch = heed_arch_find(l.arch)))
+    if (!(m->arch = heed_arch_find(l.arch))) {
+        char names[256];
+        heed_arch_names(names, sizeof names);
         return heed_fail(HEED_ERR_UNSUPPORTED, "%s: architecture '%s' is not supported "
-                         "(heed runs: %s)", path, l.arch, heed_arch_names());
+                         "(heed runs: %s)", path, l.arch, names);
+    }
     heed_hparams *hp = &m->hp;
     if ((st = read_hparams(&l, m->arch, hp)))
         return st;

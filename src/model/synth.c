@@ -1,14 +1,17 @@
 /*
  * synth.c — random-weight GGUF models with the exact shapes and metadata
- * of real ones, for benchmarks: speed does not depend on weight values, so
- * these stand in for the real files without downloading them.
+ * of real ones, for benchmarks (speed does not depend on weight values,
+ * so these stand in for the real files without downloading them), and
+ * tiny ones of each architecture for tests against a peer engine.
  *
- * Matrices are uniform in ±0.02·√3 (standard deviation 0.02, as models are
- * initialised), norms 1, biases 0, every 2-D tensor in the asked type
- * (falling back as heed quantize does when a row does not fit its
- * blocks). Each row comes from its own seeded generator, so the file is
- * the same for a seed whatever the thread count. The tokenizer is a
- * byte-level BPE vocabulary of the model's size (256 byte tokens, filler
+ * Matrices are uniform with standard deviation 1/√n_in (as models are
+ * initialised, so activations keep their scale through the layers), norm
+ * weights 1 ± 0.1 and biases ± 0.1 (standard deviations; never exactly 1
+ * or 0, so a test sees a weight that is not applied), every 2-D tensor in
+ * the asked type (falling back as heed quantize does when a row does not
+ * fit its blocks). Each row comes from its own seeded generator, so the
+ * file is the same for a seed whatever the thread count. The tokenizer is
+ * a byte-level BPE vocabulary of the model's size (256 byte tokens, filler
  * tokens, an end-of-text token) that heed and llama.cpp both load.
  */
 #include <math.h>
@@ -25,36 +28,67 @@
 typedef struct synth_shape {
     const char *name, *arch, *model_name;
     int n_vocab, n_ctx, n_embd, n_layer, n_head, n_kv_head, n_ff;
+    int head_dim;   /* 0: n_embd / n_head                                 */
     float rope_base, norm_eps;
     bool tied;      /* output shares token_embd                          */
     bool qkv_bias;  /* qwen2: biases on q, k, v                          */
+    bool qk_norm;   /* qwen3: RMSNorm of each head's q and k             */
 } synth_shape;
 
-/* From the models' published configurations. */
+/* From the models' published configurations; tiny-*: the smallest shape
+ * that exercises every path of an architecture (head_dim != n_embd /
+ * n_head, grouped kv heads), for tests. */
 static const synth_shape shapes[] = {
-    {"stories15m", "llama", "stories15M", 32000, 256, 288, 6, 6, 6, 768, 10000.0f, 1e-5f, false, false},
-    {"gpt2-124m", "gpt2", "GPT-2 124M", 50257, 1024, 768, 12, 12, 12, 3072, 0, 1e-5f, true, false},
-    {"smollm2-135m", "llama", "SmolLM2 135M", 49152, 8192, 576, 30, 9, 3, 1536, 100000.0f, 1e-5f, true, false},
-    {"qwen2.5-0.5b", "qwen2", "Qwen2.5 0.5B", 151936, 32768, 896, 24, 14, 2, 4864, 1000000.0f, 1e-6f, true, true},
-    {"llama-3.2-1b", "llama", "Llama 3.2 1B", 128256, 131072, 2048, 16, 32, 8, 8192, 500000.0f, 1e-5f, true, false},
-    {"tinyllama-1.1b", "llama", "TinyLlama 1.1B", 32000, 2048, 2048, 22, 32, 4, 5632, 10000.0f, 1e-5f, false, false},
+    {.name = "stories15m", .arch = "llama", .model_name = "stories15M", .n_vocab = 32000,
+     .n_ctx = 256, .n_embd = 288, .n_layer = 6, .n_head = 6, .n_kv_head = 6, .n_ff = 768,
+     .rope_base = 10000.0f, .norm_eps = 1e-5f},
+    {.name = "gpt2-124m", .arch = "gpt2", .model_name = "GPT-2 124M", .n_vocab = 50257,
+     .n_ctx = 1024, .n_embd = 768, .n_layer = 12, .n_head = 12, .n_kv_head = 12, .n_ff = 3072,
+     .norm_eps = 1e-5f, .tied = true},
+    {.name = "smollm2-135m", .arch = "llama", .model_name = "SmolLM2 135M", .n_vocab = 49152,
+     .n_ctx = 8192, .n_embd = 576, .n_layer = 30, .n_head = 9, .n_kv_head = 3, .n_ff = 1536,
+     .rope_base = 100000.0f, .norm_eps = 1e-5f, .tied = true},
+    {.name = "qwen2.5-0.5b", .arch = "qwen2", .model_name = "Qwen2.5 0.5B", .n_vocab = 151936,
+     .n_ctx = 32768, .n_embd = 896, .n_layer = 24, .n_head = 14, .n_kv_head = 2, .n_ff = 4864,
+     .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = true, .qkv_bias = true},
+    {.name = "qwen3-0.6b", .arch = "qwen3", .model_name = "Qwen3 0.6B", .n_vocab = 151936,
+     .n_ctx = 40960, .n_embd = 1024, .n_layer = 28, .n_head = 16, .n_kv_head = 8, .n_ff = 3072,
+     .head_dim = 128, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = true,
+     .qk_norm = true},
+    {.name = "llama-3.2-1b", .arch = "llama", .model_name = "Llama 3.2 1B", .n_vocab = 128256,
+     .n_ctx = 131072, .n_embd = 2048, .n_layer = 16, .n_head = 32, .n_kv_head = 8,
+     .n_ff = 8192, .rope_base = 500000.0f, .norm_eps = 1e-5f, .tied = true},
+    {.name = "tinyllama-1.1b", .arch = "llama", .model_name = "TinyLlama 1.1B", .n_vocab = 32000,
+     .n_ctx = 2048, .n_embd = 2048, .n_layer = 22, .n_head = 32, .n_kv_head = 4, .n_ff = 5632,
+     .rope_base = 10000.0f, .norm_eps = 1e-5f},
+    {.name = "tiny-qwen3", .arch = "qwen3", .model_name = "tiny qwen3", .n_vocab = 512,
+     .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 192,
+     .head_dim = 32, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = true,
+     .qk_norm = true},
 };
 
 const char *heed_synth_shape_names(void)
 {
-    return "stories15m, gpt2-124m, smollm2-135m, qwen2.5-0.5b, llama-3.2-1b, tinyllama-1.1b";
+    return "stories15m, gpt2-124m, smollm2-135m, qwen2.5-0.5b, qwen3-0.6b, llama-3.2-1b, "
+           "tinyllama-1.1b, tiny-qwen3";
 }
 
-typedef struct random_matrix {
+/* What a tensor holds: a matrix (std 1/√n_in), norm weights (1 ± 0.1) or
+ * biases (± 0.1); all uniform, from a generator seeded per row. */
+typedef enum { MATRIX, NORM, BIAS } tensor_kind;
+
+typedef struct random_rows {
     uint64_t seed;
-} random_matrix;
+    float center, std;
+} random_rows;
 
 static void random_row(const void *ctx, int64_t row, float *out, int64_t ne0)
 {
-    uint64_t s = ((const random_matrix *)ctx)->seed ^ ((uint64_t)row * 0xd1b54a32d192ed03u);
-    const float a = 0.02f * sqrtf(3.0f);
+    const random_rows *r = ctx;
+    uint64_t s = r->seed ^ ((uint64_t)row * 0xd1b54a32d192ed03u);
+    const float a = r->std * sqrtf(3.0f);
     for (int64_t i = 0; i < ne0; i++)
-        out[i] = a * (float)((double)(heed_splitmix64(&s) >> 11) * 0x1.0p-52 - 1.0);
+        out[i] = r->center + a * (float)((double)(heed_splitmix64(&s) >> 11) * 0x1.0p-52 - 1.0);
 }
 
 typedef struct synth {
@@ -65,28 +99,29 @@ typedef struct synth {
     void *data[512]; /* buffers the writer reads at the end */
 } synth;
 
-/* Adds a tensor: a matrix (ne1 > 0) of random rows in the asked type, or a
- * vector of `fill`. */
-static heed_status add(synth *s, const char *name, int64_t ne0, int64_t ne1, float fill)
+/* Adds a tensor: a matrix [ne1][ne0] in the asked type, or an f32 vector
+ * of ne0 norm weights or biases. */
+static heed_status add(synth *s, const char *name, int64_t ne0, int64_t ne1, tensor_kind kind)
 {
     if (s->n_tensors == (int)(sizeof s->data / sizeof s->data[0]))
         return heed_fail(HEED_ERR_ARG, "too many tensors");
-    const int type = ne1 ? heed_type_for_rows(s->type, ne0) : HEED_TYPE_F32;
-    const int64_t rows = ne1 ? ne1 : 1;
+    const bool matrix = kind == MATRIX;
+    const int type = matrix ? heed_type_for_rows(s->type, ne0) : HEED_TYPE_F32;
+    const int64_t rows = matrix ? ne1 : 1;
     void *data = malloc(heed_type_row_size(type, ne0) * (size_t)rows);
     if (!data)
         return heed_fail(HEED_ERR_NOMEM, "out of memory for tensor '%s'", name);
     s->data[s->n_tensors++] = data;
+    random_rows r = {s->seed ^ (uint64_t)s->n_tensors * 0x9e3779b97f4a7c15u,
+                     kind == NORM ? 1.0f : 0.0f,
+                     matrix ? 1.0f / sqrtf((float)ne0) : 0.1f};
     heed_status st = HEED_OK;
-    if (ne1) {
-        random_matrix m = {s->seed ^ (uint64_t)s->n_tensors * 0x9e3779b97f4a7c15u};
-        st = heed_convert_rows(random_row, &m, rows, ne0, type, data, s->n_threads);
-    } else {
-        for (int64_t i = 0; i < ne0; i++)
-            ((float *)data)[i] = fill;
-    }
+    if (matrix)
+        st = heed_convert_rows(random_row, &r, rows, ne0, type, data, s->n_threads);
+    else
+        random_row(&r, 0, data, ne0);
     const int64_t ne[2] = {ne0, ne1};
-    return st ? st : heed_gguf_writer_add_tensor(s->w, name, type, ne1 ? 2 : 1, ne, data);
+    return st ? st : heed_gguf_writer_add_tensor(s->w, name, type, matrix ? 2 : 1, ne, data);
 }
 
 /* The GPT-2 byte-to-character map: printable bytes stand for themselves,
@@ -156,6 +191,11 @@ static heed_status add_vocab(heed_gguf_writer *w, int n_vocab)
     return st;
 }
 
+static int head_dim(const synth_shape *sh)
+{
+    return sh->head_dim ? sh->head_dim : sh->n_embd / sh->n_head;
+}
+
 static heed_status add_metadata(heed_gguf_writer *w, const synth_shape *sh, int type)
 {
     char key[96];
@@ -177,8 +217,12 @@ static heed_status add_metadata(heed_gguf_writer *w, const synth_shape *sh, int 
     } else {
         SET(heed_gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), sh->norm_eps));
         SET(heed_gguf_writer_set_f32(w, KEY("rope.freq_base"), sh->rope_base));
-        SET(heed_gguf_writer_set_u32(w, KEY("rope.dimension_count"),
-                                     (uint32_t)(sh->n_embd / sh->n_head)));
+        SET(heed_gguf_writer_set_u32(w, KEY("rope.dimension_count"), (uint32_t)head_dim(sh)));
+        if (sh->head_dim) {
+            SET(heed_gguf_writer_set_u32(w, KEY("attention.key_length"), (uint32_t)sh->head_dim));
+            SET(heed_gguf_writer_set_u32(w, KEY("attention.value_length"),
+                                         (uint32_t)sh->head_dim));
+        }
     }
 #undef SET
 #undef KEY
@@ -187,52 +231,56 @@ static heed_status add_metadata(heed_gguf_writer *w, const synth_shape *sh, int 
 
 static heed_status add_tensors(synth *s, const synth_shape *sh)
 {
-    const int64_t E = sh->n_embd, D = sh->n_embd / sh->n_head, F = sh->n_ff;
+    const int64_t E = sh->n_embd, D = head_dim(sh), F = sh->n_ff;
     const int64_t Q = sh->n_head * D, KV = sh->n_kv_head * D;
     const bool gpt2 = !strcmp(sh->arch, "gpt2");
     char name[64];
-    heed_status st = add(s, "token_embd.weight", E, sh->n_vocab, 0);
-#define T(n0, n1, fill, ...) \
-    if (!st) st = add(s, (snprintf(name, sizeof name, __VA_ARGS__), name), n0, n1, fill)
+    heed_status st = add(s, "token_embd.weight", E, sh->n_vocab, MATRIX);
+#define T(n0, n1, kind, ...) \
+    if (!st) st = add(s, (snprintf(name, sizeof name, __VA_ARGS__), name), n0, n1, kind)
     if (gpt2)
-        T(E, sh->n_ctx, 0, "position_embd.weight");
+        T(E, sh->n_ctx, MATRIX, "position_embd.weight");
     for (int i = 0; i < sh->n_layer; i++) {
-        T(E, 0, 1, "blk.%d.attn_norm.weight", i);
+        T(E, 0, NORM, "blk.%d.attn_norm.weight", i);
         if (gpt2) {
-            T(E, 0, 0, "blk.%d.attn_norm.bias", i);
-            T(E, 3 * E, 0, "blk.%d.attn_qkv.weight", i);
-            T(3 * E, 0, 0, "blk.%d.attn_qkv.bias", i);
+            T(E, 0, BIAS, "blk.%d.attn_norm.bias", i);
+            T(E, 3 * E, MATRIX, "blk.%d.attn_qkv.weight", i);
+            T(3 * E, 0, BIAS, "blk.%d.attn_qkv.bias", i);
         } else {
-            T(E, Q, 0, "blk.%d.attn_q.weight", i);
-            T(E, KV, 0, "blk.%d.attn_k.weight", i);
-            T(E, KV, 0, "blk.%d.attn_v.weight", i);
+            T(E, Q, MATRIX, "blk.%d.attn_q.weight", i);
+            T(E, KV, MATRIX, "blk.%d.attn_k.weight", i);
+            T(E, KV, MATRIX, "blk.%d.attn_v.weight", i);
         }
         if (sh->qkv_bias) {
-            T(Q, 0, 0, "blk.%d.attn_q.bias", i);
-            T(KV, 0, 0, "blk.%d.attn_k.bias", i);
-            T(KV, 0, 0, "blk.%d.attn_v.bias", i);
+            T(Q, 0, BIAS, "blk.%d.attn_q.bias", i);
+            T(KV, 0, BIAS, "blk.%d.attn_k.bias", i);
+            T(KV, 0, BIAS, "blk.%d.attn_v.bias", i);
         }
-        T(Q, E, 0, "blk.%d.attn_output.weight", i);
+        if (sh->qk_norm) {
+            T(D, 0, NORM, "blk.%d.attn_q_norm.weight", i);
+            T(D, 0, NORM, "blk.%d.attn_k_norm.weight", i);
+        }
+        T(Q, E, MATRIX, "blk.%d.attn_output.weight", i);
         if (gpt2)
-            T(E, 0, 0, "blk.%d.attn_output.bias", i);
-        T(E, 0, 1, "blk.%d.ffn_norm.weight", i);
+            T(E, 0, BIAS, "blk.%d.attn_output.bias", i);
+        T(E, 0, NORM, "blk.%d.ffn_norm.weight", i);
         if (gpt2) {
-            T(E, 0, 0, "blk.%d.ffn_norm.bias", i);
+            T(E, 0, BIAS, "blk.%d.ffn_norm.bias", i);
         } else {
-            T(E, F, 0, "blk.%d.ffn_gate.weight", i);
+            T(E, F, MATRIX, "blk.%d.ffn_gate.weight", i);
         }
-        T(E, F, 0, "blk.%d.ffn_up.weight", i);
+        T(E, F, MATRIX, "blk.%d.ffn_up.weight", i);
         if (gpt2)
-            T(F, 0, 0, "blk.%d.ffn_up.bias", i);
-        T(F, E, 0, "blk.%d.ffn_down.weight", i);
+            T(F, 0, BIAS, "blk.%d.ffn_up.bias", i);
+        T(F, E, MATRIX, "blk.%d.ffn_down.weight", i);
         if (gpt2)
-            T(E, 0, 0, "blk.%d.ffn_down.bias", i);
+            T(E, 0, BIAS, "blk.%d.ffn_down.bias", i);
     }
-    T(E, 0, 1, "output_norm.weight");
+    T(E, 0, NORM, "output_norm.weight");
     if (gpt2)
-        T(E, 0, 0, "output_norm.bias");
+        T(E, 0, BIAS, "output_norm.bias");
     if (!sh->tied)
-        T(E, sh->n_vocab, 0, "output.weight");
+        T(E, sh->n_vocab, MATRIX, "output.weight");
 #undef T
     return st;
 }
