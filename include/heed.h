@@ -437,9 +437,14 @@ heed_status heed_context_embed(heed_context *c, const int32_t *ids, int n,
 int heed_context_n_past(const heed_context *c);  /* positions filled      */
 const heed_model *heed_context_model(const heed_context *c);
 int heed_context_n_ctx(const heed_context *c);
+/* Bytes of the KV cache (keys and values of every layer): n_ctx positions
+ * per layer, but only the window and a batch for a sliding-window layer. */
+size_t heed_context_kv_bytes(const heed_context *c);
 void heed_context_reset(heed_context *c);        /* empties the cache     */
 /* Keeps only the first n_past positions of the cache (n_past no more than
- * the positions it holds): evaluation goes on from there. */
+ * the positions it holds, and, with sliding-window layers, no further back
+ * than the window of the last evaluation's first position): evaluation
+ * goes on from there. */
 heed_status heed_context_truncate(heed_context *c, int n_past);
 
 /* ------------------------------------------------------------ tokenizers */
@@ -743,17 +748,21 @@ heed_status heed_capture_prompt(const heed_model *m, const int32_t *ids, int n,
                                 int64_t max_bytes, heed_capture **out);
 
 /* One layer's attention inputs, as the operator saw them: query i (at
- * position q_pos0 + i) of head h is q + i*q_stride + h*head_dim; key j of
- * kv head g is k + g*kv_head_stride + j*kv_stride (keys 0..n_kv-1, RoPE
- * applied);
- * query head h reads kv head h / (n_head / n_kv_head); the scores are
- * scale · q·k, over keys 0..position for a causal mask. */
+ * position q_pos0 + i) of head h is q + i*q_stride + h*head_dim; key j (at
+ * position k_pos0 + j) of kv head g is k + g*kv_head_stride + j*kv_stride
+ * (keys 0..n_kv-1, RoPE applied); query head h reads kv head
+ * h / (n_head / n_kv_head). A score is scale · q·k, then, with softcap > 0,
+ * softcap · tanh(score / softcap); a causal query sees the keys up to its
+ * position, with window > 0 only the last window of them. */
 typedef struct heed_qk {
     int layer, n_q, n_kv, n_head, n_kv_head, head_dim;
     int64_t q_pos0, q_stride, kv_stride, kv_head_stride;
     const float *q, *k;
     float scale;
     bool causal;
+    int64_t k_pos0;
+    int window;
+    float softcap;
 } heed_qk;
 typedef void (*heed_qk_fn)(void *user, const heed_qk *qk);
 /* Calls fn after every layer's attention of later evaluations (NULL:

@@ -17,6 +17,9 @@
 typedef struct shape {
     int n_q, n_kv, n_head, n_kv_head, head_dim;
     heed_mask_kind mask;
+    int window;     /* sliding window, 0: none                            */
+    float softcap;  /* 0: none                                            */
+    int k_pos0;     /* position of key row 0 (a window cache dropped them) */
 } shape;
 
 /* K and V rows position-major ([n_kv][kv heads][dim]) or head-major
@@ -55,9 +58,11 @@ static void check(shape sh, float spread, bool head_major, heed_type kt, heed_ty
                    .k_row_bytes = k_rs, .k_head_bytes = k_hs,
                    .v_row_bytes = v_rs, .v_head_bytes = v_hs,
                    .q_stride = Q, .out_stride = Q,
-                   .n_q = sh.n_q, .n_kv = sh.n_kv, .q_pos0 = sh.n_kv - sh.n_q,
+                   .n_q = sh.n_q, .n_kv = sh.n_kv, .k_pos0 = sh.k_pos0,
+                   .q_pos0 = sh.k_pos0 + sh.n_kv - sh.n_q,
                    .n_head = sh.n_head, .n_kv_head = sh.n_kv_head, .head_dim = sh.head_dim,
-                   .scale = 1.0f / sqrtf((float)sh.head_dim), .mask = sh.mask};
+                   .scale = 1.0f / sqrtf((float)sh.head_dim), .mask = sh.mask,
+                   .window = sh.window, .softcap = sh.softcap};
     const int64_t floats = heed_attend_tiled_scratch_floats(&a) > heed_attend_scratch_floats(&a)
                                ? heed_attend_tiled_scratch_floats(&a)
                                : heed_attend_scratch_floats(&a);
@@ -95,12 +100,18 @@ static void check(shape sh, float spread, bool head_major, heed_type kt, heed_ty
 Test(attention, tiled_matches_materialised)
 {
     static const shape shapes[] = {
-        {1, 1, 1, 1, 8, HEED_MASK_CAUSAL},        /* one token                  */
-        {1, 300, 8, 2, 64, HEED_MASK_CAUSAL},     /* a decode step, GQA         */
-        {7, 7, 4, 4, 16, HEED_MASK_CAUSAL},       /* a prompt, plain multi-head */
-        {13, 141, 6, 1, 32, HEED_MASK_CAUSAL},    /* MQA, a batch after a cache */
-        {65, 65, 4, 2, 64, HEED_MASK_CAUSAL},     /* key blocks and a remainder */
-        {9, 9, 3, 3, 24, HEED_MASK_BIDIRECTIONAL} /* an encoder                 */
+        /* n_q n_kv heads  dim  mask         window softcap k_pos0 */
+        {1, 1, 1, 1, 8, HEED_MASK_CAUSAL, 0, 0, 0},        /* one token            */
+        {1, 300, 8, 2, 64, HEED_MASK_CAUSAL, 0, 0, 0},     /* a decode step, GQA   */
+        {7, 7, 4, 4, 16, HEED_MASK_CAUSAL, 0, 0, 0},       /* a prompt, multi-head */
+        {13, 141, 6, 1, 32, HEED_MASK_CAUSAL, 0, 0, 0},    /* MQA after a cache    */
+        {65, 65, 4, 2, 64, HEED_MASK_CAUSAL, 0, 0, 0},     /* blocks, a remainder  */
+        {9, 9, 3, 3, 24, HEED_MASK_BIDIRECTIONAL, 0, 0, 0}, /* an encoder          */
+        {70, 200, 4, 2, 32, HEED_MASK_CAUSAL, 37, 0, 0},   /* a sliding window     */
+        {1, 90, 4, 1, 32, HEED_MASK_CAUSAL, 64, 0, 1000},  /* a decode step on a
+                                                window cache that dropped keys    */
+        {20, 150, 2, 2, 16, HEED_MASK_CAUSAL, 0, 3.0f, 0}, /* soft-capped scores   */
+        {33, 129, 4, 2, 64, HEED_MASK_CAUSAL, 100, 5.0f, 77}, /* all three         */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         check(shapes[i], 1.0f, i % 2, HEED_TYPE_F32, HEED_TYPE_F32);

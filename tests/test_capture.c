@@ -208,8 +208,9 @@ Test(capture, matches_an_independent_softmax_of_q_and_k)
 
 /* ---- every decoder fixture: captured rows against softmax(scale·q·k)
  * recomputed in double from the queries and keys the operator saw (the
- * qk tap), for a prompt and for decode steps; and the logits with capture
- * on are those without, bit for bit */
+ * qk tap) — soft-capped, over the window where the layer has them, every
+ * key outside it captured as 0 — for a prompt and for decode steps; and
+ * the logits with capture on are those without, bit for bit */
 
 typedef struct qk_check {
     const heed_capture *cap;
@@ -225,38 +226,47 @@ static void check_rows(void *user, const heed_qk *qk)
     for (int i = 0; i < qk->n_q; i++)
         for (int h = 0; h < qk->n_head; h++) {
             const int64_t pos = qk->q_pos0 + i;
-            const int n = qk->causal ? (int)pos + 1 : qk->n_kv;
+            /* the keys [first, last] by position it sees */
+            const int64_t last = qk->causal ? pos : qk->k_pos0 + qk->n_kv - 1;
+            const int64_t first = qk->causal && qk->window > 0 && pos - qk->window + 1 > 0
+                                      ? pos - qk->window + 1 : 0;
+            cr_assert_geq(first, qk->k_pos0, "a key the query sees was dropped");
             const float *q = qk->q + i * qk->q_stride + (int64_t)h * qk->head_dim;
             double max = -INFINITY, sum = 0;
-            for (int j = 0; j < n; j++) {
+            for (int64_t p = first; p <= last; p++) {
+                const int64_t j = p - qk->k_pos0;
                 const float *k = qk->k + (h / group) * qk->kv_head_stride + j * qk->kv_stride;
                 double dot = 0;
                 for (int d = 0; d < qk->head_dim; d++)
                     dot += (double)q[d] * k[d];
                 s[j] = qk->scale * dot;
+                if (qk->softcap > 0)
+                    s[j] = qk->softcap * tanh(s[j] / qk->softcap);
                 max = fmax(max, s[j]);
             }
-            for (int j = 0; j < n; j++)
-                sum += s[j] = exp(s[j] - max);
+            for (int64_t p = first; p <= last; p++)
+                sum += s[p - qk->k_pos0] = exp(s[p - qk->k_pos0] - max);
             const float *row = heed_capture_row(chk->cap, qk->layer, h, (int)pos);
             cr_assert_not_null(row);
-            for (int j = 0; j < n; j++)
-                chk->worst = fmax(chk->worst, fabs(row[j] - s[j] / sum));
-            for (int j = n; j < heed_capture_n_tokens(chk->cap); j++)
-                cr_assert(row[j] == 0.0f);
+            for (int p = 0; p < heed_capture_n_tokens(chk->cap); p++)
+                if (p >= first && p <= last)
+                    chk->worst = fmax(chk->worst, fabs(row[p] - s[p - qk->k_pos0] / sum));
+                else
+                    cr_assert(row[p] == 0.0f, "layer %d head %d: key %d outside the query "
+                              "%lld's view has weight %g", qk->layer, h, p, (long long)pos,
+                              row[p]);
             chk->rows++;
         }
     free(s);
 }
 
-static void check_fixture(const char *fixture, heed_type kv)
+/* A prompt of n tokens, then `steps` decode steps. */
+static void check_model(heed_model *m, const char *fixture, heed_type kv, int n, int steps)
 {
-    heed_model *m = load(fixture);
     const int32_t V = heed_model_n_vocab(m);
-    int32_t ids[12];
-    for (int i = 0; i < 12; i++) /* any ids the vocabulary has */
+    int32_t ids[64];
+    for (int i = 0; i < n + steps; i++) /* any ids the vocabulary has */
         ids[i] = (int32_t)((i * 7919 + 13) % V);
-    const int n = 9, steps = 3;
     heed_context *c, *plain;
     heed_capture *cap;
     heed_context_params xp = heed_context_default_params();
@@ -290,6 +300,21 @@ static void check_fixture(const char *fixture, heed_type kv)
     heed_model_free(m);
 }
 
+static void check_fixture(const char *fixture, heed_type kv)
+{
+    check_model(load(fixture), fixture, kv, 9, 3);
+}
+
+/* A tiny synth model of shape, a prompt longer than its window of 16. */
+static void check_synth(const char *shape)
+{
+    const char *path = test_tmp_path(shape);
+    cr_assert_eq(heed_synth(shape, HEED_TYPE_F32, 1, 2, path), HEED_OK, "%s", heed_last_error());
+    heed_model *m;
+    cr_assert_eq(heed_model_load(path, &m), HEED_OK, "%s", heed_last_error());
+    check_model(m, shape, HEED_TYPE_F16, 30, 4);
+}
+
 Test(capture_vs_qk, llama_f32) { check_fixture("llama-tiny-f32.gguf", HEED_TYPE_F16); }
 Test(capture_vs_qk, llama_f16) { check_fixture("llama-tiny-f16.gguf", HEED_TYPE_F16); }
 Test(capture_vs_qk, llama_bf16) { check_fixture("llama-tiny-bf16.gguf", HEED_TYPE_F16); }
@@ -302,6 +327,9 @@ Test(capture_vs_qk, phi3) { check_fixture("phi3-tiny.gguf", HEED_TYPE_F16); }
 Test(capture_vs_qk, gemma) { check_fixture("gemma-tiny.gguf", HEED_TYPE_F16); }
 Test(capture_vs_qk, gpt2) { check_fixture("gpt2-tiny.gguf", HEED_TYPE_F16); }
 Test(capture_vs_qk, stories260K) { check_fixture("stories260K.bin", HEED_TYPE_F16); }
+Test(capture_vs_qk, qwen3) { check_synth("tiny-qwen3"); }
+Test(capture_vs_qk, gemma2_window_and_softcap) { check_synth("tiny-gemma2"); }
+Test(capture_vs_qk, gemma3_windows) { check_synth("tiny-gemma3"); }
 
 /* ---- selection, top-k, the .npy file and telemetry, each against a full
  * dense capture of the same run */

@@ -33,27 +33,29 @@ void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scores,
     const int group = a->n_head / a->n_kv_head;
     for (int64_t item = begin; item < end; item++) {
         const int i = (int)(item / a->n_head), h = (int)(item % a->n_head);
-        const int n = heed_attn_visible(a, i);
+        const int lo = heed_attn_first(a, i), hi = heed_attn_visible(a, i), n = hi - lo;
         const float *q = a->q + (int64_t)i * a->q_stride + (int64_t)h * a->head_dim;
         float *row = scores + (a->n_kv > 0 ? a->n_kv : 1);
         float *out = a->out + (int64_t)i * a->out_stride + (int64_t)h * a->head_dim;
-        /* scores = scale · q·k over the visible keys; masked keys get 0 */
-        for (int j = 0; j < n; j++)
-            scores[j] = a->scale * heed_dot_f32(q, kv_row(a->k, a->k_type, a->k_head_bytes,
-                                                          a->k_row_bytes, h / group, j,
-                                                          a->head_dim, row),
-                                                a->head_dim);
+        /* scores[j - lo] = cap(scale · q·k_j) over the visible keys */
+        for (int j = lo; j < hi; j++)
+            scores[j - lo] = heed_attn_cap(
+                a, a->scale * heed_dot_f32(q, kv_row(a->k, a->k_type, a->k_head_bytes,
+                                                     a->k_row_bytes, h / group, j,
+                                                     a->head_dim, row),
+                                           a->head_dim));
         heed_softmax(scores, n);
         if (a->capture)
-            heed_capture_store(a->capture, a->layer, h, a->q_pos0 + i, scores, n);
+            heed_capture_store(a->capture, a->layer, h, a->q_pos0 + i, a->k_pos0 + lo, scores,
+                               n);
         if (received)
             for (int j = 0; j < n; j++)
-                received[j] += scores[j];
+                received[lo + j] += scores[j];
         memset(out, 0, sizeof *out * (size_t)a->head_dim);
-        for (int j = 0; j < n; j++) {
+        for (int j = lo; j < hi; j++) {
             const float *v = kv_row(a->v, a->v_type, a->v_head_bytes, a->v_row_bytes, h / group,
                                     j, a->head_dim, row);
-            const float w = scores[j];
+            const float w = scores[j - lo];
             for (int d = 0; d < a->head_dim; d++)
                 out[d] += w * v[d];
         }

@@ -14,6 +14,7 @@
 #ifndef HEED_ATTN_ATTENTION_H
 #define HEED_ATTN_ATTENTION_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "heed.h"
@@ -34,25 +35,44 @@ typedef struct heed_attn {
     float *out;          /* [n_q][out_stride], head h at out + h*head_dim    */
     int64_t q_stride, out_stride;
     int n_q, n_kv;
-    int64_t q_pos0;      /* position of query 0; query i is at q_pos0 + i;
-                            key j is at position j                           */
+    int64_t q_pos0;      /* position of query 0; query i is at q_pos0 + i    */
+    int64_t k_pos0;      /* position of key 0; key j is at k_pos0 + j (a
+                            sliding-window cache drops the keys before)      */
     int n_head, n_kv_head, head_dim;
     float scale;
     heed_mask_kind mask;
+    int window;          /* > 0 (causal only): the query at position p sees
+                            only the keys at p - window + 1 .. p             */
+    float softcap;       /* > 0: a score s becomes softcap·tanh(s / softcap)
+                            before the softmax (gemma2)                      */
     /* Capture (may be NULL): every row's post-softmax weights go to
      * heed_capture_store as layer `layer`. */
     heed_capture *capture;
     int layer;
 } heed_attn;
 
-/* Number of keys query i may see: keys 0..q_pos0 + i under a causal mask
- * (at most n_kv), every key otherwise. */
+/* Query i sees keys [heed_attn_first, heed_attn_visible): under a causal
+ * mask those at positions up to its own (at most n_kv), from the window's
+ * start when there is one; every key otherwise. */
 static inline int heed_attn_visible(const heed_attn *a, int i)
 {
     if (a->mask == HEED_MASK_BIDIRECTIONAL)
         return a->n_kv;
-    const int64_t last = a->q_pos0 + i;
+    const int64_t last = a->q_pos0 + i - a->k_pos0;
     return last + 1 < a->n_kv ? (int)(last + 1) : a->n_kv;
+}
+static inline int heed_attn_first(const heed_attn *a, int i)
+{
+    if (a->mask == HEED_MASK_BIDIRECTIONAL || a->window <= 0)
+        return 0;
+    const int64_t first = a->q_pos0 + i - a->window + 1 - a->k_pos0;
+    return first > 0 ? (int)first : 0;
+}
+
+/* A score as the softmax takes it: soft-capped where the model caps. */
+static inline float heed_attn_cap(const heed_attn *a, float s)
+{
+    return a->softcap > 0 ? a->softcap * tanhf(s * (1.0f / a->softcap)) : s;
 }
 
 /* Floats of scratch heed_attend needs (one score row and, for a cache

@@ -10,6 +10,10 @@
  * context. A row's arithmetic does not depend on the other rows of its
  * block, so neither threads nor batching change a result.
  *
+ * A sliding window starts the key blocks at the first row's window, and
+ * each row's scores outside its own window get weight 0 (a window-w layer
+ * costs O(n·w)); soft-capped scores are capped before the maximum.
+ *
  * A cache of f16, bf16 or q8_0 rows is read a key block at a time into
  * floats (exactly), once for all the rows of the item.
  *
@@ -64,24 +68,27 @@ static const float *q_row(const heed_attn *a, int i0, int g, int group, int r)
 }
 
 /* The weights of one finished row, exp(s - lse), to the capture and the
- * telemetry: its scores recomputed block by block by the main loop's
- * kernel from keys read as it read them, so they are its scores. */
+ * telemetry: its scores over keys [lo, hi) recomputed block by block by
+ * the main loop's kernel from keys read as it read them, so they are its
+ * scores. */
 static void emit_row(const heed_attn *a, const heed_attn_rows *kr, const float *q, const char *k,
-                     int head, int64_t pos, int n, float lse, float *w, float *kbuf, float *kt,
-                     double *received)
+                     int head, int64_t pos, int lo, int hi, float lse, float *w, float *kbuf,
+                     float *kt, double *received)
 {
-    for (int k0 = 0; k0 < n; k0 += BK) {
-        const int kn = n - k0 < BK ? n - k0 : BK;
+    for (int k0 = lo; k0 < hi; k0 += BK) {
+        const int kn = hi - k0 < BK ? hi - k0 : BK;
         int64_t ks;
         const float *kb = kv_block(kr, a->k_type, k, a->k_row_bytes, k0, kn, a->head_dim, kbuf, &ks);
-        kr->qk(q, 1, kb, ks, kn, a->head_dim, a->scale, w + k0, BK, kt);
+        kr->qk(q, 1, kb, ks, kn, a->head_dim, a->scale, w + k0 - lo, BK, kt);
+        for (int j = 0; a->softcap > 0 && j < kn; j++)
+            w[k0 - lo + j] = heed_attn_cap(a, w[k0 - lo + j]);
     }
-    kr->exp_sum(w, n, lse);
+    kr->exp_sum(w, hi - lo, lse);
     if (a->capture)
-        heed_capture_store(a->capture, a->layer, head, pos, w, n);
+        heed_capture_store(a->capture, a->layer, head, pos, a->k_pos0 + lo, w, hi - lo);
     if (received)
-        for (int j = 0; j < n; j++)
-            received[j] += w[j];
+        for (int j = lo; j < hi; j++)
+            received[j] += w[j - lo];
 }
 
 void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *scratch,
@@ -105,24 +112,30 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
         const int nq = a->n_q - i0 < BQ ? a->n_q - i0 : BQ, R = nq * group;
         const char *k = (const char *)a->k + g * a->k_head_bytes;
         const char *v = (const char *)a->v + g * a->v_head_bytes;
-        const int n_keys = heed_attn_visible(a, i0 + nq - 1);
+        /* the keys any row of the block sees: from the first row's window
+         * start to the last row's position */
+        const int k_first = heed_attn_first(a, i0), n_keys = heed_attn_visible(a, i0 + nq - 1);
         for (int r = 0; r < R; r++) {
             memcpy(qs + r * D, q_row(a, i0, g, group, r), sizeof *qs * (size_t)D);
             m[r] = -INFINITY;
             l[r] = 0.0f;
         }
         memset(o, 0, sizeof *o * (size_t)(R * D));
-        for (int k0 = 0; k0 < n_keys; k0 += BK) {
+        for (int k0 = k_first; k0 < n_keys; k0 += BK) {
             const int kn = n_keys - k0 < BK ? n_keys - k0 : BK;
             int64_t ks, vs;
             const float *kb = kv_block(kr, a->k_type, k, a->k_row_bytes, k0, kn, D, kbuf, &ks);
             kr->qk(qs, R, kb, ks, kn, D, a->scale, s, BK, kt);
             for (int r = 0; r < R; r++) {
                 float *sr = s + r * BK;
-                /* the keys of this block it sees */
-                int seen = heed_attn_visible(a, i0 + r / group) - k0;
-                seen = seen < 0 ? 0 : seen < kn ? seen : kn;
-                const float top = kr->max(sr, seen);
+                /* the keys [lo, hi) of this block that row r sees */
+                const int i = i0 + r / group;
+                int lo = heed_attn_first(a, i) - k0, hi = heed_attn_visible(a, i) - k0;
+                lo = lo < 0 ? 0 : lo < kn ? lo : kn;
+                hi = hi < lo ? lo : hi < kn ? hi : kn;
+                for (int j = lo; a->softcap > 0 && j < hi; j++)
+                    sr[j] = heed_attn_cap(a, sr[j]);
+                const float top = kr->max(sr + lo, hi - lo);
                 if (top > m[r]) { /* rescale what was summed under the old maximum */
                     const float c = expf(m[r] - top);
                     l[r] *= c;
@@ -130,9 +143,11 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
                         o[r * D + d] *= c;
                     m[r] = top;
                 }
-                if (seen)
-                    l[r] += kr->exp_sum(sr, seen, m[r]);
-                memset(sr + seen, 0, sizeof *sr * (size_t)(kn - seen)); /* hidden: weight 0 */
+                if (hi > lo)
+                    l[r] += kr->exp_sum(sr + lo, hi - lo, m[r]);
+                /* hidden keys: weight 0 */
+                memset(sr, 0, sizeof *sr * (size_t)lo);
+                memset(sr + hi, 0, sizeof *sr * (size_t)(kn - hi));
             }
             /* each value row once for all rows */
             const float *vb = kv_block(kr, a->v_type, v, a->v_row_bytes, k0, kn, D, vbuf, &vs);
@@ -145,8 +160,8 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
             for (int d = 0; d < D; d++)
                 out[d] = o[r * D + d] * inv;
             if (a->capture || received)
-                emit_row(a, kr, qs + r * D, k, h, a->q_pos0 + i, heed_attn_visible(a, i),
-                         m[r] + logf(l[r]), w, kbuf, kt, received);
+                emit_row(a, kr, qs + r * D, k, h, a->q_pos0 + i, heed_attn_first(a, i),
+                         heed_attn_visible(a, i), m[r] + logf(l[r]), w, kbuf, kt, received);
         }
     }
 }

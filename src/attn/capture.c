@@ -206,9 +206,9 @@ const double *heed_capture_received(const heed_capture *c, int layer)
     return layer < 0 || layer >= c->n_layer ? NULL : c->received + (int64_t)layer * c->n_tokens;
 }
 
-/* The k largest of w[0..n) into keys/weights, largest first, ties by the
- * lower key; unused entries stay key -1, weight 0. */
-static void keep_top(const float *w, int n, int k, int32_t *keys, float *weights)
+/* The k largest of w[0..n) (keys key0 + j) into keys/weights, largest
+ * first, ties by the lower key; unused entries stay key -1, weight 0. */
+static void keep_top(const float *w, int64_t key0, int n, int k, int32_t *keys, float *weights)
 {
     int kept = 0;
     for (int j = 0; j < n; j++) {
@@ -221,7 +221,7 @@ static void keep_top(const float *w, int n, int k, int32_t *keys, float *weights
             at--;
         }
         weights[at] = w[j];
-        keys[at] = j;
+        keys[at] = (int32_t)(key0 + j);
     }
     for (int i = kept; i < k; i++) {
         keys[i] = -1;
@@ -229,28 +229,31 @@ static void keep_top(const float *w, int n, int k, int32_t *keys, float *weights
     }
 }
 
-void heed_capture_store(heed_capture *c, int layer, int head, int64_t pos, const float *w,
-                        int n)
+void heed_capture_store(heed_capture *c, int layer, int head, int64_t pos, int64_t key0,
+                        const float *w, int n)
 {
     const int64_t r = row_index(c, layer, head, pos);
     if (r < 0)
         return;
-    if (n > c->n_tokens)
-        n = c->n_tokens;
+    key0 = key0 < 0 ? 0 : key0 < c->n_tokens ? key0 : c->n_tokens;
+    if (n > c->n_tokens - key0)
+        n = (int)(c->n_tokens - key0);
     if (c->top_k) {
-        keep_top(w, n, c->top_k, c->keys + r * c->top_k, c->weights + r * c->top_k);
+        keep_top(w, key0, n, c->top_k, c->keys + r * c->top_k, c->weights + r * c->top_k);
         return;
     }
     float *row = c->weights + r * c->n_tokens;
-    memcpy(row, w, sizeof *row * (size_t)n);
-    memset(row + n, 0, sizeof *row * (size_t)(c->n_tokens - n));
+    memset(row, 0, sizeof *row * (size_t)key0);
+    memcpy(row + key0, w, sizeof *row * (size_t)n);
+    memset(row + key0 + n, 0, sizeof *row * (size_t)(c->n_tokens - key0 - n));
 }
 
-void heed_capture_add_received(heed_capture *c, int layer, const double *sums, int n)
+void heed_capture_add_received(heed_capture *c, int layer, int64_t key0, const double *sums,
+                               int n)
 {
     double *to = c->received + (int64_t)layer * c->n_tokens;
-    for (int j = 0; j < n && j < c->n_tokens; j++)
-        to[j] += sums[j];
+    for (int j = 0; j < n && key0 + j < c->n_tokens; j++)
+        to[key0 + j] += sums[j];
 }
 
 heed_status heed_capture_prompt(const heed_model *m, const int32_t *ids, int n,

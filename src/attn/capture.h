@@ -4,12 +4,14 @@
 
 #include "heed.h"
 
-/* Keeps w[0..n), the weights query position pos of (layer, head) gave keys
- * 0..n-1, if that row is selected. Threads may store distinct rows at once. */
-void heed_capture_store(heed_capture *c, int layer, int head, int64_t pos, const float *w,
-                        int n);
-/* Adds sums[0..n), the weight each key received in one evaluation of
- * layer, to the layer's telemetry. */
-void heed_capture_add_received(heed_capture *c, int layer, const double *sums, int n);
+/* Keeps w[0..n), the weights query position pos of (layer, head) gave the
+ * keys at positions key0 .. key0 + n - 1 (every other key: 0), if that row
+ * is selected. Threads may store distinct rows at once. */
+void heed_capture_store(heed_capture *c, int layer, int head, int64_t pos, int64_t key0,
+                        const float *w, int n);
+/* Adds sums[0..n), the weight each key from position key0 on received in
+ * one evaluation of layer, to the layer's telemetry. */
+void heed_capture_add_received(heed_capture *c, int layer, int64_t key0, const double *sums,
+                               int n);
 
 #endif

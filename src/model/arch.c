@@ -8,15 +8,25 @@
 #include <stdio.h>
 #include <string.h>
 
+/* What each row does not say is off (false, 0). */
 static const heed_arch archs[] = {
-    /* name   norm        position         ffn   embed_scale q_prescale post_norm mask */
-    {"llama", NORM_RMS, POS_ROPE_NORMAL, FFN_SILU_GATED, false, false, false, HEED_MASK_CAUSAL},
-    {"qwen2", NORM_RMS, POS_ROPE_NEOX, FFN_SILU_GATED, false, false, false, HEED_MASK_CAUSAL},
-    {"qwen3", NORM_RMS, POS_ROPE_NEOX, FFN_SILU_GATED, false, false, false, HEED_MASK_CAUSAL},
-    {"phi3", NORM_RMS, POS_ROPE_NEOX, FFN_SILU_GATED, false, true, false, HEED_MASK_CAUSAL},
-    {"gemma", NORM_RMS, POS_ROPE_NEOX, FFN_GELU_GATED, true, true, false, HEED_MASK_CAUSAL},
-    {"gpt2", NORM_LAYER, POS_LEARNED, FFN_GELU, false, false, false, HEED_MASK_CAUSAL},
-    {"bert", NORM_LAYER, POS_LEARNED, FFN_GELU, false, false, true, HEED_MASK_BIDIRECTIONAL},
+    {.name = "llama", .norm = NORM_RMS, .pos = POS_ROPE_NORMAL, .ffn = FFN_SILU_GATED},
+    {.name = "qwen2", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_SILU_GATED},
+    {.name = "qwen3", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_SILU_GATED},
+    {.name = "phi3", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_SILU_GATED,
+     .q_prescale = true, .sliding = true},
+    {.name = "gemma", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_GELU_GATED,
+     .embed_scale = true, .q_prescale = true},
+    {.name = "gemma2", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_GELU_GATED,
+     .embed_scale = true, .q_prescale = true, .prescale_embd_layers = 46, .sliding = true,
+     .window_default = 4096, .global_every = 2, .attn_softcap_default = 50.0f,
+     .final_softcap_default = 30.0f},
+    {.name = "gemma3", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_GELU_GATED,
+     .embed_scale = true, .q_prescale = true, .prescale_embd_layers = 62, .sliding = true,
+     .global_every = 6, .rope_base_local = 10000.0f},
+    {.name = "gpt2", .norm = NORM_LAYER, .pos = POS_LEARNED, .ffn = FFN_GELU},
+    {.name = "bert", .norm = NORM_LAYER, .pos = POS_LEARNED, .ffn = FFN_GELU, .post_norm = true,
+     .mask = HEED_MASK_BIDIRECTIONAL},
 };
 
 const heed_arch *heed_arch_find(const char *name)
@@ -32,4 +42,10 @@ void heed_arch_names(char *buf, size_t size)
     buf[0] = 0;
     for (size_t i = 0; i < sizeof archs / sizeof *archs; i++)
         snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? ", " : "", archs[i].name);
+}
+
+bool heed_layer_sliding(const heed_model *m, int il)
+{
+    const int every = m->arch->global_every;
+    return m->hp.n_swa > 0 && (every == 0 || (il + 1) % every != 0);
 }

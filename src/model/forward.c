@@ -25,6 +25,14 @@
 
 enum { BATCH = 256, DEFAULT_CTX = 4096 };
 
+/* Where a layer's keys and values are: a full layer holds every position
+ * (cap = n_ctx, pos0 = 0); a sliding-window layer only the window and a
+ * batch, the oldest dropped (pos0 moves on) when a batch needs the room. */
+typedef struct layer_cache {
+    int64_t first_row;
+    int cap, pos0;
+} layer_cache;
+
 struct heed_context {
     const heed_model *m;
     int n_ctx, n_past;
@@ -37,9 +45,11 @@ struct heed_context {
     int res_begin, res_end;
     heed_qk_fn qk_tap;      /* called after each layer's attention, or NULL  */
     void *qk_user;
-    /* [n_layer][n_kv_head][n_ctx] rows of head_dim elements of type_k
-     * (type_v): each head's keys one contiguous run */
+    /* per layer, [n_kv_head][cap] rows of head_dim elements of type_k
+     * (type_v) from row first_row on: each head's keys one contiguous run,
+     * row j the position pos0 + j */
     void *k_cache, *v_cache;
+    layer_cache *cache;     /* [n_layer]                                     */
     heed_type type_k, type_v;
     size_t k_row, v_row;   /* bytes of one cached key (value) row           */
     float *tap_k;   /* [n_kv_head][n_ctx][head_dim] keys as floats for the
@@ -93,6 +103,7 @@ void heed_context_free(heed_context *c)
     heed_pool_free(c->pool);
     free(c->k_cache);
     free(c->v_cache);
+    free(c->cache);
     free(c->tap_k);
     free(c->x);
     free(c->h);
@@ -164,7 +175,14 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     }
     const size_t E = (size_t)hp->n_embd, Q = (size_t)hp->n_head * (size_t)hp->head_dim;
     const size_t KV = (size_t)hp->n_kv_head * (size_t)hp->head_dim, F = (size_t)hp->n_ff;
-    const size_t rows = (size_t)hp->n_layer * (size_t)n_ctx * (size_t)hp->n_kv_head;
+    size_t rows = 0;
+    if ((c->cache = calloc((size_t)hp->n_layer, sizeof *c->cache)))
+        for (int il = 0; il < hp->n_layer; il++) {
+            const int64_t window = heed_layer_sliding(m, il) ? (int64_t)hp->n_swa + c->batch
+                                                             : n_ctx;
+            c->cache[il] = (layer_cache){(int64_t)rows, window < n_ctx ? (int)window : n_ctx, 0};
+            rows += (size_t)c->cache[il].cap * (size_t)hp->n_kv_head;
+        }
     c->k_cache = malloc(rows * c->k_row);
     c->v_cache = malloc(rows * c->v_row);
     c->x = malloc(sizeof(float) * B * E);
@@ -183,7 +201,7 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     c->received = malloc(sizeof(double) * (size_t)n_ctx * (size_t)heed_pool_size(c->pool));
     c->rope = malloc(sizeof(float) * (size_t)hp->n_rot);
     c->xq = malloc(max_prepared_size(m, c->batch));
-    if (!c->k_cache || !c->v_cache || !c->x || !c->h || !c->q || !c->k || !c->v || !c->qkv ||
+    if (!c->cache || !c->k_cache || !c->v_cache || !c->x || !c->h || !c->q || !c->k || !c->v || !c->qkv ||
         !c->att || !c->gate || !c->up || !c->attn_scratch || !c->received || !c->rope || !c->xq) {
         heed_context_free(c);
         return heed_fail(HEED_ERR_NOMEM, "out of memory for a context of %d positions "
@@ -196,14 +214,38 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
 
 int heed_context_n_past(const heed_context *c) { return c->n_past; }
 int heed_context_n_ctx(const heed_context *c) { return c->n_ctx; }
+
+size_t heed_context_kv_bytes(const heed_context *c)
+{
+    size_t rows = 0;
+    for (int il = 0; il < c->m->hp.n_layer; il++)
+        rows += (size_t)c->cache[il].cap * (size_t)c->m->hp.n_kv_head;
+    return rows * (c->k_row + c->v_row);
+}
 const heed_model *heed_context_model(const heed_context *c) { return c->m; }
-void heed_context_reset(heed_context *c) { c->n_past = 0; }
+void heed_context_reset(heed_context *c)
+{
+    c->n_past = 0;
+    for (int il = 0; il < c->m->hp.n_layer; il++)
+        c->cache[il].pos0 = 0;
+}
 
 heed_status heed_context_truncate(heed_context *c, int n_past)
 {
     if (n_past < 0 || n_past > c->n_past)
         return heed_fail(HEED_ERR_ARG, "cannot keep %d positions of a cache holding %d", n_past,
                          c->n_past);
+    if (n_past == 0) {
+        heed_context_reset(c);
+        return HEED_OK;
+    }
+    /* the next position's window must still be cached */
+    const int first = n_past - c->m->hp.n_swa + 1;
+    for (int il = 0; il < c->m->hp.n_layer; il++)
+        if (c->cache[il].pos0 > 0 && c->cache[il].pos0 > first)
+            return heed_fail(HEED_ERR_ARG, "cannot go back to %d positions: layer %d's "
+                             "sliding-window cache has dropped the positions before %d", n_past,
+                             il, c->cache[il].pos0);
     c->n_past = n_past;
     return HEED_OK;
 }
@@ -320,7 +362,8 @@ static void attend(heed_context *c, const heed_attn *a)
     attend_job job = {a, c->attn_scratch, c->attn_floats, a->capture ? c->received : NULL, c->n_ctx};
     heed_pool_run(c->pool, attend_share, &job);
     for (int t = 0; a->capture && t < heed_pool_size(c->pool); t++)
-        heed_capture_add_received(a->capture, a->layer, c->received + t * c->n_ctx, a->n_kv);
+        heed_capture_add_received(a->capture, a->layer, a->k_pos0, c->received + t * c->n_ctx,
+                                  a->n_kv);
 }
 
 /* y[t] = norm(x[t]) for n rows of n_embd: RMSNorm or LayerNorm as the
@@ -358,12 +401,12 @@ static void tap_qk(heed_context *c, const heed_attn *a)
 {
     const int64_t D = a->head_dim;
     const float *k = a->k;
-    int64_t kv_stride = D, head_stride = c->n_ctx * D;
+    int64_t kv_stride = D, head_stride = a->k_head_bytes / a->k_row_bytes * D;
     if (a->k_type == HEED_TYPE_F32) {
         head_stride = a->k_head_bytes / (int64_t)sizeof(float);
     } else {
-        if (!c->tap_k &&
-            !(c->tap_k = malloc(sizeof(float) * (size_t)(a->n_kv_head * head_stride))))
+        if (!c->tap_k && !(c->tap_k = malloc(sizeof(float) * (size_t)a->n_kv_head *
+                                             (size_t)c->n_ctx * (size_t)D)))
             return; /* out of memory: the tap misses this layer */
         for (int g = 0; g < a->n_kv_head; g++)
             for (int j = 0; j < a->n_kv; j++)
@@ -374,8 +417,24 @@ static void tap_qk(heed_context *c, const heed_attn *a)
     }
     const heed_qk qk = {a->layer, a->n_q, a->n_kv, a->n_head, a->n_kv_head, a->head_dim,
                         a->q_pos0, a->q_stride, kv_stride, head_stride, a->q, k, a->scale,
-                        a->mask == HEED_MASK_CAUSAL};
+                        a->mask == HEED_MASK_CAUSAL, a->k_pos0, a->window, a->softcap};
     c->qk_tap(c->qk_user, &qk);
+}
+
+/* Makes room in a sliding layer's cache for a batch at pos0: keeps only
+ * the window - 1 positions before it that its first query still sees. */
+static void drop_oldest(heed_context *c, layer_cache *lc, int pos0)
+{
+    const heed_hparams *hp = &c->m->hp;
+    const int keep = hp->n_swa - 1 < pos0 - lc->pos0 ? hp->n_swa - 1 : pos0 - lc->pos0;
+    const int from = pos0 - keep - lc->pos0;
+    for (int g = 0; g < hp->n_kv_head; g++) {
+        char *k = (char *)c->k_cache + (lc->first_row + (int64_t)g * lc->cap) * (int64_t)c->k_row;
+        char *v = (char *)c->v_cache + (lc->first_row + (int64_t)g * lc->cap) * (int64_t)c->v_row;
+        memmove(k, k + from * (int64_t)c->k_row, (size_t)keep * c->k_row);
+        memmove(v, v + from * (int64_t)c->v_row, (size_t)keep * c->v_row);
+    }
+    lc->pos0 = pos0 - keep;
 }
 
 /* x += attention(norm(x)) for n tokens at positions pos0.. of layer il. */
@@ -424,18 +483,26 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
             heed_rms_norm(k, k, L->k_norm, hp->head_dim, hp->norm_eps);
         }
 
-    /* RoPE on q and k (learned positions are in x already); then k, v go
-     * into the cache at their positions, head by head */
-    const float q_scale = 1.0f / sqrtf((float)hp->head_dim);
-    const int64_t k_head = (int64_t)c->n_ctx * (int64_t)c->k_row;
-    const int64_t v_head = (int64_t)c->n_ctx * (int64_t)c->v_row;
-    char *k_cache = (char *)c->k_cache + il * hp->n_kv_head * k_head;
-    char *v_cache = (char *)c->v_cache + il * hp->n_kv_head * v_head;
+    /* RoPE on q and k (learned positions are in x already; a sliding layer
+     * may have its own base); then k, v go into the cache at their
+     * positions, head by head */
+    const bool sliding = heed_layer_sliding(m, il);
+    const bool local_rope = sliding && m->arch->rope_base_local > 0;
+    const float rope_base = local_rope ? m->arch->rope_base_local : hp->rope_base;
+    const float rope_scale = local_rope ? 1.0f : hp->rope_freq_scale;
+    layer_cache *lc = &c->cache[il];
+    if (pos0 + n - lc->pos0 > lc->cap)
+        drop_oldest(c, lc, pos0);
+    const int64_t k_head = (int64_t)lc->cap * (int64_t)c->k_row;
+    const int64_t v_head = (int64_t)lc->cap * (int64_t)c->v_row;
+    char *k_cache = (char *)c->k_cache + lc->first_row * (int64_t)c->k_row;
+    char *v_cache = (char *)c->v_cache + lc->first_row * (int64_t)c->v_row;
     const heed_type_traits *tk = heed_type_get(c->type_k), *tv = heed_type_get(c->type_v);
+    const int row0 = pos0 - lc->pos0; /* the batch's first row in the cache */
     for (int t = 0; t < n; t++) {
         if (m->arch->pos != POS_LEARNED) {
             const int neox = m->arch->pos == POS_ROPE_NEOX;
-            heed_rope_angles(c->rope, pos0 + t, hp->n_rot, hp->rope_base, hp->rope_freq_scale,
+            heed_rope_angles(c->rope, pos0 + t, hp->n_rot, rope_base, rope_scale,
                              m->rope_freqs);
             heed_rope_apply(c->q + t * Q, hp->n_head, hp->head_dim, hp->n_rot, c->rope, neox);
             heed_rope_apply(c->k + t * KV, hp->n_kv_head, hp->head_dim, hp->n_rot, c->rope,
@@ -443,12 +510,12 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
         }
         if (m->arch->q_prescale)
             for (int64_t i = 0; i < Q; i++)
-                c->q[t * Q + i] *= q_scale;
+                c->q[t * Q + i] *= hp->q_scale;
         for (int g = 0; g < hp->n_kv_head; g++) {
             const int64_t e = t * KV + (int64_t)g * hp->head_dim;
-            tk->from_float(c->k + e, k_cache + g * k_head + (pos0 + t) * (int64_t)c->k_row,
+            tk->from_float(c->k + e, k_cache + g * k_head + (row0 + t) * (int64_t)c->k_row,
                            hp->head_dim);
-            tv->from_float(c->v + e, v_cache + g * v_head + (pos0 + t) * (int64_t)c->v_row,
+            tv->from_float(c->v + e, v_cache + g * v_head + (row0 + t) * (int64_t)c->v_row,
                            hp->head_dim);
         }
     }
@@ -459,9 +526,10 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
         .k_row_bytes = (int64_t)c->k_row, .k_head_bytes = k_head,
         .v_row_bytes = (int64_t)c->v_row, .v_head_bytes = v_head,
         .q_stride = Q, .out_stride = Q,
-        .n_q = n, .n_kv = pos0 + n, .q_pos0 = pos0,
+        .n_q = n, .n_kv = row0 + n, .q_pos0 = pos0, .k_pos0 = lc->pos0,
         .n_head = hp->n_head, .n_kv_head = hp->n_kv_head, .head_dim = hp->head_dim,
-        .scale = m->arch->q_prescale ? 1.0f : q_scale, .mask = m->arch->mask,
+        .scale = m->arch->q_prescale ? 1.0f : hp->q_scale, .mask = m->arch->mask,
+        .window = sliding ? hp->n_swa : 0, .softcap = hp->attn_softcap,
         .capture = c->capture, .layer = il,
     };
     attend(c, &a);
@@ -470,6 +538,8 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
 
     matmul(c, &L->wo, c->att, n, c->h);
     add_bias(c->h, L->bo, n, E);
+    if (L->attn_post_norm)
+        norm_rows(m, c->h, c->h, L->attn_post_norm, NULL, n);
     add(c->x, c->h, n * E);
     if (post)
         norm_rows(m, c->x, c->x, L->attn_norm, L->attn_norm_b, n);
@@ -535,9 +605,21 @@ static void ffn_block(heed_context *c, int il, int n)
     }
     matmul(c, &L->w_down, c->gate, n, c->h);
     add_bias(c->h, L->b_down, n, E);
+    if (L->ffn_post_norm)
+        norm_rows(m, c->h, c->h, L->ffn_post_norm, NULL, n);
     add(c->x, c->h, n * E);
     if (post)
         norm_rows(m, c->x, c->x, L->ffn_norm, L->ffn_norm_b, n);
+}
+
+/* logits = out(h) for n normed rows, soft-capped where the model caps. */
+static void output_head(heed_context *c, const float *h, int n, float *logits)
+{
+    const heed_model *m = c->m;
+    matmul(c, &m->output, h, n, logits);
+    const float cap = m->hp.final_softcap;
+    for (int64_t i = 0; cap > 0 && i < (int64_t)n * m->hp.n_vocab; i++)
+        logits[i] = cap * tanhf(logits[i] * (1.0f / cap));
 }
 
 /* Copies the stream of the batch's n tokens (at positions n_past..) that
@@ -588,7 +670,7 @@ static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_
     if (logits && first_logit < n) {
         const int k = n - first_logit;
         norm_rows(m, c->h, c->x + first_logit * E, m->output_norm, m->output_norm_b, k);
-        matmul(c, &m->output, c->h, k, logits);
+        output_head(c, c->h, k, logits);
     }
     c->n_past += n;
 }
@@ -687,6 +769,6 @@ heed_status heed_context_lens(heed_context *c, const float *hidden, float *logit
         return heed_fail(HEED_ERR_UNSUPPORTED, "'%s' is an encoder: it has no output head",
                          m->arch->name);
     norm_rows(m, c->h, hidden, m->output_norm, m->output_norm_b, 1);
-    matmul(c, &m->output, c->h, 1, logits);
+    output_head(c, c->h, 1, logits);
     return HEED_OK;
 }

@@ -13,6 +13,7 @@
  * Matrices are row-major with one row per output, as heed's weights are.
  */
 #include <stddef.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,7 @@ static heed_status check_header(const char *path, const int32_t h[7], uint64_t s
                          "%d do not divide into even heads", path, hp->n_embd, hp->n_head,
                          hp->n_kv_head);
     hp->head_dim = hp->n_rot = hp->n_embd / hp->n_head;
+    hp->q_scale = 1.0f / sqrtf((float)hp->head_dim);
     /* Every count is below 2^24, so these products fit in 64 bits. */
     const uint64_t E = (uint64_t)hp->n_embd, F = (uint64_t)hp->n_ff, L = (uint64_t)hp->n_layer;
     const uint64_t V = (uint64_t)hp->n_vocab, KV = (uint64_t)hp->n_kv_head * hp->head_dim;

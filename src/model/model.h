@@ -24,9 +24,25 @@ typedef struct heed_arch {
     bool embed_scale;          /* x = embedding · sqrt(n_embd) (gemma)      */
     bool q_prescale;           /* q *= 1/sqrt(head_dim) before q·k (phi3,
                                   gemma), instead of scaling the scores     */
+    int prescale_embd_layers;  /* the layer count of the variant that
+                                  prescales by 1/sqrt(n_embd / n_head)
+                                  instead (gemma2 27B: 46, gemma3 27B: 62,
+                                  as llama.cpp tells them apart)            */
     bool post_norm;            /* x = norm(x + block(x)) (bert), instead of
                                   x = x + block(norm(x))                    */
     heed_mask_kind mask;       /* bidirectional: an encoder (no logits)     */
+    /* Sliding-window attention: the window is <arch>.attention.
+     * sliding_window (window_default when absent; 0: none); layer il uses
+     * it unless global_every > 0 and (il + 1) % global_every == 0. */
+    bool sliding;
+    int window_default, global_every;
+    float rope_base_local;     /* the sliding layers' RoPE base, not in the
+                                  file (gemma3: 10000), unscaled; 0: the
+                                  file's                                    */
+    /* soft-capping of attention scores and of the logits:
+     * <arch>.attn_logit_softcapping and .final_logit_softcapping, these
+     * when absent (0: none) */
+    float attn_softcap_default, final_softcap_default;
 } heed_arch;
 
 /* The row of name, or NULL; names lists the supported ones for messages. */
@@ -53,7 +69,10 @@ typedef struct heed_layer {
     const float *bq, *bk, *bv, *bqkv;     /* (qwen2; gpt2)                  */
     const float *q_norm, *k_norm;         /* [head_dim]: RMSNorm of each
                                              head's q and k before RoPE
-                                             (qwen3)                        */
+                                             (qwen3, gemma3)                */
+    const float *attn_post_norm, *ffn_post_norm; /* [n_embd]: RMSNorm of a
+                                             block's output before it is
+                                             added (gemma2, gemma3)         */
     heed_weight wo;
     const float *bo;                      /* [n_embd] (gpt2)                */
     const float *ffn_norm, *ffn_norm_b;   /* [n_embd]                       */
@@ -66,7 +85,13 @@ typedef struct heed_hparams {
     int n_vocab, n_embd, n_layer, n_head, n_kv_head, head_dim, n_ff, n_ctx_train;
     int n_rot;
     float norm_eps, rope_base, rope_freq_scale;
+    float q_scale;       /* what q·k is scaled by (before it, q_prescale)    */
+    int n_swa;           /* the sliding window, 0: none                      */
+    float attn_softcap, final_softcap; /* 0: none                            */
 } heed_hparams;
+
+/* Whether layer il of m attends through the sliding window. */
+bool heed_layer_sliding(const heed_model *m, int il);
 
 struct heed_model {
     heed_gguf *gguf;              /* owns the mapping                        */

@@ -40,16 +40,19 @@ static heed_status hp_int(const loader *l, const char *suffix, int64_t def, int6
     return HEED_OK;
 }
 
-/* `<arch>.suffix` as a positive finite float; def when absent. */
+/* `<arch>.suffix` as a positive finite float; def when absent (def < 0:
+ * required; 0: off). */
 static heed_status hp_float(const loader *l, const char *suffix, double def, float *out)
 {
     char key[160];
     double v;
     snprintf(key, sizeof key, "%s.%s", l->arch, suffix);
     heed_status st = heed_gguf_get_float(l->g, key, &v);
-    if (st == HEED_ERR_NOT_FOUND && def > 0)
-        v = def;
-    else if (st)
+    if (st == HEED_ERR_NOT_FOUND && def >= 0) {
+        *out = (float)def;
+        return HEED_OK;
+    }
+    if (st)
         return st;
     if (!(v > 0) || !isfinite(v))
         return heed_fail(HEED_ERR_FORMAT, "%s: metadata key '%s' is %g (expected a positive "
@@ -104,6 +107,22 @@ static heed_status read_hparams(const loader *l, const heed_arch *arch, heed_hpa
         return heed_fail(HEED_ERR_UNSUPPORTED, "%s: RoPE scaling '%.*s' is not supported "
                          "(heed supports none and linear)", l->path, (int)type.len, type.ptr);
     hp->rope_freq_scale = 1.0f / factor;
+
+    /* as llama.cpp scales q·k: by 1/sqrt(head_dim), or for the variant that
+     * differs (gemma 27B) by 1/sqrt(n_embd / n_head) */
+    const int scale_dim = hp->n_layer == arch->prescale_embd_layers ? hp->n_embd / hp->n_head
+                                                                    : hp->head_dim;
+    hp->q_scale = 1.0f / sqrtf((float)(scale_dim > 0 ? scale_dim : hp->head_dim));
+    if (arch->sliding &&
+        (st = hp_int(l, "attention.sliding_window", arch->window_default, 0, INT32_MAX,
+                     &hp->n_swa)))
+        return st;
+    if (arch->attn_softcap_default > 0 &&
+        ((st = hp_float(l, "attn_logit_softcapping", arch->attn_softcap_default,
+                        &hp->attn_softcap)) ||
+         (st = hp_float(l, "final_logit_softcapping", arch->final_softcap_default,
+                        &hp->final_softcap))))
+        return st;
     return HEED_OK;
 }
 
@@ -173,7 +192,9 @@ static heed_status load_layer(const loader *l, const heed_model *m, int i, heed_
          (st = vector(l, NAME("attn_v.bias"), KV, true, &L->bv))))
         return st;
     if ((st = vector(l, NAME("attn_q_norm.weight"), hp->head_dim, true, &L->q_norm)) ||
-        (st = vector(l, NAME("attn_k_norm.weight"), hp->head_dim, true, &L->k_norm)))
+        (st = vector(l, NAME("attn_k_norm.weight"), hp->head_dim, true, &L->k_norm)) ||
+        (st = vector(l, NAME("post_attention_norm.weight"), E, true, &L->attn_post_norm)) ||
+        (st = vector(l, NAME("post_ffw_norm.weight"), E, true, &L->ffn_post_norm)))
         return st;
     if ((st = weight(l, NAME("attn_output.weight"), Q, E, false, &L->wo)) ||
         (st = vector(l, NAME("attn_output.bias"), E, true, &L->bo)) ||

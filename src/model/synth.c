@@ -32,7 +32,11 @@ typedef struct synth_shape {
     float rope_base, norm_eps;
     bool tied;      /* output shares token_embd                          */
     bool qkv_bias;  /* qwen2: biases on q, k, v                          */
-    bool qk_norm;   /* qwen3: RMSNorm of each head's q and k             */
+    bool qk_norm;   /* qwen3, gemma3: RMSNorm of each head's q and k     */
+    bool post_norms; /* gemma2, gemma3: RMSNorm of each block's output   */
+    int window;     /* attention.sliding_window, 0: none                 */
+    float attn_softcap, final_softcap; /* gemma2; 0: none                */
+    float rope_linear; /* rope.scaling linear factor, 0: none            */
 } synth_shape;
 
 /* From the models' published configurations; tiny-*: the smallest shape
@@ -55,6 +59,14 @@ static const synth_shape shapes[] = {
      .n_ctx = 40960, .n_embd = 1024, .n_layer = 28, .n_head = 16, .n_kv_head = 8, .n_ff = 3072,
      .head_dim = 128, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = true,
      .qk_norm = true},
+    {.name = "gemma-2-2b", .arch = "gemma2", .model_name = "Gemma 2 2B", .n_vocab = 256000,
+     .n_ctx = 8192, .n_embd = 2304, .n_layer = 26, .n_head = 8, .n_kv_head = 4, .n_ff = 9216,
+     .head_dim = 256, .rope_base = 10000.0f, .norm_eps = 1e-6f, .tied = true,
+     .post_norms = true, .window = 4096, .attn_softcap = 50.0f, .final_softcap = 30.0f},
+    {.name = "gemma-3-1b", .arch = "gemma3", .model_name = "Gemma 3 1B", .n_vocab = 262144,
+     .n_ctx = 32768, .n_embd = 1152, .n_layer = 26, .n_head = 4, .n_kv_head = 1, .n_ff = 6912,
+     .head_dim = 256, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = true,
+     .qk_norm = true, .post_norms = true, .window = 512},
     {.name = "llama-3.2-1b", .arch = "llama", .model_name = "Llama 3.2 1B", .n_vocab = 128256,
      .n_ctx = 131072, .n_embd = 2048, .n_layer = 16, .n_head = 32, .n_kv_head = 8,
      .n_ff = 8192, .rope_base = 500000.0f, .norm_eps = 1e-5f, .tied = true},
@@ -65,12 +77,23 @@ static const synth_shape shapes[] = {
      .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 192,
      .head_dim = 32, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = true,
      .qk_norm = true},
+    /* 26 layers: llama.cpp runs gemma2 only at the layer counts of its
+     * sizes; caps small enough to bend these scores and logits */
+    {.name = "tiny-gemma2", .arch = "gemma2", .model_name = "tiny gemma2", .n_vocab = 512,
+     .n_ctx = 256, .n_embd = 64, .n_layer = 26, .n_head = 4, .n_kv_head = 2, .n_ff = 128,
+     .head_dim = 32, .rope_base = 10000.0f, .norm_eps = 1e-6f, .tied = true,
+     .post_norms = true, .window = 16, .attn_softcap = 2.0f, .final_softcap = 1.5f},
+    /* 5 sliding layers and a global one, its RoPE linearly scaled */
+    {.name = "tiny-gemma3", .arch = "gemma3", .model_name = "tiny gemma3", .n_vocab = 512,
+     .n_ctx = 256, .n_embd = 64, .n_layer = 6, .n_head = 4, .n_kv_head = 2, .n_ff = 128,
+     .head_dim = 32, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = true,
+     .qk_norm = true, .post_norms = true, .window = 16, .rope_linear = 8.0f},
 };
 
 const char *heed_synth_shape_names(void)
 {
-    return "stories15m, gpt2-124m, smollm2-135m, qwen2.5-0.5b, qwen3-0.6b, llama-3.2-1b, "
-           "tinyllama-1.1b, tiny-qwen3";
+    return "stories15m, gpt2-124m, smollm2-135m, qwen2.5-0.5b, qwen3-0.6b, gemma-2-2b, "
+           "gemma-3-1b, llama-3.2-1b, tinyllama-1.1b, tiny-qwen3, tiny-gemma2, tiny-gemma3";
 }
 
 /* What a tensor holds: a matrix (std 1/√n_in), norm weights (1 ± 0.1) or
@@ -218,6 +241,16 @@ static heed_status add_metadata(heed_gguf_writer *w, const synth_shape *sh, int 
         SET(heed_gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), sh->norm_eps));
         SET(heed_gguf_writer_set_f32(w, KEY("rope.freq_base"), sh->rope_base));
         SET(heed_gguf_writer_set_u32(w, KEY("rope.dimension_count"), (uint32_t)head_dim(sh)));
+        if (sh->window)
+            SET(heed_gguf_writer_set_u32(w, KEY("attention.sliding_window"), (uint32_t)sh->window));
+        if (sh->attn_softcap > 0)
+            SET(heed_gguf_writer_set_f32(w, KEY("attn_logit_softcapping"), sh->attn_softcap));
+        if (sh->final_softcap > 0)
+            SET(heed_gguf_writer_set_f32(w, KEY("final_logit_softcapping"), sh->final_softcap));
+        if (sh->rope_linear > 0) {
+            SET(heed_gguf_writer_set_str(w, KEY("rope.scaling.type"), "linear"));
+            SET(heed_gguf_writer_set_f32(w, KEY("rope.scaling.factor"), sh->rope_linear));
+        }
         if (sh->head_dim) {
             SET(heed_gguf_writer_set_u32(w, KEY("attention.key_length"), (uint32_t)sh->head_dim));
             SET(heed_gguf_writer_set_u32(w, KEY("attention.value_length"),
@@ -263,6 +296,8 @@ static heed_status add_tensors(synth *s, const synth_shape *sh)
         T(Q, E, MATRIX, "blk.%d.attn_output.weight", i);
         if (gpt2)
             T(E, 0, BIAS, "blk.%d.attn_output.bias", i);
+        if (sh->post_norms)
+            T(E, 0, NORM, "blk.%d.post_attention_norm.weight", i);
         T(E, 0, NORM, "blk.%d.ffn_norm.weight", i);
         if (gpt2) {
             T(E, 0, BIAS, "blk.%d.ffn_norm.bias", i);
@@ -275,6 +310,8 @@ static heed_status add_tensors(synth *s, const synth_shape *sh)
         T(F, E, MATRIX, "blk.%d.ffn_down.weight", i);
         if (gpt2)
             T(E, 0, BIAS, "blk.%d.ffn_down.bias", i);
+        if (sh->post_norms)
+            T(E, 0, NORM, "blk.%d.post_ffw_norm.weight", i);
     }
     T(E, 0, NORM, "output_norm.weight");
     if (gpt2)

@@ -1,13 +1,14 @@
 #!/bin/sh
-# make_fixture.sh PEER_LOGITS PEER_NAME SHAPE TYPE [N_IDS] — a model test's
-# reference: `heed synth --shape SHAPE --type TYPE --seed 1`, a prompt of
-# N_IDS (default 48) seeded random ids, and the peer's logits for it (f16
-# KV cache, as ik_llama.cpp computes without flash attention) and its 32
-# greedy ids with their margins, written to tests/models/SHAPE-TYPE.json
-# and .logits.f32. PEER_LOGITS is peer_logits built by build.sh; the test
+# make_fixture.sh PEER_LOGITS PEER_NAME SHAPE TYPE KV [N_IDS] — a model
+# test's reference: `heed synth --shape SHAPE --type TYPE --seed 1`, a
+# prompt of N_IDS (default 48) seeded random ids, and the peer's logits for
+# it with a KV cache of type KV (f32; f16 for ik_llama.cpp, which refuses
+# an f32 one without flash attention) and its 32 greedy ids with their
+# margins, written to tests/models/SHAPE-TYPE.json and .logits.f32.
+# PEER_LOGITS is peer_logits built by build.sh; the test
 # (tests/test_archs.c) makes the same synth file and compares heed to it.
 set -eu
-peer=$1; peer_name=$2; shape=$3; type=$4; n_ids=${5:-48}
+peer=$1; peer_name=$2; shape=$3; type=$4; kv=$5; n_ids=${6:-48}
 heed=${HEED:-build/heed}
 out=tests/models/$shape-$type
 mkdir -p tests/models
@@ -15,12 +16,12 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$heed" synth --shape "$shape" --type "$type" --seed 1 -o "$tmp/m.gguf" 2>/dev/null
 n_vocab=$("$heed" info "$tmp/m.gguf" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokenizer"]["n_vocab"])')
 ids=$(python3 -c "import random; r = random.Random(1); print(','.join(str(r.randrange($n_vocab - 1)) for _ in range($n_ids)))")
-"$peer" "$tmp/m.gguf" "$ids" "$n_vocab" "$out.logits.f32" 32 f16 2>/dev/null > "$tmp/greedy"
-python3 - "$shape" "$type" "$ids" "$tmp/greedy" "$peer_name" "$out.json" <<'PY'
+"$peer" "$tmp/m.gguf" "$ids" "$n_vocab" "$out.logits.f32" 32 "$kv" 2>/dev/null > "$tmp/greedy"
+python3 - "$shape" "$type" "$ids" "$tmp/greedy" "$peer_name" "$out.json" "$kv" <<'PY'
 import json, sys
-shape, type_, ids, greedy, peer, out = sys.argv[1:]
+shape, type_, ids, greedy, peer, out, kv = sys.argv[1:]
 g = [l for l in open(greedy).read().split("\n") if l][-2:]  # the peer may print warnings first
-json.dump({"shape": shape, "type": type_, "seed": 1, "kv_cache": "f16", "peer": peer,
+json.dump({"shape": shape, "type": type_, "seed": 1, "kv_cache": kv, "peer": peer,
            "ids": [int(i) for i in ids.split(",")],
            "greedy": [int(i) for i in g[0].split(",")],
            "greedy_margins": [float(m) for m in g[1].split(",")]},
