@@ -31,6 +31,11 @@ typedef struct tolerance {
 static const tolerance tolerances[] = {
     /* the F32 row: observed 4.4e-5 (rms 5e-6) */
     {"tiny-qwen3-f32", 0.001, 0.0001},
+    /* the F32 row: observed 2.7e-6 (YaRN), 2.7e-6 (LongRoPE's long factors
+     * and attn_factor), 2.3e-4 (smollm3's layers without RoPE) */
+    {"tiny-qwen2-yarn-f32", 0.001, 0.0001},
+    {"tiny-phi3-longrope-f32", 0.001, 0.0001},
+    {"tiny-smollm3-f32", 0.001, 0.0001},
     /* the row of the gemma fixture (its GELU through llama.cpp's f16
      * table, as heed computes it); observed 9.8e-4 (rms 1.4e-4) through
      * 26 layers of soft-capped attention */
@@ -137,6 +142,9 @@ static void check_arch(const char *name)
 }
 
 Test(archs, qwen3) { check_arch("tiny-qwen3-f32"); }
+Test(archs, qwen2_yarn) { check_arch("tiny-qwen2-yarn-f32"); }
+Test(archs, phi3_longrope) { check_arch("tiny-phi3-longrope-f32"); }
+Test(archs, smollm3) { check_arch("tiny-smollm3-f32"); }
 Test(archs, gemma2) { check_arch("tiny-gemma2-f32"); }
 Test(archs, gemma3) { check_arch("tiny-gemma3-f32"); }
 

@@ -328,6 +328,7 @@ Test(capture_vs_qk, gemma) { check_fixture("gemma-tiny.gguf", HEED_TYPE_F16); }
 Test(capture_vs_qk, gpt2) { check_fixture("gpt2-tiny.gguf", HEED_TYPE_F16); }
 Test(capture_vs_qk, stories260K) { check_fixture("stories260K.bin", HEED_TYPE_F16); }
 Test(capture_vs_qk, qwen3) { check_synth("tiny-qwen3"); }
+Test(capture_vs_qk, smollm3_layers_without_rope) { check_synth("tiny-smollm3"); }
 Test(capture_vs_qk, gemma2_window_and_softcap) { check_synth("tiny-gemma2"); }
 Test(capture_vs_qk, gemma3_windows) { check_synth("tiny-gemma3"); }
 

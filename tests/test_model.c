@@ -241,8 +241,8 @@ Test(model, bad_input_is_refused_and_changes_nothing)
     heed_gguf_writer_free(w);
     cr_expect_eq(heed_model_load(other, &none), HEED_ERR_UNSUPPORTED);
     cr_expect(strstr(heed_last_error(), "architecture 'mamba' is not supported (heed runs: "
-                                        "llama, qwen2, qwen3, phi3, gemma, gemma2, gemma3, gpt2, bert)"), "%s",
-              heed_last_error());
+                                        "llama, qwen2, qwen3, ") &&
+                  strstr(heed_last_error(), ", bert)"), "%s", heed_last_error());
     cr_expect_null(none);
 }
 

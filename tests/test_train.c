@@ -132,7 +132,8 @@ Test(train_grad, rope_backward_is_the_inverse_rotation)
     float x[H * D], cs[D], back[D], c[H * D];
     fill(x, H * D, 1.0f);
     fill(c, H * D, 1.0f);
-    heed_rope_angles(cs, 7, D, 10000.0f, 1.0f, NULL);
+    const heed_rope rope = heed_rope_plain(10000.0f);
+    heed_rope_angles(cs, 7, D, &rope);
     grad_rope_back_angles(back, cs, D);
     /* L = c·R(x): dL/dx = Rᵀc, which rotating c with the back angles gives */
     float g[H * D];

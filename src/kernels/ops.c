@@ -40,15 +40,37 @@ void heed_layer_norm(float *y, const float *x, const float *w, const float *b,
     }
 }
 
-void heed_rope_angles(float *cs, int64_t pos, int n_rot, float base, float freq_scale,
-                      const float *ff)
+void heed_rope_yarn_dims(int n_rot, int n_ctx_orig, float base, float beta_fast,
+                         float beta_slow, float dims[2])
 {
-    const float theta_scale = powf(base, -2.0f / (float)n_rot);
+    /* the dim whose wavelength makes `rotations` turns over n_ctx_orig */
+    const float pi = 3.14159265358979323846f;
+#define CORR_DIM(rotations) \
+    ((float)n_rot * logf((float)n_ctx_orig / ((rotations) * 2 * pi)) / (2 * logf(base)))
+    const float start = floorf(CORR_DIM(beta_fast)), end = ceilf(CORR_DIM(beta_slow));
+#undef CORR_DIM
+    dims[0] = start > 0 ? start : 0;
+    dims[1] = end < (float)(n_rot - 1) ? end : (float)(n_rot - 1);
+}
+
+void heed_rope_angles(float *cs, int64_t pos, int n_rot, const heed_rope *r)
+{
+    const float theta_scale = powf(r->base, -2.0f / (float)n_rot);
+    float mscale = r->mscale;
+    if (r->ext_factor != 0.0f)
+        mscale *= 1.0f + 0.1f * logf(1.0f / r->freq_scale);
     float theta = (float)pos;
     for (int i = 0; i < n_rot / 2; i++) {
-        const float t = freq_scale * (ff ? theta / ff[i] : theta);
-        cs[2 * i] = cosf(t);
-        cs[2 * i + 1] = sinf(t);
+        const float extrap = r->ff ? theta / r->ff[i] : theta;
+        float t = r->freq_scale * extrap;
+        if (r->ext_factor != 0.0f) { /* YaRN's ramp: 1 below dims[0], 0 above dims[1] */
+            const float lo = r->corr_dims[0], hi = r->corr_dims[1];
+            const float y = ((float)i - lo) / (hi - lo > 0.001f ? hi - lo : 0.001f);
+            const float mix = (1 - (y < 0 ? 0 : y > 1 ? 1 : y)) * r->ext_factor;
+            t = t * (1 - mix) + extrap * mix;
+        }
+        cs[2 * i] = cosf(t) * mscale;
+        cs[2 * i + 1] = sinf(t) * mscale;
         theta *= theta_scale;
     }
 }

@@ -16,12 +16,33 @@ void heed_rms_norm(float *y, const float *x, const float *w, int64_t n, float ep
 void heed_layer_norm(float *y, const float *x, const float *w, const float *b,
                      int64_t n, float eps);
 
+/* How a model rotates: pair i's angle at a position is θ_i = pos ·
+ * base^(-2i/n_rot) / ff[i] (ff: frequency factors, Llama 3's or
+ * LongRoPE's, may be NULL), interpolated as freq_scale · θ_i; YaRN
+ * (ext_factor > 0) mixes the unscaled θ_i back in for the pairs below
+ * corr_dims (a ramp between them) and raises mscale by 1 + 0.1 ln
+ * (1/freq_scale); cos and sin are multiplied by mscale. */
+typedef struct heed_rope {
+    float base, freq_scale;
+    const float *ff;
+    float ext_factor, corr_dims[2], mscale;
+} heed_rope;
+
+/* Plain RoPE (no scaling) of base. */
+static inline heed_rope heed_rope_plain(float base)
+{
+    return (heed_rope){.base = base, .freq_scale = 1.0f, .mscale = 1.0f};
+}
+
+/* YaRN's correction dims for n_rot rotated dims, a model trained on
+ * n_ctx_orig positions, and the beta_fast / beta_slow rotations. */
+void heed_rope_yarn_dims(int n_rot, int n_ctx_orig, float base, float beta_fast,
+                         float beta_slow, float dims[2]);
+
 /* The rotation angles of one position: cs[2i] = cos θ_i, cs[2i+1] = sin θ_i
- * for i < n_rot/2, θ_i = pos · freq_scale · base^(-2i/n_rot) / ff[i] (ff,
- * the per-pair frequency factors of Llama 3, may be NULL). θ is formed by
- * repeated multiplication, as llama.cpp does. */
-void heed_rope_angles(float *cs, int64_t pos, int n_rot, float base, float freq_scale,
-                      const float *ff);
+ * for i < n_rot/2 (scaled by mscale), formed by repeated multiplication,
+ * as llama.cpp does. */
+void heed_rope_angles(float *cs, int64_t pos, int n_rot, const heed_rope *r);
 
 /* Rotates the first n_rot elements of each of n_heads heads of head_dim
  * floats at x. neox: pairs (i, i + n_rot/2); else adjacent pairs (2i, 2i+1). */

@@ -13,6 +13,8 @@ static const heed_arch archs[] = {
     {.name = "llama", .norm = NORM_RMS, .pos = POS_ROPE_NORMAL, .ffn = FFN_SILU_GATED},
     {.name = "qwen2", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_SILU_GATED},
     {.name = "qwen3", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_SILU_GATED},
+    {.name = "smollm3", .norm = NORM_RMS, .pos = POS_ROPE_NORMAL, .ffn = FFN_SILU_GATED,
+     .nope_every = 4},
     {.name = "phi3", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_SILU_GATED,
      .q_prescale = true, .sliding = true},
     {.name = "gemma", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_GELU_GATED,

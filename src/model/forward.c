@@ -421,6 +421,27 @@ static void tap_qk(heed_context *c, const heed_attn *a)
     c->qk_tap(c->qk_user, &qk);
 }
 
+/* How a layer rotates q and k: the file's RoPE (its scaling, YaRN's
+ * correction, Llama 3's factors or LongRoPE's, long ones for a context
+ * longer than RoPE was trained on); a sliding layer with its own base
+ * (gemma3) unscaled at that base. */
+static heed_rope layer_rope(const heed_context *c, bool sliding)
+{
+    const heed_model *m = c->m;
+    const heed_hparams *hp = &m->hp;
+    if (sliding && m->arch->rope_base_local > 0)
+        return heed_rope_plain(m->arch->rope_base_local);
+    heed_rope r = {.base = hp->rope_base, .freq_scale = hp->rope_freq_scale,
+                   .ff = m->rope_freqs, .mscale = hp->rope_attn_factor};
+    if (!r.ff && m->rope_long)
+        r.ff = c->n_ctx > hp->n_ctx_orig ? m->rope_long : m->rope_short;
+    if (hp->rope_yarn) {
+        r.ext_factor = 1.0f;
+        heed_rope_yarn_dims(hp->n_rot, hp->n_ctx_orig, r.base, 32.0f, 1.0f, r.corr_dims);
+    }
+    return r;
+}
+
 /* Makes room in a sliding layer's cache for a batch at pos0: keeps only
  * the window - 1 positions before it that its first query still sees. */
 static void drop_oldest(heed_context *c, layer_cache *lc, int pos0)
@@ -487,9 +508,9 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
      * may have its own base); then k, v go into the cache at their
      * positions, head by head */
     const bool sliding = heed_layer_sliding(m, il);
-    const bool local_rope = sliding && m->arch->rope_base_local > 0;
-    const float rope_base = local_rope ? m->arch->rope_base_local : hp->rope_base;
-    const float rope_scale = local_rope ? 1.0f : hp->rope_freq_scale;
+    const heed_rope rope = layer_rope(c, sliding);
+    const bool use_rope = m->arch->pos != POS_LEARNED &&
+                          !(m->arch->nope_every && (il + 1) % m->arch->nope_every == 0);
     layer_cache *lc = &c->cache[il];
     if (pos0 + n - lc->pos0 > lc->cap)
         drop_oldest(c, lc, pos0);
@@ -500,10 +521,9 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
     const heed_type_traits *tk = heed_type_get(c->type_k), *tv = heed_type_get(c->type_v);
     const int row0 = pos0 - lc->pos0; /* the batch's first row in the cache */
     for (int t = 0; t < n; t++) {
-        if (m->arch->pos != POS_LEARNED) {
+        if (use_rope) {
             const int neox = m->arch->pos == POS_ROPE_NEOX;
-            heed_rope_angles(c->rope, pos0 + t, hp->n_rot, rope_base, rope_scale,
-                             m->rope_freqs);
+            heed_rope_angles(c->rope, pos0 + t, hp->n_rot, &rope);
             heed_rope_apply(c->q + t * Q, hp->n_head, hp->head_dim, hp->n_rot, c->rope, neox);
             heed_rope_apply(c->k + t * KV, hp->n_kv_head, hp->head_dim, hp->n_rot, c->rope,
                             neox);

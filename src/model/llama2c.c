@@ -40,7 +40,7 @@ static heed_status check_header(const char *path, const int32_t h[7], uint64_t s
     *hp = (heed_hparams){
         .n_embd = h[0], .n_ff = h[1], .n_layer = h[2], .n_head = h[3], .n_kv_head = h[4],
         .n_vocab = abs(h[5]), .n_ctx_train = h[6], .norm_eps = 1e-5f, .rope_base = 10000.0f,
-        .rope_freq_scale = 1.0f,
+        .rope_freq_scale = 1.0f, .rope_attn_factor = 1.0f, .n_ctx_orig = h[6],
     };
     *shared = h[5] > 0;
     if (hp->n_embd % hp->n_head || hp->n_head % hp->n_kv_head || (hp->n_embd / hp->n_head) % 2)

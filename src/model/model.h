@@ -36,6 +36,8 @@ typedef struct heed_arch {
      * it unless global_every > 0 and (il + 1) % global_every == 0. */
     bool sliding;
     int window_default, global_every;
+    int nope_every;            /* every nope_every-th layer has no RoPE
+                                  (smollm3: 4; 0: all have it)              */
     float rope_base_local;     /* the sliding layers' RoPE base, not in the
                                   file (gemma3: 10000), unscaled; 0: the
                                   file's                                    */
@@ -85,6 +87,9 @@ typedef struct heed_hparams {
     int n_vocab, n_embd, n_layer, n_head, n_kv_head, head_dim, n_ff, n_ctx_train;
     int n_rot;
     float norm_eps, rope_base, rope_freq_scale;
+    bool rope_yarn;      /* YaRN scaling (rope.scaling.type yarn)            */
+    float rope_attn_factor; /* cos and sin scaled by it (LongRoPE's)         */
+    int n_ctx_orig;      /* positions RoPE was trained on before scaling     */
     float q_scale;       /* what q·k is scaled by (before it, q_prescale)    */
     int n_swa;           /* the sliding window, 0: none                      */
     float attn_softcap, final_softcap; /* 0: none                            */
@@ -105,6 +110,9 @@ struct heed_model {
     const float *output_norm, *output_norm_b; /* [n_embd]                    */
     heed_weight output;           /* [n_vocab][n_embd]; token_embd if tied   */
     const float *rope_freqs;      /* [n_rot/2] or NULL                       */
+    const float *rope_long, *rope_short; /* LongRoPE's factors [n_rot/2], for
+                                     contexts longer than n_ctx_orig and not,
+                                     or NULL (phi3)                          */
     heed_layer *layers;           /* [n_layer]                               */
     int32_t bos_id, eos_id;       /* -1 when unknown                         */
     const void *map;              /* a llama2.c checkpoint's mapping         */

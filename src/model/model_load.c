@@ -92,21 +92,30 @@ static heed_status read_hparams(const loader *l, const heed_arch *arch, heed_hpa
     if (hp->n_rot % 2)
         return heed_fail(HEED_ERR_FORMAT, "%s: rope.dimension_count %d is odd", l->path, hp->n_rot);
 
-    /* RoPE scaling: none, or linear (positions divided by the factor). */
+    /* RoPE scaling: none, linear (positions divided by the factor), YaRN
+     * (linear, with the high-frequency pairs extrapolated and the angles'
+     * magnitude raised) or LongRoPE (frequency factors, below) */
     char key[160];
     heed_gguf_str type = {"none", 4};
     snprintf(key, sizeof key, "%s.rope.scaling.type", l->arch);
     if ((st = heed_gguf_get_str(l->g, key, &type)) && st != HEED_ERR_NOT_FOUND)
         return st;
+#define IS(name) (type.len == strlen(name) && !memcmp(type.ptr, name, type.len))
     float factor = 1.0f;
-    if ((st = hp_float(l, "rope.scaling.factor", 1.0, &factor)))
+    if ((st = hp_float(l, "rope.scaling.factor", 1.0, &factor)) ||
+        (st = hp_float(l, "rope.scaling.attn_factor", 1.0, &hp->rope_attn_factor)) ||
+        (st = hp_int(l, "rope.scaling.original_context_length", hp->n_ctx_train, 1, 1 << 24,
+                     &hp->n_ctx_orig)))
         return st;
-    if (type.len == 4 && !memcmp(type.ptr, "none", 4))
+    if (IS("none"))
         factor = 1.0f;
-    else if (!(type.len == 6 && !memcmp(type.ptr, "linear", 6)))
+    else if (!IS("linear") && !IS("yarn") && !IS("longrope"))
         return heed_fail(HEED_ERR_UNSUPPORTED, "%s: RoPE scaling '%.*s' is not supported "
-                         "(heed supports none and linear)", l->path, (int)type.len, type.ptr);
+                         "(heed supports none, linear, yarn and longrope)", l->path,
+                         (int)type.len, type.ptr);
     hp->rope_freq_scale = 1.0f / factor;
+    hp->rope_yarn = IS("yarn");
+#undef IS
 
     /* as llama.cpp scales q·k: by 1/sqrt(head_dim), or for the variant that
      * differs (gemma 27B) by 1/sqrt(n_embd / n_head) */
@@ -246,7 +255,9 @@ static heed_status load_gguf(heed_gguf *g, const char *path, heed_model *m)
         (st = vector(&l, "token_embd_norm.weight", hp->n_embd, true, &m->embd_norm)) ||
         (st = vector(&l, "token_embd_norm.bias", hp->n_embd, true, &m->embd_norm_b)) ||
         (st = weight(&l, "output.weight", hp->n_embd, hp->n_vocab, true, &m->output)) ||
-        (st = vector(&l, "rope_freqs.weight", hp->n_rot / 2, true, &m->rope_freqs)))
+        (st = vector(&l, "rope_freqs.weight", hp->n_rot / 2, true, &m->rope_freqs)) ||
+        (st = vector(&l, "rope_factors_long.weight", hp->n_rot / 2, true, &m->rope_long)) ||
+        (st = vector(&l, "rope_factors_short.weight", hp->n_rot / 2, true, &m->rope_short)))
         return st;
     if (!m->output.data)
         m->output = m->token_embd; /* tied */

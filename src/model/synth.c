@@ -37,6 +37,11 @@ typedef struct synth_shape {
     int window;     /* attention.sliding_window, 0: none                 */
     float attn_softcap, final_softcap; /* gemma2; 0: none                */
     float rope_linear; /* rope.scaling linear factor, 0: none            */
+    float rope_yarn;   /* rope.scaling yarn factor, 0: none              */
+    int n_ctx_orig;    /* rope.scaling.original_context_length, 0: none  */
+    bool longrope;     /* phi3: rope_factors_long/short and an attn_factor */
+    bool fused;        /* phi3's layout: q|k|v in attn_qkv, gate|up in
+                          ffn_up                                          */
 } synth_shape;
 
 /* From the models' published configurations; tiny-*: the smallest shape
@@ -77,6 +82,21 @@ static const synth_shape shapes[] = {
      .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 192,
      .head_dim = 32, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = true,
      .qk_norm = true},
+    /* YaRN from 64 trained positions, four times over */
+    {.name = "tiny-qwen2-yarn", .arch = "qwen2", .model_name = "tiny qwen2 yarn",
+     .n_vocab = 512, .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2,
+     .n_ff = 192, .rope_base = 10000.0f, .norm_eps = 1e-6f, .tied = true, .qkv_bias = true,
+     .rope_yarn = 4.0f, .n_ctx_orig = 64},
+    /* LongRoPE: a context past its 64 trained positions takes the long
+     * factors */
+    {.name = "tiny-phi3-longrope", .arch = "phi3", .model_name = "tiny LongRoPE", /* llama.cpp wants "</s>" in a "phi3" */
+     .n_vocab = 512, .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2,
+     .n_ff = 192, .rope_base = 10000.0f, .norm_eps = 1e-5f, .window = 2047,
+     .n_ctx_orig = 64, .longrope = true, .fused = true},
+    /* layers 4 and 8 without RoPE */
+    {.name = "tiny-smollm3", .arch = "smollm3", .model_name = "tiny smollm3", .n_vocab = 512,
+     .n_ctx = 256, .n_embd = 64, .n_layer = 8, .n_head = 4, .n_kv_head = 2, .n_ff = 192,
+     .rope_base = 10000.0f, .norm_eps = 1e-6f, .tied = true},
     /* 26 layers: llama.cpp runs gemma2 only at the layer counts of its
      * sizes; caps small enough to bend these scores and logits */
     {.name = "tiny-gemma2", .arch = "gemma2", .model_name = "tiny gemma2", .n_vocab = 512,
@@ -93,12 +113,14 @@ static const synth_shape shapes[] = {
 const char *heed_synth_shape_names(void)
 {
     return "stories15m, gpt2-124m, smollm2-135m, qwen2.5-0.5b, qwen3-0.6b, gemma-2-2b, "
-           "gemma-3-1b, llama-3.2-1b, tinyllama-1.1b, tiny-qwen3, tiny-gemma2, tiny-gemma3";
+           "gemma-3-1b, llama-3.2-1b, tinyllama-1.1b, tiny-qwen3, tiny-qwen2-yarn, "
+           "tiny-phi3-longrope, tiny-smollm3, tiny-gemma2, tiny-gemma3";
 }
 
-/* What a tensor holds: a matrix (std 1/√n_in), norm weights (1 ± 0.1) or
- * biases (± 0.1); all uniform, from a generator seeded per row. */
-typedef enum { MATRIX, NORM, BIAS } tensor_kind;
+/* What a tensor holds: a matrix (std 1/√n_in), norm weights (1 ± 0.1),
+ * biases (± 0.1) or RoPE frequency factors (2 ± 0.5); all uniform, from a
+ * generator seeded per row. */
+typedef enum { MATRIX, NORM, BIAS, FACTORS } tensor_kind;
 
 typedef struct random_rows {
     uint64_t seed;
@@ -136,8 +158,8 @@ static heed_status add(synth *s, const char *name, int64_t ne0, int64_t ne1, ten
         return heed_fail(HEED_ERR_NOMEM, "out of memory for tensor '%s'", name);
     s->data[s->n_tensors++] = data;
     random_rows r = {s->seed ^ (uint64_t)s->n_tensors * 0x9e3779b97f4a7c15u,
-                     kind == NORM ? 1.0f : 0.0f,
-                     matrix ? 1.0f / sqrtf((float)ne0) : 0.1f};
+                     kind == NORM ? 1.0f : kind == FACTORS ? 2.0f : 0.0f,
+                     matrix ? 1.0f / sqrtf((float)ne0) : kind == FACTORS ? 0.5f : 0.1f};
     heed_status st = HEED_OK;
     if (matrix)
         st = heed_convert_rows(random_row, &r, rows, ne0, type, data, s->n_threads);
@@ -247,10 +269,17 @@ static heed_status add_metadata(heed_gguf_writer *w, const synth_shape *sh, int 
             SET(heed_gguf_writer_set_f32(w, KEY("attn_logit_softcapping"), sh->attn_softcap));
         if (sh->final_softcap > 0)
             SET(heed_gguf_writer_set_f32(w, KEY("final_logit_softcapping"), sh->final_softcap));
-        if (sh->rope_linear > 0) {
-            SET(heed_gguf_writer_set_str(w, KEY("rope.scaling.type"), "linear"));
-            SET(heed_gguf_writer_set_f32(w, KEY("rope.scaling.factor"), sh->rope_linear));
+        if (sh->rope_linear > 0 || sh->rope_yarn > 0) {
+            SET(heed_gguf_writer_set_str(w, KEY("rope.scaling.type"),
+                                         sh->rope_yarn > 0 ? "yarn" : "linear"));
+            SET(heed_gguf_writer_set_f32(w, KEY("rope.scaling.factor"),
+                                         sh->rope_yarn > 0 ? sh->rope_yarn : sh->rope_linear));
         }
+        if (sh->n_ctx_orig)
+            SET(heed_gguf_writer_set_u32(w, KEY("rope.scaling.original_context_length"),
+                                         (uint32_t)sh->n_ctx_orig));
+        if (sh->longrope)
+            SET(heed_gguf_writer_set_f32(w, KEY("rope.scaling.attn_factor"), 1.19f));
         if (sh->head_dim) {
             SET(heed_gguf_writer_set_u32(w, KEY("attention.key_length"), (uint32_t)sh->head_dim));
             SET(heed_gguf_writer_set_u32(w, KEY("attention.value_length"),
@@ -279,6 +308,8 @@ static heed_status add_tensors(synth *s, const synth_shape *sh)
             T(E, 0, BIAS, "blk.%d.attn_norm.bias", i);
             T(E, 3 * E, MATRIX, "blk.%d.attn_qkv.weight", i);
             T(3 * E, 0, BIAS, "blk.%d.attn_qkv.bias", i);
+        } else if (sh->fused) {
+            T(E, Q + 2 * KV, MATRIX, "blk.%d.attn_qkv.weight", i);
         } else {
             T(E, Q, MATRIX, "blk.%d.attn_q.weight", i);
             T(E, KV, MATRIX, "blk.%d.attn_k.weight", i);
@@ -301,10 +332,10 @@ static heed_status add_tensors(synth *s, const synth_shape *sh)
         T(E, 0, NORM, "blk.%d.ffn_norm.weight", i);
         if (gpt2) {
             T(E, 0, BIAS, "blk.%d.ffn_norm.bias", i);
-        } else {
+        } else if (!sh->fused) {
             T(E, F, MATRIX, "blk.%d.ffn_gate.weight", i);
         }
-        T(E, F, MATRIX, "blk.%d.ffn_up.weight", i);
+        T(E, sh->fused ? 2 * F : F, MATRIX, "blk.%d.ffn_up.weight", i);
         if (gpt2)
             T(F, 0, BIAS, "blk.%d.ffn_up.bias", i);
         T(F, E, MATRIX, "blk.%d.ffn_down.weight", i);
@@ -318,6 +349,10 @@ static heed_status add_tensors(synth *s, const synth_shape *sh)
         T(E, 0, BIAS, "output_norm.bias");
     if (!sh->tied)
         T(E, sh->n_vocab, MATRIX, "output.weight");
+    if (sh->longrope) {
+        T(D / 2, 0, FACTORS, "rope_factors_long.weight");
+        T(D / 2, 0, FACTORS, "rope_factors_short.weight");
+    }
 #undef T
     return st;
 }

@@ -267,7 +267,8 @@ heed_status train_model_new(const train_config *cfg, int batch, int seq, uint64_
     const int D = cfg->n_embd / cfg->n_head;
     for (int t = 0; t < seq; t++) {
         float *cs = a->rope + (int64_t)t * D;
-        heed_rope_angles(cs, t, D, cfg->rope_base, 1.0f, NULL);
+        const heed_rope rope = heed_rope_plain(cfg->rope_base);
+        heed_rope_angles(cs, t, D, &rope);
         grad_rope_back_angles(cs + (int64_t)seq * D, cs, D);
     }
     init_params(m, seed);
