@@ -2,6 +2,7 @@
 #include "kernels/ops.h"
 
 #include <math.h>
+#include <pthread.h>
 
 #include "heed.h"
 
@@ -98,14 +99,25 @@ static float gelu_tanh(float x)
     return 0.5f * x * (1.0f + tanhf(sqrt_2_over_pi * x * (1.0f + 0.044715f * x * x)));
 }
 
+/* f16(gelu(f16 h)) for every half float h: llama.cpp's table, so a GELU
+ * is a lookup, not a tanh (65536 entries, made once). */
+static uint16_t gelu_table[65536];
+static pthread_once_t gelu_once = PTHREAD_ONCE_INIT;
+
+static void gelu_table_init(void)
+{
+    for (uint32_t h = 0; h < 65536; h++)
+        gelu_table[h] = heed_f32_to_f16(gelu_tanh(heed_f16_to_f32((uint16_t)h)));
+}
+
 float heed_gelu(float x)
 {
     if (x <= -10.0f)
         return 0.0f;
     if (x >= 10.0f)
         return x;
-    const float h = heed_f16_to_f32(heed_f32_to_f16(x));
-    return heed_f16_to_f32(heed_f32_to_f16(gelu_tanh(h)));
+    pthread_once(&gelu_once, gelu_table_init);
+    return heed_f16_to_f32(gelu_table[heed_f32_to_f16(x)]);
 }
 
 void heed_silu_mul(float *x, const float *y, int64_t n)

@@ -201,12 +201,13 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     c->received = malloc(sizeof(double) * (size_t)n_ctx * (size_t)heed_pool_size(c->pool));
     c->rope = malloc(sizeof(float) * (size_t)hp->n_rot);
     c->xq = malloc(max_prepared_size(m, c->batch));
-    if (!c->cache || !c->k_cache || !c->v_cache || !c->x || !c->h || !c->q || !c->k || !c->v || !c->qkv ||
-        !c->att || !c->gate || !c->up || !c->attn_scratch || !c->received || !c->rope || !c->xq) {
+    if (!c->cache || !c->k_cache || !c->v_cache || !c->x || !c->h || !c->q || !c->k || !c->v ||
+        !c->qkv || !c->att || !c->gate || !c->up || !c->attn_scratch || !c->received ||
+        !c->rope || !c->xq) {
+        const double kv_mib = (double)rows * (double)(c->k_row + c->v_row) / 1048576.0;
         heed_context_free(c);
         return heed_fail(HEED_ERR_NOMEM, "out of memory for a context of %d positions "
-                         "(KV cache %.1f MiB)", n_ctx,
-                         (double)rows * (double)(c->k_row + c->v_row) / (1024.0 * 1024.0));
+                         "(KV cache %.1f MiB)", n_ctx, kv_mib);
     }
     *out = c;
     return HEED_OK;
@@ -492,7 +493,7 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
         add_bias(c->v, L->bv, n, KV);
     }
 
-    /* qwen3: each head's q and k RMS-normalised over head_dim */
+    /* qwen3, gemma3: each head's q and k RMS-normalised over head_dim */
     for (int t = 0; L->q_norm && t < n; t++)
         for (int h = 0; h < hp->n_head; h++) {
             float *q = c->q + t * Q + (int64_t)h * hp->head_dim;
