@@ -75,6 +75,22 @@ float heed_dot_q4_0_scalar(const void *vw, const void *vx, int64_t n)
     return sumf;
 }
 
+/* iq4_nl as llama.cpp's scalar loop: sumf += (dw * dx) * sumi */
+float heed_dot_iq4_nl_scalar(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_iq4_nl *w = vw;
+    const heed_block_q8_0 *x = vx;
+    float sumf = 0.0f;
+    for (int64_t b = 0; b < n / 32; b++) {
+        int sumi = 0;
+        for (int j = 0; j < 16; j++)
+            sumi += heed_iq4_nl_values[w[b].qs[j] & 0x0f] * x[b].qs[j] +
+                    heed_iq4_nl_values[w[b].qs[j] >> 4] * x[b].qs[j + 16];
+        sumf += F16(w[b].d) * F16(x[b].d) * (float)sumi;
+    }
+    return sumf;
+}
+
 /* sumf += (dw * dx) * sumi + m * s */
 float heed_dot_q4_1_scalar(const void *vw, const void *vx, int64_t n)
 {

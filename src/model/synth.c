@@ -82,6 +82,9 @@ static const synth_shape shapes[] = {
      .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 192,
      .head_dim = 32, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = true,
      .qk_norm = true},
+    {.name = "tiny-llama", .arch = "llama", .model_name = "tiny llama", .n_vocab = 512,
+     .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 192,
+     .rope_base = 10000.0f, .norm_eps = 1e-5f, .tied = true},
     /* YaRN from 64 trained positions, four times over */
     {.name = "tiny-qwen2-yarn", .arch = "qwen2", .model_name = "tiny qwen2 yarn",
      .n_vocab = 512, .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2,
@@ -113,7 +116,7 @@ static const synth_shape shapes[] = {
 const char *heed_synth_shape_names(void)
 {
     return "stories15m, gpt2-124m, smollm2-135m, qwen2.5-0.5b, qwen3-0.6b, gemma-2-2b, "
-           "gemma-3-1b, llama-3.2-1b, tinyllama-1.1b, tiny-qwen3, tiny-qwen2-yarn, "
+           "gemma-3-1b, llama-3.2-1b, tinyllama-1.1b, tiny-llama, tiny-qwen3, tiny-qwen2-yarn, "
            "tiny-phi3-longrope, tiny-smollm3, tiny-gemma2, tiny-gemma3";
 }
 

@@ -163,6 +163,18 @@ typedef struct heed_block_q8_K {
 } heed_block_q8_K;
 _Static_assert(sizeof(heed_block_q8_K) == 4 + 256 + 32, "q8_K block size");
 
+/* iq4_nl: q4_0's layout with a non-linear codebook: element j of a block
+ * is d · heed_iq4_nl_values[its nibble] (low nibbles first). */
+typedef struct heed_block_iq4_nl {
+    uint16_t d;                   /* f16 step                             */
+    uint8_t qs[32 / 2];           /* 4-bit codebook indices               */
+} heed_block_iq4_nl;
+_Static_assert(sizeof(heed_block_iq4_nl) == 2 + 16, "iq4_nl block size");
+
+/* The codebook of iq4_nl (and iq4_xs): ggml's kvalues_iq4nl. */
+static const int8_t heed_iq4_nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                              1,    13,   25,  38,  53,  69,  89,  113};
+
 /* ------------------------------------ sizes of the types heed only reads
  * heed does not (de)quantise these yet but must know their sizes to
  * validate GGUF files. Bytes per block, by field, in ggml's order. */

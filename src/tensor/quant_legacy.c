@@ -140,6 +140,20 @@ void heed_dequantize_q4_0(const void *src, float *dst, int64_t n)
     }
 }
 
+/* ----------------------------------------------------------------- iq4_nl */
+
+void heed_dequantize_iq4_nl(const void *src, float *dst, int64_t n)
+{
+    const heed_block_iq4_nl *x = src;
+    for (int64_t b = 0; b < n / 32; b++, dst += 32) {
+        const float d = heed_f16_to_f32(x[b].d);
+        for (int j = 0; j < 16; j++) {
+            dst[j] = d * heed_iq4_nl_values[x[b].qs[j] & 0x0f];
+            dst[j + 16] = d * heed_iq4_nl_values[x[b].qs[j] >> 4];
+        }
+    }
+}
+
 /* ------------------------------------------------------------------- q4_1 */
 
 void heed_quantize_q4_1(const float *src, void *dst, int64_t n)

@@ -25,6 +25,10 @@
       .to_float = heed_dequantize_##sfx, .from_float = heed_quantize_##sfx }
 /* A type heed only knows the size of. */
 #define PLAIN(nm, ctype) { .name = nm, .block_size = 1, .type_size = sizeof(ctype) }
+/* A type heed reads and computes with, but does not write. */
+#define READ(nm, qk, sfx) \
+    { .name = nm, .block_size = qk, .type_size = sizeof(heed_block_##sfx), \
+      .is_quantized = true, .to_float = heed_dequantize_##sfx }
 #define BLOCKS(nm, qk, size) \
     { .name = nm, .block_size = qk, .type_size = size, .is_quantized = true }
 
@@ -49,7 +53,7 @@ static const heed_type_traits type_table[HEED_TYPE_COUNT] = {
     [HEED_TYPE_IQ2_XS] = BLOCKS("iq2_xs", HEED_QK_K, HEED_SIZE_IQ2_XS),
     [HEED_TYPE_IQ3_XXS] = BLOCKS("iq3_xxs", HEED_QK_K, HEED_SIZE_IQ3_XXS),
     [HEED_TYPE_IQ1_S] = BLOCKS("iq1_s", HEED_QK_K, HEED_SIZE_IQ1_S),
-    [HEED_TYPE_IQ4_NL] = BLOCKS("iq4_nl", HEED_QK4_NL, HEED_SIZE_IQ4_NL),
+    [HEED_TYPE_IQ4_NL] = READ("iq4_nl", HEED_QK4_NL, iq4_nl),
     [HEED_TYPE_IQ3_S] = BLOCKS("iq3_s", HEED_QK_K, HEED_SIZE_IQ3_S),
     [HEED_TYPE_IQ2_S] = BLOCKS("iq2_s", HEED_QK_K, HEED_SIZE_IQ2_S),
     [HEED_TYPE_IQ4_XS] = BLOCKS("iq4_xs", HEED_QK_K, HEED_SIZE_IQ4_XS),

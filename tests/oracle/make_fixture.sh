@@ -7,24 +7,29 @@
 # margins, written to tests/models/SHAPE-TYPE.json and .logits.f32.
 # PEER_LOGITS is peer_logits built by build.sh; the test
 # (tests/test_archs.c) makes the same synth file and compares heed to it.
+# With GGUF=tests/models/NAME.gguf (a file heed cannot write, e.g. made by
+# the peer's llama-quantize, committed when small) that file is the model
+# and TYPE only names the case.
 set -eu
 peer=$1; peer_name=$2; shape=$3; type=$4; kv=$5; n_ids=${6:-48}
 heed=${HEED:-build/heed}
 out=tests/models/$shape-$type
 mkdir -p tests/models
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-"$heed" synth --shape "$shape" --type "$type" --seed 1 -o "$tmp/m.gguf" 2>/dev/null
+if [ -n "${GGUF:-}" ]; then cp "$GGUF" "$tmp/m.gguf"
+else "$heed" synth --shape "$shape" --type "$type" --seed 1 -o "$tmp/m.gguf" 2>/dev/null; fi
 n_vocab=$("$heed" info "$tmp/m.gguf" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokenizer"]["n_vocab"])')
 ids=$(python3 -c "import random; r = random.Random(1); print(','.join(str(r.randrange($n_vocab - 1)) for _ in range($n_ids)))")
 "$peer" "$tmp/m.gguf" "$ids" "$n_vocab" "$out.logits.f32" 32 "$kv" 2>/dev/null > "$tmp/greedy"
-python3 - "$shape" "$type" "$ids" "$tmp/greedy" "$peer_name" "$out.json" "$kv" <<'PY'
-import json, sys
-shape, type_, ids, greedy, peer, out, kv = sys.argv[1:]
+python3 - "$shape" "$type" "$ids" "$tmp/greedy" "$peer_name" "$out.json" "$kv" "${GGUF:-}" <<'PY'
+import json, os, sys
+shape, type_, ids, greedy, peer, out, kv, gguf = sys.argv[1:]
 g = [l for l in open(greedy).read().split("\n") if l][-2:]  # the peer may print warnings first
 json.dump({"shape": shape, "type": type_, "seed": 1, "kv_cache": kv, "peer": peer,
            "ids": [int(i) for i in ids.split(",")],
            "greedy": [int(i) for i in g[0].split(",")],
-           "greedy_margins": [float(m) for m in g[1].split(",")]},
+           "greedy_margins": [float(m) for m in g[1].split(",")],
+           **({"gguf": os.path.basename(gguf)} if gguf else {})},
           open(out, "w"))
 PY
 echo "wrote $out.json and $out.logits.f32"
