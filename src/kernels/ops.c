@@ -110,14 +110,20 @@ static void gelu_table_init(void)
         gelu_table[h] = heed_f32_to_f16(gelu_tanh(heed_f16_to_f32((uint16_t)h)));
 }
 
-float heed_gelu(float x)
+/* The table's GELU, once the table is made. */
+static inline float gelu_lookup(float x)
 {
     if (x <= -10.0f)
         return 0.0f;
     if (x >= 10.0f)
         return x;
-    pthread_once(&gelu_once, gelu_table_init);
     return heed_f16_to_f32(gelu_table[heed_f32_to_f16(x)]);
+}
+
+float heed_gelu(float x)
+{
+    pthread_once(&gelu_once, gelu_table_init);
+    return gelu_lookup(x);
 }
 
 void heed_silu_mul(float *x, const float *y, int64_t n)
@@ -128,8 +134,9 @@ void heed_silu_mul(float *x, const float *y, int64_t n)
 
 void heed_gelu_mul(float *x, const float *y, int64_t n)
 {
+    pthread_once(&gelu_once, gelu_table_init);
     for (int64_t i = 0; i < n; i++)
-        x[i] = heed_gelu(x[i]) * y[i];
+        x[i] = gelu_lookup(x[i]) * y[i];
 }
 
 void heed_softmax(float *x, int64_t n)

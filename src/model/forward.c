@@ -241,9 +241,9 @@ heed_status heed_context_truncate(heed_context *c, int n_past)
         return HEED_OK;
     }
     /* the next position's window must still be cached */
-    const int first = n_past - c->m->hp.n_swa + 1;
+    const int first = n_past - c->m->hp.n_swa + 1 > 0 ? n_past - c->m->hp.n_swa + 1 : 0;
     for (int il = 0; il < c->m->hp.n_layer; il++)
-        if (c->cache[il].pos0 > 0 && c->cache[il].pos0 > first)
+        if (c->cache[il].pos0 > first)
             return heed_fail(HEED_ERR_ARG, "cannot go back to %d positions: layer %d's "
                              "sliding-window cache has dropped the positions before %d", n_past,
                              il, c->cache[il].pos0);
