@@ -35,25 +35,6 @@ static cJSON *manifest_case(const char *name, cJSON **root)
     return NULL;
 }
 
-static int32_t *int_array(cJSON *a, int *n)
-{
-    *n = cJSON_GetArraySize(a);
-    int32_t *ids = malloc(sizeof *ids * (size_t)(*n ? *n : 1));
-    for (int i = 0; i < *n; i++)
-        ids[i] = (int32_t)cJSON_GetArrayItem(a, i)->valuedouble;
-    return ids;
-}
-
-/* argmax, ties to the lowest id (as the references break them). */
-static int32_t argmax(const float *x, int32_t n)
-{
-    int32_t best = 0;
-    for (int32_t i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
-
 /* Default parameters with llama.cpp's references' f32 KV cache. */
 static heed_context_params f32_cache(void)
 {
@@ -92,7 +73,7 @@ static void check_case(const char *name, bool strict)
     cr_assert_eq(n_vocab, (int32_t)cJSON_GetObjectItem(c, "n_vocab")->valuedouble);
 
     int n;
-    int32_t *ids = int_array(cJSON_GetObjectItem(c, "prompt_ids"), &n);
+    int32_t *ids = test_json_ids(cJSON_GetObjectItem(c, "prompt_ids"), &n);
     cJSON *tol = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "suggested_tolerance"), "emulating");
     const double max_abs_tol = cJSON_GetObjectItem(tol, "max_abs")->valuedouble;
     const double rms_tol = cJSON_GetObjectItem(tol, "rms")->valuedouble;
@@ -128,7 +109,7 @@ static void check_case(const char *name, bool strict)
     /* 2. greedy decoding with the KV cache, one token per step */
     int n_greedy;
     cJSON *g = cJSON_GetObjectItem(c, "greedy");
-    int32_t *greedy = int_array(cJSON_GetObjectItem(g, "ids"), &n_greedy);
+    int32_t *greedy = test_json_ids(cJSON_GetObjectItem(g, "ids"), &n_greedy);
     if (!strict) {
         cJSON *margins = cJSON_GetObjectItem(g, "top1_margin");
         for (int s = 0; s < n_greedy; s++)
@@ -137,14 +118,8 @@ static void check_case(const char *name, bool strict)
                 break;
             }
     }
-    int32_t next = argmax(logits + (size_t)(n - 1) * (size_t)n_vocab, n_vocab);
-    for (int s = 0; s < n_greedy; s++) {
-        cr_assert_eq(next, greedy[s], "%s: greedy step %d: got %d, want %d", name, s, next,
-                     greedy[s]);
-        cr_assert_eq(heed_context_eval(ctx, &next, 1, logits, false), HEED_OK, "%s",
-                     heed_last_error());
-        next = argmax(logits, n_vocab);
-    }
+    test_expect_greedy(ctx, logits + (size_t)(n - 1) * (size_t)n_vocab, greedy, n_greedy,
+                       n_vocab, logits, name);
 
     free(greedy);
     free(logits);
@@ -260,7 +235,7 @@ Test(model, stories260k_llama2c)
     const int32_t V = heed_model_n_vocab(m);
     cr_assert_eq(V, 512);
     int n;
-    int32_t *ids = int_array(cJSON_GetObjectItem(cJSON_GetObjectItem(c, "sequence"), "ids"), &n);
+    int32_t *ids = test_json_ids(cJSON_GetObjectItem(cJSON_GetObjectItem(c, "sequence"), "ids"), &n);
     cr_assert_eq(n, 201);
     size_t ref_bytes;
     float *ref = test_read_file(ref_path, &ref_bytes);
@@ -276,7 +251,7 @@ Test(model, stories260k_llama2c)
                      heed_last_error());
         for (int i = 0; k < 32 && i < V; i++)
             max_abs = fmax(max_abs, fabs((double)logits[i] - ref[k * V + i]));
-        next = argmax(logits, V);
+        next = test_argmax(logits, V);
         cr_assert_eq(next, ids[k + 1], "step %d: got %d, want %d", k, next, ids[k + 1]);
     }
     cr_log_info("stories260K: logits max |diff| %.3g over 32 positions", max_abs);

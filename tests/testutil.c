@@ -106,3 +106,34 @@ int test_run_cli(const char *args, char **out)
         free(buf);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+int32_t test_argmax(const float *x, int32_t n)
+{
+    int32_t best = 0;
+    for (int32_t i = 1; i < n; i++)
+        if (x[i] > x[best])
+            best = i;
+    return best;
+}
+
+int32_t *test_json_ids(const cJSON *a, int *n)
+{
+    *n = cJSON_GetArraySize(a);
+    int32_t *ids = malloc(sizeof *ids * (size_t)(*n ? *n : 1));
+    for (int i = 0; i < *n; i++)
+        ids[i] = (int32_t)cJSON_GetArrayItem(a, i)->valuedouble;
+    return ids;
+}
+
+void test_expect_greedy(heed_context *ctx, const float *last, const int32_t *want, int n,
+                        int32_t n_vocab, float *logits, const char *name)
+{
+    int32_t next = test_argmax(last, n_vocab);
+    for (int s = 0; s < n; s++) {
+        cr_assert_eq(next, want[s], "%s: greedy step %d: got %d, want %d", name, s, next,
+                     want[s]);
+        cr_assert_eq(heed_context_eval(ctx, &next, 1, logits, false), HEED_OK, "%s",
+                     heed_last_error());
+        next = test_argmax(logits, n_vocab);
+    }
+}

@@ -2,12 +2,14 @@
 #ifndef HEED_TESTUTIL_H
 #define HEED_TESTUTIL_H
 
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "heed.h"
 #include "util/splitmix.h"
 
 /* The reference fixtures folder ($HEED_FIXTURES, else ../shared/fixtures
@@ -37,6 +39,18 @@ const char *test_tmp_path(const char *name);
  * exit code and, when out is not NULL, its stdout (malloc'd). stderr is
  * dropped unless args redirects it (e.g. "... 2>&1"). */
 int test_run_cli(const char *args, char **out);
+
+/* argmax of x[0..n), ties to the lowest id (as the references break them). */
+int32_t test_argmax(const float *x, int32_t n);
+
+/* A JSON array of numbers as ids (malloc'd, *n of them). */
+int32_t *test_json_ids(const cJSON *a, int *n);
+
+/* Greedy decoding on ctx after a prompt whose last logits are `last`:
+ * each argmax must be want[s] for s < n, and is evaluated at the next
+ * position; logits has room for n_vocab floats. */
+void test_expect_greedy(heed_context *ctx, const float *last, const int32_t *want, int n,
+                        int32_t n_vocab, float *logits, const char *name);
 
 /* The tests' one random generator, SplitMix64 from a seed in *s:
  * uniform in [0, 1), uniform in [-1, 1), standard normal. */
