@@ -98,10 +98,18 @@ static inline int64_t heed_pack_side_at(int64_t b, int U, int64_t qb, int64_t sb
     return b / U * heed_pack_unit_bytes(U, qb, sb) + U * qb + b % U * sb;
 }
 
-/* Where q6_K's ql vectors 8p.. and qh vectors 8h.. lie in a packed
- * block (packed.c). */
-static const int heed_q6_ql_at[4] = {0, 16, 24, 40};
-static const int heed_q6_qh_at[2] = {8, 32};
+/* The vector of a packed q6_K block that holds ql vector j of p (the
+ * row's ql[32p+4j..]) and qh vector j of half h (qh[32h+4j..]): the
+ * three vectors element group j of half h needs lie side by side
+ * (packed.c). */
+static inline int heed_q6_ql_vec(int p, int j)
+{
+    return 24 * (p / 2) + 3 * j + p % 2;
+}
+static inline int heed_q6_qh_vec(int h, int j)
+{
+    return 24 * h + 3 * j + 2;
+}
 
 /* Whether a weight matrix of type with this shape is packed at load on
  * this CPU: the type has packed kernels for the ISA in use, n_out is a

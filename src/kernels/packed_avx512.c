@@ -401,13 +401,25 @@ VNNI512 static INLINE void tile_q45_K(const uint8_t *quants, int64_t nb, const v
     acc_store(acc, y, n_out, T);
 }
 
+/* Run g's 6-bit quants from its ql vector lo (the low nibbles for g < 2,
+ * else the high) and bits 2g, 2g+1 of its qh vector hi. */
+VNNI512 static INLINE __m512i q6_quants(__m512i lo, __m512i hi, const int g)
+{
+    const __m512i top = g == 0   ? _mm512_slli_epi16(hi, 4)
+                        : g == 1 ? _mm512_slli_epi16(hi, 2)
+                        : g == 2 ? hi
+                                 : _mm512_srli_epi16(hi, 2);
+    return _mm512_or_si512(
+        _mm512_and_si512(g < 2 ? lo : _mm512_srli_epi16(lo, 4), _mm512_set1_epi8(0x0f)),
+        _mm512_and_si512(top, _mm512_set1_epi8(0x30)));
+}
+
 /* q6_K: per run of 32 the 6-bit quants from a nibble and two high bits,
  * two sub-blocks of 16 each starting at -32·Σx, scaled in integers. */
 VNNI512 static INLINE void tile_q6_K(const uint8_t *quants, int64_t nb, const void *va, float *y,
                                      int64_t n_out, const int T)
 {
     const heed_packed_actk *a = va;
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
     __m512 acc[TMAX];
     acc_zero(acc, T);
     for (int64_t b = 0; b < nb; b++) {
@@ -419,15 +431,8 @@ VNNI512 static INLINE void tile_q6_K(const uint8_t *quants, int64_t nb, const vo
             const int h = run / 4, g = run % 4;
             __m512i w[8];
             UNROLL for (int j = 0; j < 8; j++) {
-                const __m512i lo = load(q + 64 * (heed_q6_ql_at[2 * h + g % 2] + j));
-                const __m512i hi = load(q + 64 * (heed_q6_qh_at[h] + j));
-                /* bits 2g, 2g+1 of hi to bits 4, 5 */
-                const __m512i top = g == 0   ? _mm512_slli_epi16(hi, 4)
-                                    : g == 1 ? _mm512_slli_epi16(hi, 2)
-                                    : g == 2 ? hi
-                                             : _mm512_srli_epi16(hi, 2);
-                w[j] = _mm512_or_si512(_mm512_and_si512(g < 2 ? lo : _mm512_srli_epi16(lo, 4), m4),
-                                       _mm512_and_si512(top, m30));
+                w[j] = q6_quants(load(q + 64 * heed_q6_ql_vec(2 * h + g % 2, j)),
+                                 load(q + 64 * heed_q6_qh_vec(h, j)), g);
             }
             const int s = 2 * run;
             const __m512i sc0 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(sd + 16 * s)));
@@ -448,6 +453,58 @@ VNNI512 static INLINE void tile_q6_K(const uint8_t *quants, int64_t nb, const vo
     acc_store(acc, y, n_out, T);
 }
 
+/* q6_K for one or two tokens, where memory, not arithmetic, sets the
+ * pace: the three vectors of element group j (side by side in the
+ * layout) are loaded once and feed the four runs of half h, so the
+ * block is read strictly forward, the order hardware prefetch follows.
+ * Read run by run (two interleaved streams, as the loop above does), a
+ * large matrix streamed at half the rate (Zen 4, one thread: 13 against
+ * 27 GB/s). The integer sums are the same, so are the bits. */
+VNNI512 static INLINE void tile_q6_K_few(const uint8_t *quants, int64_t nb, const void *va,
+                                         float *y, int64_t n_out, const int T)
+{
+    const heed_packed_actk *a = va;
+    __m512 acc[2];
+    acc_zero(acc, T);
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *q = quants + b * 3392, *sd = q + 3072;
+        __m512i tot[2];
+        UNROLL for (int t = 0; t < T; t++)
+            tot[t] = _mm512_setzero_si512();
+        UNROLL for (int h = 0; h < 2; h++) {
+            UNROLL for (int half = 0; half < 2; half++) { /* sub-blocks 2·run + half */
+                __m512i s[2][4];
+                UNROLL for (int t = 0; t < T; t++)
+                    UNROLL for (int g = 0; g < 4; g++)
+                        s[t][g] = _mm512_set1_epi32(a[t * nb + b].neg32_sum16[2 * (4 * h + g) + half]);
+                UNROLL for (int j = 4 * half; j < 4 * half + 4; j++) {
+                    const __m512i l0 = load(q + 64 * heed_q6_ql_vec(2 * h, j));
+                    const __m512i l1 = load(q + 64 * heed_q6_ql_vec(2 * h + 1, j));
+                    const __m512i hi = load(q + 64 * heed_q6_qh_vec(h, j));
+                    const __m512i w[4] = {q6_quants(l0, hi, 0), q6_quants(l1, hi, 1),
+                                          q6_quants(l0, hi, 2), q6_quants(l1, hi, 3)};
+                    UNROLL for (int t = 0; t < T; t++)
+                        UNROLL for (int g = 0; g < 4; g++)
+                            s[t][g] = _mm512_dpbusd_epi32(
+                                s[t][g], w[g], bcast32(a[t * nb + b].qs + 32 * (4 * h + g) + 4 * j));
+                }
+                UNROLL for (int g = 0; g < 4; g++) {
+                    const int sub = 2 * (4 * h + g) + half;
+                    const __m512i sc = _mm512_cvtepi8_epi32(
+                        _mm_loadu_si128((const __m128i *)(const void *)(sd + 16 * sub)));
+                    UNROLL for (int t = 0; t < T; t++)
+                        tot[t] = _mm512_add_epi32(tot[t], _mm512_mullo_epi32(s[t][g], sc));
+                }
+            }
+        }
+        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(const void *)(sd + 256)));
+        UNROLL for (int t = 0; t < T; t++)
+            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a[t * nb + b].d)),
+                                     _mm512_cvtepi32_ps(tot[t]), acc[t]);
+    }
+    acc_store(acc, y, n_out, T);
+}
+
 VNNI512 static INLINE void tile(int type, const uint8_t *quants, int64_t nb, const void *a,
                                 float *y, int64_t n_out, const int T)
 {
@@ -455,6 +512,8 @@ VNNI512 static INLINE void tile(int type, const uint8_t *quants, int64_t nb, con
         tile_q23_K(quants, nb, a, y, n_out, T, type == HEED_TYPE_Q3_K);
     else if (type == HEED_TYPE_Q4_K || type == HEED_TYPE_Q5_K)
         tile_q45_K(quants, nb, a, y, n_out, T, type == HEED_TYPE_Q5_K);
+    else if (type == HEED_TYPE_Q6_K && T <= 2)
+        tile_q6_K_few(quants, nb, a, y, n_out, T);
     else if (type == HEED_TYPE_Q6_K)
         tile_q6_K(quants, nb, a, y, n_out, T);
     else
