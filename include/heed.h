@@ -669,8 +669,9 @@ int32_t heed_sampler_sample(heed_sampler *s, const float *logits);
 /*
  * Prompt-lookup decoding's draft: finds the latest earlier occurrence in
  * hist[0..n) of its last ng tokens, for ng from n_max down to n_min, and
- * copies up to max_draft of the tokens that followed it into draft.
- * Returns how many (0: no occurrence, or bad arguments). Evaluating the
+ * copies the max_draft tokens that followed it into draft, the copy
+ * continuing into itself where hist ends (what repeats goes on
+ * repeating). Returns max_draft (0: no occurrence, or bad arguments). Evaluating the
  * draft in one batch and keeping the tokens the sampler would have drawn
  * anyway (heed run --lookup) gives plain decoding's output, faster when
  * the text repeats its context.

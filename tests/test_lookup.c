@@ -15,13 +15,20 @@ Test(lookup, drafts_what_followed_the_latest_occurrence)
     const int32_t h[] = {1, 5, 6, 7, 8, 9, 3, 5, 6, 7, 1, 6, 7, 2, 4, 6, 7};
     const int n = (int)(sizeof h / sizeof *h);
     int32_t d[8];
-    cr_assert_eq(heed_lookup_draft(h, n, 1, 3, d, 8), 4); /* "6 7" at 11: 2 4 6 7 */
-    cr_assert(d[0] == 2 && d[1] == 4 && d[2] == 6 && d[3] == 7);
+    /* "6 7" at 11: 2 4 6 7, then the copy goes on into itself */
+    cr_assert_eq(heed_lookup_draft(h, n, 1, 3, d, 8), 8);
+    const int32_t want[8] = {2, 4, 6, 7, 2, 4, 6, 7};
+    cr_assert_arr_eq(d, want, sizeof want);
     cr_assert_eq(heed_lookup_draft(h, n, 1, 3, d, 2), 2); /* at most max_draft */
     /* the longest n-gram wins: "5 6 7" occurs at 7 and 1, latest at 7 */
     const int32_t h2[] = {5, 6, 7, 8, 0, 5, 6, 7, 9, 6, 7, 3, 5, 6, 7};
     cr_assert_eq(heed_lookup_draft(h2, 15, 1, 3, d, 1), 1);
     cr_assert_eq(d[0], 9);
+    /* a run of one token drafts max_draft of it, not the one token after */
+    const int32_t h4[] = {3, 9, 9};
+    cr_assert_eq(heed_lookup_draft(h4, 3, 1, 2, d, 5), 5);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(d[i], 9);
     /* nothing to find, and bad arguments */
     const int32_t h3[] = {1, 2, 3, 4};
     cr_assert_eq(heed_lookup_draft(h3, 4, 1, 3, d, 8), 0);

@@ -21,10 +21,14 @@ int heed_lookup_draft(const int32_t *hist, int n, int n_min, int n_max, int32_t 
         for (int j = n - ng - 1; j >= 0; j--) {
             if (memcmp(hist + j, tail, sizeof *tail * (size_t)ng) != 0)
                 continue;
-            const int after = n - (j + ng);
-            const int k = after < max_draft ? after : max_draft;
-            memcpy(draft, hist + j + ng, sizeof *draft * (size_t)k);
-            return k;
+            /* past the context's end the copy reads itself: a stretch that
+             * repeats with period n - (j + ng) goes on repeating (a run of
+             * one token drafts max_draft of it, not one) */
+            for (int i = 0; i < max_draft; i++) {
+                const int src = j + ng + i;
+                draft[i] = src < n ? hist[src] : draft[src - n];
+            }
+            return max_draft;
         }
     }
     return 0;
