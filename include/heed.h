@@ -376,8 +376,12 @@ int heed_model_n_embd(const heed_model *m);
 int heed_model_n_layer(const heed_model *m);
 int heed_model_n_head(const heed_model *m);
 int heed_model_n_ctx_train(const heed_model *m);
-/* Bytes of the matrices one decode step reads: every layer's, and the
- * output head (the embedding table only through a tied output head). */
+/* Experts per layer and experts each token is routed to (0: a dense model). */
+int heed_model_n_expert(const heed_model *m);
+int heed_model_n_expert_used(const heed_model *m);
+/* Bytes of the matrices one decode step reads: every layer's (of a
+ * mixture of experts, the share of the experts a token is routed to), and
+ * the output head (the embedding table only through a tied output head). */
 int64_t heed_model_matrix_bytes(const heed_model *m);
 int32_t heed_model_bos(const heed_model *m); /* -1 if none */
 int32_t heed_model_eos(const heed_model *m); /* -1 if none */
@@ -708,7 +712,9 @@ typedef struct heed_capture heed_capture;
 
 typedef struct heed_capture_params {
     int n_tokens;           /* positions 0..n_tokens-1, queries and keys     */
-    const int *layers;      /* layers whose rows are kept (NULL: all)        */
+    const int *layers;      /* layers whose rows are kept (NULL: all; an
+                               empty list: none, for the routing and the
+                               telemetry alone)                            */
     int n_layers;
     const int *heads;       /* query heads whose rows are kept (NULL: all)   */
     int n_heads;
@@ -739,6 +745,15 @@ int heed_capture_top(const heed_capture *c, int layer, int head, int query,
                      const int32_t **keys, const float **weights);
 /* The KV telemetry of a layer: n_tokens totals (NULL out of range). */
 const double *heed_capture_received(const heed_capture *c, int layer);
+/* Expert routing (mixture-of-experts models), kept for every layer and
+ * token whatever the row selection: the experts the token at position
+ * query was sent to in layer (*experts) and the weights their outputs
+ * were summed with (*weights), the router's choice order (largest
+ * probability first); returns their count (heed_model_n_expert_used), or
+ * 0 when the model has no experts or the token was not evaluated while
+ * the capture was attached. */
+int heed_capture_experts(const heed_capture *c, int layer, int query, const int32_t **experts,
+                         const float **weights);
 /* Makes c record into cap from now on (NULL: stop). The capture must come
  * from the same model and outlive its use. */
 void heed_context_set_capture(heed_context *c, heed_capture *cap);

@@ -486,3 +486,88 @@ Test(cli, heads_table_matches_the_capture)
     heed_model_free(m);
     free(out);
 }
+
+/* `heed experts`: the table and the JSON agree with the capture's routing
+ * of the same ids, and the loads add up to tokens × experts per token; a
+ * dense model is refused with exit 2. `heed attend --json` carries the
+ * same routing. */
+Test(cli, experts_table_and_json_match_the_capture)
+{
+    char gguf[1024], json[1024], attend[1024]; /* test_tmp_path reuses its buffer */
+    snprintf(gguf, sizeof gguf, "%s", test_tmp_path("experts-qwen3moe.gguf"));
+    snprintf(json, sizeof json, "%s", test_tmp_path("experts.json"));
+    snprintf(attend, sizeof attend, "%s", test_tmp_path("attend.json"));
+    cr_assert_eq(heed_synth("tiny-qwen3moe", HEED_TYPE_F32, 1, 2, gguf), HEED_OK);
+    char args[8192], *out = NULL;
+    snprintf(args, sizeof args, "experts '%s' --ids 5,9,300,7,12,5,9 --json '%s'", gguf, json);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    const int32_t ids[] = {5, 9, 300, 7, 12, 5, 9};
+    const int n = 7;
+    heed_model *m;
+    cr_assert_eq(heed_model_load(gguf, &m), HEED_OK);
+    heed_context *c;
+    heed_capture *cap;
+    cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK);
+    const heed_capture_params cp = heed_capture_default_params(n);
+    cr_assert_eq(heed_capture_new(m, &cp, &cap), HEED_OK);
+    heed_context_set_capture(c, cap);
+    cr_assert_eq(heed_context_eval(c, ids, n, NULL, false), HEED_OK);
+    char *text = test_read_file(json, NULL);
+    cJSON *j = cJSON_Parse(text);
+    cr_assert_not_null(j, "%s", text);
+    cr_expect_eq(cJSON_GetObjectItem(j, "n_expert")->valueint, 8);
+    cr_expect_eq(cJSON_GetObjectItem(j, "n_expert_used")->valueint, 2);
+    const cJSON *layers = cJSON_GetObjectItem(j, "layers");
+    cr_assert_eq(cJSON_GetArraySize(layers), heed_model_n_layer(m));
+    for (int l = 0; l < heed_model_n_layer(m); l++) {
+        const cJSON *L = cJSON_GetArrayItem(layers, l);
+        const cJSON *ex = cJSON_GetObjectItem(L, "experts"), *w = cJSON_GetObjectItem(L, "weights");
+        int load = 0;
+        for (int e = 0; e < 8; e++)
+            load += cJSON_GetArrayItem(cJSON_GetObjectItem(L, "load"), e)->valueint;
+        cr_expect_eq(load, n * 2, "layer %d: load %d", l, load);
+        for (int t = 0; t < n; t++) {
+            const int32_t *want_e;
+            const float *want_w;
+            cr_assert_eq(heed_capture_experts(cap, l, t, &want_e, &want_w), 2);
+            for (int k = 0; k < 2; k++) {
+                cr_expect_eq(cJSON_GetArrayItem(cJSON_GetArrayItem(ex, t), k)->valueint, want_e[k]);
+                cr_expect_float_eq(cJSON_GetArrayItem(cJSON_GetArrayItem(w, t), k)->valuedouble,
+                                   want_w[k], 1e-6);
+            }
+            char row[64]; /* the table's line of token t in layer l */
+            snprintf(row, sizeof row, " %3d %.3f %3d %.3f\n", want_e[0], (double)want_w[0],
+                     want_e[1], (double)want_w[1]);
+            cr_expect(strstr(out, row), "layer %d token %d: want '%s' in %s", l, t, row, out);
+        }
+    }
+    cJSON_Delete(j);
+    free(text);
+    free(out);
+    out = NULL;
+    /* the same routing in heed attend --json */
+    snprintf(args, sizeof args, "attend '%s' --ids 5,9,300,7,12,5,9 --json '%s'", gguf, attend);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    text = test_read_file(attend, NULL);
+    j = cJSON_Parse(text);
+    cr_assert_not_null(j);
+    const cJSON *ex = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "experts"), 1),
+                                          "experts");
+    const int32_t *want_e;
+    const float *want_w;
+    cr_assert_eq(heed_capture_experts(cap, 1, 6, &want_e, &want_w), 2);
+    cr_expect_eq(cJSON_GetArrayItem(cJSON_GetArrayItem(ex, 6), 1)->valueint, want_e[1]);
+    cJSON_Delete(j);
+    free(text);
+    free(out);
+    out = NULL;
+    char dense[4096];
+    FIXTURE_PATH(dense, "llama-tiny-f32.gguf");
+    snprintf(args, sizeof args, "experts '%s' -p hello 2>&1", dense);
+    cr_expect_eq(test_run_cli(args, &out), 2, "%s", out);
+    cr_expect(strstr(out, "a dense model"), "%s", out);
+    free(out);
+    heed_capture_free(cap);
+    heed_context_free(c);
+    heed_model_free(m);
+}

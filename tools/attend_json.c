@@ -7,7 +7,9 @@
  *    "layers": [{"layer", "heads": [{"head", "weights": [[...], ...]
  *                                    (, "keys": [[...], ...] with top_k)}]}],
  *    "stats": [{layer, head, entropy, prev_token, sink, self, induction}],
- *    "kv_received": [[...] per layer]}
+ *    "kv_received": [[...] per layer],
+ *    "experts": [{"layer", "experts": [[...] per token], "weights": [[...]]}]
+ *    (a mixture of experts' routing, else empty)}
  *
  * Numbers have 7 significant digits. Strings are valid UTF-8 (a piece's
  * invalid bytes become U+FFFD) with <, > and & escaped, so the JSON can sit
@@ -39,8 +41,7 @@ static void put_string(FILE *f, const char *s, size_t len)
     fputc('"', f);
 }
 
-/* The tokens, and the text they make, as "text" and "tokens". */
-static heed_status put_tokens(FILE *f, const attend_doc *d)
+heed_status attend_json_put_tokens(FILE *f, const attend_doc *d)
 {
     size_t cap = 64, len = 0;
     char *text = malloc(cap);
@@ -126,13 +127,33 @@ static void put_head(FILE *f, const attend_doc *d, int l, int h)
     fputc('}', f);
 }
 
+void attend_json_put_routing(FILE *f, const heed_capture *cap, int layer, int n)
+{
+    for (int part = 0; part < 2; part++) {
+        fputs(part ? ",\"weights\":[" : "\"experts\":[", f);
+        for (int t = 0; t < n; t++) {
+            const int32_t *e;
+            const float *w;
+            const int k = heed_capture_experts(cap, layer, t, &e, &w);
+            fputs(t ? ",[" : "[", f);
+            for (int j = 0; j < k; j++)
+                if (part)
+                    fprintf(f, j ? ",%.7g" : "%.7g", (double)w[j]);
+                else
+                    fprintf(f, j ? ",%d" : "%d", e[j]);
+            fputc(']', f);
+        }
+        fputc(']', f);
+    }
+}
+
 heed_status attend_json_write(FILE *f, const attend_doc *d)
 {
     const int L = heed_model_n_layer(d->m), H = heed_model_n_head(d->m);
     fputs("{\"architecture\":", f);
     put_string(f, heed_model_arch(d->m), strlen(heed_model_arch(d->m)));
     fputc(',', f);
-    heed_status st = put_tokens(f, d);
+    heed_status st = attend_json_put_tokens(f, d);
     if (st)
         return st;
     fprintf(f, ",\"n_prompt\":%d,\"n_layer\":%d,\"n_head\":%d,\"mask\":\"%s\","
@@ -173,6 +194,12 @@ heed_status attend_json_write(FILE *f, const attend_doc *d)
         for (int k = 0; k < d->n; k++)
             fprintf(f, k ? ",%.7g" : "%.7g", r[k]);
         fputc(']', f);
+    }
+    fputs("],\"experts\":[", f);
+    for (int l = 0; heed_model_n_expert(d->m) && l < L; l++) {
+        fprintf(f, "%s{\"layer\":%d,", l ? "," : "", l);
+        attend_json_put_routing(f, d->cap, l, d->n);
+        fputc('}', f);
     }
     fputs("]}\n", f);
     return ferror(f) ? heed_fail(HEED_ERR_IO, "cannot write the JSON") : HEED_OK;

@@ -19,5 +19,10 @@ typedef struct attend_doc {
 } attend_doc;
 
 heed_status attend_json_write(FILE *f, const attend_doc *d);
+/* Parts of it: the tokens and the text they make ("text": ..., "tokens":
+ * [...]); a layer's expert routing ("experts": [[...] per token],
+ * "weights": [[...] per token]). */
+heed_status attend_json_put_tokens(FILE *f, const attend_doc *d);
+void attend_json_put_routing(FILE *f, const heed_capture *cap, int layer, int n);
 
 #endif

@@ -33,6 +33,7 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--layer L] [--head H] [-k K] [-n N] [--rows A:B] [--top-keys K] [--max-mib M] " \
     "[--json FILE] [--html FILE] [--svg FILE] [--npy FILE] [--residual FILE] [-t THREADS]"
 #define USAGE_NEXT "heed next MODEL (-p TEXT | --ids 1,2,3) [-k 10] [--temp T] [--lens]"
+#define USAGE_EXPERTS "heed experts MODEL (-p TEXT | --ids 1,2,3) [--layer L] [--json F]"
 #define USAGE_HEADS "heed heads MODEL [-p TEXT] [--sort entropy|prev|sink|self|induction]"
 #define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [-d DEPTH] " USAGE_CACHE \
     " [--capture] | heed bench --membw [-t THREADS]"
@@ -103,6 +104,7 @@ int cmd_embed(int argc, char **argv);
 int cmd_attend(int argc, char **argv);
 int cmd_next(int argc, char **argv);
 int cmd_heads(int argc, char **argv);
+int cmd_experts(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 

@@ -24,6 +24,9 @@ static const command commands[] = {
      "what a token attends to: each layer's most attended tokens, head-averaged or one head"},
     {"heads", cmd_heads, USAGE_HEADS,
      "every head's behaviour, ranked: entropy, previous-token, sink, self and induction scores"},
+    {"experts", cmd_experts, USAGE_EXPERTS,
+     "a mixture of experts' routing: the experts each token went to in every layer, with "
+     "their weights"},
     {"embed", cmd_embed, USAGE_EMBED,
      "the embedding of a text, pooled as the model says and L2-normalised (-o: float32)"},
     {"similarity", cmd_similarity, USAGE_SIMILARITY,
@@ -39,8 +42,8 @@ static const command commands[] = {
     {"bench", cmd_bench, USAGE_BENCH,
      "prompt (pp) and generation (tg) tokens/s, and the memory bandwidth generation reaches"},
     {"synth", cmd_synth, USAGE_SYNTH,
-     "a random-weight model of a real model's shape, for benchmarks (stories15m gpt2-124m "
-     "smollm2-135m qwen2.5-0.5b llama-3.2-1b tinyllama-1.1b)"},
+     "a random-weight model of a real model's shape, for benchmarks, or a tiny one of an "
+     "architecture for tests (an unknown --shape lists them)"},
     {"train", cmd_train, USAGE_TRAIN,
      "train a small Llama-style model and its BPE tokenizer on a text file; Ctrl-C saves a "
      "checkpoint, --resume continues"},

@@ -23,6 +23,9 @@ struct heed_capture {
     int32_t *keys;    /* [layer][head][row][top_k] (top-k only)               */
     heed_npy_map file;
     double *received; /* [n_layer][n_tokens]                                  */
+    int n_used;       /* experts per token (mixture of experts), else 0       */
+    int32_t *experts; /* [n_layer][n_tokens][n_used] routing, -1: not run     */
+    float *gates;     /* [n_layer][n_tokens][n_used] their weights            */
 };
 
 heed_capture_params heed_capture_default_params(int n_tokens)
@@ -52,8 +55,8 @@ static int make_slots(int *slot, int n, const int *list, int count, const char *
         slot[i] = list ? -1 : i;
     if (!list)
         return n;
-    if (count < 1)
-        return heed_fail(HEED_ERR_ARG, "capture: an empty list of %ss", what), -1;
+    if (count < 0)
+        return heed_fail(HEED_ERR_ARG, "capture: a list of %d %ss", count, what), -1;
     for (int i = 0; i < count; i++) {
         if (list[i] < 0 || list[i] >= n)
             return heed_fail(HEED_ERR_ARG, "capture: %s %d does not exist (the model has %d)",
@@ -100,7 +103,16 @@ heed_status heed_capture_new(const heed_model *m, const heed_capture_params *p,
     c->layer_slot = malloc(sizeof(int) * (size_t)c->n_layer);
     c->head_slot = malloc(sizeof(int) * (size_t)c->n_head);
     c->received = calloc((size_t)c->n_layer * (size_t)c->n_tokens, sizeof(double));
-    if (!c->layer_slot || !c->head_slot || !c->received) {
+    c->n_used = m->hp.n_expert_used;
+    const size_t routes = (size_t)c->n_layer * (size_t)c->n_tokens * (size_t)c->n_used;
+    if (routes) {
+        c->experts = malloc(sizeof(int32_t) * routes);
+        c->gates = calloc(routes, sizeof(float));
+        if (c->experts)
+            memset(c->experts, 0xff, sizeof(int32_t) * routes); /* -1: not run */
+    }
+    if (!c->layer_slot || !c->head_slot || !c->received ||
+        (routes && (!c->experts || !c->gates))) {
         st = heed_fail(HEED_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -129,7 +141,7 @@ heed_status heed_capture_new(const heed_model *m, const heed_capture_params *p,
         goto fail;
     }
     const int64_t per_row = c->top_k ? c->top_k : c->n_tokens;
-    c->weights = calloc((size_t)(rows * per_row), sizeof(float));
+    c->weights = calloc((size_t)(rows * per_row) + 1, sizeof(float)); /* + 1: never 0 */
     if (c->top_k && c->weights) {
         c->keys = malloc(sizeof(int32_t) * (size_t)(rows * per_row));
         if (c->keys)
@@ -159,6 +171,8 @@ void heed_capture_free(heed_capture *c)
     free(c->layer_slot);
     free(c->head_slot);
     free(c->received);
+    free(c->experts);
+    free(c->gates);
     free(c);
 }
 
@@ -204,6 +218,29 @@ int heed_capture_top(const heed_capture *c, int layer, int head, int query,
 const double *heed_capture_received(const heed_capture *c, int layer)
 {
     return layer < 0 || layer >= c->n_layer ? NULL : c->received + (int64_t)layer * c->n_tokens;
+}
+
+int heed_capture_experts(const heed_capture *c, int layer, int query, const int32_t **experts,
+                         const float **weights)
+{
+    if (!c->n_used || layer < 0 || layer >= c->n_layer || query < 0 || query >= c->n_tokens)
+        return 0;
+    const int64_t at = ((int64_t)layer * c->n_tokens + query) * c->n_used;
+    if (c->experts[at] < 0)
+        return 0;
+    *experts = c->experts + at;
+    *weights = c->gates + at;
+    return c->n_used;
+}
+
+void heed_capture_store_route(heed_capture *c, int layer, int64_t pos, const int32_t *experts,
+                              const float *weights)
+{
+    if (pos < 0 || pos >= c->n_tokens || !c->n_used)
+        return;
+    const int64_t at = ((int64_t)layer * c->n_tokens + pos) * c->n_used;
+    memcpy(c->experts + at, experts, sizeof(int32_t) * (size_t)c->n_used);
+    memcpy(c->gates + at, weights, sizeof(float) * (size_t)c->n_used);
 }
 
 /* The k largest of w[0..n) (keys key0 + j) into keys/weights, largest

@@ -10,9 +10,13 @@
 
 /* What each row does not say is off (false, 0). */
 static const heed_arch archs[] = {
-    {.name = "llama", .norm = NORM_RMS, .pos = POS_ROPE_NORMAL, .ffn = FFN_SILU_GATED},
+    {.name = "llama", .norm = NORM_RMS, .pos = POS_ROPE_NORMAL, .ffn = FFN_SILU_GATED,
+     .moe_renorm = true},
     {.name = "qwen2", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_SILU_GATED},
     {.name = "qwen3", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_SILU_GATED},
+    {.name = "qwen2moe", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_SILU_GATED},
+    {.name = "qwen3moe", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_SILU_GATED,
+     .moe_renorm = true},
     {.name = "smollm3", .norm = NORM_RMS, .pos = POS_ROPE_NORMAL, .ffn = FFN_SILU_GATED,
      .nope_every = 4},
     {.name = "phi3", .norm = NORM_RMS, .pos = POS_ROPE_NEOX, .ffn = FFN_SILU_GATED,

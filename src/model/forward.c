@@ -20,55 +20,11 @@
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/pool.h"
+#include "model/context.h"
 #include "model/model.h"
 #include "util/error.h"
 
 enum { BATCH = 256, DEFAULT_CTX = 4096 };
-
-/* Where a layer's keys and values are: a full layer holds every position
- * (cap = n_ctx, pos0 = 0); a sliding-window layer only the window and a
- * batch, the oldest dropped (pos0 moves on) when a batch needs the room. */
-typedef struct layer_cache {
-    int64_t first_row;
-    int cap, pos0;
-} layer_cache;
-
-struct heed_context {
-    const heed_model *m;
-    int n_ctx, n_past;
-    int batch;      /* tokens one forward pass takes: BATCH, or n_ctx for an
-                       encoder                                                */
-    heed_pool *pool;
-    heed_capture *capture;  /* where attention weights go, or NULL           */
-    float *residual;        /* [pos][n_layer + 1][n_embd] of positions
-                               [res_begin, res_end), or NULL                 */
-    int res_begin, res_end;
-    heed_qk_fn qk_tap;      /* called after each layer's attention, or NULL  */
-    void *qk_user;
-    /* per layer, [n_kv_head][cap] rows of head_dim elements of type_k
-     * (type_v) from row first_row on: each head's keys one contiguous run,
-     * row j the position pos0 + j */
-    void *k_cache, *v_cache;
-    layer_cache *cache;     /* [n_layer]                                     */
-    heed_type type_k, type_v;
-    size_t k_row, v_row;   /* bytes of one cached key (value) row           */
-    float *tap_k;   /* [n_kv_head][n_ctx][head_dim] keys as floats for the
-                       qk tap, when the cache is not f32 (made on demand)   */
-    /* activations of one batch                                               */
-    float *x;       /* [batch][n_embd]      the residual stream               */
-    float *h;       /* [batch][n_embd]      normed input of a sub-block       */
-    float *q;       /* [batch][n_head*head_dim]                               */
-    float *k, *v;   /* [batch][n_kv_head*head_dim]                            */
-    float *qkv;     /* [batch][q + 2 kv]    fused projection output           */
-    float *att;     /* [batch][n_head*head_dim]  attention output             */
-    float *gate;    /* [batch][2 n_ff]      ffn gate (and up when fused)      */
-    float *up;      /* [batch][n_ff]                                          */
-    float *attn_scratch; /* [n_threads][attn_floats]: the attention operator */
-    int64_t attn_floats;
-    double *received; /* [n_threads][n_ctx] weight each key got (telemetry)   */
-    float *rope;    /* [n_rot]              cos/sin of one position           */
-    void *xq;       /* activations converted for the current matmul           */
-};
 
 heed_context_params heed_context_default_params(void)
 {
@@ -114,6 +70,13 @@ void heed_context_free(heed_context *c)
     free(c->att);
     free(c->gate);
     free(c->up);
+    free(c->moe_logits);
+    free(c->moe_slot);
+    free(c->moe_gate);
+    free(c->moe_token);
+    free(c->moe_count);
+    free(c->moe_in);
+    free(c->moe_y);
     free(c->attn_scratch);
     free(c->received);
     free(c->rope);
@@ -174,7 +137,11 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
         return st;
     }
     const size_t E = (size_t)hp->n_embd, Q = (size_t)hp->n_head * (size_t)hp->head_dim;
-    const size_t KV = (size_t)hp->n_kv_head * (size_t)hp->head_dim, F = (size_t)hp->n_ff;
+    const size_t KV = (size_t)hp->n_kv_head * (size_t)hp->head_dim;
+    size_t F = (size_t)hp->n_ff; /* the widest FFN */
+    if (hp->n_expert)
+        F = (size_t)(hp->n_ff_exp > hp->n_ff_shexp ? hp->n_ff_exp : hp->n_ff_shexp);
+    const size_t NE = (size_t)hp->n_expert, NU = (size_t)hp->n_expert_used;
     size_t rows = 0;
     if ((c->cache = calloc((size_t)hp->n_layer, sizeof *c->cache)))
         for (int il = 0; il < hp->n_layer; il++) {
@@ -194,6 +161,15 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     c->att = malloc(sizeof(float) * B * Q);
     c->gate = malloc(sizeof(float) * B * 2 * F);
     c->up = malloc(sizeof(float) * B * F);
+    if (NE) {
+        c->moe_logits = malloc(sizeof(float) * B * NE);
+        c->moe_slot = malloc(sizeof(int32_t) * B * NU);
+        c->moe_gate = malloc(sizeof(float) * B * NU);
+        c->moe_token = malloc(sizeof(int32_t) * B * NU);
+        c->moe_count = malloc(sizeof(int32_t) * (NE + 1));
+        c->moe_in = malloc(sizeof(float) * B * E);
+        c->moe_y = malloc(sizeof(float) * B * NU * E);
+    }
     const heed_attn widest = {.n_head = m->hp.n_head, .n_kv_head = m->hp.n_kv_head,
                               .head_dim = m->hp.head_dim, .n_kv = n_ctx};
     c->attn_floats = heed_attend_tiled_scratch_floats(&widest);
@@ -203,7 +179,9 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     c->xq = malloc(max_prepared_size(m, c->batch));
     if (!c->cache || !c->k_cache || !c->v_cache || !c->x || !c->h || !c->q || !c->k || !c->v ||
         !c->qkv || !c->att || !c->gate || !c->up || !c->attn_scratch || !c->received ||
-        !c->rope || !c->xq) {
+        !c->rope || !c->xq ||
+        (NE && (!c->moe_logits || !c->moe_slot || !c->moe_gate || !c->moe_token || !c->moe_count ||
+                !c->moe_in || !c->moe_y))) {
         const double kv_mib = (double)rows * (double)(c->k_row + c->v_row) / 1048576.0;
         heed_context_free(c);
         return heed_fail(HEED_ERR_NOMEM, "out of memory for a context of %d positions "
@@ -332,7 +310,7 @@ static void matmuls(heed_context *c, const float *x, int n, int count,
     }
 }
 
-static void matmul(heed_context *c, const heed_weight *w, const float *x, int n, float *y)
+void heed_forward_matmul(heed_context *c, const heed_weight *w, const float *x, int n, float *y)
 {
     matmuls(c, x, n, 1, &w, &y);
 }
@@ -476,7 +454,7 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
 
     /* q, k, v: separate projections, or one fused matrix split by rows */
     if (L->wqkv.data) {
-        matmul(c, &L->wqkv, c->h, n, c->qkv);
+        heed_forward_matmul(c, &L->wqkv, c->h, n, c->qkv);
         add_bias(c->qkv, L->bqkv, n, Q + 2 * KV);
         for (int t = 0; t < n; t++) {
             const float *row = c->qkv + t * (Q + 2 * KV);
@@ -557,7 +535,7 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
     if (c->qk_tap)
         tap_qk(c, &a);
 
-    matmul(c, &L->wo, c->att, n, c->h);
+    heed_forward_matmul(c, &L->wo, c->att, n, c->h);
     add_bias(c->h, L->bo, n, E);
     if (L->attn_post_norm)
         norm_rows(m, c->h, c->h, L->attn_post_norm, NULL, n);
@@ -593,6 +571,16 @@ static void gate_mul(heed_context *c, bool gelu, int64_t count)
         heed_pool_for(c->pool, count, gate_range, &j);
 }
 
+void heed_forward_gated_ffn(heed_context *c, const heed_weight *gate, const heed_weight *up,
+                            const heed_weight *down, bool gelu, const float *x, int n, float *y)
+{
+    const heed_weight *w[] = {gate, up};
+    float *const gu[] = {c->gate, c->up};
+    matmuls(c, x, n, 2, w, gu);
+    gate_mul(c, gelu, (int64_t)n * gate->n_out);
+    heed_forward_matmul(c, down, c->gate, n, y);
+}
+
 /* x += mlp(norm(x)): W_down(act(W_gate h) * W_up h), or W_down act(W_up h). */
 static void ffn_block(heed_context *c, int il, int n)
 {
@@ -605,26 +593,26 @@ static void ffn_block(heed_context *c, int il, int n)
         memcpy(c->h, c->x, sizeof(float) * (size_t)(n * E));
     else
         norm_rows(m, c->h, c->x, L->ffn_norm, L->ffn_norm_b, n);
-    if (m->arch->ffn == FFN_GELU) {
-        matmul(c, &L->w_up, c->h, n, c->gate);
+    const bool gelu = m->arch->ffn == FFN_GELU_GATED;
+    if (m->hp.n_expert) {
+        heed_moe_ffn(c, il, n);
+    } else if (m->arch->ffn == FFN_GELU) {
+        heed_forward_matmul(c, &L->w_up, c->h, n, c->gate);
         add_bias(c->gate, L->b_up, n, F);
         for (int64_t i = 0; i < n * F; i++)
             c->gate[i] = heed_gelu(c->gate[i]);
-    } else {
-        if (L->gate_in_up) { /* rows 0..F-1 gate, F..2F-1 up */
-            matmul(c, &L->w_up, c->h, n, c->gate);
-            for (int t = 0; t < n; t++) { /* upward: no row is overwritten before it is read */
-                memcpy(c->up + t * F, c->gate + t * 2 * F + F, sizeof(float) * (size_t)F);
-                memmove(c->gate + t * F, c->gate + t * 2 * F, sizeof(float) * (size_t)F);
-            }
-        } else {
-            const heed_weight *w[] = {&L->w_gate, &L->w_up};
-            float *const y[] = {c->gate, c->up};
-            matmuls(c, c->h, n, 2, w, y);
+        heed_forward_matmul(c, &L->w_down, c->gate, n, c->h);
+    } else if (L->gate_in_up) { /* rows 0..F-1 gate, F..2F-1 up */
+        heed_forward_matmul(c, &L->w_up, c->h, n, c->gate);
+        for (int t = 0; t < n; t++) { /* upward: no row is overwritten before it is read */
+            memcpy(c->up + t * F, c->gate + t * 2 * F + F, sizeof(float) * (size_t)F);
+            memmove(c->gate + t * F, c->gate + t * 2 * F, sizeof(float) * (size_t)F);
         }
-        gate_mul(c, m->arch->ffn == FFN_GELU_GATED, n * F);
+        gate_mul(c, gelu, n * F);
+        heed_forward_matmul(c, &L->w_down, c->gate, n, c->h);
+    } else {
+        heed_forward_gated_ffn(c, &L->w_gate, &L->w_up, &L->w_down, gelu, c->h, n, c->h);
     }
-    matmul(c, &L->w_down, c->gate, n, c->h);
     add_bias(c->h, L->b_down, n, E);
     if (L->ffn_post_norm)
         norm_rows(m, c->h, c->h, L->ffn_post_norm, NULL, n);
@@ -637,7 +625,7 @@ static void ffn_block(heed_context *c, int il, int n)
 static void output_head(heed_context *c, const float *h, int n, float *logits)
 {
     const heed_model *m = c->m;
-    matmul(c, &m->output, h, n, logits);
+    heed_forward_matmul(c, &m->output, h, n, logits);
     const float cap = m->hp.final_softcap;
     for (int64_t i = 0; cap > 0 && i < (int64_t)n * m->hp.n_vocab; i++)
         logits[i] = cap * tanhf(logits[i] * (1.0f / cap));

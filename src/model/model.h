@@ -45,6 +45,12 @@ typedef struct heed_arch {
      * <arch>.attn_logit_softcapping and .final_logit_softcapping, these
      * when absent (0: none) */
     float attn_softcap_default, final_softcap_default;
+    /* Mixture of experts, in files whose <arch>.expert_count > 0: each
+     * token's router softmax over all experts picks the expert_used_count
+     * largest, whose outputs are summed scaled by their probabilities,
+     * renormalised to sum 1 where moe_renorm (llama's Mixtral, qwen3moe)
+     * or as they are (qwen2moe). */
+    bool moe_renorm;
 } heed_arch;
 
 /* The row of name, or NULL; names lists the supported ones for messages. */
@@ -81,6 +87,15 @@ typedef struct heed_layer {
     heed_weight w_gate, w_up, w_down;     /* gate may be in w_up (phi3)     */
     const float *b_up, *b_down;           /* (gpt2)                         */
     bool gate_in_up;                      /* w_up rows: gate then up        */
+    /* Mixture of experts (n_expert > 0; then w_gate, w_up, w_down are
+     * absent): the router, expert e's gate, up and down matrices at
+     * experts[3e..3e+2] (views of the file's 3-D ffn_*_exps tensors), and
+     * a shared expert every token takes (qwen2moe), its output scaled by
+     * sigmoid(sh_gate_inp · h). */
+    heed_weight router;                   /* ffn_gate_inp: n_embd → n_expert */
+    heed_weight *experts;                 /* [n_expert][3]                  */
+    heed_weight sh_gate, sh_up, sh_down;
+    const float *sh_gate_inp;             /* [n_embd]                       */
 } heed_layer;
 
 typedef struct heed_hparams {
@@ -93,6 +108,8 @@ typedef struct heed_hparams {
     float q_scale;       /* what q·k is scaled by (before it, q_prescale)    */
     int n_swa;           /* the sliding window, 0: none                      */
     float attn_softcap, final_softcap; /* 0: none                            */
+    int n_expert, n_expert_used; /* experts per layer, routed per token (0: none) */
+    int n_ff_exp, n_ff_shexp;    /* an expert's FFN width, the shared one's      */
 } heed_hparams;
 
 /* Whether layer il of m attends through the sliding window. */
@@ -120,8 +137,10 @@ struct heed_model {
 };
 
 /* The matrices the forward pass multiplies by: slot i < heed_model_slots(m)
- * is matrix i % 8 of layer i / 8 (wq, wk, wv, wqkv, wo, w_gate, w_up,
- * w_down; data NULL when the layer has none), the last slot the output. */
+ * is matrix i % S of layer i / S, S = 12 + 3 n_expert (wq, wk, wv, wqkv,
+ * wo, w_gate, w_up, w_down, router, sh_gate, sh_up, sh_down, then each
+ * expert's three; data NULL when the layer has none), the last slot the
+ * output. */
 int64_t heed_model_slots(const heed_model *m);
 const heed_weight *heed_model_slot(const heed_model *m, int64_t i);
 

@@ -122,6 +122,15 @@ static heed_status read_hparams(const loader *l, const heed_arch *arch, heed_hpa
     const int scale_dim = hp->n_layer == arch->prescale_embd_layers ? hp->n_embd / hp->n_head
                                                                     : hp->head_dim;
     hp->q_scale = 1.0f / sqrtf((float)(scale_dim > 0 ? scale_dim : hp->head_dim));
+    /* experts: llama.cpp's defaults for the widths (Mixtral's experts are
+     * feed_forward_length wide; the shared expert too, unless said) */
+    if ((st = hp_int(l, "expert_count", 0, 0, 4096, &hp->n_expert)) ||
+        (st = hp_int(l, "expert_used_count", hp->n_expert ? -1 : 0, hp->n_expert ? 1 : 0,
+                     hp->n_expert, &hp->n_expert_used)) ||
+        (st = hp_int(l, "expert_feed_forward_length", hp->n_ff, 1, big, &hp->n_ff_exp)) ||
+        (st = hp_int(l, "expert_shared_feed_forward_length", hp->n_ff, 1, big,
+                     &hp->n_ff_shexp)))
+        return st;
     if (arch->sliding &&
         (st = hp_int(l, "attention.sliding_window", arch->window_default, 0, INT32_MAX,
                      &hp->n_swa)))
@@ -157,6 +166,29 @@ static heed_status weight(const loader *l, const char *name, int64_t n_in, int64
     return HEED_OK;
 }
 
+/* Expert matrices: a 3-D tensor by name with ne = {n_in, n_out,
+ * n_expert}, as n_expert weights at w[0], w[stride], ... */
+static heed_status expert_weights(const loader *l, const char *name, int64_t n_in,
+                                  int64_t n_out, int n_expert, heed_weight *w, int stride)
+{
+    const heed_gguf_tensor *t = heed_gguf_find_tensor(l->g, name);
+    if (!t)
+        return heed_fail(HEED_ERR_NOT_FOUND, "%s: tensor '%s' is missing", l->path, name);
+    if (t->n_dims != 3 || t->ne[0] != n_in || t->ne[1] != n_out || t->ne[2] != n_expert)
+        return heed_fail(HEED_ERR_FORMAT, "%s: tensor '%s' has shape %lld x %lld x %lld "
+                         "(expected %lld x %lld x %d from the hyperparameters)", l->path, name,
+                         (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
+                         (long long)n_in, (long long)n_out, n_expert);
+    if (!heed_type_get(t->type)->to_float)
+        return heed_fail(HEED_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which heed "
+                         "cannot compute with yet", l->path, name, heed_type_name(t->type));
+    const size_t bytes = heed_type_row_size(t->type, n_in) * (size_t)n_out;
+    for (int e = 0; e < n_expert; e++)
+        w[e * stride] = (heed_weight){.data = (const char *)t->data + bytes * (size_t)e,
+                                      .type = t->type, .n_in = n_in, .n_out = n_out};
+    return HEED_OK;
+}
+
 /* An f32 vector of n elements (norm weights, biases). */
 static heed_status vector(const loader *l, const char *name, int64_t n, bool optional,
                           const float **out)
@@ -172,6 +204,33 @@ static heed_status vector(const loader *l, const char *name, int64_t n, bool opt
                          "(expected f32 with %lld)", l->path, name, heed_type_name(t->type),
                          (long long)(t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]), (long long)n);
     *out = t->data;
+    return HEED_OK;
+}
+
+/* A mixture-of-experts layer's FFN: router, experts, shared expert. */
+static heed_status load_experts(const loader *l, const heed_model *m, int i, heed_layer *L)
+{
+    const heed_hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd, FE = hp->n_ff_exp, FS = hp->n_ff_shexp;
+    const int NE = hp->n_expert;
+    char n[96];
+    heed_status st;
+#define NAME(s) (snprintf(n, sizeof n, "blk.%d.%s", i, s), n)
+    if (m->arch->ffn != FFN_SILU_GATED)
+        return heed_fail(HEED_ERR_UNSUPPORTED, "%s: experts in a %s model (heed runs them "
+                         "with SiLU-gated FFNs)", l->path, m->arch->name);
+    if (!(L->experts = calloc((size_t)NE * 3, sizeof *L->experts)))
+        return heed_fail(HEED_ERR_NOMEM, "out of memory");
+    if ((st = weight(l, NAME("ffn_gate_inp.weight"), E, NE, false, &L->router)) ||
+        (st = expert_weights(l, NAME("ffn_gate_exps.weight"), E, FE, NE, L->experts, 3)) ||
+        (st = expert_weights(l, NAME("ffn_up_exps.weight"), E, FE, NE, L->experts + 1, 3)) ||
+        (st = expert_weights(l, NAME("ffn_down_exps.weight"), FE, E, NE, L->experts + 2, 3)) ||
+        (st = vector(l, NAME("ffn_gate_inp_shexp.weight"), E, true, &L->sh_gate_inp)) ||
+        (st = weight(l, NAME("ffn_gate_shexp.weight"), E, FS, !L->sh_gate_inp, &L->sh_gate)) ||
+        (st = weight(l, NAME("ffn_up_shexp.weight"), E, FS, !L->sh_gate_inp, &L->sh_up)) ||
+        (st = weight(l, NAME("ffn_down_shexp.weight"), FS, E, !L->sh_gate_inp, &L->sh_down)))
+        return st;
+#undef NAME
     return HEED_OK;
 }
 
@@ -211,9 +270,12 @@ static heed_status load_layer(const loader *l, const heed_model *m, int i, heed_
                      &L->ffn_norm)) ||
         (st = vector(l, NAME(post ? "layer_output_norm.bias" : "ffn_norm.bias"), E, true,
                      &L->ffn_norm_b)) ||
-        (st = weight(l, NAME("ffn_gate.weight"), E, F, true, &L->w_gate)) ||
+        (st = vector(l, NAME("ffn_down.bias"), E, true, &L->b_down)))
+        return st;
+    if (hp->n_expert)
+        return load_experts(l, m, i, L);
+    if ((st = weight(l, NAME("ffn_gate.weight"), E, F, true, &L->w_gate)) ||
         (st = weight(l, NAME("ffn_down.weight"), F, E, false, &L->w_down)) ||
-        (st = vector(l, NAME("ffn_down.bias"), E, true, &L->b_down)) ||
         (st = vector(l, NAME("ffn_up.bias"), F, true, &L->b_up)))
         return st;
     /* A gated FFN without a gate tensor has gate and up in ffn_up (phi3). */
@@ -330,8 +392,11 @@ void heed_model_free(heed_model *m)
 {
     if (!m)
         return;
-    if (m->layers)
+    if (m->layers) {
         heed_model_unpack(m);
+        for (int i = 0; i < m->hp.n_layer; i++)
+            free(m->layers[i].experts);
+    }
     free(m->layers);
     heed_file_unmap(m->map, m->map_size);
     heed_gguf_close(m->gguf);
@@ -346,32 +411,45 @@ int32_t heed_model_n_vocab(const heed_model *m) { return m->hp.n_vocab; }
 int heed_model_n_embd(const heed_model *m) { return m->hp.n_embd; }
 int heed_model_n_layer(const heed_model *m) { return m->hp.n_layer; }
 
+/* Slots of one layer (model.h). */
+static int64_t layer_slots(const heed_model *m)
+{
+    return 12 + 3 * (int64_t)m->hp.n_expert;
+}
+
 int64_t heed_model_slots(const heed_model *m)
 {
-    return (int64_t)m->hp.n_layer * 8 + 1;
+    return (int64_t)m->hp.n_layer * layer_slots(m) + 1;
 }
 
 const heed_weight *heed_model_slot(const heed_model *m, int64_t i)
 {
-    if (i == (int64_t)m->hp.n_layer * 8)
+    const int64_t per = layer_slots(m);
+    if (i == (int64_t)m->hp.n_layer * per)
         return &m->output;
-    const heed_layer *L = &m->layers[i / 8];
-    const heed_weight *ws[8] = {&L->wq, &L->wk,     &L->wv,   &L->wqkv,
-                                &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-    return ws[i % 8];
+    const heed_layer *L = &m->layers[i / per];
+    const heed_weight *ws[12] = {&L->wq,     &L->wk,     &L->wv,     &L->wqkv,
+                                 &L->wo,     &L->w_gate, &L->w_up,   &L->w_down,
+                                 &L->router, &L->sh_gate, &L->sh_up, &L->sh_down};
+    return i % per < 12 ? ws[i % per] : &L->experts[i % per - 12];
 }
 
 int64_t heed_model_matrix_bytes(const heed_model *m)
 {
-    int64_t sum = 0;
-    for (int64_t i = 0; i < heed_model_slots(m); i++) {
+    const int64_t per = layer_slots(m), slots = heed_model_slots(m);
+    int64_t sum = 0, experts = 0;
+    for (int64_t i = 0; i < slots; i++) {
         const heed_weight *w = heed_model_slot(m, i);
-        if (w->data)
-            sum += (int64_t)heed_type_row_size(w->type, w->n_in) * w->n_out;
+        const int64_t bytes = w->data ? (int64_t)heed_type_row_size(w->type, w->n_in) * w->n_out
+                                      : 0;
+        *(i < slots - 1 && i % per >= 12 ? &experts : &sum) += bytes;
     }
-    return sum;
+    /* a token reads only the experts routed to */
+    return sum + (m->hp.n_expert ? experts / m->hp.n_expert * m->hp.n_expert_used : 0);
 }
 int heed_model_n_head(const heed_model *m) { return m->hp.n_head; }
 int heed_model_n_ctx_train(const heed_model *m) { return m->hp.n_ctx_train; }
+int heed_model_n_expert(const heed_model *m) { return m->hp.n_expert; }
+int heed_model_n_expert_used(const heed_model *m) { return m->hp.n_expert_used; }
 int32_t heed_model_bos(const heed_model *m) { return m->bos_id; }
 int32_t heed_model_eos(const heed_model *m) { return m->eos_id; }

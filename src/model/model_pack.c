@@ -44,7 +44,7 @@ static void *alloc_huge(size_t size)
 {
     const size_t huge = (size_t)2 << 20;
     void *p = NULL;
-    if (posix_memalign(&p, huge, size))
+    if (posix_memalign(&p, size >= huge ? huge : 64, size)) /* small experts: no holes */
         return NULL;
 #ifdef MADV_HUGEPAGE
     if (size >= huge)

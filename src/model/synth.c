@@ -42,6 +42,9 @@ typedef struct synth_shape {
     bool longrope;     /* phi3: rope_factors_long/short and an attn_factor */
     bool fused;        /* phi3's layout: q|k|v in attn_qkv, gate|up in
                           ffn_up                                          */
+    int n_expert, n_expert_used; /* a mixture of experts, 0: dense        */
+    int n_ff_exp;      /* expert_feed_forward_length, 0: unsaid (n_ff)    */
+    int n_ff_shexp;    /* a shared expert's width (qwen2moe), 0: none     */
 } synth_shape;
 
 /* From the models' published configurations; tiny-*: the smallest shape
@@ -111,13 +114,32 @@ static const synth_shape shapes[] = {
      .n_ctx = 256, .n_embd = 64, .n_layer = 6, .n_head = 4, .n_kv_head = 2, .n_ff = 128,
      .head_dim = 32, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = true,
      .qk_norm = true, .post_norms = true, .window = 16, .rope_linear = 8.0f},
+    /* Qwen3-30B-A3B's layer (its widths, 8 of 128 experts routed) with 32
+     * experts in 8 layers, for benchmarks of expert routing */
+    {.name = "qwen3-moe-tiny", .arch = "qwen3moe", .model_name = "Qwen3 MoE tiny",
+     .n_vocab = 151936, .n_ctx = 40960, .n_embd = 2048, .n_layer = 8, .n_head = 32,
+     .n_kv_head = 4, .n_ff = 6144, .head_dim = 128, .rope_base = 1000000.0f, .norm_eps = 1e-6f,
+     .qk_norm = true, .n_expert = 32, .n_expert_used = 8, .n_ff_exp = 768},
+    {.name = "tiny-qwen3moe", .arch = "qwen3moe", .model_name = "tiny qwen3moe", .n_vocab = 512,
+     .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 192,
+     .head_dim = 32, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = true, .qk_norm = true,
+     .n_expert = 8, .n_expert_used = 2, .n_ff_exp = 32},
+    {.name = "tiny-qwen2moe", .arch = "qwen2moe", .model_name = "tiny qwen2moe", .n_vocab = 512,
+     .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 192,
+     .rope_base = 1000000.0f, .norm_eps = 1e-6f, .qkv_bias = true, .n_expert = 8,
+     .n_expert_used = 4, .n_ff_exp = 32, .n_ff_shexp = 96},
+    /* Mixtral's layout: experts in a llama file, as wide as feed_forward_length */
+    {.name = "tiny-mixtral", .arch = "llama", .model_name = "tiny mixtral", .n_vocab = 512,
+     .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 64,
+     .rope_base = 1000000.0f, .norm_eps = 1e-5f, .n_expert = 4, .n_expert_used = 2},
 };
 
 const char *heed_synth_shape_names(void)
 {
     return "stories15m, gpt2-124m, smollm2-135m, qwen2.5-0.5b, qwen3-0.6b, gemma-2-2b, "
            "gemma-3-1b, llama-3.2-1b, tinyllama-1.1b, tiny-llama, tiny-qwen3, tiny-qwen2-yarn, "
-           "tiny-phi3-longrope, tiny-smollm3, tiny-gemma2, tiny-gemma3";
+           "tiny-phi3-longrope, tiny-smollm3, tiny-gemma2, tiny-gemma3, qwen3-moe-tiny, "
+           "tiny-qwen3moe, tiny-qwen2moe, tiny-mixtral";
 }
 
 /* What a tensor holds: a matrix (std 1/√n_in), norm weights (1 ± 0.1),
@@ -147,15 +169,16 @@ typedef struct synth {
     void *data[512]; /* buffers the writer reads at the end */
 } synth;
 
-/* Adds a tensor: a matrix [ne1][ne0] in the asked type, or an f32 vector
- * of ne0 norm weights or biases. */
-static heed_status add(synth *s, const char *name, int64_t ne0, int64_t ne1, tensor_kind kind)
+/* Adds a tensor: a matrix [ne1][ne0] (ne2 of them: experts) in the asked
+ * type, or an f32 vector of ne0 norm weights or biases. */
+static heed_status add3(synth *s, const char *name, int64_t ne0, int64_t ne1, int64_t ne2,
+                        tensor_kind kind)
 {
     if (s->n_tensors == (int)(sizeof s->data / sizeof s->data[0]))
         return heed_fail(HEED_ERR_ARG, "too many tensors");
     const bool matrix = kind == MATRIX;
     const int type = matrix ? heed_type_for_rows(s->type, ne0) : HEED_TYPE_F32;
-    const int64_t rows = matrix ? ne1 : 1;
+    const int64_t rows = matrix ? ne1 * ne2 : 1;
     void *data = malloc(heed_type_row_size(type, ne0) * (size_t)rows);
     if (!data)
         return heed_fail(HEED_ERR_NOMEM, "out of memory for tensor '%s'", name);
@@ -168,8 +191,14 @@ static heed_status add(synth *s, const char *name, int64_t ne0, int64_t ne1, ten
         st = heed_convert_rows(random_row, &r, rows, ne0, type, data, s->n_threads);
     else
         random_row(&r, 0, data, ne0);
-    const int64_t ne[2] = {ne0, ne1};
-    return st ? st : heed_gguf_writer_add_tensor(s->w, name, type, matrix ? 2 : 1, ne, data);
+    const int64_t ne[3] = {ne0, ne1, ne2};
+    return st ? st : heed_gguf_writer_add_tensor(s->w, name, type, !matrix ? 1 : ne2 > 1 ? 3 : 2,
+                                                 ne, data);
+}
+
+static heed_status add(synth *s, const char *name, int64_t ne0, int64_t ne1, tensor_kind kind)
+{
+    return add3(s, name, ne0, ne1, 1, kind);
 }
 
 /* The GPT-2 byte-to-character map: printable bytes stand for themselves,
@@ -283,6 +312,17 @@ static heed_status add_metadata(heed_gguf_writer *w, const synth_shape *sh, int 
                                          (uint32_t)sh->n_ctx_orig));
         if (sh->longrope)
             SET(heed_gguf_writer_set_f32(w, KEY("rope.scaling.attn_factor"), 1.19f));
+        if (sh->n_expert) {
+            SET(heed_gguf_writer_set_u32(w, KEY("expert_count"), (uint32_t)sh->n_expert));
+            SET(heed_gguf_writer_set_u32(w, KEY("expert_used_count"),
+                                         (uint32_t)sh->n_expert_used));
+        }
+        if (sh->n_ff_exp)
+            SET(heed_gguf_writer_set_u32(w, KEY("expert_feed_forward_length"),
+                                         (uint32_t)sh->n_ff_exp));
+        if (sh->n_ff_shexp)
+            SET(heed_gguf_writer_set_u32(w, KEY("expert_shared_feed_forward_length"),
+                                         (uint32_t)sh->n_ff_shexp));
         if (sh->head_dim) {
             SET(heed_gguf_writer_set_u32(w, KEY("attention.key_length"), (uint32_t)sh->head_dim));
             SET(heed_gguf_writer_set_u32(w, KEY("attention.value_length"),
@@ -303,6 +343,8 @@ static heed_status add_tensors(synth *s, const synth_shape *sh)
     heed_status st = add(s, "token_embd.weight", E, sh->n_vocab, MATRIX);
 #define T(n0, n1, kind, ...) \
     if (!st) st = add(s, (snprintf(name, sizeof name, __VA_ARGS__), name), n0, n1, kind)
+#define T3(n0, n1, n2, ...) \
+    if (!st) st = add3(s, (snprintf(name, sizeof name, __VA_ARGS__), name), n0, n1, n2, MATRIX)
     if (gpt2)
         T(E, sh->n_ctx, MATRIX, "position_embd.weight");
     for (int i = 0; i < sh->n_layer; i++) {
@@ -333,6 +375,20 @@ static heed_status add_tensors(synth *s, const synth_shape *sh)
         if (sh->post_norms)
             T(E, 0, NORM, "blk.%d.post_attention_norm.weight", i);
         T(E, 0, NORM, "blk.%d.ffn_norm.weight", i);
+        if (sh->n_expert) { /* the router, the experts, a shared expert */
+            const int64_t FE = sh->n_ff_exp ? sh->n_ff_exp : F, FS = sh->n_ff_shexp;
+            T(E, sh->n_expert, MATRIX, "blk.%d.ffn_gate_inp.weight", i);
+            T3(E, FE, sh->n_expert, "blk.%d.ffn_gate_exps.weight", i);
+            T3(E, FE, sh->n_expert, "blk.%d.ffn_up_exps.weight", i);
+            T3(FE, E, sh->n_expert, "blk.%d.ffn_down_exps.weight", i);
+            if (FS) {
+                T(E, 0, BIAS, "blk.%d.ffn_gate_inp_shexp.weight", i);
+                T(E, FS, MATRIX, "blk.%d.ffn_gate_shexp.weight", i);
+                T(E, FS, MATRIX, "blk.%d.ffn_up_shexp.weight", i);
+                T(FS, E, MATRIX, "blk.%d.ffn_down_shexp.weight", i);
+            }
+            continue;
+        }
         if (gpt2) {
             T(E, 0, BIAS, "blk.%d.ffn_norm.bias", i);
         } else if (!sh->fused) {
@@ -357,6 +413,7 @@ static heed_status add_tensors(synth *s, const synth_shape *sh)
         T(D / 2, 0, FACTORS, "rope_factors_short.weight");
     }
 #undef T
+#undef T3
     return st;
 }
 

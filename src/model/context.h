@@ -1,0 +1,77 @@
+/*
+ * context.h — what a context holds (forward.c makes and runs it), and the
+ * forward pass's helpers the mixture-of-experts block (moe.c) shares.
+ */
+#ifndef HEED_MODEL_CONTEXT_H
+#define HEED_MODEL_CONTEXT_H
+
+#include "attn/attention.h"
+#include "kernels/pool.h"
+#include "model/model.h"
+
+/* Where a layer's keys and values are: a full layer holds every position
+ * (cap = n_ctx, pos0 = 0); a sliding-window layer only the window and a
+ * batch, the oldest dropped (pos0 moves on) when a batch needs the room. */
+typedef struct layer_cache {
+    int64_t first_row;
+    int cap, pos0;
+} layer_cache;
+
+struct heed_context {
+    const heed_model *m;
+    int n_ctx, n_past;
+    int batch;      /* tokens one forward pass takes: BATCH, or n_ctx for an
+                       encoder                                                */
+    heed_pool *pool;
+    heed_capture *capture;  /* where attention weights go, or NULL           */
+    float *residual;        /* [pos][n_layer + 1][n_embd] of positions
+                               [res_begin, res_end), or NULL                 */
+    int res_begin, res_end;
+    heed_qk_fn qk_tap;      /* called after each layer's attention, or NULL  */
+    void *qk_user;
+    /* per layer, [n_kv_head][cap] rows of head_dim elements of type_k
+     * (type_v) from row first_row on: each head's keys one contiguous run,
+     * row j the position pos0 + j */
+    void *k_cache, *v_cache;
+    layer_cache *cache;     /* [n_layer]                                     */
+    heed_type type_k, type_v;
+    size_t k_row, v_row;   /* bytes of one cached key (value) row           */
+    float *tap_k;   /* [n_kv_head][n_ctx][head_dim] keys as floats for the
+                       qk tap, when the cache is not f32 (made on demand)   */
+    /* activations of one batch                                               */
+    float *x;       /* [batch][n_embd]      the residual stream               */
+    float *h;       /* [batch][n_embd]      normed input of a sub-block       */
+    float *q;       /* [batch][n_head*head_dim]                               */
+    float *k, *v;   /* [batch][n_kv_head*head_dim]                            */
+    float *qkv;     /* [batch][q + 2 kv]    fused projection output           */
+    float *att;     /* [batch][n_head*head_dim]  attention output             */
+    float *gate;    /* [batch][2 n_ff]      ffn gate (and up when fused)      */
+    float *up;      /* [batch][n_ff]        (n_ff: the widest FFN's)          */
+    /* a mixture of experts' routing and outputs (moe.c)                      */
+    float *moe_logits;  /* [batch][n_expert] router output, then probabilities */
+    int32_t *moe_slot;  /* [batch][n_used] the row of moe_y of each choice    */
+    float *moe_gate;    /* [batch][n_used] the weight of each choice          */
+    int32_t *moe_token; /* [batch * n_used] token of each row of moe_y        */
+    int32_t *moe_count; /* [n_expert + 1] rows of moe_y per expert            */
+    float *moe_in;      /* [batch][n_embd] an expert's tokens' inputs; then the
+                           shared expert's outputs                            */
+    float *moe_y;       /* [batch * n_used][n_embd] expert outputs, by expert */
+    float *attn_scratch; /* [n_threads][attn_floats]: the attention operator */
+    int64_t attn_floats;
+    double *received; /* [n_threads][n_ctx] weight each key got (telemetry)   */
+    float *rope;    /* [n_rot]              cos/sin of one position           */
+    void *xq;       /* activations converted for the current matmul           */
+};
+
+/* y = W x for n rows x, on the pool. */
+void heed_forward_matmul(heed_context *c, const heed_weight *w, const float *x, int n, float *y);
+/* y = W_down act(W_gate x) * W_up x for n rows x (y may be x), through
+ * c->gate and c->up: the gated FFN of a dense layer and of an expert. */
+void heed_forward_gated_ffn(heed_context *c, const heed_weight *gate, const heed_weight *up,
+                            const heed_weight *down, bool gelu, const float *x, int n, float *y);
+
+/* c->h = the experts' FFN of the n normed rows in c->h, for layer il of
+ * a mixture-of-experts model, recording the routing in c->capture. */
+void heed_moe_ffn(heed_context *c, int il, int n);
+
+#endif
