@@ -343,7 +343,7 @@ Test(matmul, kernel_table_columns_are_complete)
         }
         cr_expect_eq(heed_kernels_get(t), &row->isa[heed_isa_best()]);
     }
-    cr_expect_eq(rows, (int)N_TYPES + 1, "the types written and iq4_nl (read only)");
+    cr_expect_eq(rows, (int)N_TYPES + 2, "the types written, iq4_nl and iq4_xs (read only)");
     cr_expect_null(heed_kernels_get(HEED_TYPE_Q8_K)->dot);
     cr_expect_null(heed_kernels_get(-1)->dot);
 }
@@ -381,6 +381,38 @@ Test(matmul, reference_matches_dequantised_double)
                 free(w);
                 free(x);
             }
+        }
+    }
+}
+
+/* The types heed reads but does not write (i-quants): rows of random
+ * bytes (every codebook index and sub-block scale) under a random f16
+ * step at each block's start, against their dequantised double dot. */
+Test(matmul, read_only_types_match_dequantised_double)
+{
+    static const int types[] = {HEED_TYPE_IQ4_NL, HEED_TYPE_IQ4_XS};
+    uint64_t r = 42;
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        const int type = types[k];
+        const heed_type_traits *tt = heed_type_get(type);
+        for (int64_t n = 256; n <= MAX_N; n += 256) {
+            unsigned char *w = xmalloc(heed_type_row_size(type, n));
+            for (size_t i = 0; i < heed_type_row_size(type, n); i++)
+                w[i] = (unsigned char)heed_splitmix64(&r);
+            for (int64_t b = 0; b < n / tt->block_size; b++) { /* d is a block's first field */
+                const uint16_t d = heed_f32_to_f16((float)(0.001 + test_unif01(&r)));
+                memcpy(w + (size_t)b * tt->type_size, &d, sizeof d);
+            }
+            void *x = gauss_act(type, n, 1, &r);
+            const ref_dot ref = reference(type, w, x, n);
+            for (size_t v = 0; v < N_ISAS && isas[v] <= heed_isa_best(); v++) {
+                const double got = heed_kernels_variant(type, isas[v]).dot(w, x, n);
+                cr_expect_leq(fabs(got - ref.exact), dot_bound(type, n, ref),
+                              "%s %s n=%lld: %.9g vs %.9g", tt->name, heed_isa_name(isas[v]),
+                              (long long)n, got, ref.exact);
+            }
+            free(w);
+            free(x);
         }
     }
 }

@@ -132,7 +132,7 @@ static const int computed_types[] = {
 };
 #define N_COMPUTED (int)(sizeof computed_types / sizeof computed_types[0])
 /* read and computed with, not written */
-static const int read_types[] = {HEED_TYPE_IQ4_NL};
+static const int read_types[] = {HEED_TYPE_IQ4_NL, HEED_TYPE_IQ4_XS};
 
 static bool is_computed(int t)
 {
@@ -157,7 +157,7 @@ Test(types, table_matches_ggml)
         cr_expect_eq(tt->block_size, ggml_types[t].block, "%s block size", tt->name);
         cr_expect_eq(tt->type_size, (size_t)ggml_types[t].size, "%s type size", tt->name);
         cr_expect_eq(tt->is_quantized, ggml_types[t].quantized, "%s is_quantized", tt->name);
-        const bool read = t == read_types[0];
+        const bool read = t == read_types[0] || t == read_types[1];
         cr_expect_eq(tt->to_float != NULL, is_computed(t) || read, "%s to_float", tt->name);
         cr_expect_eq(tt->from_float != NULL, is_computed(t), "%s from_float", tt->name);
     }

@@ -91,6 +91,28 @@ float heed_dot_iq4_nl_scalar(const void *vw, const void *vx, int64_t n)
     return sumf;
 }
 
+/* iq4_xs as llama.cpp's AVX2 loop: per super-block the integer
+ * Σ (scale - 32) · Σ q·x, then sumf += (dw · dx) · sumi */
+float heed_dot_iq4_xs_scalar(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_iq4_xs *w = vw;
+    const heed_block_q8_K *x = vx;
+    float sumf = 0.0f;
+    for (int64_t b = 0; b < n / HEED_QK_K; b++) {
+        int32_t sumi = 0;
+        for (int ib = 0; ib < 8; ib++) {
+            const uint8_t *q = w[b].qs + 16 * ib;
+            const int8_t *a = x[b].qs + 32 * ib;
+            int32_t s = 0;
+            for (int j = 0; j < 16; j++)
+                s += heed_iq4_nl_values[q[j] & 0x0f] * a[j] + heed_iq4_nl_values[q[j] >> 4] * a[j + 16];
+            sumi += heed_iq4_xs_scale(&w[b], ib) * s;
+        }
+        sumf += F16(w[b].d) * x[b].d * (float)sumi;
+    }
+    return sumf;
+}
+
 /* sumf += (dw * dx) * sumi + m * s */
 float heed_dot_q4_1_scalar(const void *vw, const void *vx, int64_t n)
 {

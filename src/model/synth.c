@@ -88,6 +88,10 @@ static const synth_shape shapes[] = {
     {.name = "tiny-llama", .arch = "llama", .model_name = "tiny llama", .n_vocab = 512,
      .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 192,
      .rope_base = 10000.0f, .norm_eps = 1e-5f, .tied = true},
+    /* rows of 256: the super-block types (iq4_xs made by llama-quantize) */
+    {.name = "tiny-llama-256", .arch = "llama", .model_name = "tiny llama 256", .n_vocab = 512,
+     .n_ctx = 256, .n_embd = 256, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 512,
+     .rope_base = 10000.0f, .norm_eps = 1e-5f, .tied = true},
     /* YaRN from 64 trained positions, four times over */
     {.name = "tiny-qwen2-yarn", .arch = "qwen2", .model_name = "tiny qwen2 yarn",
      .n_vocab = 512, .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2,
@@ -137,7 +141,8 @@ static const synth_shape shapes[] = {
 const char *heed_synth_shape_names(void)
 {
     return "stories15m, gpt2-124m, smollm2-135m, qwen2.5-0.5b, qwen3-0.6b, gemma-2-2b, "
-           "gemma-3-1b, llama-3.2-1b, tinyllama-1.1b, tiny-llama, tiny-qwen3, tiny-qwen2-yarn, "
+           "gemma-3-1b, llama-3.2-1b, tinyllama-1.1b, tiny-llama, tiny-llama-256, tiny-qwen3, "
+           "tiny-qwen2-yarn, "
            "tiny-phi3-longrope, tiny-smollm3, tiny-gemma2, tiny-gemma3, qwen3-moe-tiny, "
            "tiny-qwen3moe, tiny-qwen2moe, tiny-mixtral";
 }

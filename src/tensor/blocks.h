@@ -171,6 +171,27 @@ typedef struct heed_block_iq4_nl {
 } heed_block_iq4_nl;
 _Static_assert(sizeof(heed_block_iq4_nl) == 2 + 16, "iq4_nl block size");
 
+/* iq4_xs (136 bytes): iq4_nl's codebook in 256-blocks of 8 sub-blocks of
+ * 32, each with a 6-bit scale (low 4 bits in scales_l, nibble ib % 2 of
+ * byte ib / 2; high 2 bits at bits 2ib of scales_h): element j of
+ * sub-block ib is d · (scale - 32) · heed_iq4_nl_values[its nibble], its
+ * 16 bytes of qs holding elements 0..15 in the low nibbles, 16..31 in the
+ * high. */
+typedef struct heed_block_iq4_xs {
+    uint16_t d;                   /* f16 super-block step                 */
+    uint16_t scales_h;
+    uint8_t scales_l[256 / 64];
+    uint8_t qs[256 / 2];
+} heed_block_iq4_xs;
+_Static_assert(sizeof(heed_block_iq4_xs) == 2 + 2 + 4 + 128, "iq4_xs block size");
+
+/* Sub-block ib's scale of an iq4_xs block, minus 32. */
+static inline int heed_iq4_xs_scale(const heed_block_iq4_xs *b, int ib)
+{
+    return (((b->scales_l[ib / 2] >> 4 * (ib % 2)) & 0x0f) | ((b->scales_h >> 2 * ib) & 3) << 4) -
+           32;
+}
+
 /* The codebook of iq4_nl (and iq4_xs): ggml's kvalues_iq4nl. */
 static const int8_t heed_iq4_nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                               1,    13,   25,  38,  53,  69,  89,  113};

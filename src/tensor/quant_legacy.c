@@ -154,6 +154,20 @@ void heed_dequantize_iq4_nl(const void *src, float *dst, int64_t n)
     }
 }
 
+void heed_dequantize_iq4_xs(const void *src, float *dst, int64_t n)
+{
+    const heed_block_iq4_xs *x = src;
+    for (int64_t b = 0; b < n / HEED_QK_K; b++, x++)
+        for (int ib = 0; ib < 8; ib++, dst += 32) {
+            const float dl = heed_f16_to_f32(x->d) * (float)heed_iq4_xs_scale(x, ib);
+            const uint8_t *q = x->qs + 16 * ib;
+            for (int j = 0; j < 16; j++) {
+                dst[j] = dl * heed_iq4_nl_values[q[j] & 0x0f];
+                dst[j + 16] = dl * heed_iq4_nl_values[q[j] >> 4];
+            }
+        }
+}
+
 /* ------------------------------------------------------------------- q4_1 */
 
 void heed_quantize_q4_1(const float *src, void *dst, int64_t n)
