@@ -13,7 +13,10 @@
  * itself shows between equivalent runs), the row that matches the case's
  * arithmetic, and twice what was observed where that is more. Greedy ids
  * must agree up to the first step whose peer margin is below twice the
- * max-abs bound (the README's criterion).
+ * max-abs bound (the README's criterion). And `heed perplexity` of
+ * tests/data/perplexity.txt must equal the peer's llama-perplexity within
+ * 1e-3 relative (the issue's bound), windows of 64, one thread, the same
+ * KV cache type.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -129,6 +132,24 @@ static void check_arch(const char *name)
             n_greedy = s;
     test_expect_greedy(ctx, logits + (size_t)(n - 1) * (size_t)V, greedy, n_greedy, V, logits,
                        name);
+
+    /* heed perplexity as the peer's llama-perplexity ran it
+     * (tests/oracle/add_perplexity.sh): within 1e-3 relative */
+    const cJSON *pp = cJSON_GetObjectItem(c, "perplexity");
+    cr_assert_not_null(pp, "%s: no peer perplexity (tests/oracle/add_perplexity.sh)", name);
+    char args[8192], *out = NULL;
+    snprintf(args, sizeof args, "perplexity '%s' -f '%s/tests/data/perplexity.txt' -c %d -t 1 "
+             "-ctk %s -ctv %s", gguf, HEED_SOURCE_DIR, cJSON_GetObjectItem(pp, "ctx")->valueint,
+             cJSON_GetObjectItem(c, "kv_cache")->valuestring,
+             cJSON_GetObjectItem(c, "kv_cache")->valuestring);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    double ppl, err;
+    cr_assert_eq(sscanf(out, "PPL = %lf +/- %lf", &ppl, &err), 2, "%s", out);
+    const double want = cJSON_GetObjectItem(pp, "ppl")->valuedouble;
+    cr_log_info("%s: perplexity %.4f, peer %.4f", name, ppl, want);
+    cr_expect_leq(fabs(ppl - want), 1e-3 * want, "%s: perplexity %.4f, peer %.4f", name, ppl,
+                  want);
+    free(out);
 
     free(logits);
     free(ref);
