@@ -163,6 +163,18 @@ async function testPage(browser, url, name, { expectThumbs, shot }) {
     const pinned = await page.getAttribute('#heed-root', 'data-focus');
     check(pinned === `q${it}`, `${name}: after a click on token ${it} and moving away, the focus is "${pinned}"`);
 
+    // ---- expert routing: for every layer, each token's experts and weights as the data says
+    for (const R of data.experts || []) {
+        await page.evaluate((l) => window.heedPage.select(l, 'all'), R.layer);
+        const shown = await page.evaluate(() => [...document.querySelectorAll('.heed-ex .heed-ex-row')]
+            .map((row) => [...row.querySelectorAll('.heed-echip')].map((c) => [+c.dataset.expert, c.textContent])));
+        check(shown.length === data.tokens.length,
+            `${name}: layer ${R.layer}: ${shown.length} rows of experts for ${data.tokens.length} tokens`);
+        shown.forEach((chips, t) => check(chips.length === R.experts[t].length &&
+            chips.every(([e, text], k) => e === R.experts[t][k] && text === `e${e} ${R.weights[t][k].toFixed(2)}`),
+            `${name}: layer ${R.layer} token ${t}: shows ${JSON.stringify(chips)}, data ${R.experts[t]}`));
+    }
+
     errors.forEach((e) => check(false, `${name}: ${e}`));
     if (shot) {
         await page.evaluate(() => window.scrollTo(0, 0));
@@ -196,6 +208,9 @@ try {
         pieces: [...awkward, ...awkward.map((p, i) => `${p}${i}`), ...Array.from({ length: 16 }, (_, i) => ` w${i}`)],
         nLayer: 4, nHead: 6, layers: [1, 3], heads: [0, 2, 5], rows: [5, 40], topK: 3, nPrompt: 30, seed: 7,
     }), 'top_k, subsets, awkward pieces', { shot: 'attend-topk.png' });
+    await testPage(browser, syntheticPage('attend-experts.html', {
+        nLayer: 3, nHead: 2, nExpert: 16, nUsed: 4, seed: 5,
+    }), 'expert routing', { shot: 'attend-experts.png' });
     await testPage(browser, syntheticPage('attend-long.html', {
         pieces: Array.from({ length: 300 }, (_, i) => (i ? ` w${i}` : '<s>')), nLayer: 2, nHead: 2,
         bidirectional: true, seed: 3,
@@ -211,4 +226,4 @@ if (failures.length) {
     failures.forEach((f) => console.error(`  - ${f}`));
     process.exit(1);
 }
-console.log(`browser test: ok, ${checks} checks on 3 pages in ${secs} s (screenshot ${join(outDir, 'attend.png')})`);
+console.log(`browser test: ok, ${checks} checks on 4 pages in ${secs} s (screenshot ${join(outDir, 'attend.png')})`);

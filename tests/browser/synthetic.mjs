@@ -21,7 +21,7 @@ const round7 = (x) => Number(x.toPrecision(7));
 export function synthetic({
     pieces = ['<s>', ' The', ' animal', ' didn', "'", 't', ' cross', ' the', ' street', ' because', ' it', ' was'],
     nLayer = 2, nHead = 4, layers = null, heads = null, rows = null,
-    topK = 0, bidirectional = false, nPrompt = null, seed = 1,
+    topK = 0, bidirectional = false, nPrompt = null, seed = 1, nExpert = 0, nUsed = 2,
 } = {}) {
     const rand = rng(seed);
     const n = pieces.length;
@@ -83,6 +83,24 @@ export function synthetic({
             });
         }
         out.layers.push(L);
+    }
+    // a mixture of experts' routing: every layer, every token, nUsed
+    // distinct experts, weights largest first summing to 1
+    out.experts = [];
+    for (let l = 0; nExpert && l < nLayer; l++) {
+        const experts = [], weights = [];
+        for (let t = 0; t < n; t++) {
+            const chosen = [];
+            while (chosen.length < nUsed) {
+                const e = Math.floor(rand() * nExpert);
+                if (!chosen.includes(e)) chosen.push(e);
+            }
+            const w = chosen.map(() => rand() + 0.05).sort((a, b) => b - a);
+            const sum = w.reduce((a, b) => a + b, 0);
+            experts.push(chosen);
+            weights.push(w.map((x) => round7(x / sum)));
+        }
+        out.experts.push({ layer: l, experts, weights });
     }
     return out;
 }
