@@ -76,7 +76,8 @@ typedef enum heed_type {
     HEED_TYPE_BF16 = 30,
     HEED_TYPE_TQ1_0 = 34,
     HEED_TYPE_TQ2_0 = 35,
-    HEED_TYPE_COUNT = 39
+    HEED_TYPE_MXFP4 = 39,
+    HEED_TYPE_COUNT = 40
 } heed_type;
 
 /*

@@ -343,7 +343,7 @@ Test(matmul, kernel_table_columns_are_complete)
         }
         cr_expect_eq(heed_kernels_get(t), &row->isa[heed_isa_best()]);
     }
-    cr_expect_eq(rows, (int)N_TYPES + 2, "the types written, iq4_nl and iq4_xs (read only)");
+    cr_expect_eq(rows, (int)N_TYPES + 3, "the types written, iq4_nl, iq4_xs and mxfp4 (read only)");
     cr_expect_null(heed_kernels_get(HEED_TYPE_Q8_K)->dot);
     cr_expect_null(heed_kernels_get(-1)->dot);
 }
@@ -390,7 +390,7 @@ Test(matmul, reference_matches_dequantised_double)
  * step at each block's start, against their dequantised double dot. */
 Test(matmul, read_only_types_match_dequantised_double)
 {
-    static const int types[] = {HEED_TYPE_IQ4_NL, HEED_TYPE_IQ4_XS};
+    static const int types[] = {HEED_TYPE_IQ4_NL, HEED_TYPE_IQ4_XS, HEED_TYPE_MXFP4};
     uint64_t r = 42;
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
         const int type = types[k];
@@ -399,9 +399,12 @@ Test(matmul, read_only_types_match_dequantised_double)
             unsigned char *w = xmalloc(heed_type_row_size(type, n));
             for (size_t i = 0; i < heed_type_row_size(type, n); i++)
                 w[i] = (unsigned char)heed_splitmix64(&r);
-            for (int64_t b = 0; b < n / tt->block_size; b++) { /* d is a block's first field */
+            for (int64_t b = 0; b < n / tt->block_size; b++) { /* the step is the first field */
                 const uint16_t d = heed_f32_to_f16((float)(0.001 + test_unif01(&r)));
-                memcpy(w + (size_t)b * tt->type_size, &d, sizeof d);
+                if (type == HEED_TYPE_MXFP4) /* an exponent: steps 2^-8 .. 2^1 */
+                    w[(size_t)b * tt->type_size] = (unsigned char)(119 + heed_splitmix64(&r) % 10);
+                else
+                    memcpy(w + (size_t)b * tt->type_size, &d, sizeof d);
             }
             void *x = gauss_act(type, n, 1, &r);
             const ref_dot ref = reference(type, w, x, n);

@@ -121,7 +121,7 @@ static const struct {
     [26] = {"i32", 1, 4, false},       [27] = {"i64", 1, 8, false},
     [28] = {"f64", 1, 8, false},       [29] = {"iq1_m", 256, 56, true},
     [30] = {"bf16", 1, 2, false},      [34] = {"tq1_0", 256, 54, true},
-    [35] = {"tq2_0", 256, 66, true},
+    [35] = {"tq2_0", 256, 66, true},   [39] = {"mxfp4", 32, 17, true},
 };
 
 /* The types heed quantises and dequantises. */
@@ -132,7 +132,7 @@ static const int computed_types[] = {
 };
 #define N_COMPUTED (int)(sizeof computed_types / sizeof computed_types[0])
 /* read and computed with, not written */
-static const int read_types[] = {HEED_TYPE_IQ4_NL, HEED_TYPE_IQ4_XS};
+static const int read_types[] = {HEED_TYPE_IQ4_NL, HEED_TYPE_IQ4_XS, HEED_TYPE_MXFP4};
 
 static bool is_computed(int t)
 {
@@ -157,7 +157,7 @@ Test(types, table_matches_ggml)
         cr_expect_eq(tt->block_size, ggml_types[t].block, "%s block size", tt->name);
         cr_expect_eq(tt->type_size, (size_t)ggml_types[t].size, "%s type size", tt->name);
         cr_expect_eq(tt->is_quantized, ggml_types[t].quantized, "%s is_quantized", tt->name);
-        const bool read = t == read_types[0] || t == read_types[1];
+        const bool read = t == read_types[0] || t == read_types[1] || t == read_types[2];
         cr_expect_eq(tt->to_float != NULL, is_computed(t) || read, "%s to_float", tt->name);
         cr_expect_eq(tt->from_float != NULL, is_computed(t), "%s from_float", tt->name);
     }
@@ -675,4 +675,15 @@ Test(types, quantize_by_hand)
         for (int i = 0; i < 256; i++)
             cr_expect_eq(f32_bits(y[i]) & 0x7fffffff, 0, "%s element %d: %g", tt->name, i, y[i]);
     }
+}
+
+/* mxfp4's step 2^(e - 127) / 2, the two smallest exponents subnormal */
+Test(types, mxfp4_step)
+{
+    cr_expect_eq(heed_mxfp4_step(128), 1.0f);
+    cr_expect_eq(heed_mxfp4_step(127), 0.5f);
+    cr_expect_eq(heed_mxfp4_step(2), 0x1p-126f);
+    cr_expect_eq(heed_mxfp4_step(1), 0x1p-127f);
+    cr_expect_eq(heed_mxfp4_step(0), 0x1p-128f);
+    cr_expect_eq(heed_mxfp4_step(254), 0x1p126f);
 }

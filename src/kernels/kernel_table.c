@@ -54,6 +54,9 @@ static const heed_type_kernels table[HEED_TYPE_COUNT] = {
     [HEED_TYPE_IQ4_NL] = {HEED_TYPE_Q8_0, heed_quantize_act_q8_0, {
         [S] = {heed_dot_iq4_nl_scalar}, [A2] = {heed_dot_iq4_nl_scalar},
         [A5] = {heed_dot_iq4_nl_scalar}, [VN] = {heed_dot_iq4_nl_scalar}}},
+    [HEED_TYPE_MXFP4] = {HEED_TYPE_Q8_0, heed_quantize_act_q8_0, {
+        [S] = {heed_dot_mxfp4_scalar}, [A2] = {heed_dot_mxfp4_scalar},
+        [A5] = {heed_dot_mxfp4_scalar}, [VN] = {heed_dot_mxfp4_scalar}}},
     [HEED_TYPE_IQ4_XS] = {HEED_TYPE_Q8_K, heed_quantize_q8_K, {
         [S] = {heed_dot_iq4_xs_scalar}, [A2] = {heed_dot_iq4_xs_scalar},
         [A5] = {heed_dot_iq4_xs_scalar}, [VN] = {heed_dot_iq4_xs_scalar}}},

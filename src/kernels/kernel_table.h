@@ -64,6 +64,7 @@ HEED_DOT(heed_dot_bf16_scalar);
 HEED_DOT(heed_dot_q4_0_scalar);
 HEED_DOT(heed_dot_iq4_nl_scalar);
 HEED_DOT(heed_dot_iq4_xs_scalar);
+HEED_DOT(heed_dot_mxfp4_scalar);
 HEED_DOT(heed_dot_q4_1_scalar);
 HEED_DOT(heed_dot_q5_0_scalar);
 HEED_DOT(heed_dot_q5_1_scalar);

@@ -91,6 +91,22 @@ float heed_dot_iq4_nl_scalar(const void *vw, const void *vx, int64_t n)
     return sumf;
 }
 
+/* mxfp4 as llama.cpp's scalar loop: sumf += (step · dx) · sumi */
+float heed_dot_mxfp4_scalar(const void *vw, const void *vx, int64_t n)
+{
+    const heed_block_mxfp4 *w = vw;
+    const heed_block_q8_0 *x = vx;
+    float sumf = 0.0f;
+    for (int64_t b = 0; b < n / 32; b++) {
+        int sumi = 0;
+        for (int j = 0; j < 16; j++)
+            sumi += heed_mxfp4_values[w[b].qs[j] & 0x0f] * x[b].qs[j] +
+                    heed_mxfp4_values[w[b].qs[j] >> 4] * x[b].qs[j + 16];
+        sumf += heed_mxfp4_step(w[b].e) * F16(x[b].d) * (float)sumi;
+    }
+    return sumf;
+}
+
 /* iq4_xs as llama.cpp's AVX2 loop: per super-block the integer
  * Σ (scale - 32) · Σ q·x, then sumf += (dw · dx) · sumi */
 float heed_dot_iq4_xs_scalar(const void *vw, const void *vx, int64_t n)

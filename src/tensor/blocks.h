@@ -19,6 +19,7 @@
 #define HEED_TENSOR_BLOCKS_H
 
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "heed reads GGUF blocks in place and needs a little-endian host"
@@ -195,6 +196,29 @@ static inline int heed_iq4_xs_scale(const heed_block_iq4_xs *b, int ib)
 /* The codebook of iq4_nl (and iq4_xs): ggml's kvalues_iq4nl. */
 static const int8_t heed_iq4_nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                               1,    13,   25,  38,  53,  69,  89,  113};
+
+/* mxfp4 (17 bytes, OCP microscaling FP4): 32 elements, each an e2m1 value
+ * (heed_mxfp4_values: doubled, so integers) times 2^(e - 127) / 2 (e an
+ * E8M0 exponent); low nibbles first. */
+typedef struct heed_block_mxfp4 {
+    uint8_t e;                    /* E8M0 shared exponent                 */
+    uint8_t qs[32 / 2];
+} heed_block_mxfp4;
+_Static_assert(sizeof(heed_block_mxfp4) == 1 + 16, "mxfp4 block size");
+
+/* e2m1's values, doubled: ggml's kvalues_mxfp4. */
+static const int8_t heed_mxfp4_values[16] = {0, 1, 2, 3, 4, 6, 8, 12,
+                                             0, -1, -2, -3, -4, -6, -8, -12};
+
+/* An mxfp4 block's step, 2^(e - 127) / 2, exactly (as ggml's
+ * GGML_E8M0_TO_FP32_HALF: e 0 and 1 are the subnormals 2^-128, 2^-127). */
+static inline float heed_mxfp4_step(uint8_t e)
+{
+    const uint32_t bits = e >= 2 ? (uint32_t)(e - 1) << 23 : 0x00200000u << e;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
 
 /* ------------------------------------ sizes of the types heed only reads
  * heed does not (de)quantise these yet but must know their sizes to

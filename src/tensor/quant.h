@@ -23,6 +23,7 @@ void heed_dequantize_bf16(const void *src, float *dst, int64_t n);
 void heed_dequantize_q4_0(const void *src, float *dst, int64_t n);
 void heed_dequantize_iq4_nl(const void *src, float *dst, int64_t n); /* read only */
 void heed_dequantize_iq4_xs(const void *src, float *dst, int64_t n); /* read only */
+void heed_dequantize_mxfp4(const void *src, float *dst, int64_t n);  /* read only */
 void heed_dequantize_q4_1(const void *src, float *dst, int64_t n);
 void heed_dequantize_q5_0(const void *src, float *dst, int64_t n);
 void heed_dequantize_q5_1(const void *src, float *dst, int64_t n);

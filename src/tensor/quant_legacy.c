@@ -168,6 +168,18 @@ void heed_dequantize_iq4_xs(const void *src, float *dst, int64_t n)
         }
 }
 
+void heed_dequantize_mxfp4(const void *src, float *dst, int64_t n)
+{
+    const heed_block_mxfp4 *x = src;
+    for (int64_t b = 0; b < n / 32; b++, dst += 32) {
+        const float d = heed_mxfp4_step(x[b].e);
+        for (int j = 0; j < 16; j++) {
+            dst[j] = d * heed_mxfp4_values[x[b].qs[j] & 0x0f];
+            dst[j + 16] = d * heed_mxfp4_values[x[b].qs[j] >> 4];
+        }
+    }
+}
+
 /* ------------------------------------------------------------------- q4_1 */
 
 void heed_quantize_q4_1(const float *src, void *dst, int64_t n)

@@ -60,6 +60,7 @@ static const heed_type_traits type_table[HEED_TYPE_COUNT] = {
     [HEED_TYPE_IQ1_M] = BLOCKS("iq1_m", HEED_QK_K, HEED_SIZE_IQ1_M),
     [HEED_TYPE_TQ1_0] = BLOCKS("tq1_0", HEED_QK_K, HEED_SIZE_TQ1_0),
     [HEED_TYPE_TQ2_0] = BLOCKS("tq2_0", HEED_QK_K, HEED_SIZE_TQ2_0),
+    [HEED_TYPE_MXFP4] = READ("mxfp4", 32, mxfp4),
     [HEED_TYPE_I8] = PLAIN("i8", int8_t),
     [HEED_TYPE_I16] = PLAIN("i16", int16_t),
     [HEED_TYPE_I32] = PLAIN("i32", int32_t),
