@@ -736,7 +736,7 @@ int heed_capture_n_tokens(const heed_capture *c);
 /* Whether the row of (layer, head, query) is kept. */
 bool heed_capture_has(const heed_capture *c, int layer, int head, int query);
 /* A dense row: the weights keys 0..n_tokens-1 got (keys the mask hides are
- * 0; the row sums to 1), or NULL when the row is not kept or the capture
+ * 0; the row sums to 1, less a sink's share: heed_capture_sink), or NULL when the row is not kept or the capture
  * keeps top-k rows. Valid until the capture is freed. */
 const float *heed_capture_row(const heed_capture *c, int layer, int head, int query);
 /* A top-k row: *keys and *weights (largest first, ties by key) of its
@@ -744,6 +744,10 @@ const float *heed_capture_row(const heed_capture *c, int layer, int head, int qu
  * visible); -1 when the row is not kept or the capture is dense. */
 int heed_capture_top(const heed_capture *c, int layer, int head, int query,
                      const int32_t **keys, const float **weights);
+/* The share of the softmax a head's learned sink took in a kept row (the
+ * keys' weights sum to 1 minus it; gpt-oss), or 0: no sink, or the row is
+ * not kept. */
+float heed_capture_sink(const heed_capture *c, int layer, int head, int query);
 /* The KV telemetry of a layer: n_tokens totals (NULL out of range). */
 const double *heed_capture_received(const heed_capture *c, int layer);
 /* Expert routing (mixture-of-experts models), kept for every layer and

@@ -2,7 +2,8 @@
  * blocks) against the materialised one (softmax of the whole score row),
  * on random queries, keys and values of awkward sizes: causal and
  * bidirectional masks, grouped and multi-query heads, a batch that starts
- * after cached positions, any split of the work items; keys and values
+ * after cached positions, windows, soft-caps and sinks, any split of the
+ * work items; keys and values
  * cached as f32, f16, bf16 and q8_0 (the reference dequantizes a row with
  * the type's own to_float, the tiled operator with its vector loops). */
 #include <math.h>
@@ -20,6 +21,7 @@ typedef struct shape {
     int window;     /* sliding window, 0: none                            */
     float softcap;  /* 0: none                                            */
     int k_pos0;     /* position of key row 0 (a window cache dropped them) */
+    bool sinks;     /* a learned sink logit per head (gpt-oss)            */
 } shape;
 
 /* K and V rows position-major ([n_kv][kv heads][dim]) or head-major
@@ -33,6 +35,9 @@ static void check(shape sh, float spread, bool head_major, heed_type kt, heed_ty
     float *v = malloc(sizeof(float) * (size_t)(sh.n_kv * KV));
     float *ref = malloc(sizeof(float) * (size_t)(sh.n_q * Q));
     float *got = malloc(sizeof(float) * (size_t)(sh.n_q * Q));
+    float *sinks = malloc(sizeof(float) * (size_t)sh.n_head);
+    for (int h = 0; h < sh.n_head; h++) /* some far above the scores, some below */
+        sinks[h] = (h % 2 ? 8.0f : 2.0f) * test_unif(&seed);
     for (int i = 0; i < sh.n_q * Q; i++)
         q[i] = spread * test_unif(&seed);
     for (int i = 0; i < sh.n_kv * KV; i++) {
@@ -62,7 +67,8 @@ static void check(shape sh, float spread, bool head_major, heed_type kt, heed_ty
                    .q_pos0 = sh.k_pos0 + sh.n_kv - sh.n_q,
                    .n_head = sh.n_head, .n_kv_head = sh.n_kv_head, .head_dim = sh.head_dim,
                    .scale = 1.0f / sqrtf((float)sh.head_dim), .mask = sh.mask,
-                   .window = sh.window, .softcap = sh.softcap};
+                   .window = sh.window, .softcap = sh.softcap,
+                   .sinks = sh.sinks ? sinks : NULL};
     const int64_t floats = heed_attend_tiled_scratch_floats(&a) > heed_attend_scratch_floats(&a)
                                ? heed_attend_tiled_scratch_floats(&a)
                                : heed_attend_scratch_floats(&a);
@@ -94,24 +100,28 @@ static void check(shape sh, float spread, bool head_major, heed_type kt, heed_ty
     free(vc);
     free(ref);
     free(got);
+    free(sinks);
     free(scratch);
 }
 
 Test(attention, tiled_matches_materialised)
 {
     static const shape shapes[] = {
-        /* n_q n_kv heads  dim  mask         window softcap k_pos0 */
-        {1, 1, 1, 1, 8, HEED_MASK_CAUSAL, 0, 0, 0},        /* one token            */
-        {1, 300, 8, 2, 64, HEED_MASK_CAUSAL, 0, 0, 0},     /* a decode step, GQA   */
-        {7, 7, 4, 4, 16, HEED_MASK_CAUSAL, 0, 0, 0},       /* a prompt, multi-head */
-        {13, 141, 6, 1, 32, HEED_MASK_CAUSAL, 0, 0, 0},    /* MQA after a cache    */
-        {65, 65, 4, 2, 64, HEED_MASK_CAUSAL, 0, 0, 0},     /* blocks, a remainder  */
-        {9, 9, 3, 3, 24, HEED_MASK_BIDIRECTIONAL, 0, 0, 0}, /* an encoder          */
-        {70, 200, 4, 2, 32, HEED_MASK_CAUSAL, 37, 0, 0},   /* a sliding window     */
-        {1, 90, 4, 1, 32, HEED_MASK_CAUSAL, 64, 0, 1000},  /* a decode step on a
+        /* n_q n_kv heads  dim  mask         window softcap k_pos0 sinks */
+        {1, 1, 1, 1, 8, HEED_MASK_CAUSAL, 0, 0, 0, false},        /* one token            */
+        {1, 300, 8, 2, 64, HEED_MASK_CAUSAL, 0, 0, 0, false},     /* a decode step, GQA   */
+        {7, 7, 4, 4, 16, HEED_MASK_CAUSAL, 0, 0, 0, false},       /* a prompt, multi-head */
+        {13, 141, 6, 1, 32, HEED_MASK_CAUSAL, 0, 0, 0, false},    /* MQA after a cache    */
+        {65, 65, 4, 2, 64, HEED_MASK_CAUSAL, 0, 0, 0, false},     /* blocks, a remainder  */
+        {9, 9, 3, 3, 24, HEED_MASK_BIDIRECTIONAL, 0, 0, 0, false}, /* an encoder          */
+        {70, 200, 4, 2, 32, HEED_MASK_CAUSAL, 37, 0, 0, false},   /* a sliding window     */
+        {1, 90, 4, 1, 32, HEED_MASK_CAUSAL, 64, 0, 1000, false},  /* a decode step on a
                                                 window cache that dropped keys    */
-        {20, 150, 2, 2, 16, HEED_MASK_CAUSAL, 0, 3.0f, 0}, /* soft-capped scores   */
-        {33, 129, 4, 2, 64, HEED_MASK_CAUSAL, 100, 5.0f, 77}, /* all three         */
+        {20, 150, 2, 2, 16, HEED_MASK_CAUSAL, 0, 3.0f, 0, false}, /* soft-capped scores   */
+        {33, 129, 4, 2, 64, HEED_MASK_CAUSAL, 100, 5.0f, 77, false}, /* all three         */
+        {1, 200, 8, 2, 64, HEED_MASK_CAUSAL, 0, 0, 0, true},  /* sinks, decoding   */
+        {40, 160, 4, 4, 32, HEED_MASK_CAUSAL, 32, 0, 0, true}, /* sinks and a window
+                                                (gpt-oss's sliding layers)        */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         check(shapes[i], 1.0f, i % 2, HEED_TYPE_F32, HEED_TYPE_F32);
@@ -152,4 +162,69 @@ Test(attention, cache_rows_exact)
                       heed_type_name(types[t]), heed_isa_name(isas[i]));
         }
     }
+}
+
+/* A sink takes its share of the softmax and gives no value: against the
+ * weights computed in double by hand, in both operators, and in a
+ * capture, whose rows then sum to 1 less the share it reports. */
+Test(attention, sink_takes_its_share)
+{
+    enum { N = 5, D = 8, H = 4 }; /* tiny-llama's 4 heads, for a capture */
+    uint64_t seed = 3;
+    float q[N * H * D], k[N * D], v[N * D], ref[N * H * D], got[N * H * D];
+    const float sinks[H] = {-1.0f, 0.5f, 3.0f, 9.0f};
+    for (int i = 0; i < N * H * D; i++)
+        q[i] = test_unif(&seed);
+    for (int i = 0; i < N * D; i++) {
+        k[i] = test_unif(&seed);
+        v[i] = test_unif(&seed);
+    }
+    const char *gguf = test_tmp_path("sink-model.gguf");
+    cr_assert_eq(heed_synth("tiny-llama", HEED_TYPE_F32, 1, 1, gguf), HEED_OK);
+    heed_model *m;
+    cr_assert_eq(heed_model_load(gguf, &m), HEED_OK, "%s", heed_last_error());
+    const heed_capture_params cp = heed_capture_default_params(N);
+    heed_capture *cap;
+    cr_assert_eq(heed_capture_new(m, &cp, &cap), HEED_OK, "%s", heed_last_error());
+    heed_attn a = {.q = q, .k = k, .v = v, .k_type = HEED_TYPE_F32, .v_type = HEED_TYPE_F32,
+                   .k_row_bytes = D * 4, .k_head_bytes = 0, .v_row_bytes = D * 4,
+                   .v_head_bytes = 0, .q_stride = H * D, .out_stride = H * D, .n_q = N,
+                   .n_kv = N, .n_head = H, .n_kv_head = 1, .head_dim = D, .scale = 0.5f,
+                   .mask = HEED_MASK_CAUSAL, .sinks = sinks, .capture = cap, .layer = 1};
+    float scratch[4096];
+    cr_assert_leq(heed_attend_tiled_scratch_floats(&a), 4096);
+    a.out = ref;
+    heed_attend(&a, 0, heed_attend_items(&a), scratch, NULL);
+    a.out = got;
+    heed_attend_tiled(&a, 0, heed_attend_tiled_items(&a), scratch, NULL);
+    for (int i = 0; i < N; i++)
+        for (int h = 0; h < H; h++) {
+            double z[N], sum = exp(sinks[h]), out[D] = {0};
+            for (int j = 0; j <= i; j++) {
+                double dot = 0;
+                for (int d = 0; d < D; d++)
+                    dot += (double)q[(i * H + h) * D + d] * k[j * D + d];
+                sum += z[j] = exp(0.5 * dot);
+            }
+            for (int j = 0; j <= i; j++)
+                for (int d = 0; d < D; d++)
+                    out[d] += z[j] / sum * v[j * D + d];
+            for (int d = 0; d < D; d++) {
+                cr_expect_float_eq(ref[(i * H + h) * D + d], out[d], 1e-6, "materialised");
+                cr_expect_float_eq(got[(i * H + h) * D + d], out[d], 1e-6, "tiled");
+            }
+            const float *row = heed_capture_row(cap, 1, h, i);
+            double kept = 0;
+            for (int j = 0; j <= i; j++) {
+                cr_expect_float_eq(row[j], z[j] / sum, 1e-6, "row %d head %d key %d", i, h, j);
+                kept += row[j];
+            }
+            const double share = exp(sinks[h]) / sum;
+            cr_expect_float_eq(heed_capture_sink(cap, 1, h, i), share, 1e-6, "share");
+            cr_expect_float_eq(kept + heed_capture_sink(cap, 1, h, i), 1.0, 1e-5, "sum");
+        }
+    cr_expect(heed_capture_sink(cap, 1, 3, 0) > 0.99f, "a sink far above the scores takes all");
+    cr_expect_eq(heed_capture_sink(cap, 0, 0, 0), 0.0f, "layer 0 has no sink");
+    heed_capture_free(cap);
+    heed_model_free(m);
 }

@@ -10,7 +10,7 @@
 
 int64_t heed_attend_scratch_floats(const heed_attn *a)
 {
-    return (a->n_kv > 0 ? a->n_kv : 1) + a->head_dim;
+    return a->n_kv + 1 + a->head_dim;
 }
 
 /* Row j of kv head g of a cache as floats: the row itself for f32, else
@@ -35,7 +35,7 @@ void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scores,
         const int i = (int)(item / a->n_head), h = (int)(item % a->n_head);
         const int lo = heed_attn_first(a, i), hi = heed_attn_visible(a, i), n = hi - lo;
         const float *q = a->q + (int64_t)i * a->q_stride + (int64_t)h * a->head_dim;
-        float *row = scores + (a->n_kv > 0 ? a->n_kv : 1);
+        float *row = scores + a->n_kv + 1;
         float *out = a->out + (int64_t)i * a->out_stride + (int64_t)h * a->head_dim;
         /* scores[j - lo] = cap(scale · q·k_j) over the visible keys */
         for (int j = lo; j < hi; j++)
@@ -44,10 +44,16 @@ void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scores,
                                                      a->k_row_bytes, h / group, j,
                                                      a->head_dim, row),
                                            a->head_dim));
-        heed_softmax(scores, n);
-        if (a->capture)
+        /* the sink as one more score, without a value */
+        if (a->sinks)
+            scores[n] = a->sinks[h];
+        heed_softmax(scores, n + (a->sinks != NULL));
+        if (a->capture) {
             heed_capture_store(a->capture, a->layer, h, a->q_pos0 + i, a->k_pos0 + lo, scores,
                                n);
+            if (a->sinks)
+                heed_capture_store_sink(a->capture, a->layer, h, a->q_pos0 + i, scores[n]);
+        }
         if (received)
             for (int j = 0; j < n; j++)
                 received[lo + j] += scores[j];

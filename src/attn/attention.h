@@ -45,6 +45,9 @@ typedef struct heed_attn {
                             only the keys at p - window + 1 .. p             */
     float softcap;       /* > 0: a score s becomes softcap·tanh(s / softcap)
                             before the softmax (gemma2)                      */
+    const float *sinks;  /* [n_head] or NULL: a learned logit per head that
+                            joins every row's softmax with no value, so the
+                            keys' weights sum to 1 - its share (gpt-oss)    */
     /* Capture (may be NULL): every row's post-softmax weights go to
      * heed_capture_store as layer `layer`. */
     heed_capture *capture;
@@ -75,8 +78,8 @@ static inline float heed_attn_cap(const heed_attn *a, float s)
     return a->softcap > 0 ? a->softcap * tanhf(s * (1.0f / a->softcap)) : s;
 }
 
-/* Floats of scratch heed_attend needs (one score row and, for a cache
- * type other than f32, one key or value row as floats). */
+/* Floats of scratch heed_attend needs (one score row and the sink's, and,
+ * for a cache type other than f32, one key or value row as floats). */
 int64_t heed_attend_scratch_floats(const heed_attn *a);
 
 /* The work is n_q × n_head items, item i*n_head + h being query row i of

@@ -17,9 +17,12 @@
  * A cache of f16, bf16 or q8_0 rows is read a key block at a time into
  * floats (exactly), once for all the rows of the item.
  *
+ * Sinks (gpt-oss): a head's learned logit joins each row's sum at the end
+ * (m and l rescaled like a block's), adding to the denominator only.
+ *
  * Capture: a captured row's weights are exp(s - lse) with lse = m + ln l,
  * its scores recomputed from q and k — the weights the softmax gave,
- * without a second operator.
+ * without a second operator; a sink's share is exp(sink - lse).
  */
 #include <math.h>
 #include <stdint.h>
@@ -84,8 +87,11 @@ static void emit_row(const heed_attn *a, const heed_attn_rows *kr, const float *
             w[k0 - lo + j] = heed_attn_cap(a, w[k0 - lo + j]);
     }
     kr->exp_sum(w, hi - lo, lse);
-    if (a->capture)
+    if (a->capture) {
         heed_capture_store(a->capture, a->layer, head, pos, a->k_pos0 + lo, w, hi - lo);
+        if (a->sinks)
+            heed_capture_store_sink(a->capture, a->layer, head, pos, expf(a->sinks[head] - lse));
+    }
     if (received)
         for (int j = lo; j < hi; j++)
             received[j] += w[j - lo];
@@ -156,6 +162,17 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
         for (int r = 0; r < R; r++) {
             const int i = i0 + r / group, h = g * group + r % group;
             float *out = a->out + (int64_t)i * a->out_stride + (int64_t)h * D;
+            if (a->sinks) { /* one more term of the sum, with no value */
+                const float sink = a->sinks[h];
+                if (sink > m[r]) {
+                    const float c = expf(m[r] - sink);
+                    l[r] *= c;
+                    for (int d = 0; d < D; d++)
+                        o[r * D + d] *= c;
+                    m[r] = sink;
+                }
+                l[r] += expf(sink - m[r]);
+            }
             const float inv = 1.0f / l[r];
             for (int d = 0; d < D; d++)
                 out[d] = o[r * D + d] * inv;

@@ -21,6 +21,7 @@ struct heed_capture {
     int top_k;
     float *weights;   /* [layer][head][row][top_k or n_tokens], keys' weights */
     int32_t *keys;    /* [layer][head][row][top_k] (top-k only)               */
+    float *sink;      /* [layer][head][row] the share of the sink (gpt-oss)   */
     heed_npy_map file;
     double *received; /* [n_layer][n_tokens]                                  */
     int n_used;       /* experts per token (mixture of experts), else 0       */
@@ -123,6 +124,10 @@ heed_status heed_capture_new(const heed_model *m, const heed_capture_params *p,
         goto fail;
     }
     const int64_t bytes = heed_capture_bytes(m, p), rows = row_count(m, p);
+    if (!(c->sink = calloc((size_t)rows + 1, sizeof(float)))) {
+        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
     if (p->npy_path) {
         const int64_t shape[4] = {c->n_layers, c->n_heads, c->n_rows, c->n_tokens};
         if ((st = heed_npy_map_create(p->npy_path, shape, 4, &c->file)))
@@ -168,6 +173,7 @@ void heed_capture_free(heed_capture *c)
     else
         free(c->weights);
     free(c->keys);
+    free(c->sink);
     free(c->layer_slot);
     free(c->head_slot);
     free(c->received);
@@ -218,6 +224,19 @@ int heed_capture_top(const heed_capture *c, int layer, int head, int query,
 const double *heed_capture_received(const heed_capture *c, int layer)
 {
     return layer < 0 || layer >= c->n_layer ? NULL : c->received + (int64_t)layer * c->n_tokens;
+}
+
+float heed_capture_sink(const heed_capture *c, int layer, int head, int query)
+{
+    const int64_t r = row_index(c, layer, head, query);
+    return r < 0 ? 0.0f : c->sink[r];
+}
+
+void heed_capture_store_sink(heed_capture *c, int layer, int head, int64_t pos, float share)
+{
+    const int64_t r = row_index(c, layer, head, pos);
+    if (r >= 0)
+        c->sink[r] = share;
 }
 
 int heed_capture_experts(const heed_capture *c, int layer, int query, const int32_t **experts,

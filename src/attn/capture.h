@@ -14,6 +14,9 @@ void heed_capture_store(heed_capture *c, int layer, int head, int64_t pos, int64
 void heed_capture_add_received(heed_capture *c, int layer, int64_t key0, const double *sums,
                                int n);
 
+/* Keeps the share of the sink (attention.h) in the row of query position
+ * pos of (layer, head), if that row is selected. */
+void heed_capture_store_sink(heed_capture *c, int layer, int head, int64_t pos, float share);
 /* Keeps the routing of the token at position pos in layer: the n_used
  * experts it was sent to and their weights (a mixture of experts). */
 void heed_capture_store_route(heed_capture *c, int layer, int64_t pos, const int32_t *experts,
