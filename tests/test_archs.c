@@ -46,6 +46,10 @@ static const tolerance tolerances[] = {
     {"tiny-qwen3moe-f32", 0.001, 0.0001},
     {"tiny-qwen2moe-f32", 0.001, 0.0001},
     {"tiny-mixtral-f32", 0.001, 0.0001},
+    /* the F32 row: gpt-oss (ik): sinks, sliding layers alternating with
+     * global ones, router and expert biases, the softmax over the chosen
+     * experts' logits, clamped SwiGLU; observed 1.0e-4 (rms 1.3e-5) */
+    {"tiny-gpt-oss-f32", 0.001, 0.0001},
     /* the Q4_0 row (the same 4-bit blocks against q8_0 activations, a
      * codebook for the steps; heed sums in scalar order, llama.cpp in
      * its AVX2 lanes): observed 0.045 (rms 4.5e-3) */
@@ -176,6 +180,7 @@ Test(archs, gemma3) { check_arch("tiny-gemma3-f32"); }
 Test(archs, qwen3moe) { check_arch("tiny-qwen3moe-f32"); }
 Test(archs, qwen2moe) { check_arch("tiny-qwen2moe-f32"); }
 Test(archs, mixtral) { check_arch("tiny-mixtral-f32"); }
+Test(archs, gpt_oss) { check_arch("tiny-gpt-oss-f32"); }
 
 /* Expert routing as a capture keeps it: every token of every layer sent
  * to n_used distinct experts, largest weight first, the weights summing

@@ -139,6 +139,16 @@ void heed_gelu_mul(float *x, const float *y, int64_t n)
         x[i] = gelu_lookup(x[i]) * y[i];
 }
 
+void heed_swiglu_oai_mul(float *x, const float *y, int64_t n)
+{
+    const float alpha = 1.702f, limit = 7.0f;
+    for (int64_t i = 0; i < n; i++) {
+        const float g = x[i] < limit ? x[i] : limit;
+        const float u = y[i] < -limit ? -limit : y[i] > limit ? limit : y[i];
+        x[i] = g / (1.0f + expf(alpha * -g)) * (u + 1.0f);
+    }
+}
+
 void heed_softmax(float *x, int64_t n)
 {
     float max = -INFINITY;

@@ -56,6 +56,9 @@ float heed_gelu(float x);
 /* In place: x[i] = silu(x[i]) * y[i]  /  gelu(x[i]) * y[i]. */
 void heed_silu_mul(float *x, const float *y, int64_t n);
 void heed_gelu_mul(float *x, const float *y, int64_t n);
+/* gpt-oss's clamped SwiGLU, as ggml's swiglu_oai (alpha 1.702, limit 7):
+ * g = min(x, 7), u = clamp(y, -7, 7), x = g·σ(1.702 g)·(u + 1). */
+void heed_swiglu_oai_mul(float *x, const float *y, int64_t n);
 
 /* In place softmax of n values (max subtracted; sum in double). */
 void heed_softmax(float *x, int64_t n);

@@ -65,10 +65,17 @@ struct heed_context {
 
 /* y = W x for n rows x, on the pool. */
 void heed_forward_matmul(heed_context *c, const heed_weight *w, const float *x, int n, float *y);
-/* y = W_down act(W_gate x) * W_up x for n rows x (y may be x), through
- * c->gate and c->up: the gated FFN of a dense layer and of an expert. */
-void heed_forward_gated_ffn(heed_context *c, const heed_weight *gate, const heed_weight *up,
-                            const heed_weight *down, bool gelu, const float *x, int n, float *y);
+/* A gated FFN: its matrices, activation and biases (each may be NULL). */
+typedef struct heed_ffn {
+    const heed_weight *gate, *up, *down;
+    heed_ffn_kind act; /* FFN_SILU_GATED, FFN_GELU_GATED or FFN_SWIGLU_OAI */
+    const float *gate_b, *up_b, *down_b;
+} heed_ffn;
+
+/* y = W_down act(W_gate x + b_gate, W_up x + b_up) + b_down for n rows x
+ * (y may be x), through c->gate and c->up: the FFN of a dense layer and
+ * of an expert. */
+void heed_forward_gated_ffn(heed_context *c, const heed_ffn *f, const float *x, int n, float *y);
 
 /* c->h = the experts' FFN of the n normed rows in c->h, for layer il of
  * a mixture-of-experts model, recording the routing in c->capture. */

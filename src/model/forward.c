@@ -528,7 +528,7 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
         .n_q = n, .n_kv = row0 + n, .q_pos0 = pos0, .k_pos0 = lc->pos0,
         .n_head = hp->n_head, .n_kv_head = hp->n_kv_head, .head_dim = hp->head_dim,
         .scale = m->arch->q_prescale ? 1.0f : hp->q_scale, .mask = m->arch->mask,
-        .window = sliding ? hp->n_swa : 0, .softcap = hp->attn_softcap,
+        .window = sliding ? hp->n_swa : 0, .softcap = hp->attn_softcap, .sinks = L->attn_sinks,
         .capture = c->capture, .layer = il,
     };
     attend(c, &a);
@@ -547,38 +547,41 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
 typedef struct gate_job {
     float *gate;
     const float *up;
-    bool gelu;
+    heed_ffn_kind act;
 } gate_job;
 
 static void gate_range(void *arg, int64_t begin, int64_t end, int ith)
 {
     (void)ith;
     const gate_job *j = arg;
-    if (j->gelu)
-        heed_gelu_mul(j->gate + begin, j->up + begin, end - begin);
-    else
-        heed_silu_mul(j->gate + begin, j->up + begin, end - begin);
+    void (*const mul[])(float *, const float *, int64_t) = {
+        [FFN_SILU_GATED] = heed_silu_mul, [FFN_GELU_GATED] = heed_gelu_mul,
+        [FFN_SWIGLU_OAI] = heed_swiglu_oai_mul};
+    mul[j->act](j->gate + begin, j->up + begin, end - begin);
 }
 
 /* gate[i] = act(gate[i]) * up[i] for count elements, on all threads (one
  * exp per element: a prompt's worth is worth sharing). */
-static void gate_mul(heed_context *c, bool gelu, int64_t count)
+static void gate_mul(heed_context *c, heed_ffn_kind act, int64_t count)
 {
-    gate_job j = {c->gate, c->up, gelu};
+    gate_job j = {c->gate, c->up, act};
     if (count < 4096)
         gate_range(&j, 0, count, 0);
     else
         heed_pool_for(c->pool, count, gate_range, &j);
 }
 
-void heed_forward_gated_ffn(heed_context *c, const heed_weight *gate, const heed_weight *up,
-                            const heed_weight *down, bool gelu, const float *x, int n, float *y)
+void heed_forward_gated_ffn(heed_context *c, const heed_ffn *f, const float *x, int n, float *y)
 {
-    const heed_weight *w[] = {gate, up};
+    const heed_weight *w[] = {f->gate, f->up};
     float *const gu[] = {c->gate, c->up};
+    const int64_t F = f->gate->n_out;
     matmuls(c, x, n, 2, w, gu);
-    gate_mul(c, gelu, (int64_t)n * gate->n_out);
-    heed_forward_matmul(c, down, c->gate, n, y);
+    add_bias(c->gate, f->gate_b, n, F);
+    add_bias(c->up, f->up_b, n, F);
+    gate_mul(c, f->act, (int64_t)n * F);
+    heed_forward_matmul(c, f->down, c->gate, n, y);
+    add_bias(y, f->down_b, n, f->down->n_out);
 }
 
 /* x += mlp(norm(x)): W_down(act(W_gate h) * W_up h), or W_down act(W_up h). */
@@ -593,7 +596,6 @@ static void ffn_block(heed_context *c, int il, int n)
         memcpy(c->h, c->x, sizeof(float) * (size_t)(n * E));
     else
         norm_rows(m, c->h, c->x, L->ffn_norm, L->ffn_norm_b, n);
-    const bool gelu = m->arch->ffn == FFN_GELU_GATED;
     if (m->hp.n_expert) {
         heed_moe_ffn(c, il, n);
     } else if (m->arch->ffn == FFN_GELU) {
@@ -608,10 +610,12 @@ static void ffn_block(heed_context *c, int il, int n)
             memcpy(c->up + t * F, c->gate + t * 2 * F + F, sizeof(float) * (size_t)F);
             memmove(c->gate + t * F, c->gate + t * 2 * F, sizeof(float) * (size_t)F);
         }
-        gate_mul(c, gelu, n * F);
+        gate_mul(c, m->arch->ffn, n * F);
         heed_forward_matmul(c, &L->w_down, c->gate, n, c->h);
     } else {
-        heed_forward_gated_ffn(c, &L->w_gate, &L->w_up, &L->w_down, gelu, c->h, n, c->h);
+        const heed_ffn f = {.gate = &L->w_gate, .up = &L->w_up, .down = &L->w_down,
+                            .act = m->arch->ffn};
+        heed_forward_gated_ffn(c, &f, c->h, n, c->h);
     }
     add_bias(c->h, L->b_down, n, E);
     if (L->ffn_post_norm)

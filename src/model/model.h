@@ -13,7 +13,7 @@
  * so a new architecture is a row in arch.c, not a fork of forward.c. */
 typedef enum { NORM_RMS, NORM_LAYER } heed_norm_kind;
 typedef enum { POS_ROPE_NORMAL, POS_ROPE_NEOX, POS_LEARNED } heed_pos_kind;
-typedef enum { FFN_SILU_GATED, FFN_GELU_GATED, FFN_GELU } heed_ffn_kind;
+typedef enum { FFN_SILU_GATED, FFN_GELU_GATED, FFN_SWIGLU_OAI, FFN_GELU } heed_ffn_kind;
 
 typedef struct heed_arch {
     const char *name;          /* general.architecture                      */
@@ -51,6 +51,11 @@ typedef struct heed_arch {
      * renormalised to sum 1 where moe_renorm (llama's Mixtral, qwen3moe)
      * or as they are (qwen2moe). */
     bool moe_renorm;
+    bool moe_softmax_chosen; /* the experts with the largest router logits
+                                chosen, their weights the softmax over
+                                those logits alone (gpt-oss)               */
+    bool ffn_norm_post_attention; /* the FFN's norm is the file's
+                                post_attention_norm (gpt-oss)              */
 } heed_arch;
 
 /* The row of name, or NULL; names lists the supported ones for messages. */
@@ -96,6 +101,10 @@ typedef struct heed_layer {
     heed_weight *experts;                 /* [n_expert][3]                  */
     heed_weight sh_gate, sh_up, sh_down;
     const float *sh_gate_inp;             /* [n_embd]                       */
+    const float *router_b;                /* [n_expert] (gpt-oss)           */
+    const float *exp_gate_b, *exp_up_b;   /* [n_expert][n_ff_exp] (gpt-oss) */
+    const float *exp_down_b;              /* [n_expert][n_embd] (gpt-oss)   */
+    const float *attn_sinks;              /* [n_head]: attention.h (gpt-oss) */
 } heed_layer;
 
 typedef struct heed_hparams {

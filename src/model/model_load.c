@@ -166,6 +166,23 @@ static heed_status weight(const loader *l, const char *name, int64_t n_in, int64
     return HEED_OK;
 }
 
+/* Per-expert f32 vectors (biases): an optional 2-D tensor by name with
+ * ne = {n, n_expert}. */
+static heed_status expert_vectors(const loader *l, const char *name, int64_t n, int n_expert,
+                                  const float **out)
+{
+    const heed_gguf_tensor *t = heed_gguf_find_tensor(l->g, name);
+    *out = NULL;
+    if (!t)
+        return HEED_OK;
+    if (t->type != HEED_TYPE_F32 || t->n_dims != 2 || t->ne[0] != n || t->ne[1] != n_expert)
+        return heed_fail(HEED_ERR_FORMAT, "%s: tensor '%s' is %s %lld x %lld (expected f32 "
+                         "%lld x %d)", l->path, name, heed_type_name(t->type),
+                         (long long)t->ne[0], (long long)t->ne[1], (long long)n, n_expert);
+    *out = t->data;
+    return HEED_OK;
+}
+
 /* Expert matrices: a 3-D tensor by name with ne = {n_in, n_out,
  * n_expert}, as n_expert weights at w[0], w[stride], ... */
 static heed_status expert_weights(const loader *l, const char *name, int64_t n_in,
@@ -216,7 +233,7 @@ static heed_status load_experts(const loader *l, const heed_model *m, int i, hee
     char n[96];
     heed_status st;
 #define NAME(s) (snprintf(n, sizeof n, "blk.%d.%s", i, s), n)
-    if (m->arch->ffn != FFN_SILU_GATED)
+    if (m->arch->ffn != FFN_SILU_GATED && m->arch->ffn != FFN_SWIGLU_OAI)
         return heed_fail(HEED_ERR_UNSUPPORTED, "%s: experts in a %s model (heed runs them "
                          "with SiLU-gated FFNs)", l->path, m->arch->name);
     if (!(L->experts = calloc((size_t)NE * 3, sizeof *L->experts)))
@@ -228,7 +245,11 @@ static heed_status load_experts(const loader *l, const heed_model *m, int i, hee
         (st = vector(l, NAME("ffn_gate_inp_shexp.weight"), E, true, &L->sh_gate_inp)) ||
         (st = weight(l, NAME("ffn_gate_shexp.weight"), E, FS, !L->sh_gate_inp, &L->sh_gate)) ||
         (st = weight(l, NAME("ffn_up_shexp.weight"), E, FS, !L->sh_gate_inp, &L->sh_up)) ||
-        (st = weight(l, NAME("ffn_down_shexp.weight"), FS, E, !L->sh_gate_inp, &L->sh_down)))
+        (st = weight(l, NAME("ffn_down_shexp.weight"), FS, E, !L->sh_gate_inp, &L->sh_down)) ||
+        (st = vector(l, NAME("ffn_gate_inp.bias"), NE, true, &L->router_b)) ||
+        (st = expert_vectors(l, NAME("ffn_gate_exps.bias"), FE, NE, &L->exp_gate_b)) ||
+        (st = expert_vectors(l, NAME("ffn_up_exps.bias"), FE, NE, &L->exp_up_b)) ||
+        (st = expert_vectors(l, NAME("ffn_down_exps.bias"), E, NE, &L->exp_down_b)))
         return st;
 #undef NAME
     return HEED_OK;
@@ -259,15 +280,21 @@ static heed_status load_layer(const loader *l, const heed_model *m, int i, heed_
          (st = vector(l, NAME("attn_k.bias"), KV, true, &L->bk)) ||
          (st = vector(l, NAME("attn_v.bias"), KV, true, &L->bv))))
         return st;
+    /* gpt-oss names its FFN norm post_attention_norm */
+    const bool ffn_post = m->arch->ffn_norm_post_attention;
     if ((st = vector(l, NAME("attn_q_norm.weight"), hp->head_dim, true, &L->q_norm)) ||
         (st = vector(l, NAME("attn_k_norm.weight"), hp->head_dim, true, &L->k_norm)) ||
-        (st = vector(l, NAME("post_attention_norm.weight"), E, true, &L->attn_post_norm)) ||
+        (st = vector(l, NAME("attn_sinks.weight"), hp->n_head, true, &L->attn_sinks)) ||
+        (!ffn_post &&
+         (st = vector(l, NAME("post_attention_norm.weight"), E, true, &L->attn_post_norm))) ||
         (st = vector(l, NAME("post_ffw_norm.weight"), E, true, &L->ffn_post_norm)))
         return st;
     if ((st = weight(l, NAME("attn_output.weight"), Q, E, false, &L->wo)) ||
         (st = vector(l, NAME("attn_output.bias"), E, true, &L->bo)) ||
-        (st = vector(l, NAME(post ? "layer_output_norm.weight" : "ffn_norm.weight"), E, false,
-                     &L->ffn_norm)) ||
+        (st = vector(l, NAME(post       ? "layer_output_norm.weight"
+                             : ffn_post ? "post_attention_norm.weight"
+                                        : "ffn_norm.weight"),
+                     E, false, &L->ffn_norm)) ||
         (st = vector(l, NAME(post ? "layer_output_norm.bias" : "ffn_norm.bias"), E, true,
                      &L->ffn_norm_b)) ||
         (st = vector(l, NAME("ffn_down.bias"), E, true, &L->b_down)))

@@ -2,7 +2,8 @@
  * moe.c — a mixture-of-experts FFN, as llama.cpp computes it: each token's
  * router logits, softmax over every expert, the n_used most probable
  * chosen (their probabilities renormalised to sum 1 where the
- * architecture says), each chosen expert's gated FFN, and the outputs
+ * architecture says; gpt-oss: the largest logits chosen, their weights a
+ * softmax over those alone), each chosen expert's gated FFN, and the outputs
  * summed in choice order, each scaled by its weight; then a shared expert
  * (qwen2moe) every token takes, scaled by a sigmoid gate of its own.
  *
@@ -42,18 +43,24 @@ void heed_moe_ffn(heed_context *c, int il, int n)
 
     /* route: the choices of token t are moe_gate[t*NU + k] of expert chosen[k] */
     heed_forward_matmul(c, &L->router, c->h, n, c->moe_logits);
+    const bool chosen_softmax = m->arch->moe_softmax_chosen;
     int32_t *counts = c->moe_count;
     memset(counts, 0, sizeof *counts * (size_t)(NE + 1));
     for (int t = 0; t < n; t++) {
         float *p = c->moe_logits + (int64_t)t * NE, *w = c->moe_gate + (int64_t)t * NU;
         int32_t *chosen = c->moe_slot + (int64_t)t * NU; /* the experts, for now */
-        heed_softmax(p, NE);
+        for (int e = 0; L->router_b && e < NE; e++)
+            p[e] += L->router_b[e];
+        if (!chosen_softmax)
+            heed_softmax(p, NE);
         top_experts(p, NE, NU, chosen);
         double sum = 0;
         for (int k = 0; k < NU; k++) {
             w[k] = p[chosen[k]];
             sum += w[k];
         }
+        if (chosen_softmax)
+            heed_softmax(w, NU);
         for (int k = 0; k < NU && m->arch->moe_renorm; k++)
             w[k] /= (float)sum;
         if (c->capture)
@@ -78,7 +85,12 @@ void heed_moe_ffn(heed_context *c, int il, int n)
         for (int r = 0; r < rows; r++)
             memcpy(c->moe_in + r * E, c->h + c->moe_token[begin + r] * E, sizeof(float) * (size_t)E);
         const heed_weight *x = L->experts + 3 * e;
-        heed_forward_gated_ffn(c, x, x + 1, x + 2, false, c->moe_in, rows, c->moe_y + begin * E);
+        const int64_t FE = x->n_out;
+        const heed_ffn f = {x, x + 1, x + 2, m->arch->ffn,
+                            L->exp_gate_b ? L->exp_gate_b + e * FE : NULL,
+                            L->exp_up_b ? L->exp_up_b + e * FE : NULL,
+                            L->exp_down_b ? L->exp_down_b + e * E : NULL};
+        heed_forward_gated_ffn(c, &f, c->moe_in, rows, c->moe_y + begin * E);
     }
 
     /* the shared expert's gates before h is overwritten, its outputs in moe_in */
@@ -90,7 +102,9 @@ void heed_moe_ffn(heed_context *c, int il, int n)
                 dot += L->sh_gate_inp[i] * c->h[t * E + i];
             sh_gate[t] = 1.0f / (1.0f + expf(-dot));
         }
-        heed_forward_gated_ffn(c, &L->sh_gate, &L->sh_up, &L->sh_down, false, c->h, n, c->moe_in);
+        const heed_ffn f = {.gate = &L->sh_gate, .up = &L->sh_up, .down = &L->sh_down,
+                            .act = m->arch->ffn};
+        heed_forward_gated_ffn(c, &f, c->h, n, c->moe_in);
     }
     for (int t = 0; t < n; t++) {
         float *out = c->h + t * E;

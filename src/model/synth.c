@@ -45,6 +45,9 @@ typedef struct synth_shape {
     int n_expert, n_expert_used; /* a mixture of experts, 0: dense        */
     int n_ff_exp;      /* expert_feed_forward_length, 0: unsaid (n_ff)    */
     int n_ff_shexp;    /* a shared expert's width (qwen2moe), 0: none     */
+    bool gpt_oss;      /* gpt-oss's extras: attention output bias and
+                          sinks, router and expert biases, the FFN norm
+                          named post_attention_norm                       */
 } synth_shape;
 
 /* From the models' published configurations; tiny-*: the smallest shape
@@ -132,6 +135,11 @@ static const synth_shape shapes[] = {
      .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 192,
      .rope_base = 1000000.0f, .norm_eps = 1e-6f, .qkv_bias = true, .n_expert = 8,
      .n_expert_used = 4, .n_ff_exp = 32, .n_ff_shexp = 96},
+    /* sliding layers alternating with global ones, 4 of 8 experts */
+    {.name = "tiny-gpt-oss", .arch = "gpt-oss", .model_name = "tiny gpt-oss", .n_vocab = 512,
+     .n_ctx = 256, .n_embd = 64, .n_layer = 4, .n_head = 4, .n_kv_head = 2, .n_ff = 64,
+     .head_dim = 32, .rope_base = 150000.0f, .norm_eps = 1e-5f, .qkv_bias = true, .window = 16,
+     .n_expert = 8, .n_expert_used = 4, .n_ff_exp = 64, .gpt_oss = true},
     /* Mixtral's layout: experts in a llama file, as wide as feed_forward_length */
     {.name = "tiny-mixtral", .arch = "llama", .model_name = "tiny mixtral", .n_vocab = 512,
      .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 64,
@@ -144,13 +152,13 @@ const char *heed_synth_shape_names(void)
            "gemma-3-1b, llama-3.2-1b, tinyllama-1.1b, tiny-llama, tiny-llama-256, tiny-qwen3, "
            "tiny-qwen2-yarn, "
            "tiny-phi3-longrope, tiny-smollm3, tiny-gemma2, tiny-gemma3, qwen3-moe-tiny, "
-           "tiny-qwen3moe, tiny-qwen2moe, tiny-mixtral";
+           "tiny-qwen3moe, tiny-qwen2moe, tiny-mixtral, tiny-gpt-oss";
 }
 
 /* What a tensor holds: a matrix (std 1/√n_in), norm weights (1 ± 0.1),
- * biases (± 0.1) or RoPE frequency factors (2 ± 0.5); all uniform, from a
- * generator seeded per row. */
-typedef enum { MATRIX, NORM, BIAS, FACTORS } tensor_kind;
+ * biases (± 0.1), RoPE frequency factors (2 ± 0.5) or attention sink
+ * logits (± 2); all uniform, from a generator seeded per row. */
+typedef enum { MATRIX, NORM, BIAS, FACTORS, SINKS } tensor_kind;
 
 typedef struct random_rows {
     uint64_t seed;
@@ -183,22 +191,26 @@ static heed_status add3(synth *s, const char *name, int64_t ne0, int64_t ne1, in
         return heed_fail(HEED_ERR_ARG, "too many tensors");
     const bool matrix = kind == MATRIX;
     const int type = matrix ? heed_type_for_rows(s->type, ne0) : HEED_TYPE_F32;
-    const int64_t rows = matrix ? ne1 * ne2 : 1;
+    const int64_t rows = (ne1 > 0 ? ne1 : 1) * ne2; /* f32 vectors: ne1 0 or a count */
     void *data = malloc(heed_type_row_size(type, ne0) * (size_t)rows);
     if (!data)
         return heed_fail(HEED_ERR_NOMEM, "out of memory for tensor '%s'", name);
     s->data[s->n_tensors++] = data;
     random_rows r = {s->seed ^ (uint64_t)s->n_tensors * 0x9e3779b97f4a7c15u,
                      kind == NORM ? 1.0f : kind == FACTORS ? 2.0f : 0.0f,
-                     matrix ? 1.0f / sqrtf((float)ne0) : kind == FACTORS ? 0.5f : 0.1f};
+                     matrix              ? 1.0f / sqrtf((float)ne0)
+                     : kind == FACTORS ? 0.5f
+                     : kind == SINKS   ? 2.0f
+                                       : 0.1f};
     heed_status st = HEED_OK;
     if (matrix)
         st = heed_convert_rows(random_row, &r, rows, ne0, type, data, s->n_threads);
     else
-        random_row(&r, 0, data, ne0);
-    const int64_t ne[3] = {ne0, ne1, ne2};
-    return st ? st : heed_gguf_writer_add_tensor(s->w, name, type, !matrix ? 1 : ne2 > 1 ? 3 : 2,
-                                                 ne, data);
+        for (int64_t i = 0; i < rows; i++)
+            random_row(&r, i, (float *)data + i * ne0, ne0);
+    const int64_t ne[3] = {ne0, ne1 > 0 ? ne1 : 1, ne2};
+    const int dims = ne2 > 1 ? 3 : ne1 > 1 || matrix ? 2 : 1;
+    return st ? st : heed_gguf_writer_add_tensor(s->w, name, type, dims, ne, data);
 }
 
 static heed_status add(synth *s, const char *name, int64_t ne0, int64_t ne1, tensor_kind kind)
@@ -375,14 +387,23 @@ static heed_status add_tensors(synth *s, const synth_shape *sh)
             T(D, 0, NORM, "blk.%d.attn_k_norm.weight", i);
         }
         T(Q, E, MATRIX, "blk.%d.attn_output.weight", i);
-        if (gpt2)
+        if (gpt2 || sh->gpt_oss)
             T(E, 0, BIAS, "blk.%d.attn_output.bias", i);
+        if (sh->gpt_oss)
+            T(sh->n_head, 0, SINKS, "blk.%d.attn_sinks.weight", i);
         if (sh->post_norms)
             T(E, 0, NORM, "blk.%d.post_attention_norm.weight", i);
-        T(E, 0, NORM, "blk.%d.ffn_norm.weight", i);
+        T(E, 0, NORM, sh->gpt_oss ? "blk.%d.post_attention_norm.weight" : "blk.%d.ffn_norm.weight",
+          i);
         if (sh->n_expert) { /* the router, the experts, a shared expert */
             const int64_t FE = sh->n_ff_exp ? sh->n_ff_exp : F, FS = sh->n_ff_shexp;
             T(E, sh->n_expert, MATRIX, "blk.%d.ffn_gate_inp.weight", i);
+            if (sh->gpt_oss) {
+                T(sh->n_expert, 0, BIAS, "blk.%d.ffn_gate_inp.bias", i);
+                T(FE, sh->n_expert, BIAS, "blk.%d.ffn_gate_exps.bias", i);
+                T(FE, sh->n_expert, BIAS, "blk.%d.ffn_up_exps.bias", i);
+                T(E, sh->n_expert, BIAS, "blk.%d.ffn_down_exps.bias", i);
+            }
             T3(E, FE, sh->n_expert, "blk.%d.ffn_gate_exps.weight", i);
             T3(E, FE, sh->n_expert, "blk.%d.ffn_up_exps.weight", i);
             T3(FE, E, sh->n_expert, "blk.%d.ffn_down_exps.weight", i);
