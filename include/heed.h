@@ -377,6 +377,9 @@ int heed_model_n_embd(const heed_model *m);
 int heed_model_n_layer(const heed_model *m);
 int heed_model_n_head(const heed_model *m);
 int heed_model_n_ctx_train(const heed_model *m);
+/* Whether the model's attention has learned sinks (gpt-oss): then a
+ * captured row's keys sum to less than 1 (heed_capture_sink). */
+bool heed_model_has_sinks(const heed_model *m);
 /* Experts per layer and experts each token is routed to (0: a dense model). */
 int heed_model_n_expert(const heed_model *m);
 int heed_model_n_expert_used(const heed_model *m);
@@ -774,7 +777,8 @@ heed_status heed_capture_prompt(const heed_model *m, const int32_t *ids, int n,
  * (keys 0..n_kv-1, RoPE applied); query head h reads kv head
  * h / (n_head / n_kv_head). A score is scale · q·k, then, with softcap > 0,
  * softcap · tanh(score / softcap); a causal query sees the keys up to its
- * position, with window > 0 only the last window of them. */
+ * position, with window > 0 only the last window of them; with sinks, head
+ * h's sinks[h] joins the softmax's denominator as one more score. */
 typedef struct heed_qk {
     int layer, n_q, n_kv, n_head, n_kv_head, head_dim;
     int64_t q_pos0, q_stride, kv_stride, kv_head_stride;
@@ -784,6 +788,7 @@ typedef struct heed_qk {
     int64_t k_pos0;
     int window;
     float softcap;
+    const float *sinks; /* [n_head] or NULL */
 } heed_qk;
 typedef void (*heed_qk_fn)(void *user, const heed_qk *qk);
 /* Calls fn after every layer's attention of later evaluations (NULL:

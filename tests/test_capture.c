@@ -208,7 +208,8 @@ Test(capture, matches_an_independent_softmax_of_q_and_k)
 
 /* ---- every decoder fixture: captured rows against softmax(scale·q·k)
  * recomputed in double from the queries and keys the operator saw (the
- * qk tap) — soft-capped, over the window where the layer has them, every
+ * qk tap) — soft-capped, over the window where the layer has them, a
+ * sink in the denominator (and its share as captured), every
  * key outside it captured as 0 — for a prompt and for decode steps; and
  * the logits with capture on are those without, bit for bit */
 
@@ -244,8 +245,15 @@ static void check_rows(void *user, const heed_qk *qk)
                     s[j] = qk->softcap * tanh(s[j] / qk->softcap);
                 max = fmax(max, s[j]);
             }
+            if (qk->sinks) /* one more score, with no key */
+                max = fmax(max, qk->sinks[h]);
             for (int64_t p = first; p <= last; p++)
                 sum += s[p - qk->k_pos0] = exp(s[p - qk->k_pos0] - max);
+            if (qk->sinks) {
+                sum += exp(qk->sinks[h] - max);
+                chk->worst = fmax(chk->worst, fabs(heed_capture_sink(chk->cap, qk->layer, h, (int)pos) -
+                                                   exp(qk->sinks[h] - max) / sum));
+            }
             const float *row = heed_capture_row(chk->cap, qk->layer, h, (int)pos);
             cr_assert_not_null(row);
             for (int p = 0; p < heed_capture_n_tokens(chk->cap); p++)
@@ -328,6 +336,7 @@ Test(capture_vs_qk, gemma) { check_fixture("gemma-tiny.gguf", HEED_TYPE_F16); }
 Test(capture_vs_qk, gpt2) { check_fixture("gpt2-tiny.gguf", HEED_TYPE_F16); }
 Test(capture_vs_qk, stories260K) { check_fixture("stories260K.bin", HEED_TYPE_F16); }
 Test(capture_vs_qk, qwen3) { check_synth("tiny-qwen3"); }
+Test(capture_vs_qk, gpt_oss_sinks) { check_synth("tiny-gpt-oss"); }
 Test(capture_vs_qk, smollm3_layers_without_rope) { check_synth("tiny-smollm3"); }
 Test(capture_vs_qk, gemma2_window_and_softcap) { check_synth("tiny-gemma2"); }
 Test(capture_vs_qk, gemma3_windows) { check_synth("tiny-gemma3"); }

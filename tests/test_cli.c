@@ -571,3 +571,43 @@ Test(cli, experts_table_and_json_match_the_capture)
     heed_context_free(c);
     heed_model_free(m);
 }
+
+/* `heed attend --json` on a model with attention sinks (tiny-gpt-oss):
+ * each head's "sink" share and its row's weights add up to 1, some sink
+ * takes a visible share, and the shares are the capture's. */
+Test(cli, attend_json_reports_the_sink_share)
+{
+    char gguf[1024], json[1024], args[4096], *out = NULL;
+    snprintf(gguf, sizeof gguf, "%s", test_tmp_path("sinks.gguf"));
+    snprintf(json, sizeof json, "%s", test_tmp_path("sinks.json"));
+    cr_assert_eq(heed_synth("tiny-gpt-oss", HEED_TYPE_F32, 1, 2, gguf), HEED_OK);
+    snprintf(args, sizeof args, "attend '%s' --ids 5,9,300,7,12,5,9,40 --json '%s'", gguf, json);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    char *text = test_read_file(json, NULL);
+    cJSON *j = cJSON_Parse(text);
+    cr_assert_not_null(j);
+    double largest = 0;
+    int rows = 0;
+    const cJSON *L, *H;
+    cJSON_ArrayForEach(L, cJSON_GetObjectItem(j, "layers"))
+    cJSON_ArrayForEach(H, cJSON_GetObjectItem(L, "heads")) {
+        const cJSON *w = cJSON_GetObjectItem(H, "weights"), *sink = cJSON_GetObjectItem(H, "sink");
+        cr_assert_not_null(sink, "no sink in layer %d head %d",
+                           cJSON_GetObjectItem(L, "layer")->valueint,
+                           cJSON_GetObjectItem(H, "head")->valueint);
+        cr_assert_eq(cJSON_GetArraySize(sink), cJSON_GetArraySize(w));
+        for (int q = 0; q < cJSON_GetArraySize(w); q++) {
+            double sum = cJSON_GetArrayItem(sink, q)->valuedouble;
+            const cJSON *x;
+            cJSON_ArrayForEach(x, cJSON_GetArrayItem(w, q)) sum += x->valuedouble;
+            cr_expect_float_eq(sum, 1.0, 1e-5, "row %d: weights and sink sum to %g", q, sum);
+            largest = fmax(largest, cJSON_GetArrayItem(sink, q)->valuedouble);
+            rows++;
+        }
+    }
+    cr_expect_eq(rows, 4 * 4 * 8, "every layer, head and row");
+    cr_expect_gt(largest, 0.1, "no sink takes a visible share (largest %g)", largest);
+    cJSON_Delete(j);
+    free(text);
+    free(out);
+}

@@ -5,7 +5,8 @@
  *   {"architecture", "text", "tokens": [{id, piece, start, end}], "n_prompt",
  *    "n_layer", "n_head", "mask", "rows": [begin, end], "top_k",
  *    "layers": [{"layer", "heads": [{"head", "weights": [[...], ...]
- *                                    (, "keys": [[...], ...] with top_k)}]}],
+ *                                    (, "keys": [[...], ...] with top_k)
+ *                                    (, "sink": [...] with sinks)}]}],
  *    "stats": [{layer, head, entropy, prev_token, sink, self, induction}],
  *    "kv_received": [[...] per layer],
  *    "experts": [{"layer", "experts": [[...] per token], "weights": [[...]]}]
@@ -122,6 +123,13 @@ static void put_head(FILE *f, const attend_doc *d, int l, int h)
                 fprintf(f, i ? ",%d" : "%d", keys[i]);
             fputc(']', f);
         }
+        fputc(']', f);
+    }
+    if (heed_model_has_sinks(d->m)) {
+        fputs(",\"sink\":[", f);
+        for (int q = d->row_begin; q < d->row_end; q++)
+            fprintf(f, q > d->row_begin ? ",%.7g" : "%.7g",
+                    (double)heed_capture_sink(d->cap, l, h, q));
         fputc(']', f);
     }
     fputc('}', f);

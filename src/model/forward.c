@@ -396,7 +396,8 @@ static void tap_qk(heed_context *c, const heed_attn *a)
     }
     const heed_qk qk = {a->layer, a->n_q, a->n_kv, a->n_head, a->n_kv_head, a->head_dim,
                         a->q_pos0, a->q_stride, kv_stride, head_stride, a->q, k, a->scale,
-                        a->mask == HEED_MASK_CAUSAL, a->k_pos0, a->window, a->softcap};
+                        a->mask == HEED_MASK_CAUSAL, a->k_pos0, a->window, a->softcap,
+                        a->sinks};
     c->qk_tap(c->qk_user, &qk);
 }
 

@@ -477,6 +477,13 @@ int64_t heed_model_matrix_bytes(const heed_model *m)
 int heed_model_n_head(const heed_model *m) { return m->hp.n_head; }
 int heed_model_n_ctx_train(const heed_model *m) { return m->hp.n_ctx_train; }
 int heed_model_n_expert(const heed_model *m) { return m->hp.n_expert; }
+bool heed_model_has_sinks(const heed_model *m)
+{
+    for (int i = 0; i < m->hp.n_layer; i++)
+        if (m->layers[i].attn_sinks)
+            return true;
+    return false;
+}
 int heed_model_n_expert_used(const heed_model *m) { return m->hp.n_expert_used; }
 int32_t heed_model_bos(const heed_model *m) { return m->bos_id; }
 int32_t heed_model_eos(const heed_model *m) { return m->eos_id; }
