@@ -175,6 +175,15 @@ async function testPage(browser, url, name, { expectThumbs, shot }) {
             `${name}: layer ${R.layer} token ${t}: shows ${JSON.stringify(chips)}, data ${R.experts[t]}`));
     }
 
+    // ---- sinks: the selected head's mean sink share in its statistics
+    const sinkHead = data.layers[0].heads.find((H) => H.sink);
+    if (sinkHead) {
+        await page.evaluate(([l, h]) => window.heedPage.select(l, h), [data.layers[0].layer, sinkHead.head]);
+        const shown = await page.evaluate(() => document.querySelector('[data-stat="sink_share"]')?.textContent);
+        const want = sinkHead.sink.reduce((a, b) => a + b, 0) / sinkHead.sink.length;
+        check(shown === want.toFixed(3), `${name}: sink share shows ${shown}, want ${want.toFixed(3)}`);
+    }
+
     errors.forEach((e) => check(false, `${name}: ${e}`));
     if (shot) {
         await page.evaluate(() => window.scrollTo(0, 0));
@@ -209,8 +218,8 @@ try {
         nLayer: 4, nHead: 6, layers: [1, 3], heads: [0, 2, 5], rows: [5, 40], topK: 3, nPrompt: 30, seed: 7,
     }), 'top_k, subsets, awkward pieces', { shot: 'attend-topk.png' });
     await testPage(browser, syntheticPage('attend-experts.html', {
-        nLayer: 3, nHead: 2, nExpert: 16, nUsed: 4, seed: 5,
-    }), 'expert routing', { shot: 'attend-experts.png' });
+        nLayer: 3, nHead: 2, nExpert: 16, nUsed: 4, seed: 5, sinks: true,
+    }), 'expert routing and sinks', { shot: 'attend-experts.png' });
     await testPage(browser, syntheticPage('attend-long.html', {
         pieces: Array.from({ length: 300 }, (_, i) => (i ? ` w${i}` : '<s>')), nLayer: 2, nHead: 2,
         bidirectional: true, seed: 3,

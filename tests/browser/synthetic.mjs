@@ -22,6 +22,7 @@ export function synthetic({
     pieces = ['<s>', ' The', ' animal', ' didn', "'", 't', ' cross', ' the', ' street', ' because', ' it', ' was'],
     nLayer = 2, nHead = 4, layers = null, heads = null, rows = null,
     topK = 0, bidirectional = false, nPrompt = null, seed = 1, nExpert = 0, nUsed = 2,
+    sinks = false,
 } = {}) {
     const rand = rng(seed);
     const n = pieces.length;
@@ -76,7 +77,9 @@ export function synthetic({
                 }
             }
             const R = r1 - r0;
-            L.heads.push(topK > 0 ? { head: h, keys, weights } : { head: h, weights });
+            const H = topK > 0 ? { head: h, keys, weights } : { head: h, weights };
+            if (sinks) H.sink = weights.map((_, r) => round7(0.05 + 0.1 * ((h + r) % 5)));
+            L.heads.push(H);
             out.stats.push({
                 layer: l, head: h, entropy: round7(ent / R), prev_token: round7(prev / R),
                 sink: round7(sink / R), self: round7(self / R), induction: 0,
