@@ -365,18 +365,20 @@ Test(model, bert_embeddings)
     heed_model_free(m);
 }
 
-/* Writes a copy of a fixture model without tensor `drop` and with tensor
- * `reshape` given a wrong shape (either may be NULL); returns its path. */
-static const char *broken_copy(const char *fixture, const char *drop, const char *reshape)
+/* Writes a copy of the model at path without tensor `drop`, with tensor
+ * `reshape` given a wrong shape and metadata `key` set to value (each may
+ * be NULL); returns its path. */
+static const char *broken_file(const char *path, const char *drop, const char *reshape,
+                               const char *key, uint32_t value)
 {
-    char path[4096];
-    FIXTURE_PATH(path, fixture);
     heed_gguf *g;
     cr_assert_eq(heed_gguf_open(path, &g), HEED_OK);
     heed_gguf_writer *w = heed_gguf_writer_new();
     for (int64_t i = 0; i < heed_gguf_n_kv(g); i++)
         cr_assert_eq(heed_gguf_writer_set(w, heed_gguf_kv_key(g, i), heed_gguf_kv_value(g, i)),
                      HEED_OK);
+    if (key)
+        cr_assert_eq(heed_gguf_writer_set_u32(w, key, value), HEED_OK);
     for (int64_t i = 0; i < heed_gguf_n_tensors(g); i++) {
         const heed_gguf_tensor *t = heed_gguf_tensor_at(g, i);
         if (drop && !strcmp(t->name, drop))
@@ -391,11 +393,18 @@ static const char *broken_copy(const char *fixture, const char *drop, const char
         cr_assert_eq(heed_gguf_writer_add_tensor(w, t->name, t->type, n_dims, ne, t->data),
                      HEED_OK, "%s", heed_last_error());
     }
-    const char *out = test_tmp_path(drop ? "dropped.gguf" : "reshaped.gguf");
+    const char *out = test_tmp_path(drop ? "dropped.gguf" : reshape ? "reshaped.gguf" : "keyed.gguf");
     cr_assert_eq(heed_gguf_writer_write(w, out), HEED_OK, "%s", heed_last_error());
     heed_gguf_writer_free(w);
     heed_gguf_close(g);
     return out;
+}
+
+static const char *broken_copy(const char *fixture, const char *drop, const char *reshape)
+{
+    char path[4096];
+    FIXTURE_PATH(path, fixture);
+    return broken_file(path, drop, reshape, NULL, 0);
 }
 
 Test(model, missing_tensors_and_wrong_shapes_are_named)
@@ -411,4 +420,31 @@ Test(model, missing_tensors_and_wrong_shapes_are_named)
     cr_expect(strstr(heed_last_error(), "tensor 'blk.0.attn_q.weight' has shape 32 x 16 x 2 "
                                         "(expected 32 x 32 from the hyperparameters)"), "%s",
               heed_last_error());
+}
+
+/* A mixture of experts' file with an expert tensor missing or misshapen,
+ * or more experts per token than it has, is refused naming what. */
+Test(model, broken_experts_are_named)
+{
+    char moe[1024];
+    snprintf(moe, sizeof moe, "%s", test_tmp_path("moe.gguf"));
+    cr_assert_eq(heed_synth("tiny-qwen3moe", HEED_TYPE_F32, 1, 2, moe), HEED_OK);
+    heed_model *m = (heed_model *)1;
+    cr_expect_eq(heed_model_load(broken_file(moe, "blk.1.ffn_up_exps.weight", NULL, NULL, 0), &m),
+                 HEED_ERR_NOT_FOUND);
+    cr_expect(strstr(heed_last_error(), "tensor 'blk.1.ffn_up_exps.weight' is missing"), "%s",
+              heed_last_error());
+    cr_expect_null(m);
+    cr_expect_eq(heed_model_load(broken_file(moe, NULL, "blk.0.ffn_gate_exps.weight", NULL, 0),
+                                 &m),
+                 HEED_ERR_FORMAT);
+    cr_expect(strstr(heed_last_error(), "tensor 'blk.0.ffn_gate_exps.weight' has shape 64 x 16 x "
+                                        "2 (expected 64 x 32 x 8 from the hyperparameters)"),
+              "%s", heed_last_error());
+    cr_expect_eq(heed_model_load(broken_file(moe, NULL, NULL, "qwen3moe.expert_used_count", 9),
+                                 &m),
+                 HEED_ERR_FORMAT);
+    cr_expect(strstr(heed_last_error(), "'qwen3moe.expert_used_count' is 9 (expected 1..8)"), "%s",
+              heed_last_error());
+    cr_expect_null(m);
 }

@@ -458,7 +458,8 @@ const heed_weight *heed_model_slot(const heed_model *m, int64_t i)
     const heed_weight *ws[12] = {&L->wq,     &L->wk,     &L->wv,     &L->wqkv,
                                  &L->wo,     &L->w_gate, &L->w_up,   &L->w_down,
                                  &L->router, &L->sh_gate, &L->sh_up, &L->sh_down};
-    return i % per < 12 ? ws[i % per] : &L->experts[i % per - 12];
+    static const heed_weight none; /* a layer whose load stopped before its experts */
+    return i % per < 12 ? ws[i % per] : L->experts ? &L->experts[i % per - 12] : &none;
 }
 
 int64_t heed_model_matrix_bytes(const heed_model *m)
