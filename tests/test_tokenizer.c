@@ -3,6 +3,7 @@
  * llama-tokenize for the vocabularies without test files, round trips, the
  * streaming decoder and the error paths. */
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,20 +41,15 @@ static void read_inp(const char *path, texts *t)
     }
 }
 
-static void check_vocab_file(const char *name)
+/* Every text of inp tokenized by v gives its line of out. */
+static void check_inp(const heed_vocab *v, const char *name, const char *inp, const char *out_path,
+                      size_t n_texts)
 {
-    char base[4096], path[4200];
-    FIXTURE_PATH(base, "vocab");
-    heed_vocab *v = NULL;
-    snprintf(path, sizeof path, "%s/%s", base, name);
-    cr_assert_eq(heed_vocab_load_file(path, &v), HEED_OK, "%s", heed_last_error());
     texts t;
-    snprintf(path, sizeof path, "%s/%s.inp", base, name);
-    read_inp(path, &t);
-    snprintf(path, sizeof path, "%s/%s.out", base, name);
+    read_inp(inp, &t);
     size_t out_size;
-    char *out = test_read_file(path, &out_size);
-    cr_assert_not_null(out);
+    char *out = test_read_file(out_path, &out_size);
+    cr_assert_not_null(out, "cannot read %s", out_path);
     char *line = out;
     size_t ok = 0;
     for (size_t i = 0; i < t.n; i++) {
@@ -74,9 +70,21 @@ static void check_vocab_file(const char *name)
         line = nl + 1;
     }
     cr_expect_eq(ok, t.n, "%s: %zu of %zu texts match", name, ok, t.n);
-    cr_expect_eq(t.n, 46);
+    cr_expect_eq(t.n, n_texts);
     free(out);
     free(t.raw);
+}
+
+static void check_vocab_file(const char *name)
+{
+    char base[4096], path[4200], inp[4200];
+    FIXTURE_PATH(base, "vocab");
+    heed_vocab *v = NULL;
+    snprintf(path, sizeof path, "%s/%s", base, name);
+    cr_assert_eq(heed_vocab_load_file(path, &v), HEED_OK, "%s", heed_last_error());
+    snprintf(inp, sizeof inp, "%s/%s.inp", base, name);
+    snprintf(path, sizeof path, "%s/%s.out", base, name);
+    check_inp(v, name, inp, path, 46);
     heed_vocab_free(v);
 }
 
@@ -86,6 +94,38 @@ Test(tokenizer, vocab_gpt_2) { check_vocab_file("ggml-vocab-gpt-2.gguf"); }
 Test(tokenizer, vocab_starcoder) { check_vocab_file("ggml-vocab-starcoder.gguf"); }
 Test(tokenizer, vocab_deepseek_coder) { check_vocab_file("ggml-vocab-deepseek-coder.gguf"); }
 Test(tokenizer, vocab_bert_bge) { check_vocab_file("ggml-vocab-bert-bge.gguf"); }
+
+/* The o200k pre-tokenizer (gpt-4o: gpt-oss's), which no vocabulary of the
+ * fixtures has: the fixtures' falcon vocabulary relabelled "gpt-4o" (the
+ * same bytes but for its tokenizer.ggml.pre), against ik_llama.cpp
+ * 8337e4cd3's llama-tokenize of the same file on tests/data/o200k.inp
+ * (texts for its case, contraction and digit rules) and on the gpt-2 test
+ * texts (tests/data/o200k-gpt-2-texts.out). */
+Test(tokenizer, pre_gpt_4o)
+{
+    char path[4096], out[4200], inp[4200];
+    FIXTURE_PATH(path, "vocab/ggml-vocab-falcon.gguf");
+    size_t size;
+    char *bytes = test_read_file(path, &size);
+    cr_assert_not_null(bytes);
+    char *key = memmem(bytes, size, "tokenizer.ggml.pre", 18);
+    cr_assert_not_null(key);
+    cr_assert_eq(memcmp(key + 18 + 12, "falcon", 6), 0); /* type, length, then the value */
+    memcpy(key + 18 + 12, "gpt-4o", 6);
+    const char *relabelled = test_tmp_path("vocab-gpt-4o.gguf");
+    FILE *f = fopen(relabelled, "wb");
+    cr_assert(f && fwrite(bytes, 1, size, f) == size && fclose(f) == 0);
+    free(bytes);
+    heed_vocab *v = NULL;
+    cr_assert_eq(heed_vocab_load_file(relabelled, &v), HEED_OK, "%s", heed_last_error());
+    snprintf(inp, sizeof inp, "%s/tests/data/o200k.inp", HEED_SOURCE_DIR);
+    snprintf(out, sizeof out, "%s/tests/data/o200k.out", HEED_SOURCE_DIR);
+    check_inp(v, "o200k.inp", inp, out, 15);
+    FIXTURE_PATH(inp, "vocab/ggml-vocab-gpt-2.gguf.inp");
+    snprintf(out, sizeof out, "%s/tests/data/o200k-gpt-2-texts.out", HEED_SOURCE_DIR);
+    check_inp(v, "gpt-2 texts", inp, out, 46);
+    heed_vocab_free(v);
+}
 
 /* The sentence of every fixture model, add_special=true, parse_special=false. */
 Test(tokenizer, manifest_sentence)

@@ -52,6 +52,14 @@ static const char *const re_tekken[] = {
     "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+((?=[\\p{L}])([^A-Z]))*|\\p{N}|"
     " ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
     NULL};
+/* o200k (gpt-4o, gpt-oss): tekken's words with English contractions
+ * (either case) kept on them, numbers in threes */
+#define RE_CONTRACTION "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?"
+static const char *const re_gpt4o[] = {
+    "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+" RE_CONTRACTION "|"
+    "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+((?=[\\p{L}])([^A-Z]))*" RE_CONTRACTION "|"
+    "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+    NULL};
 static const char *const re_chameleon[] = {
     "<sentinel:[0-9]+>", "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z", "([\\t\\n]|    |  )",
     "\\p{N}", "[\\p{P}!-/:-@\\[-`{-~]", RE_GPT2, NULL};
@@ -97,6 +105,8 @@ static const struct pre_def {
     {"viking", re_viking, F_NO_CLEAN},
     {"jais", re_gpt2, 0},
     {"tekken", re_tekken, F_NO_CLEAN | F_IGNORE_MERGES | F_ADD_BOS},
+    {"gpt-4o", re_gpt4o, F_NO_CLEAN},
+    {"llama4", re_gpt4o, F_NO_CLEAN},
     {"smollm", re_starcoder, F_NO_CLEAN},
     {"codeshell", re_starcoder, 0},
     {"bloom", re_bloom, 0},
