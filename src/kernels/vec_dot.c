@@ -82,10 +82,7 @@ float heed_dot_iq4_nl_scalar(const void *vw, const void *vx, int64_t n)
     const heed_block_q8_0 *x = vx;
     float sumf = 0.0f;
     for (int64_t b = 0; b < n / 32; b++) {
-        int sumi = 0;
-        for (int j = 0; j < 16; j++)
-            sumi += heed_iq4_nl_values[w[b].qs[j] & 0x0f] * x[b].qs[j] +
-                    heed_iq4_nl_values[w[b].qs[j] >> 4] * x[b].qs[j + 16];
+        const int32_t sumi = heed_codebook_dot32(heed_iq4_nl_values, w[b].qs, x[b].qs);
         sumf += F16(w[b].d) * F16(x[b].d) * (float)sumi;
     }
     return sumf;
@@ -98,10 +95,7 @@ float heed_dot_mxfp4_scalar(const void *vw, const void *vx, int64_t n)
     const heed_block_q8_0 *x = vx;
     float sumf = 0.0f;
     for (int64_t b = 0; b < n / 32; b++) {
-        int sumi = 0;
-        for (int j = 0; j < 16; j++)
-            sumi += heed_mxfp4_values[w[b].qs[j] & 0x0f] * x[b].qs[j] +
-                    heed_mxfp4_values[w[b].qs[j] >> 4] * x[b].qs[j + 16];
+        const int32_t sumi = heed_codebook_dot32(heed_mxfp4_values, w[b].qs, x[b].qs);
         sumf += heed_mxfp4_step(w[b].e) * F16(x[b].d) * (float)sumi;
     }
     return sumf;
@@ -116,14 +110,9 @@ float heed_dot_iq4_xs_scalar(const void *vw, const void *vx, int64_t n)
     float sumf = 0.0f;
     for (int64_t b = 0; b < n / HEED_QK_K; b++) {
         int32_t sumi = 0;
-        for (int ib = 0; ib < 8; ib++) {
-            const uint8_t *q = w[b].qs + 16 * ib;
-            const int8_t *a = x[b].qs + 32 * ib;
-            int32_t s = 0;
-            for (int j = 0; j < 16; j++)
-                s += heed_iq4_nl_values[q[j] & 0x0f] * a[j] + heed_iq4_nl_values[q[j] >> 4] * a[j + 16];
-            sumi += heed_iq4_xs_scale(&w[b], ib) * s;
-        }
+        for (int ib = 0; ib < 8; ib++)
+            sumi += heed_iq4_xs_scale(&w[b], ib) *
+                    heed_codebook_dot32(heed_iq4_nl_values, w[b].qs + 16 * ib, x[b].qs + 32 * ib);
         sumf += F16(w[b].d) * x[b].d * (float)sumi;
     }
     return sumf;

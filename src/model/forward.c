@@ -555,7 +555,7 @@ static void gate_range(void *arg, int64_t begin, int64_t end, int ith)
 {
     (void)ith;
     const gate_job *j = arg;
-    void (*const mul[])(float *, const float *, int64_t) = {
+    static void (*const mul[])(float *, const float *, int64_t) = {
         [FFN_SILU_GATED] = heed_silu_mul, [FFN_GELU_GATED] = heed_gelu_mul,
         [FFN_SWIGLU_OAI] = heed_swiglu_oai_mul};
     mul[j->act](j->gate + begin, j->up + begin, end - begin);

@@ -220,6 +220,27 @@ static inline float heed_mxfp4_step(uint8_t e)
     return f;
 }
 
+/* The codebook types (iq4_nl, iq4_xs, mxfp4) hold runs of 32 elements as
+ * 16 bytes of 4-bit indices into an int8 book: element j < 16 in byte j's
+ * low nibble, element 16 + j in its high one. A run's integer dot with 32
+ * int8 activations, and its values at step d. */
+static inline int32_t heed_codebook_dot32(const int8_t book[16], const uint8_t *qs,
+                                          const int8_t *x)
+{
+    int32_t sum = 0;
+    for (int j = 0; j < 16; j++)
+        sum += book[qs[j] & 0x0f] * x[j] + book[qs[j] >> 4] * x[j + 16];
+    return sum;
+}
+static inline void heed_codebook_values32(const int8_t book[16], const uint8_t *qs, float d,
+                                          float *dst)
+{
+    for (int j = 0; j < 16; j++) {
+        dst[j] = d * book[qs[j] & 0x0f];
+        dst[j + 16] = d * book[qs[j] >> 4];
+    }
+}
+
 /* ------------------------------------ sizes of the types heed only reads
  * heed does not (de)quantise these yet but must know their sizes to
  * validate GGUF files. Bytes per block, by field, in ggml's order. */

@@ -145,39 +145,24 @@ void heed_dequantize_q4_0(const void *src, float *dst, int64_t n)
 void heed_dequantize_iq4_nl(const void *src, float *dst, int64_t n)
 {
     const heed_block_iq4_nl *x = src;
-    for (int64_t b = 0; b < n / 32; b++, dst += 32) {
-        const float d = heed_f16_to_f32(x[b].d);
-        for (int j = 0; j < 16; j++) {
-            dst[j] = d * heed_iq4_nl_values[x[b].qs[j] & 0x0f];
-            dst[j + 16] = d * heed_iq4_nl_values[x[b].qs[j] >> 4];
-        }
-    }
+    for (int64_t b = 0; b < n / 32; b++, dst += 32)
+        heed_codebook_values32(heed_iq4_nl_values, x[b].qs, heed_f16_to_f32(x[b].d), dst);
 }
 
 void heed_dequantize_iq4_xs(const void *src, float *dst, int64_t n)
 {
     const heed_block_iq4_xs *x = src;
     for (int64_t b = 0; b < n / HEED_QK_K; b++, x++)
-        for (int ib = 0; ib < 8; ib++, dst += 32) {
-            const float dl = heed_f16_to_f32(x->d) * (float)heed_iq4_xs_scale(x, ib);
-            const uint8_t *q = x->qs + 16 * ib;
-            for (int j = 0; j < 16; j++) {
-                dst[j] = dl * heed_iq4_nl_values[q[j] & 0x0f];
-                dst[j + 16] = dl * heed_iq4_nl_values[q[j] >> 4];
-            }
-        }
+        for (int ib = 0; ib < 8; ib++, dst += 32)
+            heed_codebook_values32(heed_iq4_nl_values, x->qs + 16 * ib,
+                                   heed_f16_to_f32(x->d) * (float)heed_iq4_xs_scale(x, ib), dst);
 }
 
 void heed_dequantize_mxfp4(const void *src, float *dst, int64_t n)
 {
     const heed_block_mxfp4 *x = src;
-    for (int64_t b = 0; b < n / 32; b++, dst += 32) {
-        const float d = heed_mxfp4_step(x[b].e);
-        for (int j = 0; j < 16; j++) {
-            dst[j] = d * heed_mxfp4_values[x[b].qs[j] & 0x0f];
-            dst[j + 16] = d * heed_mxfp4_values[x[b].qs[j] >> 4];
-        }
-    }
+    for (int64_t b = 0; b < n / 32; b++, dst += 32)
+        heed_codebook_values32(heed_mxfp4_values, x[b].qs, heed_mxfp4_step(x[b].e), dst);
 }
 
 /* ------------------------------------------------------------------- q4_1 */
