@@ -455,13 +455,8 @@ Test(cli, heads_table_matches_the_capture)
     const int n = 14;
     heed_model *m;
     cr_assert_eq(heed_model_load(model, &m), HEED_OK);
-    heed_context *c;
     heed_capture *cap;
-    cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK);
-    const heed_capture_params cp = heed_capture_default_params(n);
-    cr_assert_eq(heed_capture_new(m, &cp, &cap), HEED_OK);
-    heed_context_set_capture(c, cap);
-    cr_assert_eq(heed_context_eval(c, ids, n, NULL, false), HEED_OK);
+    cr_assert_eq(heed_capture_prompt(m, ids, n, (int64_t)1 << 30, &cap), HEED_OK);
     int rows = 0;
     double last_prev = 2;
     for (const char *line = strstr(out, "induction\n") + 10; *line; line = strchr(line, '\n') + 1) {
@@ -482,7 +477,6 @@ Test(cli, heads_table_matches_the_capture)
     }
     cr_expect_eq(rows, 2 * 4);
     heed_capture_free(cap);
-    heed_context_free(c);
     heed_model_free(m);
     free(out);
 }
@@ -505,13 +499,8 @@ Test(cli, experts_table_and_json_match_the_capture)
     const int n = 7;
     heed_model *m;
     cr_assert_eq(heed_model_load(gguf, &m), HEED_OK);
-    heed_context *c;
     heed_capture *cap;
-    cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK);
-    const heed_capture_params cp = heed_capture_default_params(n);
-    cr_assert_eq(heed_capture_new(m, &cp, &cap), HEED_OK);
-    heed_context_set_capture(c, cap);
-    cr_assert_eq(heed_context_eval(c, ids, n, NULL, false), HEED_OK);
+    cr_assert_eq(heed_capture_prompt(m, ids, n, (int64_t)1 << 30, &cap), HEED_OK);
     char *text = test_read_file(json, NULL);
     cJSON *j = cJSON_Parse(text);
     cr_assert_not_null(j, "%s", text);
@@ -568,7 +557,6 @@ Test(cli, experts_table_and_json_match_the_capture)
     cr_expect(strstr(out, "a dense model"), "%s", out);
     free(out);
     heed_capture_free(cap);
-    heed_context_free(c);
     heed_model_free(m);
 }
 

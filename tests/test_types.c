@@ -134,13 +134,14 @@ static const int computed_types[] = {
 /* read and computed with, not written */
 static const int read_types[] = {HEED_TYPE_IQ4_NL, HEED_TYPE_IQ4_XS, HEED_TYPE_MXFP4};
 
-static bool is_computed(int t)
+static bool listed(const int *list, int n, int t)
 {
-    for (int i = 0; i < N_COMPUTED; i++)
-        if (computed_types[i] == t)
+    for (int i = 0; i < n; i++)
+        if (list[i] == t)
             return true;
     return false;
 }
+static bool is_computed(int t) { return listed(computed_types, N_COMPUTED, t); }
 
 Test(types, table_matches_ggml)
 {
@@ -157,7 +158,7 @@ Test(types, table_matches_ggml)
         cr_expect_eq(tt->block_size, ggml_types[t].block, "%s block size", tt->name);
         cr_expect_eq(tt->type_size, (size_t)ggml_types[t].size, "%s type size", tt->name);
         cr_expect_eq(tt->is_quantized, ggml_types[t].quantized, "%s is_quantized", tt->name);
-        const bool read = t == read_types[0] || t == read_types[1] || t == read_types[2];
+        const bool read = listed(read_types, (int)(sizeof read_types / sizeof *read_types), t);
         cr_expect_eq(tt->to_float != NULL, is_computed(t) || read, "%s to_float", tt->name);
         cr_expect_eq(tt->from_float != NULL, is_computed(t), "%s from_float", tt->name);
     }
