@@ -61,6 +61,23 @@ static const tolerance tolerances[] = {
     /* the Q4_K row (super-blocks of 256 against q8_K activations, 6-bit
      * sub-block scales; iq4_nl's codebook): observed 0.033 (rms 1.6e-3) */
     {"tiny-llama-256-iq4_xs", 0.5, 0.06},
+    /* the Q4_K row (super-blocks of 256 against q8_K activations, small
+     * integer scales per 16 or 32; heed sums each block in llama.cpp's
+     * generic order, llama.cpp in its AVX2 lanes): the grid types (files
+     * llama-quantize made with an importance matrix, token_embd q4_K
+     * for the five that need one) and the ternary ones; observed 0.051
+     * (iq2_xxs), 0.077 (iq2_s), 0.076 (iq3_s), 0.044 (tq1_0, tq2_0), and
+     * 1.4e-6 or less where llama.cpp's AVX2 sums as its generic code
+     * does (iq2_xs, iq3_xxs, iq1_s, iq1_m) */
+    {"tiny-llama-256-iq2_xxs", 0.5, 0.06},
+    {"tiny-llama-256-iq2_xs", 0.5, 0.06},
+    {"tiny-llama-256-iq2_s", 0.5, 0.06},
+    {"tiny-llama-256-iq3_xxs", 0.5, 0.06},
+    {"tiny-llama-256-iq3_s", 0.5, 0.06},
+    {"tiny-llama-256-iq1_s", 0.5, 0.06},
+    {"tiny-llama-256-iq1_m", 0.5, 0.06},
+    {"tiny-llama-256-tq1_0", 0.5, 0.06},
+    {"tiny-llama-256-tq2_0", 0.5, 0.06},
     /* the row of the gemma fixture (its GELU through llama.cpp's f16
      * table, as heed computes it); observed 9.8e-4 (rms 1.4e-4) through
      * 26 layers of soft-capped attention */
@@ -173,6 +190,15 @@ Test(archs, qwen2_yarn) { check_arch("tiny-qwen2-yarn-f32"); }
 Test(archs, iq4_nl) { check_arch("tiny-llama-iq4_nl"); }
 Test(archs, iq4_xs) { check_arch("tiny-llama-256-iq4_xs"); }
 Test(archs, mxfp4) { check_arch("tiny-llama-mxfp4"); }
+Test(archs, iq2_xxs) { check_arch("tiny-llama-256-iq2_xxs"); }
+Test(archs, iq2_xs) { check_arch("tiny-llama-256-iq2_xs"); }
+Test(archs, iq2_s) { check_arch("tiny-llama-256-iq2_s"); }
+Test(archs, iq3_xxs) { check_arch("tiny-llama-256-iq3_xxs"); }
+Test(archs, iq3_s) { check_arch("tiny-llama-256-iq3_s"); }
+Test(archs, iq1_s) { check_arch("tiny-llama-256-iq1_s"); }
+Test(archs, iq1_m) { check_arch("tiny-llama-256-iq1_m"); }
+Test(archs, tq1_0) { check_arch("tiny-llama-256-tq1_0"); }
+Test(archs, tq2_0) { check_arch("tiny-llama-256-tq2_0"); }
 Test(archs, phi3_longrope) { check_arch("tiny-phi3-longrope-f32"); }
 Test(archs, smollm3) { check_arch("tiny-smollm3-f32"); }
 Test(archs, gemma2) { check_arch("tiny-gemma2-f32"); }

@@ -302,7 +302,12 @@ Test(matmul, partner_types_and_sizes)
     for (int t = HEED_TYPE_Q2_K; t <= HEED_TYPE_Q6_K; t++)
         cr_expect_eq(heed_matmul_vec_type(t), HEED_TYPE_Q8_K);
     cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_Q8_K), -1);
-    cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_IQ2_XXS), -1);
+    static const int grid_types[] = {HEED_TYPE_IQ2_XXS, HEED_TYPE_IQ2_XS, HEED_TYPE_IQ2_S,
+                                     HEED_TYPE_IQ3_XXS, HEED_TYPE_IQ3_S,  HEED_TYPE_IQ1_S,
+                                     HEED_TYPE_IQ1_M,   HEED_TYPE_TQ1_0,  HEED_TYPE_TQ2_0};
+    for (size_t i = 0; i < sizeof grid_types / sizeof *grid_types; i++)
+        cr_expect_eq(heed_matmul_vec_type(grid_types[i]), HEED_TYPE_Q8_K);
+    cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_I32), -1);
     cr_expect_eq(heed_matmul_vec_type(-1), -1);
     cr_expect_eq(heed_matmul_vec_type(HEED_TYPE_COUNT), -1);
 
@@ -343,7 +348,7 @@ Test(matmul, kernel_table_columns_are_complete)
         }
         cr_expect_eq(heed_kernels_get(t), &row->isa[heed_isa_best()]);
     }
-    cr_expect_eq(rows, (int)N_TYPES + 3, "the types written, iq4_nl, iq4_xs and mxfp4 (read only)");
+    cr_expect_eq(rows, (int)N_TYPES + 12, "the types written, and 12 read only");
     cr_expect_null(heed_kernels_get(HEED_TYPE_Q8_K)->dot);
     cr_expect_null(heed_kernels_get(-1)->dot);
 }
@@ -390,7 +395,10 @@ Test(matmul, reference_matches_dequantised_double)
  * step at each block's start, against their dequantised double dot. */
 Test(matmul, read_only_types_match_dequantised_double)
 {
-    static const int types[] = {HEED_TYPE_IQ4_NL, HEED_TYPE_IQ4_XS, HEED_TYPE_MXFP4};
+    static const int types[] = {HEED_TYPE_IQ4_NL, HEED_TYPE_IQ4_XS, HEED_TYPE_MXFP4,
+                                HEED_TYPE_IQ2_XXS, HEED_TYPE_IQ2_XS, HEED_TYPE_IQ2_S,
+                                HEED_TYPE_IQ3_XXS, HEED_TYPE_IQ3_S, HEED_TYPE_IQ1_S,
+                                HEED_TYPE_IQ1_M, HEED_TYPE_TQ1_0, HEED_TYPE_TQ2_0};
     uint64_t r = 42;
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
         const int type = types[k];
@@ -399,12 +407,19 @@ Test(matmul, read_only_types_match_dequantised_double)
             unsigned char *w = xmalloc(heed_type_row_size(type, n));
             for (size_t i = 0; i < heed_type_row_size(type, n); i++)
                 w[i] = (unsigned char)heed_splitmix64(&r);
-            for (int64_t b = 0; b < n / tt->block_size; b++) { /* the step is the first field */
+            for (int64_t b = 0; b < n / tt->block_size; b++) {
                 const uint16_t d = heed_f32_to_f16((float)(0.001 + test_unif01(&r)));
+                unsigned char *block = w + (size_t)b * tt->type_size;
                 if (type == HEED_TYPE_MXFP4) /* an exponent: steps 2^-8 .. 2^1 */
-                    w[(size_t)b * tt->type_size] = (unsigned char)(119 + heed_splitmix64(&r) % 10);
-                else
-                    memcpy(w + (size_t)b * tt->type_size, &d, sizeof d);
+                    block[0] = (unsigned char)(119 + heed_splitmix64(&r) % 10);
+                else if (type == HEED_TYPE_IQ1_M) /* the step's nibbles top the 4 scale u16 */
+                    for (int i = 0; i < 4; i++)
+                        block[48 + 2 * i + 1] = (unsigned char)((block[48 + 2 * i + 1] & 0x0f) |
+                                                                (d >> 4 * i & 15) << 4);
+                else if (type == HEED_TYPE_TQ1_0 || type == HEED_TYPE_TQ2_0) /* the last field */
+                    memcpy(block + tt->type_size - sizeof d, &d, sizeof d);
+                else /* the first field */
+                    memcpy(block, &d, sizeof d);
             }
             void *x = gauss_act(type, n, 1, &r);
             const ref_dot ref = reference(type, w, x, n);

@@ -132,7 +132,10 @@ static const int computed_types[] = {
 };
 #define N_COMPUTED (int)(sizeof computed_types / sizeof computed_types[0])
 /* read and computed with, not written */
-static const int read_types[] = {HEED_TYPE_IQ4_NL, HEED_TYPE_IQ4_XS, HEED_TYPE_MXFP4};
+static const int read_types[] = {HEED_TYPE_IQ4_NL,  HEED_TYPE_IQ4_XS, HEED_TYPE_MXFP4,
+                                 HEED_TYPE_IQ2_XXS, HEED_TYPE_IQ2_XS, HEED_TYPE_IQ2_S,
+                                 HEED_TYPE_IQ3_XXS, HEED_TYPE_IQ3_S,  HEED_TYPE_IQ1_S,
+                                 HEED_TYPE_IQ1_M,   HEED_TYPE_TQ1_0,  HEED_TYPE_TQ2_0};
 
 static bool listed(const int *list, int n, int t)
 {
@@ -687,4 +690,53 @@ Test(types, mxfp4_step)
     cr_expect_eq(heed_mxfp4_step(1), 0x1p-127f);
     cr_expect_eq(heed_mxfp4_step(0), 0x1p-128f);
     cr_expect_eq(heed_mxfp4_step(254), 0x1p126f);
+}
+
+/* Every quantised tensor of the peer-made i-quant fixtures dequantises to
+ * llama.cpp's floats bit for bit: tests/models/dequant-llama.txt holds
+ * the FNV-1a hash of its to_float output per tensor (peer_dequant.c). */
+static uint64_t fnv1a64(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+Test(types, dequantize_matches_llama_cpp_files)
+{
+    char path[4096], line[512], file[128], name[128], type[32], open_file[128] = "";
+    snprintf(path, sizeof path, "%s/tests/models/dequant-llama.txt", HEED_SOURCE_DIR);
+    FILE *list = fopen(path, "r");
+    cr_assert_not_null(list, "%s", path);
+    heed_gguf *g = NULL;
+    int checked = 0;
+    while (fgets(line, sizeof line, list)) {
+        long long n;
+        unsigned long long want;
+        if (line[0] == '#')
+            continue;
+        cr_assert_eq(sscanf(line, "%127s %127s %31s %lld %llx", file, name, type, &n, &want), 5, "%s", line);
+        if (strcmp(file, open_file) != 0) {
+            heed_gguf_close(g);
+            snprintf(path, sizeof path, "%s/tests/models/%s", HEED_SOURCE_DIR, file);
+            cr_assert_eq(heed_gguf_open(path, &g), HEED_OK, "%s", heed_last_error());
+            snprintf(open_file, sizeof open_file, "%s", file);
+        }
+        const heed_gguf_tensor *t = heed_gguf_find_tensor(g, name);
+        cr_assert_not_null(t, "%s: %s", file, name);
+        cr_expect_str_eq(heed_type_name(t->type), type, "%s: %s", file, name);
+        const heed_type_traits *tt = heed_type_get(t->type);
+        cr_assert(tt && tt->to_float, "%s: %s: no dequantiser for %s", file, name, type);
+        float *f = malloc(sizeof *f * (size_t)n);
+        tt->to_float(t->data, f, n);
+        cr_expect_eq(fnv1a64(f, sizeof *f * (size_t)n), (uint64_t)want, "%s: %s (%s) differs from llama.cpp",
+                     file, name, type);
+        free(f);
+        checked++;
+    }
+    fclose(list);
+    heed_gguf_close(g);
+    cr_expect_geq(checked, 160);
 }

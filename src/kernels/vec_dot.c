@@ -23,6 +23,7 @@
 
 #include "heed.h"
 #include "tensor/blocks.h"
+#include "tensor/iq.h"
 #include "tensor/quant.h"
 
 #define F16(h) heed_f16_to_f32(h)
@@ -117,6 +118,45 @@ float heed_dot_iq4_xs_scalar(const void *vw, const void *vx, int64_t n)
     }
     return sumf;
 }
+
+/* The grid and ternary types through their one shape (tensor/iq.h):
+ * llama.cpp's generic loop, sumf += (dw · dx) · Σ_g scale_g · (v · q)_g
+ * per block, times the type's unit at the end. */
+static float dot_iq(int type, const void *vw, const void *vx, int64_t n)
+{
+    const heed_iq_format *f = heed_iq_format_of(type);
+    const uint8_t *w = vw;
+    const heed_block_q8_K *x = vx;
+    heed_iq_block u;
+    float sumf = 0.0f;
+    for (int64_t b = 0; b < n / HEED_QK_K; b++, w += f->block_bytes) {
+        f->unpack(w, &u);
+        int32_t sumi = 0;
+        for (int g = 0; g < 16; g++) {
+            int32_t sum = 0;
+            for (int j = 16 * g; j < 16 * g + 16; j++)
+                sum += u.v[j] * x[b].qs[j];
+            sumi += u.scale[g] * sum;
+        }
+        sumf += u.d * x[b].d * (float)sumi;
+    }
+    return sumf * f->unit;
+}
+
+#define DOT_IQ(sfx, TYPE)                                                       \
+    float heed_dot_##sfx##_scalar(const void *w, const void *x, int64_t n)      \
+    {                                                                           \
+        return dot_iq(HEED_TYPE_##TYPE, w, x, n);                               \
+    }
+DOT_IQ(iq2_xxs, IQ2_XXS)
+DOT_IQ(iq2_xs, IQ2_XS)
+DOT_IQ(iq2_s, IQ2_S)
+DOT_IQ(iq3_xxs, IQ3_XXS)
+DOT_IQ(iq3_s, IQ3_S)
+DOT_IQ(iq1_s, IQ1_S)
+DOT_IQ(iq1_m, IQ1_M)
+DOT_IQ(tq1_0, TQ1_0)
+DOT_IQ(tq2_0, TQ2_0)
 
 /* sumf += (dw * dx) * sumi + m * s */
 float heed_dot_q4_1_scalar(const void *vw, const void *vx, int64_t n)

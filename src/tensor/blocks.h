@@ -241,20 +241,75 @@ static inline void heed_codebook_values32(const int8_t book[16], const uint8_t *
     }
 }
 
-/* ------------------------------------ sizes of the types heed only reads
- * heed does not (de)quantise these yet but must know their sizes to
- * validate GGUF files. Bytes per block, by field, in ggml's order. */
+/* ------------------------- grid ("i-quant") and ternary: 256 per block
+ * Their elements are signed points of fixed lattice codebooks (iq_grids.c)
+ * or trits; tensor/iq.h decodes every one of them to one shape, and says
+ * what the fields mean. Field order and sizes are ggml's. */
 #define HEED_QK4_NL 32
-#define HEED_SIZE_IQ2_XXS (2 + 2 * (HEED_QK_K / 8))                 /*  66 */
-#define HEED_SIZE_IQ2_XS (2 + 2 * (HEED_QK_K / 8) + HEED_QK_K / 32) /*  74 */
-#define HEED_SIZE_IQ2_S (2 + HEED_QK_K / 4 + 2 * (HEED_QK_K / 32))  /*  82 */
-#define HEED_SIZE_IQ3_XXS (2 + 3 * (HEED_QK_K / 8))                 /*  98 */
-#define HEED_SIZE_IQ3_S (2 + 13 * (HEED_QK_K / 32) + HEED_QK_K / 64) /* 110 */
-#define HEED_SIZE_IQ1_S (2 + HEED_QK_K / 8 + HEED_QK_K / 16)        /*  50 */
-#define HEED_SIZE_IQ1_M (HEED_QK_K / 8 + HEED_QK_K / 16 + HEED_QK_K / 32) /* 56 */
-#define HEED_SIZE_IQ4_NL (2 + HEED_QK4_NL / 2)                      /*  18 */
-#define HEED_SIZE_IQ4_XS (2 + 2 + HEED_QK_K / 64 + HEED_QK_K / 2)   /* 136 */
-#define HEED_SIZE_TQ1_0 ((HEED_QK_K - 4 * (HEED_QK_K / 64)) / 5 + HEED_QK_K / 64 + 2) /* 54 */
-#define HEED_SIZE_TQ2_0 (HEED_QK_K / 4 + 2)                         /*  66 */
+
+typedef struct heed_block_iq2_xxs {
+    uint16_t d;
+    uint8_t qs[64]; /* per 32 elements: 4 grid bytes, then a u32 of 4×7 sign bits and a 4-bit scale */
+} heed_block_iq2_xxs;
+_Static_assert(sizeof(heed_block_iq2_xxs) == 66, "iq2_xxs block size");
+
+typedef struct heed_block_iq2_xs {
+    uint16_t d;
+    uint16_t qs[32];    /* 9-bit grid index, 7 sign bits above it          */
+    uint8_t scales[8];  /* two 4-bit scales per 32 elements              */
+} heed_block_iq2_xs;
+_Static_assert(sizeof(heed_block_iq2_xs) == 74, "iq2_xs block size");
+
+typedef struct heed_block_iq2_s {
+    uint16_t d;
+    uint8_t qs[32];     /* grid index, low 8 bits                         */
+    uint8_t signs[32];  /* 8 sign bits per 8 elements                     */
+    uint8_t qh[8];      /* grid index bits 8-9, four per byte             */
+    uint8_t scales[8];
+} heed_block_iq2_s;
+_Static_assert(sizeof(heed_block_iq2_s) == 82, "iq2_s block size");
+
+typedef struct heed_block_iq3_xxs {
+    uint16_t d;
+    uint8_t qs[64];     /* grid index per 4 elements                      */
+    uint8_t sas[32];    /* per 32 elements a u32: 4×7 sign bits, 4-bit scale */
+} heed_block_iq3_xxs;
+_Static_assert(sizeof(heed_block_iq3_xxs) == 98, "iq3_xxs block size");
+
+typedef struct heed_block_iq3_s {
+    uint16_t d;
+    uint8_t qs[64];     /* grid index per 4 elements, low 8 bits          */
+    uint8_t qh[8];      /* its bit 8, one byte per 32 elements            */
+    uint8_t signs[32];
+    uint8_t scales[4];  /* 4-bit, one per 32 elements                     */
+} heed_block_iq3_s;
+_Static_assert(sizeof(heed_block_iq3_s) == 110, "iq3_s block size");
+
+typedef struct heed_block_iq1_s {
+    uint16_t d;
+    uint8_t qs[32];     /* grid index per 8 elements, low 8 bits          */
+    uint16_t qh[8];     /* per 32: 4×3 index bits, 3-bit scale, delta sign */
+} heed_block_iq1_s;
+_Static_assert(sizeof(heed_block_iq1_s) == 50, "iq1_s block size");
+
+typedef struct heed_block_iq1_m {
+    uint8_t qs[32];
+    uint8_t qh[16];     /* per 8 elements: 3 index bits and a delta sign  */
+    uint8_t scales[8];  /* 3-bit scales per 16, and the f16 step's nibbles */
+} heed_block_iq1_m;
+_Static_assert(sizeof(heed_block_iq1_m) == 56, "iq1_m block size");
+
+typedef struct heed_block_tq1_0 {
+    uint8_t qs[48];     /* 5 trits per byte, base 3, scaled to 0..255     */
+    uint8_t qh[4];      /* 4 trits per byte                               */
+    uint16_t d;
+} heed_block_tq1_0;
+_Static_assert(sizeof(heed_block_tq1_0) == 54, "tq1_0 block size");
+
+typedef struct heed_block_tq2_0 {
+    uint8_t qs[64];     /* 2-bit codes 0..2 (value code - 1)              */
+    uint16_t d;
+} heed_block_tq2_0;
+_Static_assert(sizeof(heed_block_tq2_0) == 66, "tq2_0 block size");
 
 #endif

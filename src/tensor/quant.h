@@ -24,6 +24,16 @@ void heed_dequantize_q4_0(const void *src, float *dst, int64_t n);
 void heed_dequantize_iq4_nl(const void *src, float *dst, int64_t n); /* read only */
 void heed_dequantize_iq4_xs(const void *src, float *dst, int64_t n); /* read only */
 void heed_dequantize_mxfp4(const void *src, float *dst, int64_t n);  /* read only */
+/* quant_iq.c: the grid and ternary types (tensor/iq.h), read only */
+void heed_dequantize_iq2_xxs(const void *src, float *dst, int64_t n);
+void heed_dequantize_iq2_xs(const void *src, float *dst, int64_t n);
+void heed_dequantize_iq2_s(const void *src, float *dst, int64_t n);
+void heed_dequantize_iq3_xxs(const void *src, float *dst, int64_t n);
+void heed_dequantize_iq3_s(const void *src, float *dst, int64_t n);
+void heed_dequantize_iq1_s(const void *src, float *dst, int64_t n);
+void heed_dequantize_iq1_m(const void *src, float *dst, int64_t n);
+void heed_dequantize_tq1_0(const void *src, float *dst, int64_t n);
+void heed_dequantize_tq2_0(const void *src, float *dst, int64_t n);
 void heed_dequantize_q4_1(const void *src, float *dst, int64_t n);
 void heed_dequantize_q5_0(const void *src, float *dst, int64_t n);
 void heed_dequantize_q5_1(const void *src, float *dst, int64_t n);

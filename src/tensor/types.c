@@ -29,8 +29,6 @@
 #define READ(nm, qk, sfx) \
     { .name = nm, .block_size = qk, .type_size = sizeof(heed_block_##sfx), \
       .is_quantized = true, .to_float = heed_dequantize_##sfx }
-#define BLOCKS(nm, qk, size) \
-    { .name = nm, .block_size = qk, .type_size = size, .is_quantized = true }
 
 static const heed_type_traits type_table[HEED_TYPE_COUNT] = {
     [HEED_TYPE_F32] = FLOAT("f32", float, f32),
@@ -49,17 +47,17 @@ static const heed_type_traits type_table[HEED_TYPE_COUNT] = {
     [HEED_TYPE_Q6_K] = QUANT("q6_K", HEED_QK_K, q6_K),
     [HEED_TYPE_Q8_K] = QUANT("q8_K", HEED_QK_K, q8_K),
 
-    [HEED_TYPE_IQ2_XXS] = BLOCKS("iq2_xxs", HEED_QK_K, HEED_SIZE_IQ2_XXS),
-    [HEED_TYPE_IQ2_XS] = BLOCKS("iq2_xs", HEED_QK_K, HEED_SIZE_IQ2_XS),
-    [HEED_TYPE_IQ3_XXS] = BLOCKS("iq3_xxs", HEED_QK_K, HEED_SIZE_IQ3_XXS),
-    [HEED_TYPE_IQ1_S] = BLOCKS("iq1_s", HEED_QK_K, HEED_SIZE_IQ1_S),
+    [HEED_TYPE_IQ2_XXS] = READ("iq2_xxs", HEED_QK_K, iq2_xxs),
+    [HEED_TYPE_IQ2_XS] = READ("iq2_xs", HEED_QK_K, iq2_xs),
+    [HEED_TYPE_IQ3_XXS] = READ("iq3_xxs", HEED_QK_K, iq3_xxs),
+    [HEED_TYPE_IQ1_S] = READ("iq1_s", HEED_QK_K, iq1_s),
     [HEED_TYPE_IQ4_NL] = READ("iq4_nl", HEED_QK4_NL, iq4_nl),
-    [HEED_TYPE_IQ3_S] = BLOCKS("iq3_s", HEED_QK_K, HEED_SIZE_IQ3_S),
-    [HEED_TYPE_IQ2_S] = BLOCKS("iq2_s", HEED_QK_K, HEED_SIZE_IQ2_S),
+    [HEED_TYPE_IQ3_S] = READ("iq3_s", HEED_QK_K, iq3_s),
+    [HEED_TYPE_IQ2_S] = READ("iq2_s", HEED_QK_K, iq2_s),
     [HEED_TYPE_IQ4_XS] = READ("iq4_xs", HEED_QK_K, iq4_xs),
-    [HEED_TYPE_IQ1_M] = BLOCKS("iq1_m", HEED_QK_K, HEED_SIZE_IQ1_M),
-    [HEED_TYPE_TQ1_0] = BLOCKS("tq1_0", HEED_QK_K, HEED_SIZE_TQ1_0),
-    [HEED_TYPE_TQ2_0] = BLOCKS("tq2_0", HEED_QK_K, HEED_SIZE_TQ2_0),
+    [HEED_TYPE_IQ1_M] = READ("iq1_m", HEED_QK_K, iq1_m),
+    [HEED_TYPE_TQ1_0] = READ("tq1_0", HEED_QK_K, tq1_0),
+    [HEED_TYPE_TQ2_0] = READ("tq2_0", HEED_QK_K, tq2_0),
     [HEED_TYPE_MXFP4] = READ("mxfp4", 32, mxfp4),
     [HEED_TYPE_I8] = PLAIN("i8", int8_t),
     [HEED_TYPE_I16] = PLAIN("i16", int16_t),

@@ -1,10 +1,12 @@
 #!/bin/sh
-# build.sh PEER_SRC OUT — builds peer_logits.c against a peer checkout
-# (llama.cpp or ik_llama.cpp) built with cmake into PEER_SRC/build.
+# build.sh PEER_SRC OUT [PROGRAM] — builds PROGRAM.c (peer_logits, the
+# default, or peer_dequant: llama.cpp only) against a peer checkout (llama.cpp or
+# ik_llama.cpp) built with cmake into PEER_SRC/build.
 set -eu
-src=$1; out=$2
+src=$1; out=$2; program=${3:-peer_logits}
 lib=$(dirname "$(find "$src/build" -name 'libllama.so' | head -n 1)")
 ggml=$(dirname "$(find "$src/build" -name 'libggml.so' | head -n 1)")
-cc -O2 -o "$out" "$(dirname "$0")/peer_logits.c" -I"$src/include" -I"$src/ggml/include" \
-    -L"$lib" -L"$ggml" -lllama -lggml -Wl,-rpath,"$lib" -Wl,-rpath,"$ggml" \
+base=; [ -e "$ggml/libggml-base.so" ] && base=-lggml-base  # llama.cpp splits ggml, ik does not
+cc -O2 -o "$out" "$(dirname "$0")/$program.c" -I"$src/include" -I"$src/ggml/include" \
+    -L"$lib" -L"$ggml" -lllama -lggml $base -Wl,-rpath,"$lib" -Wl,-rpath,"$ggml" \
     -Wno-deprecated-declarations
