@@ -391,8 +391,9 @@ Test(matmul, reference_matches_dequantised_double)
 }
 
 /* The types heed reads but does not write (i-quants): rows of random
- * bytes (every codebook index and sub-block scale) under a random f16
- * step at each block's start, against their dequantised double dot. */
+ * bytes (every codebook index, grid point, sign and sub-block scale)
+ * under a random step, against their dequantised double dot; every
+ * variant returns the scalar reference's bits. */
 Test(matmul, read_only_types_match_dequantised_double)
 {
     static const int types[] = {HEED_TYPE_IQ4_NL, HEED_TYPE_IQ4_XS, HEED_TYPE_MXFP4,
@@ -423,11 +424,15 @@ Test(matmul, read_only_types_match_dequantised_double)
             }
             void *x = gauss_act(type, n, 1, &r);
             const ref_dot ref = reference(type, w, x, n);
+            const float scalar = heed_kernels_variant(type, HEED_ISA_SCALAR).dot(w, x, n);
             for (size_t v = 0; v < N_ISAS && isas[v] <= heed_isa_best(); v++) {
-                const double got = heed_kernels_variant(type, isas[v]).dot(w, x, n);
+                const float got = heed_kernels_variant(type, isas[v]).dot(w, x, n);
                 cr_expect_leq(fabs(got - ref.exact), dot_bound(type, n, ref),
                               "%s %s n=%lld: %.9g vs %.9g", tt->name, heed_isa_name(isas[v]),
                               (long long)n, got, ref.exact);
+                /* the same integer sums, the same float operations */
+                cr_expect_eq(got, scalar, "%s %s n=%lld: %.9g vs the scalar %.9g", tt->name,
+                             heed_isa_name(isas[v]), (long long)n, got, scalar);
             }
             free(w);
             free(x);

@@ -50,43 +50,43 @@ static const heed_type_kernels table[HEED_TYPE_COUNT] = {
         [A5] = X86({heed_dot_q4_0_avx2, heed_gemv_q4_0_avx2, heed_tile_q4_0_avx2}),
         [VN] = X86({heed_dot_q4_0_vnni, heed_gemv_q4_0_vnni, heed_tile_q4_0_vnni,
                     &heed_packed_q4_0_vnni})}},
-    /* read only: the scalar dot, on every ISA, for now */
+    /* read only: a dot product, the AVX2 one on every x86 level */
     [HEED_TYPE_IQ4_NL] = {HEED_TYPE_Q8_0, heed_quantize_act_q8_0, {
-        [S] = {heed_dot_iq4_nl_scalar}, [A2] = {heed_dot_iq4_nl_scalar},
-        [A5] = {heed_dot_iq4_nl_scalar}, [VN] = {heed_dot_iq4_nl_scalar}}},
+        [S] = {heed_dot_iq4_nl_scalar}, [A2] = X86({heed_dot_iq4_nl_avx2}),
+        [A5] = X86({heed_dot_iq4_nl_avx2}), [VN] = X86({heed_dot_iq4_nl_avx2})}},
     [HEED_TYPE_MXFP4] = {HEED_TYPE_Q8_0, heed_quantize_act_q8_0, {
-        [S] = {heed_dot_mxfp4_scalar}, [A2] = {heed_dot_mxfp4_scalar},
-        [A5] = {heed_dot_mxfp4_scalar}, [VN] = {heed_dot_mxfp4_scalar}}},
+        [S] = {heed_dot_mxfp4_scalar}, [A2] = X86({heed_dot_mxfp4_avx2}),
+        [A5] = X86({heed_dot_mxfp4_avx2}), [VN] = X86({heed_dot_mxfp4_avx2})}},
     [HEED_TYPE_IQ4_XS] = {HEED_TYPE_Q8_K, heed_quantize_q8_K, {
-        [S] = {heed_dot_iq4_xs_scalar}, [A2] = {heed_dot_iq4_xs_scalar},
-        [A5] = {heed_dot_iq4_xs_scalar}, [VN] = {heed_dot_iq4_xs_scalar}}},
+        [S] = {heed_dot_iq4_xs_scalar}, [A2] = X86({heed_dot_iq4_xs_avx2}),
+        [A5] = X86({heed_dot_iq4_xs_avx2}), [VN] = X86({heed_dot_iq4_xs_avx2})}},
     [HEED_TYPE_IQ2_XXS] = {HEED_TYPE_Q8_K, heed_quantize_q8_K, {
-        [S] = {heed_dot_iq2_xxs_scalar}, [A2] = {heed_dot_iq2_xxs_scalar},
-        [A5] = {heed_dot_iq2_xxs_scalar}, [VN] = {heed_dot_iq2_xxs_scalar}}},
+        [S] = {heed_dot_iq2_xxs_scalar}, [A2] = X86({heed_dot_iq2_xxs_avx2}),
+        [A5] = X86({heed_dot_iq2_xxs_avx2}), [VN] = X86({heed_dot_iq2_xxs_avx2})}},
     [HEED_TYPE_IQ2_XS] = {HEED_TYPE_Q8_K, heed_quantize_q8_K, {
-        [S] = {heed_dot_iq2_xs_scalar}, [A2] = {heed_dot_iq2_xs_scalar},
-        [A5] = {heed_dot_iq2_xs_scalar}, [VN] = {heed_dot_iq2_xs_scalar}}},
+        [S] = {heed_dot_iq2_xs_scalar}, [A2] = X86({heed_dot_iq2_xs_avx2}),
+        [A5] = X86({heed_dot_iq2_xs_avx2}), [VN] = X86({heed_dot_iq2_xs_avx2})}},
     [HEED_TYPE_IQ2_S] = {HEED_TYPE_Q8_K, heed_quantize_q8_K, {
-        [S] = {heed_dot_iq2_s_scalar}, [A2] = {heed_dot_iq2_s_scalar},
-        [A5] = {heed_dot_iq2_s_scalar}, [VN] = {heed_dot_iq2_s_scalar}}},
+        [S] = {heed_dot_iq2_s_scalar}, [A2] = X86({heed_dot_iq2_s_avx2}),
+        [A5] = X86({heed_dot_iq2_s_avx2}), [VN] = X86({heed_dot_iq2_s_avx2})}},
     [HEED_TYPE_IQ3_XXS] = {HEED_TYPE_Q8_K, heed_quantize_q8_K, {
-        [S] = {heed_dot_iq3_xxs_scalar}, [A2] = {heed_dot_iq3_xxs_scalar},
-        [A5] = {heed_dot_iq3_xxs_scalar}, [VN] = {heed_dot_iq3_xxs_scalar}}},
+        [S] = {heed_dot_iq3_xxs_scalar}, [A2] = X86({heed_dot_iq3_xxs_avx2}),
+        [A5] = X86({heed_dot_iq3_xxs_avx2}), [VN] = X86({heed_dot_iq3_xxs_avx2})}},
     [HEED_TYPE_IQ3_S] = {HEED_TYPE_Q8_K, heed_quantize_q8_K, {
-        [S] = {heed_dot_iq3_s_scalar}, [A2] = {heed_dot_iq3_s_scalar},
-        [A5] = {heed_dot_iq3_s_scalar}, [VN] = {heed_dot_iq3_s_scalar}}},
+        [S] = {heed_dot_iq3_s_scalar}, [A2] = X86({heed_dot_iq3_s_avx2}),
+        [A5] = X86({heed_dot_iq3_s_avx2}), [VN] = X86({heed_dot_iq3_s_avx2})}},
     [HEED_TYPE_IQ1_S] = {HEED_TYPE_Q8_K, heed_quantize_q8_K, {
-        [S] = {heed_dot_iq1_s_scalar}, [A2] = {heed_dot_iq1_s_scalar},
-        [A5] = {heed_dot_iq1_s_scalar}, [VN] = {heed_dot_iq1_s_scalar}}},
+        [S] = {heed_dot_iq1_s_scalar}, [A2] = X86({heed_dot_iq1_s_avx2}),
+        [A5] = X86({heed_dot_iq1_s_avx2}), [VN] = X86({heed_dot_iq1_s_avx2})}},
     [HEED_TYPE_IQ1_M] = {HEED_TYPE_Q8_K, heed_quantize_q8_K, {
-        [S] = {heed_dot_iq1_m_scalar}, [A2] = {heed_dot_iq1_m_scalar},
-        [A5] = {heed_dot_iq1_m_scalar}, [VN] = {heed_dot_iq1_m_scalar}}},
+        [S] = {heed_dot_iq1_m_scalar}, [A2] = X86({heed_dot_iq1_m_avx2}),
+        [A5] = X86({heed_dot_iq1_m_avx2}), [VN] = X86({heed_dot_iq1_m_avx2})}},
     [HEED_TYPE_TQ1_0] = {HEED_TYPE_Q8_K, heed_quantize_q8_K, {
-        [S] = {heed_dot_tq1_0_scalar}, [A2] = {heed_dot_tq1_0_scalar},
-        [A5] = {heed_dot_tq1_0_scalar}, [VN] = {heed_dot_tq1_0_scalar}}},
+        [S] = {heed_dot_tq1_0_scalar}, [A2] = X86({heed_dot_tq1_0_avx2}),
+        [A5] = X86({heed_dot_tq1_0_avx2}), [VN] = X86({heed_dot_tq1_0_avx2})}},
     [HEED_TYPE_TQ2_0] = {HEED_TYPE_Q8_K, heed_quantize_q8_K, {
-        [S] = {heed_dot_tq2_0_scalar}, [A2] = {heed_dot_tq2_0_scalar},
-        [A5] = {heed_dot_tq2_0_scalar}, [VN] = {heed_dot_tq2_0_scalar}}},
+        [S] = {heed_dot_tq2_0_scalar}, [A2] = X86({heed_dot_tq2_0_avx2}),
+        [A5] = X86({heed_dot_tq2_0_avx2}), [VN] = X86({heed_dot_tq2_0_avx2})}},
     [HEED_TYPE_Q4_1] = {HEED_TYPE_Q8_1, heed_quantize_act_q8_1, {
         [S]  = {heed_dot_q4_1_scalar},
         [A2] = X86({heed_dot_q4_1_avx2, NULL, heed_tile_q4_1_avx2}),

@@ -107,6 +107,20 @@ HEED_TILE(heed_tile_q5_0_avx2);
 HEED_TILE(heed_tile_q5_1_avx2);
 HEED_TILE(heed_tile_q8_0_avx2);
 
+/* vec_dot_iq_avx2.c: the read-only types */
+HEED_DOT(heed_dot_iq4_nl_avx2);
+HEED_DOT(heed_dot_iq4_xs_avx2);
+HEED_DOT(heed_dot_mxfp4_avx2);
+HEED_DOT(heed_dot_iq2_xxs_avx2);
+HEED_DOT(heed_dot_iq2_xs_avx2);
+HEED_DOT(heed_dot_iq2_s_avx2);
+HEED_DOT(heed_dot_iq3_xxs_avx2);
+HEED_DOT(heed_dot_iq3_s_avx2);
+HEED_DOT(heed_dot_iq1_s_avx2);
+HEED_DOT(heed_dot_iq1_m_avx2);
+HEED_DOT(heed_dot_tq1_0_avx2);
+HEED_DOT(heed_dot_tq2_0_avx2);
+
 /* vec_dot_avx512.c (k-quants from vec_dot_avx512_q.h, built with and
  * without VNNI; q8_0, q4_0, q5_0 from vec_dot_x86_legacy.h with VNNI) */
 HEED_DOT(heed_dot_f32_avx512);
