@@ -1,7 +1,8 @@
 /* test_tokenizer.c — tokenizers against llama.cpp: every vocab test file
  * (.inp/.out) of the fixtures, the fixture models' sentence, ids taken from
- * llama-tokenize for the vocabularies without test files, round trips, the
- * streaming decoder and the error paths. */
+ * llama-tokenize for the vocabularies without test files and for texts of
+ * unusual Unicode, round trips, the streaming decoder and the error
+ * paths. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,36 @@ Test(tokenizer, pre_gpt_4o)
     snprintf(out, sizeof out, "%s/tests/data/o200k-gpt-2-texts.out", HEED_SOURCE_DIR);
     check_inp(v, "gpt-2 texts", inp, out, 46);
     heed_vocab_free(v);
+}
+
+/* Texts with unusual white space (U+0085, U+00A0, U+1680, U+2000-U+200A,
+ * U+2028/9, U+202F, U+205F, U+3000), format characters (U+180E, which
+ * PCRE2's tables count as \s and llama.cpp's do not; U+200B-U+200F,
+ * U+2060-U+2064, U+FEFF, U+00AD, U+061C, U+FFF9-U+FFFB, tags), the code
+ * points Unicode 15.1 assigned and ASCII's other controls, in every
+ * vocabulary of the fixtures and the gpt2 and qwen2 models':
+ * tests/data/unicode-texts/VOCAB.out are llama.cpp's ids
+ * (tests/oracle/peer_tokenize.c at the reference commit). */
+Test(tokenizer, unusual_unicode)
+{
+    static const char *const files[] = {
+        "vocab/ggml-vocab-baichuan.gguf", "vocab/ggml-vocab-bert-bge.gguf",
+        "vocab/ggml-vocab-deepseek-coder.gguf", "vocab/ggml-vocab-deepseek-llm.gguf",
+        "vocab/ggml-vocab-falcon.gguf", "vocab/ggml-vocab-gpt-2.gguf",
+        "vocab/ggml-vocab-gpt-neox.gguf", "vocab/ggml-vocab-llama-spm.gguf",
+        "vocab/ggml-vocab-mpt.gguf", "vocab/ggml-vocab-phi-3.gguf",
+        "vocab/ggml-vocab-refact.gguf", "vocab/ggml-vocab-starcoder.gguf", "gpt2-tiny.gguf",
+        "qwen2-tiny.gguf"};
+    char inp[4200], out[4200];
+    snprintf(inp, sizeof inp, "%s/tests/data/unicode-texts.inp", HEED_SOURCE_DIR);
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        heed_vocab *v = load_vocab(files[i]);
+        const char *base = strrchr(files[i], '/') ? strrchr(files[i], '/') + 1 : files[i];
+        snprintf(out, sizeof out, "%s/tests/data/unicode-texts/%.*s.out", HEED_SOURCE_DIR,
+                 (int)(strlen(base) - 5), base);
+        check_inp(v, base, inp, out, 20);
+        heed_vocab_free(v);
+    }
 }
 
 /* The sentence of every fixture model, add_special=true, parse_special=false. */
