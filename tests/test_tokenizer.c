@@ -1,7 +1,8 @@
 /* test_tokenizer.c — tokenizers against llama.cpp: every vocab test file
  * (.inp/.out) of the fixtures, the fixture models' sentence, ids taken from
- * llama-tokenize for the vocabularies without test files, round trips, the
- * streaming decoder and the error paths. */
+ * llama-tokenize for the vocabularies without test files and for texts of
+ * unusual Unicode, round trips, the streaming decoder and the error
+ * paths. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +43,8 @@ static void read_inp(const char *path, texts *t)
 }
 
 /* Every text of inp tokenized by v gives its line of out. */
-static void check_inp(const heed_vocab *v, const char *name, const char *inp, const char *out_path,
-                      size_t n_texts)
+static void check_inp_special(const heed_vocab *v, const char *name, const char *inp,
+                              const char *out_path, size_t n_texts, bool add_special)
 {
     texts t;
     read_inp(inp, &t);
@@ -58,7 +59,7 @@ static void check_inp(const heed_vocab *v, const char *name, const char *inp, co
         *nl = 0;
         int32_t *ids;
         size_t n;
-        cr_assert_eq(heed_tokenize(v, t.s[i], t.len[i], false, false, &ids, &n), HEED_OK);
+        cr_assert_eq(heed_tokenize(v, t.s[i], t.len[i], add_special, false, &ids, &n), HEED_OK);
         char got[16384];
         size_t k = 0;
         for (size_t j = 0; j < n && k < sizeof got - 16; j++)
@@ -73,6 +74,12 @@ static void check_inp(const heed_vocab *v, const char *name, const char *inp, co
     cr_expect_eq(t.n, n_texts);
     free(out);
     free(t.raw);
+}
+
+static void check_inp(const heed_vocab *v, const char *name, const char *inp, const char *out_path,
+                      size_t n_texts)
+{
+    check_inp_special(v, name, inp, out_path, n_texts, false);
 }
 
 static void check_vocab_file(const char *name)
@@ -125,6 +132,126 @@ Test(tokenizer, pre_gpt_4o)
     snprintf(out, sizeof out, "%s/tests/data/o200k-gpt-2-texts.out", HEED_SOURCE_DIR);
     check_inp(v, "gpt-2 texts", inp, out, 46);
     heed_vocab_free(v);
+}
+
+/* Texts with unusual white space (U+0085, U+00A0, U+1680, U+2000-U+200A,
+ * U+2028/9, U+202F, U+205F, U+3000), format characters (U+180E, which
+ * PCRE2's tables count as \s and llama.cpp's do not; U+200B-U+200F,
+ * U+2060-U+2064, U+FEFF, U+00AD, U+061C, U+FFF9-U+FFFB, tags), the code
+ * points Unicode 15.1 assigned and ASCII's other controls, in every
+ * vocabulary of the fixtures and the gpt2 and qwen2 models':
+ * tests/data/unicode-texts/VOCAB.out are llama.cpp's ids
+ * (tests/oracle/peer_tokenize.c at the reference commit). */
+Test(tokenizer, unusual_unicode)
+{
+    static const char *const files[] = {
+        "vocab/ggml-vocab-baichuan.gguf", "vocab/ggml-vocab-bert-bge.gguf",
+        "vocab/ggml-vocab-deepseek-coder.gguf", "vocab/ggml-vocab-deepseek-llm.gguf",
+        "vocab/ggml-vocab-falcon.gguf", "vocab/ggml-vocab-gpt-2.gguf",
+        "vocab/ggml-vocab-gpt-neox.gguf", "vocab/ggml-vocab-llama-spm.gguf",
+        "vocab/ggml-vocab-mpt.gguf", "vocab/ggml-vocab-phi-3.gguf",
+        "vocab/ggml-vocab-refact.gguf", "vocab/ggml-vocab-starcoder.gguf", "gpt2-tiny.gguf",
+        "qwen2-tiny.gguf"};
+    char inp[4200], out[4200];
+    snprintf(inp, sizeof inp, "%s/tests/data/unicode-texts.inp", HEED_SOURCE_DIR);
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        heed_vocab *v = load_vocab(files[i]);
+        const char *base = strrchr(files[i], '/') ? strrchr(files[i], '/') + 1 : files[i];
+        snprintf(out, sizeof out, "%s/tests/data/unicode-texts/%.*s.out", HEED_SOURCE_DIR,
+                 (int)(strlen(base) - 5), base);
+        check_inp(v, base, inp, out, 20);
+        heed_vocab_free(v);
+    }
+}
+
+/* gemma-tiny.gguf with Gemma's tokenizer keys: no space prefix
+ * (tokenizer.ggml.add_space_prefix false) and the turn markers as
+ * user-defined tokens, which are matched in text without parse_special
+ * ("<mask>", a control token, is not); they take the ids of three CJK
+ * characters the texts do not use. */
+static const char *write_gemma_vocab(void)
+{
+    char path[4096];
+    FIXTURE_PATH(path, "gemma-tiny.gguf");
+    heed_gguf *g;
+    cr_assert_eq(heed_gguf_open(path, &g), HEED_OK, "%s", heed_last_error());
+    heed_gguf_writer *w = heed_gguf_writer_new();
+    cr_assert_not_null(w);
+    for (int64_t i = 0; i < heed_gguf_n_kv(g); i++)
+        cr_assert_eq(heed_gguf_writer_set(w, heed_gguf_kv_key(g, i), heed_gguf_kv_value(g, i)),
+                     HEED_OK);
+    const heed_gguf_value *toks, *types;
+    cr_assert_eq(heed_gguf_get_arr(g, "tokenizer.ggml.tokens", HEED_GGUF_STRING, &toks), HEED_OK);
+    cr_assert_eq(heed_gguf_get_arr(g, "tokenizer.ggml.token_type", HEED_GGUF_INT32, &types),
+                 HEED_OK);
+    size_t n = toks->v.arr.n;
+    char **strs = malloc(n * sizeof *strs);
+    int32_t *type = malloc(n * sizeof *type);
+    cr_assert(strs && type && types->v.arr.n == n && n == 32000);
+    memcpy(type, types->v.arr.data, n * sizeof *type);
+    for (size_t i = 0; i < n; i++)
+        strs[i] = strndup(toks->v.arr.strs[i].ptr, toks->v.arr.strs[i].len);
+    static const struct { int32_t id; const char *text; int32_t type; } added[] = {
+        {31997, "<start_of_turn>", 4}, {31998, "<end_of_turn>", 4}, {31999, "<mask>", 3}};
+    for (size_t i = 0; i < 3; i++) {
+        free(strs[added[i].id]);
+        strs[added[i].id] = strdup(added[i].text);
+        type[added[i].id] = added[i].type;
+    }
+    cr_assert_eq(heed_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)strs,
+                                              n), HEED_OK);
+    cr_assert_eq(heed_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", HEED_GGUF_INT32, type, n),
+                 HEED_OK);
+    cr_assert_eq(heed_gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", false), HEED_OK);
+    const char *out = test_tmp_path("gemma-vocab.gguf");
+    cr_assert_eq(heed_gguf_writer_write(w, out), HEED_OK, "%s", heed_last_error());
+    heed_gguf_writer_free(w);
+    heed_gguf_close(g);
+    for (size_t i = 0; i < n; i++)
+        free(strs[i]);
+    free(strs);
+    free(type);
+    return out;
+}
+
+/* Gemma's SentencePiece with byte fallback (gemma-tiny.gguf as it is and
+ * with Gemma's keys) and SmolLM3's pre-tokenizer (its files say
+ * smaug-bpe: llama3's regex, merges not ignored; the fixtures' starcoder
+ * vocabulary relabelled, same length) on texts of emoji, CJK, control
+ * bytes, invalid UTF-8, runs of spaces and newlines, and literal special
+ * tokens: tests/data/gemma-smollm3/NAME[.bos].out are llama.cpp's ids
+ * (tests/oracle/peer_tokenize.c at the reference commit; .bos with
+ * add_special). */
+Test(tokenizer, gemma_smollm3)
+{
+    char path[4096], inp[4200], out[4200];
+    snprintf(inp, sizeof inp, "%s/tests/data/gemma-smollm3.inp", HEED_SOURCE_DIR);
+    FIXTURE_PATH(path, "vocab/ggml-vocab-starcoder.gguf");
+    size_t size;
+    char *bytes = test_read_file(path, &size);
+    cr_assert_not_null(bytes);
+    char *key = memmem(bytes, size, "tokenizer.ggml.pre", 18);
+    cr_assert(key && !memcmp(key + 18 + 12, "starcoder", 9));
+    memcpy(key + 18 + 12, "smaug-bpe", 9);
+    char relabelled[4200], gemma_keys[4200]; /* test_tmp_path's buffer is reused */
+    snprintf(relabelled, sizeof relabelled, "%s", test_tmp_path("vocab-smaug-bpe.gguf"));
+    FILE *f = fopen(relabelled, "wb");
+    cr_assert(f && fwrite(bytes, 1, size, f) == size && fclose(f) == 0);
+    free(bytes);
+    snprintf(gemma_keys, sizeof gemma_keys, "%s", write_gemma_vocab());
+    FIXTURE_PATH(path, "gemma-tiny.gguf");
+    static const char *const names[] = {"gemma-tiny", "gemma-keys", "smaug-bpe"};
+    const char *files[] = {path, gemma_keys, relabelled};
+    for (size_t i = 0; i < 3; i++) {
+        heed_vocab *v = NULL;
+        cr_assert_eq(heed_vocab_load_file(files[i], &v), HEED_OK, "%s", heed_last_error());
+        for (int bos = 0; bos < 2; bos++) {
+            snprintf(out, sizeof out, "%s/tests/data/gemma-smollm3/%s%s.out", HEED_SOURCE_DIR,
+                     names[i], bos ? ".bos" : "");
+            check_inp_special(v, names[i], inp, out, 24, bos);
+        }
+        heed_vocab_free(v);
+    }
 }
 
 /* The sentence of every fixture model, add_special=true, parse_special=false. */

@@ -1,7 +1,13 @@
 /* pretokenize.c — see pretokenize.h. The regex lists are llama.cpp's for
  * each tokenizer.ggml.pre value (llama-vocab.cpp at the reference commit),
  * written as the tokenizer configs write them. Where llama.cpp adapted a
- * regex (the (?i:...) group spelled out), the adapted form is used. */
+ * regex (the (?i:...) group spelled out), the adapted form is used.
+ *
+ * Classes are llama.cpp's, not PCRE2's (whose Unicode tables are older
+ * and count U+180E as \s): a regex naming a \p{..} class runs, as in
+ * llama.cpp, on the text "collapsed" to one stand-in code point per class
+ * (heed_cpt_flags), and the others on the code points themselves, with
+ * white space beyond ASCII as VT in both. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdio.h>
@@ -120,6 +126,7 @@ static const struct pre_def {
 struct heed_pretok {
     int n;
     pcre2_code *code[8];
+    bool collapsed[8]; /* the regex names a \p{..} class */
 };
 
 void heed_pretok_free(heed_pretok *p)
@@ -129,6 +136,78 @@ void heed_pretok_free(heed_pretok *p)
     for (int i = 0; i < p->n; i++)
         pcre2_code_free(p->code[i]);
     free(p);
+}
+
+/* llama.cpp writes \p{S} in a collapsed regex as its stand-in and
+ * "$+<=>^`|": ASCII '~', a math symbol, is left out. Here it becomes the
+ * symbol classes less Sm, with Sm's ASCII members but '~' (a symbol
+ * beyond ASCII is So's stand-in by then). NULL when out of memory. */
+static char *spell_symbols(const char *re)
+{
+    static const char sym[] = "\\p{Sc}\\p{Sk}\\p{So}+<=>|";
+    char *out = malloc(strlen(re) * (sizeof sym + 1) + 1);
+    if (!out)
+        return NULL;
+    size_t k = 0;
+    bool in_class = false;
+    for (size_t i = 0; re[i]; i++) {
+        if (!strncmp(re + i, "\\p{S}", 5)) {
+            k += (size_t)sprintf(out + k, in_class ? "%s" : "[%s]", sym);
+            i += 4;
+            continue;
+        }
+        if (re[i] == '\\' && re[i + 1]) {
+            out[k++] = re[i++];
+        } else if (re[i] == '[') {
+            in_class = true;
+        } else if (re[i] == ']') {
+            in_class = false;
+        }
+        out[k++] = re[i];
+    }
+    out[k] = 0;
+    return out;
+}
+
+heed_status heed_pretok_compile(const char *const *re, const char *name, heed_pretok **out)
+{
+    *out = NULL;
+    heed_pretok *p = calloc(1, sizeof *p);
+    if (!p)
+        return heed_fail(HEED_ERR_NOMEM, "pre-tokenizer '%s': out of memory", name);
+    for (int i = 0; re[i]; i++) {
+        if (i == 8) {
+            heed_pretok_free(p);
+            return heed_fail(HEED_ERR_UNSUPPORTED, "pre-tokenizer '%s': over 8 regexes", name);
+        }
+        bool collapsed = strstr(re[i], "\\p{") != NULL;
+        char *spelled = collapsed ? spell_symbols(re[i]) : NULL;
+        if (collapsed && !spelled) {
+            heed_pretok_free(p);
+            return heed_fail(HEED_ERR_NOMEM, "pre-tokenizer '%s': out of memory", name);
+        }
+        int err;
+        PCRE2_SIZE at;
+        /* DOLLAR_ENDONLY: `$` means the end of the piece, as in std::regex.
+         * Without a \p{..} class, \s is ASCII's (as std::wregex's). */
+        p->code[i] = pcre2_compile((PCRE2_SPTR)(collapsed ? spelled : re[i]),
+                                   PCRE2_ZERO_TERMINATED,
+                                   PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | (collapsed ? PCRE2_UCP : 0),
+                                   &err, &at, NULL);
+        free(spelled);
+        if (!p->code[i]) {
+            PCRE2_UCHAR msg[256];
+            pcre2_get_error_message(err, msg, sizeof msg);
+            heed_pretok_free(p);
+            return heed_fail(HEED_ERR_UNSUPPORTED, "pre-tokenizer '%s': regex %d at %zu: %s",
+                             name, i, (size_t)at, (const char *)msg);
+        }
+        p->collapsed[i] = collapsed;
+        p->n = i + 1;
+        pcre2_jit_compile(p->code[i], PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
+    }
+    *out = p;
+    return HEED_OK;
 }
 
 heed_status heed_pretok_new(const char *name, heed_pretok **out, heed_pretok_info *info)
@@ -153,27 +232,7 @@ heed_status heed_pretok_new(const char *name, heed_pretok **out, heed_pretok_inf
     info->add_bos = d->flags & F_ADD_BOS;
     info->clean_spaces = !(d->flags & F_NO_CLEAN);
     info->no_bos = d->flags & F_NO_BOS;
-    heed_pretok *p = calloc(1, sizeof *p);
-    if (!p)
-        return heed_fail(HEED_ERR_NOMEM, "pre-tokenizer '%s': out of memory", name);
-    for (int i = 0; d->re[i]; i++) {
-        int err;
-        PCRE2_SIZE at;
-        /* DOLLAR_ENDONLY: `$` means the end of the piece, as in std::regex. */
-        p->code[i] = pcre2_compile((PCRE2_SPTR)d->re[i], PCRE2_ZERO_TERMINATED,
-                                   PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &err, &at, NULL);
-        if (!p->code[i]) {
-            PCRE2_UCHAR msg[256];
-            pcre2_get_error_message(err, msg, sizeof msg);
-            heed_pretok_free(p);
-            return heed_fail(HEED_ERR_UNSUPPORTED, "pre-tokenizer '%s': regex %d at %zu: %s",
-                             name, i, (size_t)at, (const char *)msg);
-        }
-        p->n = i + 1;
-        pcre2_jit_compile(p->code[i], PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
-    }
-    *out = p;
-    return HEED_OK;
+    return heed_pretok_compile(d->re, name, out);
 }
 
 typedef struct span_list { heed_span *v; size_t n, cap; } span_list;
@@ -192,50 +251,90 @@ static int span_push(span_list *l, size_t s, size_t e)
     return 0;
 }
 
+/* The code point a regex sees for c: ASCII as is, other white space as
+ * VT (\s, but neither \r, \n nor ' '); a collapsed regex sees one
+ * stand-in per class, of that class in PCRE2's tables too (Co for the
+ * rest); the others see c (U+FFFD for what UTF-8 cannot carry). */
+static uint32_t stand_in(uint32_t c, bool collapsed)
+{
+    if (c < 0x80)
+        return c;
+    unsigned f = heed_cpt_flags(c);
+    if (f & HEED_CPT_WHITESPACE)
+        return 0x0B;
+    if (!collapsed)
+        return (c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF ? 0xFFFD : c;
+    switch (f) {
+    case HEED_CPT_NUMBER: return 0x0660;      /* ARABIC-INDIC DIGIT ZERO, Nd */
+    case HEED_CPT_LETTER: return 0x05D0;      /* HEBREW LETTER ALEF, Lo */
+    case HEED_CPT_PUNCTUATION: return 0x00A1; /* INVERTED EXCLAMATION MARK, Po */
+    case HEED_CPT_MARK: return 0x0300;        /* COMBINING GRAVE ACCENT, Mn */
+    case HEED_CPT_SYMBOL: return 0x00A9;      /* COPYRIGHT SIGN, So */
+    default: return 0xE000;                   /* private use, Co */
+    }
+}
+
+/* The UTF-8 subject PCRE2 matches, with byte offset <-> code point index
+ * maps. */
+typedef struct subject { char *s; size_t *sofs, *cidx; } subject;
+
+static int subject_build(subject *sj, const uint32_t *cpts, size_t n, bool collapsed)
+{
+    sj->sofs = malloc((n + 1) * sizeof *sj->sofs);
+    sj->s = malloc(4 * n + 1);
+    sj->cidx = malloc((4 * n + 1) * sizeof *sj->cidx);
+    if (!sj->sofs || !sj->s || !sj->cidx)
+        return -1;
+    size_t b = 0;
+    for (size_t i = 0; i < n; i++) {
+        sj->sofs[i] = b;
+        size_t k = heed_utf8_encode(stand_in(cpts[i], collapsed), sj->s + b);
+        for (size_t j = 0; j < k; j++)
+            sj->cidx[b + j] = i;
+        b += k;
+    }
+    sj->sofs[n] = b;
+    sj->cidx[b] = n;
+    return 0;
+}
+
+static void subject_free(subject *sj)
+{
+    free(sj->s);
+    free(sj->sofs);
+    free(sj->cidx);
+}
+
 heed_status heed_pretok_split(const heed_pretok *p, const uint32_t *cpts, size_t n,
                               heed_span **spans, size_t *n_spans)
 {
     *spans = NULL;
     *n_spans = 0;
-    /* The subject PCRE2 sees: valid UTF-8 (code points UTF-8 cannot carry,
-     * which llama.cpp's lenient decoder lets through, read as U+FFFD), with
-     * byte offset <-> code point index maps. */
-    size_t *sofs = malloc((n + 1) * sizeof *sofs);
-    char *subj = malloc(4 * n + 1);
-    size_t *cidx = malloc((4 * n + 1) * sizeof *cidx);
+    subject sjs[2] = {{0}}; /* [collapsed] */
     span_list cur = {0}, next = {0};
     pcre2_match_data *md = NULL;
     heed_status st = HEED_OK;
-    if (!sofs || !subj || !cidx)
-        goto nomem;
-    size_t b = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t c = cpts[i];
-        if (c >= 0xD800 && c <= 0xDFFF)
-            c = 0xFFFD;
-        sofs[i] = b;
-        size_t k = heed_utf8_encode(c, subj + b);
-        for (size_t j = 0; j < k; j++)
-            cidx[b + j] = i;
-        b += k;
+    for (int r = 0; r < p->n; r++) {
+        subject *sj = &sjs[p->collapsed[r]];
+        if (!sj->s && subject_build(sj, cpts, n, p->collapsed[r]))
+            goto nomem;
     }
-    sofs[n] = b;
-    cidx[b] = n;
     if (n && span_push(&cur, 0, n))
         goto nomem;
     for (int r = 0; r < p->n; r++) {
+        const subject *sj = &sjs[p->collapsed[r]];
         md = pcre2_match_data_create_from_pattern(p->code[r], NULL);
         if (!md)
             goto nomem;
         next.n = 0;
         for (size_t s = 0; s < cur.n; s++) {
-            size_t bs = sofs[cur.v[s].start], blen = sofs[cur.v[s].end] - bs;
+            size_t bs = sj->sofs[cur.v[s].start], blen = sj->sofs[cur.v[s].end] - bs;
             size_t last = cur.v[s].start, o = 0;
             while (o < blen) {
-                int rc = pcre2_match(p->code[r], (PCRE2_SPTR)(subj + bs), blen, o,
+                int rc = pcre2_match(p->code[r], (PCRE2_SPTR)(sj->s + bs), blen, o,
                                      PCRE2_NO_UTF_CHECK | PCRE2_NOTEMPTY, md, NULL);
                 if (rc == PCRE2_ERROR_JIT_STACKLIMIT) /* the interpreter uses the heap */
-                    rc = pcre2_match(p->code[r], (PCRE2_SPTR)(subj + bs), blen, o,
+                    rc = pcre2_match(p->code[r], (PCRE2_SPTR)(sj->s + bs), blen, o,
                                      PCRE2_NO_UTF_CHECK | PCRE2_NOTEMPTY | PCRE2_NO_JIT, md,
                                      NULL);
                 if (rc == PCRE2_ERROR_NOMATCH)
@@ -248,7 +347,7 @@ heed_status heed_pretok_split(const heed_pretok *p, const uint32_t *cpts, size_t
                     goto done;
                 }
                 PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-                size_t ms = cidx[bs + ov[0]], me = cidx[bs + ov[1]];
+                size_t ms = sj->cidx[bs + ov[0]], me = sj->cidx[bs + ov[1]];
                 if (ms > last && span_push(&next, last, ms))
                     goto nomem;
                 if (span_push(&next, ms, me))
@@ -275,8 +374,7 @@ done:
     pcre2_match_data_free(md);
     free(cur.v);
     free(next.v);
-    free(sofs);
-    free(subj);
-    free(cidx);
+    subject_free(&sjs[0]);
+    subject_free(&sjs[1]);
     return st;
 }

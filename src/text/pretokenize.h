@@ -20,6 +20,10 @@ typedef struct heed_pretok heed_pretok;
 /* Compiles the pre-tokenizer called name ("" means "default").
  * HEED_ERR_UNSUPPORTED names an unknown one and lists the known names. */
 heed_status heed_pretok_new(const char *name, heed_pretok **out, heed_pretok_info *info);
+/* Compiles a NULL-terminated list of up to 8 regexes (the lists of
+ * heed_pretok_new; tests probe single classes with it); name is for
+ * errors. */
+heed_status heed_pretok_compile(const char *const *re, const char *name, heed_pretok **out);
 void heed_pretok_free(heed_pretok *p);
 
 /* A word of the split: code points [start, end) of the decoded text. */

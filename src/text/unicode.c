@@ -1,5 +1,8 @@
 /* unicode.c — see unicode.h. Categories and decompositions come from
- * utf8proc; the whitespace set is Unicode's White_Space, as llama.cpp. */
+ * utf8proc; the whitespace set is Unicode's White_Space, as llama.cpp.
+ * llama.cpp's classes are Unicode 15.1's: the code points 15.1 assigned
+ * are added here where utf8proc (Debian 12's 2.8: Unicode 15.0) leaves
+ * them unassigned. tests/test_unicode.c compares every code point. */
 #include <utf8proc.h>
 
 #include "text/unicode.h"
@@ -115,12 +118,30 @@ static int is_whitespace(uint32_t c)
            c == 0x205F || c == 0x3000;
 }
 
+/* The 627 code points Unicode 15.1 assigned: CJK Unified Ideographs
+ * Extension I (Lo), four Ideographic Description Characters and a CJK
+ * stroke (So). */
+static int unicode_15_1(uint32_t c, unsigned *flags)
+{
+    if (c >= 0x2EBF0 && c <= 0x2EE5D)
+        *flags = HEED_CPT_LETTER;
+    else if ((c >= 0x2FFC && c <= 0x2FFF) || c == 0x31EF)
+        *flags = HEED_CPT_SYMBOL;
+    else
+        return 0;
+    return 1;
+}
+
 unsigned heed_cpt_flags(uint32_t cpt)
 {
     unsigned ws = is_whitespace(cpt) ? HEED_CPT_WHITESPACE : 0;
     if (cpt > 0x10FFFF)
         return HEED_CPT_UNDEFINED;
-    switch (utf8proc_category((utf8proc_int32_t)cpt)) {
+    utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)cpt);
+    unsigned added;
+    if (cat == UTF8PROC_CATEGORY_CN && unicode_15_1(cpt, &added))
+        return added;
+    switch (cat) {
     case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
     case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
         return HEED_CPT_LETTER | ws;

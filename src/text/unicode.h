@@ -33,6 +33,8 @@ size_t heed_utf8_invalid_at(const char *text, size_t len);
  * becomes U+FFFD. Returns the byte count. */
 size_t heed_utf8_encode(uint32_t cpt, char *out);
 
+/* cpt's category (one flag) and HEED_CPT_WHITESPACE if it is white space:
+ * llama.cpp's unicode_cpt_flags, code point for code point. */
 unsigned heed_cpt_flags(uint32_t cpt);
 uint32_t heed_cpt_tolower(uint32_t cpt);
 /* First code point of cpt's canonical decomposition (llama.cpp's "NFD"). */

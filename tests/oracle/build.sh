@@ -1,7 +1,7 @@
 #!/bin/sh
 # build.sh PEER_SRC OUT [PROGRAM] — builds PROGRAM.c (peer_logits, the
-# default, or peer_dequant: llama.cpp only) against a peer checkout (llama.cpp or
-# ik_llama.cpp) built with cmake into PEER_SRC/build.
+# default; peer_tokenize; peer_dequant, llama.cpp only) against a peer
+# checkout (llama.cpp or ik_llama.cpp) built with cmake into PEER_SRC/build.
 set -eu
 src=$1; out=$2; program=${3:-peer_logits}
 lib=$(dirname "$(find "$src/build" -name 'libllama.so' | head -n 1)")
