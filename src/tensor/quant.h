@@ -15,6 +15,7 @@
 #define HEED_TENSOR_QUANT_H
 
 #include <stdint.h>
+#include <string.h>
 
 /* quant_legacy.c: plain floats and the 32-element block types */
 void heed_dequantize_f32(const void *src, float *dst, int64_t n);
@@ -44,6 +45,24 @@ void heed_quantize_q8_1(const float *src, void *dst, int64_t n);
  * ties); *amax gets its magnitude. Symmetric formats scale by it so that
  * it lands exactly on their extreme level. */
 float heed_signed_absmax(const float *x, int n, float *amax);
+
+/* Below this magnitude a (sub-)block counts as all zero (llama.cpp's
+ * GROUP_MAX_EPS). */
+#define HEED_GROUP_MAX_EPS 1e-15f
+
+/*
+ * Rounds to the nearest integer, ties to even, for |v| < 2^22: adding
+ * 1.5 * 2^23 leaves the rounded integer in the low mantissa bits. Larger
+ * or non-finite v give some int, never undefined behaviour — and the same
+ * int as llama.cpp, which rounds this way.
+ */
+static inline int heed_nearest_int(float v)
+{
+    float t = v + 12582912.0f;
+    uint32_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    return (int)(bits & 0x7fffff) - 0x400000;
+}
 
 /* quant_k.c: the 256-element super-block types */
 void heed_dequantize_q2_K(const void *src, float *dst, int64_t n);
