@@ -343,7 +343,7 @@ Test(matmul, kernel_table_columns_are_complete)
         }
         cr_expect_eq(heed_kernels_get(t), &row->isa[heed_isa_best()]);
     }
-    cr_expect_eq(rows, (int)N_TYPES + 3, "the types written, iq4_nl, iq4_xs and mxfp4 (read only)");
+    cr_expect_eq(rows, (int)N_TYPES + 3, "all_types, and the codebook types iq4_nl, iq4_xs and mxfp4");
     cr_expect_null(heed_kernels_get(HEED_TYPE_Q8_K)->dot);
     cr_expect_null(heed_kernels_get(-1)->dot);
 }
@@ -385,10 +385,10 @@ Test(matmul, reference_matches_dequantised_double)
     }
 }
 
-/* The types heed reads but does not write (i-quants): rows of random
- * bytes (every codebook index and sub-block scale) under a random f16
- * step at each block's start, against their dequantised double dot. */
-Test(matmul, read_only_types_match_dequantised_double)
+/* The codebook types (iq4_nl, iq4_xs, mxfp4; not in all_types): rows of
+ * random bytes (every codebook index and sub-block scale) under a random
+ * f16 step at each block's start, against their dequantised double dot. */
+Test(matmul, codebook_types_match_dequantised_double)
 {
     static const int types[] = {HEED_TYPE_IQ4_NL, HEED_TYPE_IQ4_XS, HEED_TYPE_MXFP4};
     uint64_t r = 42;

@@ -50,7 +50,7 @@ static const heed_type_kernels table[HEED_TYPE_COUNT] = {
         [A5] = X86({heed_dot_q4_0_avx2, heed_gemv_q4_0_avx2, heed_tile_q4_0_avx2}),
         [VN] = X86({heed_dot_q4_0_vnni, heed_gemv_q4_0_vnni, heed_tile_q4_0_vnni,
                     &heed_packed_q4_0_vnni})}},
-    /* read only: the scalar dot, on every ISA, for now */
+    /* the codebook types: the scalar dot, on every ISA, for now */
     [HEED_TYPE_IQ4_NL] = {HEED_TYPE_Q8_0, heed_quantize_act_q8_0, {
         [S] = {heed_dot_iq4_nl_scalar}, [A2] = {heed_dot_iq4_nl_scalar},
         [A5] = {heed_dot_iq4_nl_scalar}, [VN] = {heed_dot_iq4_nl_scalar}}},

@@ -7,7 +7,9 @@
  * struct in blocks.h (2 bytes, 4 for q8_K).
  *
  * heed_quantize_* reproduce llama.cpp's quantize_row_*_ref (c392e50)
- * bit for bit, so heed writes the same files as `llama-quantize --pure`;
+ * bit for bit (iq4_nl, iq4_xs: its quantize_iq4_* with no importance
+ * matrix, the path llama-quantize takes, which for these two is not the
+ * _ref's), so heed writes the same files as `llama-quantize --pure`;
  * heed_dequantize_* reproduce its dequantize_row_* bit for bit, so kernels
  * can be checked against them exactly.
  */
@@ -22,8 +24,6 @@ void heed_dequantize_f32(const void *src, float *dst, int64_t n);
 void heed_dequantize_f16(const void *src, float *dst, int64_t n);
 void heed_dequantize_bf16(const void *src, float *dst, int64_t n);
 void heed_dequantize_q4_0(const void *src, float *dst, int64_t n);
-void heed_dequantize_iq4_nl(const void *src, float *dst, int64_t n); /* read only */
-void heed_dequantize_iq4_xs(const void *src, float *dst, int64_t n); /* read only */
 void heed_dequantize_mxfp4(const void *src, float *dst, int64_t n);  /* read only */
 void heed_dequantize_q4_1(const void *src, float *dst, int64_t n);
 void heed_dequantize_q5_0(const void *src, float *dst, int64_t n);
@@ -78,6 +78,12 @@ void heed_quantize_q4_K(const float *src, void *dst, int64_t n);
 void heed_quantize_q5_K(const float *src, void *dst, int64_t n);
 void heed_quantize_q6_K(const float *src, void *dst, int64_t n);
 void heed_quantize_q8_K(const float *src, void *dst, int64_t n);
+
+/* quant_iq4.c: the 4-bit codebook types */
+void heed_dequantize_iq4_nl(const void *src, float *dst, int64_t n);
+void heed_dequantize_iq4_xs(const void *src, float *dst, int64_t n);
+void heed_quantize_iq4_nl(const float *src, void *dst, int64_t n);
+void heed_quantize_iq4_xs(const float *src, void *dst, int64_t n);
 
 /* The 6-bit scale and min of sub-block j (0..7) of a q4_K / q5_K block,
  * unpacked from its 12 `scales` bytes. */
