@@ -24,6 +24,15 @@
  *              scales: so y must be the grid point nearest x (up to f32
  *              rounding). A sub-block whose quantised scale is 0 keeps the
  *              levels of its fit; only the RMS bound covers it.
+ *  iq4_nl      each element takes the codebook entry nearest x/d' (d' the
+ *              unrounded step), so y is within the distance from x to the
+ *              nearest point of {d * book[k]}, plus twice the 127 levels
+ *              of d's f16 rounding (once choosing, once dequantising).
+ *  iq4_xs      the same for each run of 32 with its step d * l (l its
+ *              6-bit scale - 32), the drift scaled by |l|. A run whose l
+ *              rounded to 0 dequantises to 0, 0 from x's nearest grid
+ *              point {0}. A step beyond f16's range is stored as inf and
+ *              bounds nothing.
  */
 #include "quant_bounds.h"
 
@@ -32,6 +41,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define F16_REL 0x1p-11
@@ -58,6 +68,18 @@ static double grid_distance(double x, double dl, double ml, int lo, int hi)
         double l = c + k;
         l = l < lo ? lo : l > hi ? hi : l;
         double dist = fabs(x - (dl * l - ml));
+        if (dist < best)
+            best = dist;
+    }
+    return best;
+}
+
+/* Distance from x to the nearest point of the codebook grid {step * book[k]}. */
+static double codebook_distance(double x, double step)
+{
+    double best = INFINITY;
+    for (int k = 0; k < 16; k++) {
+        double dist = fabs(x - step * heed_iq4_nl_values[k]);
         if (dist < best)
             best = dist;
     }
@@ -166,6 +188,17 @@ static double element_bound(int type, const void *blk, int i, double x)
         double d = f16(b->d), m = f16(b->m);
         return (0.5 * d + drift(d, 31) + drift(m, 1)) * SLACK;
     }
+    case HEED_TYPE_IQ4_NL: {
+        double d = f16(((const heed_block_iq4_nl *)blk)->d);
+        return (codebook_distance(x, d) + drift(d, 2 * 127)) * SLACK + 0x1p-20 * fabs(x);
+    }
+    case HEED_TYPE_IQ4_XS: {
+        const heed_block_iq4_xs *b = blk;
+        double d = f16(b->d);
+        int l = heed_iq4_xs_scale(b, i / 32);
+        return (codebook_distance(x, d * l) + drift(d, 2 * 127 * abs(l))) * SLACK +
+               0x1p-20 * fabs(x);
+    }
     default: {
         double dl, ml;
         int lo, hi;
@@ -224,6 +257,10 @@ double qb_rms_bound(int type)
     case HEED_TYPE_Q4_0: return 0.12;   /* 4.2/15/sqrt(12) = 0.081         */
     case HEED_TYPE_Q4_1: return 0.10;   /* 4.2/15/sqrt(12) = 0.081         */
     case HEED_TYPE_Q4_K: return 0.10;   /* 4.2/15/sqrt(12) = 0.081         */
+    case HEED_TYPE_IQ4_NL:                /* entries 11..24 steps of about
+                                           2.1/120 apart: ~0.2..0.4/sqrt(12),
+                                           denser near 0 (observed 0.073)   */
+    case HEED_TYPE_IQ4_XS: return 0.10;
     case HEED_TYPE_Q3_K: return 0.22;   /* 3.6/7/sqrt(12) = 0.15           */
     case HEED_TYPE_Q2_K: return 0.45;   /* 3.6/3/sqrt(12) = 0.35           */
     default: return 0.0;

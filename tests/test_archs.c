@@ -105,7 +105,7 @@ static void check_arch(const char *name)
             tol = &tolerances[i];
     cr_assert_not_null(tol, "%s: no tolerance for it", name);
 
-    /* the synth model, or a committed file heed cannot write */
+    /* the synth model, or a committed file the peer made */
     const cJSON *file = cJSON_GetObjectItem(c, "gguf");
     char gguf[4096];
     if (file) {

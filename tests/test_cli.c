@@ -108,12 +108,13 @@ Test(cli, bad_input_exits_2_with_a_message_naming_the_file)
 }
 
 /* heed quantize of the F32 fixture gives the tensors llama-quantize wrote. */
-static void check_quantize(const char *type, const char *fixture)
+/* Every tensor of the file `heed quantize IN OUT type` writes has the type
+ * and bytes of ref_path's, and the files' general.file_type agree. */
+static void check_quantize_against(const char *in, const char *type, const char *ref_path,
+                                   const char *out_name)
 {
-    char in[4096], ref_path[4096], args[9000];
-    FIXTURE_PATH(in, "llama-tiny-f32.gguf");
-    FIXTURE_PATH(ref_path, fixture);
-    const char *out = test_tmp_path(fixture);
+    char args[9000];
+    const char *out = test_tmp_path(out_name);
     snprintf(args, sizeof args, "quantize '%s' '%s' %s -t 2", in, out, type);
     cr_assert_eq(test_run_cli(args, NULL), 0, "%s", args);
     heed_gguf *got, *ref;
@@ -137,12 +138,44 @@ static void check_quantize(const char *type, const char *fixture)
     heed_gguf_close(ref);
 }
 
+static void check_quantize(const char *type, const char *fixture)
+{
+    char in[4096], ref_path[4096];
+    FIXTURE_PATH(in, "llama-tiny-f32.gguf");
+    FIXTURE_PATH(ref_path, fixture);
+    check_quantize_against(in, type, ref_path, fixture);
+}
+
 Test(cli, quantize_q8_0_matches_llama_quantize) { check_quantize("q8_0", "llama-tiny-q8_0.gguf"); }
 Test(cli, quantize_q4_0_matches_llama_quantize) { check_quantize("q4_0", "llama-tiny-q4_0.gguf"); }
 Test(cli, quantize_q4_K_matches_llama_quantize) { check_quantize("q4_K", "llama-tiny-q4_k.gguf"); }
 Test(cli, quantize_q6_K_matches_llama_quantize) { check_quantize("Q6_K", "llama-tiny-q6_k.gguf"); }
 Test(cli, quantize_f16_matches_llama_quantize) { check_quantize("f16", "llama-tiny-f16.gguf"); }
 Test(cli, quantize_bf16_matches_llama_quantize) { check_quantize("bf16", "llama-tiny-bf16.gguf"); }
+
+/* The codebook types against the committed files llama.cpp c392e50's
+ * `llama-quantize --pure` made from `heed synth --seed 1` models:
+ * tiny-llama-iq4_nl.gguf from tiny-llama in f32, tiny-llama-256-iq4_xs.gguf
+ * from tiny-llama-256 in f16 (so this also quantises from f16). */
+static void check_quantize_synth(const char *shape, int src_type, const char *type,
+                                 const char *model)
+{
+    char in[4096], ref_path[4096], name[256];
+    snprintf(name, sizeof name, "%s-synth.gguf", shape);
+    snprintf(in, sizeof in, "%s", test_tmp_path(name));
+    cr_assert_eq(heed_synth(shape, src_type, 1, 2, in), HEED_OK, "%s", heed_last_error());
+    snprintf(ref_path, sizeof ref_path, "%s/tests/models/%s", HEED_SOURCE_DIR, model);
+    check_quantize_against(in, type, ref_path, "quantized.gguf");
+}
+
+Test(cli, quantize_iq4_nl_matches_llama_quantize)
+{
+    check_quantize_synth("tiny-llama", HEED_TYPE_F32, "IQ4_NL", "tiny-llama-iq4_nl.gguf");
+}
+Test(cli, quantize_iq4_xs_matches_llama_quantize)
+{
+    check_quantize_synth("tiny-llama-256", HEED_TYPE_F16, "iq4_xs", "tiny-llama-256-iq4_xs.gguf");
+}
 
 /* Rows that q4_K's 256-element blocks do not divide fall back as in
  * llama.cpp; 1-D tensors are left alone. */
@@ -184,6 +217,17 @@ Test(cli, quantize_falls_back_and_keeps_1d_tensors)
     static unsigned char expect[sizeof w96];
     heed_type_get(HEED_TYPE_Q5_0)->from_float(w96, expect, 96 * ROWS);
     const heed_gguf_tensor *q = heed_gguf_find_tensor(g, "w96");
+    cr_expect(memcmp(q->data, expect, q->nbytes) == 0);
+    heed_gguf_close(g);
+
+    /* q2_K, q3_K and iq4_xs fall back to iq4_nl */
+    cr_assert_eq(heed_quantize_file(in, out, HEED_TYPE_IQ4_XS, 1), HEED_OK, "%s", heed_last_error());
+    cr_assert_eq(heed_gguf_open(out, &g), HEED_OK, "%s", heed_last_error());
+    cr_expect_eq(heed_gguf_find_tensor(g, "w96")->type, HEED_TYPE_IQ4_NL);
+    cr_expect_eq(heed_gguf_find_tensor(g, "w256")->type, HEED_TYPE_IQ4_XS);
+    cr_expect_eq(heed_gguf_find_tensor(g, "w40")->type, HEED_TYPE_F16);
+    heed_type_get(HEED_TYPE_IQ4_NL)->from_float(w96, expect, 96 * ROWS);
+    q = heed_gguf_find_tensor(g, "w96");
     cr_expect(memcmp(q->data, expect, q->nbytes) == 0);
     heed_gguf_close(g);
 

@@ -348,7 +348,8 @@ Test(matmul, kernel_table_columns_are_complete)
         }
         cr_expect_eq(heed_kernels_get(t), &row->isa[heed_isa_best()]);
     }
-    cr_expect_eq(rows, (int)N_TYPES + 12, "the types written, and 12 read only");
+    cr_expect_eq(rows, (int)N_TYPES + 12,
+                 "all_types, and the codebook, grid and ternary types (not in all_types)");
     cr_expect_null(heed_kernels_get(HEED_TYPE_Q8_K)->dot);
     cr_expect_null(heed_kernels_get(-1)->dot);
 }
@@ -390,11 +391,11 @@ Test(matmul, reference_matches_dequantised_double)
     }
 }
 
-/* The types heed reads but does not write (i-quants): rows of random
- * bytes (every codebook index, grid point, sign and sub-block scale)
- * under a random step, against their dequantised double dot; every
- * variant returns the scalar reference's bits. */
-Test(matmul, read_only_types_match_dequantised_double)
+/* The codebook, grid and ternary types (not in all_types): rows of
+ * random bytes (every codebook index, grid point, sign and sub-block
+ * scale) under a random step, against their dequantised double dot;
+ * every variant returns the scalar reference's bits. */
+Test(matmul, iq_types_match_dequantised_double)
 {
     static const int types[] = {HEED_TYPE_IQ4_NL, HEED_TYPE_IQ4_XS, HEED_TYPE_MXFP4,
                                 HEED_TYPE_IQ2_XXS, HEED_TYPE_IQ2_XS, HEED_TYPE_IQ2_S,

@@ -129,13 +129,14 @@ static const int computed_types[] = {
     HEED_TYPE_F32,  HEED_TYPE_F16,  HEED_TYPE_BF16, HEED_TYPE_Q4_0, HEED_TYPE_Q4_1,
     HEED_TYPE_Q5_0, HEED_TYPE_Q5_1, HEED_TYPE_Q8_0, HEED_TYPE_Q8_1, HEED_TYPE_Q2_K,
     HEED_TYPE_Q3_K, HEED_TYPE_Q4_K, HEED_TYPE_Q5_K, HEED_TYPE_Q6_K, HEED_TYPE_Q8_K,
+    HEED_TYPE_IQ4_NL, HEED_TYPE_IQ4_XS,
 };
 #define N_COMPUTED (int)(sizeof computed_types / sizeof computed_types[0])
 /* read and computed with, not written */
-static const int read_types[] = {HEED_TYPE_IQ4_NL,  HEED_TYPE_IQ4_XS, HEED_TYPE_MXFP4,
-                                 HEED_TYPE_IQ2_XXS, HEED_TYPE_IQ2_XS, HEED_TYPE_IQ2_S,
-                                 HEED_TYPE_IQ3_XXS, HEED_TYPE_IQ3_S,  HEED_TYPE_IQ1_S,
-                                 HEED_TYPE_IQ1_M,   HEED_TYPE_TQ1_0,  HEED_TYPE_TQ2_0};
+static const int read_types[] = {HEED_TYPE_MXFP4,  HEED_TYPE_IQ2_XXS, HEED_TYPE_IQ2_XS,
+                                 HEED_TYPE_IQ2_S,  HEED_TYPE_IQ3_XXS, HEED_TYPE_IQ3_S,
+                                 HEED_TYPE_IQ1_S,  HEED_TYPE_IQ1_M,   HEED_TYPE_TQ1_0,
+                                 HEED_TYPE_TQ2_0};
 
 static bool listed(const int *list, int n, int t)
 {
@@ -400,8 +401,11 @@ Test(types, round_trip_error_bounds)
  * FNV-1a hashes of quantising corner_data (seed 7, 544 super-blocks) with
  * llama.cpp c392e50's quantize_row_*_ref, and of dequantising the result
  * with its dequantize_row_* (libggml-base, x86-64; ggml has no q8_1
- * dequantiser, so that one is q8_0's formula, qs[i] * d). A mismatch means
- * heed no longer writes llama.cpp's bytes or reads them to its floats.
+ * dequantiser, so that one is q8_0's formula, qs[i] * d). For iq4_nl and
+ * iq4_xs the quantiser is ggml_quantize_chunk with no importance matrix,
+ * as llama-quantize runs it (iq4_nl's _ref makes other bytes). A mismatch
+ * means heed no longer writes llama.cpp's bytes or reads them to its
+ * floats.
  */
 static const struct {
     int type;
@@ -422,6 +426,8 @@ static const struct {
     {HEED_TYPE_Q5_K, 0x14a1f7e8054208a5ull, 0x51d7a9cb4477fc95ull},
     {HEED_TYPE_Q6_K, 0xfc23779da933150cull, 0x2f8efc44fafe9d38ull},
     {HEED_TYPE_Q8_K, 0x2b8ef9494b7cb22dull, 0x7a1a8b9dfb30f169ull},
+    {HEED_TYPE_IQ4_NL, 0xb2649f41baed717bull, 0x2a85392a5b734f67ull},
+    {HEED_TYPE_IQ4_XS, 0x2ae51f4539aa91ceull, 0x528041219fb1334eull},
 };
 
 Test(types, quantize_matches_llama_cpp)
@@ -447,6 +453,78 @@ Test(types, quantize_matches_llama_cpp)
     free(x);
     free(y);
     free(q);
+}
+
+/*
+ * n elements (a multiple of 256) of inputs that stress the codebook
+ * quantisers, one kind per 256-element super-block (runs of 32 within):
+ * all zero (±0), Gaussian with one outlier 10^4 times larger, f32
+ * subnormals beside runs tiny enough that the step underflows f16,
+ * negative only, positive only, steps in f16's subnormal range, steps
+ * beyond f16's range, and exact codebook multiples, constants and ±1.
+ */
+static void awkward_data(float *x, int64_t n)
+{
+    for (int64_t b = 0; b < n / 256; b++) {
+        float *v = x + 256 * b;
+        for (int i = 0; i < 256; i++) {
+            const float g = rng_gauss();
+            const int run = i / 32;
+            switch (b % 8) {
+            case 0: v[i] = i % 2 ? -0.0f : 0.0f; break;
+            case 1: v[i] = i == 100 ? 30000.0f : g; break;
+            case 2: v[i] = run < 4 ? (float)((int)(rng_u32() % 2001) - 1000) * 0x1p-149f
+                                   : g * 1e-12f; break;
+            case 3: v[i] = -(fabsf(g) + 0.5f); break;
+            case 4: v[i] = 3.0f * fabsf(g) + 1.0f; break;
+            case 5: v[i] = g * 1e-5f; break;
+            case 6: v[i] = g * 1e7f; break;
+            default:
+                v[i] = run < 4 ? heed_iq4_nl_values[i % 16] * 0.25f : run < 6 ? 0.5f : i % 2 ? 1.0f : -1.0f;
+                break;
+            }
+        }
+    }
+}
+
+/*
+ * The codebook quantisers on awkward_data (seed 3, 8 super-blocks): the
+ * bytes llama.cpp c392e50's ggml_quantize_chunk writes for it (no
+ * importance matrix) and the floats its dequantisers read back, as FNV-1a
+ * hashes; every element within its bound (quant_bounds.c); the all-zero
+ * super-block back as zeros.
+ */
+Test(types, iq4_awkward_inputs_match_llama_cpp)
+{
+    enum { N = 8 * 256 };
+    static const struct {
+        int type;
+        uint64_t quant, dequant;
+    } want[] = {
+        {HEED_TYPE_IQ4_NL, 0x463b8f243a5791f6ull, 0x71a4da8a037c698aull},
+        {HEED_TYPE_IQ4_XS, 0x6ced3cbf6312c3efull, 0x1c8441b0af03fad3ull},
+    };
+    static float x[N], y[N];
+    static unsigned char q[N]; /* more than either type needs */
+    rng_seed(3);
+    awkward_data(x, N);
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        const heed_type_traits *tt = heed_type_get(want[k].type);
+        const size_t size = heed_type_row_size(want[k].type, N);
+        memset(q, 0xa5, sizeof q); /* a byte the quantiser leaves shows */
+        tt->from_float(x, q, N);
+        tt->to_float(q, y, N);
+        cr_expect_eq(fnv1a(q, size), want[k].quant, "%s: quantised bytes differ", tt->name);
+        cr_expect_eq(fnv1a(y, sizeof y), want[k].dequant, "%s: dequantised floats differ",
+                     tt->name);
+        qb_result res = {0};
+        qb_check_row(want[k].type, x, q, y, N, &res);
+        cr_expect_eq(res.n_bad, 0, "%s: %lld elements out of bound; first: %s", tt->name,
+                     (long long)res.n_bad, res.first_bad);
+        for (int i = 0; i < 256; i++)
+            cr_expect(f32_bits(y[i]) == 0 || f32_bits(y[i]) == 0x80000000u,
+                      "%s: zero input element %d dequantised to %g", tt->name, i, y[i]);
+    }
 }
 
 /* ------------------------------------------------- hand-built blocks */

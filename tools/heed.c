@@ -38,7 +38,7 @@ static const command commands[] = {
     {"detokenize", cmd_detokenize, USAGE_DETOKENIZE, "the text of token ids"},
     {"quantize", cmd_quantize, USAGE_QUANTIZE,
      "convert a model's matrices to TYPE (f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 "
-     "q2_K q3_K q4_K q5_K q6_K)"},
+     "q2_K q3_K q4_K q5_K q6_K iq4_nl iq4_xs)"},
     {"bench", cmd_bench, USAGE_BENCH,
      "prompt (pp) and generation (tg) tokens/s, and the memory bandwidth generation reaches"},
     {"synth", cmd_synth, USAGE_SYNTH,

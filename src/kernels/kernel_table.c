@@ -50,7 +50,7 @@ static const heed_type_kernels table[HEED_TYPE_COUNT] = {
         [A5] = X86({heed_dot_q4_0_avx2, heed_gemv_q4_0_avx2, heed_tile_q4_0_avx2}),
         [VN] = X86({heed_dot_q4_0_vnni, heed_gemv_q4_0_vnni, heed_tile_q4_0_vnni,
                     &heed_packed_q4_0_vnni})}},
-    /* read only: a dot product, the AVX2 one on every x86 level */
+    /* the codebook, grid and ternary types: the AVX2 dot on every x86 level */
     [HEED_TYPE_IQ4_NL] = {HEED_TYPE_Q8_0, heed_quantize_act_q8_0, {
         [S] = {heed_dot_iq4_nl_scalar}, [A2] = X86({heed_dot_iq4_nl_avx2}),
         [A5] = X86({heed_dot_iq4_nl_avx2}), [VN] = X86({heed_dot_iq4_nl_avx2})}},

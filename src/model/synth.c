@@ -457,7 +457,7 @@ heed_status heed_synth(const char *shape, int type, uint64_t seed, int n_threads
     if (!tt || !tt->from_float || heed_file_type_of(type) < 0)
         return heed_fail(HEED_ERR_UNSUPPORTED, "cannot make a model of type %s (heed writes "
                          "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, "
-                         "q5_K, q6_K)", heed_type_name(type));
+                         "q5_K, q6_K, iq4_nl, iq4_xs)", heed_type_name(type));
     if (n_threads <= 0)
         n_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     synth s = {.w = heed_gguf_writer_new(), .type = type, .n_threads = n_threads, .seed = seed};

@@ -21,6 +21,8 @@ int heed_file_type_of(int t)
     case HEED_TYPE_Q4_K: return 15; /* Q4_K_M */
     case HEED_TYPE_Q5_K: return 17; /* Q5_K_M */
     case HEED_TYPE_Q6_K: return 18;
+    case HEED_TYPE_IQ4_NL: return 25;
+    case HEED_TYPE_IQ4_XS: return 30;
     case HEED_TYPE_BF16: return 32;
     default: return -1;
     }
@@ -34,6 +36,9 @@ int heed_type_for_rows(int type, int64_t ne0)
     case HEED_TYPE_Q4_K: type = HEED_TYPE_Q5_0; break;
     case HEED_TYPE_Q5_K: type = HEED_TYPE_Q5_1; break;
     case HEED_TYPE_Q6_K: type = HEED_TYPE_Q8_0; break;
+    case HEED_TYPE_Q2_K:
+    case HEED_TYPE_Q3_K:
+    case HEED_TYPE_IQ4_XS: type = HEED_TYPE_IQ4_NL; break;
     default: type = HEED_TYPE_Q4_0; break;
     }
     return ne0 % heed_type_get(type)->block_size == 0 ? type : HEED_TYPE_F16;

@@ -23,8 +23,9 @@ int heed_file_type_of(int t);
 
 /* The type a matrix with rows of ne0 elements gets when type is asked:
  * type itself when its block size divides ne0, else a 32-element type as
- * llama.cpp falls back to (q4_K→q5_0, q5_K→q5_1, q6_K→q8_0, others→q4_0),
- * else f16. */
+ * llama.cpp falls back to (q4_K→q5_0, q5_K→q5_1, q6_K→q8_0, q2_K, q3_K and
+ * iq4_xs→iq4_nl; llama.cpp has none for the others, heed takes q4_0), else
+ * f16. */
 int heed_type_for_rows(int type, int64_t ne0);
 
 #endif

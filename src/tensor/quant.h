@@ -7,7 +7,9 @@
  * struct in blocks.h (2 bytes, 4 for q8_K).
  *
  * heed_quantize_* reproduce llama.cpp's quantize_row_*_ref (c392e50)
- * bit for bit, so heed writes the same files as `llama-quantize --pure`;
+ * bit for bit (iq4_nl, iq4_xs: its quantize_iq4_* with no importance
+ * matrix, the path llama-quantize takes, which for these two is not the
+ * _ref's), so heed writes the same files as `llama-quantize --pure`;
  * heed_dequantize_* reproduce its dequantize_row_* bit for bit, so kernels
  * can be checked against them exactly.
  */
@@ -15,14 +17,13 @@
 #define HEED_TENSOR_QUANT_H
 
 #include <stdint.h>
+#include <string.h>
 
 /* quant_legacy.c: plain floats and the 32-element block types */
 void heed_dequantize_f32(const void *src, float *dst, int64_t n);
 void heed_dequantize_f16(const void *src, float *dst, int64_t n);
 void heed_dequantize_bf16(const void *src, float *dst, int64_t n);
 void heed_dequantize_q4_0(const void *src, float *dst, int64_t n);
-void heed_dequantize_iq4_nl(const void *src, float *dst, int64_t n); /* read only */
-void heed_dequantize_iq4_xs(const void *src, float *dst, int64_t n); /* read only */
 void heed_dequantize_mxfp4(const void *src, float *dst, int64_t n);  /* read only */
 /* quant_iq.c: the grid and ternary types (tensor/iq.h), read only */
 void heed_dequantize_iq2_xxs(const void *src, float *dst, int64_t n);
@@ -55,6 +56,24 @@ void heed_quantize_q8_1(const float *src, void *dst, int64_t n);
  * it lands exactly on their extreme level. */
 float heed_signed_absmax(const float *x, int n, float *amax);
 
+/* Below this magnitude a (sub-)block counts as all zero (llama.cpp's
+ * GROUP_MAX_EPS). */
+#define HEED_GROUP_MAX_EPS 1e-15f
+
+/*
+ * Rounds to the nearest integer, ties to even, for |v| < 2^22: adding
+ * 1.5 * 2^23 leaves the rounded integer in the low mantissa bits. Larger
+ * or non-finite v give some int, never undefined behaviour — and the same
+ * int as llama.cpp, which rounds this way.
+ */
+static inline int heed_nearest_int(float v)
+{
+    float t = v + 12582912.0f;
+    uint32_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    return (int)(bits & 0x7fffff) - 0x400000;
+}
+
 /* quant_k.c: the 256-element super-block types */
 void heed_dequantize_q2_K(const void *src, float *dst, int64_t n);
 void heed_dequantize_q3_K(const void *src, float *dst, int64_t n);
@@ -69,6 +88,12 @@ void heed_quantize_q4_K(const float *src, void *dst, int64_t n);
 void heed_quantize_q5_K(const float *src, void *dst, int64_t n);
 void heed_quantize_q6_K(const float *src, void *dst, int64_t n);
 void heed_quantize_q8_K(const float *src, void *dst, int64_t n);
+
+/* quant_iq4.c: the 4-bit codebook types */
+void heed_dequantize_iq4_nl(const void *src, float *dst, int64_t n);
+void heed_dequantize_iq4_xs(const void *src, float *dst, int64_t n);
+void heed_quantize_iq4_nl(const float *src, void *dst, int64_t n);
+void heed_quantize_iq4_xs(const float *src, void *dst, int64_t n);
 
 /* The 6-bit scale and min of sub-block j (0..7) of a q4_K / q5_K block,
  * unpacked from its 12 `scales` bytes. */

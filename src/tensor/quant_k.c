@@ -23,23 +23,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Below this a sub-block counts as all zero. */
-#define GROUP_MAX_EPS 1e-15f
-
-/*
- * Rounds to the nearest integer, ties to even, for |v| < 2^22: adding
- * 1.5 * 2^23 leaves the rounded integer in the low mantissa bits. Larger
- * or non-finite v give some int, never undefined behaviour — and the same
- * int as llama.cpp, which rounds this way.
- */
-static int nearest_int(float v)
-{
-    float t = v + 12582912.0f;
-    uint32_t bits;
-    memcpy(&bits, &t, sizeof bits);
-    return (int)(bits & 0x7fffff) - 0x400000;
-}
-
 static int clamp_int(int v, int lo, int hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
@@ -57,14 +40,14 @@ static float fit_symmetric(int n, int nmax, const float *x, int8_t *L)
 {
     float amax;
     const float max = heed_signed_absmax(x, n, &amax);
-    if (amax < GROUP_MAX_EPS) {
+    if (amax < HEED_GROUP_MAX_EPS) {
         memset(L, 0, (size_t)n);
         return 0.0f;
     }
     float sumlx = 0.0f, suml2 = 0.0f;
     float iscale = -nmax / max;
     for (int i = 0; i < n; i++) {
-        int l = clamp_int(nearest_int(iscale * x[i]), -nmax, nmax - 1);
+        int l = clamp_int(heed_nearest_int(iscale * x[i]), -nmax, nmax - 1);
         L[i] = (int8_t)(l + nmax);
         float w = x[i] * x[i];
         sumlx += w * x[i] * l;
@@ -78,7 +61,7 @@ static float fit_symmetric(int n, int nmax, const float *x, int8_t *L)
         iscale = -(nmax + 0.1f * k) / max;
         sumlx = suml2 = 0.0f;
         for (int i = 0; i < n; i++) {
-            int l = clamp_int(nearest_int(iscale * x[i]), -nmax, nmax - 1);
+            int l = clamp_int(heed_nearest_int(iscale * x[i]), -nmax, nmax - 1);
             float w = x[i] * x[i];
             sumlx += w * x[i] * l;
             suml2 += w * l * l;
@@ -86,7 +69,7 @@ static float fit_symmetric(int n, int nmax, const float *x, int8_t *L)
         /* sumlx^2/suml2 is the error reduction; compare without dividing */
         if (suml2 > 0.0f && sumlx * sumlx > best * suml2) {
             for (int i = 0; i < n; i++)
-                L[i] = (int8_t)(nmax + clamp_int(nearest_int(iscale * x[i]), -nmax, nmax - 1));
+                L[i] = (int8_t)(nmax + clamp_int(heed_nearest_int(iscale * x[i]), -nmax, nmax - 1));
             scale = sumlx / suml2;
             best = scale * sumlx;
         }
@@ -104,14 +87,14 @@ static float fit_symmetric_greedy(int n, int nmax, const float *x, int8_t *L)
 {
     float amax;
     const float max = heed_signed_absmax(x, n, &amax);
-    if (amax < GROUP_MAX_EPS) {
+    if (amax < HEED_GROUP_MAX_EPS) {
         memset(L, 0, (size_t)n);
         return 0.0f;
     }
     const float iscale = -nmax / max;
     float sumlx = 0.0f, suml2 = 0.0f;
     for (int i = 0; i < n; i++) {
-        int l = clamp_int(nearest_int(iscale * x[i]), -nmax, nmax - 1);
+        int l = clamp_int(heed_nearest_int(iscale * x[i]), -nmax, nmax - 1);
         L[i] = (int8_t)l;
         float w = x[i] * x[i];
         sumlx += w * x[i] * l;
@@ -125,7 +108,7 @@ static float fit_symmetric_greedy(int n, int nmax, const float *x, int8_t *L)
             float slx = sumlx - w * x[i] * L[i];
             if (slx > 0.0f) {
                 float sl2 = suml2 - w * L[i] * L[i];
-                int l = clamp_int(nearest_int(x[i] * sl2 / slx), -nmax, nmax - 1);
+                int l = clamp_int(heed_nearest_int(x[i] * sl2 / slx), -nmax, nmax - 1);
                 if (l != L[i]) {
                     slx += w * x[i] * l;
                     sl2 += w * l * l;
@@ -182,7 +165,7 @@ static float fit_affine(int n, int nmax, const float *x, const float *w, uint8_t
     float scale = 1 / iscale;
     float best_err = 0.0f;
     for (int i = 0; i < n; i++) {
-        L[i] = (uint8_t)clamp_int(nearest_int(iscale * (x[i] - min)), 0, nmax);
+        L[i] = (uint8_t)clamp_int(heed_nearest_int(iscale * (x[i] - min)), 0, nmax);
         float e = scale * L[i] + min - x[i];
         e = use_mad ? fabsf(e) : e * e;
         best_err += w[i] * e;
@@ -192,7 +175,7 @@ static float fit_affine(int n, int nmax, const float *x, const float *w, uint8_t
         iscale = (rmin + rdelta * k + nmax) / (max - min);
         float sum_l = 0.0f, sum_l2 = 0.0f, sum_xl = 0.0f;
         for (int i = 0; i < n; i++) {
-            int l = clamp_int(nearest_int(iscale * (x[i] - min)), 0, nmax);
+            int l = clamp_int(heed_nearest_int(iscale * (x[i] - min)), 0, nmax);
             aux[i] = (uint8_t)l;
             sum_l += w[i] * l;
             sum_l2 += w[i] * l * l;
@@ -265,7 +248,7 @@ void heed_quantize_q2_K(const float *src, void *dst, int64_t n)
         if (max_scale > 0.0f) {
             const float iscale = 15.0f / max_scale;
             for (int s = 0; s < 16; s++)
-                y[b].scales[s] = (uint8_t)nearest_int(iscale * scales[s]);
+                y[b].scales[s] = (uint8_t)heed_nearest_int(iscale * scales[s]);
             y[b].d = heed_f32_to_f16(max_scale / 15.0f);
         } else {
             memset(y[b].scales, 0, sizeof y[b].scales);
@@ -274,7 +257,7 @@ void heed_quantize_q2_K(const float *src, void *dst, int64_t n)
         if (max_min > 0.0f) {
             const float iscale = 15.0f / max_min;
             for (int s = 0; s < 16; s++)
-                y[b].scales[s] = (uint8_t)(y[b].scales[s] | nearest_int(iscale * mins[s]) << 4);
+                y[b].scales[s] = (uint8_t)(y[b].scales[s] | heed_nearest_int(iscale * mins[s]) << 4);
             y[b].dmin = heed_f32_to_f16(max_min / 15.0f);
         } else {
             y[b].dmin = heed_f32_to_f16(0.0f);
@@ -286,7 +269,7 @@ void heed_quantize_q2_K(const float *src, void *dst, int64_t n)
                 continue;
             const float dm = heed_f16_to_f32(y[b].dmin) * (y[b].scales[s] >> 4);
             for (int i = 0; i < 16; i++)
-                L[16 * s + i] = (uint8_t)clamp_int(nearest_int((x[16 * s + i] + dm) / d), 0, 3);
+                L[16 * s + i] = (uint8_t)clamp_int(heed_nearest_int((x[16 * s + i] + dm) / d), 0, 3);
         }
         pack_2bit(L, y[b].qs);
     }
@@ -331,7 +314,7 @@ void heed_quantize_q3_K(const float *src, void *dst, int64_t n)
         if (max_scale != 0.0f) {
             const float iscale = -32.0f / max_scale;
             for (int s = 0; s < 16; s++) {
-                int l = clamp_int((int8_t)nearest_int(iscale * scales[s]), -32, 31) + 32;
+                int l = clamp_int((int8_t)heed_nearest_int(iscale * scales[s]), -32, 31) + 32;
                 heed_q3_K_scale_put(y[b].scales, s, l);
             }
             y[b].d = heed_f32_to_f16(1 / iscale);
@@ -344,7 +327,7 @@ void heed_quantize_q3_K(const float *src, void *dst, int64_t n)
             if (d == 0.0f)
                 continue;
             for (int i = 16 * s; i < 16 * s + 16; i++)
-                L[i] = (int8_t)(clamp_int(nearest_int(x[i] / d), -4, 3) + 4);
+                L[i] = (int8_t)(clamp_int(heed_nearest_int(x[i] / d), -4, 3) + 4);
         }
 
         /* bit 2 of level i goes to hmask[i%32] bit i/32; the rest as q2_K */
@@ -423,8 +406,8 @@ static void k_fit_scales(const float *x, int nmax, float rmin, int nstep, uint8_
     for (int s = 0; s < 8; s++) {
         /* a negative fit wraps through uint8 and so clamps to 63, as in
          * llama.cpp */
-        uint8_t ls = (uint8_t)nearest_int(inv_scale * sub_scales[s]);
-        uint8_t lm = (uint8_t)nearest_int(inv_min * mins[s]);
+        uint8_t ls = (uint8_t)heed_nearest_int(inv_scale * sub_scales[s]);
+        uint8_t lm = (uint8_t)heed_nearest_int(inv_min * mins[s]);
         ls = ls < 63 ? ls : 63;
         lm = lm < 63 ? lm : 63;
         if (s < 4) {
@@ -452,7 +435,7 @@ static void k_relevel(const float *x, int nmax, const uint8_t *scales, uint16_t 
             continue;
         const float dm = heed_f16_to_f32(dmin16) * mn;
         for (int i = 32 * s; i < 32 * s + 32; i++)
-            L[i] = (uint8_t)clamp_int(nearest_int((x[i] + dm) / d), 0, nmax);
+            L[i] = (uint8_t)clamp_int(heed_nearest_int((x[i] + dm) / d), 0, nmax);
     }
 }
 
@@ -544,7 +527,7 @@ void heed_quantize_q6_K(const float *src, void *dst, int64_t n)
                 max_scale = scales[s];
             }
         }
-        if (max_abs_scale < GROUP_MAX_EPS) {
+        if (max_abs_scale < HEED_GROUP_MAX_EPS) {
             memset(&y[b], 0, sizeof y[b]);
             continue;
         }
@@ -553,7 +536,7 @@ void heed_quantize_q6_K(const float *src, void *dst, int64_t n)
         const float iscale = -128.0f / max_scale;
         y[b].d = heed_f32_to_f16(1 / iscale);
         for (int s = 0; s < 16; s++) {
-            int l = nearest_int(iscale * scales[s]);
+            int l = heed_nearest_int(iscale * scales[s]);
             y[b].scales[s] = (int8_t)(l < 127 ? l : 127);
         }
 
@@ -562,7 +545,7 @@ void heed_quantize_q6_K(const float *src, void *dst, int64_t n)
             if (d == 0.0f)
                 continue;
             for (int i = 16 * s; i < 16 * s + 16; i++)
-                L[i] = (int8_t)(clamp_int(nearest_int(x[i] / d), -32, 31) + 32);
+                L[i] = (int8_t)(clamp_int(heed_nearest_int(x[i] / d), -32, 31) + 32);
         }
 
         /* see blocks.h for where each element's 4 + 2 bits go */
@@ -610,7 +593,7 @@ void heed_quantize_q8_K(const float *src, void *dst, int64_t n)
         /* -127 (not -128) keeps every level in -127..127 */
         const float iscale = -127.0f / max;
         for (int i = 0; i < HEED_QK_K; i++) {
-            int v = nearest_int(iscale * src[i]);
+            int v = heed_nearest_int(iscale * src[i]);
             y[b].qs[i] = (int8_t)(v < 127 ? v : 127);
         }
         for (int s = 0; s < 16; s++) {

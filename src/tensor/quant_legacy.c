@@ -140,23 +140,7 @@ void heed_dequantize_q4_0(const void *src, float *dst, int64_t n)
     }
 }
 
-/* ----------------------------------------------------------------- iq4_nl */
-
-void heed_dequantize_iq4_nl(const void *src, float *dst, int64_t n)
-{
-    const heed_block_iq4_nl *x = src;
-    for (int64_t b = 0; b < n / 32; b++, dst += 32)
-        heed_codebook_values32(heed_iq4_nl_values, x[b].qs, heed_f16_to_f32(x[b].d), dst);
-}
-
-void heed_dequantize_iq4_xs(const void *src, float *dst, int64_t n)
-{
-    const heed_block_iq4_xs *x = src;
-    for (int64_t b = 0; b < n / HEED_QK_K; b++, x++)
-        for (int ib = 0; ib < 8; ib++, dst += 32)
-            heed_codebook_values32(heed_iq4_nl_values, x->qs + 16 * ib,
-                                   heed_f16_to_f32(x->d) * (float)heed_iq4_xs_scale(x, ib), dst);
-}
+/* ------------------------------------------------------------------ mxfp4 */
 
 void heed_dequantize_mxfp4(const void *src, float *dst, int64_t n)
 {

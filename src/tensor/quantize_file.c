@@ -5,8 +5,7 @@
  * metadata is copied with general.file_type and general.quantization_version
  * updated. Rows the target's block size does not divide fall back to a
  * 32-element type as llama.cpp does (q4_K→q5_0, q5_K→q5_1, q6_K→q8_0,
- * q2_K/q3_K→q4_0 where llama.cpp uses iq4_nl, which heed cannot write),
- * and to f16 when even that does not divide.
+ * q2_K/q3_K/iq4_xs→iq4_nl), and to f16 when even that does not divide.
  */
 #include "heed.h"
 
@@ -32,7 +31,7 @@ heed_status heed_quantize_file(const char *in_path, const char *out_path, int ty
     if (!tt || !tt->from_float || heed_file_type_of(type) < 0)
         return heed_fail(HEED_ERR_UNSUPPORTED, "cannot convert a model to type %s "
                          "(heed writes f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, "
-                         "q2_K, q3_K, q4_K, q5_K, q6_K)", heed_type_name(type));
+                         "q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs)", heed_type_name(type));
     if (n_threads <= 0)
         n_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     heed_gguf *in = NULL;

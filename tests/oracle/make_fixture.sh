@@ -7,9 +7,9 @@
 # margins, written to tests/models/SHAPE-TYPE.json and .logits.f32.
 # PEER_LOGITS is peer_logits built by build.sh; the test
 # (tests/test_archs.c) makes the same synth file and compares heed to it.
-# With GGUF=tests/models/NAME.gguf (a file heed cannot write, e.g. made by
-# the peer's llama-quantize, committed when small) that file is the model
-# and TYPE only names the case.
+# With GGUF=tests/models/NAME.gguf (a file the peer made, e.g. with its
+# llama-quantize from a synth model, committed when small) that file is the
+# model and TYPE only names the case.
 set -eu
 peer=$1; peer_name=$2; shape=$3; type=$4; kv=$5; n_ids=${6:-48}
 heed=${HEED:-build/heed}
