@@ -182,6 +182,16 @@ async function testPage(browser, url, name, { expectThumbs, shot }) {
         const shown = await page.evaluate(() => document.querySelector('[data-stat="sink_share"]')?.textContent);
         const want = sinkHead.sink.reduce((a, b) => a + b, 0) / sinkHead.sink.length;
         check(shown === want.toFixed(3), `${name}: sink share shows ${shown}, want ${want.toFixed(3)}`);
+        // ... and each row's share in the heatmap's sink column, as its tooltip says
+        const D = await page.evaluate(() => window.heedPage.state().detail);
+        const box = await page.locator('.heed-detail-wrap canvas').boundingBox();
+        check(D && D.sinkX > D.left, `${name}: no sink column beside the heatmap`);
+        for (const r of D && D.sinkX > D.left ? [0, Math.floor(sinkHead.sink.length / 2), sinkHead.sink.length - 1] : []) {
+            await page.mouse.move(box.x + D.sinkX + D.cell / 2, box.y + D.top + (r + 0.5) * D.cell);
+            const tip = await page.evaluate(() => document.querySelector('.heed-tip').textContent);
+            check(tip.endsWith(`learned sink  ${sinkHead.sink[r].toFixed(4)}`),
+                `${name}: row ${r}'s sink cell says "${tip}", want ${sinkHead.sink[r].toFixed(4)}`);
+        }
     }
 
     errors.forEach((e) => check(false, `${name}: ${e}`));
