@@ -448,3 +448,29 @@ Test(model, broken_experts_are_named)
               heed_last_error());
     cr_expect_null(m);
 }
+
+/* A sliding-window layer caches only its window and a batch: the KV cache
+ * of tiny-gemma3 (5 layers with a window of 16 to 1 global, 2 kv heads of
+ * 32, f32) grows with n_ctx by the global layer's rows alone, and holds
+ * 16 + 256 positions (the window and one batch) in each sliding layer. */
+Test(model, sliding_layers_cache_only_their_window)
+{
+    const char *path = test_tmp_path("tiny-gemma3-kv.gguf");
+    cr_assert_eq(heed_synth("tiny-gemma3", HEED_TYPE_F32, 1, 1, path), HEED_OK, "%s", heed_last_error());
+    heed_model *m;
+    cr_assert_eq(heed_model_load(path, &m), HEED_OK, "%s", heed_last_error());
+    const size_t per_position = 2 * 2 * 32 * sizeof(float); /* k and v, 2 heads of 32 */
+    size_t bytes[2];
+    for (int i = 0; i < 2; i++) {
+        heed_context_params p = heed_context_default_params();
+        p.n_ctx = 2048 << i;
+        p.type_k = p.type_v = HEED_TYPE_F32;
+        heed_context *c;
+        cr_assert_eq(heed_context_new(m, &p, &c), HEED_OK, "%s", heed_last_error());
+        bytes[i] = heed_context_kv_bytes(c);
+        heed_context_free(c);
+    }
+    cr_expect_eq(bytes[1], per_position * (4096 + 5 * (16 + 256)), "%zu bytes", bytes[1]);
+    cr_expect_eq(bytes[1] - bytes[0], per_position * 2048, "the global layer alone grows");
+    heed_model_free(m);
+}
