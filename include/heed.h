@@ -691,6 +691,94 @@ int heed_lookup_draft(const int32_t *hist, int n, int n_min, int n_max, int32_t 
  * the sampler then behaves as newly made. */
 void heed_sampler_reset(heed_sampler *s);
 
+/* ------------------------------------------------------------ generation */
+
+/* log Σ exp(x[i]) over x[0..n), in double (the log-softmax's normaliser:
+ * token i's log-probability is x[i] minus it); -inf when n is 0. */
+double heed_log_sum_exp(const float *x, int64_t n);
+
+/* The ids of the (at most) k largest of x[0..n), largest first, ties to
+ * the lower id, NaNs skipped, into ids[0..k); returns how many. */
+int heed_top_k(const float *x, int64_t n, int k, int32_t *ids);
+
+/*
+ * A generator: a prompt's continuation on a context, one token per step —
+ * the sampler, the streaming detokenizer, stop strings, log-probabilities
+ * and prompt-lookup drafts in one loop, which `heed run`, `heed serve`
+ * and the Python package all run.
+ */
+typedef struct heed_generator heed_generator;
+
+enum { HEED_GEN_MAX_TOP = 20, HEED_GEN_MAX_STOPS = 16 };
+
+typedef struct heed_generate_params {
+    heed_sampler_params sampler;
+    int max_tokens;            /* tokens to generate at most; <= 0: no limit */
+    const char *const *stops;  /* stop strings: the text ends before the first
+                                  to appear (copied; at most HEED_GEN_MAX_STOPS) */
+    int n_stops;
+    int top_logprobs;          /* < 0: no log-probabilities; else the token's
+                                  and its top_logprobs likeliest alternatives
+                                  (at most HEED_GEN_MAX_TOP) */
+    int lookup;                /* prompt-lookup draft tokens per step (0: off);
+                                  the output stays plain decoding's */
+    bool ignore_eos;           /* an end-of-generation token is text as any */
+} heed_generate_params;
+
+/* The sampler's defaults, no limit, no stops, no log-probabilities. */
+heed_generate_params heed_generate_default_params(void);
+
+typedef enum heed_gen_finish {
+    HEED_GEN_RUNNING = 0,
+    HEED_GEN_EOG,          /* the model ended it (an end-of-generation token) */
+    HEED_GEN_STOP,         /* a stop string appeared                          */
+    HEED_GEN_LENGTH,       /* max_tokens generated, or heed_generator_stop    */
+    HEED_GEN_CONTEXT_FULL, /* no room left in the context for the next token */
+    HEED_GEN_ERROR,        /* an evaluation failed: heed_generator_status     */
+} heed_gen_finish;
+
+/* A generated token: its id and, with top_logprobs >= 0, its
+ * log-probability under the distribution before sampling (temperature 1,
+ * no truncation) and the n_top likeliest ids with theirs. */
+typedef struct heed_gen_token {
+    int32_t id;
+    float logprob;
+    int n_top;
+    int32_t top_ids[HEED_GEN_MAX_TOP];
+    float top_logprobs[HEED_GEN_MAX_TOP];
+} heed_gen_token;
+
+/*
+ * Starts a generation on c: resets it, shows the prompt to the sampler's
+ * penalties and evaluates it. v turns tokens into text (NULL: ids only —
+ * then no stop strings, and the end of generation is the model's EOS).
+ * c and v must outlive the generator. On failure *out is NULL.
+ */
+heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32_t *prompt,
+                               int n_prompt, const heed_generate_params *p,
+                               heed_generator **out);
+void heed_generator_free(heed_generator *g);
+
+/*
+ * One step: samples the next token (into *tok, may be NULL), appends its
+ * text and evaluates it. *text, *len: the text that is final now — bytes
+ * that could still begin a stop string, or split a UTF-8 character, are
+ * held back until they cannot. Returns true while generation goes on;
+ * false once finished (*tok is then the last token sampled, which, for
+ * HEED_GEN_EOG, added no text), after which steps return false and no
+ * text. The concatenated texts are the whole output.
+ */
+bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
+                         heed_gen_token *tok);
+/* Ends a running generation now (HEED_GEN_LENGTH), giving the text still
+ * held back. */
+void heed_generator_stop(heed_generator *g, const char **text, size_t *len);
+heed_gen_finish heed_generator_finish(const heed_generator *g);
+/* What failed, for HEED_GEN_ERROR (HEED_OK otherwise). */
+heed_status heed_generator_status(const heed_generator *g);
+/* Tokens generated (an ending EOG token not counted). */
+int heed_generator_n_tokens(const heed_generator *g);
+
 /* --------------------------------------------------------------- capture */
 
 /*

@@ -45,31 +45,21 @@ static int find_word(const heed_vocab *v, const int32_t *ids, int n, const char 
     return -1;
 }
 
-/* Prints the top_k keys of one row of n weights. */
+/* Prints the top_k keys of one row of n weights (those above 0). */
 static void print_row(const heed_vocab *v, const int32_t *ids, const float *w, int n, int top_k)
 {
-    int *order = malloc(sizeof *order * (size_t)n);
-    if (!order)
+    int32_t *best = malloc(sizeof *best * (size_t)top_k);
+    if (!best)
         return;
-    for (int i = 0; i < n; i++)
-        order[i] = i;
-    for (int i = 0; i < n && i < top_k; i++) { /* partial selection sort */
-        int best = i;
-        for (int j = i + 1; j < n; j++)
-            if (w[order[j]] > w[order[best]])
-                best = j;
-        int t = order[i];
-        order[i] = order[best];
-        order[best] = t;
-        if (w[order[i]] <= 0.0f)
-            break;
+    const int count = heed_top_k(w, n, top_k, best);
+    for (int i = 0; i < count && w[best[i]] > 0.0f; i++) {
         char text[96];
-        printf("    %-24s #%-4d %6.3f ", cli_piece(v, ids[order[i]], text, sizeof text),
-               order[i], (double)w[order[i]]);
-        cli_bar(w[order[i]]);
+        printf("    %-24s #%-4d %6.3f ", cli_piece(v, ids[best[i]], text, sizeof text), best[i],
+               (double)w[best[i]]);
+        cli_bar(w[best[i]]);
         putchar('\n');
     }
-    free(order);
+    free(best);
 }
 
 /* The terminal view: for each kept layer, the mean over the kept heads of

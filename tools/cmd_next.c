@@ -13,33 +13,14 @@
 #include "cli.h"
 #include "util/error.h"
 
-/* probs = softmax(logits / temp) over n, in double for the log-probs. */
-static void softmax_t(const float *logits, int n, double temp, double *probs)
+/* Divides logits by temp in place and ranks them: best[0..k) the k most
+ * probable ids; returns the normaliser of their log-probabilities. */
+static double rank(float *logits, int n, double temp, int k, int32_t *best)
 {
-    double max = logits[0];
-    for (int i = 1; i < n; i++)
-        max = fmax(max, logits[i]);
-    double sum = 0;
     for (int i = 0; i < n; i++)
-        sum += probs[i] = exp((logits[i] - max) / temp);
-    for (int i = 0; i < n; i++)
-        probs[i] /= sum;
-}
-
-/* The k most probable ids, most probable first (ties: lower id). */
-static void top_k(const double *p, int n, int k, int *out)
-{
-    for (int j = 0; j < k; j++)
-        out[j] = -1;
-    for (int i = 0; i < n; i++) {
-        int j = k;
-        while (j > 0 && (out[j - 1] < 0 || p[i] > p[out[j - 1]]))
-            j--;
-        if (j == k)
-            continue;
-        memmove(out + j + 1, out + j, sizeof *out * (size_t)(k - j - 1));
-        out[j] = i;
-    }
+        logits[i] = (float)(logits[i] / temp);
+    heed_top_k(logits, n, k, best);
+    return heed_log_sum_exp(logits, n);
 }
 
 int cmd_next(int argc, char **argv)
@@ -77,8 +58,7 @@ int cmd_next(int argc, char **argv)
     int32_t *ids = NULL;
     int n = 0, n_vocab = 0, n_layer = 0;
     float *logits = NULL, *resid = NULL;
-    double *probs = NULL;
-    int *best = NULL;
+    int32_t *best = NULL;
     heed_status st = cli_load(model, true, &m, &v);
     if (!st)
         st = cli_prompt("next", v, prompt, ids_text, false, &ids, &n);
@@ -88,10 +68,9 @@ int cmd_next(int argc, char **argv)
         if (k > n_vocab)
             k = n_vocab;
         logits = malloc(sizeof *logits * (size_t)n_vocab);
-        probs = malloc(sizeof *probs * (size_t)n_vocab);
         best = malloc(sizeof *best * (size_t)k);
         resid = malloc(sizeof *resid * (size_t)(n_layer + 1) * (size_t)heed_model_n_embd(m));
-        if (!logits || !probs || !best || !resid)
+        if (!logits || !best || !resid)
             st = heed_fail(HEED_ERR_NOMEM, "out of memory");
     }
     heed_context_params cp = heed_context_default_params();
@@ -106,15 +85,14 @@ int cmd_next(int argc, char **argv)
     if (st) {
         rc = cli_fail("next", st);
     } else {
-        softmax_t(logits, n_vocab, temp, probs);
-        top_k(probs, n_vocab, (int)k, best);
+        const double lse = rank(logits, n_vocab, temp, (int)k, best);
         printf("next token after %d tokens (temperature %g):\n", n, temp);
         char text[80];
         for (int j = 0; j < k; j++) {
+            const double logp = logits[best[j]] - lse;
             printf("  %3d  %-24s %7.4f  log %8.4f  ", j + 1,
-                   cli_piece(v, best[j], text, sizeof text), probs[best[j]],
-                   log(probs[best[j]]));
-            cli_bar(probs[best[j]]);
+                   cli_piece(v, best[j], text, sizeof text), exp(logp), logp);
+            cli_bar(exp(logp));
             putchar('\n');
         }
         for (int l = 0; lens && l < n_layer; l++) {
@@ -122,18 +100,16 @@ int cmd_next(int argc, char **argv)
                 rc = cli_fail("next", st);
                 break;
             }
-            softmax_t(logits, n_vocab, temp, probs);
-            top_k(probs, n_vocab, (int)(k < 5 ? k : 5), best);
+            const double lse_l = rank(logits, n_vocab, temp, (int)(k < 5 ? k : 5), best);
             printf(l ? "" : "logit lens (top tokens after each layer):\n");
             printf("  layer %2d ", l);
             for (int j = 0; j < (k < 5 ? k : 5); j++)
                 printf("%s%s %.3f", j ? "  " : "", cli_piece(v, best[j], text, sizeof text),
-                       probs[best[j]]);
+                       exp(logits[best[j]] - lse_l));
             putchar('\n');
         }
     }
     free(logits);
-    free(probs);
     free(best);
     free(resid);
     free(ids);

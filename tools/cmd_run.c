@@ -104,25 +104,6 @@ static void emit(const char *text, size_t len)
     fflush(stdout);
 }
 
-/* The end of the generated text, long enough to hold a stop string. */
-typedef struct text_tail {
-    char buf[512];
-    size_t len;
-} text_tail;
-
-/* Appends piece to the tail; true once the text contains stop. */
-static bool tail_add(text_tail *t, const char *stop, const char *piece, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (t->len == sizeof t->buf) { /* keep the last half */
-            memmove(t->buf, t->buf + sizeof t->buf / 2, sizeof t->buf / 2);
-            t->len = sizeof t->buf / 2;
-        }
-        t->buf[t->len++] = piece[i];
-    }
-    return stop && memmem(t->buf, t->len, stop, strlen(stop)) != NULL;
-}
-
 /* The vocabulary, when text is read or written: llama2.c's tokenizer.bin
  * given with -z, else the model file's own. */
 static heed_status load_vocab(const run_options *o, const heed_model *m, heed_vocab **v)
@@ -146,122 +127,62 @@ int cmd_run(int argc, char **argv)
     if (rc >= 0)
         return rc;
     heed_vocab *v = NULL;
-    heed_detok_stream *text = NULL;
     int32_t *ids = NULL;
     int n_prompt = 0;
     heed_model *m = NULL;
     heed_context *c = NULL;
-    heed_sampler *s = NULL;
-    float *logits = NULL;
+    heed_generator *g = NULL;
     heed_context_params cp = o.cp;
     cp.n_ctx = (int)o.n_ctx;
     cp.n_threads = (int)o.threads;
+    heed_generate_params gp = heed_generate_default_params();
+    gp.sampler = o.sp;
+    gp.max_tokens = (int)o.n_predict;
+    gp.stops = &o.stop;
+    gp.n_stops = o.stop ? 1 : 0;
+    gp.lookup = (int)o.lookup;
+    gp.ignore_eos = o.ignore_eos;
     rc = EXIT_OK;
     double t0 = heed_seconds(), t1 = t0, t2;
-    int n_gen = 0;
     heed_status st = heed_model_load(o.model, &m);
     if (!st)
         st = load_vocab(&o, m, &v);
-    if (!st && v && !(text = heed_detok_stream_new(v, false)))
-        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
     /* Control tokens written in the prompt count, as in llama-cli. */
     if (!st)
         st = cli_prompt("run", v, o.prompt, o.ids, true, &ids, &n_prompt);
     if (!st)
         st = heed_context_new(m, &cp, &c);
-    if (!st)
-        st = heed_sampler_new(&o.sp, heed_model_n_vocab(m), &s);
-    /* logits of the step: one row, or one per token of a lookup batch */
-    const size_t V = m ? (size_t)heed_model_n_vocab(m) : 0;
-    if (!st && !(logits = malloc(sizeof *logits * V * (size_t)(o.lookup + 1))))
-        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
-    /* the context's tokens, which lookup searches */
-    int32_t *hist = NULL, *batch = NULL;
-    int n_hist = 0;
-    if (!st && o.lookup &&
-        (!(hist = malloc(sizeof *hist * (size_t)heed_context_n_ctx(c))) ||
-         !(batch = malloc(sizeof *batch * (size_t)(o.lookup + 1)))))
-        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
     if (!st) {
         t0 = heed_seconds();
-        st = heed_context_eval(c, ids, n_prompt, logits, false);
+        st = heed_generator_new(c, v, ids, n_prompt, &gp, &g);
         t1 = heed_seconds();
-    }
-    for (int i = 0; !st && i < n_prompt; i++) /* the penalties see the prompt */
-        st = heed_sampler_accept(s, ids[i]);
-    if (hist) {
-        memcpy(hist, ids, sizeof *hist * (size_t)n_prompt);
-        n_hist = n_prompt;
     }
     if (!st && o.prompt && !o.print_ids)
         emit(o.prompt, strlen(o.prompt));
-    text_tail tail = {.len = 0};
-    bool stopped = false;
-    /* With lookup, the cache may hold draft tokens past the last sampled
-     * one: batch[1..n_draft], of which `at` are confirmed so far; row `at`
-     * of logits is what comes after the last confirmed token. */
-    int n_draft = 0, at = 0;
-    while (!st && !stopped && n_gen < o.n_predict) {
-        int32_t next = heed_sampler_sample(s, logits + (size_t)at * V);
-        bool end = v ? heed_vocab_is_eog(v, next) : next == heed_model_eos(m);
-        if (end && !o.ignore_eos)
-            break;
-        const char *piece = NULL;
-        size_t len = 0;
-        if (text && (st = heed_detok_stream_push(text, next, &piece, &len)))
-            break;
-        if (o.print_ids) {
-            printf(n_gen ? " %d" : "%d", next);
+    int n_gen = 0;
+    for (bool more = !st && o.n_predict > 0; more;) {
+        const char *text;
+        size_t len;
+        heed_gen_token tok;
+        more = heed_generator_step(g, &text, &len, &tok);
+        if (heed_generator_n_tokens(g) > n_gen && o.print_ids) {
+            printf(n_gen ? " %d" : "%d", tok.id);
             fflush(stdout);
-        } else {
-            emit(piece, len);
+        } else if (!o.print_ids) {
+            emit(text, len);
         }
-        n_gen++;
-        stopped = tail_add(&tail, o.stop, piece, len);
-        if (n_gen == o.n_predict || stopped)
-            break;
-        const int n_past = heed_context_n_past(c) - (n_draft - at); /* confirmed */
-        if (n_past == heed_context_n_ctx(c)) {
-            fprintf(stderr, "heed run: the context is full (%d positions); stopped after %d "
-                    "tokens (raise it with -c)\n", heed_context_n_ctx(c), n_gen);
-            break;
-        }
-        if ((st = heed_sampler_accept(s, next)))
-            break;
-        if (hist)
-            hist[n_hist++] = next;
-        if (at < n_draft && next == batch[1 + at]) { /* drafted right: already in the cache */
-            at++;
-            continue;
-        }
-        if (!o.lookup) {
-            st = heed_context_eval(c, &next, 1, logits, false);
-            continue;
-        }
-        /* drop the drafts not confirmed; evaluate next and a new draft,
-         * which must fit the context and what is left to generate */
-        if (n_draft > at && (st = heed_context_truncate(c, n_past)))
-            break;
-        const int room = heed_context_n_ctx(c) - n_past - 1, left = (int)(o.n_predict - n_gen) - 1;
-        int max = (int)o.lookup;
-        max = room < max ? room : max;
-        max = left < max ? left : max;
-        batch[0] = next;
-        n_draft = heed_lookup_draft(hist, n_hist, 2, 4, batch + 1, max);
-        at = 0;
-        st = heed_context_eval(c, batch, n_draft + 1, logits, n_draft > 0);
+        n_gen = heed_generator_n_tokens(g);
     }
     t2 = heed_seconds();
-    if (text) {
-        const char *rest;
-        size_t len;
-        heed_detok_stream_flush(text, &rest, &len);
-        emit(rest, len);
-    }
+    if (g && heed_generator_finish(g) == HEED_GEN_ERROR)
+        st = heed_generator_status(g);
     if (n_gen || (!st && !o.print_ids)) {
         putchar('\n');
         fflush(stdout);
     }
+    if (g && heed_generator_finish(g) == HEED_GEN_CONTEXT_FULL)
+        fprintf(stderr, "heed run: the context is full (%d positions); stopped after %d "
+                "tokens (raise it with -c)\n", heed_context_n_ctx(c), n_gen);
     if (st)
         rc = cli_fail("run", st);
     else
@@ -272,14 +193,10 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "heed run: %s, %d layers, context %d; resident memory %.1f MiB\n",
                 heed_model_arch(m), heed_model_n_layer(m), heed_context_n_ctx(c),
                 resident_mib());
-    free(logits);
-    free(hist);
-    free(batch);
     free(ids);
-    heed_sampler_free(s);
+    heed_generator_free(g);
     heed_context_free(c);
     heed_model_free(m);
-    heed_detok_stream_free(text);
     heed_vocab_free(v);
     return rc;
 }

@@ -78,24 +78,15 @@ typedef struct serve_gen_params {
     double deadline;
 } serve_gen_params;
 
-/* A token just generated, with its log-probability and the alternatives. */
-typedef struct serve_token {
-    int32_t id;
-    float logprob;
-    int n_top;
-    int32_t top_ids[20];
-    float top_logprobs[20];
-} serve_token;
-
 typedef struct serve_gen serve_gen;
 
 /* Evaluates the prompt on slot's context and gets ready to generate. */
 heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, int n_prompt,
                             const serve_gen_params *p, serve_gen **out);
-/* Generates one token; *text, *len: output text now final (stop strings
- * held back until they cannot match). Returns false once finished (then
- * *text may still hold the last piece). */
-bool serve_gen_step(serve_gen *g, const char **text, size_t *len, serve_token *tok);
+/* Generates one token (heed_generator_step), or ends the generation when
+ * the deadline has passed. Returns false once finished (then *text may
+ * still hold the last piece). */
+bool serve_gen_step(serve_gen *g, const char **text, size_t *len, heed_gen_token *tok);
 /* "stop" or "length" once finished, else NULL. */
 const char *serve_gen_finish(const serve_gen *g);
 int serve_gen_count(const serve_gen *g);

@@ -323,7 +323,7 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
 }
 
 /* The logprobs of one token, in the request kind's shape. */
-static void add_logprobs(const server *s, kind_t kind, cJSON *lp, const serve_token *t,
+static void add_logprobs(const server *s, kind_t kind, cJSON *lp, const heed_gen_token *t,
                          size_t offset)
 {
     if (kind == KIND_COMPLETION) {
@@ -477,7 +477,7 @@ static void produce(serve_stream *st)
     if (st->state == 1) {
         const char *text;
         size_t len;
-        serve_token tok;
+        heed_gen_token tok;
         const bool more = serve_gen_step(st->gen, &text, &len, &tok);
         st->req->n_gen = serve_gen_count(st->gen);
         cJSON *lp = NULL;
@@ -592,7 +592,7 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
     while (more) {
         const char *t;
         size_t n;
-        serve_token tok;
+        heed_gen_token tok;
         const size_t at = len;
         more = serve_gen_step(gen, &t, &n, &tok);
         char *grown = realloc(text, len + n + 1);

@@ -14,20 +14,6 @@
 #include "heed.h"
 #include "util/error.h"
 
-/* -log softmax(logits)[target], rounded as llama.cpp's: exponentials in
- * float, their sum and log in double. */
-static double nll_of(const float *logits, int32_t n_vocab, int32_t target)
-{
-    float max = logits[0];
-    for (int32_t i = 1; i < n_vocab; i++)
-        if (logits[i] > max)
-            max = logits[i];
-    double sum = 0.0;
-    for (int32_t i = 0; i < n_vocab; i++)
-        sum += (double)expf(logits[i] - max);
-    return -((double)(logits[target] - max) - log(sum));
-}
-
 heed_status heed_perplexity(heed_context *c, const int32_t *tokens, int64_t n_tokens,
                             int n_ctx, int32_t bos, heed_perplexity_progress progress,
                             void *user, heed_perplexity_result *out)
@@ -62,7 +48,8 @@ heed_status heed_perplexity(heed_context *c, const int32_t *tokens, int64_t n_to
         if ((st = heed_context_eval(c, window, n_ctx, logits, true)))
             break;
         for (int j = first; j < n_ctx - 1; j++) {
-            const double v = nll_of(logits + (size_t)j * (size_t)n_vocab, n_vocab, chunk[j + 1]);
+            const float *row = logits + (size_t)j * (size_t)n_vocab;
+            const double v = heed_log_sum_exp(row, n_vocab) - (double)row[chunk[j + 1]];
             nll += v;
             nll2 += v * v;
             count++;

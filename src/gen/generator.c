@@ -1,0 +1,301 @@
+/*
+ * generator.c — the generation loop (heed.h, "generation"): sample, turn
+ * the token into text, watch for stop strings, evaluate it; with prompt
+ * lookup, evaluate the token with a draft of the tokens likely to follow
+ * and keep the drafts the sampler agrees with.
+ *
+ * The text is kept whole (stop strings are searched in it), and a step
+ * hands out only what can no longer change: with stop strings, the last
+ * longest-stop - 1 bytes wait until the text grows past them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "heed.h"
+#include "util/error.h"
+
+struct heed_generator {
+    heed_context *c;
+    const heed_vocab *v;
+    heed_sampler *smp;
+    heed_detok_stream *ds;
+    heed_generate_params p;
+    char *stops[HEED_GEN_MAX_STOPS]; /* p.stops points here: the generator's copies */
+    size_t max_stop;
+    int V, n;
+    float *logits;        /* [lookup + 1][V]: a row per token of the last batch */
+    const float *next;    /* the row that follows the last confirmed token */
+    int32_t *hist;        /* lookup: the context's tokens, which it searches */
+    int32_t *batch;       /* lookup: the last token evaluated and its drafts */
+    int n_hist, n_draft, at; /* drafts in the cache, and how many confirmed */
+    char *text;
+    size_t len, cap, sent;
+    heed_gen_finish finish;
+    heed_status error;
+};
+
+heed_generate_params heed_generate_default_params(void)
+{
+    return (heed_generate_params){.sampler = heed_sampler_default_params(), .top_logprobs = -1};
+}
+
+void heed_generator_free(heed_generator *g)
+{
+    if (!g)
+        return;
+    heed_sampler_free(g->smp);
+    heed_detok_stream_free(g->ds);
+    for (int i = 0; i < g->p.n_stops; i++)
+        free(g->stops[i]);
+    free(g->logits);
+    free(g->hist);
+    free(g->batch);
+    free(g->text);
+    free(g);
+}
+
+static heed_status check_params(const heed_generate_params *p, const heed_vocab *v)
+{
+    if (p->n_stops < 0 || p->n_stops > HEED_GEN_MAX_STOPS || (p->n_stops && !p->stops))
+        return heed_fail(HEED_ERR_ARG, "n_stops %d is out of range (0..%d)", p->n_stops,
+                         HEED_GEN_MAX_STOPS);
+    if (p->n_stops && !v)
+        return heed_fail(HEED_ERR_ARG, "stop strings need a vocabulary");
+    for (int i = 0; i < p->n_stops; i++)
+        if (!p->stops[i] || !*p->stops[i])
+            return heed_fail(HEED_ERR_ARG, "stop string %d is empty", i);
+    if (p->top_logprobs > HEED_GEN_MAX_TOP)
+        return heed_fail(HEED_ERR_ARG, "top_logprobs %d is out of range (-1..%d)",
+                         p->top_logprobs, HEED_GEN_MAX_TOP);
+    if (p->lookup < 0 || p->lookup > 256)
+        return heed_fail(HEED_ERR_ARG, "lookup %d is out of range (0..256)", p->lookup);
+    return HEED_OK;
+}
+
+heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32_t *prompt,
+                               int n_prompt, const heed_generate_params *p,
+                               heed_generator **out)
+{
+    *out = NULL;
+    heed_status st = check_params(p, v);
+    if (st)
+        return st;
+    if (n_prompt < 1 || !prompt)
+        return heed_fail(HEED_ERR_ARG, "the prompt is empty");
+    heed_generator *g = calloc(1, sizeof *g);
+    if (!g)
+        return heed_fail(HEED_ERR_NOMEM, "out of memory");
+    g->c = c;
+    g->v = v;
+    g->p = *p;
+    g->V = heed_model_n_vocab(heed_context_model(c));
+    g->logits = malloc(sizeof *g->logits * (size_t)g->V * (size_t)(p->lookup + 1));
+    g->next = g->logits;
+    bool have = g->logits != NULL;
+    if (v)
+        have = have && (g->ds = heed_detok_stream_new(v, false));
+    if (p->lookup) {
+        const int n_ctx = heed_context_n_ctx(c);
+        g->hist = malloc(sizeof *g->hist * (size_t)(n_ctx > n_prompt ? n_ctx : n_prompt));
+        g->batch = malloc(sizeof *g->batch * (size_t)(p->lookup + 1));
+        have = have && g->hist && g->batch;
+        if (have)
+            memcpy(g->hist, prompt, sizeof *prompt * (size_t)n_prompt);
+        g->n_hist = n_prompt;
+    }
+    st = have ? heed_sampler_new(&p->sampler, g->V, &g->smp)
+              : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    g->p.stops = (const char *const *)g->stops;
+    g->p.n_stops = 0;
+    for (int i = 0; i < p->n_stops && !st; i++) {
+        if (!(g->stops[i] = strdup(p->stops[i])))
+            st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+        g->p.n_stops = i + 1;
+        const size_t l = strlen(p->stops[i]);
+        g->max_stop = l > g->max_stop ? l : g->max_stop;
+    }
+    heed_context_reset(c);
+    if (!st) /* first, as it names a bad id best */
+        st = heed_context_eval(c, prompt, n_prompt, g->logits, false);
+    for (int i = 0; i < n_prompt && !st; i++) /* the penalties see the prompt */
+        st = heed_sampler_accept(g->smp, prompt[i]);
+    if (st) {
+        heed_generator_free(g);
+        return st;
+    }
+    *out = g;
+    return HEED_OK;
+}
+
+/* tok's log-probability under the next row, and the likeliest ids. */
+static void logprobs(const heed_generator *g, heed_gen_token *tok)
+{
+    const double lse = heed_log_sum_exp(g->next, g->V);
+    tok->logprob = (float)(g->next[tok->id] - lse);
+    tok->n_top = heed_top_k(g->next, g->V, g->p.top_logprobs, tok->top_ids);
+    for (int k = 0; k < tok->n_top; k++)
+        tok->top_logprobs[k] = (float)(g->next[tok->top_ids[k]] - lse);
+}
+
+static bool append(heed_generator *g, const char *s, size_t n)
+{
+    if (g->len + n + 1 > g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 256;
+        while (cap < g->len + n + 1)
+            cap *= 2;
+        char *t = realloc(g->text, cap);
+        if (!t)
+            return false;
+        g->text = t;
+        g->cap = cap;
+    }
+    memcpy(g->text + g->len, s, n);
+    g->len += n;
+    g->text[g->len] = 0;
+    return true;
+}
+
+/* Cuts the text at the first stop string that now appears in it (a new
+ * one can only start in the last max_stop - 1 bytes before `from`). */
+static void find_stop(heed_generator *g, size_t from)
+{
+    size_t cut = g->len;
+    for (int i = 0; i < g->p.n_stops; i++) {
+        const char *hit = strstr(g->text + from, g->p.stops[i]);
+        if (hit && (size_t)(hit - g->text) < cut)
+            cut = (size_t)(hit - g->text);
+    }
+    if (cut < g->len) {
+        g->len = cut;
+        g->text[cut] = 0;
+        g->finish = HEED_GEN_STOP;
+    }
+}
+
+/* Positions of the cache that hold confirmed tokens (not drafts). */
+static int confirmed(const heed_generator *g)
+{
+    return heed_context_n_past(g->c) - (g->n_draft - g->at);
+}
+
+/* Puts id, just sampled, into the cache and sets the next row of logits.
+ * With lookup: a drafted token the sampler agreed with is there already;
+ * otherwise the unconfirmed drafts go, and id is evaluated with a new
+ * draft from the context in one batch. */
+static heed_status advance(heed_generator *g, int32_t id)
+{
+    if (!g->p.lookup)
+        return heed_context_eval(g->c, &id, 1, g->logits, false);
+    g->hist[g->n_hist++] = id;
+    if (g->at < g->n_draft && id == g->batch[1 + g->at]) {
+        g->next = g->logits + (size_t)(++g->at) * (size_t)g->V;
+        return HEED_OK;
+    }
+    const int n_past = confirmed(g);
+    heed_status st = g->n_draft > g->at ? heed_context_truncate(g->c, n_past) : HEED_OK;
+    const int room = heed_context_n_ctx(g->c) - n_past - 1;
+    const int left = g->p.max_tokens > 0 ? g->p.max_tokens - g->n - 1 : room;
+    int max = g->p.lookup < room ? g->p.lookup : room;
+    max = left < max ? left : max;
+    g->batch[0] = id;
+    g->n_draft = max > 0 ? heed_lookup_draft(g->hist, g->n_hist, 2, 4, g->batch + 1, max) : 0;
+    g->at = 0;
+    g->next = g->logits;
+    return st ? st : heed_context_eval(g->c, g->batch, g->n_draft + 1, g->logits, g->n_draft > 0);
+}
+
+static void fail(heed_generator *g, heed_status st)
+{
+    g->error = st;
+    g->finish = HEED_GEN_ERROR;
+}
+
+/* Hands out the text from `sent` up to what is final. */
+static void release(heed_generator *g, const char **text, size_t *len)
+{
+    size_t ready = g->len;
+    if (!g->finish && g->max_stop > 1) {
+        ready = g->len > g->max_stop - 1 ? g->len - (g->max_stop - 1) : 0;
+        while (ready > g->sent && ((unsigned char)g->text[ready] & 0xC0) == 0x80)
+            ready--; /* never split a character */
+        ready = ready < g->sent ? g->sent : ready;
+    }
+    *text = g->text ? g->text + g->sent : "";
+    *len = ready - g->sent;
+    g->sent = ready;
+}
+
+bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
+                         heed_gen_token *tok)
+{
+    heed_gen_token scratch;
+    if (!tok)
+        tok = &scratch;
+    *text = "";
+    *len = 0;
+    if (g->finish)
+        return false;
+    const int32_t id = heed_sampler_sample(g->smp, g->next);
+    tok->id = id;
+    tok->n_top = 0;
+    tok->logprob = 0;
+    if (g->p.top_logprobs >= 0)
+        logprobs(g, tok);
+    const bool eog = g->v ? heed_vocab_is_eog(g->v, id)
+                          : id == heed_model_eos(heed_context_model(g->c));
+    const size_t before = g->len;
+    const char *piece = "";
+    size_t n = 0;
+    heed_status st = HEED_OK;
+    if (eog && !g->p.ignore_eos) {
+        if (g->ds)
+            heed_detok_stream_flush(g->ds, &piece, &n);
+        g->finish = HEED_GEN_EOG;
+    } else {
+        st = heed_sampler_accept(g->smp, id);
+        if (!st && g->ds)
+            st = heed_detok_stream_push(g->ds, id, &piece, &n);
+        g->n++;
+    }
+    if (st)
+        fail(g, st);
+    else if (!append(g, piece, n))
+        fail(g, heed_fail(HEED_ERR_NOMEM, "out of memory"));
+    if (!g->finish && g->p.n_stops)
+        find_stop(g, before > g->max_stop ? before - g->max_stop : 0);
+    if (!g->finish && g->p.max_tokens > 0 && g->n >= g->p.max_tokens)
+        g->finish = HEED_GEN_LENGTH;
+    if (!g->finish && confirmed(g) >= heed_context_n_ctx(g->c))
+        g->finish = HEED_GEN_CONTEXT_FULL;
+    if (!g->finish && (st = advance(g, id)))
+        fail(g, st);
+    if (g->finish && g->finish != HEED_GEN_EOG && g->ds) {
+        /* the stream's held-back bytes end the text (not after a stop) */
+        const char *rest;
+        size_t n_rest;
+        heed_detok_stream_flush(g->ds, &rest, &n_rest);
+        if (g->finish != HEED_GEN_STOP && !append(g, rest, n_rest))
+            fail(g, heed_fail(HEED_ERR_NOMEM, "out of memory"));
+    }
+    release(g, text, len);
+    return !g->finish;
+}
+
+void heed_generator_stop(heed_generator *g, const char **text, size_t *len)
+{
+    if (!g->finish) {
+        g->finish = HEED_GEN_LENGTH;
+        if (g->ds) {
+            const char *rest;
+            size_t n;
+            heed_detok_stream_flush(g->ds, &rest, &n);
+            if (!append(g, rest, n))
+                fail(g, heed_fail(HEED_ERR_NOMEM, "out of memory"));
+        }
+    }
+    release(g, text, len);
+}
+
+heed_gen_finish heed_generator_finish(const heed_generator *g) { return g->finish; }
+heed_status heed_generator_status(const heed_generator *g) { return g->error; }
+int heed_generator_n_tokens(const heed_generator *g) { return g->n; }
