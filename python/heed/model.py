@@ -265,8 +265,7 @@ class Model:
                                   bool(remove_special), bool(unparse_special),
                                   ctypes.byref(text), ctypes.byref(n)))
         try:
-            return _decode(text.value, n.value).encode("utf-8", "surrogateescape").decode(
-                "utf-8", "replace")
+            return ctypes.string_at(text.value, n.value).decode("utf-8", "replace")
         finally:
             _lib.libc.free(text)
 
@@ -278,7 +277,10 @@ class Model:
         out = []
         for i in self._ids(text_or_ids):
             p = lib.heed_token_to_piece(v, int(i), True, ctypes.byref(n))
-            out.append(ctypes.string_at(p, n.value).decode("utf-8", "replace") if p else "")
+            if not p:
+                raise Error(f"token id {i} is out of range (the vocabulary has "
+                            f"{self.n_vocab} tokens)")
+            out.append(ctypes.string_at(p, n.value).decode("utf-8", "replace"))
         return out
 
     def _ids(self, x, allow_empty=False):
@@ -384,6 +386,14 @@ class Model:
                 check(lib.heed_context_lens(self._ctx, _ptr(run.residual[t, l], ctypes.c_float),
                                             _ptr(lens[l, t], ctypes.c_float)))
         return lens
+
+    # ---------------------------------------------------------- generation
+    # .generate(prompt, max_tokens, temperature, top_k, top_p, min_p, seed,
+    # stop) -> str and .stream(...) -> iterator of text pieces belong here
+    # (issue 16). They are deliberately absent until libheed has its
+    # generator (src/gen: sampler, streaming detokenizer, stop strings), so
+    # that they equal `heed run` by construction rather than by a second
+    # copy of its loop.
 
     # ------------------------------------------------------ run_with_cache
 

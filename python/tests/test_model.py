@@ -114,6 +114,8 @@ def test_bad_ids(default):
         default.logits([])
     with pytest.raises(heed.Error):
         default.detokenize([n_vocab])
+    with pytest.raises(heed.Error, match="out of range"):
+        default.to_str_tokens([1, n_vocab])
     with pytest.raises(heed.Error):
         default.run_with_cache([0, n_vocab])
     with pytest.raises(heed.Error):
