@@ -5,6 +5,9 @@ PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 HEED    := $(BUILD)/heed
+# Debian's python3, where scripts/deps.sh installs numpy and pytest (a
+# python3 found first on PATH, pyenv's say, may have neither).
+PYTHON  ?= $(firstword $(wildcard /usr/bin/python3) python3)
 
 .PHONY: all configure deps test asan fuzz demo default-model install clean
 
@@ -21,6 +24,7 @@ test: deps all
 	$(BUILD)/heed_tests
 	sh tests/browser/run.sh $(HEED)
 	sh tests/serve/run.sh $(HEED)
+	$(PYTHON) -m pytest -q python/tests
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps

@@ -1,0 +1,168 @@
+"""ctypes declarations of the parts of include/heed.h the package uses.
+
+The library is found, in this order:
+
+1. ``$HEED_LIB``, a path to libheed.so;
+2. ``build/libheed.so`` of the source tree this package sits in (after
+   ``make``, for ``PYTHONPATH=python`` or running from ``python/``);
+3. the copy ``pip install ./python`` put beside this file;
+4. the system's (``ctypes.util.find_library("heed")``, after ``make install``
+   and ``ldconfig``).
+"""
+import ctypes
+import ctypes.util
+import os
+from ctypes import (POINTER, CFUNCTYPE, Structure, Union, c_bool, c_char_p, c_double,
+                    c_float, c_int, c_int32, c_int64, c_size_t, c_uint64, c_void_p)
+from pathlib import Path
+
+
+class Error(Exception):
+    """A failure heed reported: the message is the library's (heed_last_error)."""
+
+    __module__ = "heed"
+
+
+def _candidates():
+    if os.environ.get("HEED_LIB"):
+        yield os.environ["HEED_LIB"]
+        return
+    here = Path(__file__).resolve().parent
+    tree = here.parent.parent  # python/heed/ -> the repository root
+    if (tree / "include" / "heed.h").is_file():
+        yield str(tree / "build" / "libheed.so")
+    yield str(here / "libheed.so")
+    found = ctypes.util.find_library("heed")
+    if found:
+        yield found
+
+
+def _load():
+    tried = []
+    for path in _candidates():
+        if os.sep in path and not os.path.exists(path):
+            tried.append(path + " (missing)")
+            continue
+        try:
+            return ctypes.CDLL(path)
+        except OSError as e:
+            tried.append(f"{path} ({e})")
+    raise ImportError("heed: cannot find libheed.so; build it with `make`, or set HEED_LIB "
+                      "to its path. Tried: " + "; ".join(tried or ["nothing"]))
+
+
+lib = _load()
+libc = ctypes.CDLL(None)  # free() for what the library malloc'd
+libc.free.argtypes = [c_void_p]
+libc.free.restype = None
+
+# ------------------------------------------------------------------ structs
+
+
+class ContextParams(Structure):
+    _fields_ = [("n_ctx", c_int), ("n_threads", c_int), ("type_k", c_int), ("type_v", c_int)]
+
+
+class CaptureParams(Structure):
+    _fields_ = [("n_tokens", c_int), ("layers", POINTER(c_int)), ("n_layers", c_int),
+                ("heads", POINTER(c_int)), ("n_heads", c_int), ("row_begin", c_int),
+                ("row_end", c_int), ("top_k", c_int), ("npy_path", c_char_p),
+                ("max_bytes", c_int64)]
+
+
+class QK(Structure):
+    _fields_ = [("layer", c_int), ("n_q", c_int), ("n_kv", c_int), ("n_head", c_int),
+                ("n_kv_head", c_int), ("head_dim", c_int), ("q_pos0", c_int64),
+                ("q_stride", c_int64), ("kv_stride", c_int64), ("kv_head_stride", c_int64),
+                ("q", c_void_p), ("k", c_void_p), ("scale", c_float), ("causal", c_bool),
+                ("k_pos0", c_int64), ("window", c_int), ("softcap", c_float),
+                ("sinks", c_void_p)]
+
+
+QK_FN = CFUNCTYPE(None, c_void_p, POINTER(QK))
+
+
+class GGUFStr(Structure):
+    _fields_ = [("ptr", c_void_p), ("len", c_uint64)]
+
+
+class GGUFValue(Structure):
+    pass
+
+
+class _GGUFArr(Structure):
+    _fields_ = [("type", c_int), ("n", c_uint64), ("data", c_void_p),
+                ("strs", POINTER(GGUFStr)), ("items", POINTER(GGUFValue))]
+
+
+class _GGUFUnion(Union):
+    _fields_ = [("u", c_uint64), ("i", c_int64), ("f", c_double), ("b", c_bool),
+                ("str", GGUFStr), ("arr", _GGUFArr)]
+
+
+GGUFValue._fields_ = [("type", c_int), ("v", _GGUFUnion)]
+
+# heed_gguf_type ids
+GGUF_UINT8, GGUF_INT8, GGUF_UINT16, GGUF_INT16, GGUF_UINT32, GGUF_INT32 = range(6)
+GGUF_FLOAT32, GGUF_BOOL, GGUF_STRING, GGUF_ARRAY = 6, 7, 8, 9
+GGUF_UINT64, GGUF_INT64, GGUF_FLOAT64 = 10, 11, 12
+
+# ------------------------------------------------------------------ functions
+
+_P = POINTER
+_VP = POINTER(c_void_p)
+_SIGS = {
+    "heed_last_error": (c_char_p, []),
+    "heed_status_name": (c_char_p, [c_int]),
+    "heed_model_load": (c_int, [c_char_p, _VP]),
+    "heed_model_free": (None, [c_void_p]),
+    "heed_model_arch": (c_char_p, [c_void_p]),
+    "heed_model_gguf": (c_void_p, [c_void_p]),
+    "heed_model_n_vocab": (c_int32, [c_void_p]),
+    "heed_model_n_embd": (c_int, [c_void_p]),
+    "heed_model_n_layer": (c_int, [c_void_p]),
+    "heed_model_n_head": (c_int, [c_void_p]),
+    "heed_model_n_ctx_train": (c_int, [c_void_p]),
+    "heed_model_is_encoder": (c_bool, [c_void_p]),
+    "heed_model_pooling": (c_int, [c_void_p]),
+    "heed_context_default_params": (ContextParams, []),
+    "heed_context_new": (c_int, [c_void_p, _P(ContextParams), _VP]),
+    "heed_context_free": (None, [c_void_p]),
+    "heed_context_eval": (c_int, [c_void_p, _P(c_int32), c_int, _P(c_float), c_bool]),
+    "heed_context_embed": (c_int, [c_void_p, _P(c_int32), c_int, c_int, _P(c_float)]),
+    "heed_context_n_ctx": (c_int, [c_void_p]),
+    "heed_context_reset": (None, [c_void_p]),
+    "heed_context_set_capture": (None, [c_void_p, c_void_p]),
+    "heed_context_set_qk_tap": (None, [c_void_p, QK_FN, c_void_p]),
+    "heed_context_set_residual": (None, [c_void_p, _P(c_float), c_int, c_int]),
+    "heed_context_lens": (c_int, [c_void_p, _P(c_float), _P(c_float)]),
+    "heed_capture_default_params": (CaptureParams, [c_int]),
+    "heed_capture_bytes": (c_int64, [c_void_p, _P(CaptureParams)]),
+    "heed_capture_new": (c_int, [c_void_p, _P(CaptureParams), _VP]),
+    "heed_capture_free": (None, [c_void_p]),
+    "heed_capture_row": (c_void_p, [c_void_p, c_int, c_int, c_int]),
+    "heed_vocab_load": (c_int, [c_void_p, _VP]),
+    "heed_vocab_free": (None, [c_void_p]),
+    "heed_tokenize": (c_int, [c_void_p, c_char_p, c_size_t, c_bool, c_bool,
+                              _P(_P(c_int32)), _P(c_size_t)]),
+    "heed_detokenize": (c_int, [c_void_p, _P(c_int32), c_size_t, c_bool, c_bool,
+                                _VP, _P(c_size_t)]),
+    "heed_token_to_piece": (c_void_p, [c_void_p, c_int32, c_bool, _P(c_size_t)]),
+    "heed_gguf_n_kv": (c_int64, [c_void_p]),
+    "heed_gguf_kv_key": (c_char_p, [c_void_p, c_int64]),
+    "heed_gguf_kv_value": (_P(GGUFValue), [c_void_p, c_int64]),
+    "heed_gguf_get_int": (c_int, [c_void_p, c_char_p, _P(c_int64)]),
+}
+for _name, (_res, _args) in _SIGS.items():
+    _f = getattr(lib, _name)
+    _f.restype, _f.argtypes = _res, _args
+
+del _name, _res, _args, _f
+
+
+def check(status):
+    """Raises Error with the library's message unless status is HEED_OK."""
+    if status:
+        msg = lib.heed_last_error().decode("utf-8", "replace")
+        name = lib.heed_status_name(status).decode()
+        raise Error(msg or name)
