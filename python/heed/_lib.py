@@ -82,6 +82,31 @@ class QK(Structure):
 QK_FN = CFUNCTYPE(None, c_void_p, POINTER(QK))
 
 
+class SamplerParams(Structure):
+    _fields_ = [("temp", c_float), ("top_k", c_int32), ("top_p", c_float), ("min_p", c_float),
+                ("repeat_penalty", c_float), ("repeat_last_n", c_int32),
+                ("frequency_penalty", c_float), ("presence_penalty", c_float),
+                ("seed", c_uint64)]
+
+
+class GenerateParams(Structure):
+    _fields_ = [("sampler", SamplerParams), ("max_tokens", c_int),
+                ("stops", POINTER(c_char_p)), ("n_stops", c_int), ("top_logprobs", c_int),
+                ("lookup", c_int), ("ignore_eos", c_bool)]
+
+
+GEN_MAX_TOP = 20
+
+
+class GenToken(Structure):
+    _fields_ = [("id", c_int32), ("logprob", c_float), ("n_top", c_int),
+                ("top_ids", c_int32 * GEN_MAX_TOP), ("top_logprobs", c_float * GEN_MAX_TOP)]
+
+
+# heed_gen_finish
+GEN_FINISH = {0: None, 1: "eog", 2: "stop", 3: "length", 4: "context_full", 5: "error"}
+
+
 class GGUFStr(Structure):
     _fields_ = [("ptr", c_void_p), ("len", c_uint64)]
 
@@ -152,6 +177,14 @@ _SIGS = {
     "heed_gguf_kv_key": (c_char_p, [c_void_p, c_int64]),
     "heed_gguf_kv_value": (_P(GGUFValue), [c_void_p, c_int64]),
     "heed_gguf_get_int": (c_int, [c_void_p, c_char_p, _P(c_int64)]),
+    "heed_generate_default_params": (GenerateParams, []),
+    "heed_generator_new": (c_int, [c_void_p, c_void_p, _P(c_int32), c_int, _P(GenerateParams),
+                                   _VP]),
+    "heed_generator_free": (None, [c_void_p]),
+    "heed_generator_step": (c_bool, [c_void_p, _P(c_void_p), _P(c_size_t), _P(GenToken)]),
+    "heed_generator_stop": (None, [c_void_p, _P(c_void_p), _P(c_size_t)]),
+    "heed_generator_finish": (c_int, [c_void_p]),
+    "heed_generator_status": (c_int, [c_void_p]),
 }
 for _name, (_res, _args) in _SIGS.items():
     _f = getattr(lib, _name)

@@ -104,7 +104,7 @@ class Model:
         if not 0 <= n_threads <= 4096:
             raise Error(f"n_threads {n_threads}: want 0 (every core) to 4096")
         self._m = self._ctx = self._vocab = None
-        self._ctx_n = 0
+        self._ctx_n, self._ctx_default = 0, False
         self.path = os.fsdecode(path)
         m = ctypes.c_void_p()
         check(lib.heed_model_load(self.path.encode("utf-8", "surrogateescape"),
@@ -315,6 +315,7 @@ class Model:
         ctx = ctypes.c_void_p()
         check(lib.heed_context_new(self._model(), ctypes.byref(p), ctypes.byref(ctx)))
         self._ctx, self._ctx_n = ctx, lib.heed_context_n_ctx(ctx)
+        self._ctx_default = n_ctx == 0
 
     def _context(self, n):
         """An empty context for n positions."""
@@ -388,12 +389,64 @@ class Model:
         return lens
 
     # ---------------------------------------------------------- generation
-    # .generate(prompt, max_tokens, temperature, top_k, top_p, min_p, seed,
-    # stop) -> str and .stream(...) -> iterator of text pieces belong here
-    # (issue 16). They are deliberately absent until libheed has its
-    # generator (src/gen: sampler, streaming detokenizer, stop strings), so
-    # that they equal `heed run` by construction rather than by a second
-    # copy of its loop.
+
+    def stream(self, prompt, max_tokens=128, temperature=None, top_k=None, top_p=None,
+               min_p=None, seed=None, stop=None, ignore_eos=False, lookup=0):
+        """Generates a continuation of prompt (text, with special tokens and
+        control tokens written in it, as `heed run -p`; or ids), yielding
+        text pieces as they become final: libheed's generator, the loop
+        `heed run` and `heed serve` run. Sampling options left None take
+        the library's (llama.cpp's) defaults: temperature 0.8, top_k 40,
+        top_p 0.95, min_p 0.05, a fixed seed. stop: a string or a list of
+        them; the text ends before the first to appear (pieces that could
+        begin one are held back until they cannot). The finish reason of
+        the last run is in .finish_reason ("eog", "stop", "length",
+        "context_full")."""
+        ids = self._prompt_ids(prompt)
+        p = lib.heed_generate_default_params()
+        for name, value in (("temp", temperature), ("top_k", top_k), ("top_p", top_p),
+                            ("min_p", min_p), ("seed", seed)):
+            if value is not None:
+                setattr(p.sampler, name, value)
+        p.max_tokens = _int_arg("max_tokens", max_tokens)
+        p.lookup = _int_arg("lookup", lookup)
+        p.ignore_eos = bool(ignore_eos)
+        stops = [stop] if isinstance(stop, str) else list(stop or [])
+        if not all(isinstance(x, str) for x in stops):
+            raise TypeError("stop must be a string or a list of strings")
+        encoded = (ctypes.c_char_p * max(1, len(stops)))(*[x.encode() for x in stops])
+        p.stops, p.n_stops = ctypes.cast(encoded, ctypes.POINTER(ctypes.c_char_p)), len(stops)
+        if not self._fixed and not self._ctx_default:
+            self._new_context(0)  # the library's default size, as `heed run`
+        gen = ctypes.c_void_p()
+        check(lib.heed_generator_new(self._ctx, self._vocabulary(), _ptr(ids, ctypes.c_int32),
+                                     len(ids), ctypes.byref(p), ctypes.byref(gen)))
+        text, n, tok = ctypes.c_void_p(), ctypes.c_size_t(), _lib.GenToken()
+        self.finish_reason = None
+        try:
+            more = True
+            while more:
+                more = lib.heed_generator_step(gen, ctypes.byref(text), ctypes.byref(n),
+                                               ctypes.byref(tok))
+                if n.value:
+                    yield _decode(text.value, n.value)
+            finish = lib.heed_generator_finish(gen)
+            if _lib.GEN_FINISH[finish] == "error":
+                check(lib.heed_generator_status(gen))
+            self.finish_reason = _lib.GEN_FINISH[finish]
+        finally:
+            lib.heed_generator_free(gen)
+
+    def generate(self, prompt, max_tokens=128, **options):
+        """The whole continuation of prompt as one string (see stream for
+        the options): equal to what `heed run MODEL -p PROMPT` prints after
+        the prompt, with the same options."""
+        return "".join(self.stream(prompt, max_tokens, **options))
+
+    def _prompt_ids(self, prompt):
+        if isinstance(prompt, str):
+            return self._ids(self.tokenize(prompt, add_special=True, parse_special=True))
+        return self._ids(prompt)
 
     # ------------------------------------------------------ run_with_cache
 
@@ -553,6 +606,14 @@ class Model:
         if capture is not None:
             run.pattern = _pattern_views(cap, capture, self.n_head, n)
         return run
+
+
+def _int_arg(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if not -2**31 <= value < 2**31:
+        raise Error(f"{name} {value} is out of range")
+    return int(value)
 
 
 def _ptr(arr, ctype):

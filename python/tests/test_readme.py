@@ -9,10 +9,14 @@ from conftest import ROOT
 def test_readme_example(monkeypatch):
     text = (ROOT / "README.md").read_text()
     section = text[text.index("\n## Python\n"):]
-    block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    section = section[:section.index("\n## ", 1)]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     monkeypatch.chdir(ROOT)  # the example opens models/default.gguf
-    test = doctest.DocTestParser().get_doctest(block, {}, "README", "README.md", 0)
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
-    runner.run(test)
-    assert runner.failures == 0 and runner.tries > 10
+    names = {}  # the blocks continue one another
+    for i, block in enumerate(blocks):
+        test = doctest.DocTestParser().get_doctest(block, names, f"README {i}", "README.md", 0)
+        runner.run(test, clear_globs=False)
+        names = test.globs
+    assert runner.failures == 0 and runner.tries > 12 and len(blocks) >= 2
     assert os.getcwd() == str(ROOT)

@@ -1,0 +1,63 @@
+"""Model.generate / Model.stream: libheed's generator, so `heed run`'s
+text with the same options; stop strings; refusals."""
+import pytest
+
+import heed
+from conftest import DEFAULT, THREADS, cli, fixture_path
+
+PROMPT = "The animal didn't cross the street because it"
+
+
+def run_text(model, prompt, *options):
+    """What `heed run` prints after the prompt (without its final newline)."""
+    out = cli("run", model, "-p", prompt, "-t", THREADS, *options).decode()
+    assert out.startswith(prompt) and out.endswith("\n")
+    return out[len(prompt):-1]
+
+
+@pytest.mark.parametrize("options", [
+    dict(temperature=0),
+    dict(seed=7),
+    dict(temperature=1.1, top_k=0, top_p=0.9, min_p=0.02, seed=3),
+])
+def test_generate_equals_heed_run(default, options):
+    flags = {"temperature": "--temp", "top_k": "--top-k", "top_p": "--top-p", "min_p": "--min-p",
+             "seed": "--seed"}
+    args = [x for k, v in options.items() for x in (flags[k], v)]
+    got = default.generate(PROMPT, max_tokens=40, **options)
+    assert got == run_text(DEFAULT, PROMPT, "-n", 40, *args)
+    assert default.finish_reason in ("length", "eog")
+
+
+def test_generate_on_a_fixture_equals_heed_run():
+    with heed.Model(fixture_path("qwen2-tiny.gguf"), n_threads=THREADS) as m:
+        got = m.generate("The animal", max_tokens=16, temperature=0, stop="Sina")
+        assert got == run_text(fixture_path("qwen2-tiny.gguf"), "The animal", "-n", 16,
+                               "--temp", 0, "--stop", "Sina")
+        assert m.finish_reason == "stop"
+
+
+def test_stream_pieces_make_the_text_and_stops_end_it(default):
+    free = default.generate(PROMPT, max_tokens=40, temperature=0, ignore_eos=True)
+    pieces = list(default.stream(PROMPT, max_tokens=40, temperature=0, ignore_eos=True))
+    assert "".join(pieces) == free and len(pieces) > 1
+    stop = free[len(free) // 2:len(free) // 2 + 3]
+    cut = default.generate(PROMPT, max_tokens=40, temperature=0, stop=["\u00e9\u00e9", stop])
+    assert cut == free[:free.index(stop)]
+    assert default.finish_reason == "stop"
+    drafted = default.generate(PROMPT, max_tokens=40, temperature=0, ignore_eos=True, lookup=5)
+    assert drafted == free
+
+
+def test_bad_options_raise(default):
+    with pytest.raises(heed.Error, match="top_p"):
+        default.generate(PROMPT, top_p=-1)
+    with pytest.raises(heed.Error, match="stop string 0 is empty"):
+        default.generate(PROMPT, stop="")
+    with pytest.raises(TypeError):
+        default.generate(PROMPT, stop=[3])
+    with pytest.raises(TypeError):
+        default.generate(PROMPT, max_tokens=1.5)
+    with pytest.raises(heed.Error):
+        default.generate([1, 10**9])
+    assert default.generate(PROMPT, max_tokens=3, temperature=0)  # still usable
