@@ -888,6 +888,48 @@ void heed_context_set_qk_tap(heed_context *c, heed_qk_fn fn, void *user);
  * entry 0 is a position's input to the first block (its embedding), entry
  * l + 1 the stream after block l (out NULL: stop). */
 void heed_context_set_residual(heed_context *c, float *out, int pos_begin, int pos_end);
+/*
+ * Activation hooks: the forward pass hands fn each chosen activation of
+ * every later evaluation, one batch of rows at a time (a long prompt is
+ * evaluated in batches), after it is computed and before it is used, so
+ * fn may read it or change it in place (the pass goes on with fn's
+ * values: an intervention). The points, per block (layer 0..n_layer-1),
+ * with TransformerLens's names:
+ */
+typedef enum heed_hook_point {
+    HEED_HOOK_RESID_PRE,  /* hook_resid_pre  [n][n_embd] the stream into the block */
+    HEED_HOOK_Q,          /* attn.hook_q [n][n_head][head_dim] as attention reads
+                             them: normed, rotated, prescaled where the model is */
+    HEED_HOOK_K,          /* attn.hook_k [n][n_kv_head][head_dim] normed, rotated,
+                             before the KV cache stores (and rounds) them         */
+    HEED_HOOK_V,          /* attn.hook_v [n][n_kv_head][head_dim] likewise        */
+    HEED_HOOK_Z,          /* attn.hook_z [n][n_head][head_dim] each head's output
+                             (its weights times the values), before W_O           */
+    HEED_HOOK_ATTN_OUT,   /* hook_attn_out [n][n_embd] what attention adds to the
+                             stream                                               */
+    HEED_HOOK_RESID_MID,  /* hook_resid_mid [n][n_embd] the stream after it       */
+    HEED_HOOK_MLP_OUT,    /* hook_mlp_out [n][n_embd] what the FFN (or the
+                             experts) adds                                        */
+    HEED_HOOK_RESID_POST, /* hook_resid_post [n][n_embd] the stream out of it     */
+    HEED_HOOK_LN_FINAL,   /* ln_final.hook_normalized [n][n_embd], layer n_layer:
+                             the final norm's output for the rows whose logits
+                             are computed                                         */
+    HEED_HOOK_COUNT
+} heed_hook_point;
+
+typedef struct heed_activation {
+    heed_hook_point point;
+    int layer;
+    int pos0;     /* position of row 0 */
+    int n;        /* rows: tokens of the batch */
+    int width;    /* floats per row (heads × head_dim for q, k, v, z) */
+    float *data;  /* n × width, row-major */
+} heed_activation;
+typedef void (*heed_hook_fn)(void *user, heed_activation *a);
+/* Calls fn at the points whose bit (1u << point) is in `points`, in
+ * later evaluations (points 0 or fn NULL: none). Costs nothing when off. */
+void heed_context_set_hook(heed_context *c, unsigned points, heed_hook_fn fn, void *user);
+
 /* The logits the model's output head gives a hidden state of n_embd
  * floats (final norm, then the output matrix): the logit lens. */
 heed_status heed_context_lens(heed_context *c, const float *hidden, float *logits);

@@ -29,6 +29,9 @@ struct heed_context {
     int res_begin, res_end;
     heed_qk_fn qk_tap;      /* called after each layer's attention, or NULL  */
     void *qk_user;
+    unsigned hook_points;   /* activation hooks: 1u << heed_hook_point       */
+    heed_hook_fn hook;
+    void *hook_user;
     /* per layer, [n_kv_head][cap] rows of head_dim elements of type_k
      * (type_v) from row first_row on: each head's keys one contiguous run,
      * row j the position pos0 + j */
@@ -62,6 +65,16 @@ struct heed_context {
     float *rope;    /* [n_rot]              cos/sin of one position           */
     void *xq;       /* activations converted for the current matmul           */
 };
+
+/* Hands the hook the n rows of point's activation in data, if it asks. */
+static inline void heed_forward_hook(heed_context *c, heed_hook_point point, int layer, int pos0,
+                                     int n, int64_t width, float *data)
+{
+    if (c->hook_points >> point & 1) {
+        heed_activation a = {point, layer, pos0, n, (int)width, data};
+        c->hook(c->hook_user, &a);
+    }
+}
 
 /* y = W x for n rows x, on the pool. */
 void heed_forward_matmul(heed_context *c, const heed_weight *w, const float *x, int n, float *y);

@@ -235,6 +235,13 @@ void heed_context_set_qk_tap(heed_context *c, heed_qk_fn fn, void *user)
     c->qk_user = user;
 }
 
+void heed_context_set_hook(heed_context *c, unsigned points, heed_hook_fn fn, void *user)
+{
+    c->hook_points = fn ? points & ((1u << HEED_HOOK_COUNT) - 1) : 0;
+    c->hook = fn;
+    c->hook_user = user;
+}
+
 void heed_context_set_residual(heed_context *c, float *out, int pos_begin, int pos_end)
 {
     c->residual = out;
@@ -511,6 +518,11 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
         if (m->arch->q_prescale)
             for (int64_t i = 0; i < Q; i++)
                 c->q[t * Q + i] *= hp->q_scale;
+    }
+    heed_forward_hook(c, HEED_HOOK_Q, il, pos0, n, Q, c->q);
+    heed_forward_hook(c, HEED_HOOK_K, il, pos0, n, KV, c->k);
+    heed_forward_hook(c, HEED_HOOK_V, il, pos0, n, KV, c->v);
+    for (int t = 0; t < n; t++) {
         for (int g = 0; g < hp->n_kv_head; g++) {
             const int64_t e = t * KV + (int64_t)g * hp->head_dim;
             tk->from_float(c->k + e, k_cache + g * k_head + (row0 + t) * (int64_t)c->k_row,
@@ -535,14 +547,17 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
     attend(c, &a);
     if (c->qk_tap)
         tap_qk(c, &a);
+    heed_forward_hook(c, HEED_HOOK_Z, il, pos0, n, Q, c->att);
 
     heed_forward_matmul(c, &L->wo, c->att, n, c->h);
     add_bias(c->h, L->bo, n, E);
     if (L->attn_post_norm)
         norm_rows(m, c->h, c->h, L->attn_post_norm, NULL, n);
+    heed_forward_hook(c, HEED_HOOK_ATTN_OUT, il, pos0, n, E, c->h);
     add(c->x, c->h, n * E);
     if (post)
         norm_rows(m, c->x, c->x, L->attn_norm, L->attn_norm_b, n);
+    heed_forward_hook(c, HEED_HOOK_RESID_MID, il, pos0, n, E, c->x);
 }
 
 typedef struct gate_job {
@@ -621,6 +636,7 @@ static void ffn_block(heed_context *c, int il, int n)
     add_bias(c->h, L->b_down, n, E);
     if (L->ffn_post_norm)
         norm_rows(m, c->h, c->h, L->ffn_post_norm, NULL, n);
+    heed_forward_hook(c, HEED_HOOK_MLP_OUT, il, c->n_past, n, E, c->h);
     add(c->x, c->h, n * E);
     if (post)
         norm_rows(m, c->x, c->x, L->ffn_norm, L->ffn_norm_b, n);
@@ -676,14 +692,18 @@ static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_
     if (c->residual)
         tap_residual(c, n, 0);
     for (int il = 0; il < hp->n_layer; il++) {
+        heed_forward_hook(c, HEED_HOOK_RESID_PRE, il, c->n_past, n, E, c->x);
         attention_block(c, il, c->n_past, n);
         ffn_block(c, il, n);
+        heed_forward_hook(c, HEED_HOOK_RESID_POST, il, c->n_past, n, E, c->x);
         if (c->residual)
             tap_residual(c, n, il + 1);
     }
     if (logits && first_logit < n) {
         const int k = n - first_logit;
         norm_rows(m, c->h, c->x + first_logit * E, m->output_norm, m->output_norm_b, k);
+        heed_forward_hook(c, HEED_HOOK_LN_FINAL, hp->n_layer, c->n_past + first_logit, k, E,
+                          c->h);
         output_head(c, c->h, k, logits);
     }
     c->n_past += n;
