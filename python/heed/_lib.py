@@ -13,7 +13,7 @@ import ctypes
 import ctypes.util
 import os
 from ctypes import (POINTER, CFUNCTYPE, Structure, Union, c_bool, c_char_p, c_double,
-                    c_float, c_int, c_int32, c_int64, c_size_t, c_uint64, c_void_p)
+                    c_float, c_int, c_int32, c_int64, c_size_t, c_uint, c_uint64, c_void_p)
 from pathlib import Path
 
 
@@ -107,6 +107,17 @@ class GenToken(Structure):
 GEN_FINISH = {0: None, 1: "eog", 2: "stop", 3: "length", 4: "context_full", 5: "error"}
 
 
+class Activation(Structure):
+    _fields_ = [("point", c_int), ("layer", c_int), ("pos0", c_int), ("n", c_int),
+                ("width", c_int), ("data", c_void_p)]
+
+
+HOOK_FN = CFUNCTYPE(None, c_void_p, POINTER(Activation))
+# heed_hook_point
+(HOOK_RESID_PRE, HOOK_Q, HOOK_K, HOOK_V, HOOK_Z, HOOK_ATTN_OUT, HOOK_RESID_MID, HOOK_MLP_OUT,
+ HOOK_RESID_POST, HOOK_LN_FINAL) = range(10)
+
+
 class GGUFStr(Structure):
     _fields_ = [("ptr", c_void_p), ("len", c_uint64)]
 
@@ -160,6 +171,7 @@ _SIGS = {
     "heed_context_set_capture": (None, [c_void_p, c_void_p]),
     "heed_context_set_qk_tap": (None, [c_void_p, QK_FN, c_void_p]),
     "heed_context_set_residual": (None, [c_void_p, _P(c_float), c_int, c_int]),
+    "heed_context_set_hook": (None, [c_void_p, c_uint, HOOK_FN, c_void_p]),
     "heed_context_lens": (c_int, [c_void_p, _P(c_float), _P(c_float)]),
     "heed_capture_default_params": (CaptureParams, [c_int]),
     "heed_capture_bytes": (c_int64, [c_void_p, _P(CaptureParams)]),

@@ -20,12 +20,16 @@ _BLOCK_HOOKS = {
     "hook_resid_pre": ("residual", lambda run, l: run.residual[None, :, l]),
     "attn.hook_q": ("qk", lambda run, l: run.q[l][None]),
     "attn.hook_k": ("qk", lambda run, l: run.k[l][None]),
+    "attn.hook_v": (_lib.HOOK_V, lambda run, l: run.act[_lib.HOOK_V, l][None]),
     "attn.hook_pattern": ("capture", lambda run, l: run.pattern[l][None]),
+    "attn.hook_z": (_lib.HOOK_Z, lambda run, l: run.act[_lib.HOOK_Z, l][None]),
+    "hook_attn_out": (_lib.HOOK_ATTN_OUT, lambda run, l: run.act[_lib.HOOK_ATTN_OUT, l][None]),
+    "hook_resid_mid": (_lib.HOOK_RESID_MID, lambda run, l: run.act[_lib.HOOK_RESID_MID, l][None]),
+    "hook_mlp_out": (_lib.HOOK_MLP_OUT, lambda run, l: run.act[_lib.HOOK_MLP_OUT, l][None]),
     "hook_resid_post": ("residual", lambda run, l: run.residual[None, :, l + 1]),
 }
-# TransformerLens names that need forward-pass taps libheed does not have yet.
-_NOT_YET = ("hook_resid_mid", "attn.hook_v", "hook_attn_out", "hook_mlp_out",
-            "ln_final.hook_normalized")
+# The one hook outside the blocks: the final norm's output, [1, pos, d_model].
+LN_FINAL = "ln_final.hook_normalized"
 
 
 class _Owned:
@@ -45,6 +49,7 @@ class _Run:
     """The buffers one evaluation fills (what run_with_cache asked for)."""
     residual = None  # [pos, n_layer + 1, d_model]
     q = k = pattern = None  # {layer: array}
+    act = None  # {(hook point, layer): [pos, width]} from the activation hooks
 
 
 def _decode(ptr, n):
@@ -452,7 +457,8 @@ class Model:
 
     def hook_names(self):
         """Every name run_with_cache can fill, in TransformerLens's order."""
-        return [f"blocks.{l}.{h}" for l in range(self.n_layer) for h in _BLOCK_HOOKS]
+        blocks = [f"blocks.{l}.{h}" for l in range(self.n_layer) for h in _BLOCK_HOOKS]
+        return blocks if self.is_encoder else blocks + [LN_FINAL]  # encoders have no head
 
     def _select(self, names):
         """{layer: [hook, ...]} of the names kept."""
@@ -475,27 +481,36 @@ class Model:
                     raise TypeError(f"names: expected hook names (str), not "
                                     f"{type(name).__name__}")
                 if name not in known:
-                    later = any(name.endswith(s) for s in _NOT_YET)
-                    raise Error(f"'{name}': " + (
-                        "heed cannot cache this hook yet (it needs a forward-pass tap "
-                        "libheed does not have)" if later else
-                        f"no such hook (the model has {self.n_layer} blocks; hooks per block: "
-                        + ", ".join(_BLOCK_HOOKS) + ")"))
+                    raise Error(f"'{name}': no such hook (the model has {self.n_layer} blocks; "
+                                "hooks per block: " + ", ".join(_BLOCK_HOOKS) +
+                                ("" if self.is_encoder else f"; and {LN_FINAL}") + ")")
             wanted = set(names)
             keep = [name for name in every if name in wanted]
-        plan = {}
+        plan = {}  # ln_final as a block after the last
         for name in keep:
-            _, l, hook = name.split(".", 2)
+            _, l, hook = (None, self.n_layer, name) if name == LN_FINAL else name.split(".", 2)
             plan.setdefault(int(l), []).append(hook)
         return plan
 
+    def _source(self, hook):
+        return _lib.HOOK_LN_FINAL if hook == LN_FINAL else _BLOCK_HOOKS[hook][0]
+
+    def _shape(self, point):
+        """The shape of one position's activation at a hook point."""
+        heads = {_lib.HOOK_V: self.n_kv_head, _lib.HOOK_Z: self.n_head}.get(point)
+        return (heads, self.d_head) if heads else (self.n_embd,)
+
     def _sizes(self, n, plan, max_bytes):
         """Bytes each source of the run takes, and the capture's parameters."""
-        sources = {_BLOCK_HOOKS[h][0] for hooks in plan.values() for h in hooks}
+        sources = {self._source(h) for hooks in plan.values() for h in hooks}
         sizes = {"output": 4 * n * self._out_width()}
+        acts = [(self._source(h), l) for l, hooks in plan.items() for h in hooks
+                if isinstance(self._source(h), int)]
+        if acts:
+            sizes["activations"] = sum(4 * n * int(np.prod(self._shape(p))) for p, _ in acts)
         if "residual" in sources:
             sizes["residual"] = 4 * n * (self.n_layer + 1) * self.n_embd
-        qk_layers = [l for l, hooks in plan.items() if "qk" in {_BLOCK_HOOKS[h][0] for h in hooks}]
+        qk_layers = [l for l, hooks in plan.items() if "qk" in {self._source(h) for h in hooks}]
         if qk_layers:
             sizes["q, k"] = 4 * n * len(qk_layers) * (self.n_head + self.n_kv_head) * self.d_head
         layers = sorted(l for l, hooks in plan.items() if "attn.hook_pattern" in hooks)
@@ -506,14 +521,14 @@ class Model:
             params.layers, params.n_layers = params._layers, len(layers)
             params.max_bytes = max_bytes
             sizes["pattern"] = lib.heed_capture_bytes(self._model(), ctypes.byref(params))
-        return sizes, params, qk_layers
+        return sizes, params, qk_layers, acts
 
     def cache_bytes(self, text_or_ids, names=None):
         """Bytes run_with_cache(text_or_ids, names) would allocate: the
         output, the residual stream, the taps' q and k, the attention
         pattern (as libheed's heed_capture_bytes counts it)."""
         ids = self._ids(text_or_ids)
-        sizes, _, _ = self._sizes(len(ids), self._select(names), DEFAULT_MAX_BYTES)
+        sizes = self._sizes(len(ids), self._select(names), DEFAULT_MAX_BYTES)[0]
         return sum(sizes.values())
 
     def run_with_cache(self, text_or_ids, names=None, max_bytes=DEFAULT_MAX_BYTES):
@@ -525,10 +540,17 @@ class Model:
           blocks.{l}.hook_resid_pre, blocks.{l}.hook_resid_post  [1, pos, d_model]
           blocks.{l}.attn.hook_q                                  [1, pos, n_head, d_head]
           blocks.{l}.attn.hook_k                                  [1, pos, n_kv_head, d_head]
+          blocks.{l}.attn.hook_v                                  [1, pos, n_kv_head, d_head]
           blocks.{l}.attn.hook_pattern                            [1, n_head, q, k]
+          blocks.{l}.attn.hook_z                                  [1, pos, n_head, d_head]
+          blocks.{l}.hook_attn_out, hook_resid_mid, hook_mlp_out  [1, pos, d_model]
+          ln_final.hook_normalized (decoders)                     [1, pos, d_model]
         hook_q and hook_k have RoPE applied (as the attention read them) and
-        the keys rounded as the KV cache stores them; pattern rows hold 0 for
-        the keys a causal mask hides. names: a hook name, a list of them, or a
+        the keys rounded as the KV cache stores them (hook_v is before that
+        rounding); pattern rows hold 0 for the keys a causal mask hides;
+        hook_z is each head's pattern times the values, before W_O;
+        resid_mid = resid_pre + attn_out and resid_post = resid_mid + mlp_out
+        (exactly, where the model has no norm after the sum). names: a hook name, a list of them, or a
         predicate on a name: only those are kept (and only their taps run).
 
         The memory needed is computed first (cache_bytes); above max_bytes,
@@ -538,12 +560,13 @@ class Model:
         freed with the last array using it); the residual stream is written
         by libheed straight into one numpy array, whose views
         hook_resid_pre/post are (blocks.{l}.hook_resid_post is the same memory
-        as blocks.{l+1}.hook_resid_pre, hence read-only); hook_q and hook_k
-        are copied from the tap, whose buffers live only during the call.
+        as blocks.{l+1}.hook_resid_pre, hence read-only); the other hooks
+        are copied from libheed's activation hooks and the q/k tap, whose
+        buffers live only during the call (one copy per evaluated batch).
         """
         ids = self._ids(text_or_ids)
         plan = self._select(names)
-        sizes, params, qk_layers = self._sizes(len(ids), plan, max_bytes)
+        sizes, params, qk_layers, acts = self._sizes(len(ids), plan, max_bytes)
         if sum(sizes.values()) > max_bytes:
             parts = ", ".join(f"{k} {v / 2**20:.1f}" for k, v in sizes.items())
             raise Error(f"run_with_cache of {len(ids)} tokens needs "
@@ -551,22 +574,41 @@ class Model:
                         f"({max_bytes / 2**20:.1f} MiB): keep fewer names")
         out = np.empty((len(ids), self._out_width()), np.float32)
         run = self._run(ids, out, residual="residual" in sizes, capture=params,
-                        qk_layers=qk_layers)
+                        qk_layers=qk_layers, acts=acts)
         cache = {}
         for l, hooks in sorted(plan.items()):
             for hook in hooks:
-                a = _BLOCK_HOOKS[hook][1](run, l)
+                if hook == LN_FINAL:
+                    a, name = run.act[_lib.HOOK_LN_FINAL, l][None], LN_FINAL
+                else:
+                    a, name = _BLOCK_HOOKS[hook][1](run, l), f"blocks.{l}.{hook}"
                 a.flags.writeable = False
-                cache[f"blocks.{l}.{hook}"] = a
+                cache[name] = a
         return out, cache
 
-    def _run(self, ids, out, residual=False, capture=None, qk_layers=()):
+    def _run(self, ids, out, residual=False, capture=None, qk_layers=(), acts=()):
         """Evaluates ids into out with the taps asked for on; returns a _Run."""
         n = len(ids)
         run = _Run()
         ctx = self._context(n)
         cap = ctypes.c_void_p()
         errors = []
+        run.act = {(p, l): np.empty((n, *self._shape(p)), np.float32) for p, l in acts}
+        points = 0
+        for p, _ in acts:
+            points |= 1 << p
+
+        def on_hook(user, a):
+            try:
+                a = a[0]
+                dst = run.act.get((a.point, a.layer))
+                if dst is not None:
+                    src = ctypes.cast(a.data, ctypes.POINTER(ctypes.c_float))
+                    dst[a.pos0:a.pos0 + a.n] = np.ctypeslib.as_array(
+                        src, (a.n, a.width)).reshape((a.n, *dst.shape[1:]))
+            except BaseException as e:  # raised again after the call
+                errors.append(e)
+        hook_fn = _lib.HOOK_FN(on_hook)
         if capture is not None:
             check(lib.heed_capture_new(self._model(), ctypes.byref(capture), ctypes.byref(cap)))
         if residual:
@@ -592,6 +634,8 @@ class Model:
                 lib.heed_context_set_residual(ctx, _ptr(run.residual, ctypes.c_float), 0, n)
             if qk_layers:
                 lib.heed_context_set_qk_tap(ctx, tap_fn, None)
+            if points:
+                lib.heed_context_set_hook(ctx, points, hook_fn, None)
             self._eval(ids, out)
         except BaseException:
             lib.heed_capture_free(cap)
@@ -600,6 +644,7 @@ class Model:
             lib.heed_context_set_capture(ctx, None)
             lib.heed_context_set_qk_tap(ctx, _lib.QK_FN(), None)
             lib.heed_context_set_residual(ctx, None, 0, 0)
+            lib.heed_context_set_hook(ctx, 0, _lib.HOOK_FN(), None)
         if errors:
             lib.heed_capture_free(cap)
             raise errors[0]
