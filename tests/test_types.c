@@ -773,14 +773,6 @@ Test(types, mxfp4_step)
 /* Every quantised tensor of the peer-made i-quant fixtures dequantises to
  * llama.cpp's floats bit for bit: tests/models/dequant-llama.txt holds
  * the FNV-1a hash of its to_float output per tensor (peer_dequant.c). */
-static uint64_t fnv1a64(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
 
 Test(types, dequantize_matches_llama_cpp_files)
 {
@@ -809,7 +801,7 @@ Test(types, dequantize_matches_llama_cpp_files)
         cr_assert(tt && tt->to_float, "%s: %s: no dequantiser for %s", file, name, type);
         float *f = malloc(sizeof *f * (size_t)n);
         tt->to_float(t->data, f, n);
-        cr_expect_eq(fnv1a64(f, sizeof *f * (size_t)n), (uint64_t)want, "%s: %s (%s) differs from llama.cpp",
+        cr_expect_eq(fnv1a(f, sizeof *f * (size_t)n), (uint64_t)want, "%s: %s (%s) differs from llama.cpp",
                      file, name, type);
         free(f);
         checked++;
