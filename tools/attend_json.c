@@ -22,8 +22,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_error.h"
 #include "head_stats.h"
-#include "util/error.h"
 
 static void put_string(FILE *f, const char *s, size_t len)
 {
@@ -69,7 +69,7 @@ heed_status attend_json_put_tokens(FILE *f, const attend_doc *d)
     if (!text || !start) {
         free(text);
         free(start);
-        return heed_fail(HEED_ERR_NOMEM, "out of memory for the token text");
+        return cli_set_error(HEED_ERR_NOMEM, "out of memory for the token text");
     }
     start[d->n] = len;
     fputs("\"text\":", f);
@@ -210,5 +210,5 @@ heed_status attend_json_write(FILE *f, const attend_doc *d)
         fputc('}', f);
     }
     fputs("]}\n", f);
-    return ferror(f) ? heed_fail(HEED_ERR_IO, "cannot write the JSON") : HEED_OK;
+    return ferror(f) ? cli_set_error(HEED_ERR_IO, "cannot write the JSON") : HEED_OK;
 }

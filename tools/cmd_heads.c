@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_error.h"
 #include "head_stats.h"
-#include "util/error.h"
 
 enum { REPEAT = 32 };  /* length of the random sequence that is repeated */
 
@@ -95,7 +95,7 @@ int cmd_heads(int argc, char **argv)
     if (!st)
         st = cli_prompt("heads", v, prompt, NULL, false, &ids, &n);
     if (!st && n < 2)
-        st = heed_fail(HEED_ERR_ARG, "the text needs two tokens or more");
+        st = cli_set_error(HEED_ERR_ARG, "the text needs two tokens or more");
     if (!st)
         st = heed_capture_prompt(m, ids, n, (int64_t)1 << 30, &text_cap);
     const int n_rep = st ? 0 : induction_ids(m, rep);
@@ -103,7 +103,7 @@ int cmd_heads(int argc, char **argv)
         st = heed_capture_prompt(m, rep, n_rep, (int64_t)1 << 30, &ind_cap);
     const int L = st ? 0 : heed_model_n_layer(m), H = st ? 0 : heed_model_n_head(m);
     if (!st && !(rows = calloc((size_t)L * (size_t)H, sizeof *rows)))
-        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+        st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
     int rc = EXIT_OK;
     if (st) {
         rc = cli_fail("heads", st);

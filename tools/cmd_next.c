@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "util/error.h"
+#include "cli_error.h"
 
 /* probs = softmax(logits / temp) over n, in double for the log-probs. */
 static void softmax_t(const float *logits, int n, double temp, double *probs)
@@ -92,7 +92,7 @@ int cmd_next(int argc, char **argv)
         best = malloc(sizeof *best * (size_t)k);
         resid = malloc(sizeof *resid * (size_t)(n_layer + 1) * (size_t)heed_model_n_embd(m));
         if (!logits || !probs || !best || !resid)
-            st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+            st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
     }
     heed_context_params cp = heed_context_default_params();
     cp.n_ctx = n;

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "util/clock.h"
-#include "util/error.h"
+#include "cli_error.h"
+#include "clock.h"
 
 /* Resident memory of this process in MiB (0 if unknown). */
 static double resident_mib(void)
@@ -133,9 +133,9 @@ static heed_status load_vocab(const run_options *o, const heed_model *m, heed_vo
     if (o->tokenizer)
         return heed_vocab_load_llama2c(o->tokenizer, heed_model_n_vocab(m), v);
     if (!heed_model_gguf(m))
-        return heed_fail(HEED_ERR_ARG, "%s: llama2.c checkpoints carry no tokenizer; give "
-                         "its tokenizer.bin with -z, or the prompt as --ids with --print-ids",
-                         o->model);
+        return cli_set_error(HEED_ERR_ARG, "%s: llama2.c checkpoints carry no tokenizer; give "
+                             "its tokenizer.bin with -z, or the prompt as --ids with --print-ids",
+                             o->model);
     return cli_model_vocab(m, o->model, v);
 }
 
@@ -157,13 +157,13 @@ int cmd_run(int argc, char **argv)
     cp.n_ctx = (int)o.n_ctx;
     cp.n_threads = (int)o.threads;
     rc = EXIT_OK;
-    double t0 = heed_seconds(), t1 = t0, t2;
+    double t0 = cli_seconds(), t1 = t0, t2;
     int n_gen = 0;
     heed_status st = heed_model_load(o.model, &m);
     if (!st)
         st = load_vocab(&o, m, &v);
-    if (!st && v && !(text = heed_detok_stream_new(v, false)))
-        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+    if (!st && v)
+        st = heed_detok_stream_new(v, false, &text);
     /* Control tokens written in the prompt count, as in llama-cli. */
     if (!st)
         st = cli_prompt("run", v, o.prompt, o.ids, true, &ids, &n_prompt);
@@ -174,18 +174,20 @@ int cmd_run(int argc, char **argv)
     /* logits of the step: one row, or one per token of a lookup batch */
     const size_t V = m ? (size_t)heed_model_n_vocab(m) : 0;
     if (!st && !(logits = malloc(sizeof *logits * V * (size_t)(o.lookup + 1))))
-        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+        st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
     /* the context's tokens, which lookup searches */
     int32_t *hist = NULL, *batch = NULL;
     int n_hist = 0;
     if (!st && o.lookup &&
         (!(hist = malloc(sizeof *hist * (size_t)heed_context_n_ctx(c))) ||
          !(batch = malloc(sizeof *batch * (size_t)(o.lookup + 1)))))
-        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+        st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
     if (!st) {
-        t0 = heed_seconds();
-        st = heed_context_eval(c, ids, n_prompt, logits, false);
-        t1 = heed_seconds();
+        t0 = cli_seconds();
+        st = cli_fits(c, n_prompt);
+        if (!st)
+            st = heed_context_eval(c, ids, n_prompt, logits, false);
+        t1 = cli_seconds();
     }
     for (int i = 0; !st && i < n_prompt; i++) /* the penalties see the prompt */
         st = heed_sampler_accept(s, ids[i]);
@@ -251,7 +253,7 @@ int cmd_run(int argc, char **argv)
         at = 0;
         st = heed_context_eval(c, batch, n_draft + 1, logits, n_draft > 0);
     }
-    t2 = heed_seconds();
+    t2 = cli_seconds();
     if (text) {
         const char *rest;
         size_t len;

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_error.h"
+#include "clock.h"
 #include "serve.h"
-#include "util/clock.h"
-#include "util/error.h"
 
 serve_slot *serve_slot_take(server *s, double deadline)
 {
@@ -28,7 +28,7 @@ serve_slot *serve_slot_take(server *s, double deadline)
             s->queued++;
             waiting = true;
         }
-        const double left = deadline - heed_seconds();
+        const double left = deadline - cli_seconds();
         if (left <= 0)
             break;
         struct timespec ts;
@@ -91,14 +91,14 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     *out = NULL;
     serve_gen *g = calloc(1, sizeof *g);
     if (!g)
-        return heed_fail(HEED_ERR_NOMEM, "out of memory");
+        return cli_set_error(HEED_ERR_NOMEM, "out of memory");
     g->srv = s;
     g->slot = slot;
     g->p = *p;
     g->V = heed_model_n_vocab(s->model);
     g->logits = malloc(sizeof *g->logits * (size_t)g->V * (size_t)(p->lookup + 1));
     g->next = g->logits;
-    g->ds = heed_detok_stream_new(s->vocab, false);
+    heed_status st = heed_detok_stream_new(s->vocab, false, &g->ds);
     bool have = g->logits && g->ds;
     if (p->lookup) {
         g->hist = malloc(sizeof *g->hist * (size_t)(heed_context_n_ctx(slot->ctx) + 1));
@@ -107,13 +107,14 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
         for (int i = 0; have && i < n_prompt; i++)
             g->hist[g->n_hist++] = prompt[i];
     }
-    heed_status st = have ? heed_sampler_new(&p->sp, g->V, &g->smp)
-                          : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    if (!st)
+        st = have ? heed_sampler_new(&p->sp, g->V, &g->smp)
+                  : cli_set_error(HEED_ERR_NOMEM, "out of memory");
     g->p.n_stops = 0;
     g->p.stops = g->stops;
     for (int i = 0; i < p->n_stops && i < 4 && !st; i++) {
         if (!(g->stops[i] = strdup(p->stops[i])))
-            st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+            st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
         g->p.n_stops = i + 1;
         const size_t l = strlen(p->stops[i]);
         g->max_stop = l > g->max_stop ? l : g->max_stop;
@@ -251,7 +252,7 @@ bool serve_gen_step(serve_gen *g, const char **text, size_t *len, serve_token *t
         g->finish = "length";
     if (!g->finish && g->p.n_stops)
         find_stop(g, before > g->max_stop ? before - g->max_stop : 0);
-    if (!g->finish && (g->n >= g->p.max_tokens || heed_seconds() > g->p.deadline ||
+    if (!g->finish && (g->n >= g->p.max_tokens || cli_seconds() > g->p.deadline ||
                        confirmed(g) >= heed_context_n_ctx(g->slot->ctx)))
         g->finish = "length";
     if (!g->finish && advance(g, id))

@@ -701,8 +701,8 @@ static heed_status check_tokens(const heed_context *c, const int32_t *ids, int n
                              "vocabulary has %d tokens)", ids[i], i, n_vocab);
     if (n > c->n_ctx - c->n_past)
         return heed_fail(HEED_ERR_ARG, "context is full: %d positions used, %d more "
-                         "requested, the context holds %d (raise it with -c)", c->n_past, n,
-                         c->n_ctx);
+                         "requested, the context holds n_ctx = %d (a larger n_ctx in "
+                         "heed_context_params holds more)", c->n_past, n, c->n_ctx);
     return HEED_OK;
 }
 
