@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the build and tests need, when missing.
 set -e
-PKGS="cmake make gcc pkg-config libutf8proc-dev libpcre2-dev libmicrohttpd-dev libcjson-dev libcriterion-dev libxml2-utils chromium"
+PKGS="cmake make gcc binutils pkg-config libutf8proc-dev libpcre2-dev libmicrohttpd-dev libcjson-dev libcriterion-dev libxml2-utils chromium"
 # Node and npm run the browser test; a Node installed otherwise (nodesource,
 # nvm) is used as it is.
 command -v node > /dev/null 2>&1 && command -v npm > /dev/null 2>&1 || PKGS="$PKGS nodejs npm"
