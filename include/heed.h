@@ -847,6 +847,35 @@ HEED_API void heed_context_set_residual(heed_context *c, float *out, int pos_beg
  * floats (final norm, then the output matrix): the logit lens. */
 HEED_API heed_status heed_context_lens(heed_context *c, const float *hidden, float *logits);
 
+/* ------------------------------------------------------------ inspection */
+
+/* The row of (layer, head, query) as n_tokens weights into out[0..
+ * heed_capture_n_tokens) — copied from a dense row, or a top-k row's keys
+ * with every other key 0 — whichever way the capture keeps it; false
+ * (out untouched) when the row is not kept. */
+HEED_API bool heed_capture_dense_row(const heed_capture *cap, int layer, int head, int query,
+                                     float *out);
+
+/* What one attention head does, measured over the kept rows of queries
+ * 1..n-1 (a row that is not kept is skipped):
+ *   entropy     mean of -Σ w ln w (nats): low = focused
+ *   prev_token  mean weight on the previous token
+ *   sink        mean weight on the first token
+ *   self        mean weight on the query's own position
+ *   induction   over queries whose token occurred before: the mean weight
+ *               on the tokens that followed its earlier occurrences (0 when
+ *               no token repeats) */
+typedef struct heed_head_stats {
+    double entropy, prev_token, sink, self, induction;
+} heed_head_stats;
+
+/* The statistics of (layer, head) in cap, whose first n tokens are ids
+ * (n at most heed_capture_n_tokens). All zero when no row is kept.
+ * HEED_ERR_ARG for a NULL argument or n out of range; *out is zeroed on
+ * failure. */
+HEED_API heed_status heed_capture_head_stats(const heed_capture *cap, int layer, int head,
+                                             const int32_t *ids, int n, heed_head_stats *out);
+
 /*
  * Writes data, a C-order float32 array of ndim (1..8) dimensions
  * shape[0..ndim), to path as a NumPy .npy file (version 1.0,

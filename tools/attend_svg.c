@@ -11,7 +11,6 @@
 
 #include "cli.h"
 #include "cli_error.h"
-#include "head_stats.h"
 
 enum { MAX_CELLS = 256, GRID_CELLS = 48, LABEL = 120 };
 
@@ -21,7 +20,7 @@ static float *dense(const attend_doc *d, int layer, int head)
     const int n = d->n, rows = d->row_end - d->row_begin;
     float *w = malloc(sizeof *w * (size_t)rows * (size_t)n);
     for (int r = 0; w && r < rows; r++)
-        capture_dense_row(d->cap, layer, head, d->row_begin + r, w + (size_t)r * n);
+        heed_capture_dense_row(d->cap, layer, head, d->row_begin + r, w + (size_t)r * n);
     return w;
 }
 

@@ -17,7 +17,6 @@
 #include "attend_svg.h"
 #include "cli.h"
 #include "cli_error.h"
-#include "head_stats.h"
 
 
 typedef struct attend_options {
@@ -84,7 +83,7 @@ static void print_view(const attend_doc *d, int token, long head, int top_k)
         int heads = 0;
         memset(mean, 0, sizeof *mean * (size_t)n);
         for (int h = 0; h < heed_model_n_head(d->m); h++) {
-            if (!capture_dense_row(d->cap, l, h, token, row))
+            if (!heed_capture_dense_row(d->cap, l, h, token, row))
                 continue;
             for (int k = 0; k < n; k++)
                 mean[k] += row[k];

@@ -11,8 +11,8 @@
  *              earlier occurrence (induction heads copy that token)
  *
  * The first four are measured on TEXT (by default the seed sentence), over
- * queries 1..n-1 (head_stats.c); rows are ranked by --sort (default
- * induction).
+ * queries 1..n-1 (heed_capture_head_stats); rows are ranked by --sort
+ * (default induction).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +20,6 @@
 
 #include "cli.h"
 #include "cli_error.h"
-#include "head_stats.h"
 
 enum { REPEAT = 32 };  /* length of the random sequence that is repeated */
 
@@ -109,19 +108,25 @@ int cmd_heads(int argc, char **argv)
         rc = cli_fail("heads", st);
         goto done;
     }
-    for (int l = 0; l < L; l++) {
-        for (int h = 0; h < H; h++) {
+    for (int l = 0; !st && l < L; l++) {
+        for (int h = 0; !st && h < H; h++) {
             head_row *r = &rows[l * H + h];
             r->layer = l;
             r->head = h;
-            const head_stats text = head_stats_measure(text_cap, l, h, ids, n);
+            heed_head_stats text, ind = {0};
+            st = heed_capture_head_stats(text_cap, l, h, ids, n, &text);
+            if (!st && ind_cap)
+                st = heed_capture_head_stats(ind_cap, l, h, rep, n_rep, &ind);
             r->score[ENTROPY] = text.entropy;
             r->score[PREV] = text.prev_token;
             r->score[SINK] = text.sink;
             r->score[SELF] = text.self;
-            if (ind_cap)
-                r->score[INDUCTION] = head_stats_measure(ind_cap, l, h, rep, n_rep).induction;
+            r->score[INDUCTION] = ind.induction;
         }
+    }
+    if (st) {
+        rc = cli_fail("heads", st);
+        goto done;
     }
     qsort(rows, (size_t)(L * H), sizeof *rows, by_score);
     printf("%d layers x %d heads, ranked by %s (text: %d tokens; induction: %d random "
