@@ -20,9 +20,9 @@
 heed_status cli_set_error(heed_status st, const char *fmt, ...) CLI_PRINTF(2, 3);
 
 /* The message of the failure being reported: the CLI's, when one was set
- * since the last call, else the library's (heed_last_error). A CLI
- * message is given once: reporting it clears it, so a later library
- * failure is not hidden behind it. */
+ * since the last call and the library has not failed since, else the
+ * library's (heed_last_error). A CLI message is given once: reporting it
+ * clears it, so that a later library failure is not hidden behind it. */
 const char *cli_error_message(void);
 
 #endif
