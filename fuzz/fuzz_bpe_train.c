@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     heed_bpe_vocab bv;
     if (heed_bpe_train((const char *)data, size, 300, &bv) != HEED_OK)
         return 0;
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    (void)heed_gguf_writer_new(&w); /* NULL: caught below */
     void *mem = NULL;
     size_t n = 0;
     heed_gguf *g = NULL;

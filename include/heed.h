@@ -5,8 +5,11 @@
  *  - Functions that can fail return a heed_status; HEED_OK is 0. On failure
  *    heed_last_error() describes what failed, where (file, offset, field or
  *    key) and what was expected. The message is per thread.
- *  - Objects are opaque. Each heed_X_open/_new has exactly one heed_X_free /
- *    heed_X_close, which accepts NULL. Nothing is freed behind your back.
+ *  - Objects are opaque. Each constructor (heed_X_new/_open/_load) returns a
+ *    heed_status and gives the object through its last parameter, NULL on
+ *    failure. Each has exactly one heed_X_free / heed_X_close, which
+ *    accepts NULL. Nothing is freed behind your back.
+ *  - Tensor element types are heed_type wherever they appear.
  *  - Bad input never aborts, crashes, hangs or allocates more than the input
  *    justifies.
  */
@@ -21,7 +24,37 @@
 extern "C" {
 #endif
 
-#define HEED_VERSION "0.1.0"
+/*
+ * Versions. HEED_VERSION_MAJOR/MINOR/PATCH name the release (the build
+ * reads them from here). HEED_ABI_VERSION counts incompatible changes to
+ * what this header exports (a function removed or its signature changed, a
+ * public struct or enum changed); the shared library's soname is
+ * libheed.so.HEED_ABI_VERSION, so a program built against one ABI never
+ * loads another. heed_abi_version() says which ABI the loaded library has
+ * (for bindings that load it at run time and see no macros).
+ */
+#define HEED_VERSION_MAJOR 0
+#define HEED_VERSION_MINOR 2
+#define HEED_VERSION_PATCH 0
+#define HEED_STRINGIFY_(x) #x
+#define HEED_STRINGIFY(x) HEED_STRINGIFY_(x)
+#define HEED_VERSION HEED_STRINGIFY(HEED_VERSION_MAJOR) "." \
+    HEED_STRINGIFY(HEED_VERSION_MINOR) "." HEED_STRINGIFY(HEED_VERSION_PATCH)
+#define HEED_ABI_VERSION 1
+
+/*
+ * The ABI is exactly the functions declared here: the library is built
+ * with hidden visibility and HEED_API marks what it exports.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define HEED_API __attribute__((visibility("default")))
+#else
+#define HEED_API
+#endif
+
+/* HEED_ABI_VERSION and HEED_VERSION of the library loaded at run time. */
+HEED_API int heed_abi_version(void);
+HEED_API const char *heed_version(void);
 
 /* ---------------------------------------------------------------- status */
 
@@ -37,14 +70,15 @@ typedef enum heed_status {
 } heed_status;
 
 /* Describes the last failure on this thread ("" if none). */
-const char *heed_last_error(void);
+HEED_API const char *heed_last_error(void);
 /* A short constant name for a status ("format error", ...). */
-const char *heed_status_name(heed_status st);
+HEED_API const char *heed_status_name(heed_status st);
 
 /* ---------------------------------------------------------- tensor types */
 
 /* Tensor element types. The numbers are GGUF's (ggml's) on-disk ids. */
 typedef enum heed_type {
+    HEED_TYPE_NONE = -1, /* no type: heed_type_from_name of an unknown name */
     HEED_TYPE_F32 = 0,
     HEED_TYPE_F16 = 1,
     HEED_TYPE_Q4_0 = 2,
@@ -97,20 +131,20 @@ typedef struct heed_type_traits {
 } heed_type_traits;
 
 /* Traits of t, or NULL if t is not a known type. */
-const heed_type_traits *heed_type_get(int t);
+HEED_API const heed_type_traits *heed_type_get(heed_type t);
 /* Name of t ("q8_0"), or "unknown". */
-const char *heed_type_name(int t);
-/* Type by name, case-insensitive ("Q4_K", "f16"); -1 if none. */
-int heed_type_from_name(const char *name);
+HEED_API const char *heed_type_name(heed_type t);
+/* Type by name, case-insensitive ("Q4_K", "f16"); HEED_TYPE_NONE if none. */
+HEED_API heed_type heed_type_from_name(const char *name);
 /* Bytes of one row of n elements of type t; 0 if t is unknown or n is not
  * a multiple of its block size. */
-size_t heed_type_row_size(int t, int64_t n);
+HEED_API size_t heed_type_row_size(heed_type t, int64_t n);
 
 /* Scalar conversions between float and the 16-bit float formats. */
-float heed_f16_to_f32(uint16_t h);
-uint16_t heed_f32_to_f16(float f);      /* round to nearest even          */
-float heed_bf16_to_f32(uint16_t h);
-uint16_t heed_f32_to_bf16(float f);     /* round to nearest even; NaN kept */
+HEED_API float heed_f16_to_f32(uint16_t h);
+HEED_API uint16_t heed_f32_to_f16(float f);      /* round to nearest even          */
+HEED_API float heed_bf16_to_f32(uint16_t h);
+HEED_API uint16_t heed_f32_to_bf16(float f);     /* round to nearest even; NaN kept */
 
 /* ------------------------------------------------------------- GGUF read */
 
@@ -132,9 +166,9 @@ typedef enum heed_gguf_type {
     HEED_GGUF_TYPE_COUNT
 } heed_gguf_type;
 
-const char *heed_gguf_type_name(heed_gguf_type t); /* "uint32", "array" */
+HEED_API const char *heed_gguf_type_name(heed_gguf_type t); /* "uint32", "array" */
 /* Bytes of one value of a fixed-size type; 0 for STRING, ARRAY, unknown. */
-size_t heed_gguf_type_size(heed_gguf_type t);
+HEED_API size_t heed_gguf_type_size(heed_gguf_type t);
 
 /* A string inside a GGUF file: not NUL-terminated, may hold any bytes. */
 typedef struct heed_gguf_str {
@@ -167,15 +201,15 @@ struct heed_gguf_value {
 
 /* Element i of an ARRAY value, decoded; type HEED_GGUF_TYPE_COUNT when arr
  * is not an array or i is out of range. */
-heed_gguf_value heed_gguf_arr_get(const heed_gguf_value *arr, uint64_t i);
+HEED_API heed_gguf_value heed_gguf_arr_get(const heed_gguf_value *arr, uint64_t i);
 
 /* Deep equality of two values (types, lengths, elements), bit-exact for
  * floats. */
-bool heed_gguf_value_equal(const heed_gguf_value *a, const heed_gguf_value *b);
+HEED_API bool heed_gguf_value_equal(const heed_gguf_value *a, const heed_gguf_value *b);
 
 typedef struct heed_gguf_tensor {
     const char *name;      /* NUL-terminated copy                           */
-    int type;              /* heed_type                                     */
+    heed_type type;        /* always a known type (the reader checks)       */
     int n_dims;            /* 1..4                                          */
     int64_t ne[4];         /* elements per dimension, ne[0] fastest; unused
                               dimensions are 1                              */
@@ -188,26 +222,26 @@ typedef struct heed_gguf heed_gguf;
 
 /* Maps and validates a GGUF v2/v3 file. On failure *out is NULL and the
  * error names the file, the byte offset and what was expected. */
-heed_status heed_gguf_open(const char *path, heed_gguf **out);
+HEED_API heed_status heed_gguf_open(const char *path, heed_gguf **out);
 /* The same for a buffer the caller keeps alive while the result is open;
  * name is used in messages. */
-heed_status heed_gguf_open_memory(const void *data, size_t size,
-                                  const char *name, heed_gguf **out);
-void heed_gguf_close(heed_gguf *g);
+HEED_API heed_status heed_gguf_open_memory(const void *data, size_t size,
+                                           const char *name, heed_gguf **out);
+HEED_API void heed_gguf_close(heed_gguf *g);
 
-uint32_t heed_gguf_version(const heed_gguf *g);
-uint64_t heed_gguf_file_size(const heed_gguf *g);
-uint64_t heed_gguf_alignment(const heed_gguf *g);
-uint64_t heed_gguf_data_offset(const heed_gguf *g); /* start of tensor data */
-const char *heed_gguf_path(const heed_gguf *g);
+HEED_API uint32_t heed_gguf_version(const heed_gguf *g);
+HEED_API uint64_t heed_gguf_file_size(const heed_gguf *g);
+HEED_API uint64_t heed_gguf_alignment(const heed_gguf *g);
+HEED_API uint64_t heed_gguf_data_offset(const heed_gguf *g); /* start of tensor data */
+HEED_API const char *heed_gguf_path(const heed_gguf *g);
 
-int64_t heed_gguf_n_kv(const heed_gguf *g);
-const char *heed_gguf_kv_key(const heed_gguf *g, int64_t i);
-const heed_gguf_value *heed_gguf_kv_value(const heed_gguf *g, int64_t i);
+HEED_API int64_t heed_gguf_n_kv(const heed_gguf *g);
+HEED_API const char *heed_gguf_kv_key(const heed_gguf *g, int64_t i);
+HEED_API const heed_gguf_value *heed_gguf_kv_value(const heed_gguf *g, int64_t i);
 /* Index of key, or -1. */
-int64_t heed_gguf_find_key(const heed_gguf *g, const char *key);
+HEED_API int64_t heed_gguf_find_key(const heed_gguf *g, const char *key);
 /* Value of key, or NULL. */
-const heed_gguf_value *heed_gguf_get(const heed_gguf *g, const char *key);
+HEED_API const heed_gguf_value *heed_gguf_get(const heed_gguf *g, const char *key);
 
 /*
  * Typed getters. HEED_ERR_NOT_FOUND if the key is missing, HEED_ERR_TYPE if
@@ -215,19 +249,19 @@ const heed_gguf_value *heed_gguf_get(const heed_gguf *g, const char *key);
  * get_uint/get_int accept any integer type whose value fits; get_float
  * accepts FLOAT32 and FLOAT64.
  */
-heed_status heed_gguf_get_uint(const heed_gguf *g, const char *key, uint64_t *out);
-heed_status heed_gguf_get_int(const heed_gguf *g, const char *key, int64_t *out);
-heed_status heed_gguf_get_float(const heed_gguf *g, const char *key, double *out);
-heed_status heed_gguf_get_bool(const heed_gguf *g, const char *key, bool *out);
-heed_status heed_gguf_get_str(const heed_gguf *g, const char *key, heed_gguf_str *out);
+HEED_API heed_status heed_gguf_get_uint(const heed_gguf *g, const char *key, uint64_t *out);
+HEED_API heed_status heed_gguf_get_int(const heed_gguf *g, const char *key, int64_t *out);
+HEED_API heed_status heed_gguf_get_float(const heed_gguf *g, const char *key, double *out);
+HEED_API heed_status heed_gguf_get_bool(const heed_gguf *g, const char *key, bool *out);
+HEED_API heed_status heed_gguf_get_str(const heed_gguf *g, const char *key, heed_gguf_str *out);
 /* An array whose elements have type elem (HEED_GGUF_TYPE_COUNT: any). */
-heed_status heed_gguf_get_arr(const heed_gguf *g, const char *key,
-                              heed_gguf_type elem, const heed_gguf_value **out);
+HEED_API heed_status heed_gguf_get_arr(const heed_gguf *g, const char *key,
+                                       heed_gguf_type elem, const heed_gguf_value **out);
 
-int64_t heed_gguf_n_tensors(const heed_gguf *g);
-const heed_gguf_tensor *heed_gguf_tensor_at(const heed_gguf *g, int64_t i);
+HEED_API int64_t heed_gguf_n_tensors(const heed_gguf *g);
+HEED_API const heed_gguf_tensor *heed_gguf_tensor_at(const heed_gguf *g, int64_t i);
 /* Tensor by name, or NULL. */
-const heed_gguf_tensor *heed_gguf_find_tensor(const heed_gguf *g, const char *name);
+HEED_API const heed_gguf_tensor *heed_gguf_find_tensor(const heed_gguf *g, const char *name);
 
 /* ------------------------------------------------------------ GGUF write */
 
@@ -239,40 +273,44 @@ const heed_gguf_tensor *heed_gguf_find_tensor(const heed_gguf *g, const char *na
  */
 typedef struct heed_gguf_writer heed_gguf_writer;
 
-heed_gguf_writer *heed_gguf_writer_new(void); /* NULL when out of memory */
-void heed_gguf_writer_free(heed_gguf_writer *w);
+/* An empty writer in *out (NULL on failure: HEED_ERR_NOMEM). */
+HEED_API heed_status heed_gguf_writer_new(heed_gguf_writer **out);
+HEED_API void heed_gguf_writer_free(heed_gguf_writer *w);
 
 /* Copies value (deeply; strings included) under key. */
-heed_status heed_gguf_writer_set(heed_gguf_writer *w, const char *key,
-                                 const heed_gguf_value *value);
-heed_status heed_gguf_writer_set_u32(heed_gguf_writer *w, const char *key, uint32_t v);
-heed_status heed_gguf_writer_set_i32(heed_gguf_writer *w, const char *key, int32_t v);
-heed_status heed_gguf_writer_set_u64(heed_gguf_writer *w, const char *key, uint64_t v);
-heed_status heed_gguf_writer_set_f32(heed_gguf_writer *w, const char *key, float v);
-heed_status heed_gguf_writer_set_bool(heed_gguf_writer *w, const char *key, bool v);
-heed_status heed_gguf_writer_set_str(heed_gguf_writer *w, const char *key, const char *v);
+HEED_API heed_status heed_gguf_writer_set(heed_gguf_writer *w, const char *key,
+                                          const heed_gguf_value *value);
+HEED_API heed_status heed_gguf_writer_set_u32(heed_gguf_writer *w, const char *key, uint32_t v);
+HEED_API heed_status heed_gguf_writer_set_i32(heed_gguf_writer *w, const char *key, int32_t v);
+HEED_API heed_status heed_gguf_writer_set_u64(heed_gguf_writer *w, const char *key, uint64_t v);
+HEED_API heed_status heed_gguf_writer_set_f32(heed_gguf_writer *w, const char *key, float v);
+HEED_API heed_status heed_gguf_writer_set_bool(heed_gguf_writer *w, const char *key, bool v);
+HEED_API heed_status heed_gguf_writer_set_str(heed_gguf_writer *w, const char *key,
+                                              const char *v);
 /* An array of n fixed-size elements of type elem (not STRING/ARRAY). */
-heed_status heed_gguf_writer_set_arr(heed_gguf_writer *w, const char *key,
-                                     heed_gguf_type elem, const void *data, uint64_t n);
-heed_status heed_gguf_writer_set_arr_str(heed_gguf_writer *w, const char *key,
-                                         const char *const *strs, uint64_t n);
+HEED_API heed_status heed_gguf_writer_set_arr(heed_gguf_writer *w, const char *key,
+                                              heed_gguf_type elem, const void *data,
+                                              uint64_t n);
+HEED_API heed_status heed_gguf_writer_set_arr_str(heed_gguf_writer *w, const char *key,
+                                                  const char *const *strs, uint64_t n);
 /* Removes key if present. */
-void heed_gguf_writer_remove(heed_gguf_writer *w, const char *key);
+HEED_API void heed_gguf_writer_remove(heed_gguf_writer *w, const char *key);
 
 /*
  * Adds a tensor. ne has n_dims entries. data must hold
  * heed_type_row_size(type, ne[0]) * rows bytes and stay valid until the
  * file is written (it is not copied).
  */
-heed_status heed_gguf_writer_add_tensor(heed_gguf_writer *w, const char *name,
-                                        int type, int n_dims, const int64_t *ne,
-                                        const void *data);
+HEED_API heed_status heed_gguf_writer_add_tensor(heed_gguf_writer *w, const char *name,
+                                                 heed_type type, int n_dims, const int64_t *ne,
+                                                 const void *data);
 
 /* Writes the file atomically: to a temporary file beside path, then
  * rename. On failure path is untouched. */
-heed_status heed_gguf_writer_write(heed_gguf_writer *w, const char *path);
+HEED_API heed_status heed_gguf_writer_write(heed_gguf_writer *w, const char *path);
 /* The same bytes into a malloc'd buffer (*data, *size; free() it). */
-heed_status heed_gguf_writer_write_memory(heed_gguf_writer *w, void **data, size_t *size);
+HEED_API heed_status heed_gguf_writer_write_memory(heed_gguf_writer *w, void **data,
+                                                   size_t *size);
 
 /* --------------------------------------------------------- model tools */
 
@@ -283,8 +321,8 @@ heed_status heed_gguf_writer_write_memory(heed_gguf_writer *w, void **data, size
  * Rows that do not fit type's block size fall back to a type whose does
  * (see the README). general.file_type is updated. n_threads <= 0: all cores.
  */
-heed_status heed_quantize_file(const char *in_path, const char *out_path,
-                               int type, int n_threads);
+HEED_API heed_status heed_quantize_file(const char *in_path, const char *out_path,
+                                        heed_type type, int n_threads);
 
 /*
  * Writes a random-weight GGUF model with the exact shapes and metadata of a
@@ -292,9 +330,9 @@ heed_status heed_quantize_file(const char *in_path, const char *out_path,
  * benchmarks. Deterministic for a seed, whatever n_threads (<= 0: all
  * cores). The tokenizer is a byte-level BPE vocabulary of the model's size.
  */
-heed_status heed_synth(const char *shape, int type, uint64_t seed, int n_threads,
-                       const char *path);
-const char *heed_synth_shape_names(void);
+HEED_API heed_status heed_synth(const char *shape, heed_type type, uint64_t seed, int n_threads,
+                                const char *path);
+HEED_API const char *heed_synth_shape_names(void);
 
 /* -------------------------------------------------------------- training */
 
@@ -337,20 +375,20 @@ typedef struct heed_train_params {
     int val_every, val_batches, checkpoint_every; /* 0: never (but at the end) */
     uint64_t seed;
     int n_threads;           /* <= 0: physical cores                        */
-    int out_type;            /* type of the saved matrices (f32, f16, q8_0…)*/
+    heed_type out_type;      /* type of the saved matrices (f32, f16, q8_0…)*/
     const volatile int *stop; /* set (by a signal handler) to stop: a checkpoint is saved */
     heed_train_progress_fn progress;
     void *user;
 } heed_train_params;
 
-heed_train_params heed_train_default_params(void);
+HEED_API heed_train_params heed_train_default_params(void);
 /* Sets the model sizes of a named preset ("tiny", "small", "base"). */
-heed_status heed_train_preset(const char *name, heed_train_params *p);
-const char *heed_train_preset_names(void);
+HEED_API heed_status heed_train_preset(const char *name, heed_train_params *p);
+HEED_API const char *heed_train_preset_names(void);
 /* HEED_ERR_ARG / HEED_ERR_FORMAT / HEED_ERR_NOMEM before any step runs
  * for a bad corpus or sizes that do not fit; returns HEED_OK also when
  * stopped early through p->stop (after writing the checkpoint). */
-heed_status heed_train(const heed_train_params *p);
+HEED_API heed_status heed_train(const heed_train_params *p);
 
 /* ---------------------------------------------------------------- models */
 
@@ -365,30 +403,30 @@ typedef struct heed_model heed_model;
 /* Loads and checks a model (a GGUF file, or a llama2.c checkpoint when the
  * name ends in .bin): a missing tensor, a shape that does not match
  * the hyperparameters or an unsupported architecture is an error naming it. */
-heed_status heed_model_load(const char *path, heed_model **out);
-void heed_model_free(heed_model *m);
+HEED_API heed_status heed_model_load(const char *path, heed_model **out);
+HEED_API void heed_model_free(heed_model *m);
 
-const char *heed_model_arch(const heed_model *m);
+HEED_API const char *heed_model_arch(const heed_model *m);
 /* The model's GGUF file (its vocabulary can be read from it with
  * heed_vocab_load), or NULL for a llama2.c checkpoint. */
-const heed_gguf *heed_model_gguf(const heed_model *m);
-int32_t heed_model_n_vocab(const heed_model *m);
-int heed_model_n_embd(const heed_model *m);
-int heed_model_n_layer(const heed_model *m);
-int heed_model_n_head(const heed_model *m);
-int heed_model_n_ctx_train(const heed_model *m);
+HEED_API const heed_gguf *heed_model_gguf(const heed_model *m);
+HEED_API int32_t heed_model_n_vocab(const heed_model *m);
+HEED_API int heed_model_n_embd(const heed_model *m);
+HEED_API int heed_model_n_layer(const heed_model *m);
+HEED_API int heed_model_n_head(const heed_model *m);
+HEED_API int heed_model_n_ctx_train(const heed_model *m);
 /* Whether the model's attention has learned sinks (gpt-oss): then a
  * captured row's keys sum to less than 1 (heed_capture_sink). */
-bool heed_model_has_sinks(const heed_model *m);
+HEED_API bool heed_model_has_sinks(const heed_model *m);
 /* Experts per layer and experts each token is routed to (0: a dense model). */
-int heed_model_n_expert(const heed_model *m);
-int heed_model_n_expert_used(const heed_model *m);
+HEED_API int heed_model_n_expert(const heed_model *m);
+HEED_API int heed_model_n_expert_used(const heed_model *m);
 /* Bytes of the matrices one decode step reads: every layer's (of a
  * mixture of experts, the share of the experts a token is routed to), and
  * the output head (the embedding table only through a tied output head). */
-int64_t heed_model_matrix_bytes(const heed_model *m);
-int32_t heed_model_bos(const heed_model *m); /* -1 if none */
-int32_t heed_model_eos(const heed_model *m); /* -1 if none */
+HEED_API int64_t heed_model_matrix_bytes(const heed_model *m);
+HEED_API int32_t heed_model_bos(const heed_model *m); /* -1 if none */
+HEED_API int32_t heed_model_eos(const heed_model *m); /* -1 if none */
 
 /* How an encoder's per-token outputs become one embedding. */
 typedef enum heed_pooling {
@@ -399,9 +437,9 @@ typedef enum heed_pooling {
 } heed_pooling;
 
 /* True for encoders (bert): they embed text and have no logits. */
-bool heed_model_is_encoder(const heed_model *m);
+HEED_API bool heed_model_is_encoder(const heed_model *m);
 /* The pooling the model's metadata asks for (<arch>.pooling_type). */
-heed_pooling heed_model_pooling(const heed_model *m);
+HEED_API heed_pooling heed_model_pooling(const heed_model *m);
 
 /* A context: one sequence being evaluated, with its KV cache. */
 typedef struct heed_context heed_context;
@@ -418,12 +456,12 @@ typedef struct heed_context_params {
 } heed_context_params;
 
 /* Whether t can be a KV cache type (heed_context_params.type_k/type_v). */
-bool heed_kv_type_ok(heed_type t);
+HEED_API bool heed_kv_type_ok(heed_type t);
 
-heed_context_params heed_context_default_params(void);
-heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
-                             heed_context **out);
-void heed_context_free(heed_context *c);
+HEED_API heed_context_params heed_context_default_params(void);
+HEED_API heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
+                                      heed_context **out);
+HEED_API void heed_context_free(heed_context *c);
 
 /*
  * Evaluates n tokens at the next n positions (a prompt in one batch, or one
@@ -432,28 +470,28 @@ void heed_context_free(heed_context *c);
  * token (n × n_vocab, row-major) when all_logits. Fails, changing nothing,
  * when an id is out of range or the cache would overflow.
  */
-heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float *logits,
-                              bool all_logits);
+HEED_API heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float *logits,
+                                       bool all_logits);
 /*
  * Embeds n tokens as one fresh sequence (the cache is reset first): the
  * final hidden states (after the output norm, where the model has one),
  * pooled. out receives n × n_embd floats for HEED_POOLING_NONE, else
  * n_embd. Encoders need all n tokens within the context.
  */
-heed_status heed_context_embed(heed_context *c, const int32_t *ids, int n,
-                               heed_pooling pooling, float *out);
-int heed_context_n_past(const heed_context *c);  /* positions filled      */
-const heed_model *heed_context_model(const heed_context *c);
-int heed_context_n_ctx(const heed_context *c);
+HEED_API heed_status heed_context_embed(heed_context *c, const int32_t *ids, int n,
+                                        heed_pooling pooling, float *out);
+HEED_API int heed_context_n_past(const heed_context *c);  /* positions filled      */
+HEED_API const heed_model *heed_context_model(const heed_context *c);
+HEED_API int heed_context_n_ctx(const heed_context *c);
 /* Bytes of the KV cache (keys and values of every layer): n_ctx positions
  * per layer, but only the window and a batch for a sliding-window layer. */
-size_t heed_context_kv_bytes(const heed_context *c);
-void heed_context_reset(heed_context *c);        /* empties the cache     */
+HEED_API size_t heed_context_kv_bytes(const heed_context *c);
+HEED_API void heed_context_reset(heed_context *c);        /* empties the cache     */
 /* Keeps only the first n_past positions of the cache (n_past no more than
  * the positions it holds, and, with sliding-window layers, no further back
  * than the window of the last evaluation's first position): evaluation
  * goes on from there. */
-heed_status heed_context_truncate(heed_context *c, int n_past);
+HEED_API heed_status heed_context_truncate(heed_context *c, int n_past);
 
 /* ------------------------------------------------------------ tokenizers */
 
@@ -479,36 +517,37 @@ typedef struct heed_vocab heed_vocab;
  * (array lengths disagree), HEED_ERR_UNSUPPORTED (a tokenizer model or
  * pre-tokenizer heed does not know, named in the message).
  */
-heed_status heed_vocab_load(const heed_gguf *g, heed_vocab **out);
+HEED_API heed_status heed_vocab_load(const heed_gguf *g, heed_vocab **out);
 /* The same, opening (and closing) the GGUF file at path. */
-heed_status heed_vocab_load_file(const char *path, heed_vocab **out);
+HEED_API heed_status heed_vocab_load_file(const char *path, heed_vocab **out);
 /* Reads llama2.c's tokenizer.bin (which does not store its size: n_vocab
  * comes from the model) as a SentencePiece vocabulary. */
-heed_status heed_vocab_load_llama2c(const char *path, int32_t n_vocab, heed_vocab **out);
-void heed_vocab_free(heed_vocab *v);
+HEED_API heed_status heed_vocab_load_llama2c(const char *path, int32_t n_vocab,
+                                             heed_vocab **out);
+HEED_API void heed_vocab_free(heed_vocab *v);
 
-int32_t heed_vocab_n_tokens(const heed_vocab *v);
-const char *heed_vocab_model(const heed_vocab *v); /* "llama", "gpt2", "bert" */
-const char *heed_vocab_pre(const heed_vocab *v);   /* pre-tokenizer, "" if none */
+HEED_API int32_t heed_vocab_n_tokens(const heed_vocab *v);
+HEED_API const char *heed_vocab_model(const heed_vocab *v); /* "llama", "gpt2", "bert" */
+HEED_API const char *heed_vocab_pre(const heed_vocab *v);   /* pre-tokenizer, "" if none */
 /* Special ids; -1 when the vocabulary has none. */
-int32_t heed_vocab_bos(const heed_vocab *v);
-int32_t heed_vocab_eos(const heed_vocab *v);
-int32_t heed_vocab_eot(const heed_vocab *v);
-int32_t heed_vocab_unk(const heed_vocab *v);
-int32_t heed_vocab_sep(const heed_vocab *v);
-int32_t heed_vocab_pad(const heed_vocab *v);
-bool heed_vocab_add_bos(const heed_vocab *v);
-bool heed_vocab_add_eos(const heed_vocab *v);
+HEED_API int32_t heed_vocab_bos(const heed_vocab *v);
+HEED_API int32_t heed_vocab_eos(const heed_vocab *v);
+HEED_API int32_t heed_vocab_eot(const heed_vocab *v);
+HEED_API int32_t heed_vocab_unk(const heed_vocab *v);
+HEED_API int32_t heed_vocab_sep(const heed_vocab *v);
+HEED_API int32_t heed_vocab_pad(const heed_vocab *v);
+HEED_API bool heed_vocab_add_bos(const heed_vocab *v);
+HEED_API bool heed_vocab_add_eos(const heed_vocab *v);
 /* True for tokens that end generation (EOS, EOT, <|im_end|>, ...). */
-bool heed_vocab_is_eog(const heed_vocab *v, int32_t id);
+HEED_API bool heed_vocab_is_eog(const heed_vocab *v, int32_t id);
 /* True for control and unknown tokens (those parse_special governs). */
-bool heed_vocab_is_control(const heed_vocab *v, int32_t id);
+HEED_API bool heed_vocab_is_control(const heed_vocab *v, int32_t id);
 
 /* The stored text of token id (not NUL-terminated, *len bytes), or NULL if
  * id is out of range. Lives as long as v. */
-const char *heed_vocab_token_text(const heed_vocab *v, int32_t id, size_t *len);
+HEED_API const char *heed_vocab_token_text(const heed_vocab *v, int32_t id, size_t *len);
 /* Id of the token whose stored text is exactly text[0..len), or -1. */
-int32_t heed_vocab_token_id(const heed_vocab *v, const char *text, size_t len);
+HEED_API int32_t heed_vocab_token_id(const heed_vocab *v, const char *text, size_t len);
 
 /*
  * Tokenizes text[0..len) (any bytes; invalid UTF-8 is handled as llama.cpp
@@ -517,9 +556,9 @@ int32_t heed_vocab_token_id(const heed_vocab *v, const char *text, size_t len);
  * parse_special matches control tokens written in the text. On success
  * *ids is a malloc'd array of *n ids (free() it; may be NULL when *n is 0).
  */
-heed_status heed_tokenize(const heed_vocab *v, const char *text, size_t len,
-                          bool add_special, bool parse_special,
-                          int32_t **ids, size_t *n);
+HEED_API heed_status heed_tokenize(const heed_vocab *v, const char *text, size_t len,
+                                   bool add_special, bool parse_special,
+                                   int32_t **ids, size_t *n);
 
 /*
  * The text of one token: byte-fallback pieces give their byte, byte-level
@@ -527,8 +566,8 @@ heed_status heed_tokenize(const heed_vocab *v, const char *text, size_t len,
  * give "" unless special is set (then their stored text). Returns a pointer
  * into v (valid while v lives) and sets *len; NULL for an id out of range.
  */
-const char *heed_token_to_piece(const heed_vocab *v, int32_t id, bool special,
-                                size_t *len);
+HEED_API const char *heed_token_to_piece(const heed_vocab *v, int32_t id, bool special,
+                                         size_t *len);
 
 /*
  * Ids back to text, as llama.cpp's llama_detokenize: remove_special drops a
@@ -538,9 +577,9 @@ const char *heed_token_to_piece(const heed_vocab *v, int32_t id, bool special,
  * " 's" ... are cleaned. *text is malloc'd and NUL-terminated (*len bytes
  * before the NUL). HEED_ERR_ARG names an id out of range.
  */
-heed_status heed_detokenize(const heed_vocab *v, const int32_t *ids, size_t n,
-                            bool remove_special, bool unparse_special,
-                            char **text, size_t *len);
+HEED_API heed_status heed_detokenize(const heed_vocab *v, const int32_t *ids, size_t n,
+                                     bool remove_special, bool unparse_special,
+                                     char **text, size_t *len);
 
 /*
  * Streaming detokenizer: feed ids one at a time, get text that never ends
@@ -551,15 +590,18 @@ heed_status heed_detokenize(const heed_vocab *v, const int32_t *ids, size_t n,
  */
 typedef struct heed_detok_stream heed_detok_stream;
 
-/* NULL when out of memory. v must outlive the stream. */
-heed_detok_stream *heed_detok_stream_new(const heed_vocab *v, bool special);
-void heed_detok_stream_free(heed_detok_stream *s);
+/* A stream over v in *out (NULL on failure: HEED_ERR_ARG for a NULL v,
+ * HEED_ERR_NOMEM). special renders control tokens. v must outlive the
+ * stream. */
+HEED_API heed_status heed_detok_stream_new(const heed_vocab *v, bool special,
+                                           heed_detok_stream **out);
+HEED_API void heed_detok_stream_free(heed_detok_stream *s);
 /* Adds id; *out / *len: the text now complete (pointer valid until the
  * next call on s). HEED_ERR_ARG for an id out of range. */
-heed_status heed_detok_stream_push(heed_detok_stream *s, int32_t id,
-                                   const char **out, size_t *len);
+HEED_API heed_status heed_detok_stream_push(heed_detok_stream *s, int32_t id,
+                                            const char **out, size_t *len);
 /* Returns whatever is still held back (an incomplete sequence) and resets. */
-void heed_detok_stream_flush(heed_detok_stream *s, const char **out, size_t *len);
+HEED_API void heed_detok_stream_flush(heed_detok_stream *s, const char **out, size_t *len);
 
 /* -------------------------------------------------------- chat templates */
 
@@ -580,7 +622,7 @@ typedef struct heed_chat_message {
 } heed_chat_message;
 
 /* The names heed_chat_apply accepts, comma-separated (a static string). */
-const char *heed_chat_template_names(void);
+HEED_API const char *heed_chat_template_names(void);
 
 /*
  * The canonical name of the known template that jinja (a model's
@@ -589,7 +631,7 @@ const char *heed_chat_template_names(void);
  * of them (or one llama.cpp knows but heed does not render). A template
  * name or alias is accepted too and gives its canonical name.
  */
-const char *heed_chat_template_detect(const char *jinja);
+HEED_API const char *heed_chat_template_detect(const char *jinja);
 
 /*
  * Renders msgs[0..n) with template_name (a name, an alias, or any template
@@ -599,8 +641,8 @@ const char *heed_chat_template_detect(const char *jinja);
  * (free() it). HEED_ERR_ARG names an unknown template and lists the known
  * ones, or a message with a NULL role or content.
  */
-heed_status heed_chat_apply(const char *template_name, const heed_chat_message *msgs,
-                            size_t n, bool add_assistant, char **out);
+HEED_API heed_status heed_chat_apply(const char *template_name, const heed_chat_message *msgs,
+                                     size_t n, bool add_assistant, char **out);
 
 /* -------------------------------------------------------------- sampling */
 
@@ -640,7 +682,7 @@ typedef struct heed_sampler_params {
 /* llama.cpp's defaults: temp 0.8, top_k 40, top_p 0.95, min_p 0.05,
  * repeat_penalty 1 over the last 64 tokens, no frequency or presence
  * penalty; seed HEED_SAMPLER_DEFAULT_SEED. */
-heed_sampler_params heed_sampler_default_params(void);
+HEED_API heed_sampler_params heed_sampler_default_params(void);
 
 /*
  * A sampler for a vocabulary of n_vocab tokens. Checks every parameter
@@ -649,11 +691,11 @@ heed_sampler_params heed_sampler_default_params(void);
  * and the window when a penalty is on). On failure *out is NULL. The
  * params are copied.
  */
-heed_status heed_sampler_new(const heed_sampler_params *params, int32_t n_vocab,
-                             heed_sampler **out);
+HEED_API heed_status heed_sampler_new(const heed_sampler_params *params, int32_t n_vocab,
+                                      heed_sampler **out);
 
 /* Frees s and everything it owns; accepts NULL. */
-void heed_sampler_free(heed_sampler *s);
+HEED_API void heed_sampler_free(heed_sampler *s);
 
 /*
  * Adds token to the history the penalties see. Accept every token that
@@ -663,7 +705,7 @@ void heed_sampler_free(heed_sampler *s);
  * repeat_last_n, as tokens arrive; -1 keeps one count per token instead).
  * On failure the history is unchanged.
  */
-heed_status heed_sampler_accept(heed_sampler *s, int32_t token);
+HEED_API heed_status heed_sampler_accept(heed_sampler *s, int32_t token);
 
 /*
  * Picks the next token from logits[0..n_vocab) (read, never modified):
@@ -672,7 +714,7 @@ heed_status heed_sampler_accept(heed_sampler *s, int32_t token);
  * every logit is -infinity all tokens are equally likely. Returns a token
  * id in [0, n_vocab), or -1 if s or logits is NULL.
  */
-int32_t heed_sampler_sample(heed_sampler *s, const float *logits);
+HEED_API int32_t heed_sampler_sample(heed_sampler *s, const float *logits);
 
 /*
  * Prompt-lookup decoding's draft: finds the latest earlier occurrence in
@@ -684,22 +726,22 @@ int32_t heed_sampler_sample(heed_sampler *s, const float *logits);
  * anyway (heed run --lookup) gives plain decoding's output, faster when
  * the text repeats its context.
  */
-int heed_lookup_draft(const int32_t *hist, int n, int n_min, int n_max, int32_t *draft,
-                      int max_draft);
+HEED_API int heed_lookup_draft(const int32_t *hist, int n, int n_min, int n_max, int32_t *draft,
+                               int max_draft);
 
 /* Forgets the history and restarts the random generator from the seed:
  * the sampler then behaves as newly made. */
-void heed_sampler_reset(heed_sampler *s);
+HEED_API void heed_sampler_reset(heed_sampler *s);
 
 /* ------------------------------------------------------------ generation */
 
 /* log Σ exp(x[i]) over x[0..n), in double (the log-softmax's normaliser:
  * token i's log-probability is x[i] minus it); -inf when n is 0. */
-double heed_log_sum_exp(const float *x, int64_t n);
+HEED_API double heed_log_sum_exp(const float *x, int64_t n);
 
 /* The ids of the (at most) k largest of x[0..n), largest first, ties to
  * the lower id, NaNs skipped, into ids[0..k); returns how many. */
-int heed_top_k(const float *x, int64_t n, int k, int32_t *ids);
+HEED_API int heed_top_k(const float *x, int64_t n, int k, int32_t *ids);
 
 /*
  * A generator: a prompt's continuation on a context, one token per step —
@@ -726,7 +768,7 @@ typedef struct heed_generate_params {
 } heed_generate_params;
 
 /* The sampler's defaults, no limit, no stops, no log-probabilities. */
-heed_generate_params heed_generate_default_params(void);
+HEED_API heed_generate_params heed_generate_default_params(void);
 
 typedef enum heed_gen_finish {
     HEED_GEN_RUNNING = 0,
@@ -754,10 +796,10 @@ typedef struct heed_gen_token {
  * then no stop strings, and the end of generation is the model's EOS).
  * c and v must outlive the generator. On failure *out is NULL.
  */
-heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32_t *prompt,
-                               int n_prompt, const heed_generate_params *p,
-                               heed_generator **out);
-void heed_generator_free(heed_generator *g);
+HEED_API heed_status heed_generator_new(heed_context *c, const heed_vocab *v,
+                                        const int32_t *prompt, int n_prompt,
+                                        const heed_generate_params *p, heed_generator **out);
+HEED_API void heed_generator_free(heed_generator *g);
 
 /*
  * One step: samples the next token (into *tok, may be NULL), appends its
@@ -768,16 +810,16 @@ void heed_generator_free(heed_generator *g);
  * HEED_GEN_EOG, added no text), after which steps return false and no
  * text. The concatenated texts are the whole output.
  */
-bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
-                         heed_gen_token *tok);
+HEED_API bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
+                                  heed_gen_token *tok);
 /* Ends a running generation now (HEED_GEN_LENGTH), giving the text still
  * held back. */
-void heed_generator_stop(heed_generator *g, const char **text, size_t *len);
-heed_gen_finish heed_generator_finish(const heed_generator *g);
+HEED_API void heed_generator_stop(heed_generator *g, const char **text, size_t *len);
+HEED_API heed_gen_finish heed_generator_finish(const heed_generator *g);
 /* What failed, for HEED_GEN_ERROR (HEED_OK otherwise). */
-heed_status heed_generator_status(const heed_generator *g);
+HEED_API heed_status heed_generator_status(const heed_generator *g);
 /* Tokens generated (an ending EOG token not counted). */
-int heed_generator_n_tokens(const heed_generator *g);
+HEED_API int heed_generator_n_tokens(const heed_generator *g);
 
 /* --------------------------------------------------------------- capture */
 
@@ -817,30 +859,30 @@ typedef struct heed_capture_params {
 } heed_capture_params;
 
 /* Every layer, head and row of n_tokens, dense, in memory, at most 1 GiB. */
-heed_capture_params heed_capture_default_params(int n_tokens);
+HEED_API heed_capture_params heed_capture_default_params(int n_tokens);
 /* Bytes the kept rows take (in memory, or in the file). */
-int64_t heed_capture_bytes(const heed_model *m, const heed_capture_params *p);
-heed_status heed_capture_new(const heed_model *m, const heed_capture_params *p,
-                             heed_capture **out);
-void heed_capture_free(heed_capture *c);
-int heed_capture_n_tokens(const heed_capture *c);
+HEED_API int64_t heed_capture_bytes(const heed_model *m, const heed_capture_params *p);
+HEED_API heed_status heed_capture_new(const heed_model *m, const heed_capture_params *p,
+                                      heed_capture **out);
+HEED_API void heed_capture_free(heed_capture *c);
+HEED_API int heed_capture_n_tokens(const heed_capture *c);
 /* Whether the row of (layer, head, query) is kept. */
-bool heed_capture_has(const heed_capture *c, int layer, int head, int query);
+HEED_API bool heed_capture_has(const heed_capture *c, int layer, int head, int query);
 /* A dense row: the weights keys 0..n_tokens-1 got (keys the mask hides are
  * 0; the row sums to 1, less a sink's share: heed_capture_sink), or NULL when the row is not kept or the capture
  * keeps top-k rows. Valid until the capture is freed. */
-const float *heed_capture_row(const heed_capture *c, int layer, int head, int query);
+HEED_API const float *heed_capture_row(const heed_capture *c, int layer, int head, int query);
 /* A top-k row: *keys and *weights (largest first, ties by key) of its
  * count entries, the return value (fewer than k when fewer keys are
  * visible); -1 when the row is not kept or the capture is dense. */
-int heed_capture_top(const heed_capture *c, int layer, int head, int query,
-                     const int32_t **keys, const float **weights);
+HEED_API int heed_capture_top(const heed_capture *c, int layer, int head, int query,
+                              const int32_t **keys, const float **weights);
 /* The share of the softmax a head's learned sink took in a kept row (the
  * keys' weights sum to 1 minus it; gpt-oss), or 0: no sink, or the row is
  * not kept. */
-float heed_capture_sink(const heed_capture *c, int layer, int head, int query);
+HEED_API float heed_capture_sink(const heed_capture *c, int layer, int head, int query);
 /* The KV telemetry of a layer: n_tokens totals (NULL out of range). */
-const double *heed_capture_received(const heed_capture *c, int layer);
+HEED_API const double *heed_capture_received(const heed_capture *c, int layer);
 /* Expert routing (mixture-of-experts models), kept for every layer and
  * token whatever the row selection: the experts the token at position
  * query was sent to in layer (*experts) and the weights their outputs
@@ -848,16 +890,18 @@ const double *heed_capture_received(const heed_capture *c, int layer);
  * probability first); returns their count (heed_model_n_expert_used), or
  * 0 when the model has no experts or the token was not evaluated while
  * the capture was attached. */
-int heed_capture_experts(const heed_capture *c, int layer, int query, const int32_t **experts,
-                         const float **weights);
+HEED_API int heed_capture_experts(const heed_capture *c, int layer, int query,
+                                  const int32_t **experts, const float **weights);
 /* Makes c record into cap from now on (NULL: stop). The capture must come
  * from the same model and outlive its use. */
-void heed_context_set_capture(heed_context *c, heed_capture *cap);
-/* Runs ids as one fresh sequence (a decoder's prompt, or an encoder's
- * input) and returns the capture of all of it, every row dense, in *out
- * (the caller frees). */
-heed_status heed_capture_prompt(const heed_model *m, const int32_t *ids, int n,
-                                int64_t max_bytes, heed_capture **out);
+HEED_API void heed_context_set_capture(heed_context *c, heed_capture *cap);
+/* Runs ids as one fresh sequence on c (reset first; a decoder's prompt,
+ * or an encoder's input, which must fit c) with a capture of all of it
+ * attached — every layer, head and row, dense, at most max_bytes — and
+ * returns that capture in *out (the caller frees it; c keeps the
+ * sequence's keys and values, and no capture attached). */
+HEED_API heed_status heed_context_capture(heed_context *c, const int32_t *ids, int n,
+                                          int64_t max_bytes, heed_capture **out);
 
 /* One layer's attention inputs, as the operator saw them: query i (at
  * position q_pos0 + i) of head h is q + i*q_stride + h*head_dim; key j (at
@@ -881,13 +925,14 @@ typedef struct heed_qk {
 typedef void (*heed_qk_fn)(void *user, const heed_qk *qk);
 /* Calls fn after every layer's attention of later evaluations (NULL:
  * stop): a tap on queries and keys, for checks and interpretability. */
-void heed_context_set_qk_tap(heed_context *c, heed_qk_fn fn, void *user);
+HEED_API void heed_context_set_qk_tap(heed_context *c, heed_qk_fn fn, void *user);
 
 /* Makes later evaluations copy the residual stream of positions
  * [pos_begin, pos_end) into out, laid out [position][n_layer + 1][n_embd]:
  * entry 0 is a position's input to the first block (its embedding), entry
  * l + 1 the stream after block l (out NULL: stop). */
-void heed_context_set_residual(heed_context *c, float *out, int pos_begin, int pos_end);
+HEED_API void heed_context_set_residual(heed_context *c, float *out, int pos_begin,
+                                        int pos_end);
 /*
  * Activation hooks: the forward pass hands fn each chosen activation of
  * every later evaluation, one batch of rows at a time (a long prompt is
@@ -928,11 +973,51 @@ typedef struct heed_activation {
 typedef void (*heed_hook_fn)(void *user, heed_activation *a);
 /* Calls fn at the points whose bit (1u << point) is in `points`, in
  * later evaluations (points 0 or fn NULL: none). Costs nothing when off. */
-void heed_context_set_hook(heed_context *c, unsigned points, heed_hook_fn fn, void *user);
+HEED_API void heed_context_set_hook(heed_context *c, unsigned points, heed_hook_fn fn,
+                                    void *user);
 
 /* The logits the model's output head gives a hidden state of n_embd
  * floats (final norm, then the output matrix): the logit lens. */
-heed_status heed_context_lens(heed_context *c, const float *hidden, float *logits);
+HEED_API heed_status heed_context_lens(heed_context *c, const float *hidden, float *logits);
+
+/* ------------------------------------------------------------ inspection */
+
+/* The row of (layer, head, query) as n_tokens weights into out[0..
+ * heed_capture_n_tokens) — copied from a dense row, or a top-k row's keys
+ * with every other key 0 — whichever way the capture keeps it; false
+ * (out untouched) when the row is not kept. */
+HEED_API bool heed_capture_dense_row(const heed_capture *cap, int layer, int head, int query,
+                                     float *out);
+
+/* What one attention head does, measured over the kept rows of queries
+ * 1..n-1 (a row that is not kept is skipped):
+ *   entropy     mean of -Σ w ln w (nats): low = focused
+ *   prev_token  mean weight on the previous token
+ *   sink        mean weight on the first token
+ *   self        mean weight on the query's own position
+ *   induction   over queries whose token occurred before: the mean weight
+ *               on the tokens that followed its earlier occurrences (0 when
+ *               no token repeats) */
+typedef struct heed_head_stats {
+    double entropy, prev_token, sink, self, induction;
+} heed_head_stats;
+
+/* The statistics of (layer, head) in cap, whose first n tokens are ids
+ * (n at most heed_capture_n_tokens). All zero when no row is kept.
+ * HEED_ERR_ARG for a NULL argument or n out of range; *out is zeroed on
+ * failure. */
+HEED_API heed_status heed_capture_head_stats(const heed_capture *cap, int layer, int head,
+                                             const int32_t *ids, int n, heed_head_stats *out);
+
+/*
+ * Writes data, a C-order float32 array of ndim (1..8) dimensions
+ * shape[0..ndim), to path as a NumPy .npy file (version 1.0,
+ * little-endian '<f4'), the format heed_capture_params.npy_path uses:
+ * numpy.load(path) reads it. HEED_ERR_ARG for a bad shape, HEED_ERR_IO
+ * naming path when it cannot be written.
+ */
+HEED_API heed_status heed_npy_write(const char *path, const float *data, const int64_t *shape,
+                                    int ndim);
 
 /* ------------------------------------------------------------ perplexity */
 
@@ -952,9 +1037,9 @@ typedef void (*heed_perplexity_progress)(void *user, int done, int total, double
  * scoring the predictions in each window's second half. Needs at least
  * 2 × n_ctx tokens; resets c.
  */
-heed_status heed_perplexity(heed_context *c, const int32_t *tokens, int64_t n_tokens,
-                            int n_ctx, int32_t bos, heed_perplexity_progress progress,
-                            void *user, heed_perplexity_result *out);
+HEED_API heed_status heed_perplexity(heed_context *c, const int32_t *tokens, int64_t n_tokens,
+                                     int n_ctx, int32_t bos, heed_perplexity_progress progress,
+                                     void *user, heed_perplexity_result *out);
 
 /* ------------------------------------------------------------------ CPU */
 
@@ -963,12 +1048,17 @@ typedef struct heed_cpu {
 } heed_cpu;
 
 /* What this CPU supports (detected once). */
-const heed_cpu *heed_cpu_get(void);
+HEED_API const heed_cpu *heed_cpu_get(void);
 /* The instruction set the fast kernels use: "avx512", "avx2" or "scalar".
  * HEED_ISA=scalar|avx2|avx512 in the environment lowers it (for tests). */
-const char *heed_cpu_isa(void);
+HEED_API const char *heed_cpu_isa(void);
 /* Physical cores (the default thread count). */
-int heed_cpu_cores(void);
+HEED_API int heed_cpu_cores(void);
+/* The memory read bandwidth, in GB/s (10^9 bytes), that n_threads
+ * (<= 0: heed_cpu_cores) of heed's worker threads achieve summing a 1 GiB
+ * buffer, best of 5 (about a second; allocates the buffer for the
+ * while): the roof a decode step's matrix reads are measured against. */
+HEED_API heed_status heed_cpu_membw(int n_threads, double *gbps);
 
 #ifdef __cplusplus
 }

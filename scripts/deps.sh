@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the build and tests need, when missing.
 set -e
-PKGS="cmake make gcc pkg-config libutf8proc-dev libpcre2-dev libmicrohttpd-dev libcjson-dev libcriterion-dev libxml2-utils chromium"
+PKGS="cmake make gcc binutils pkg-config libutf8proc-dev libpcre2-dev libmicrohttpd-dev libcjson-dev libcriterion-dev libxml2-utils chromium"
 # The Python package (python/) and its tests: numpy, pytest, and pip with
 # venv for the test that installs it.
 PKGS="$PKGS python3-numpy python3-pytest python3-pip python3-venv"

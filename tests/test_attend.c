@@ -72,7 +72,7 @@ static heed_capture *library_capture(const char *path, const cJSON *tokens, heed
         ids[i] = get_int(cJSON_GetArrayItem(tokens, i), "id");
     cr_assert_eq(heed_model_load(path, m), HEED_OK);
     heed_capture *cap;
-    cr_assert_eq(heed_capture_prompt(*m, ids, n, 1 << 24, &cap), HEED_OK);
+    cr_assert_eq(test_capture_prompt(*m, ids, n, 1 << 24, &cap), HEED_OK);
     free(ids);
     return cap;
 }
@@ -259,7 +259,7 @@ Test(attend, npy_rows_and_residual_stream)
     cr_assert_eq(heed_model_load(model, &m), HEED_OK);
     const int32_t ids[] = {1, 450, 13019, 3282, 29915};
     heed_capture *cap;
-    cr_assert_eq(heed_capture_prompt(m, ids, 5, 1 << 20, &cap), HEED_OK);
+    cr_assert_eq(test_capture_prompt(m, ids, 5, 1 << 20, &cap), HEED_OK);
     size_t len;
     char *file = test_read_file(npy, &len);
     size_t at = npy_data(file, len, "'shape': (2, 4, 4, 5), }");

@@ -14,7 +14,8 @@
 /* The vocabulary as heed loads it from a GGUF file made by the writer. */
 static heed_vocab *load(const heed_bpe_vocab *bv)
 {
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     cr_assert_not_null(w);
     cr_assert_eq(heed_bpe_vocab_write(bv, w), HEED_OK, "%s", heed_last_error());
     void *buf;
@@ -242,7 +243,8 @@ Test(bpe_train, refuses_bad_input_and_says_why)
         cr_expect(strstr(heed_last_error(), "UTF-8") && strstr(heed_last_error(), want),
                   "case %zu: %s", i, heed_last_error());
     }
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     cr_expect_eq(heed_bpe_vocab_write(NULL, w), HEED_ERR_ARG);
     cr_expect_eq(heed_bpe_vocab_write(&bv, w), HEED_ERR_ARG, "an empty vocabulary");
     heed_gguf_writer_free(w);

@@ -191,7 +191,8 @@ Test(cli, quantize_falls_back_and_keeps_1d_tensors)
         w40[i] = (float)i / 80.0f;
     for (int i = 0; i < 96; i++)
         norm[i] = 1.0f;
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     cr_assert_eq(heed_gguf_writer_set_str(w, "general.architecture", "test"), HEED_OK);
     int64_t ne96[2] = {96, ROWS}, ne256[2] = {256, ROWS}, ne40[2] = {40, ROWS}, ne1[1] = {96};
     cr_assert_eq(heed_gguf_writer_add_tensor(w, "w96", HEED_TYPE_F32, 2, ne96, w96), HEED_OK);
@@ -500,7 +501,7 @@ Test(cli, heads_table_matches_the_capture)
     heed_model *m;
     cr_assert_eq(heed_model_load(model, &m), HEED_OK);
     heed_capture *cap;
-    cr_assert_eq(heed_capture_prompt(m, ids, n, (int64_t)1 << 30, &cap), HEED_OK);
+    cr_assert_eq(test_capture_prompt(m, ids, n, (int64_t)1 << 30, &cap), HEED_OK);
     int rows = 0;
     double last_prev = 2;
     for (const char *line = strstr(out, "induction\n") + 10; *line; line = strchr(line, '\n') + 1) {
@@ -544,7 +545,7 @@ Test(cli, experts_table_and_json_match_the_capture)
     heed_model *m;
     cr_assert_eq(heed_model_load(gguf, &m), HEED_OK);
     heed_capture *cap;
-    cr_assert_eq(heed_capture_prompt(m, ids, n, (int64_t)1 << 30, &cap), HEED_OK);
+    cr_assert_eq(test_capture_prompt(m, ids, n, (int64_t)1 << 30, &cap), HEED_OK);
     char *text = test_read_file(json, NULL);
     cJSON *j = cJSON_Parse(text);
     cr_assert_not_null(j, "%s", text);

@@ -102,7 +102,7 @@ Test(default_model, it_attends_to_light)
     }
     cr_assert(it > light && light > 0);
     heed_capture *cap;
-    cr_assert_eq(heed_capture_prompt(m, ids, n, 1 << 24, &cap), HEED_OK, "%s", heed_last_error());
+    cr_assert_eq(test_capture_prompt(m, ids, n, 1 << 24, &cap), HEED_OK, "%s", heed_last_error());
     /* layer 4, the mean over its heads: "light" is the most attended key */
     const int H = heed_model_n_head(m);
     double mean[64] = {0};

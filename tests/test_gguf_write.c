@@ -34,7 +34,8 @@ static heed_gguf *write_and_open(heed_gguf_writer *w, const char *name)
 /* A writer holding every kv and tensor of g, in order. */
 static heed_gguf_writer *copy_of(const heed_gguf *g)
 {
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     cr_assert_not_null(w);
     for (int64_t i = 0; i < heed_gguf_n_kv(g); i++)
         cr_assert_eq(heed_gguf_writer_set(w, heed_gguf_kv_key(g, i), heed_gguf_kv_value(g, i)),
@@ -110,7 +111,8 @@ static void write_text(const char *path, const char *text)
 
 Test(gguf_write, scalars_round_trip)
 {
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     const heed_gguf_value vals[] = {
         {.type = HEED_GGUF_UINT8, .v.u = 255},
         {.type = HEED_GGUF_INT8, .v.i = -128},
@@ -173,7 +175,8 @@ Test(gguf_write, scalars_round_trip)
 
 Test(gguf_write, arrays_round_trip)
 {
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     const uint8_t u8[] = {0, 1, 255};
     const int8_t i8[] = {-128, 0, 127};
     const uint16_t u16[] = {1, 65535};
@@ -259,7 +262,8 @@ Test(gguf_write, arrays_round_trip)
 
 Test(gguf_write, set_copies_deeply)
 {
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     char text[] = "before";
     uint32_t nums[] = {1, 2};
     heed_gguf_value row = {.type = HEED_GGUF_ARRAY};
@@ -288,7 +292,8 @@ Test(gguf_write, set_copies_deeply)
 
 Test(gguf_write, order_replace_remove)
 {
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     cr_assert_eq(heed_gguf_writer_set_u32(w, "k.a", 1), HEED_OK);
     cr_assert_eq(heed_gguf_writer_set_u32(w, "k.b", 2), HEED_OK);
     cr_assert_eq(heed_gguf_writer_set_u32(w, "k.c", 3), HEED_OK);
@@ -319,7 +324,8 @@ Test(gguf_write, order_replace_remove)
  * default). Checks offsets, padding and data. */
 static void check_layout(uint32_t alignment, const char *name)
 {
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     if (alignment)
         cr_assert_eq(heed_gguf_writer_set_u32(w, "general.alignment", alignment), HEED_OK);
     cr_assert_eq(heed_gguf_writer_set_str(w, "general.architecture", "llama"), HEED_OK);
@@ -378,7 +384,8 @@ Test(gguf_write, layout_alignment_4) { check_layout(4, "layout4.gguf"); }
 
 Test(gguf_write, empty_file)
 {
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     const char *path = test_tmp_path("empty.gguf");
     cr_assert_eq(heed_gguf_writer_write(w, path), HEED_OK);
     size_t n;
@@ -395,7 +402,8 @@ Test(gguf_write, empty_file)
 
 Test(gguf_write, rewrite_is_byte_identical)
 {
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     const float data[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
     const char *strs[] = {"x", "", "zz"};
     const int32_t nums[] = {-1, 0, 1};
@@ -468,7 +476,8 @@ static void expect_err(heed_status got, heed_status want, const char *needle)
 
 Test(gguf_write, tensor_errors)
 {
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     static const float data[64];
     const int64_t ne8[] = {8}, ne_q[] = {16}, ne_zero[] = {8, 0}, ne_neg[] = {-8},
                   ne_big[] = {1ll << 32, 1ll << 32};
@@ -501,7 +510,8 @@ Test(gguf_write, tensor_errors)
 
 Test(gguf_write, value_errors)
 {
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     cr_assert_eq(heed_gguf_writer_set_u32(w, "k", 1), HEED_OK);
     expect_err(heed_gguf_writer_set_u32(w, "", 1), HEED_ERR_ARG, "key");
     expect_err(heed_gguf_writer_set_u32(w, NULL, 1), HEED_ERR_ARG, "key");
@@ -559,7 +569,8 @@ Test(gguf_write, value_errors)
 
 Test(gguf_write, write_to_missing_folder)
 {
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     const char *path = test_tmp_path("no/such/folder/x.gguf");
     expect_err(heed_gguf_writer_write(w, path), HEED_ERR_IO, path);
     struct stat st;
@@ -569,7 +580,8 @@ Test(gguf_write, write_to_missing_folder)
 
 Test(gguf_write, failed_rename_leaves_nothing)
 {
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     char path[512];
     snprintf(path, sizeof path, "%s", test_tmp_path("is-a-folder"));
     cr_assert_eq(mkdir(path, 0755), 0);
@@ -589,7 +601,8 @@ Test(gguf_write, failed_write_keeps_old_file)
     char path[512];
     snprintf(path, sizeof path, "%s", test_tmp_path("keep.gguf"));
     write_text(path, "old contents");
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     static const uint8_t data[1 << 16];
     cr_assert_eq(heed_gguf_writer_add_tensor(w, "big", HEED_TYPE_I8, 1, (const int64_t[]){1 << 16}, data), HEED_OK);
     signal(SIGXFSZ, SIG_IGN);
@@ -609,7 +622,8 @@ Test(gguf_write, replaces_existing_file)
     char path[512];
     snprintf(path, sizeof path, "%s", test_tmp_path("replace.gguf"));
     write_text(path, "old contents");
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     cr_assert_eq(heed_gguf_writer_set_u32(w, "k", 5), HEED_OK);
     cr_assert_eq(heed_gguf_writer_write(w, path), HEED_OK);
     heed_gguf *g = open_ok(path);

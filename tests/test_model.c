@@ -208,7 +208,8 @@ Test(model, bad_input_is_refused_and_changes_nothing)
     heed_model_free(m);
 
     heed_model *none = (heed_model *)1;
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     cr_assert_eq(heed_gguf_writer_set_str(w, "general.architecture", "mamba"), HEED_OK);
     char other[512];
     snprintf(other, sizeof other, "%s", test_tmp_path("mamba.gguf"));
@@ -373,7 +374,8 @@ static const char *broken_file(const char *path, const char *drop, const char *r
 {
     heed_gguf *g;
     cr_assert_eq(heed_gguf_open(path, &g), HEED_OK);
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     for (int64_t i = 0; i < heed_gguf_n_kv(g); i++)
         cr_assert_eq(heed_gguf_writer_set(w, heed_gguf_kv_key(g, i), heed_gguf_kv_value(g, i)),
                      HEED_OK);

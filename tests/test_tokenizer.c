@@ -175,7 +175,8 @@ static const char *write_gemma_vocab(void)
     FIXTURE_PATH(path, "gemma-tiny.gguf");
     heed_gguf *g;
     cr_assert_eq(heed_gguf_open(path, &g), HEED_OK, "%s", heed_last_error());
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     cr_assert_not_null(w);
     for (int64_t i = 0; i < heed_gguf_n_kv(g); i++)
         cr_assert_eq(heed_gguf_writer_set(w, heed_gguf_kv_key(g, i), heed_gguf_kv_value(g, i)),
@@ -373,7 +374,8 @@ static void round_trip(const char *name, bool cleaned)
         cr_expect_str_eq(back, want, "%s: text %zu", name, i);
 
         /* the stream gives the same text, in pieces that are whole UTF-8 */
-        heed_detok_stream *s = heed_detok_stream_new(v, false);
+        heed_detok_stream *s = NULL;
+        cr_assert_eq(heed_detok_stream_new(v, false, &s), HEED_OK, "%s", heed_last_error());
         char *all = malloc(len + 64);
         size_t k = 0;
         for (size_t j = 0; j <= n; j++) {
@@ -453,7 +455,8 @@ Test(tokenizer, special_tokens)
 /* A tiny gpt2 vocabulary with the given pre-tokenizer, written to a file. */
 static const char *write_vocab(const char *model, const char *pre, bool tokens_as_ints)
 {
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
     cr_assert_not_null(w);
     if (model)
         cr_assert_eq(heed_gguf_writer_set_str(w, "tokenizer.ggml.model", model), HEED_OK);

@@ -181,11 +181,11 @@ Test(types, from_name)
     cr_expect_eq(heed_type_from_name("F16"), HEED_TYPE_F16);
     cr_expect_eq(heed_type_from_name("BF16"), HEED_TYPE_BF16);
     cr_expect_eq(heed_type_from_name("IQ2_XXS"), HEED_TYPE_IQ2_XXS);
-    cr_expect_eq(heed_type_from_name("q4_2"), -1);
-    cr_expect_eq(heed_type_from_name("q4_k "), -1);
-    cr_expect_eq(heed_type_from_name(""), -1);
-    cr_expect_eq(heed_type_from_name("unknown"), -1);
-    cr_expect_eq(heed_type_from_name(NULL), -1);
+    cr_expect_eq(heed_type_from_name("q4_2"), HEED_TYPE_NONE);
+    cr_expect_eq(heed_type_from_name("q4_k "), HEED_TYPE_NONE);
+    cr_expect_eq(heed_type_from_name(""), HEED_TYPE_NONE);
+    cr_expect_eq(heed_type_from_name("unknown"), HEED_TYPE_NONE);
+    cr_expect_eq(heed_type_from_name(NULL), HEED_TYPE_NONE);
 }
 
 Test(types, row_size)

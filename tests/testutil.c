@@ -137,3 +137,17 @@ void test_expect_greedy(heed_context *ctx, const float *last, const int32_t *wan
         next = test_argmax(logits, n_vocab);
     }
 }
+
+heed_status test_capture_prompt(const heed_model *m, const int32_t *ids, int n, int64_t max_bytes,
+                                heed_capture **out)
+{
+    heed_context_params p = heed_context_default_params();
+    p.n_ctx = n;
+    heed_context *c;
+    heed_status st = heed_context_new(m, &p, &c);
+    if (st)
+        return st;
+    st = heed_context_capture(c, ids, n, max_bytes, out);
+    heed_context_free(c);
+    return st;
+}

@@ -40,6 +40,10 @@ const char *test_tmp_path(const char *name);
  * dropped unless args redirects it (e.g. "... 2>&1"). */
 int test_run_cli(const char *args, char **out);
 
+/* heed_context_capture of ids on a context of its own (n positions). */
+heed_status test_capture_prompt(const heed_model *m, const int32_t *ids, int n, int64_t max_bytes,
+                                heed_capture **out);
+
 /* argmax of x[0..n), ties to the lowest id (as the references break them). */
 int32_t test_argmax(const float *x, int32_t n);
 

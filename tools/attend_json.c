@@ -22,8 +22,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "head_stats.h"
-#include "util/error.h"
+#include "cli_error.h"
 
 static void put_string(FILE *f, const char *s, size_t len)
 {
@@ -69,7 +68,7 @@ heed_status attend_json_put_tokens(FILE *f, const attend_doc *d)
     if (!text || !start) {
         free(text);
         free(start);
-        return heed_fail(HEED_ERR_NOMEM, "out of memory for the token text");
+        return cli_set_error(HEED_ERR_NOMEM, "out of memory for the token text");
     }
     start[d->n] = len;
     fputs("\"text\":", f);
@@ -185,16 +184,19 @@ heed_status attend_json_write(FILE *f, const attend_doc *d)
     }
     fputs("],\"stats\":[", f);
     bool first = true;
-    for (int l = 0; l < L; l++)
-        for (int h = 0; h < H; h++) {
-            if (!heed_capture_has(d->cap, l, h, d->row_begin))
+    for (int l = 0; !st && l < L; l++)
+        for (int h = 0; !st && h < H; h++) {
+            heed_head_stats s;
+            if (!heed_capture_has(d->cap, l, h, d->row_begin) ||
+                (st = heed_capture_head_stats(d->cap, l, h, d->ids, d->n, &s)))
                 continue;
-            const head_stats s = head_stats_measure(d->cap, l, h, d->ids, d->n);
             fprintf(f, "%s{\"layer\":%d,\"head\":%d,\"entropy\":%.7g,\"prev_token\":%.7g,"
                     "\"sink\":%.7g,\"self\":%.7g,\"induction\":%.7g}", first ? "" : ",", l, h,
                     s.entropy, s.prev_token, s.sink, s.self, s.induction);
             first = false;
         }
+    if (st)
+        return st;
     fputs("],\"kv_received\":[", f);
     for (int l = 0; l < L; l++) {
         const double *r = heed_capture_received(d->cap, l);
@@ -210,5 +212,5 @@ heed_status attend_json_write(FILE *f, const attend_doc *d)
         fputc('}', f);
     }
     fputs("]}\n", f);
-    return ferror(f) ? heed_fail(HEED_ERR_IO, "cannot write the JSON") : HEED_OK;
+    return ferror(f) ? cli_set_error(HEED_ERR_IO, "cannot write the JSON") : HEED_OK;
 }

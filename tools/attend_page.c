@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/error.h"
+#include "cli_error.h"
 
 /* generated at build time from tools/page/attend.html */
 extern const unsigned char attend_page_html[];
@@ -38,18 +38,18 @@ heed_status attend_page_write(const char *path, const char *json, size_t len)
     const unsigned char *page = attend_page_html;
     const unsigned char *at = memmem(page, attend_page_html_len, PLACEHOLDER, strlen(PLACEHOLDER));
     if (!at) /* embed.cmake checks this at build time */
-        return heed_fail(HEED_ERR_FORMAT, "the built-in page has no %s placeholder", PLACEHOLDER);
+        return cli_set_error(HEED_ERR_FORMAT, "the built-in page has no %s placeholder", PLACEHOLDER);
     const size_t head = (size_t)(at - page), skip = head + strlen(PLACEHOLDER);
     FILE *f = fopen(path, "wb");
     if (!f)
-        return heed_fail(HEED_ERR_IO, "%s: cannot write", path);
+        return cli_set_error(HEED_ERR_IO, "%s: cannot write", path);
     bool ok = fwrite(page, 1, head, f) == head && write_escaped(f, json, len) == 0 &&
               fwrite(page + skip, 1, attend_page_html_len - skip, f) == attend_page_html_len - skip;
     if (fclose(f) != 0)
         ok = false;
     if (!ok) {
         remove(path);
-        return heed_fail(HEED_ERR_IO, "%s: cannot write", path);
+        return cli_set_error(HEED_ERR_IO, "%s: cannot write", path);
     }
     return HEED_OK;
 }

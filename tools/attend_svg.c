@@ -10,8 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "head_stats.h"
-#include "util/error.h"
+#include "cli_error.h"
 
 enum { MAX_CELLS = 256, GRID_CELLS = 48, LABEL = 120 };
 
@@ -21,7 +20,7 @@ static float *dense(const attend_doc *d, int layer, int head)
     const int n = d->n, rows = d->row_end - d->row_begin;
     float *w = malloc(sizeof *w * (size_t)rows * (size_t)n);
     for (int r = 0; w && r < rows; r++)
-        capture_dense_row(d->cap, layer, head, d->row_begin + r, w + (size_t)r * n);
+        heed_capture_dense_row(d->cap, layer, head, d->row_begin + r, w + (size_t)r * n);
     return w;
 }
 
@@ -91,7 +90,7 @@ static heed_status one_head(FILE *f, const attend_doc *d, int layer, int head)
 {
     float *w = dense(d, layer, head);
     if (!w)
-        return heed_fail(HEED_ERR_NOMEM, "out of memory for the heatmap");
+        return cli_set_error(HEED_ERR_NOMEM, "out of memory for the heatmap");
     const int rows = d->row_end - d->row_begin;
     const int side = rows > d->n ? rows : d->n;
     const double cell = side <= 32 ? 16 : side <= MAX_CELLS ? 512.0 / side : 2;
@@ -136,7 +135,7 @@ static heed_status grid(FILE *f, const attend_doc *d)
                 continue;
             float *w = dense(d, l, h);
             if (!w)
-                return heed_fail(HEED_ERR_NOMEM, "out of memory for the heatmaps");
+                return cli_set_error(HEED_ERR_NOMEM, "out of memory for the heatmaps");
             const double x = 50 + h * pitch, y = 30 + l * pitch;
             fprintf(f, "<text x=\"%.0f\" y=\"%.0f\">L%d H%d</text>\n", x, y - 4, l, h);
             put_heatmap(f, d, w, x, y, cell, GRID_CELLS);
@@ -150,12 +149,12 @@ heed_status attend_svg_write(const char *path, const attend_doc *d, int layer, i
 {
     FILE *f = fopen(path, "wb");
     if (!f)
-        return heed_fail(HEED_ERR_IO, "%s: cannot create", path);
+        return cli_set_error(HEED_ERR_IO, "%s: cannot create", path);
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
     heed_status st = layer >= 0 && head >= 0 ? one_head(f, d, layer, head) : grid(f, d);
     if (!st && ferror(f))
-        st = heed_fail(HEED_ERR_IO, "%s: cannot write", path);
+        st = cli_set_error(HEED_ERR_IO, "%s: cannot write", path);
     if (fclose(f) != 0 && !st)
-        st = heed_fail(HEED_ERR_IO, "%s: cannot write", path);
+        st = cli_set_error(HEED_ERR_IO, "%s: cannot write", path);
     return st;
 }

@@ -6,11 +6,11 @@
 #include <string.h>
 
 #include "cli.h"
-#include "util/error.h"
+#include "cli_error.h"
 
 int cli_fail(const char *cmd, heed_status st)
 {
-    fprintf(stderr, "heed %s: %s\n", cmd, heed_last_error());
+    fprintf(stderr, "heed %s: %s\n", cmd, cli_error_message());
     return st == HEED_ERR_NOMEM || st == HEED_ERR_IO ? EXIT_RUNTIME : EXIT_BAD_INPUT;
 }
 
@@ -85,12 +85,12 @@ int cli_cache_type(const char *cmd, int argc, char **argv, int *i, heed_context_
     if (!to)
         return 0;
     const char *v = *i + 1 < argc ? argv[*i + 1] : "";
-    const int t = heed_type_from_name(v);
-    if (t < 0 || !heed_kv_type_ok((heed_type)t)) {
+    const heed_type t = heed_type_from_name(v);
+    if (t == HEED_TYPE_NONE || !heed_kv_type_ok(t)) {
         fprintf(stderr, "heed %s: %s wants f32, f16, bf16 or q8_0, not '%s'\n", cmd, a, v);
         return -1;
     }
-    *to = (heed_type)t;
+    *to = t;
     *i += 1;
     return 1;
 }
@@ -129,8 +129,8 @@ heed_status cli_model_vocab(const heed_model *m, const char *path, heed_vocab **
 {
     *v = NULL;
     if (!heed_model_gguf(m))
-        return heed_fail(HEED_ERR_ARG, "%s: llama2.c checkpoints carry no tokenizer; give the "
-                         "prompt as --ids", path);
+        return cli_set_error(HEED_ERR_ARG, "%s: llama2.c checkpoints carry no tokenizer; give the "
+                             "prompt as --ids", path);
     return heed_vocab_load(heed_model_gguf(m), v);
 }
 
@@ -150,14 +150,23 @@ heed_status cli_prompt(const char *cmd, const heed_vocab *v, const char *text,
     *n = 0;
     if (!text) {
         *ids = cli_parse_ids(cmd, ids_text, n); /* says what is wrong */
-        return *ids ? HEED_OK : heed_fail(HEED_ERR_ARG, "--ids: expected token ids like 1,2,3");
+        return *ids ? HEED_OK : cli_set_error(HEED_ERR_ARG, "--ids: expected token ids like 1,2,3");
     }
     size_t count;
     heed_status st = heed_tokenize(v, text, strlen(text), true, parse_special, ids, &count);
     if (!st && (count == 0 || count > INT32_MAX))
-        st = heed_fail(HEED_ERR_ARG, "the prompt has no tokens");
+        st = cli_set_error(HEED_ERR_ARG, "the prompt has no tokens");
     *n = (int)count;
     return st;
+}
+
+heed_status cli_fits(const heed_context *c, int n)
+{
+    const int room = heed_context_n_ctx(c) - heed_context_n_past(c);
+    if (n <= room)
+        return HEED_OK;
+    return cli_set_error(HEED_ERR_ARG, "%d tokens do not fit: %d of the context's %d positions "
+                         "are free (raise it with -c)", n, room, heed_context_n_ctx(c));
 }
 
 const char *cli_piece(const heed_vocab *v, int32_t id, char *buf, size_t size)

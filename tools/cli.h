@@ -79,6 +79,9 @@ heed_status cli_load(const char *path, bool need_vocab, heed_model **m, heed_voc
  * the --ids list. An empty prompt is an error. */
 heed_status cli_prompt(const char *cmd, const heed_vocab *v, const char *text,
                        const char *ids_text, bool parse_special, int32_t **ids, int *n);
+/* HEED_OK when n more tokens fit in c's cache, else an error that names
+ * the -c option, which sizes it. */
+heed_status cli_fits(const heed_context *c, int n);
 /* Token id's text, quoted, control bytes escaped, into buf ("#ID" without
  * a vocabulary). Returns buf. */
 const char *cli_piece(const heed_vocab *v, int32_t id, char *buf, size_t size);

@@ -16,9 +16,7 @@
 #include "attend_page.h"
 #include "attend_svg.h"
 #include "cli.h"
-#include "head_stats.h"
-#include "util/error.h"
-#include "util/npy.h"
+#include "cli_error.h"
 
 
 typedef struct attend_options {
@@ -75,7 +73,7 @@ static void print_view(const attend_doc *d, int token, long head, int top_k)
         int heads = 0;
         memset(mean, 0, sizeof *mean * (size_t)n);
         for (int h = 0; h < heed_model_n_head(d->m); h++) {
-            if (!capture_dense_row(d->cap, l, h, token, row))
+            if (!heed_capture_dense_row(d->cap, l, h, token, row))
                 continue;
             for (int k = 0; k < n; k++)
                 mean[k] += row[k];
@@ -179,7 +177,7 @@ static heed_status run(const heed_model *m, heed_capture *cap, float *residual,
     const int32_t V = heed_model_n_vocab(m);
     float *logits = malloc(sizeof *logits * (size_t)(heed_model_is_encoder(m) ? heed_model_n_embd(m) : V));
     heed_status st = logits ? heed_context_new(m, &cp, &c)
-                            : heed_fail(HEED_ERR_NOMEM, "out of memory");
+                            : cli_set_error(HEED_ERR_NOMEM, "out of memory");
     if (!st && o->generate)
         st = heed_sampler_new(&sp, V, &greedy);
     if (st) {
@@ -210,17 +208,17 @@ static heed_status write_outputs(const attend_options *o, const attend_doc *d)
     heed_status st = HEED_OK;
     if (o->json) {
         FILE *f = fopen(o->json, "wb");
-        st = f ? attend_json_write(f, d) : heed_fail(HEED_ERR_IO, "%s: cannot create", o->json);
+        st = f ? attend_json_write(f, d) : cli_set_error(HEED_ERR_IO, "%s: cannot create", o->json);
         if (f && fclose(f) != 0 && !st)
-            st = heed_fail(HEED_ERR_IO, "%s: cannot write", o->json);
+            st = cli_set_error(HEED_ERR_IO, "%s: cannot write", o->json);
     }
     if (!st && o->html) {
         char *json = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&json, &len);
-        st = f ? attend_json_write(f, d) : heed_fail(HEED_ERR_NOMEM, "out of memory");
+        st = f ? attend_json_write(f, d) : cli_set_error(HEED_ERR_NOMEM, "out of memory");
         if (f && fclose(f) != 0 && !st)
-            st = heed_fail(HEED_ERR_NOMEM, "out of memory for the page");
+            st = cli_set_error(HEED_ERR_NOMEM, "out of memory for the page");
         if (!st)
             st = attend_page_write(o->html, json, len);
         free(json);
@@ -249,24 +247,24 @@ int cmd_attend(int argc, char **argv)
     if (!st)
         st = cli_prompt("attend", v, o.prompt, o.ids, false, &prompt_ids, &n_prompt);
     if (!st && o.generate && heed_model_is_encoder(m))
-        st = heed_fail(HEED_ERR_ARG, "-n: '%s' is an encoder, it generates nothing",
-                       heed_model_arch(m));
+        st = cli_set_error(HEED_ERR_ARG, "-n: '%s' is an encoder, it generates nothing",
+                           heed_model_arch(m));
     if (!st && o.generate > (1 << 20))
-        st = heed_fail(HEED_ERR_ARG, "-n %ld: too many tokens", o.generate);
+        st = cli_set_error(HEED_ERR_ARG, "-n %ld: too many tokens", o.generate);
     if (!st) {
         n = n_prompt + (int)o.generate;
         row_end = n;
         if (!(ids = malloc(sizeof *ids * (size_t)n)))
-            st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+            st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
         else
             memcpy(ids, prompt_ids, sizeof *ids * (size_t)n_prompt);
     }
     if (!st && o.rows && !parse_rows(o.rows, n, &row_begin, &row_end))
-        st = heed_fail(HEED_ERR_ARG, "--rows '%s': want A:B with 0 <= A < B <= %d (the "
-                       "tokens, generated ones included)", o.rows, n);
+        st = cli_set_error(HEED_ERR_ARG, "--rows '%s': want A:B with 0 <= A < B <= %d (the "
+                           "tokens, generated ones included)", o.rows, n);
     const int n_layer = st ? 0 : heed_model_n_layer(m), n_head = st ? 0 : heed_model_n_head(m);
     if (!st && (o.layer >= n_layer || o.head >= n_head))
-        st = heed_fail(HEED_ERR_ARG, "the model has %d layers of %d heads", n_layer, n_head);
+        st = cli_set_error(HEED_ERR_ARG, "the model has %d layers of %d heads", n_layer, n_head);
     const int layer = (int)o.layer, head = (int)o.head;
     heed_capture_params p = heed_capture_default_params(n);
     p.layers = o.layer >= 0 ? &layer : NULL;
@@ -284,24 +282,24 @@ int cmd_attend(int argc, char **argv)
         const int64_t floats = (int64_t)(row_end - row_begin) * (n_layer + 1) *
                                heed_model_n_embd(m);
         if (floats * 4 > p.max_bytes)
-            st = heed_fail(HEED_ERR_ARG, "--residual: %d positions x %d layers need %.1f MiB, "
-                           "above --max-mib %ld (choose fewer --rows)", row_end - row_begin,
-                           n_layer + 1, (double)floats * 4 / 1048576.0, o.max_mib);
+            st = cli_set_error(HEED_ERR_ARG, "--residual: %d positions x %d layers need %.1f MiB, "
+                               "above --max-mib %ld (choose fewer --rows)", row_end - row_begin,
+                               n_layer + 1, (double)floats * 4 / 1048576.0, o.max_mib);
         else if (!(residual = malloc(sizeof *residual * (size_t)floats)))
-            st = heed_fail(HEED_ERR_NOMEM, "out of memory for the residual stream");
+            st = cli_set_error(HEED_ERR_NOMEM, "out of memory for the residual stream");
     }
     if (!st)
         st = run(m, cap, residual, &o, ids, n_prompt, row_begin, row_end);
     int token = (int)o.token;
     if (!st && o.word && (token = find_word(v, ids, n, o.word)) < 0)
-        st = heed_fail(HEED_ERR_ARG, "no token of the prompt is the word '%s'", o.word);
+        st = cli_set_error(HEED_ERR_ARG, "no token of the prompt is the word '%s'", o.word);
     if (!st && token < 0)
         token = row_end - 1; /* the last token kept */
     if (!st && token >= n)
-        st = heed_fail(HEED_ERR_ARG, "--token %d: there are %d tokens", token, n);
+        st = cli_set_error(HEED_ERR_ARG, "--token %d: there are %d tokens", token, n);
     if (!st && (token < row_begin || token >= row_end))
-        st = heed_fail(HEED_ERR_ARG, "token %d is outside --rows %d:%d", token, row_begin,
-                       row_end);
+        st = cli_set_error(HEED_ERR_ARG, "token %d is outside --rows %d:%d", token, row_begin,
+                           row_end);
     const attend_doc doc = {m, v, cap, ids, n, n_prompt, row_begin, row_end, (int)o.keep_top};
     if (!st)
         st = write_outputs(&o, &doc);

@@ -10,9 +10,9 @@
  * and the standard deviation of the tokens/s are printed. Generation reads
  * every matrix once per token, so matrix bytes × tokens/s is the memory
  * bandwidth it achieves, compared with the machine's read bandwidth
- * (measured here, after the runs: threads summing a 1 GiB buffer, best
- * of 5). It also reports the model's load time (packing included) and
- * the peak resident memory of the runs. --capture also measures pp with
+ * (measured after the runs by heed_cpu_membw: threads summing a 1 GiB
+ * buffer, best of 5). It also reports the model's load time (packing
+ * included) and the peak resident memory of the runs. --capture also measures pp with
  * every layer and head's attention captured (dense rows in memory): what
  * capture costs.
  */
@@ -23,9 +23,8 @@
 #include <sys/resource.h>
 
 #include "cli.h"
-#include "kernels/pool.h"
-#include "util/clock.h"
-#include "util/error.h"
+#include "cli_error.h"
+#include "clock.h"
 
 static int by_value(const void *a, const void *b)
 {
@@ -46,55 +45,6 @@ static stats summarize(double *x, int n)
         var += (x[i] - mean) * (x[i] - mean) / (n > 1 ? n - 1 : 1);
     qsort(x, (size_t)n, sizeof *x, by_value);
     return (stats){n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]), sqrt(var)};
-}
-
-/* ---- memory read bandwidth */
-
-typedef struct read_job {
-    const uint64_t *buf;
-    int64_t words;
-    uint64_t sink[64];
-} read_job;
-
-static void read_share(void *arg, int ith, int nth)
-{
-    read_job *j = arg;
-    int64_t begin, end;
-    heed_pool_share(j->words / 8, ith, nth, &begin, &end);
-    uint64_t a = 0, b = 0, c = 0, d = 0; /* independent chains: loads overlap */
-    for (int64_t i = begin * 8; i < end * 8; i += 8) {
-        a ^= j->buf[i] + j->buf[i + 4];
-        b ^= j->buf[i + 1] + j->buf[i + 5];
-        c ^= j->buf[i + 2] + j->buf[i + 6];
-        d ^= j->buf[i + 3] + j->buf[i + 7];
-    }
-    j->sink[ith % 64] = a ^ b ^ c ^ d;
-}
-
-/* GB/s (10^9 bytes) that n_threads read from memory, best of 5. */
-static heed_status measure_membw(int n_threads, double *gbps)
-{
-    const int64_t bytes = (int64_t)1 << 30;
-    heed_pool *pool = NULL;
-    read_job *j = calloc(1, sizeof *j);
-    uint64_t *buf = malloc((size_t)bytes);
-    heed_status st = !j || !buf ? heed_fail(HEED_ERR_NOMEM, "out of memory for a 1 GiB buffer")
-                                : heed_pool_new(n_threads, &pool);
-    *gbps = 0;
-    if (!st) {
-        memset(buf, 1, (size_t)bytes); /* fault every page in first */
-        *j = (read_job){.buf = buf, .words = bytes / 8};
-        for (int r = 0; r < 5; r++) {
-            const double t0 = heed_seconds();
-            heed_pool_run(pool, read_share, j);
-            const double g = (double)bytes / (heed_seconds() - t0) / 1e9;
-            *gbps = g > *gbps ? g : *gbps;
-        }
-    }
-    heed_pool_free(pool);
-    free(buf);
-    free(j);
-    return st;
 }
 
 /* ---- pp and tg */
@@ -122,12 +72,12 @@ static heed_status run_once(heed_context *c, int depth, const int32_t *ids, int 
         st = fill(c, ids, depth);
     if (st)
         return st;
-    const double t0 = heed_seconds();
+    const double t0 = cli_seconds();
     if (p)
         st = heed_context_eval(c, ids, p, logits, false);
     for (int i = 0; !st && i < n; i++)
         st = heed_context_eval(c, ids + i, 1, logits, false);
-    *tps = (p ? p : n) / (heed_seconds() - t0);
+    *tps = (p ? p : n) / (cli_seconds() - t0);
     return st;
 }
 
@@ -139,7 +89,7 @@ static heed_status measure(heed_context *c, heed_capture *cap, int depth, const 
     heed_context_set_capture(c, cap);
     double *tps = malloc(sizeof *tps * (size_t)reps), t;
     heed_status st = tps ? run_once(c, depth, ids, p, n, logits, &t)
-                         : heed_fail(HEED_ERR_NOMEM, "out of memory");
+                         : cli_set_error(HEED_ERR_NOMEM, "out of memory");
     for (int r = 0; !st && r < reps; r++)
         st = run_once(c, depth, ids, p, n, logits, &tps[r]);
     if (!st)
@@ -186,7 +136,7 @@ int cmd_bench(int argc, char **argv)
     double membw = 0;
     heed_status st;
     if (membw_only) {
-        if ((st = measure_membw((int)threads, &membw)))
+        if ((st = heed_cpu_membw((int)threads, &membw)))
             return cli_fail("bench", st);
         printf("memory read bandwidth: %.1f GB/s (%ld threads)\n", membw, threads);
         return EXIT_OK;
@@ -200,27 +150,27 @@ int cmd_bench(int argc, char **argv)
     stats pp = {0}, tg = {0}, ppc = {0};
     cp.n_ctx = (int)(depth + (p > n ? p : n));
     cp.n_threads = (int)threads;
-    const double t_load = heed_seconds();
+    const double t_load = cli_seconds();
     st = heed_model_load(model, &m);
-    const double load_s = heed_seconds() - t_load;
+    const double load_s = cli_seconds() - t_load;
     if (!st && heed_model_is_encoder(m))
-        st = heed_fail(HEED_ERR_UNSUPPORTED, "'%s' is an encoder: bench measures decoders",
-                       heed_model_arch(m));
+        st = cli_set_error(HEED_ERR_UNSUPPORTED, "'%s' is an encoder: bench measures decoders",
+                           heed_model_arch(m));
     if (!st)
         st = heed_context_new(m, &cp, &c);
     if (!st) {
         ids = malloc(sizeof *ids * (size_t)cp.n_ctx);
         logits = malloc(sizeof *logits * (size_t)heed_model_n_vocab(m));
         if (!ids || !logits)
-            st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+            st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
         for (int i = 0; ids && i < cp.n_ctx; i++) /* arbitrary ids: speed ignores them */
             ids[i] = (int32_t)((i * 7919 + 11) % heed_model_n_vocab(m));
     }
     if (!st && depth) { /* fill the cache once; each run starts from it */
-        const double t0 = heed_seconds();
+        const double t0 = cli_seconds();
         st = fill(c, ids, (int)depth);
         if (!st)
-            printf("depth %ld: the cache filled in %.1f s\n", depth, heed_seconds() - t0);
+            printf("depth %ld: the cache filled in %.1f s\n", depth, cli_seconds() - t0);
     }
     const double gb = st ? 0 : (double)heed_model_matrix_bytes(m) / 1e9;
     if (!st)
@@ -252,7 +202,7 @@ int cmd_bench(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     const double peak_mib = (double)ru.ru_maxrss / 1024.0;
     if (!st && n)
-        st = measure_membw((int)threads, &membw);
+        st = heed_cpu_membw((int)threads, &membw);
     if (!st && n)
         printf("tg%-5ld %10.2f t/s ± %.2f   %.1f GB/s, %.0f%% of the measured %.1f GB/s\n", n,
                tg.median, tg.sd, gb * tg.median, 100.0 * gb * tg.median / membw, membw);

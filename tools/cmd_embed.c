@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "util/error.h"
+#include "cli_error.h"
 
 /* Scales each of n rows of dim floats to unit length (zero rows stay). */
 static void l2_normalize(float *v, int n, int dim)
@@ -41,7 +41,7 @@ static heed_status embed_prompt(heed_context *c, const heed_vocab *v, const char
     const int dim = heed_model_n_embd(heed_context_model(c));
     *rows = pooling == HEED_POOLING_NONE ? n : 1;
     if (!(*out = malloc(sizeof **out * (size_t)*rows * (size_t)dim)))
-        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+        st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
     else if ((st = heed_context_embed(c, ids, n, pooling, *out))) {
         free(*out);
         *out = NULL;
@@ -148,7 +148,7 @@ int cmd_similarity(int argc, char **argv)
     float **e = calloc((size_t)n, sizeof *e);
     int rc = EXIT_OK, rows;
     heed_status st = e ? open_all(argv[1], true, &m, &v, &c)
-                       : heed_fail(HEED_ERR_NOMEM, "out of memory");
+                       : cli_set_error(HEED_ERR_NOMEM, "out of memory");
     heed_pooling pooling = HEED_POOLING_MEAN;
     if (!st && heed_model_pooling(m) != HEED_POOLING_NONE)
         pooling = heed_model_pooling(m);

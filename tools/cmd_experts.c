@@ -14,7 +14,7 @@
 
 #include "attend_json.h"
 #include "cli.h"
-#include "util/error.h"
+#include "cli_error.h"
 
 typedef struct experts_run {
     const heed_model *m;
@@ -62,7 +62,7 @@ static heed_status write_json(const experts_run *r, const char *path, int *load)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
-        return heed_fail(HEED_ERR_IO, "%s: cannot create", path);
+        return cli_set_error(HEED_ERR_IO, "%s: cannot create", path);
     const attend_doc d = {.m = r->m, .v = r->v, .cap = r->cap, .ids = r->ids, .n = r->n,
                           .n_prompt = r->n};
     fprintf(f, "{\"architecture\":\"%s\",\"n_expert\":%d,\"n_expert_used\":%d,",
@@ -81,7 +81,7 @@ static heed_status write_json(const experts_run *r, const char *path, int *load)
     fputs("]}\n", f);
     const bool bad = ferror(f) != 0;
     if (fclose(f) || bad)
-        st = st ? st : heed_fail(HEED_ERR_IO, "%s: cannot write", path);
+        st = st ? st : cli_set_error(HEED_ERR_IO, "%s: cannot write", path);
     return st;
 }
 
@@ -118,11 +118,11 @@ int cmd_experts(int argc, char **argv)
     int n = 0;
     heed_status st = cli_load(model, true, &m, &v);
     if (!st && !heed_model_n_expert(m))
-        st = heed_fail(HEED_ERR_ARG, "%s: a dense model (%s, no experts)", model,
-                       heed_model_arch(m));
+        st = cli_set_error(HEED_ERR_ARG, "%s: a dense model (%s, no experts)", model,
+                           heed_model_arch(m));
     if (!st && layer >= heed_model_n_layer(m))
-        st = heed_fail(HEED_ERR_ARG, "--layer %ld: the model has %d layers", layer,
-                       heed_model_n_layer(m));
+        st = cli_set_error(HEED_ERR_ARG, "--layer %ld: the model has %d layers", layer,
+                           heed_model_n_layer(m));
     if (!st)
         st = cli_prompt("experts", v, prompt, ids_text, false, &ids, &n);
     heed_context_params cp = heed_context_default_params();
@@ -140,7 +140,7 @@ int cmd_experts(int argc, char **argv)
         st = heed_context_eval(c, ids, n, NULL, false);
     }
     if (!st && !(load = malloc(sizeof *load * (size_t)heed_model_n_expert(m))))
-        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+        st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
     int rc = EXIT_OK;
     if (st) {
         rc = cli_fail("experts", st);

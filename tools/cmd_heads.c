@@ -11,16 +11,15 @@
  *              earlier occurrence (induction heads copy that token)
  *
  * The first four are measured on TEXT (by default the seed sentence), over
- * queries 1..n-1 (head_stats.c); rows are ranked by --sort (default
- * induction).
+ * queries 1..n-1 (heed_capture_head_stats); rows are ranked by --sort
+ * (default induction).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "head_stats.h"
-#include "util/error.h"
+#include "cli_error.h"
 
 enum { REPEAT = 32 };  /* length of the random sequence that is repeated */
 
@@ -87,6 +86,7 @@ int cmd_heads(int argc, char **argv)
         return cli_usage_error("heads", USAGE_HEADS, "needs MODEL");
     heed_model *m = NULL;
     heed_vocab *v = NULL;
+    heed_context *c = NULL;
     heed_capture *text_cap = NULL, *ind_cap = NULL;
     int32_t *ids = NULL, rep[1 + 2 * REPEAT];
     int n = 0;
@@ -95,33 +95,43 @@ int cmd_heads(int argc, char **argv)
     if (!st)
         st = cli_prompt("heads", v, prompt, NULL, false, &ids, &n);
     if (!st && n < 2)
-        st = heed_fail(HEED_ERR_ARG, "the text needs two tokens or more");
-    if (!st)
-        st = heed_capture_prompt(m, ids, n, (int64_t)1 << 30, &text_cap);
+        st = cli_set_error(HEED_ERR_ARG, "the text needs two tokens or more");
     const int n_rep = st ? 0 : induction_ids(m, rep);
+    heed_context_params cp = heed_context_default_params();
+    cp.n_ctx = n > n_rep ? n : n_rep;
+    if (!st)
+        st = heed_context_new(m, &cp, &c);
+    if (!st)
+        st = heed_context_capture(c, ids, n, (int64_t)1 << 30, &text_cap);
     if (!st && !heed_model_is_encoder(m))
-        st = heed_capture_prompt(m, rep, n_rep, (int64_t)1 << 30, &ind_cap);
+        st = heed_context_capture(c, rep, n_rep, (int64_t)1 << 30, &ind_cap);
     const int L = st ? 0 : heed_model_n_layer(m), H = st ? 0 : heed_model_n_head(m);
     if (!st && !(rows = calloc((size_t)L * (size_t)H, sizeof *rows)))
-        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+        st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
     int rc = EXIT_OK;
     if (st) {
         rc = cli_fail("heads", st);
         goto done;
     }
-    for (int l = 0; l < L; l++) {
-        for (int h = 0; h < H; h++) {
+    for (int l = 0; !st && l < L; l++) {
+        for (int h = 0; !st && h < H; h++) {
             head_row *r = &rows[l * H + h];
             r->layer = l;
             r->head = h;
-            const head_stats text = head_stats_measure(text_cap, l, h, ids, n);
+            heed_head_stats text, ind = {0};
+            st = heed_capture_head_stats(text_cap, l, h, ids, n, &text);
+            if (!st && ind_cap)
+                st = heed_capture_head_stats(ind_cap, l, h, rep, n_rep, &ind);
             r->score[ENTROPY] = text.entropy;
             r->score[PREV] = text.prev_token;
             r->score[SINK] = text.sink;
             r->score[SELF] = text.self;
-            if (ind_cap)
-                r->score[INDUCTION] = head_stats_measure(ind_cap, l, h, rep, n_rep).induction;
+            r->score[INDUCTION] = ind.induction;
         }
+    }
+    if (st) {
+        rc = cli_fail("heads", st);
+        goto done;
     }
     qsort(rows, (size_t)(L * H), sizeof *rows, by_score);
     printf("%d layers x %d heads, ranked by %s (text: %d tokens; induction: %d random "
@@ -141,6 +151,7 @@ done:
     free(ids);
     heed_capture_free(text_cap);
     heed_capture_free(ind_cap);
+    heed_context_free(c);
     heed_vocab_free(v);
     heed_model_free(m);
     return rc;

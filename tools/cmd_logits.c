@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_error.h"
 
 int cmd_logits(int argc, char **argv)
 {
@@ -53,8 +54,8 @@ int cmd_logits(int argc, char **argv)
     if (!st) {
         const size_t count = (size_t)n * (size_t)heed_model_n_vocab(m);
         if (!(logits = malloc(sizeof *logits * count)))
-            st = HEED_ERR_NOMEM;
-        else if (!(st = heed_context_eval(c, ids, n, logits, true))) {
+            st = cli_set_error(HEED_ERR_NOMEM, "out of memory for the logits");
+        else if (!(st = cli_fits(c, n)) && !(st = heed_context_eval(c, ids, n, logits, true))) {
             FILE *f = fopen(out_path, "wb");
             if (!f || fwrite(logits, sizeof *logits, count, f) != count) {
                 fprintf(stderr, "heed logits: cannot write %s\n", out_path);

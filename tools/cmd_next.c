@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "util/error.h"
+#include "cli_error.h"
 
 /* Divides logits by temp in place and ranks them: best[0..k) the k most
  * probable ids; returns the normaliser of their log-probabilities. */
@@ -71,7 +71,7 @@ int cmd_next(int argc, char **argv)
         best = malloc(sizeof *best * (size_t)k);
         resid = malloc(sizeof *resid * (size_t)(n_layer + 1) * (size_t)heed_model_n_embd(m));
         if (!logits || !best || !resid)
-            st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+            st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
     }
     heed_context_params cp = heed_context_default_params();
     cp.n_ctx = n;

@@ -9,12 +9,12 @@
 #include <string.h>
 
 #include "cli.h"
-#include "util/clock.h"
+#include "clock.h"
 
 static void show_progress(void *user, int done, int total, double ppl)
 {
     const double t0 = *(const double *)user;
-    const double elapsed = heed_seconds() - t0;
+    const double elapsed = cli_seconds() - t0;
     const int width = 30, filled = width * done / total;
     fprintf(stderr, "\r[%.*s%*s] %d/%d windows, PPL %.4f, %.0f s left ", filled,
             "##############################", width - filled, "", done, total, ppl,
@@ -64,7 +64,7 @@ int cmd_perplexity(int argc, char **argv)
     cp.n_ctx = (int)n_ctx;
     cp.n_threads = (int)threads;
     heed_perplexity_result r;
-    double t0 = heed_seconds();
+    double t0 = cli_seconds();
     heed_status st = cli_load(model, true, &m, &v);
     if (!st)
         st = heed_tokenize(v, text, len, true, false, &ids, &n_ids);

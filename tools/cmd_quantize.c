@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "util/clock.h"
+#include "clock.h"
 
 int cmd_quantize(int argc, char **argv)
 {
@@ -27,16 +27,16 @@ int cmd_quantize(int argc, char **argv)
     }
     if (n_pos != 3)
         return cli_usage_error("quantize", USAGE_QUANTIZE, "needs IN, OUT and TYPE");
-    int type = heed_type_from_name(pos[2]);
-    if (type < 0) {
+    const heed_type type = heed_type_from_name(pos[2]);
+    if (type == HEED_TYPE_NONE) {
         fprintf(stderr, "heed quantize: unknown type '%s'\n", pos[2]);
         return EXIT_BAD_INPUT;
     }
-    const double t0 = heed_seconds();
+    const double t0 = cli_seconds();
     heed_status st = heed_quantize_file(pos[0], pos[1], type, threads);
     if (st)
         return cli_fail("quantize", st);
     fprintf(stderr, "heed quantize: wrote %s (%s) in %.2f s\n", pos[1], heed_type_name(type),
-            heed_seconds() - t0);
+            cli_seconds() - t0);
     return EXIT_OK;
 }

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "util/clock.h"
-#include "util/error.h"
+#include "cli_error.h"
+#include "clock.h"
 
 /* Resident memory of this process in MiB (0 if unknown). */
 static double resident_mib(void)
@@ -114,9 +114,9 @@ static heed_status load_vocab(const run_options *o, const heed_model *m, heed_vo
     if (o->tokenizer)
         return heed_vocab_load_llama2c(o->tokenizer, heed_model_n_vocab(m), v);
     if (!heed_model_gguf(m))
-        return heed_fail(HEED_ERR_ARG, "%s: llama2.c checkpoints carry no tokenizer; give "
-                         "its tokenizer.bin with -z, or the prompt as --ids with --print-ids",
-                         o->model);
+        return cli_set_error(HEED_ERR_ARG, "%s: llama2.c checkpoints carry no tokenizer; give "
+                             "its tokenizer.bin with -z, or the prompt as --ids with --print-ids",
+                             o->model);
     return cli_model_vocab(m, o->model, v);
 }
 
@@ -143,7 +143,7 @@ int cmd_run(int argc, char **argv)
     gp.lookup = (int)o.lookup;
     gp.ignore_eos = o.ignore_eos;
     rc = EXIT_OK;
-    double t0 = heed_seconds(), t1 = t0, t2;
+    double t0 = cli_seconds(), t1 = t0, t2;
     heed_status st = heed_model_load(o.model, &m);
     if (!st)
         st = load_vocab(&o, m, &v);
@@ -153,9 +153,11 @@ int cmd_run(int argc, char **argv)
     if (!st)
         st = heed_context_new(m, &cp, &c);
     if (!st) {
-        t0 = heed_seconds();
-        st = heed_generator_new(c, v, ids, n_prompt, &gp, &g);
-        t1 = heed_seconds();
+        t0 = cli_seconds();
+        st = cli_fits(c, n_prompt); /* the CLI's message names -c */
+        if (!st)
+            st = heed_generator_new(c, v, ids, n_prompt, &gp, &g);
+        t1 = cli_seconds();
     }
     if (!st && o.prompt && !o.print_ids)
         emit(o.prompt, strlen(o.prompt));
@@ -173,7 +175,7 @@ int cmd_run(int argc, char **argv)
         }
         n_gen = heed_generator_n_tokens(g);
     }
-    t2 = heed_seconds();
+    t2 = cli_seconds();
     if (g && heed_generator_finish(g) == HEED_GEN_ERROR)
         st = heed_generator_status(g);
     if (n_gen || (!st && !o.print_ids)) {

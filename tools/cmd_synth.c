@@ -29,8 +29,8 @@ int cmd_synth(int argc, char **argv)
     }
     if (!shape || !type_name || !out)
         return cli_usage_error("synth", USAGE_SYNTH, "needs --shape, --type and -o");
-    const int type = heed_type_from_name(type_name);
-    if (type < 0) {
+    const heed_type type = heed_type_from_name(type_name);
+    if (type == HEED_TYPE_NONE) {
         fprintf(stderr, "heed synth: unknown type '%s'\n", type_name);
         return EXIT_BAD_INPUT;
     }

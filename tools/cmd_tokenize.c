@@ -8,7 +8,7 @@
 
 #include "cli.h"
 
-#include "util/error.h"
+#include "cli_error.h"
 
 /* Prints the .out line of each text of an .inp file: texts are separated
  * by "\n__ggml_vocab_test__\n", as llama.cpp's test-tokenizer-0 reads them

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "util/clock.h"
+#include "clock.h"
 
 static volatile int stop_requested;
 
@@ -127,7 +127,7 @@ int cmd_train(int argc, char **argv)
             p.name = argv[++i];
         else if (!strcmp(a, "--type") && v) {
             p.out_type = heed_type_from_name(argv[++i]);
-            if (p.out_type < 0) {
+            if (p.out_type == HEED_TYPE_NONE) {
                 fprintf(stderr, "heed train: unknown type '%s'\n", argv[i]);
                 return EXIT_BAD_INPUT;
             }
@@ -146,7 +146,7 @@ int cmd_train(int argc, char **argv)
     p.stop = &stop_requested;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    const double t0 = heed_seconds();
+    const double t0 = cli_seconds();
     heed_status st = heed_train(&p);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
@@ -157,6 +157,6 @@ int cmd_train(int argc, char **argv)
                 p.checkpoint ? p.checkpoint : p.out, p.checkpoint ? "" : ".ckpt");
         return EXIT_RUNTIME;
     }
-    fprintf(stderr, "heed train: wrote %s in %.1f s\n", p.out, heed_seconds() - t0);
+    fprintf(stderr, "heed train: wrote %s in %.1f s\n", p.out, cli_seconds() - t0);
     return EXIT_OK;
 }

@@ -18,8 +18,8 @@
 
 #include "attend_json.h"
 #include "cli.h"
+#include "cli_error.h"
 #include "serve.h"
-#include "util/error.h"
 
 /* ----------------------------------------------------------- helpers */
 
@@ -199,7 +199,7 @@ static bool chat_prompt(const server *s, const cJSON *msgs, gen_request *g, serv
     const heed_status st = heed_chat_apply(s->chat_template, m, (size_t)n, true, &text);
     free(m);
     if (st) {
-        serve_error(out, 400, "invalid_request_error", NULL, "%s", heed_last_error());
+        serve_error(out, 400, "invalid_request_error", NULL, "%s", cli_error_message());
         return false;
     }
     const bool ok = tokenize(s, text, true, g, out);
@@ -565,7 +565,7 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
     if (serve_gen_start(s, slot, g.prompt, g.n_prompt, &g.gp, &gen)) {
         serve_slot_give(s, slot);
         gen_request_free(&g);
-        serve_error(out, 500, "server_error", NULL, "%s", heed_last_error());
+        serve_error(out, 500, "server_error", NULL, "%s", cli_error_message());
         return;
     }
     char id[48];
@@ -638,7 +638,7 @@ static void tokenize_handler(serve_request *r, serve_reply *out)
             bad(out, "'%s' must be a string", "content");
         else if (heed_tokenize(s->vocab, content->valuestring, strlen(content->valuestring), add,
                                special, &ids, &n))
-            serve_error(out, 500, "server_error", NULL, "%s", heed_last_error());
+            serve_error(out, 500, "server_error", NULL, "%s", cli_error_message());
         else {
             cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "tokens");
             for (size_t i = 0; i < n; i++) {
@@ -691,7 +691,7 @@ static void detokenize_handler(serve_request *r, serve_reply *out)
         char *text = NULL;
         size_t len = 0;
         if (heed_detokenize(s->vocab, ids, (size_t)(n > 0 ? n : 0), false, false, &text, &len))
-            serve_error(out, 500, "server_error", NULL, "%s", heed_last_error());
+            serve_error(out, 500, "server_error", NULL, "%s", cli_error_message());
         else {
             char *clean = utf8_string(text ? text : "", len);
             cJSON *o = cJSON_CreateObject();
@@ -753,8 +753,8 @@ static void attention_handler(serve_request *r, serve_reply *out)
     r->n_prompt = (int)n;
     serve_slot *slot = take_or_busy(r, out);
     heed_capture *cap = NULL;
-    if (slot && heed_capture_prompt(s->model, ids, (int)n, (int64_t)256 << 20, &cap))
-        serve_error(out, 400, "invalid_request_error", NULL, "%s", heed_last_error());
+    if (slot && heed_context_capture(slot->ctx, ids, (int)n, (int64_t)256 << 20, &cap))
+        serve_error(out, 400, "invalid_request_error", NULL, "%s", cli_error_message());
     else if (slot) {
         const attend_doc d = {s->model, s->vocab, cap, ids, (int)n, (int)n, 0, (int)n, 0};
         char *json = NULL;
@@ -764,7 +764,7 @@ static void attention_handler(serve_request *r, serve_reply *out)
         if (f && fclose(f) && !st)
             serve_error(out, 500, "server_error", NULL, "out of memory");
         else if (st)
-            serve_error(out, 500, "server_error", NULL, "%s", heed_last_error());
+            serve_error(out, 500, "server_error", NULL, "%s", cli_error_message());
         else {
             *out = (serve_reply){.status = 200, .body = json, .content_type = "application/json"};
             json = NULL;
@@ -854,14 +854,14 @@ static void embeddings_handler(serve_request *r, serve_reply *out)
         heed_status st = heed_tokenize(s->vocab, t->valuestring, strlen(t->valuestring), true,
                                        false, &ids, &n);
         if (!st && (n == 0 || (int)n > s->n_ctx))
-            st = heed_fail(HEED_ERR_ARG, "input %d has %zu tokens; the model takes 1 to %d", i,
-                           n, s->n_ctx);
+            st = cli_set_error(HEED_ERR_ARG, "input %d has %zu tokens; the model takes 1 to %d", i,
+                               n, s->n_ctx);
         if (!st && e)
             st = heed_context_embed(slot->ctx, ids, (int)n, heed_model_pooling(s->model), e);
         free(ids);
         if (st || !e) {
             serve_error(out, 400, "invalid_request_error", NULL, "%s",
-                        e ? heed_last_error() : "out of memory");
+                        e ? cli_error_message() : "out of memory");
             cJSON_Delete(o);
             o = NULL;
             break;

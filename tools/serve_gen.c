@@ -4,9 +4,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_error.h"
+#include "clock.h"
 #include "serve.h"
-#include "util/clock.h"
-#include "util/error.h"
 
 serve_slot *serve_slot_take(server *s, double deadline)
 {
@@ -27,7 +27,7 @@ serve_slot *serve_slot_take(server *s, double deadline)
             s->queued++;
             waiting = true;
         }
-        const double left = deadline - heed_seconds();
+        const double left = deadline - cli_seconds();
         if (left <= 0)
             break;
         struct timespec ts;
@@ -72,7 +72,7 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     *out = NULL;
     serve_gen *g = calloc(1, sizeof *g);
     if (!g)
-        return heed_fail(HEED_ERR_NOMEM, "out of memory");
+        return cli_set_error(HEED_ERR_NOMEM, "out of memory");
     g->deadline = p->deadline;
     heed_generate_params gp = heed_generate_default_params();
     gp.sampler = p->sp;
@@ -92,7 +92,7 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
 
 bool serve_gen_step(serve_gen *g, const char **text, size_t *len, heed_gen_token *tok)
 {
-    if (heed_generator_finish(g->gen) == HEED_GEN_RUNNING && heed_seconds() > g->deadline) {
+    if (heed_generator_finish(g->gen) == HEED_GEN_RUNNING && cli_seconds() > g->deadline) {
         heed_generator_stop(g->gen, text, len);
         tok->n_top = 0;
         return false;

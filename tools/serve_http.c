@@ -14,9 +14,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli_error.h"
+#include "clock.h"
 #include "serve.h"
-#include "util/clock.h"
-#include "util/error.h"
 
 void serve_error(serve_reply *out, int status, const char *type, const char *code,
                  const char *fmt, ...)
@@ -98,7 +98,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!(r = calloc(1, sizeof *r)))
             return MHD_NO;
         r->srv = s;
-        r->t0 = heed_seconds();
+        r->t0 = cli_seconds();
         snprintf(r->method, sizeof r->method, "%s", method);
         snprintf(r->path, sizeof r->path, "%s", url);
         *con_cls = r;
@@ -145,7 +145,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     fprintf(stderr, "%s %s %d prompt %d gen %d %.3f s%s\n", r->method, r->path, r->status,
-            r->n_prompt, r->n_gen, heed_seconds() - r->t0,
+            r->n_prompt, r->n_gen, cli_seconds() - r->t0,
             why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (client gone)");
     free(r->body);
     free(r);
@@ -156,7 +156,7 @@ heed_status serve_run(server *s, const char *host, int port, const volatile int 
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
-        return heed_fail(HEED_ERR_ARG, "--host '%s' is not an IPv4 address", host);
+        return cli_set_error(HEED_ERR_ARG, "--host '%s' is not an IPv4 address", host);
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
         (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
@@ -164,8 +164,8 @@ heed_status serve_run(server *s, const char *host, int port, const volatile int 
         (unsigned)(s->timeout_s > 0 ? s->timeout_s : 600), MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)(s->n_slots + s->max_queue + 16), MHD_OPTION_END);
     if (!d)
-        return heed_fail(HEED_ERR_IO, "cannot listen on %s:%d (in use, or not allowed)", host,
-                         port);
+        return cli_set_error(HEED_ERR_IO, "cannot listen on %s:%d (in use, or not allowed)", host,
+                             port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     fprintf(stderr, "heed serve: listening on http://%s:%u\n", host,
             info ? info->port : (unsigned)port);

@@ -52,6 +52,11 @@ def _load():
 
 
 lib = _load()
+ABI_VERSION = 1  # the HEED_ABI_VERSION these declarations are written for
+lib.heed_abi_version.restype, lib.heed_abi_version.argtypes = c_int, []
+if lib.heed_abi_version() != ABI_VERSION:
+    raise ImportError(f"heed: {lib._name} has ABI {lib.heed_abi_version()}; this package needs "
+                      f"ABI {ABI_VERSION} (rebuild libheed, or reinstall the package)")
 libc = ctypes.CDLL(None)  # free() for what the library malloc'd
 libc.free.argtypes = [c_void_p]
 libc.free.restype = None

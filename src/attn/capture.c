@@ -311,33 +311,3 @@ void heed_capture_add_received(heed_capture *c, int layer, int64_t key0, const d
     for (int j = 0; j < n && key0 + j < c->n_tokens; j++)
         to[key0 + j] += sums[j];
 }
-
-heed_status heed_capture_prompt(const heed_model *m, const int32_t *ids, int n,
-                                int64_t max_bytes, heed_capture **out)
-{
-    heed_context_params cp = heed_context_default_params();
-    cp.n_ctx = n;
-    heed_capture_params p = heed_capture_default_params(n);
-    p.max_bytes = max_bytes;
-    heed_context *c = NULL;
-    float *embedding = NULL;
-    heed_status st = heed_capture_new(m, &p, out);
-    if (!st)
-        st = heed_context_new(m, &cp, &c);
-    if (!st) {
-        heed_context_set_capture(c, *out);
-        if (!heed_model_is_encoder(m))
-            st = heed_context_eval(c, ids, n, NULL, false);
-        else if (!(embedding = malloc(sizeof *embedding * (size_t)m->hp.n_embd)))
-            st = heed_fail(HEED_ERR_NOMEM, "out of memory");
-        else
-            st = heed_context_embed(c, ids, n, HEED_POOLING_CLS, embedding);
-    }
-    free(embedding);
-    heed_context_free(c);
-    if (st) {
-        heed_capture_free(*out);
-        *out = NULL;
-    }
-    return st;
-}

@@ -77,9 +77,9 @@ heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32
                                heed_generator **out)
 {
     *out = NULL;
-    heed_status st = check_params(p, v);
-    if (st)
-        return st;
+    const heed_status bad = check_params(p, v);
+    if (bad)
+        return bad;
     if (n_prompt < 1 || !prompt)
         return heed_fail(HEED_ERR_ARG, "the prompt is empty");
     heed_generator *g = calloc(1, sizeof *g);
@@ -91,9 +91,8 @@ heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32
     g->V = heed_model_n_vocab(heed_context_model(c));
     g->logits = malloc(sizeof *g->logits * (size_t)g->V * (size_t)(p->lookup + 1));
     g->next = g->logits;
+    heed_status st = v ? heed_detok_stream_new(v, false, &g->ds) : HEED_OK;
     bool have = g->logits != NULL;
-    if (v)
-        have = have && (g->ds = heed_detok_stream_new(v, false));
     if (p->lookup) {
         const int n_ctx = heed_context_n_ctx(c);
         g->hist = malloc(sizeof *g->hist * (size_t)(n_ctx > n_prompt ? n_ctx : n_prompt));
@@ -103,8 +102,9 @@ heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32
             memcpy(g->hist, prompt, sizeof *prompt * (size_t)n_prompt);
         g->n_hist = n_prompt;
     }
-    st = have ? heed_sampler_new(&p->sampler, g->V, &g->smp)
-              : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    if (!st)
+        st = have ? heed_sampler_new(&p->sampler, g->V, &g->smp)
+                  : heed_fail(HEED_ERR_NOMEM, "out of memory");
     g->p.stops = (const char *const *)g->stops;
     g->p.n_stops = 0;
     for (int i = 0; i < p->n_stops && !st; i++) {

@@ -242,9 +242,12 @@ static heed_status value_copy(heed_gguf_value *dst, const heed_gguf_value *src,
 
 /* ---------------------------------------------------------- writer */
 
-heed_gguf_writer *heed_gguf_writer_new(void)
+heed_status heed_gguf_writer_new(heed_gguf_writer **out)
 {
-    return calloc(1, sizeof(heed_gguf_writer));
+    if (!out)
+        return heed_fail(HEED_ERR_ARG, "heed_gguf_writer_new: out is NULL");
+    *out = calloc(1, sizeof(heed_gguf_writer));
+    return *out ? HEED_OK : heed_fail(HEED_ERR_NOMEM, "out of memory for a GGUF writer");
 }
 
 void heed_gguf_writer_free(heed_gguf_writer *w)
@@ -442,7 +445,7 @@ static bool has_tensor(const heed_gguf_writer *w, const char *name)
 }
 
 heed_status heed_gguf_writer_add_tensor(heed_gguf_writer *w, const char *name,
-                                        int type, int n_dims, const int64_t *ne,
+                                        heed_type type, int n_dims, const int64_t *ne,
                                         const void *data)
 {
     if (!w || !name || !ne || !data)

@@ -721,8 +721,8 @@ static heed_status check_tokens(const heed_context *c, const int32_t *ids, int n
                              "vocabulary has %d tokens)", ids[i], i, n_vocab);
     if (n > c->n_ctx - c->n_past)
         return heed_fail(HEED_ERR_ARG, "context is full: %d positions used, %d more "
-                         "requested, the context holds %d (raise it with -c)", c->n_past, n,
-                         c->n_ctx);
+                         "requested, the context holds n_ctx = %d (a larger n_ctx in "
+                         "heed_context_params holds more)", c->n_past, n, c->n_ctx);
     return HEED_OK;
 }
 
@@ -794,6 +794,34 @@ heed_status heed_context_embed(heed_context *c, const int32_t *ids, int n,
     if (rows != out)
         free(rows);
     return HEED_OK;
+}
+
+heed_status heed_context_capture(heed_context *c, const int32_t *ids, int n, int64_t max_bytes,
+                                 heed_capture **out)
+{
+    *out = NULL;
+    heed_capture_params p = heed_capture_default_params(n);
+    p.max_bytes = max_bytes;
+    heed_capture *cap;
+    heed_status st = heed_capture_new(c->m, &p, &cap);
+    if (st)
+        return st;
+    float *pooled = NULL;
+    heed_context_reset(c);
+    heed_context_set_capture(c, cap);
+    if (!heed_model_is_encoder(c->m))
+        st = heed_context_eval(c, ids, n, NULL, false);
+    else if (!(pooled = malloc(sizeof *pooled * (size_t)c->m->hp.n_embd)))
+        st = heed_fail(HEED_ERR_NOMEM, "out of memory");
+    else /* the pooling is thrown away: the capture is the point */
+        st = heed_context_embed(c, ids, n, HEED_POOLING_CLS, pooled);
+    heed_context_set_capture(c, NULL);
+    free(pooled);
+    if (st)
+        heed_capture_free(cap);
+    else
+        *out = cap;
+    return st;
 }
 
 heed_status heed_context_lens(heed_context *c, const float *hidden, float *logits)

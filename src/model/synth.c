@@ -443,7 +443,7 @@ static heed_status add_tensors(synth *s, const synth_shape *sh)
     return st;
 }
 
-heed_status heed_synth(const char *shape, int type, uint64_t seed, int n_threads,
+heed_status heed_synth(const char *shape, heed_type type, uint64_t seed, int n_threads,
                        const char *path)
 {
     const synth_shape *sh = NULL;
@@ -460,8 +460,10 @@ heed_status heed_synth(const char *shape, int type, uint64_t seed, int n_threads
                          "q5_K, q6_K, iq4_nl, iq4_xs)", heed_type_name(type));
     if (n_threads <= 0)
         n_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    synth s = {.w = heed_gguf_writer_new(), .type = type, .n_threads = n_threads, .seed = seed};
-    heed_status st = s.w ? add_metadata(s.w, sh, type) : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    synth s = {.type = type, .n_threads = n_threads, .seed = seed};
+    heed_status st = heed_gguf_writer_new(&s.w);
+    if (!st)
+        st = add_metadata(s.w, sh, type);
     if (!st)
         st = add_tensors(&s, sh);
     if (!st)

@@ -24,7 +24,7 @@ static void tensor_row(const void *ctx, int64_t row, float *out, int64_t ne0)
         (const char *)t->data + heed_type_row_size(t->type, ne0) * (size_t)row, out, ne0);
 }
 
-heed_status heed_quantize_file(const char *in_path, const char *out_path, int type,
+heed_status heed_quantize_file(const char *in_path, const char *out_path, heed_type type,
                                int n_threads)
 {
     const heed_type_traits *tt = heed_type_get(type);
@@ -40,11 +40,13 @@ heed_status heed_quantize_file(const char *in_path, const char *out_path, int ty
         return st;
     int64_t n = heed_gguf_n_tensors(in);
     void **buffers = calloc((size_t)(n ? n : 1), sizeof *buffers);
-    heed_gguf_writer *w = heed_gguf_writer_new();
-    if (!buffers || !w) {
+    heed_gguf_writer *w = NULL;
+    if (!buffers) {
         st = heed_fail(HEED_ERR_NOMEM, "out of memory");
         goto done;
     }
+    if ((st = heed_gguf_writer_new(&w)))
+        goto done;
     for (int64_t i = 0; i < heed_gguf_n_kv(in) && !st; i++)
         st = heed_gguf_writer_set(w, heed_gguf_kv_key(in, i), heed_gguf_kv_value(in, i));
     if (!st)

@@ -66,32 +66,32 @@ static const heed_type_traits type_table[HEED_TYPE_COUNT] = {
     [HEED_TYPE_F64] = PLAIN("f64", double),
 };
 
-const heed_type_traits *heed_type_get(int t)
+const heed_type_traits *heed_type_get(heed_type t)
 {
     if (t < 0 || t >= HEED_TYPE_COUNT || type_table[t].block_size == 0)
         return NULL;
     return &type_table[t];
 }
 
-const char *heed_type_name(int t)
+const char *heed_type_name(heed_type t)
 {
     const heed_type_traits *tt = heed_type_get(t);
     return tt ? tt->name : "unknown";
 }
 
-int heed_type_from_name(const char *name)
+heed_type heed_type_from_name(const char *name)
 {
     if (!name)
-        return -1;
+        return HEED_TYPE_NONE;
     for (int t = 0; t < HEED_TYPE_COUNT; t++)
         if (type_table[t].block_size && strcasecmp(type_table[t].name, name) == 0)
-            return t;
-    return -1;
+            return (heed_type)t;
+    return HEED_TYPE_NONE;
 }
 
 /* 0 also when the byte count would not fit a size_t, so callers that
  * validate file sizes with it cannot be fooled by overflow. */
-size_t heed_type_row_size(int t, int64_t n)
+size_t heed_type_row_size(heed_type t, int64_t n)
 {
     const heed_type_traits *tt = heed_type_get(t);
     if (!tt || n < 0 || n % tt->block_size != 0)

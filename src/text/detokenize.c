@@ -109,15 +109,21 @@ struct heed_detok_stream {
     char tail[4];
 };
 
-heed_detok_stream *heed_detok_stream_new(const heed_vocab *v, bool special)
+heed_status heed_detok_stream_new(const heed_vocab *v, bool special, heed_detok_stream **out)
 {
+    if (!out)
+        return heed_fail(HEED_ERR_ARG, "heed_detok_stream_new: out is NULL");
+    *out = NULL;
+    if (!v)
+        return heed_fail(HEED_ERR_ARG, "heed_detok_stream_new: no vocabulary");
     heed_detok_stream *s = calloc(1, sizeof *s);
     if (!s)
-        return NULL;
+        return heed_fail(HEED_ERR_NOMEM, "out of memory for a detokenizer stream");
     s->v = v;
     s->special = special;
     s->first = true;
-    return s;
+    *out = s;
+    return HEED_OK;
 }
 
 void heed_detok_stream_free(heed_detok_stream *s)

@@ -87,14 +87,16 @@ heed_status heed_vocab_load_llama2c(const char *path, int32_t n_vocab, heed_voca
     char **tokens = calloc((size_t)n_vocab, sizeof *tokens);
     float *scores = malloc(sizeof *scores * (size_t)n_vocab);
     int32_t *types = malloc(sizeof *types * (size_t)n_vocab);
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
     void *gguf_bytes = NULL;
     size_t gguf_size = 0;
     heed_gguf *g = NULL;
-    if (!tokens || !scores || !types || !w) {
+    if (!tokens || !scores || !types) {
         st = heed_fail(HEED_ERR_NOMEM, "out of memory");
         goto done;
     }
+    if ((st = heed_gguf_writer_new(&w)))
+        goto done;
     const uint8_t *p = map;
     uint64_t pos = 4; /* max_token_length: not needed */
     for (int32_t i = 0; i < n_vocab && !st; i++) {

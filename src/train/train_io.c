@@ -110,9 +110,11 @@ heed_status train_save(const train_model *m, const heed_gguf *tok, const heed_tr
         type = HEED_TYPE_F32;
     piece *ps = malloc(sizeof *ps * MAX_PIECES);
     void **bufs = calloc(MAX_PIECES, sizeof *bufs);
-    heed_gguf_writer *w = heed_gguf_writer_new();
-    heed_status st = ps && bufs && w ? set_metadata(w, m, tok, p, info, type)
-                                     : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    heed_gguf_writer *w = NULL;
+    heed_status st = ps && bufs ? heed_gguf_writer_new(&w)
+                                : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    if (!st)
+        st = set_metadata(w, m, tok, p, info, type);
     const int n = st ? 0 : pieces_of(m, ps, MAX_PIECES);
     for (int i = 0; i < n && !st; i++) {
         const piece *pc = &ps[i];
@@ -171,7 +173,8 @@ heed_status train_checkpoint_config(const heed_gguf *g, train_config *c)
     double eps = 0, base = 0;
     if (!heed_gguf_find_tensor(g, "training.adam_m"))
         return heed_fail(HEED_ERR_FORMAT, "%s: not a heed training checkpoint (no optimiser "
-                         "state; a checkpoint is the .ckpt file heed train writes)",
+                         "state; a checkpoint is the file heed_train writes at "
+                         "heed_train_params.checkpoint)",
                          heed_gguf_path(g));
 #define INT(key, f) if (!st) st = get_int(g, key, &c->f)
     INT("llama.vocab_size", n_vocab);

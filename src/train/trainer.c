@@ -138,9 +138,11 @@ static heed_status learn_tokenizer(run *r)
     heed_status st = heed_bpe_train(r->text, (size_t)r->text_len, r->p->n_vocab, &bv);
     if (st)
         return heed_fail_prefix(st, "%s: ", r->p->corpus);
-    heed_gguf_writer *w = heed_gguf_writer_new();
+    heed_gguf_writer *w = NULL;
     size_t size = 0;
-    st = w ? heed_bpe_vocab_write(&bv, w) : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    st = heed_gguf_writer_new(&w);
+    if (!st)
+        st = heed_bpe_vocab_write(&bv, w);
     if (!st)
         st = heed_gguf_writer_write_memory(w, &r->tok_mem, &size);
     if (!st)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -39,6 +40,18 @@ static int64_t count(const int64_t *shape, int ndim)
 
 heed_status heed_npy_write(const char *path, const float *data, const int64_t *shape, int ndim)
 {
+    /* A public entry point: the shape is checked before anything is written. */
+    if (!path || !shape || ndim < 1 || ndim > 8)
+        return heed_fail(HEED_ERR_ARG, "npy: want a path and 1 to 8 dimensions, not %d", ndim);
+    int64_t elems = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0 || (shape[i] && elems > INT64_MAX / 4 / shape[i]))
+            return heed_fail(HEED_ERR_ARG, "%s: dimension %d of %lld is out of range", path,
+                             i, (long long)shape[i]);
+        elems *= shape[i];
+    }
+    if (!data && elems)
+        return heed_fail(HEED_ERR_ARG, "%s: no data for %lld floats", path, (long long)elems);
     char header[HEED_NPY_MAX_HEADER];
     const size_t hlen = heed_npy_header(header, shape, ndim);
     const size_t n = (size_t)count(shape, ndim);

@@ -21,9 +21,7 @@ enum { HEED_NPY_MAX_HEADER = 256 };
  * (HEED_NPY_MAX_HEADER bytes); returns its length, a multiple of 64. */
 size_t heed_npy_header(char *buf, const int64_t *shape, int ndim);
 
-/* Writes a whole float32 array to path. */
-heed_status heed_npy_write(const char *path, const float *data, const int64_t *shape,
-                           int ndim);
+/* heed_npy_write, which writes a whole array, is public: heed.h. */
 
 /* A float32 .npy file of the given shape, created (zero-filled, its blocks
  * reserved so that a full disk is an error now, not a crash later) and
