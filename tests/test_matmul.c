@@ -434,6 +434,18 @@ Test(matmul, iq_types_match_dequantised_double)
                 /* the same integer sums, the same float operations */
                 cr_expect_eq(got, scalar, "%s %s n=%lld: %.9g vs the scalar %.9g", tt->name,
                              heed_isa_name(isas[v]), (long long)n, got, scalar);
+                /* a tile's elements are the dot's: row 0 and token 0 of
+                 * every shape, the row and the token repeated */
+                heed_vec_tile_fn tile = heed_kernels_variant(type, isas[v]).tile;
+                for (int shape = 0; tile && shape < HEED_TILE_MAX * HEED_TILE_MAX; shape++) {
+                    float y[HEED_TILE_MAX * HEED_TILE_MAX];
+                    const int rows = 1 + shape / HEED_TILE_MAX, tokens = 1 + shape % HEED_TILE_MAX;
+                    tile(w, 0, x, 0, n, y, HEED_TILE_MAX, rows, tokens);
+                    for (int t = 0; t < tokens; t++)
+                        for (int o = 0; o < rows; o++)
+                            cr_expect_eq(y[t * HEED_TILE_MAX + o], got, "%s %s tile %dx%d",
+                                         tt->name, heed_isa_name(isas[v]), rows, tokens);
+                }
             }
             free(w);
             free(x);

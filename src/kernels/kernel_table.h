@@ -120,6 +120,15 @@ HEED_DOT(heed_dot_iq1_s_avx2);
 HEED_DOT(heed_dot_iq1_m_avx2);
 HEED_DOT(heed_dot_tq1_0_avx2);
 HEED_DOT(heed_dot_tq2_0_avx2);
+HEED_TILE(heed_tile_iq4_xs_avx2);
+HEED_TILE(heed_tile_iq2_xxs_avx2);
+HEED_TILE(heed_tile_iq2_xs_avx2);
+HEED_TILE(heed_tile_iq2_s_avx2);
+HEED_TILE(heed_tile_iq3_xxs_avx2);
+HEED_TILE(heed_tile_iq3_s_avx2);
+HEED_TILE(heed_tile_iq1_s_avx2);
+HEED_TILE(heed_tile_iq1_m_avx2);
+HEED_TILE(heed_tile_tq2_0_avx2);
 
 /* vec_dot_avx512.c (k-quants from vec_dot_avx512_q.h, built with and
  * without VNNI; q8_0, q4_0, q5_0 from vec_dot_x86_legacy.h with VNNI) */

@@ -167,11 +167,13 @@ RUN(iq3_s, heed_block_iq3_s)
     const uint8_t *q = b->qs + 8 * ib;
     const unsigned qh = b->qh[ib];
     *lo = *hi = 2 * (b->scales[ib / 2] >> 4 * (ib % 2) & 15) + 1;
-    int p[8];
-    for (int k = 0; k < 8; k++)
-        p[k] = (int)grid_iq3s[q[k] | (qh >> k & 1) << 8];
-    return apply_signs(_mm256_setr_epi32(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]),
-                       load_u32(b->signs + 4 * ib));
+    /* point k's index has bit k of qh as its bit 8; built straight into
+     * the register (through an array it would stall store forwarding) */
+#define POINT(k) (int)grid_iq3s[q[k] | (qh << (8 - (k)) & 256)]
+    const __m256i v = _mm256_setr_epi32(POINT(0), POINT(1), POINT(2), POINT(3), POINT(4),
+                                        POINT(5), POINT(6), POINT(7));
+#undef POINT
+    return apply_signs(v, load_u32(b->signs + 4 * ib));
 }
 
 RUN(iq1_s, heed_block_iq1_s)
@@ -209,6 +211,20 @@ RUN(tq2_0, heed_block_tq2_0)
     return _mm256_sub_epi8(codes, _mm256_set1_epi8(1));
 }
 
+/* A run's 32 codebook values: low nibbles (elements 0..15), then high. */
+AVX2 static inline __m256i book_run(const int8_t book[16], const uint8_t *qs)
+{
+    const __m256i table = _mm256_broadcastsi128_si256(ld128(book));
+    return _mm256_shuffle_epi8(table, nibbles32(qs));
+}
+
+/* iq4_xs: run ib is iq4_nl's codebook under one 6-bit scale (- 32). */
+RUN(iq4_xs, heed_block_iq4_xs)
+{
+    *lo = *hi = heed_iq4_xs_scale(b, ib);
+    return book_run(heed_iq4_nl_values, b->qs + 16 * ib);
+}
+
 /* The block's step (tensor/iq.h's d). */
 static inline float step_of(const void *b, int type)
 {
@@ -227,33 +243,65 @@ static inline float step_of(const void *b, int type)
     }
 }
 
-/* The reference's loop (vec_dot.c dot_iq) with runs decoded in registers. */
-#define DOT_GRID(name, block_t, TYPE, unit)                                                  \
-    AVX2 float heed_dot_##name##_avx2(const void *vw, const void *vx, int64_t n)              \
-    {                                                                                         \
-        pthread_once(&grids_once, expand_grids);                                              \
-        const block_t *w = vw;                                                                \
-        const heed_block_q8_K *x = vx;                                                        \
-        float sumf = 0.0f;                                                                    \
-        for (int64_t b = 0; b < n / HEED_QK_K; b++) {                                         \
-            __m256i acc = _mm256_setzero_si256();                                             \
-            for (int ib = 0; ib < 8; ib++) {                                                  \
-                int lo, hi;                                                                   \
-                const __m256i v = run_##name(&w[b], ib, &lo, &hi);                            \
-                acc = _mm256_add_epi32(acc, scaled_run(v, x[b].qs + 32 * ib, lo, hi));       \
-            }                                                                                 \
-            sumf += step_of(&w[b], HEED_TYPE_##TYPE) * x[b].d * (float)hsum_i32(acc);         \
-        }                                                                                     \
-        return sumf * (unit);                                                                 \
+/* The reference's loop (vec_dot.c dot_iq) with runs decoded in
+ * registers, for a tile of rows × tokens: each run decoded once for all
+ * the tokens. Every (row, token) sums in the dot product's order, so a
+ * tile's elements are the dot's bits, and the dot is the 1 × 1 tile. */
+#define GRID_KERNELS(name, block_t, TYPE, unit)                                               \
+    AVX2 static inline __attribute__((always_inline)) void tile_##name(                        \
+        const void *w, size_t w_stride, const void *x, size_t x_stride, int64_t n, float *y,   \
+        int64_t y_stride, int rows, int tokens)                                                \
+    {                                                                                          \
+        pthread_once(&grids_once, expand_grids);                                               \
+        for (int r = 0; r < rows; r++) {                                                       \
+            const block_t *wr = (const block_t *)((const char *)w + (size_t)r * w_stride);     \
+            float sum[HEED_TILE_MAX] = {0};                                                    \
+            for (int64_t b = 0; b < n / HEED_QK_K; b++) {                                      \
+                __m256i acc[HEED_TILE_MAX];                                                    \
+                for (int t = 0; t < tokens; t++)                                               \
+                    acc[t] = _mm256_setzero_si256();                                           \
+                for (int ib = 0; ib < 8; ib++) {                                               \
+                    int lo, hi;                                                                \
+                    const __m256i v = run_##name(&wr[b], ib, &lo, &hi);                        \
+                    for (int t = 0; t < tokens; t++) {                                         \
+                        const heed_block_q8_K *xt =                                            \
+                            (const heed_block_q8_K *)((const char *)x + (size_t)t * x_stride); \
+                        acc[t] = _mm256_add_epi32(acc[t],                                      \
+                                                  scaled_run(v, xt[b].qs + 32 * ib, lo, hi));  \
+                    }                                                                          \
+                }                                                                              \
+                const float d = step_of(&wr[b], HEED_TYPE_##TYPE);                             \
+                for (int t = 0; t < tokens; t++) {                                             \
+                    const heed_block_q8_K *xt =                                                \
+                        (const heed_block_q8_K *)((const char *)x + (size_t)t * x_stride);     \
+                    sum[t] += d * xt[b].d * (float)hsum_i32(acc[t]);                           \
+                }                                                                              \
+            }                                                                                  \
+            for (int t = 0; t < tokens; t++)                                                   \
+                y[t * y_stride + r] = sum[t] * (unit);                                         \
+        }                                                                                      \
+    }                                                                                          \
+    AVX2 void heed_tile_##name##_avx2(const void *w, size_t w_stride, const void *x,           \
+                                      size_t x_stride, int64_t n, float *y, int64_t y_stride,  \
+                                      int rows, int tokens)                                    \
+    {                                                                                          \
+        tile_##name(w, w_stride, x, x_stride, n, y, y_stride, rows, tokens);                   \
+    }                                                                                          \
+    AVX2 float heed_dot_##name##_avx2(const void *w, const void *x, int64_t n)                 \
+    {                                                                                          \
+        float y;                                                                               \
+        tile_##name(w, 0, x, 0, n, &y, 1, 1, 1); /* inlined: the 1 x 1 case, unrolled */      \
+        return y;                                                                              \
     }
-DOT_GRID(iq2_xxs, heed_block_iq2_xxs, IQ2_XXS, 0.125f)
-DOT_GRID(iq2_xs, heed_block_iq2_xs, IQ2_XS, 0.125f)
-DOT_GRID(iq2_s, heed_block_iq2_s, IQ2_S, 0.125f)
-DOT_GRID(iq3_xxs, heed_block_iq3_xxs, IQ3_XXS, 0.25f)
-DOT_GRID(iq3_s, heed_block_iq3_s, IQ3_S, 1.0f)
-DOT_GRID(iq1_s, heed_block_iq1_s, IQ1_S, 0.125f)
-DOT_GRID(iq1_m, heed_block_iq1_m, IQ1_M, 0.125f)
-DOT_GRID(tq2_0, heed_block_tq2_0, TQ2_0, 1.0f)
+GRID_KERNELS(iq2_xxs, heed_block_iq2_xxs, IQ2_XXS, 0.125f)
+GRID_KERNELS(iq2_xs, heed_block_iq2_xs, IQ2_XS, 0.125f)
+GRID_KERNELS(iq2_s, heed_block_iq2_s, IQ2_S, 0.125f)
+GRID_KERNELS(iq3_xxs, heed_block_iq3_xxs, IQ3_XXS, 0.25f)
+GRID_KERNELS(iq3_s, heed_block_iq3_s, IQ3_S, 1.0f)
+GRID_KERNELS(iq1_s, heed_block_iq1_s, IQ1_S, 0.125f)
+GRID_KERNELS(iq1_m, heed_block_iq1_m, IQ1_M, 0.125f)
+GRID_KERNELS(tq2_0, heed_block_tq2_0, TQ2_0, 1.0f)
+GRID_KERNELS(iq4_xs, heed_block_iq4_xs, IQ4_XS, 1.0f)
 
 /* tq1_0's trits do not fall into runs of 32: decoded by the reference
  * unpacker, then multiplied here. */
@@ -276,12 +324,6 @@ AVX2 float heed_dot_tq1_0_avx2(const void *vw, const void *vx, int64_t n)
 
 /* --------------------------------------------------- codebook types */
 
-/* A run's 32 codebook values: low nibbles (elements 0..15), then high. */
-AVX2 static inline __m256i book_run(const int8_t book[16], const uint8_t *qs)
-{
-    const __m256i table = _mm256_broadcastsi128_si256(ld128(book));
-    return _mm256_shuffle_epi8(table, nibbles32(qs));
-}
 
 AVX2 float heed_dot_iq4_nl_avx2(const void *vw, const void *vx, int64_t n)
 {
@@ -307,21 +349,5 @@ AVX2 float heed_dot_mxfp4_avx2(const void *vw, const void *vx, int64_t n)
     return sumf;
 }
 
-AVX2 float heed_dot_iq4_xs_avx2(const void *vw, const void *vx, int64_t n)
-{
-    const heed_block_iq4_xs *w = vw;
-    const heed_block_q8_K *x = vx;
-    float sumf = 0.0f;
-    for (int64_t b = 0; b < n / HEED_QK_K; b++) {
-        __m256i acc = _mm256_setzero_si256();
-        for (int ib = 0; ib < 8; ib++) {
-            const int s = heed_iq4_xs_scale(&w[b], ib);
-            acc = _mm256_add_epi32(acc, scaled_run(book_run(heed_iq4_nl_values, w[b].qs + 16 * ib),
-                                                   x[b].qs + 32 * ib, s, s));
-        }
-        sumf += f16(w[b].d) * x[b].d * (float)hsum_i32(acc);
-    }
-    return sumf;
-}
 
 #endif
