@@ -123,6 +123,11 @@ HOOK_FN = CFUNCTYPE(None, c_void_p, POINTER(Activation))
  HOOK_RESID_POST, HOOK_LN_FINAL) = range(10)
 
 
+class HeadStats(Structure):
+    _fields_ = [("entropy", c_double), ("prev_token", c_double), ("sink", c_double),
+                ("self", c_double), ("induction", c_double)]
+
+
 class GGUFStr(Structure):
     _fields_ = [("ptr", c_void_p), ("len", c_uint64)]
 
@@ -183,6 +188,9 @@ _SIGS = {
     "heed_capture_new": (c_int, [c_void_p, _P(CaptureParams), _VP]),
     "heed_capture_free": (None, [c_void_p]),
     "heed_capture_row": (c_void_p, [c_void_p, c_int, c_int, c_int]),
+    "heed_context_capture": (c_int, [c_void_p, _P(c_int32), c_int, c_int64, _VP]),
+    "heed_capture_head_stats": (c_int, [c_void_p, c_int, c_int, _P(c_int32), c_int,
+                                        _P(HeadStats)]),
     "heed_vocab_load": (c_int, [c_void_p, _VP]),
     "heed_vocab_free": (None, [c_void_p]),
     "heed_tokenize": (c_int, [c_void_p, c_char_p, c_size_t, c_bool, c_bool,

@@ -393,6 +393,40 @@ class Model:
                                             _ptr(lens[l, t], ctypes.c_float)))
         return lens
 
+    # ------------------------------------------------------------ heads
+
+    def heads(self, text_or_ids, max_bytes=DEFAULT_MAX_BYTES):
+        """What every attention head does on this input, as `heed heads`
+        measures it (libheed's heed_capture_head_stats): a structured numpy
+        array of n_layer × n_head rows (layer, head, entropy, prev_token,
+        sink, self, induction), layer-major. entropy is the mean of -Σ w ln w
+        (nats); the others are mean weights on the previous token, the
+        first, the query's own; induction, on the tokens that followed
+        earlier occurrences of the query's token (0 when none repeats) —
+        here over this input, where `heed heads` uses a repeated random
+        sequence for it."""
+        ids = self._ids(text_or_ids)
+        n = len(ids)
+        if n < 2:
+            raise Error("heads needs two tokens or more")
+        ctx = self._context(n)
+        cap = ctypes.c_void_p()
+        check(lib.heed_context_capture(ctx, _ptr(ids, ctypes.c_int32), n, max_bytes,
+                                       ctypes.byref(cap)))
+        fields = ["entropy", "prev_token", "sink", "self", "induction"]
+        out = np.zeros(self.n_layer * self.n_head,
+                       [("layer", "i4"), ("head", "i4")] + [(f, "f8") for f in fields])
+        stats = _lib.HeadStats()
+        try:
+            for i, (l, h) in enumerate((l, h) for l in range(self.n_layer)
+                                       for h in range(self.n_head)):
+                check(lib.heed_capture_head_stats(cap, l, h, _ptr(ids, ctypes.c_int32), n,
+                                                  ctypes.byref(stats)))
+                out[i] = (l, h, *(getattr(stats, f) for f in fields))
+        finally:
+            lib.heed_capture_free(cap)
+        return out
+
     # ---------------------------------------------------------- generation
 
     def stream(self, prompt, max_tokens=128, temperature=None, top_k=None, top_p=None,

@@ -119,3 +119,20 @@ def test_logit_lens_matches_heed_next(default):
         top = int(np.argmax(p))
         piece = default.to_str_tokens([top])[0]
         assert f"'{piece}' {p[top]:.3f}" in line, (line, piece, p[top])
+
+
+def test_heads_equals_heed_heads(default):
+    """entropy, prev, sink and self as `heed heads` prints them (its
+    induction column comes from another input)."""
+    text = "The animal didn't cross the street because it was tired"
+    table = cli("heads", DEFAULT, "-p", text).decode().splitlines()[2:]
+    stats = default.heads(text)
+    assert len(stats) == len(table) == default.n_layer * default.n_head
+    by_head = {(int(r[0]), int(r[1])): r for r in (line.split() for line in table)}
+    for s in stats:
+        row = by_head[int(s["layer"]), int(s["head"])]
+        got = [f"{s[f]:.3f}" for f in ("entropy", "prev_token", "sink", "self")]
+        assert got == row[2:6], (s, row)
+    assert stats["entropy"].min() >= 0 and (stats["sink"] <= 1).all()
+    with pytest.raises(heed.Error, match="two tokens"):
+        default.heads([1])

@@ -266,18 +266,10 @@ void heed_capture_store_route(heed_capture *c, int layer, int64_t pos, const int
  * first, ties by the lower key; unused entries stay key -1, weight 0. */
 static void keep_top(const float *w, int64_t key0, int n, int k, int32_t *keys, float *weights)
 {
-    int kept = 0;
-    for (int j = 0; j < n; j++) {
-        if (kept == k && w[j] <= weights[k - 1])
-            continue;
-        int at = kept < k ? kept++ : k - 1;
-        while (at > 0 && weights[at - 1] < w[j]) { /* shift smaller ones down */
-            weights[at] = weights[at - 1];
-            keys[at] = keys[at - 1];
-            at--;
-        }
-        weights[at] = w[j];
-        keys[at] = (int32_t)(key0 + j);
+    const int kept = heed_top_k(w, n, k, keys);
+    for (int i = 0; i < kept; i++) {
+        weights[i] = w[keys[i]];
+        keys[i] += (int32_t)key0;
     }
     for (int i = kept; i < k; i++) {
         keys[i] = -1;

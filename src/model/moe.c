@@ -18,19 +18,17 @@
 #include "kernels/ops.h"
 #include "model/context.h"
 
-/* The n_used largest of p[0..n) (ties to the lower index), largest first. */
+/* The n_used largest of p[0..n) (ties to the lower index), largest
+ * first; should NaNs leave fewer, the lowest indices not chosen follow. */
 static void top_experts(const float *p, int n, int n_used, int32_t *chosen)
 {
-    for (int k = 0; k < n_used; k++) {
-        int best = -1;
-        for (int e = 0; e < n; e++) {
-            bool taken = false;
-            for (int j = 0; j < k && !taken; j++)
-                taken = chosen[j] == e;
-            if (!taken && (best < 0 || p[e] > p[best]))
-                best = e;
-        }
-        chosen[k] = best;
+    int k = heed_top_k(p, n, n_used, chosen);
+    for (int e = 0; k < n_used && e < n; e++) {
+        bool taken = false;
+        for (int j = 0; j < k && !taken; j++)
+            taken = chosen[j] == e;
+        if (!taken)
+            chosen[k++] = e;
     }
 }
 
