@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -1008,6 +1009,38 @@ typedef struct heed_head_stats {
  * failure. */
 HEED_API heed_status heed_capture_head_stats(const heed_capture *cap, int layer, int head,
                                              const int32_t *ids, int n, heed_head_stats *out);
+
+/* One captured sequence, for writing as JSON (heed_capture_write_json). */
+typedef struct heed_capture_doc {
+    const heed_model *m;
+    const heed_vocab *v;      /* NULL: pieces show as "#ID"                   */
+    const heed_capture *cap;
+    const int32_t *ids;       /* the n tokens captured: n_prompt, then the
+                                 generated ones                               */
+    int n, n_prompt;
+    int row_begin, row_end;   /* the query rows the capture keeps             */
+    int top_k;                /* 0: dense rows; else the capture's top_k      */
+} heed_capture_doc;
+
+/*
+ * Writes d as one JSON object to f, streamed row by row: the schema `heed
+ * attend --json` writes and the README documents (tokens with their
+ * pieces and byte offsets, each kept head's rows — dense, or top-k keys
+ * and weights — and learned-sink shares, head statistics, KV telemetry,
+ * expert routing). Numbers have 7 significant digits; strings are valid
+ * UTF-8 with <, > and & escaped (the JSON can sit in an HTML <script>).
+ */
+HEED_API heed_status heed_capture_write_json(FILE *f, const heed_capture_doc *d);
+/* Parts of it, for documents of their own: the tokens and the text they
+ * make ("text": ..., "tokens": [...]); a layer's expert routing
+ * ("experts": [[...] per token], "weights": [[...] per token]). */
+HEED_API heed_status heed_capture_json_tokens(FILE *f, const heed_capture_doc *d);
+HEED_API void heed_capture_json_routing(FILE *f, const heed_capture *cap, int layer, int n);
+
+/* Copies src[0..len) to dst as valid UTF-8: every byte that begins no
+ * valid sequence, and every NUL, becomes U+FFFD. dst needs 3 × len bytes;
+ * returns the bytes written (no terminator). */
+HEED_API size_t heed_utf8_repair(char *dst, const char *src, size_t len);
 
 /*
  * Writes data, a C-order float32 array of ndim (1..8) dimensions

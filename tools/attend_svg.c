@@ -15,7 +15,7 @@
 enum { MAX_CELLS = 256, GRID_CELLS = 48, LABEL = 120 };
 
 /* The kept rows of (layer, head) as one n_rows × n matrix. */
-static float *dense(const attend_doc *d, int layer, int head)
+static float *dense(const heed_capture_doc *d, int layer, int head)
 {
     const int n = d->n, rows = d->row_end - d->row_begin;
     float *w = malloc(sizeof *w * (size_t)rows * (size_t)n);
@@ -43,7 +43,7 @@ static void put_escaped(FILE *f, const char *s, size_t len)
     }
 }
 
-static void put_label(FILE *f, const attend_doc *d, int token)
+static void put_label(FILE *f, const heed_capture_doc *d, int token)
 {
     size_t len = 0;
     const char *p = d->v ? heed_token_to_piece(d->v, d->ids[token], true, &len) : NULL;
@@ -58,7 +58,7 @@ static void put_label(FILE *f, const attend_doc *d, int token)
 
 /* One heatmap of w (rows × n) at (x, y), cells of `cell` pixels, at most
  * `max_cells` cells a side. */
-static void put_heatmap(FILE *f, const attend_doc *d, const float *w, double x, double y,
+static void put_heatmap(FILE *f, const heed_capture_doc *d, const float *w, double x, double y,
                         double cell, int max_cells)
 {
     const int n = d->n, rows = d->row_end - d->row_begin;
@@ -86,7 +86,7 @@ static void put_heatmap(FILE *f, const attend_doc *d, const float *w, double x, 
         }
 }
 
-static heed_status one_head(FILE *f, const attend_doc *d, int layer, int head)
+static heed_status one_head(FILE *f, const heed_capture_doc *d, int layer, int head)
 {
     float *w = dense(d, layer, head);
     if (!w)
@@ -121,7 +121,7 @@ static heed_status one_head(FILE *f, const attend_doc *d, int layer, int head)
     return HEED_OK;
 }
 
-static heed_status grid(FILE *f, const attend_doc *d)
+static heed_status grid(FILE *f, const heed_capture_doc *d)
 {
     const int L = heed_model_n_layer(d->m), H = heed_model_n_head(d->m);
     const int rows = d->row_end - d->row_begin, side = rows > d->n ? rows : d->n;
@@ -145,7 +145,7 @@ static heed_status grid(FILE *f, const attend_doc *d)
     return HEED_OK;
 }
 
-heed_status attend_svg_write(const char *path, const attend_doc *d, int layer, int head)
+heed_status attend_svg_write(const char *path, const heed_capture_doc *d, int layer, int head)
 {
     FILE *f = fopen(path, "wb");
     if (!f)

@@ -194,25 +194,7 @@ const char *cli_piece(const heed_vocab *v, int32_t id, char *buf, size_t size)
 
 size_t cli_utf8_append(char *buf, size_t at, const char *piece, size_t len)
 {
-    const unsigned char *s = (const unsigned char *)piece;
-    for (size_t i = 0; i < len;) {
-        const unsigned char c = s[i];
-        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 && c >= 0xc2 ? 2 : (c >> 4) == 14 ? 3
-                 : (c >> 3) == 30 && c <= 0xf4 ? 4 : 0;
-        for (size_t k = 1; n && k < n; k++)
-            if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-                n = 0;
-        if (!n || !c) {
-            memcpy(buf + at, "\xef\xbf\xbd", 3);
-            at += 3;
-            i++;
-        } else {
-            memcpy(buf + at, s + i, n);
-            at += n;
-            i += n;
-        }
-    }
-    return at;
+    return at + heed_utf8_repair(buf + at, piece, len);
 }
 
 void cli_bar(double w)

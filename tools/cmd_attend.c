@@ -12,7 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "attend_json.h"
 #include "attend_page.h"
 #include "attend_svg.h"
 #include "cli.h"
@@ -62,7 +61,7 @@ static void print_row(const heed_vocab *v, const int32_t *ids, const float *w, i
 
 /* The terminal view: for each kept layer, the mean over the kept heads of
  * the token's row. */
-static void print_view(const attend_doc *d, int token, long head, int top_k)
+static void print_view(const heed_capture_doc *d, int token, long head, int top_k)
 {
     const int n = heed_capture_n_tokens(d->cap);
     float *row = malloc(sizeof *row * (size_t)n), *mean = malloc(sizeof *mean * (size_t)n);
@@ -203,12 +202,12 @@ static heed_status run(const heed_model *m, heed_capture *cap, float *residual,
 }
 
 /* Writes the JSON (or, for --html, the page holding it). */
-static heed_status write_outputs(const attend_options *o, const attend_doc *d)
+static heed_status write_outputs(const attend_options *o, const heed_capture_doc *d)
 {
     heed_status st = HEED_OK;
     if (o->json) {
         FILE *f = fopen(o->json, "wb");
-        st = f ? attend_json_write(f, d) : cli_set_error(HEED_ERR_IO, "%s: cannot create", o->json);
+        st = f ? heed_capture_write_json(f, d) : cli_set_error(HEED_ERR_IO, "%s: cannot create", o->json);
         if (f && fclose(f) != 0 && !st)
             st = cli_set_error(HEED_ERR_IO, "%s: cannot write", o->json);
     }
@@ -216,7 +215,7 @@ static heed_status write_outputs(const attend_options *o, const attend_doc *d)
         char *json = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&json, &len);
-        st = f ? attend_json_write(f, d) : cli_set_error(HEED_ERR_NOMEM, "out of memory");
+        st = f ? heed_capture_write_json(f, d) : cli_set_error(HEED_ERR_NOMEM, "out of memory");
         if (f && fclose(f) != 0 && !st)
             st = cli_set_error(HEED_ERR_NOMEM, "out of memory for the page");
         if (!st)
@@ -300,7 +299,7 @@ int cmd_attend(int argc, char **argv)
     if (!st && (token < row_begin || token >= row_end))
         st = cli_set_error(HEED_ERR_ARG, "token %d is outside --rows %d:%d", token, row_begin,
                            row_end);
-    const attend_doc doc = {m, v, cap, ids, n, n_prompt, row_begin, row_end, (int)o.keep_top};
+    const heed_capture_doc doc = {m, v, cap, ids, n, n_prompt, row_begin, row_end, (int)o.keep_top};
     if (!st)
         st = write_outputs(&o, &doc);
     if (!st && residual) {

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attend_json.h"
 #include "cli.h"
 #include "cli_error.h"
 
@@ -63,15 +62,15 @@ static heed_status write_json(const experts_run *r, const char *path, int *load)
     FILE *f = fopen(path, "wb");
     if (!f)
         return cli_set_error(HEED_ERR_IO, "%s: cannot create", path);
-    const attend_doc d = {.m = r->m, .v = r->v, .cap = r->cap, .ids = r->ids, .n = r->n,
+    const heed_capture_doc d = {.m = r->m, .v = r->v, .cap = r->cap, .ids = r->ids, .n = r->n,
                           .n_prompt = r->n};
     fprintf(f, "{\"architecture\":\"%s\",\"n_expert\":%d,\"n_expert_used\":%d,",
             heed_model_arch(r->m), r->n_expert, r->n_used);
-    heed_status st = attend_json_put_tokens(f, &d);
+    heed_status st = heed_capture_json_tokens(f, &d);
     fputs(",\"layers\":[", f);
     for (int l = 0; !st && l < heed_model_n_layer(r->m); l++) {
         fprintf(f, "%s{\"layer\":%d,", l ? "," : "", l);
-        attend_json_put_routing(f, r->cap, l, r->n);
+        heed_capture_json_routing(f, r->cap, l, r->n);
         layer_load(r, l, load);
         fputs(",\"load\":[", f);
         for (int e = 0; e < r->n_expert; e++)

@@ -16,7 +16,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "attend_json.h"
 #include "cli.h"
 #include "cli_error.h"
 #include "serve.h"
@@ -756,11 +755,11 @@ static void attention_handler(serve_request *r, serve_reply *out)
     if (slot && heed_context_capture(slot->ctx, ids, (int)n, (int64_t)256 << 20, &cap))
         serve_error(out, 400, "invalid_request_error", NULL, "%s", cli_error_message());
     else if (slot) {
-        const attend_doc d = {s->model, s->vocab, cap, ids, (int)n, (int)n, 0, (int)n, 0};
+        const heed_capture_doc d = {s->model, s->vocab, cap, ids, (int)n, (int)n, 0, (int)n, 0};
         char *json = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&json, &len);
-        const heed_status st = f ? attend_json_write(f, &d) : HEED_ERR_NOMEM;
+        const heed_status st = f ? heed_capture_write_json(f, &d) : HEED_ERR_NOMEM;
         if (f && fclose(f) && !st)
             serve_error(out, 500, "server_error", NULL, "out of memory");
         else if (st)

@@ -60,6 +60,11 @@ if lib.heed_abi_version() != ABI_VERSION:
 libc = ctypes.CDLL(None)  # free() for what the library malloc'd
 libc.free.argtypes = [c_void_p]
 libc.free.restype = None
+# a FILE * over memory, for the library's writers (POSIX open_memstream)
+libc.open_memstream.argtypes = [POINTER(c_void_p), POINTER(c_size_t)]
+libc.open_memstream.restype = c_void_p
+libc.fclose.argtypes = [c_void_p]
+libc.fclose.restype = c_int
 
 # ------------------------------------------------------------------ structs
 
@@ -128,6 +133,12 @@ class HeadStats(Structure):
                 ("self", c_double), ("induction", c_double)]
 
 
+class CaptureDoc(Structure):
+    _fields_ = [("m", c_void_p), ("v", c_void_p), ("cap", c_void_p), ("ids", POINTER(c_int32)),
+                ("n", c_int), ("n_prompt", c_int), ("row_begin", c_int), ("row_end", c_int),
+                ("top_k", c_int)]
+
+
 class GGUFStr(Structure):
     _fields_ = [("ptr", c_void_p), ("len", c_uint64)]
 
@@ -189,6 +200,7 @@ _SIGS = {
     "heed_capture_free": (None, [c_void_p]),
     "heed_capture_row": (c_void_p, [c_void_p, c_int, c_int, c_int]),
     "heed_context_capture": (c_int, [c_void_p, _P(c_int32), c_int, c_int64, _VP]),
+    "heed_capture_write_json": (c_int, [c_void_p, _P(CaptureDoc)]),
     "heed_capture_head_stats": (c_int, [c_void_p, c_int, c_int, _P(c_int32), c_int,
                                         _P(HeadStats)]),
     "heed_vocab_load": (c_int, [c_void_p, _VP]),

@@ -1,5 +1,6 @@
 """heed.Model: a GGUF model loaded by libheed, with numpy in and out."""
 import ctypes
+import json
 import os
 from functools import cached_property
 
@@ -426,6 +427,33 @@ class Model:
         finally:
             lib.heed_capture_free(cap)
         return out
+
+    def attention_json(self, text_or_ids, max_bytes=DEFAULT_MAX_BYTES):
+        """The attention of every layer and head on this input as the JSON
+        document `heed attend --json` writes (libheed's
+        heed_capture_write_json; the schema is in the README), parsed: a
+        dict with "tokens", "layers" (each head's rows), "stats", the KV
+        telemetry "kv_received" and, for mixtures of experts, "experts"."""
+        ids = self._ids(text_or_ids)
+        n = len(ids)
+        ctx = self._context(n)
+        cap = ctypes.c_void_p()
+        check(lib.heed_context_capture(ctx, _ptr(ids, ctypes.c_int32), n, max_bytes,
+                                       ctypes.byref(cap)))
+        doc = _lib.CaptureDoc(self._model(), self._vocabulary(), cap,
+                              _ptr(ids, ctypes.c_int32), n, n, 0, n, 0)
+        buf, size = ctypes.c_void_p(), ctypes.c_size_t()
+        try:
+            f = _lib.libc.open_memstream(ctypes.byref(buf), ctypes.byref(size))
+            if not f:
+                raise MemoryError("open_memstream failed")
+            status = lib.heed_capture_write_json(f, ctypes.byref(doc))
+            _lib.libc.fclose(f)
+            check(status)
+            return json.loads(ctypes.string_at(buf.value, size.value))
+        finally:
+            lib.heed_capture_free(cap)
+            _lib.libc.free(buf)
 
     # ---------------------------------------------------------- generation
 

@@ -70,9 +70,11 @@ def test_attend_json(name, tmp_path):
         ids = m.tokenize(SENTENCE)
         _, cache = m.run_with_cache(ids, names=lambda n: n.endswith("hook_pattern"))
         causal, n_head = not m.is_encoder, m.n_head
+        own = m.attention_json(ids)  # the library's writer, from Python
     out = tmp_path / "attend.json"
     cli("attend", path, "--ids", ",".join(map(str, ids)), "--json", out, "-t", THREADS)
     doc = json.loads(out.read_text())
+    assert own == doc
     assert [t["id"] for t in doc["tokens"]] == ids
     n = len(ids)
     for layer in doc["layers"]:

@@ -3,8 +3,10 @@
  * llama.cpp's classes are Unicode 15.1's: the code points 15.1 assigned
  * are added here where utf8proc (Debian 12's 2.8: Unicode 15.0) leaves
  * them unassigned. tests/test_unicode.c compares every code point. */
+#include <string.h>
 #include <utf8proc.h>
 
+#include "heed.h"
 #include "text/unicode.h"
 
 size_t heed_utf8_len(unsigned char c)
@@ -208,4 +210,28 @@ int heed_cpt_to_byte(uint32_t cpt)
         if (!printable(c) && 256 + n++ == cpt)
             return (int)c;
     return -1;
+}
+
+size_t heed_utf8_repair(char *dst, const char *src, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t at = 0;
+    for (size_t i = 0; i < len;) {
+        const unsigned char c = s[i];
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 && c >= 0xc2 ? 2 : (c >> 4) == 14 ? 3
+                 : (c >> 3) == 30 && c <= 0xf4 ? 4 : 0;
+        for (size_t k = 1; n && k < n; k++)
+            if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+                n = 0;
+        if (!n || !c) { /* U+FFFD for a byte that starts no valid sequence, or a NUL */
+            memcpy(dst + at, "\xef\xbf\xbd", 3);
+            at += 3;
+            i++;
+        } else {
+            memcpy(dst + at, s + i, n);
+            at += n;
+            i += n;
+        }
+    }
+    return at;
 }

@@ -1,5 +1,5 @@
 /*
- * attend_json.c — writes a capture as one JSON object, streamed row by row
+ * capture_json.c — writes a capture as one JSON object, streamed row by row
  * (a capture can be far larger than a tree of JSON nodes should be):
  *
  *   {"architecture", "text", "tokens": [{id, piece, start, end}], "n_prompt",
@@ -16,13 +16,11 @@
  * invalid bytes become U+FFFD) with <, > and & escaped, so the JSON can sit
  * inside an HTML <script> element.
  */
-#include "attend_json.h"
-
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "cli_error.h"
+#include "heed.h"
+#include "util/error.h"
 
 static void put_string(FILE *f, const char *s, size_t len)
 {
@@ -41,7 +39,7 @@ static void put_string(FILE *f, const char *s, size_t len)
     fputc('"', f);
 }
 
-heed_status attend_json_put_tokens(FILE *f, const attend_doc *d)
+heed_status heed_capture_json_tokens(FILE *f, const heed_capture_doc *d)
 {
     size_t cap = 64, len = 0;
     char *text = malloc(cap);
@@ -63,12 +61,12 @@ heed_status attend_json_put_tokens(FILE *f, const attend_doc *d)
             text = grown;
         }
         start[i] = len;
-        len = cli_utf8_append(text, len, p ? p : idbuf, plen);
+        len = len + heed_utf8_repair(text + len, p ? p : idbuf, plen);
     }
     if (!text || !start) {
         free(text);
         free(start);
-        return cli_set_error(HEED_ERR_NOMEM, "out of memory for the token text");
+        return heed_fail(HEED_ERR_NOMEM, "out of memory for the token text");
     }
     start[d->n] = len;
     fputs("\"text\":", f);
@@ -95,7 +93,7 @@ static void put_numbers(FILE *f, const float *x, int n)
 
 /* One head's rows: dense (keys 0..q, or all for a bidirectional mask), or
  * top-k "weights" and "keys". */
-static void put_head(FILE *f, const attend_doc *d, int l, int h)
+static void put_head(FILE *f, const heed_capture_doc *d, int l, int h)
 {
     const bool causal = !heed_model_is_encoder(d->m);
     fprintf(f, "{\"head\":%d,\"weights\":[", h);
@@ -134,7 +132,7 @@ static void put_head(FILE *f, const attend_doc *d, int l, int h)
     fputc('}', f);
 }
 
-void attend_json_put_routing(FILE *f, const heed_capture *cap, int layer, int n)
+void heed_capture_json_routing(FILE *f, const heed_capture *cap, int layer, int n)
 {
     for (int part = 0; part < 2; part++) {
         fputs(part ? ",\"weights\":[" : "\"experts\":[", f);
@@ -154,13 +152,13 @@ void attend_json_put_routing(FILE *f, const heed_capture *cap, int layer, int n)
     }
 }
 
-heed_status attend_json_write(FILE *f, const attend_doc *d)
+heed_status heed_capture_write_json(FILE *f, const heed_capture_doc *d)
 {
     const int L = heed_model_n_layer(d->m), H = heed_model_n_head(d->m);
     fputs("{\"architecture\":", f);
     put_string(f, heed_model_arch(d->m), strlen(heed_model_arch(d->m)));
     fputc(',', f);
-    heed_status st = attend_json_put_tokens(f, d);
+    heed_status st = heed_capture_json_tokens(f, d);
     if (st)
         return st;
     fprintf(f, ",\"n_prompt\":%d,\"n_layer\":%d,\"n_head\":%d,\"mask\":\"%s\","
@@ -208,9 +206,9 @@ heed_status attend_json_write(FILE *f, const attend_doc *d)
     fputs("],\"experts\":[", f);
     for (int l = 0; heed_model_n_expert(d->m) && l < L; l++) {
         fprintf(f, "%s{\"layer\":%d,", l ? "," : "", l);
-        attend_json_put_routing(f, d->cap, l, d->n);
+        heed_capture_json_routing(f, d->cap, l, d->n);
         fputc('}', f);
     }
     fputs("]}\n", f);
-    return ferror(f) ? cli_set_error(HEED_ERR_IO, "cannot write the JSON") : HEED_OK;
+    return ferror(f) ? heed_fail(HEED_ERR_IO, "cannot write the JSON") : HEED_OK;
 }
