@@ -12,7 +12,6 @@
  */
 #include "kernels/kernel_table.h"
 
-#include <pthread.h>
 #include <string.h>
 
 #include "heed.h"
@@ -25,10 +24,10 @@
 #include "kernels/vec_dot_x86.h"
 
 /* The grids as bytes (one uint64 per 8-element point, one uint32 per
- * 4-element point), the iq1 one as 8 × its value, built on first use. */
+ * 4-element point), the iq1 one as 8 × its value, built when the library
+ * loads (microseconds; nothing to check in the kernels' loops). */
 static uint64_t grid_iq2xxs[256], grid_iq2xs[512], grid_iq2s[1024], grid_iq1s[2048];
 static uint32_t grid_iq3xxs[256], grid_iq3s[512];
-static pthread_once_t grids_once = PTHREAD_ONCE_INIT;
 
 static uint64_t expand8(uint16_t point, const int *levels)
 {
@@ -46,7 +45,7 @@ static uint32_t expand4(uint16_t point, const uint8_t *levels)
     return bytes;
 }
 
-static void expand_grids(void)
+__attribute__((constructor)) static void expand_grids(void)
 {
     static const int iq2[3] = {8, 25, 43}, iq1[3] = {-8, 0, 8};
     static const uint8_t iq3s[8] = {1, 3, 5, 7, 9, 11, 13, 15};
@@ -226,20 +225,20 @@ RUN(iq4_xs, heed_block_iq4_xs)
 }
 
 /* The block's step (tensor/iq.h's d). */
-static inline float step_of(const void *b, int type)
+AVX2 static inline float step_of(const void *b, int type)
 {
     switch (type) {
     case HEED_TYPE_IQ1_M: {
         const heed_block_iq1_m *m = b;
         uint16_t sc[4];
         memcpy(sc, m->scales, sizeof sc);
-        return heed_f16_to_f32((uint16_t)(sc[0] >> 12 | (sc[1] >> 8 & 0x00f0) |
+        return f16((uint16_t)(sc[0] >> 12 | (sc[1] >> 8 & 0x00f0) |
                                           (sc[2] >> 4 & 0x0f00) | (sc[3] & 0xf000)));
     }
     case HEED_TYPE_TQ2_0:
-        return heed_f16_to_f32(((const heed_block_tq2_0 *)b)->d);
+        return f16(((const heed_block_tq2_0 *)b)->d);
     default: /* the first field */
-        return heed_f16_to_f32(*(const uint16_t *)b);
+        return f16(*(const uint16_t *)b);
     }
 }
 
@@ -252,7 +251,6 @@ static inline float step_of(const void *b, int type)
         const void *w, size_t w_stride, const void *x, size_t x_stride, int64_t n, float *y,   \
         int64_t y_stride, int rows, int tokens)                                                \
     {                                                                                          \
-        pthread_once(&grids_once, expand_grids);                                               \
         for (int r = 0; r < rows; r++) {                                                       \
             const block_t *wr = (const block_t *)((const char *)w + (size_t)r * w_stride);     \
             float sum[HEED_TILE_MAX] = {0};                                                    \
@@ -290,7 +288,7 @@ static inline float step_of(const void *b, int type)
     AVX2 float heed_dot_##name##_avx2(const void *w, const void *x, int64_t n)                 \
     {                                                                                          \
         float y;                                                                               \
-        tile_##name(w, 0, x, 0, n, &y, 1, 1, 1); /* inlined: the 1 x 1 case, unrolled */      \
+        tile_##name(w, 0, x, 0, n, &y, 1, 1, 1); /* inlined: the 1 x 1 tile, unrolled */      \
         return y;                                                                              \
     }
 GRID_KERNELS(iq2_xxs, heed_block_iq2_xxs, IQ2_XXS, 0.125f)
