@@ -977,6 +977,25 @@ typedef void (*heed_hook_fn)(void *user, heed_activation *a);
 HEED_API void heed_context_set_hook(heed_context *c, unsigned points, heed_hook_fn fn,
                                     void *user);
 
+/*
+ * Steering: vectors [n_layer][n_embd], vectors[l] added to the residual
+ * stream at the output of block l for layer_start <= l <= layer_end, in
+ * every later evaluation (copied; NULL: off, and no cost). As llama.cpp's
+ * control vectors, whose files heed_control_vector_add reads.
+ */
+HEED_API heed_status heed_context_set_steering(heed_context *c, const float *vectors,
+                                               int layer_start, int layer_end);
+/*
+ * Adds scale × a llama.cpp control-vector file (GGUF, one f32
+ * "direction.K" of n_embd per layer K >= 1) into sum [n_layer][n_embd],
+ * row K; several files are added in turn, as llama.cpp sums them (its
+ * --control-vector and --control-vector-scaled). Directions for layers
+ * the model lacks are ignored, as llama.cpp does; a tensor of another
+ * name, type or length is refused, naming the file and the tensor.
+ */
+HEED_API heed_status heed_control_vector_add(const char *path, float scale, int n_embd,
+                                             int n_layer, float *sum);
+
 /* The logits the model's output head gives a hidden state of n_embd
  * floats (final norm, then the output matrix): the logit lens. */
 HEED_API heed_status heed_context_lens(heed_context *c, const float *hidden, float *logits);

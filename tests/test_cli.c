@@ -644,3 +644,53 @@ Test(cli, attend_json_reports_the_sink_share)
     free(text);
     free(out);
 }
+
+/* Control vectors, read and applied as llama.cpp does: the same files and
+ * options give llama-cli's greedy text (llama.cpp c392e50; the files and
+ * the command in tests/data/make_cvec.py), several files summed with
+ * their scales, a layer range included; a file for another width is
+ * refused, naming the tensor. */
+Test(cli, run_control_vectors_as_llama_cpp)
+{
+    static const struct {
+        const char *options, *text;
+    } cases[] = {
+        {"", "And God said unto me, I will not go with thee, but I will not go up to the king "
+             "of Assyria.\nAnd"},
+        {"--control-vector-scaled D/cvec-a.gguf 0.8 --control-vector D/cvec-b.gguf",
+         "And God said unto me, I pray thee, thou son of the LORD thy God, and the other man, "
+         "and the other man"},
+        {"--control-vector-scaled D/cvec-a.gguf 1.5 --control-vector-layer-range 1 3",
+         "And God said, Behold, the man of the man, and the priest, and the priest, and the "
+         "priest, and the priest"},
+        {"--control-vector-scaled D/cvec-a.gguf 1.5 --control-vector-layer-range 2 5",
+         "And God said, Thou shalt not die, thou, and the house of the house of the house of "
+         "the house of the house of"},
+        {"--control-vector-scaled D/cvec-a.gguf 1.5 --control-vector-layer-range 0 2",
+         "And God said, I will be with you, and with you.\nAnd the sons of the sons of the sons "
+         "of the sons"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char options[512], args[1024], want[512], *out = NULL;
+        size_t o = 0;
+        for (const char *p = cases[i].options; *p && o < sizeof options - 64; p++)
+            if (p[0] == 'D' && p[1] == '/')
+                o += (size_t)snprintf(options + o, sizeof options - o, "%s/tests/data", HEED_SOURCE_DIR);
+            else
+                options[o++] = *p;
+        options[o] = 0;
+        snprintf(args, sizeof args, "run '%s/models/default.gguf' -p 'And God said' -n 24 --temp 0 %s",
+                 HEED_SOURCE_DIR, options);
+        cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+        snprintf(want, sizeof want, "%s\n", cases[i].text);
+        cr_expect_str_eq(out, want, "%s", cases[i].options);
+        free(out);
+    }
+    char args[1024], *out = NULL;
+    snprintf(args, sizeof args, "run '%s/models/default.gguf' -p x -n 2 --control-vector "
+             "'%s/tests/data/cvec-128.gguf' 2>&1", HEED_SOURCE_DIR, HEED_SOURCE_DIR);
+    cr_expect_eq(test_run_cli(args, &out), 2);
+    cr_expect(strstr(out, "cvec-128.gguf: tensor 'direction.1' has 128 elements, the model's "
+                          "n_embd is 256"), "%s", out);
+    free(out);
+}

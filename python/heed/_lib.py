@@ -215,6 +215,8 @@ _SIGS = {
     "heed_gguf_kv_value": (_P(GGUFValue), [c_void_p, c_int64]),
     "heed_gguf_get_int": (c_int, [c_void_p, c_char_p, _P(c_int64)]),
     "heed_generate_default_params": (GenerateParams, []),
+    "heed_context_set_steering": (c_int, [c_void_p, _P(c_float), c_int, c_int]),
+    "heed_control_vector_add": (c_int, [c_char_p, c_float, c_int, c_int, _P(c_float)]),
     "heed_generator_new": (c_int, [c_void_p, c_void_p, _P(c_int32), c_int, _P(GenerateParams),
                                    _VP]),
     "heed_generator_free": (None, [c_void_p]),

@@ -458,7 +458,8 @@ class Model:
     # ---------------------------------------------------------- generation
 
     def stream(self, prompt, max_tokens=128, temperature=None, top_k=None, top_p=None,
-               min_p=None, seed=None, stop=None, ignore_eos=False, lookup=0):
+               min_p=None, seed=None, stop=None, ignore_eos=False, lookup=0,
+               control_vectors=(), control_vector_layer_range=None):
         """Generates a continuation of prompt (text, with special tokens and
         control tokens written in it, as `heed run -p`; or ids), yielding
         text pieces as they become final: libheed's generator, the loop
@@ -468,7 +469,11 @@ class Model:
         them; the text ends before the first to appear (pieces that could
         begin one are held back until they cannot). The finish reason of
         the last run is in .finish_reason ("eog", "stop", "length",
-        "context_full")."""
+        "context_full"). control_vectors: llama.cpp control-vector files,
+        each a path or (path, scale), summed and added to the residual
+        stream after blocks control_vector_layer_range = (first, last)
+        (default: 1 to n_layer), as `heed run --control-vector(-scaled)`
+        and llama.cpp do."""
         ids = self._prompt_ids(prompt)
         p = lib.heed_generate_default_params()
         for name, value in (("temp", temperature), ("top_k", top_k), ("top_p", top_p),
@@ -485,9 +490,15 @@ class Model:
         p.stops, p.n_stops = ctypes.cast(encoded, ctypes.POINTER(ctypes.c_char_p)), len(stops)
         if not self._fixed and not self._ctx_default:
             self._new_context(0)  # the library's default size, as `heed run`
+        self._steer(control_vectors, control_vector_layer_range)
         gen = ctypes.c_void_p()
-        check(lib.heed_generator_new(self._ctx, self._vocabulary(), _ptr(ids, ctypes.c_int32),
-                                     len(ids), ctypes.byref(p), ctypes.byref(gen)))
+        try:
+            check(lib.heed_generator_new(self._ctx, self._vocabulary(),
+                                         _ptr(ids, ctypes.c_int32), len(ids), ctypes.byref(p),
+                                         ctypes.byref(gen)))
+        except BaseException:
+            check(lib.heed_context_set_steering(self._ctx, None, 0, 0))
+            raise
         text, n, tok = ctypes.c_void_p(), ctypes.c_size_t(), _lib.GenToken()
         self.finish_reason = None
         try:
@@ -503,6 +514,23 @@ class Model:
             self.finish_reason = _lib.GEN_FINISH[finish]
         finally:
             lib.heed_generator_free(gen)
+            check(lib.heed_context_set_steering(self._ctx, None, 0, 0))
+
+    def _steer(self, control_vectors, layer_range):
+        """Sets the sum of the control vectors on the context (or none)."""
+        if isinstance(control_vectors, (str, os.PathLike)):
+            control_vectors = [control_vectors]
+        if not control_vectors:
+            return
+        total = np.zeros((self.n_layer, self.n_embd), np.float32)
+        for cv in control_vectors:
+            path, scale = (cv, 1.0) if isinstance(cv, (str, os.PathLike)) else cv
+            check(lib.heed_control_vector_add(os.fsencode(path), float(scale), self.n_embd,
+                                              self.n_layer, _ptr(total, ctypes.c_float)))
+        first, last = layer_range or (1, self.n_layer)
+        check(lib.heed_context_set_steering(self._ctx, _ptr(total, ctypes.c_float),
+                                            _int_arg("layer_range", first),
+                                            _int_arg("layer_range", last)))
 
     def generate(self, prompt, max_tokens=128, **options):
         """The whole continuation of prompt as one string (see stream for

@@ -61,3 +61,25 @@ def test_bad_options_raise(default):
     with pytest.raises(heed.Error):
         default.generate([1, 10**9])
     assert default.generate(PROMPT, max_tokens=3, temperature=0)  # still usable
+
+
+def test_control_vectors_as_heed_run(default):
+    """Control vectors: the text `heed run --control-vector...` gives (the
+    CLI's own test holds it to llama.cpp's); the context is unsteered
+    after."""
+    from conftest import ROOT
+    a, b = ROOT / "tests" / "data" / "cvec-a.gguf", ROOT / "tests" / "data" / "cvec-b.gguf"
+    got = default.generate("And God said", max_tokens=24, temperature=0,
+                           control_vectors=[(a, 0.8), b])
+    assert got == run_text(DEFAULT, "And God said", "-n", 24, "--temp", 0,
+                           "--control-vector-scaled", a, 0.8, "--control-vector", b)
+    ranged = default.generate("And God said", max_tokens=24, temperature=0,
+                              control_vectors=[(a, 1.5)], control_vector_layer_range=(2, 5))
+    assert ranged == run_text(DEFAULT, "And God said", "-n", 24, "--temp", 0,
+                              "--control-vector-scaled", a, 1.5,
+                              "--control-vector-layer-range", 2, 5)
+    plain = default.generate("And God said", max_tokens=24, temperature=0)
+    assert plain == run_text(DEFAULT, "And God said", "-n", 24, "--temp", 0) != got
+    with pytest.raises(heed.Error, match="n_embd is 256"):
+        default.generate("And God said", control_vectors=[ROOT / "tests/data/cvec-128.gguf"])
+    assert default.generate("And God said", max_tokens=24, temperature=0) == plain

@@ -29,6 +29,9 @@ struct heed_context {
     int res_begin, res_end;
     heed_qk_fn qk_tap;      /* called after each layer's attention, or NULL  */
     void *qk_user;
+    float *steering;        /* [n_layer][n_embd] added after blocks
+                               steer_begin..steer_end, or NULL              */
+    int steer_begin, steer_end;
     unsigned hook_points;   /* activation hooks: 1u << heed_hook_point       */
     heed_hook_fn hook;
     void *hook_user;

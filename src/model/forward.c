@@ -57,6 +57,7 @@ void heed_context_free(heed_context *c)
     if (!c)
         return;
     heed_pool_free(c->pool);
+    free(c->steering);
     free(c->k_cache);
     free(c->v_cache);
     free(c->cache);
@@ -233,6 +234,22 @@ void heed_context_set_qk_tap(heed_context *c, heed_qk_fn fn, void *user)
 {
     c->qk_tap = fn;
     c->qk_user = user;
+}
+
+heed_status heed_context_set_steering(heed_context *c, const float *vectors, int layer_start,
+                                      int layer_end)
+{
+    free(c->steering);
+    c->steering = NULL;
+    if (!vectors)
+        return HEED_OK;
+    const size_t count = (size_t)c->m->hp.n_layer * (size_t)c->m->hp.n_embd;
+    if (!(c->steering = malloc(sizeof *c->steering * count)))
+        return heed_fail(HEED_ERR_NOMEM, "out of memory");
+    memcpy(c->steering, vectors, sizeof *c->steering * count);
+    c->steer_begin = layer_start;
+    c->steer_end = layer_end;
+    return HEED_OK;
 }
 
 void heed_context_set_hook(heed_context *c, unsigned points, heed_hook_fn fn, void *user)
@@ -695,6 +712,9 @@ static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_
         heed_forward_hook(c, HEED_HOOK_RESID_PRE, il, c->n_past, n, E, c->x);
         attention_block(c, il, c->n_past, n);
         ffn_block(c, il, n);
+        if (c->steering && il >= c->steer_begin && il <= c->steer_end)
+            for (int t = 0; t < n; t++)
+                add(c->x + t * E, c->steering + il * E, E);
         heed_forward_hook(c, HEED_HOOK_RESID_POST, il, c->n_past, n, E, c->x);
         if (c->residual)
             tap_residual(c, n, il + 1);
