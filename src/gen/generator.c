@@ -210,6 +210,25 @@ static void fail(heed_generator *g, heed_status st)
     g->finish = HEED_GEN_ERROR;
 }
 
+static void add_text(heed_generator *g, const char *s, size_t n)
+{
+    if (!append(g, s, n))
+        fail(g, heed_fail(HEED_ERR_NOMEM, "out of memory"));
+}
+
+/* At the end, the stream's held-back bytes end the text (not after a
+ * stop string, which cut it before them). */
+static void end_text(heed_generator *g)
+{
+    if (!g->ds)
+        return;
+    const char *rest;
+    size_t n;
+    heed_detok_stream_flush(g->ds, &rest, &n);
+    if (g->finish != HEED_GEN_STOP)
+        add_text(g, rest, n);
+}
+
 /* Hands out the text from `sent` up to what is final. */
 static void release(heed_generator *g, const char **text, size_t *len)
 {
@@ -259,8 +278,8 @@ bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
     }
     if (st)
         fail(g, st);
-    else if (!append(g, piece, n))
-        fail(g, heed_fail(HEED_ERR_NOMEM, "out of memory"));
+    else
+        add_text(g, piece, n);
     if (!g->finish && g->p.n_stops)
         find_stop(g, before > g->max_stop ? before - g->max_stop : 0);
     if (!g->finish && g->p.max_tokens > 0 && g->n >= g->p.max_tokens)
@@ -269,14 +288,8 @@ bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
         g->finish = HEED_GEN_CONTEXT_FULL;
     if (!g->finish && (st = advance(g, id)))
         fail(g, st);
-    if (g->finish && g->finish != HEED_GEN_EOG && g->ds) {
-        /* the stream's held-back bytes end the text (not after a stop) */
-        const char *rest;
-        size_t n_rest;
-        heed_detok_stream_flush(g->ds, &rest, &n_rest);
-        if (g->finish != HEED_GEN_STOP && !append(g, rest, n_rest))
-            fail(g, heed_fail(HEED_ERR_NOMEM, "out of memory"));
-    }
+    if (g->finish && g->finish != HEED_GEN_EOG) /* EOG flushed the stream already */
+        end_text(g);
     release(g, text, len);
     return !g->finish;
 }
@@ -285,13 +298,7 @@ void heed_generator_stop(heed_generator *g, const char **text, size_t *len)
 {
     if (!g->finish) {
         g->finish = HEED_GEN_LENGTH;
-        if (g->ds) {
-            const char *rest;
-            size_t n;
-            heed_detok_stream_flush(g->ds, &rest, &n);
-            if (!append(g, rest, n))
-                fail(g, heed_fail(HEED_ERR_NOMEM, "out of memory"));
-        }
+        end_text(g);
     }
     release(g, text, len);
 }
