@@ -978,6 +978,38 @@ HEED_API void heed_context_set_hook(heed_context *c, unsigned points, heed_hook_
                                     void *user);
 
 /*
+ * Interventions declared up front: edits to the forward pass a context
+ * applies in every later evaluation — prefill and each decode step — at
+ * the hook points above, before an activation hook sees the rows (a hook
+ * reads the edited values). A point with no edit costs nothing.
+ */
+typedef struct heed_edits heed_edits;
+HEED_API heed_status heed_edits_new(const heed_model *m, heed_edits **out);
+HEED_API void heed_edits_free(heed_edits *e);
+HEED_API void heed_edits_clear(heed_edits *e); /* no edits: as new */
+/* Patching: the activation at point in layer (n_layer for
+ * HEED_HOOK_LN_FINAL), at position pos (< 0: every position), becomes
+ * values (copied) — the whole row of the point's width, or, with head >= 0,
+ * that head's head_dim floats of a Q, K, V or Z row; values NULL: zeros.
+ * Edits of the same place apply in the order they were made. */
+HEED_API heed_status heed_edits_patch(heed_edits *e, heed_hook_point point, int layer, int pos,
+                                      int head, const float *values);
+/* Ablation of (layer, head): its output (attn.hook_z's slice, before W_O)
+ * at every position becomes mean (head_dim floats; a mean over a
+ * reference text, from heed_context_mean_activation), or zeros (NULL). */
+HEED_API heed_status heed_edits_ablate_head(heed_edits *e, int layer, int head,
+                                            const float *mean);
+/* Makes c apply e (NULL: none) in later evaluations; e must outlive that
+ * use and be made for c's model. */
+HEED_API heed_status heed_context_set_edits(heed_context *c, const heed_edits *e);
+/* The mean over the n positions of ids, evaluated as a fresh sequence, of
+ * point's activation in every layer: out [n_layer + 1][width] (row l layer
+ * l's; row n_layer is HEED_HOOK_LN_FINAL's). c's edits and steering apply;
+ * its cache is reset before and after, its activation hook kept. */
+HEED_API heed_status heed_context_mean_activation(heed_context *c, heed_hook_point point,
+                                                  const int32_t *ids, int n, float *out);
+
+/*
  * Steering: vectors [n_layer][n_embd], vectors[l] added to the residual
  * stream at the output of block l for layer_start <= l <= layer_end, in
  * every later evaluation (copied; NULL: off, and no cost). As llama.cpp's

@@ -7,6 +7,7 @@
 
 #include "attn/attention.h"
 #include "kernels/pool.h"
+#include "model/edits.h"
 #include "model/model.h"
 
 /* Where a layer's keys and values are: a full layer holds every position
@@ -35,6 +36,7 @@ struct heed_context {
     unsigned hook_points;   /* activation hooks: 1u << heed_hook_point       */
     heed_hook_fn hook;
     void *hook_user;
+    const heed_edits *edits; /* interventions, applied before the hook, or NULL */
     /* per layer, [n_kv_head][cap] rows of head_dim elements of type_k
      * (type_v) from row first_row on: each head's keys one contiguous run,
      * row j the position pos0 + j */
@@ -69,13 +71,18 @@ struct heed_context {
     void *xq;       /* activations converted for the current matmul           */
 };
 
-/* Hands the hook the n rows of point's activation in data, if it asks. */
+/* Applies the edits at point to the n rows of its activation in data,
+ * then hands them to the hook, if either asks. */
 static inline void heed_forward_hook(heed_context *c, heed_hook_point point, int layer, int pos0,
                                      int n, int64_t width, float *data)
 {
-    if (c->hook_points >> point & 1) {
+    const unsigned edited = c->edits ? c->edits->points : 0;
+    if ((c->hook_points | edited) >> point & 1) {
         heed_activation a = {point, layer, pos0, n, (int)width, data};
-        c->hook(c->hook_user, &a);
+        if (edited >> point & 1)
+            heed_edits_apply(c->edits, &a);
+        if (c->hook_points >> point & 1)
+            c->hook(c->hook_user, &a);
     }
 }
 

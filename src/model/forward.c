@@ -259,6 +259,14 @@ void heed_context_set_hook(heed_context *c, unsigned points, heed_hook_fn fn, vo
     c->hook_user = user;
 }
 
+heed_status heed_context_set_edits(heed_context *c, const heed_edits *e)
+{
+    if (e && e->m != c->m)
+        return heed_fail(HEED_ERR_ARG, "these edits were made for another model");
+    c->edits = e;
+    return HEED_OK;
+}
+
 void heed_context_set_residual(heed_context *c, float *out, int pos_begin, int pos_end)
 {
     c->residual = out;
