@@ -415,6 +415,8 @@ HEED_API int32_t heed_model_n_vocab(const heed_model *m);
 HEED_API int heed_model_n_embd(const heed_model *m);
 HEED_API int heed_model_n_layer(const heed_model *m);
 HEED_API int heed_model_n_head(const heed_model *m);
+HEED_API int heed_model_n_kv_head(const heed_model *m); /* key/value heads */
+HEED_API int heed_model_head_dim(const heed_model *m);  /* floats per head */
 HEED_API int heed_model_n_ctx_train(const heed_model *m);
 /* Whether the model's attention has learned sinks (gpt-oss): then a
  * captured row's keys sum to less than 1 (heed_capture_sink). */
@@ -1027,6 +1029,38 @@ HEED_API heed_status heed_context_set_steering(heed_context *c, const float *vec
  */
 HEED_API heed_status heed_control_vector_add(const char *path, float scale, int n_embd,
                                              int n_layer, float *sum);
+
+/*
+ * Direct logit attribution: token's logit at the last of n positions (its
+ * logit minus foil's, with foil >= 0) split into what each part of the
+ * model wrote into the residual stream there, read through the final norm
+ * with its scale frozen at this run's value (as TransformerLens does): the
+ * embedding, each head of each layer (W_O's columns for the head times its
+ * z), each MLP (or mixture of experts), the steering vectors, and every
+ * bias (attention and FFN outputs', the final norm's). Sub-blocks normed
+ * after they write (gemma's post norms) are frozen the same way. The parts
+ * sum to the logit: the output row's dot product with the final norm's
+ * output, in double, before any final soft cap. Evaluates
+ * ids as a fresh sequence (c's edits and steering apply; its cache is
+ * reset after). Causal models with pre-norm blocks only.
+ */
+typedef struct heed_attribution {
+    int32_t token, foil;  /* foil -1: none                                 */
+    int position;         /* n - 1                                         */
+    double logit;         /* output row · final norm's output (minus foil's) */
+    double model_logit;   /* the logit (minus foil's) the model gave: logit
+                             but for the rounding of its matrix product and
+                             any soft cap                                   */
+    double total;         /* the sum of the parts                          */
+    double embed, bias, steer;
+    double *heads;        /* [n_layer][n_head]                             */
+    double *mlp;          /* [n_layer]                                     */
+    double scale;         /* the final norm's frozen 1 / rms (or 1 / std)  */
+} heed_attribution;
+HEED_API heed_status heed_context_attribute(heed_context *c, const int32_t *ids, int n,
+                                            int32_t token, int32_t foil,
+                                            heed_attribution *out);
+HEED_API void heed_attribution_free(heed_attribution *a);
 
 /* The logits the model's output head gives a hidden state of n_embd
  * floats (final norm, then the output matrix): the logit lens. */

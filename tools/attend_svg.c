@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chart_svg.h"
 #include "cli.h"
 #include "cli_error.h"
 
@@ -24,25 +25,6 @@ static float *dense(const heed_capture_doc *d, int layer, int head)
     return w;
 }
 
-static void put_escaped(FILE *f, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        const char c = s[i];
-        if (c == '<')
-            fputs("&lt;", f);
-        else if (c == '>')
-            fputs("&gt;", f);
-        else if (c == '&')
-            fputs("&amp;", f);
-        else if (c == '"')
-            fputs("&quot;", f);
-        else if ((unsigned char)c < 0x20)
-            fputc(' ', f);
-        else
-            fputc(c, f);
-    }
-}
-
 static void put_label(FILE *f, const heed_capture_doc *d, int token)
 {
     size_t len = 0;
@@ -53,7 +35,7 @@ static void put_label(FILE *f, const heed_capture_doc *d, int token)
     if (len > 48)
         len = 48;
     const size_t n = cli_utf8_append(buf, 0, p ? p : id, len);
-    put_escaped(f, buf, n);
+    svg_escaped(f, buf, n);
 }
 
 /* One heatmap of w (rows × n) at (x, y), cells of `cell` pixels, at most

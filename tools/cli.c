@@ -160,6 +160,51 @@ heed_status cli_prompt(const char *cmd, const heed_vocab *v, const char *text,
     return st;
 }
 
+heed_status cli_token(const heed_vocab *v, const char *opt, const char *text, int32_t *id)
+{
+    char *end;
+    if (text[0] == '#' && text[1]) {
+        const long k = strtol(text + 1, &end, 10);
+        if (*end || k < 0 || k >= heed_vocab_n_tokens(v))
+            return cli_set_error(HEED_ERR_ARG, "%s %s: no such token id (the vocabulary has "
+                                 "%d)", opt, text, heed_vocab_n_tokens(v));
+        *id = (int32_t)k;
+        return HEED_OK;
+    }
+    int32_t *ids = NULL;
+    size_t n = 0;
+    heed_status st = heed_tokenize(v, text, strlen(text), false, false, &ids, &n);
+    if (!st && n != 1) {
+        char pieces[256] = "";
+        size_t at = 0;
+        for (size_t i = 0; i < n && at + 40 < sizeof pieces; i++) {
+            char piece[32];
+            at += (size_t)snprintf(pieces + at, sizeof pieces - at, "%s%s", i ? " " : "",
+                                   cli_piece(v, ids[i], piece, sizeof piece));
+        }
+        st = cli_set_error(HEED_ERR_ARG, "%s '%s' is %zu tokens (%s), not one: give one "
+                           "token's text, or #ID", opt, text, n, n ? pieces : "none");
+    }
+    if (!st)
+        *id = ids[0];
+    free(ids);
+    return st;
+}
+
+size_t cli_piece_utf8(const heed_vocab *v, int32_t id, char *buf, size_t size)
+{
+    size_t len = 0;
+    const char *p = v ? heed_token_to_piece(v, id, true, &len) : NULL;
+    char idbuf[16];
+    if (!p)
+        len = (size_t)snprintf(idbuf, sizeof idbuf, "#%d", id);
+    if (3 * len + 1 > size)
+        len = (size - 1) / 3;
+    const size_t n = heed_utf8_repair(buf, p ? p : idbuf, len);
+    buf[n] = 0;
+    return n;
+}
+
 heed_status cli_fits(const heed_context *c, int n)
 {
     const int room = heed_context_n_ctx(c) - heed_context_n_past(c);

@@ -34,6 +34,10 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--layer L] [--head H] [-k K] [-n N] [--rows A:B] [--top-keys K] [--max-mib M] " \
     "[--json FILE] [--html FILE] [--svg FILE] [--npy FILE] [--residual FILE] [-t THREADS]"
 #define USAGE_NEXT "heed next MODEL (-p TEXT | --ids 1,2,3) [-k 10] [--temp T] [--lens]"
+#define USAGE_ATTRIBUTE "heed attribute MODEL (-p TEXT | --ids 1,2,3) [--token T] [--foil T] " \
+    "[-k 20] [--json FILE] [--svg FILE] [-t THREADS]"
+#define USAGE_ABLATE "heed ablate MODEL (-p TEXT | --ids 1,2,3) --heads L.H,... " \
+    "[--mean-over FILE] [-k 10] [-t THREADS]"
 #define USAGE_EXPERTS "heed experts MODEL (-p TEXT | --ids 1,2,3) [--layer L] [--json F]"
 #define USAGE_HEADS "heed heads MODEL [-p TEXT] [--sort entropy|prev|sink|self|induction]"
 #define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [-d DEPTH] " USAGE_CACHE \
@@ -80,6 +84,12 @@ heed_status cli_load(const char *path, bool need_vocab, heed_model **m, heed_voc
  * the --ids list. An empty prompt is an error. */
 heed_status cli_prompt(const char *cmd, const heed_vocab *v, const char *text,
                        const char *ids_text, bool parse_special, int32_t **ids, int *n);
+/* The one token text is (tokenized alone, no BOS: " light" keeps its
+ * space), or the id of "#ID"; else an error naming opt and the pieces. */
+heed_status cli_token(const heed_vocab *v, const char *opt, const char *text, int32_t *id);
+/* Token id's piece as valid UTF-8, NUL-terminated, into buf (cut to fit;
+ * "#ID" without a vocabulary). Returns its length. */
+size_t cli_piece_utf8(const heed_vocab *v, int32_t id, char *buf, size_t size);
 /* HEED_OK when n more tokens fit in c's cache, else an error that names
  * the -c option, which sizes it. */
 heed_status cli_fits(const heed_context *c, int n);
@@ -109,6 +119,8 @@ int cmd_attend(int argc, char **argv);
 int cmd_next(int argc, char **argv);
 int cmd_heads(int argc, char **argv);
 int cmd_experts(int argc, char **argv);
+int cmd_attribute(int argc, char **argv);
+int cmd_ablate(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 

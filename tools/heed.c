@@ -27,6 +27,12 @@ static const command commands[] = {
     {"experts", cmd_experts, USAGE_EXPERTS,
      "a mixture of experts' routing: the experts each token went to in every layer, with "
      "their weights"},
+    {"attribute", cmd_attribute, USAGE_ATTRIBUTE,
+     "direct logit attribution: the next token's logit split into what each head, MLP, the "
+     "embedding and the biases wrote, ranked"},
+    {"ablate", cmd_ablate, USAGE_ABLATE,
+     "the next-token table with heads' outputs zeroed (or their mean), beside the table "
+     "without, and the KL divergence"},
     {"embed", cmd_embed, USAGE_EMBED,
      "the embedding of a text, pooled as the model says and L2-normalised (-o: float32)"},
     {"similarity", cmd_similarity, USAGE_SIMILARITY,

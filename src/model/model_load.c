@@ -475,6 +475,16 @@ int64_t heed_model_matrix_bytes(const heed_model *m)
     /* a token reads only the experts routed to */
     return sum + (m->hp.n_expert ? experts / m->hp.n_expert * m->hp.n_expert_used : 0);
 }
+int heed_model_n_kv_head(const heed_model *m)
+{
+    return m->hp.n_kv_head;
+}
+
+int heed_model_head_dim(const heed_model *m)
+{
+    return m->hp.head_dim;
+}
+
 int heed_model_n_head(const heed_model *m) { return m->hp.n_head; }
 int heed_model_n_ctx_train(const heed_model *m) { return m->hp.n_ctx_train; }
 int heed_model_n_expert(const heed_model *m) { return m->hp.n_expert; }
