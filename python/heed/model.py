@@ -8,6 +8,7 @@ import numpy as np
 
 from . import _lib
 from ._lib import Error, check, lib
+from .control_vector import ControlVector
 
 _POOLING = {"none": 0, "mean": 1, "cls": 2, "last": 3}
 _INT32 = np.iinfo(np.int32)
@@ -402,8 +403,9 @@ class Model:
           floats of q, k, v or z. Patches apply after ablations.
         steer: added to the residual stream at the output of block layer
           (as llama.cpp's control vectors, heed_context_set_steering): a
-          list of (layer, vector[, scale]) with vector of d_model, all
-          summed.
+          list of (layer, vector[, scale]) with vector of d_model, and of
+          heed.ControlVector or (ControlVector, scale), all summed; or one
+          ControlVector.
 
         Bad names, shapes, layers or heads raise ValueError naming them."""
         ids = self._ids(text_or_ids)
@@ -566,8 +568,9 @@ class Model:
         them; the text ends before the first to appear (pieces that could
         begin one are held back until they cannot). The finish reason of
         the last run is in .finish_reason ("eog", "stop", "length",
-        "context_full"). control_vectors: llama.cpp control-vector files,
-        each a path or (path, scale), summed and added to the residual
+        "context_full"). control_vectors: llama.cpp control vectors, each
+        a file's path, a heed.ControlVector, or (either, scale), summed in
+        order (as llama.cpp sums its files) and added to the residual
         stream after blocks control_vector_layer_range = (first, last)
         (default: 1 to n_layer), as `heed run --control-vector(-scaled)`
         and llama.cpp do."""
@@ -615,13 +618,19 @@ class Model:
 
     def _steer(self, control_vectors, layer_range):
         """Sets the sum of the control vectors on the context (or none)."""
-        if isinstance(control_vectors, (str, os.PathLike)):
+        if isinstance(control_vectors, (str, os.PathLike, ControlVector)):
             control_vectors = [control_vectors]
         if not control_vectors:
             return
         total = np.zeros((self.n_layer, self.n_embd), np.float32)
         for cv in control_vectors:
-            path, scale = (cv, 1.0) if isinstance(cv, (str, os.PathLike)) else cv
+            path, scale = (cv, 1.0) if isinstance(cv, (str, os.PathLike, ControlVector)) else cv
+            if isinstance(path, ControlVector):
+                if path.n_embd != self.n_embd:
+                    raise Error(f"{path!r}: its n_embd is {path.n_embd}, the model's n_embd "
+                                f"is {self.n_embd}")
+                path.add_to(total, scale)
+                continue
             check(lib.heed_control_vector_add(os.fsencode(path), float(scale), self.n_embd,
                                               self.n_layer, _ptr(total, ctypes.c_float)))
         first, last = layer_range or (1, self.n_layer)
@@ -1027,14 +1036,30 @@ class Model:
         """steer= as (total [n_layer][n_embd], first, last), or None."""
         if steer is None:
             return None
-        entries = steer
-        if isinstance(entries, tuple) and entries and not isinstance(entries[0], (tuple, list)):
-            entries = [entries]  # one (layer, vector[, scale])
+        entries = [steer] if isinstance(steer, ControlVector) else steer
+        if isinstance(entries, tuple) and entries and (
+                not isinstance(entries[0], (tuple, list, ControlVector)) or
+                isinstance(entries[0], ControlVector) and len(entries) == 2 and
+                _is_real(entries[1])):
+            entries = [entries]  # one (layer, vector[, scale]) or (ControlVector, scale)
         total = np.zeros((self.n_layer, self.n_embd), np.float32)
         used = set()
         for entry in entries:
+            if isinstance(entry, ControlVector):
+                entry = (entry, 1.0)
             if not isinstance(entry, (tuple, list)) or not 2 <= len(entry) <= 3:
-                raise ValueError(f"steer: expected (layer, vector[, scale]), not {entry!r}")
+                raise ValueError(f"steer: expected (layer, vector[, scale]), a ControlVector "
+                                 f"or (ControlVector, scale), not {entry!r}")
+            if isinstance(entry[0], ControlVector):
+                cv, scale = entry if len(entry) == 2 else (None, None)
+                if cv is None or not _is_real(scale):
+                    raise ValueError(f"steer: expected (ControlVector, scale), not {entry!r}")
+                if cv.n_embd != self.n_embd:
+                    raise ValueError(f"steer: {cv!r} has n_embd {cv.n_embd}, the model's "
+                                     f"d_model is {self.n_embd}")
+                cv.add_to(total, scale)
+                used.update(k for k in cv.layers if k < self.n_layer)
+                continue
             layer, vector, scale = (*entry, 1.0)[:3]
             if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or \
                     not 0 <= layer < self.n_layer:

@@ -1,13 +1,18 @@
-"""Interventions from Python: logits(ablate=, ablate_mean=, patch=, steer=)
-and run_with_hooks, on the default model (6 blocks, 8
+"""Interventions from Python: logits(ablate=, ablate_mean=, patch=, steer=),
+run_with_hooks and heed.ControlVector, on the default model (6 blocks, 8
 heads of 32, d_model 256), held to each other bit for bit."""
+import ctypes
+
 import numpy as np
 import pytest
+from conftest import ROOT
 
 import heed
 
 CLEAN = "And God saw the light, that it was good"
 CORRUPT = "And God saw the dark, that it was evil"  # as many tokens
+CVEC_A = ROOT / "tests" / "data" / "cvec-a.gguf"
+CVEC_B = ROOT / "tests" / "data" / "cvec-b.gguf"
 
 
 def same(a, b):
@@ -200,6 +205,8 @@ def test_steering(default, clean):
     logits = clean[0]
     v = np.random.default_rng(3).normal(0, 0.5, 256).astype(np.float32)
     assert same(default.logits(CLEAN, steer=[(2, v, 0.0)]), logits)
+    cv = heed.ControlVector.load(CVEC_A)
+    assert same(default.logits(CLEAN, steer=[(cv, 0)]), logits)
     # vectors[l] is added at the output of block l: before hook_resid_post sees it
     got = default.logits(CLEAN, steer=[(2, v, 0.75)])
     assert not np.array_equal(got, logits)
@@ -213,7 +220,77 @@ def test_steering(default, clean):
         ("blocks.2.hook_resid_post", lambda a, h: a + (v * np.float32(0.5) + v * np.float32(0.25))),
         ("blocks.4.hook_resid_post", lambda a, h: a + -v)])[0]
     assert same(both, want)
+    # a ControlVector is its directions at their layers
+    entries = [(k, d) for k, d in cv.directions.items()]
+    assert same(default.logits(CLEAN, steer=cv), default.logits(CLEAN, steer=entries))
+    scaled = default.logits(CLEAN, steer=cv * 0.8)
+    assert same(default.logits(CLEAN, steer=[(cv, 0.8)]), scaled)
+    assert same(default.logits(CLEAN, steer=(cv, 0.8)), scaled)
     assert same(default.logits(CLEAN), logits)
+
+
+def test_control_vectors_steer_as_generate_and_the_cli(default):
+    """Greedy decoding by logits(steer=[(a, 0.8), b]) gives the text
+    generate(control_vectors=[(file a, 0.8), file b]) does, which
+    test_generate holds to `heed run --control-vector`."""
+    a, b = heed.ControlVector.load(CVEC_A), heed.ControlVector.load(CVEC_B)
+    prompt = "And God said"
+    files = default.generate(prompt, max_tokens=12, temperature=0,
+                             control_vectors=[(CVEC_A, 0.8), CVEC_B])
+    objects = default.generate(prompt, max_tokens=12, temperature=0,
+                               control_vectors=[(a, 0.8), b])
+    assert objects == files != default.generate(prompt, max_tokens=12, temperature=0)
+    ids = default.tokenize(prompt, parse_special=True)
+    n = len(ids)
+    for _ in range(12):
+        ids.append(int(default.logits(ids, steer=[(a, 0.8), b])[-1].argmax()))
+    assert default.detokenize(ids[n:]) == files
+
+
+def test_control_vector_files(default, tmp_path):
+    a = heed.ControlVector.load(CVEC_A)
+    assert a.layers == [1, 2, 3, 4, 5] and a.n_embd == 256 and a.model_hint == "llama"
+    assert "layers 1..5" in repr(a)
+    total = np.zeros((6, 256), np.float32)  # libheed's own sum of the file
+    heed._lib.check(heed._lib.lib.heed_control_vector_add(
+        str(CVEC_A).encode(), 1.0, 256, 6, total.ctypes.data_as(ctypes.POINTER(ctypes.c_float))))
+    assert all(same(a.directions[k], total[k]) for k in range(1, 6))
+    path = tmp_path / "half.gguf"
+    (a * 0.5).save(path)
+    back = heed.ControlVector.load(path)
+    assert back.layers == a.layers and back.model_hint == "llama"
+    assert all(same(back.directions[k], a.directions[k] * np.float32(0.5)) for k in a.layers)
+    # the file is what llama.cpp's reader (libheed's) takes
+    assert default.generate("And God said", max_tokens=8, temperature=0,
+                            control_vectors=[(path, 1.6)]) == \
+        default.generate("And God said", max_tokens=8, temperature=0,
+                         control_vectors=[(a, 0.8)])
+    # made from arrays, some layers only
+    v = np.ones(256, np.float32)
+    few = heed.ControlVector({3: v, 1: -v})
+    assert few.layers == [1, 3]
+    few.save(tmp_path / "few.gguf", model_hint="llama")
+    again = heed.ControlVector.load(tmp_path / "few.gguf")
+    assert again.layers == [1, 3] and same(again.directions[1], -v)
+    rows = np.zeros((4, 256), np.float32)
+    rows[2] = v
+    assert heed.ControlVector(rows).layers == [1, 2, 3]
+    with pytest.raises(ValueError, match="row 0"):
+        heed.ControlVector(np.ones((3, 256)))
+    with pytest.raises(ValueError, match="layer 0"):
+        heed.ControlVector({0: v})
+    with pytest.raises(ValueError, match="direction 2"):
+        heed.ControlVector({1: v, 2: v[:5]})
+    narrow = heed.ControlVector.load(ROOT / "tests" / "data" / "cvec-128.gguf")
+    assert narrow.n_embd == 128
+    with pytest.raises(ValueError, match="n_embd 128"):
+        default.logits(CLEAN, steer=narrow)
+    with pytest.raises(heed.Error, match="n_embd is 256"):
+        default.generate("And God said", control_vectors=[narrow])
+    with pytest.raises(heed.Error):
+        heed.ControlVector.load(tmp_path / "missing.gguf")
+    with pytest.raises(heed.Error, match="not a control vector"):
+        heed.ControlVector.load(ROOT / "models" / "default.gguf")
 
 
 @pytest.mark.parametrize("kwargs, message", [
