@@ -13,7 +13,8 @@ for the generator libheed is getting (src/gen), so that Python, `heed run`
 and `heed serve` share one loop.
 """
 from ._lib import Error
-from .model import Model
+from .control_vector import ControlVector
+from .model import HookPoint, Model
 
 __version__ = "0.1.0"
-__all__ = ["Error", "Model"]
+__all__ = ["ControlVector", "Error", "HookPoint", "Model"]

@@ -128,6 +128,14 @@ HOOK_FN = CFUNCTYPE(None, c_void_p, POINTER(Activation))
  HOOK_RESID_POST, HOOK_LN_FINAL) = range(10)
 
 
+class GGUFTensor(Structure):
+    _fields_ = [("name", c_char_p), ("type", c_int), ("n_dims", c_int), ("ne", c_int64 * 4),
+                ("offset", c_uint64), ("nbytes", c_uint64), ("data", c_void_p)]
+
+
+TYPE_F32 = 0  # heed_type
+
+
 class HeadStats(Structure):
     _fields_ = [("entropy", c_double), ("prev_token", c_double), ("sink", c_double),
                 ("self", c_double), ("induction", c_double)]
@@ -214,6 +222,26 @@ _SIGS = {
     "heed_gguf_kv_key": (c_char_p, [c_void_p, c_int64]),
     "heed_gguf_kv_value": (_P(GGUFValue), [c_void_p, c_int64]),
     "heed_gguf_get_int": (c_int, [c_void_p, c_char_p, _P(c_int64)]),
+    "heed_gguf_open": (c_int, [c_char_p, _VP]),
+    "heed_gguf_close": (None, [c_void_p]),
+    "heed_gguf_n_tensors": (c_int64, [c_void_p]),
+    "heed_gguf_tensor_at": (_P(GGUFTensor), [c_void_p, c_int64]),
+    "heed_gguf_get_str": (c_int, [c_void_p, c_char_p, _P(GGUFStr)]),
+    "heed_gguf_writer_new": (c_int, [_VP]),
+    "heed_gguf_writer_free": (None, [c_void_p]),
+    "heed_gguf_writer_set_str": (c_int, [c_void_p, c_char_p, c_char_p]),
+    "heed_gguf_writer_set_i32": (c_int, [c_void_p, c_char_p, c_int32]),
+    "heed_gguf_writer_add_tensor": (c_int, [c_void_p, c_char_p, c_int, c_int, _P(c_int64),
+                                            c_void_p]),
+    "heed_gguf_writer_write": (c_int, [c_void_p, c_char_p]),
+    "heed_edits_new": (c_int, [c_void_p, _VP]),
+    "heed_edits_free": (None, [c_void_p]),
+    "heed_edits_clear": (None, [c_void_p]),
+    "heed_edits_patch": (c_int, [c_void_p, c_int, c_int, c_int, c_int, _P(c_float)]),
+    "heed_edits_ablate_head": (c_int, [c_void_p, c_int, c_int, _P(c_float)]),
+    "heed_context_set_edits": (c_int, [c_void_p, c_void_p]),
+    "heed_context_mean_activation": (c_int, [c_void_p, c_int, _P(c_int32), c_int,
+                                             _P(c_float)]),
     "heed_generate_default_params": (GenerateParams, []),
     "heed_context_set_steering": (c_int, [c_void_p, _P(c_float), c_int, c_int]),
     "heed_control_vector_add": (c_int, [c_char_p, c_float, c_int, c_int, _P(c_float)]),

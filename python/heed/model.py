@@ -8,6 +8,7 @@ import numpy as np
 
 from . import _lib
 from ._lib import Error, check, lib
+from .control_vector import ControlVector
 
 _POOLING = {"none": 0, "mean": 1, "cls": 2, "last": 3}
 _INT32 = np.iinfo(np.int32)
@@ -31,6 +32,38 @@ _BLOCK_HOOKS = {
 }
 # The one hook outside the blocks: the final norm's output, [1, pos, d_model].
 LN_FINAL = "ln_final.hook_normalized"
+# libheed's activation hook points (heed_hook_point), which run_with_hooks
+# hands to Python and logits(patch=) edits: every block hook but
+# hook_pattern, which the attention operator never materialises.
+_POINTS = {
+    "hook_resid_pre": _lib.HOOK_RESID_PRE,
+    "attn.hook_q": _lib.HOOK_Q,
+    "attn.hook_k": _lib.HOOK_K,
+    "attn.hook_v": _lib.HOOK_V,
+    "attn.hook_z": _lib.HOOK_Z,
+    "hook_attn_out": _lib.HOOK_ATTN_OUT,
+    "hook_resid_mid": _lib.HOOK_RESID_MID,
+    "hook_mlp_out": _lib.HOOK_MLP_OUT,
+    "hook_resid_post": _lib.HOOK_RESID_POST,
+}
+
+
+class HookPoint:
+    """What a run_with_hooks hook gets besides the activation: ``name``
+    (its TransformerLens name), ``layer()`` (the block; n_layer for
+    ln_final.hook_normalized) and ``pos0``, the position of the
+    activation's row 0 in this call (a long input comes in batches)."""
+
+    __slots__ = ("name", "_layer", "pos0")
+
+    def __init__(self, name, layer, pos0):
+        self.name, self._layer, self.pos0 = name, layer, pos0
+
+    def layer(self):
+        return self._layer
+
+    def __repr__(self):
+        return f"HookPoint({self.name!r}, pos0={self.pos0})"
 
 
 class _Owned:
@@ -324,17 +357,22 @@ class Model:
         self._ctx_default = n_ctx == 0
 
     def _context(self, n):
-        """An empty context for n positions."""
+        """An empty context for n positions, with no steering or edits (what
+        a call sets, it clears; this makes sure of it)."""
         if not self._fixed and (not self._ctx or self._ctx_n < n):
             self._new_context(n)
         lib.heed_context_reset(self._ctx)
+        check(lib.heed_context_set_steering(self._ctx, None, 0, 0))
+        check(lib.heed_context_set_edits(self._ctx, None))
         return self._ctx
 
     def _out_width(self):
         return self.n_embd if self.is_encoder else self.n_vocab
 
-    def _eval(self, ids, out):
-        ctx = self._context(len(ids))
+    def _eval(self, ids, out, fresh=True):
+        """Evaluates ids into out: in a fresh context, or (fresh False) in
+        the current one as the caller set it up (a _run's taps and edits)."""
+        ctx = self._context(len(ids)) if fresh else self._ctx
         if self.is_encoder:
             check(lib.heed_context_embed(ctx, _ptr(ids, ctypes.c_int32), len(ids), 0,
                                          _ptr(out, ctypes.c_float)))
@@ -342,15 +380,76 @@ class Model:
             check(lib.heed_context_eval(ctx, _ptr(ids, ctypes.c_int32), len(ids),
                                         _ptr(out, ctypes.c_float), True))
 
-    def logits(self, text_or_ids):
+    def logits(self, text_or_ids, *, ablate=(), ablate_mean=None, patch=None, steer=None):
         """The logits of every position, one batch: float32 [n_tokens, n_vocab]
-        (`heed logits`'s numbers). Text is tokenized with special tokens."""
+        (`heed logits`'s numbers). Text is tokenized with special tokens.
+
+        Interventions (libheed's heed_edits and steering; none by default,
+        and none left set after the call):
+
+        ablate: [(layer, head), ...] (or one pair): each head's output
+          (its slice of attn.hook_z, before W_O) at every position becomes
+          zeros, or, with ablate_mean (a reference text or ids), its mean
+          over that text (heed_context_mean_activation, run without any of
+          this call's interventions).
+        patch: {key: values}, the activation at a hook point replaced:
+          key "blocks.{l}.hook_resid_pre" (or attn.hook_q/k/v/z,
+          hook_attn_out, hook_resid_mid, hook_mlp_out, hook_resid_post,
+          ln_final.hook_normalized): values shaped as run_with_cache gives
+          them, [1, pos, ...] or [pos, ...], patch positions 0..pos-1;
+          key (name, pos): one position's values (d_model, or [head,
+          d_head]; leading 1s allowed) at pos (negative: from the end;
+          None: every position); key (name, pos, head): one head's d_head
+          floats of q, k, v or z. Patches apply after ablations.
+        steer: added to the residual stream at the output of block layer
+          (as llama.cpp's control vectors, heed_context_set_steering): a
+          list of (layer, vector[, scale]) with vector of d_model, and of
+          heed.ControlVector or (ControlVector, scale), all summed; or one
+          ControlVector.
+
+        Bad names, shapes, layers or heads raise ValueError naming them."""
         ids = self._ids(text_or_ids)
         if self.is_encoder:
             raise Error(f"'{self.arch}' is an encoder: it has no logits (use embed)")
         out = np.empty((len(ids), self.n_vocab), np.float32)
-        self._eval(ids, out)
+        if not ablate and ablate_mean is None and not patch and steer is None:
+            self._eval(ids, out)
+            return out
+        self._run(ids, out, interventions=(ablate, ablate_mean, patch, steer))
         return out
+
+    def run_with_hooks(self, text_or_ids, fwd_hooks=(), *, ablate=(), ablate_mean=None,
+                       patch=None, steer=None):
+        """Runs one sequence with Python functions at hook points, as
+        TransformerLens's run_with_hooks: returns logits [1, pos, vocab]
+        (an encoder's hidden states [1, pos, d_model]).
+
+        fwd_hooks: [(name, fn), ...], name a hook name (hook_names(), but
+        attn.hook_pattern, which is not a hook point here: libheed's
+        attention never holds the whole pattern; change attn.hook_z or
+        ablate heads instead) or a predicate on names. fn(activation, hook)
+        gets a float32 numpy view of libheed's buffer, shaped as
+        TransformerLens shapes it: [1, n, d_model] for hook_resid_pre/mid/
+        post, hook_attn_out, hook_mlp_out and ln_final.hook_normalized;
+        [1, n, n_head, d_head] for attn.hook_q and hook_z; [1, n,
+        n_kv_head, d_head] for attn.hook_k and hook_v (k before the KV
+        cache rounds it). hook.name is the name, hook.layer() the block,
+        hook.pos0 the position of row 0. fn may change the array in place
+        or return an array of its shape, which replaces it; the pass goes
+        on with those values. The view is valid only during the call (copy
+        it to keep it).
+
+        A long input is evaluated in batches (256 tokens), so fn is called
+        once per batch with n its rows, at positions pos0..pos0+n-1; short
+        inputs come whole (n = pos). Several hooks on one name run in the
+        order given. An exception in fn is raised again here once the
+        evaluation ends (no later hook runs). ablate, ablate_mean, patch,
+        steer: as logits'; the edits apply before the hooks see the rows."""
+        ids = self._ids(text_or_ids)
+        fwd = self._hooks(fwd_hooks)
+        out = np.empty((len(ids), self._out_width()), np.float32)
+        self._run(ids, out, interventions=(ablate, ablate_mean, patch, steer), fwd=fwd)
+        return out[None]
 
     def embed(self, text_or_ids, pooling=None, normalize=False):
         """An encoder's embedding: float32 [n_embd], or [n_tokens, n_embd]
@@ -469,8 +568,9 @@ class Model:
         them; the text ends before the first to appear (pieces that could
         begin one are held back until they cannot). The finish reason of
         the last run is in .finish_reason ("eog", "stop", "length",
-        "context_full"). control_vectors: llama.cpp control-vector files,
-        each a path or (path, scale), summed and added to the residual
+        "context_full"). control_vectors: llama.cpp control vectors, each
+        a file's path, a heed.ControlVector, or (either, scale), summed in
+        order (as llama.cpp sums its files) and added to the residual
         stream after blocks control_vector_layer_range = (first, last)
         (default: 1 to n_layer), as `heed run --control-vector(-scaled)`
         and llama.cpp do."""
@@ -518,13 +618,19 @@ class Model:
 
     def _steer(self, control_vectors, layer_range):
         """Sets the sum of the control vectors on the context (or none)."""
-        if isinstance(control_vectors, (str, os.PathLike)):
+        if isinstance(control_vectors, (str, os.PathLike, ControlVector)):
             control_vectors = [control_vectors]
         if not control_vectors:
             return
         total = np.zeros((self.n_layer, self.n_embd), np.float32)
         for cv in control_vectors:
-            path, scale = (cv, 1.0) if isinstance(cv, (str, os.PathLike)) else cv
+            path, scale = (cv, 1.0) if isinstance(cv, (str, os.PathLike, ControlVector)) else cv
+            if isinstance(path, ControlVector):
+                if path.n_embd != self.n_embd:
+                    raise Error(f"{path!r}: its n_embd is {path.n_embd}, the model's n_embd "
+                                f"is {self.n_embd}")
+                path.add_to(total, scale)
+                continue
             check(lib.heed_control_vector_add(os.fsencode(path), float(scale), self.n_embd,
                                               self.n_layer, _ptr(total, ctypes.c_float)))
         first, last = layer_range or (1, self.n_layer)
@@ -587,7 +693,8 @@ class Model:
 
     def _shape(self, point):
         """The shape of one position's activation at a hook point."""
-        heads = {_lib.HOOK_V: self.n_kv_head, _lib.HOOK_Z: self.n_head}.get(point)
+        heads = {_lib.HOOK_Q: self.n_head, _lib.HOOK_K: self.n_kv_head,
+                 _lib.HOOK_V: self.n_kv_head, _lib.HOOK_Z: self.n_head}.get(point)
         return (heads, self.d_head) if heads else (self.n_embd,)
 
     def _sizes(self, n, plan, max_bytes):
@@ -676,71 +783,304 @@ class Model:
                 cache[name] = a
         return out, cache
 
-    def _run(self, ids, out, residual=False, capture=None, qk_layers=(), acts=()):
-        """Evaluates ids into out with the taps asked for on; returns a _Run."""
+    def _run(self, ids, out, residual=False, capture=None, qk_layers=(), acts=(),
+             interventions=None, fwd=None):
+        """Evaluates ids into out with the taps asked for on, the
+        interventions (ablate, ablate_mean, patch, steer) applied and the
+        Python hooks fwd ({(point, layer): [(name, fn), ...]}) called;
+        returns a _Run."""
         n = len(ids)
         run = _Run()
-        ctx = self._context(n)
-        cap = ctypes.c_void_p()
-        errors = []
-        run.act = {(p, l): np.empty((n, *self._shape(p)), np.float32) for p, l in acts}
-        points = 0
-        for p, _ in acts:
-            points |= 1 << p
+        fwd = fwd or {}
+        # the shapes first: a llama2.c checkpoint's runs a token to know them
+        shapes = {p: self._shape(p) for p, _ in list(acts) + list(fwd)}
+        edits, steering = self._interventions(ids, *interventions) if interventions else \
+            (None, None)
+        try:
+            ctx = self._context(n)
+            cap = ctypes.c_void_p()
+            errors = []
+            run.act = {(p, l): np.empty((n, *shapes[p]), np.float32) for p, l in acts}
+            points = 0
+            for p in shapes:
+                points |= 1 << p
 
-        def on_hook(user, a):
-            try:
-                a = a[0]
-                dst = run.act.get((a.point, a.layer))
-                if dst is not None:
-                    src = ctypes.cast(a.data, ctypes.POINTER(ctypes.c_float))
-                    dst[a.pos0:a.pos0 + a.n] = np.ctypeslib.as_array(
-                        src, (a.n, a.width)).reshape((a.n, *dst.shape[1:]))
-            except BaseException as e:  # raised again after the call
-                errors.append(e)
-        hook_fn = _lib.HOOK_FN(on_hook)
-        if capture is not None:
-            check(lib.heed_capture_new(self._model(), ctypes.byref(capture), ctypes.byref(cap)))
-        if residual:
-            run.residual = np.empty((n, self.n_layer + 1, self.n_embd), np.float32)
-        if qk_layers:
-            shape = (n, self.n_head, self.d_head)
-            run.q = {l: np.empty(shape, np.float32) for l in qk_layers}
-            run.k = {l: np.empty((n, self.n_kv_head, self.d_head), np.float32)
-                     for l in qk_layers}
-
-            def tap(user, p):
+            def on_hook(user, a):
+                if errors:  # a hook failed: the rest of the pass runs without them
+                    return
                 try:
-                    qk = p[0]
-                    if qk.layer in run.q:
-                        _copy_qk(qk, run.q[qk.layer], run.k[qk.layer])
+                    a = a[0]
+                    key = (a.point, a.layer)
+                    hooks, dst = fwd.get(key), run.act.get(key)
+                    src = ctypes.cast(a.data, ctypes.POINTER(ctypes.c_float))
+                    shape = shapes[a.point]
+                    if a.width != int(np.prod(shape)):
+                        raise Error(f"activation hook at point {a.point}, layer {a.layer}: "
+                                    f"{a.width} floats a row, expected {shape}")
+                    view = np.ctypeslib.as_array(src, (a.n, a.width)).reshape((1, a.n, *shape))
+                    for name, fn in hooks or ():
+                        got = fn(view, HookPoint(name, a.layer, a.pos0))
+                        if got is not None and got is not view:
+                            got = np.asarray(got)
+                            if got.shape != view.shape:
+                                raise ValueError(f"hook on {name} returned an array of shape "
+                                                 f"{got.shape}; the activation's is "
+                                                 f"{view.shape}")
+                            np.copyto(view, got, casting="same_kind")
+                    if dst is not None:
+                        dst[a.pos0:a.pos0 + a.n] = view[0]
                 except BaseException as e:  # raised again after the call
                     errors.append(e)
-            tap_fn = _lib.QK_FN(tap)
-        try:
+            hook_fn = _lib.HOOK_FN(on_hook)
             if capture is not None:
-                lib.heed_context_set_capture(ctx, cap)
+                check(lib.heed_capture_new(self._model(), ctypes.byref(capture),
+                                           ctypes.byref(cap)))
             if residual:
-                lib.heed_context_set_residual(ctx, _ptr(run.residual, ctypes.c_float), 0, n)
+                run.residual = np.empty((n, self.n_layer + 1, self.n_embd), np.float32)
             if qk_layers:
-                lib.heed_context_set_qk_tap(ctx, tap_fn, None)
-            if points:
-                lib.heed_context_set_hook(ctx, points, hook_fn, None)
-            self._eval(ids, out)
-        except BaseException:
-            lib.heed_capture_free(cap)
-            raise
+                shape = (n, self.n_head, self.d_head)
+                run.q = {l: np.empty(shape, np.float32) for l in qk_layers}
+                run.k = {l: np.empty((n, self.n_kv_head, self.d_head), np.float32)
+                         for l in qk_layers}
+
+                def tap(user, p):
+                    try:
+                        qk = p[0]
+                        if qk.layer in run.q:
+                            _copy_qk(qk, run.q[qk.layer], run.k[qk.layer])
+                    except BaseException as e:  # raised again after the call
+                        errors.append(e)
+                tap_fn = _lib.QK_FN(tap)
+            try:
+                if edits:
+                    check(lib.heed_context_set_edits(ctx, edits))
+                if steering is not None:
+                    total, first, last = steering
+                    check(lib.heed_context_set_steering(ctx, _ptr(total, ctypes.c_float),
+                                                        first, last))
+                if capture is not None:
+                    lib.heed_context_set_capture(ctx, cap)
+                if residual:
+                    lib.heed_context_set_residual(ctx, _ptr(run.residual, ctypes.c_float), 0, n)
+                if qk_layers:
+                    lib.heed_context_set_qk_tap(ctx, tap_fn, None)
+                if points:
+                    lib.heed_context_set_hook(ctx, points, hook_fn, None)
+                self._eval(ids, out, fresh=False)
+            except BaseException:
+                lib.heed_capture_free(cap)
+                raise
+            finally:
+                lib.heed_context_set_capture(ctx, None)
+                lib.heed_context_set_qk_tap(ctx, _lib.QK_FN(), None)
+                lib.heed_context_set_residual(ctx, None, 0, 0)
+                lib.heed_context_set_hook(ctx, 0, _lib.HOOK_FN(), None)
+                lib.heed_context_set_edits(ctx, None)
+                lib.heed_context_set_steering(ctx, None, 0, 0)
         finally:
-            lib.heed_context_set_capture(ctx, None)
-            lib.heed_context_set_qk_tap(ctx, _lib.QK_FN(), None)
-            lib.heed_context_set_residual(ctx, None, 0, 0)
-            lib.heed_context_set_hook(ctx, 0, _lib.HOOK_FN(), None)
+            lib.heed_edits_free(edits)
         if errors:
             lib.heed_capture_free(cap)
             raise errors[0]
         if capture is not None:
             run.pattern = _pattern_views(cap, capture, self.n_head, n)
         return run
+
+    # ------------------------------------------------------ interventions
+
+    def _hook_point(self, name, what="hook"):
+        """(heed_hook_point, layer) of a TransformerLens hook name, or a
+        ValueError that names it."""
+        if not isinstance(name, str):
+            raise TypeError(f"{what} name: expected a str, not {type(name).__name__}")
+        every = ", ".join(_POINTS)
+        if name == LN_FINAL and not self.is_encoder:
+            return _lib.HOOK_LN_FINAL, self.n_layer
+        parts = name.split(".", 2)
+        if len(parts) != 3 or parts[0] != "blocks" or not parts[1].isdigit():
+            raise ValueError(f"{what} '{name}': no such hook point; want blocks.{{l}}.NAME, "
+                             f"NAME one of {every}" +
+                             ("" if self.is_encoder else f", or {LN_FINAL}"))
+        layer, hook = int(parts[1]), parts[2]
+        if hook == "attn.hook_pattern":
+            raise ValueError(f"{what} '{name}': hook_pattern is not a hook point here (libheed's "
+                             "attention never holds the whole pattern): read it with "
+                             "run_with_cache; change a head through attn.hook_z, or ablate it")
+        if hook not in _POINTS:
+            raise ValueError(f"{what} '{name}': no such hook point; per block: {every}")
+        if layer >= self.n_layer:
+            raise ValueError(f"{what} '{name}': layer {layer} is out of range (the model has "
+                             f"{self.n_layer} blocks, 0..{self.n_layer - 1})")
+        return _POINTS[hook], layer
+
+    def _hooks(self, fwd_hooks):
+        """run_with_hooks' fwd_hooks as {(point, layer): [(name, fn), ...]}."""
+        if isinstance(fwd_hooks, tuple) and len(fwd_hooks) == 2 and callable(fwd_hooks[1]):
+            fwd_hooks = [fwd_hooks]
+        plan = {}
+        for entry in fwd_hooks or ():
+            if not isinstance(entry, (tuple, list)) or len(entry) != 2 or not callable(entry[1]):
+                raise ValueError(f"fwd_hooks: expected (name, fn) pairs, not {entry!r}")
+            which, fn = entry
+            if callable(which):
+                names = [h for h in self.hook_names()
+                         if not h.endswith("attn.hook_pattern") and which(h)]
+            else:
+                names = [which]
+            for name in names:
+                plan.setdefault(self._hook_point(name, "fwd_hooks"), []).append((name, fn))
+        return plan
+
+    def _interventions(self, ids, ablate, ablate_mean, patch, steer):
+        """The heed_edits (or None) and the steering (total, first, last)
+        (or None) of logits' keyword arguments, checked."""
+        n = len(ids)
+        steering = self._steering(steer)
+        if isinstance(ablate, tuple) and len(ablate) == 2 and \
+                all(isinstance(x, (int, np.integer)) for x in ablate):
+            ablate = [ablate]
+        heads = []
+        for entry in ablate or ():
+            if not isinstance(entry, (tuple, list)) or len(entry) != 2 or not all(
+                    isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in entry):
+                raise ValueError(f"ablate: expected (layer, head) pairs of ints, not {entry!r}")
+            layer, head = map(int, entry)
+            if not 0 <= layer < self.n_layer:
+                raise ValueError(f"ablate ({layer}, {head}): layer {layer} is out of range (the "
+                                 f"model has {self.n_layer} blocks)")
+            if not 0 <= head < self.n_head:
+                raise ValueError(f"ablate ({layer}, {head}): head {head} is out of range (the "
+                                 f"model has {self.n_head} heads)")
+            heads.append((layer, head))
+        if ablate_mean is not None and not heads:
+            raise ValueError("ablate_mean gives a reference text, but ablate names no head")
+        if patch is not None and not isinstance(patch, dict):
+            raise ValueError(f"patch: expected a dict {{hook name: array}}, not "
+                             f"{type(patch).__name__}")
+        patches = [self._patch_entry(key, values, n) for key, values in (patch or {}).items()]
+        if not heads and not patches:
+            return None, steering
+        means = None
+        if ablate_mean is not None:
+            ref = self._ids(ablate_mean)
+            width = self.n_head * self.d_head
+            means = np.empty((self.n_layer + 1, width), np.float32)
+            check(lib.heed_context_mean_activation(self._context(len(ref)), _lib.HOOK_Z,
+                                                   _ptr(ref, ctypes.c_int32), len(ref),
+                                                   _ptr(means, ctypes.c_float)))
+            means = means.reshape(self.n_layer + 1, self.n_head, self.d_head)
+        edits = ctypes.c_void_p()
+        check(lib.heed_edits_new(self._model(), ctypes.byref(edits)))
+        try:
+            for layer, head in heads:
+                mean = None if means is None else _ptr(np.ascontiguousarray(means[layer, head]),
+                                                       ctypes.c_float)
+                check(lib.heed_edits_ablate_head(edits, layer, head, mean))
+            for point, layer, rows in patches:
+                for pos, head, values in rows:
+                    check(lib.heed_edits_patch(edits, point, layer, pos, head,
+                                               _ptr(values, ctypes.c_float)))
+        except BaseException:
+            lib.heed_edits_free(edits)
+            raise
+        return edits, steering
+
+    def _patch_entry(self, key, values, n):
+        """One patch={key: values} item as (point, layer, [(pos, head,
+        float32 values), ...]) for heed_edits_patch."""
+        if isinstance(key, tuple):
+            if not 2 <= len(key) <= 3:
+                raise ValueError(f"patch key {key!r}: want a name, (name, pos) or (name, pos, "
+                                 "head)")
+            name, pos, head = (*key, None)[:3]
+        else:
+            name, pos, head = key, "all", None
+        point, layer = self._hook_point(name, "patch")
+        shape = self._shape(point)
+        arr = np.asarray(values, np.float32)
+        if pos == "all":  # [1, pos, ...] or [pos, ...]: positions 0..pos-1
+            if arr.ndim == len(shape) + 2 and arr.shape[0] == 1:
+                arr = arr[0]
+            if arr.ndim != len(shape) + 1 or arr.shape[1:] != shape:
+                raise ValueError(f"patch '{name}': values of shape {np.shape(values)}; want "
+                                 f"[1, pos, {', '.join(map(str, shape))}] or [pos, "
+                                 f"{', '.join(map(str, shape))}]")
+            if not 1 <= len(arr) <= n:
+                raise ValueError(f"patch '{name}': {len(arr)} positions, the input has {n}")
+            return point, layer, [(t, -1, np.ascontiguousarray(arr[t])) for t in range(len(arr))]
+        if pos is not None:
+            if isinstance(pos, bool) or not isinstance(pos, (int, np.integer)) or \
+                    not -n <= pos < n:
+                raise ValueError(f"patch {key!r}: position {pos!r} is out of range (the input "
+                                 f"has {n} tokens; None patches every position)")
+            pos = int(pos) % n
+        if head is not None:
+            heads = shape[0] if len(shape) == 2 else 0
+            if isinstance(head, bool) or not isinstance(head, (int, np.integer)) or \
+                    not 0 <= head < heads:
+                raise ValueError(f"patch {key!r}: head {head!r} is out of range ("
+                                 + (f"this point has {heads} heads)" if heads else
+                                    "only attn.hook_q, k, v and z have heads)"))
+            shape = shape[1:]
+        want = tuple(shape)
+        while arr.ndim > len(want) and arr.shape[0] == 1:
+            arr = arr[0]
+        if arr.shape != want:
+            raise ValueError(f"patch {key!r}: values of shape {np.shape(values)}; want "
+                             f"{list(want)} (one position" + (", one head)" if head is not None
+                                                              else ")"))
+        return point, layer, [(-1 if pos is None else pos, -1 if head is None else int(head),
+                               np.ascontiguousarray(arr))]
+
+    def _steering(self, steer):
+        """steer= as (total [n_layer][n_embd], first, last), or None."""
+        if steer is None:
+            return None
+        entries = [steer] if isinstance(steer, ControlVector) else steer
+        if isinstance(entries, tuple) and entries and (
+                not isinstance(entries[0], (tuple, list, ControlVector)) or
+                isinstance(entries[0], ControlVector) and len(entries) == 2 and
+                _is_real(entries[1])):
+            entries = [entries]  # one (layer, vector[, scale]) or (ControlVector, scale)
+        total = np.zeros((self.n_layer, self.n_embd), np.float32)
+        used = set()
+        for entry in entries:
+            if isinstance(entry, ControlVector):
+                entry = (entry, 1.0)
+            if not isinstance(entry, (tuple, list)) or not 2 <= len(entry) <= 3:
+                raise ValueError(f"steer: expected (layer, vector[, scale]), a ControlVector "
+                                 f"or (ControlVector, scale), not {entry!r}")
+            if isinstance(entry[0], ControlVector):
+                cv, scale = entry if len(entry) == 2 else (None, None)
+                if cv is None or not _is_real(scale):
+                    raise ValueError(f"steer: expected (ControlVector, scale), not {entry!r}")
+                if cv.n_embd != self.n_embd:
+                    raise ValueError(f"steer: {cv!r} has n_embd {cv.n_embd}, the model's "
+                                     f"d_model is {self.n_embd}")
+                cv.add_to(total, scale)
+                used.update(k for k in cv.layers if k < self.n_layer)
+                continue
+            layer, vector, scale = (*entry, 1.0)[:3]
+            if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or \
+                    not 0 <= layer < self.n_layer:
+                raise ValueError(f"steer: layer {layer!r} is out of range (the model has "
+                                 f"{self.n_layer} blocks, 0..{self.n_layer - 1})")
+            if not _is_real(scale):
+                raise ValueError(f"steer: scale {scale!r} of layer {layer} is not a number")
+            v = np.asarray(vector, np.float32)
+            while v.ndim > 1 and v.shape[0] == 1:
+                v = v[0]
+            if v.shape != (self.n_embd,):
+                raise ValueError(f"steer: the vector of layer {layer} has shape "
+                                 f"{np.shape(vector)}; want [{self.n_embd}] (d_model)")
+            total[layer] += v * np.float32(scale)
+            used.add(int(layer))
+        if not used:
+            return None
+        return total, min(used), max(used)
+
+def _is_real(x):
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
 def _int_arg(name, value):
