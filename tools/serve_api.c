@@ -493,8 +493,11 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
         logprobs = want_logprobs ? top_logprobs : -1;
     }
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
-    if (ok && so && !cJSON_IsNull(so))
-        ok = cJSON_IsObject(so) && boolean(so, "include_usage", &g->include_usage, out);
+    if (ok && so && !cJSON_IsNull(so) && !cJSON_IsObject(so)) {
+        bad(out, "'%s' must be an object", "stream_options");
+        ok = false;
+    } else if (ok && so && !cJSON_IsNull(so))
+        ok = boolean(so, "include_usage", &g->include_usage, out);
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     if (ok && model && !cJSON_IsString(model)) {
         bad(out, "'%s' must be a string", "model");

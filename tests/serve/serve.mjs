@@ -152,6 +152,9 @@ await check("errors are OpenAI error objects", async () => {
     400, /messages/);
   const wrong = new OpenAI({ baseURL: `${base}/v1`, apiKey: "not-the-key", maxRetries: 0 });
   await expectError(wrong.models.list(), 401, /API key/);
+  const so = await post("/v1/completions", { ...greedy, stream_options: [1, "a"] });
+  assert.equal(so.status, 400, "stream_options not an object");
+  assert.match((await so.json()).error.message, /'stream_options' must be an object/);
   const r = await post("/v1/completions", "{not json");
   assert.equal(r.status, 400);
   assert.match((await r.json()).error.message, /JSON/);
