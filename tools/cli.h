@@ -50,7 +50,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--seed S] [--type TYPE] [--name NAME] [-t THREADS] [--quiet]"
 #define USAGE_SERVE "heed serve MODEL [--host 127.0.0.1] [--port 8080] [--slots N] " \
     "[--api-key KEY] [-c CTX] [--chat-template NAME] [--queue N] [--max-tokens N] " \
-    "[--max-body BYTES] [--timeout S] [-t THREADS] " USAGE_CACHE
+    "[--max-body BYTES] [--timeout S] [-t THREADS] [--control-vector FILE] " \
+    "[--control-vector-scaled FILE SCALE] [--control-vector-layer-range START END] " USAGE_CACHE
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
 
 /* Parses "1,2,3" into a malloc'd array (*n entries); on a malformed list

@@ -1,6 +1,6 @@
 /* cmd_serve.c — `heed serve MODEL [--host 127.0.0.1] [--port 8080] [--slots N]
- * [--api-key KEY] [-c CTX] ...`: the OpenAI-compatible HTTP server (see
- * serve.h). Ctrl-C stops it. */
+ * [--api-key KEY] [-c CTX] [--control-vector FILE] ...`: the OpenAI-compatible
+ * HTTP server (see serve.h). Ctrl-C stops it. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,11 +49,56 @@ static int pick_template(server *s, const char *name)
     return EXIT_OK;
 }
 
+enum { MAX_CVECS = 64 };
+
+/* The control vectors of the command line, by name (the file's name
+ * without its directory and extension), each read once at scale 1, and
+ * their sum at the given scales: what requests that name none get, as
+ * llama-server applies its control vectors to every request. */
+static int load_cvecs(server *s, const char *const *paths, const float *scales, int n)
+{
+    const int L = heed_model_n_layer(s->model), E = heed_model_n_embd(s->model);
+    const size_t count = (size_t)L * (size_t)E;
+    if (n && !(s->cvecs = calloc((size_t)n, sizeof *s->cvecs)))
+        return cli_fail("serve", HEED_ERR_NOMEM);
+    for (int i = 0; i < n; i++) {
+        serve_cvec *v = &s->cvecs[s->n_cvecs];
+        const char *base = strrchr(paths[i], '/');
+        snprintf(v->name, sizeof v->name, "%s", base ? base + 1 : paths[i]);
+        char *dot = strrchr(v->name, '.');
+        if (dot && dot != v->name)
+            *dot = 0;
+        for (int k = 0; k < s->n_cvecs; k++)
+            if (!strcmp(s->cvecs[k].name, v->name)) {
+                fprintf(stderr, "heed serve: two control vectors are named '%s' (%s and another "
+                        "file); requests name them by their file's name\n", v->name, paths[i]);
+                return EXIT_BAD_INPUT;
+            }
+        v->scale = scales[i];
+        if (!(v->dir = calloc(count, sizeof *v->dir)))
+            return cli_fail("serve", HEED_ERR_NOMEM);
+        s->n_cvecs++;
+        heed_status st = heed_control_vector_add(paths[i], 1.0f, E, L, v->dir);
+        if (st)
+            return cli_fail("serve", st);
+        if (v->scale == 0)
+            continue;
+        if (!s->steer_default && !(s->steer_default = calloc(count, sizeof *s->steer_default)))
+            return cli_fail("serve", HEED_ERR_NOMEM);
+        for (size_t j = 0; j < count; j++)
+            s->steer_default[j] += v->dir[j] * v->scale;
+    }
+    return EXIT_OK;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *model = NULL, *host = "127.0.0.1", *key = NULL, *tmpl = NULL;
     long port = 8080, slots = 1, n_ctx = 0, queue = 16, max_tokens = 1024, threads = 0;
-    long max_body = 1 << 20, timeout = 600;
+    long max_body = 1 << 20, timeout = 600, cvec_first = 0, cvec_last = 0;
+    const char *cvec[MAX_CVECS];
+    float cvec_scale[MAX_CVECS];
+    int n_cvec = 0;
     heed_context_params cp = heed_context_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -84,7 +129,26 @@ int cmd_serve(int argc, char **argv)
             key = argv[++i];
         else if (!strcmp(a, "--chat-template") && v)
             tmpl = argv[++i];
-        else if (a[0] != '-' && !model)
+        else if ((!strcmp(a, "--control-vector") || !strcmp(a, "--control-vector-scaled")) && v) {
+            if (n_cvec == MAX_CVECS)
+                return cli_usage_error("serve", USAGE_SERVE, "at most 64 control vectors");
+            cvec[n_cvec] = argv[++i];
+            cvec_scale[n_cvec] = 1.0f;
+            if (a[16] == '-') {
+                double d;
+                if (!cli_parse_float("serve", a, i + 1 < argc ? argv[i + 1] : NULL, -1e6, 1e6, &d))
+                    return EXIT_BAD_INPUT;
+                cvec_scale[n_cvec] = (float)d;
+                i++;
+            }
+            n_cvec++;
+        } else if (!strcmp(a, "--control-vector-layer-range")) {
+            if (!cli_parse_int("serve", a, v, -1, 1L << 20, &cvec_first) ||
+                !cli_parse_int("serve", a, i + 2 < argc ? argv[i + 2] : NULL, -1, 1L << 20,
+                               &cvec_last))
+                return EXIT_BAD_INPUT;
+            i += 2;
+        } else if (a[0] != '-' && !model)
             model = a;
         else
             return cli_usage_error("serve", USAGE_SERVE, "unknown or incomplete option");
@@ -100,7 +164,12 @@ int cmd_serve(int argc, char **argv)
     const char *base = strrchr(model, '/');
     snprintf(s.model_id, sizeof s.model_id, "%s", base ? base + 1 : model);
     int rc = pick_template(&s, tmpl);
-    s.slots = calloc((size_t)slots, sizeof *s.slots);
+    if (!rc)
+        rc = load_cvecs(&s, cvec, cvec_scale, n_cvec);
+    /* llama.cpp's default blocks, as heed run's: 1 to n_layer */
+    s.steer_first = cvec_first > 0 ? (int)cvec_first : 1;
+    s.steer_last = cvec_last > 0 ? (int)cvec_last : heed_model_n_layer(s.model);
+    s.slots = rc ? NULL : calloc((size_t)slots, sizeof *s.slots);
     if (!rc && !s.slots)
         rc = cli_fail("serve", HEED_ERR_NOMEM);
     /* the slots share the cores: by default each gets its share of them */
@@ -108,7 +177,8 @@ int cmd_serve(int argc, char **argv)
     const int share = heed_cpu_cores() / (int)slots;
     cp.n_threads = (int)(threads ? threads : share > 1 ? share : 1);
     for (long i = 0; !rc && i < slots; i++)
-        if ((st = heed_context_new(s.model, &cp, &s.slots[i].ctx)))
+        if ((st = heed_context_new(s.model, &cp, &s.slots[i].ctx)) ||
+            (st = heed_edits_new(s.model, &s.slots[i].edits)))
             rc = cli_fail("serve", st);
     if (!rc) {
         s.n_ctx = heed_context_n_ctx(s.slots[0].ctx);
@@ -120,14 +190,23 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "heed serve: %s, context %d, %ld slot%s, chat template %s\n", s.model_id,
                 s.n_ctx, slots, slots == 1 ? "" : "s",
                 s.chat_template ? s.chat_template : s.unknown_template[0] ? "unknown" : "none");
+        for (int i = 0; i < s.n_cvecs; i++)
+            fprintf(stderr, "heed serve: control vector '%s', scale %g by default\n",
+                    s.cvecs[i].name, (double)s.cvecs[i].scale);
         if ((st = serve_run(&s, host, (int)port, &stop_requested)))
             rc = cli_fail("serve", st);
         pthread_mutex_destroy(&s.mu);
         pthread_cond_destroy(&s.freed);
     }
-    for (long i = 0; s.slots && i < slots; i++)
+    for (long i = 0; s.slots && i < slots; i++) {
         heed_context_free(s.slots[i].ctx);
+        heed_edits_free(s.slots[i].edits);
+    }
     free(s.slots);
+    for (int i = 0; i < s.n_cvecs; i++)
+        free(s.cvecs[i].dir);
+    free(s.cvecs);
+    free(s.steer_default);
     heed_vocab_free(s.vocab);
     heed_model_free(s.model);
     return rc;

@@ -17,8 +17,26 @@
 
 typedef struct serve_slot {
     heed_context *ctx;
+    heed_edits *edits;       /* the current request's head ablations */
     bool busy;
 } serve_slot;
+
+/* A control vector loaded at start (--control-vector FILE, or
+ * --control-vector-scaled FILE SCALE), which requests name. */
+typedef struct serve_cvec {
+    char name[128];          /* the file's name without directory and extension */
+    float scale;             /* its start-up scale (1 for --control-vector) */
+    float *dir;              /* its directions at scale 1: [n_layer][n_embd] */
+} serve_cvec;
+
+/* What one request changes in the forward pass, for that request only. */
+typedef struct serve_interventions {
+    const float *steering;   /* [n_layer][n_embd] (the start-up sum, or owned); NULL: none */
+    float *owned;            /* the request's own sum of named vectors */
+    int steer_first, steer_last;
+    int (*heads)[2];         /* heads to ablate (zeroed): [layer, head] */
+    int n_heads;
+} serve_interventions;
 
 typedef struct server {
     heed_model *model;
@@ -35,6 +53,11 @@ typedef struct server {
     pthread_mutex_t mu;
     pthread_cond_t freed;
     long created;                /* start time, for the "created" fields */
+    serve_cvec *cvecs;           /* the control vectors loaded at start */
+    int n_cvecs;
+    float *steer_default;        /* their sum at their start-up scales (NULL: none),
+                                    for requests that name no control vectors */
+    int steer_first, steer_last; /* the blocks steered unless a request says */
 } server;
 
 /* One HTTP request, from its first byte to the log line. */
@@ -66,7 +89,11 @@ typedef struct serve_reply {
  * fewer than max_queue others wait; NULL when the queue is full or the
  * wait timed out. */
 serve_slot *serve_slot_take(server *s, double deadline);
+/* Gives the slot back, its interventions cleared. */
 void serve_slot_give(server *s, serve_slot *slot);
+/* Sets the request's steering and head ablations on the slot's context
+ * (iv NULL: none); on failure, none. */
+heed_status serve_slot_intervene(serve_slot *slot, const serve_interventions *iv);
 
 typedef struct serve_gen_params {
     heed_sampler_params sp;

@@ -6,6 +6,10 @@
  *
  * Requests are checked the way OpenAI's API checks them: a field of the
  * wrong type, out of range or unknown is a 400 naming it.
+ *
+ * heed's own request fields change the forward pass for that request only:
+ * "control_vectors" (the vectors loaded at start, by name, with scales),
+ * "control_vector_layer_range" and "ablate_heads" (heads zeroed).
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -124,6 +128,216 @@ static cJSON *parse_object(const serve_request *r, serve_reply *out)
 
 static atomic_ulong next_id;
 
+/* ------------------------------------------------------ interventions */
+
+/* The JSON of a value, cut to fit an error message. */
+static void json_snippet(const cJSON *v, char *buf, size_t cap)
+{
+    char *j = cJSON_PrintUnformatted(v);
+    snprintf(buf, cap, "%.60s%s", j ? j : "?", j && strlen(j) > 60 ? "..." : "");
+    free(j);
+}
+
+static void interventions_free(serve_interventions *iv)
+{
+    free(iv->owned);
+    free(iv->heads);
+    *iv = (serve_interventions){0};
+}
+
+/* "control_vectors": [{"name": NAME, "scale": S}, ...] — the named vectors
+ * loaded at start, summed at these scales (scale defaults to 1; 0 adds
+ * nothing); absent or null: the start-up vectors at their start-up
+ * scales; []: none. */
+static bool read_control_vectors(const server *s, const cJSON *root, serve_interventions *iv,
+                                 serve_reply *out)
+{
+    iv->steering = s->steer_default;
+    const cJSON *cv = cJSON_GetObjectItemCaseSensitive(root, "control_vectors");
+    if (!cv || cJSON_IsNull(cv))
+        return true;
+    iv->steering = NULL;
+    if (!cJSON_IsArray(cv) || cJSON_GetArraySize(cv) > 256) {
+        bad(out, "'%s' must be an array of up to 256 {\"name\": NAME, \"scale\": NUMBER} objects",
+            "control_vectors");
+        return false;
+    }
+    const size_t count = (size_t)heed_model_n_layer(s->model) * (size_t)heed_model_n_embd(s->model);
+    for (const cJSON *e = cv->child; e; e = e->next) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+        char what[96];
+        json_snippet(e, what, sizeof what);
+        if (!cJSON_IsObject(e) || !cJSON_IsString(name)) {
+            serve_error(out, 400, "invalid_request_error", NULL,
+                        "'control_vectors' has %s: each must be {\"name\": NAME, \"scale\": "
+                        "NUMBER}", what);
+            return false;
+        }
+        for (const cJSON *f = e->child; f; f = f->next)
+            if (strcmp(f->string, "name") && strcmp(f->string, "scale")) {
+                serve_error(out, 400, "invalid_request_error", NULL,
+                            "'control_vectors' has %s: unknown field '%.40s' (each is "
+                            "{\"name\": NAME, \"scale\": NUMBER})", what, f->string);
+                return false;
+            }
+        double scale = 1;
+        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(e, "scale");
+        if (sc && !cJSON_IsNull(sc) &&
+            (!cJSON_IsNumber(sc) || !(sc->valuedouble >= -1e6 && sc->valuedouble <= 1e6))) {
+            serve_error(out, 400, "invalid_request_error", NULL,
+                        "'control_vectors' has %s: 'scale' must be a number in [-1e6, 1e6]",
+                        what);
+            return false;
+        }
+        if (sc && cJSON_IsNumber(sc))
+            scale = sc->valuedouble;
+        const serve_cvec *v = NULL;
+        for (int i = 0; i < s->n_cvecs && !v; i++)
+            if (!strcmp(s->cvecs[i].name, name->valuestring))
+                v = &s->cvecs[i];
+        if (!v) {
+            char names[256] = "";
+            size_t at = 0;
+            for (int i = 0; i < s->n_cvecs && at < sizeof names; i++)
+                at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", i ? ", " : "",
+                                       s->cvecs[i].name);
+            if (s->n_cvecs)
+                serve_error(out, 400, "invalid_request_error", "unknown_control_vector",
+                            "'control_vectors' names '%.80s', which is not loaded (loaded: %s)",
+                            name->valuestring, names);
+            else
+                serve_error(out, 400, "invalid_request_error", "unknown_control_vector",
+                            "'control_vectors' names '%.80s', but the server loaded none (start "
+                            "heed serve with --control-vector FILE)", name->valuestring);
+            return false;
+        }
+        if ((float)scale == 0)
+            continue;
+        if (!iv->owned && !(iv->owned = calloc(count, sizeof *iv->owned))) {
+            serve_error(out, 500, "server_error", NULL, "out of memory");
+            return false;
+        }
+        for (size_t j = 0; j < count; j++)
+            iv->owned[j] += v->dir[j] * (float)scale;
+    }
+    iv->steering = iv->owned;
+    return true;
+}
+
+/* "control_vector_layer_range": [START, END] — the blocks steered. */
+static bool read_layer_range(const server *s, const cJSON *root, serve_interventions *iv,
+                             serve_reply *out)
+{
+    iv->steer_first = s->steer_first;
+    iv->steer_last = s->steer_last;
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "control_vector_layer_range");
+    if (!r || cJSON_IsNull(r))
+        return true;
+    const int L = heed_model_n_layer(s->model);
+    const cJSON *a = cJSON_IsArray(r) ? cJSON_GetArrayItem(r, 0) : NULL;
+    const cJSON *b = a ? a->next : NULL;
+    if (!b || b->next || !cJSON_IsNumber(a) || !cJSON_IsNumber(b) ||
+        a->valuedouble != floor(a->valuedouble) || b->valuedouble != floor(b->valuedouble) ||
+        !(a->valuedouble >= 0 && a->valuedouble <= b->valuedouble && b->valuedouble <= L)) {
+        char what[96];
+        json_snippet(r, what, sizeof what);
+        serve_error(out, 400, "invalid_request_error", NULL,
+                    "'control_vector_layer_range' is %s: it must be [START, END], integers with "
+                    "0 <= START <= END <= %d", what, L);
+        return false;
+    }
+    iv->steer_first = (int)a->valuedouble;
+    iv->steer_last = (int)b->valuedouble;
+    return true;
+}
+
+/* One head of "ablate_heads": "LAYER.HEAD" or [LAYER, HEAD]; false when
+ * it is neither. */
+static bool head_of(const cJSON *e, long *layer, long *head)
+{
+    if (cJSON_IsString(e)) {
+        const char *p = e->valuestring;
+        char *end;
+        if (*p < '0' || *p > '9')
+            return false;
+        *layer = strtol(p, &end, 10);
+        if (*end != '.' || end[1] < '0' || end[1] > '9')
+            return false;
+        *head = strtol(end + 1, &end, 10);
+        return !*end;
+    }
+    const cJSON *a = cJSON_IsArray(e) ? cJSON_GetArrayItem(e, 0) : NULL;
+    const cJSON *b = a ? a->next : NULL;
+    if (!b || b->next || !cJSON_IsNumber(a) || !cJSON_IsNumber(b) ||
+        a->valuedouble != floor(a->valuedouble) || b->valuedouble != floor(b->valuedouble) ||
+        fabs(a->valuedouble) > 1e9 || fabs(b->valuedouble) > 1e9)
+        return false;
+    *layer = (long)a->valuedouble;
+    *head = (long)b->valuedouble;
+    return true;
+}
+
+/* "ablate_heads": ["3.1", [4, 0], ...] — heads whose output is zeroed. */
+static bool read_ablate_heads(const server *s, const cJSON *root, serve_interventions *iv,
+                              serve_reply *out)
+{
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(root, "ablate_heads");
+    if (!h || cJSON_IsNull(h))
+        return true;
+    const int L = heed_model_n_layer(s->model), H = heed_model_n_head(s->model);
+    const int n = cJSON_IsArray(h) ? cJSON_GetArraySize(h) : -1;
+    if (n < 0 || n > 65536) {
+        bad(out, "'%s' must be an array of heads, each \"LAYER.HEAD\" or [LAYER, HEAD]",
+            "ablate_heads");
+        return false;
+    }
+    if (n && !(iv->heads = malloc(sizeof *iv->heads * (size_t)n))) {
+        serve_error(out, 500, "server_error", NULL, "out of memory");
+        return false;
+    }
+    for (const cJSON *e = h->child; e; e = e->next) {
+        long layer, head;
+        char what[96];
+        json_snippet(e, what, sizeof what);
+        if (!head_of(e, &layer, &head)) {
+            serve_error(out, 400, "invalid_request_error", NULL,
+                        "'ablate_heads' has %s, which is not a head: write \"LAYER.HEAD\" or "
+                        "[LAYER, HEAD]", what);
+            return false;
+        }
+        if (layer < 0 || layer >= L || head < 0 || head >= H) {
+            serve_error(out, 400, "invalid_request_error", NULL,
+                        "'ablate_heads' has %s, which is out of range: the model has layers 0 "
+                        "to %d, each of heads 0 to %d", what, L - 1, H - 1);
+            return false;
+        }
+        iv->heads[iv->n_heads][0] = (int)layer;
+        iv->heads[iv->n_heads][1] = (int)head;
+        iv->n_heads++;
+    }
+    return true;
+}
+
+/* The request's interventions: steering by control vectors, head ablation. */
+static bool read_interventions(const server *s, const cJSON *root, serve_interventions *iv,
+                               serve_reply *out)
+{
+    return read_control_vectors(s, root, iv, out) && read_layer_range(s, root, iv, out) &&
+           read_ablate_heads(s, root, iv, out);
+}
+
+/* Takes effect on the slot now; a failure is the 400 the library's
+ * message explains, the slot given back. */
+static bool intervene(server *s, serve_slot *slot, const serve_interventions *iv,
+                      serve_reply *out)
+{
+    if (!serve_slot_intervene(slot, iv))
+        return true;
+    serve_error(out, 400, "invalid_request_error", NULL, "%s", cli_error_message());
+    serve_slot_give(s, slot);
+    return false;
+}
+
 /* ------------------------------------------------- generation requests */
 
 typedef enum { KIND_COMPLETION, KIND_CHAT } kind_t;
@@ -136,11 +350,13 @@ typedef struct gen_request {
     serve_gen_params gp;
     char *stops[4];
     bool stream, include_usage;
+    serve_interventions iv;
 } gen_request;
 
 static void gen_request_free(gen_request *g)
 {
     free(g->prompt);
+    interventions_free(&g->iv);
     for (int i = 0; i < g->gp.n_stops; i++)
         free(g->stops[i]);
 }
@@ -235,11 +451,13 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
     static const char *const completion_fields[] = {
         "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "n", "stream",
         "stream_options", "logprobs", "stop", "presence_penalty", "frequency_penalty",
-        "repeat_penalty", "seed", "user", "echo", "best_of", "lookup", NULL};
+        "repeat_penalty", "seed", "user", "echo", "best_of", "lookup", "control_vectors",
+        "control_vector_layer_range", "ablate_heads", NULL};
     static const char *const chat_fields[] = {
         "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
         "top_k", "min_p", "n", "stream", "stream_options", "logprobs", "top_logprobs", "stop",
-        "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", "lookup", NULL};
+        "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", "lookup",
+        "control_vectors", "control_vector_layer_range", "ablate_heads", NULL};
     *g = (gen_request){.kind = kind};
     cJSON *root = parse_object(r, out);
     if (!root)
@@ -261,7 +479,8 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
          integer(root, "lookup", 0, 64, &lookup, out) &&
          integer(root, "max_tokens", 1, s->max_tokens, &max_tokens, out) &&
          integer(root, "max_completion_tokens", 1, s->max_tokens, &max_tokens, out) &&
-         boolean(root, "stream", &g->stream, out) && read_stops(root, g, out);
+         boolean(root, "stream", &g->stream, out) && read_stops(root, g, out) &&
+         read_interventions(s, root, &g->iv, out);
     if (ok && kind == KIND_COMPLETION) {
         ok = integer(root, "logprobs", 0, 20, &logprobs, out) && boolean(root, "echo", &echo, out);
         if (ok && echo) {
@@ -274,8 +493,11 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
         logprobs = want_logprobs ? top_logprobs : -1;
     }
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
-    if (ok && so && !cJSON_IsNull(so))
-        ok = cJSON_IsObject(so) && boolean(so, "include_usage", &g->include_usage, out);
+    if (ok && so && !cJSON_IsNull(so) && !cJSON_IsObject(so)) {
+        bad(out, "'%s' must be an object", "stream_options");
+        ok = false;
+    } else if (ok && so && !cJSON_IsNull(so))
+        ok = boolean(so, "include_usage", &g->include_usage, out);
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     if (ok && model && !cJSON_IsString(model)) {
         bad(out, "'%s' must be a string", "model");
@@ -560,6 +782,10 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
         out->retry_after = 1;
         return;
     }
+    if (!intervene(s, slot, &g.iv, out)) {
+        gen_request_free(&g);
+        return;
+    }
     serve_gen *gen;
     if (serve_gen_start(s, slot, g.prompt, g.n_prompt, &g.gp, &gen)) {
         serve_slot_give(s, slot);
@@ -717,10 +943,12 @@ static serve_slot *take_or_busy(serve_request *r, serve_reply *out)
 }
 
 /* POST /v1/attention {"prompt": TEXT} — the capture of every layer and
- * head over the prompt, as `heed attend --json` writes it. */
+ * head over the prompt, as `heed attend --json` writes it; with the
+ * request's control vectors and head ablations as generation takes them. */
 static void attention_handler(serve_request *r, serve_reply *out)
 {
-    static const char *const fields[] = {"model", "prompt", "add_special", NULL};
+    static const char *const fields[] = {"model", "prompt", "add_special", "control_vectors",
+                                         "control_vector_layer_range", "ablate_heads", NULL};
     server *s = r->srv;
     cJSON *root = parse_object(r, out);
     if (!root)
@@ -729,13 +957,17 @@ static void attention_handler(serve_request *r, serve_reply *out)
     const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(root, "prompt");
     int32_t *ids = NULL;
     size_t n = 0;
-    if (!known_fields(root, fields, out) || !boolean(root, "add_special", &add, out)) {
+    serve_interventions iv = {0};
+    if (!known_fields(root, fields, out) || !boolean(root, "add_special", &add, out) ||
+        !read_interventions(s, root, &iv, out)) {
+        interventions_free(&iv);
         cJSON_Delete(root);
         return;
     }
     if (!cJSON_IsString(prompt) ||
         heed_tokenize(s->vocab, prompt->valuestring, strlen(prompt->valuestring), add, false,
                       &ids, &n) || !n) {
+        interventions_free(&iv);
         cJSON_Delete(root);
         free(ids);
         bad(out, "'%s' must be a string that gives at least one token", "prompt");
@@ -743,6 +975,7 @@ static void attention_handler(serve_request *r, serve_reply *out)
     }
     cJSON_Delete(root);
     if ((int)n > s->n_ctx) {
+        interventions_free(&iv);
         free(ids);
         serve_error(out, 400, "invalid_request_error", "context_length_exceeded",
                     "This model's maximum context length is %d tokens; the prompt has %zu",
@@ -751,6 +984,8 @@ static void attention_handler(serve_request *r, serve_reply *out)
     }
     r->n_prompt = (int)n;
     serve_slot *slot = take_or_busy(r, out);
+    if (slot && !intervene(s, slot, &iv, out))
+        slot = NULL;
     heed_capture *cap = NULL;
     if (slot && heed_context_capture(slot->ctx, ids, (int)n, (int64_t)256 << 20, &cap))
         serve_error(out, 400, "invalid_request_error", NULL, "%s", cli_error_message());
@@ -773,6 +1008,7 @@ static void attention_handler(serve_request *r, serve_reply *out)
     if (slot)
         serve_slot_give(s, slot);
     heed_capture_free(cap);
+    interventions_free(&iv);
     free(ids);
 }
 
@@ -903,6 +1139,24 @@ static void models_handler(serve_request *r, serve_reply *out)
     cJSON_AddStringToObject(m, "object", "model");
     cJSON_AddNumberToObject(m, "created", (double)r->srv->created);
     cJSON_AddStringToObject(m, "owned_by", "heed");
+    /* as llama-server's "meta", with what heed's own request fields name:
+     * the heads ablate_heads takes, the control vectors loaded */
+    const server *s = r->srv;
+    cJSON *meta = cJSON_AddObjectToObject(m, "meta");
+    cJSON_AddNumberToObject(meta, "n_vocab", heed_model_n_vocab(s->model));
+    cJSON_AddNumberToObject(meta, "n_ctx", s->n_ctx);
+    cJSON_AddNumberToObject(meta, "n_embd", heed_model_n_embd(s->model));
+    cJSON_AddNumberToObject(meta, "n_layer", heed_model_n_layer(s->model));
+    cJSON_AddNumberToObject(meta, "n_head", heed_model_n_head(s->model));
+    cJSON *cv = cJSON_AddArrayToObject(meta, "control_vectors");
+    for (int i = 0; i < s->n_cvecs; i++) {
+        cJSON *v = cJSON_CreateObject();
+        cJSON_AddStringToObject(v, "name", s->cvecs[i].name);
+        char scale[32]; /* the float as it was written, not its binary expansion */
+        snprintf(scale, sizeof scale, "%g", (double)s->cvecs[i].scale);
+        cJSON_AddNumberToObject(v, "scale", strtod(scale, NULL));
+        cJSON_AddItemToArray(cv, v);
+    }
     cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "data"), m);
     reply_json(out, 200, o);
 }

@@ -43,8 +43,26 @@ serve_slot *serve_slot_take(server *s, double deadline)
     return got;
 }
 
+heed_status serve_slot_intervene(serve_slot *slot, const serve_interventions *iv)
+{
+    heed_context_set_edits(slot->ctx, NULL);
+    heed_context_set_steering(slot->ctx, NULL, 0, 0);
+    heed_edits_clear(slot->edits);
+    heed_status st = HEED_OK;
+    if (iv && iv->steering)
+        st = heed_context_set_steering(slot->ctx, iv->steering, iv->steer_first, iv->steer_last);
+    for (int i = 0; iv && !st && i < iv->n_heads; i++)
+        st = heed_edits_ablate_head(slot->edits, iv->heads[i][0], iv->heads[i][1], NULL);
+    if (!st && iv && iv->n_heads)
+        st = heed_context_set_edits(slot->ctx, slot->edits);
+    if (st)
+        serve_slot_intervene(slot, NULL);
+    return st;
+}
+
 void serve_slot_give(server *s, serve_slot *slot)
 {
+    serve_slot_intervene(slot, NULL);
     pthread_mutex_lock(&s->mu);
     slot->busy = false;
     pthread_cond_signal(&s->freed);

@@ -2,11 +2,14 @@
 // no errors, streams a greedy reply from the default model (the text `heed
 // run --temp 0` gives), and clicking a generated token shows its step's
 // next-token table and what it attended to: every layer × head heatmap of
-// the attention page in the frame, focused on that token.
+// the attention page in the frame, focused on that token. Then head
+// ablation: clicking head 3.1 in the layer × head grid generates the prompt
+// again with "ablate_heads": ["3.1"] (the text the API gives for it), and
+// clicking it again brings the plain text back.
 //
 //   node serve.mjs BASE_URL EXPECTED_TEXT OUT_DIR
 //
-// Writes OUT_DIR/serve.png; exits 1 naming each failed check.
+// Writes OUT_DIR/serve.png and serve-ablate.png; exits 1 naming each failed check.
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -24,6 +27,8 @@ try {
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`console ${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  const completions = [];   // the bodies the page posted to /v1/completions
+  page.on('request', (r) => { if (r.url().endsWith('/v1/completions')) completions.push(JSON.parse(r.postData())); });
   await page.goto(`${base}/`);
   await page.waitForFunction(() => document.getElementById('model').textContent.length > 0);
   check(await page.textContent('#model') === 'default.gguf', 'the page names the model');
@@ -63,6 +68,35 @@ try {
     check(info.tokens >= 11 && info.focus === `q${info.tokens - 1}`,
           `the clicked token is the query in focus (${info.focus} of ${info.tokens})`);
   }
+
+  // head ablation: the grid, a click, the same prompt again without the head
+  const prompt = await page.inputValue('#prompt');
+  const api = await fetch(`${base}/v1/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ prompt, max_tokens: 12, temperature: 0, ablate_heads: ['3.1'] }) });
+  const ablatedText = (await api.json()).choices[0].text;
+  check(ablatedText !== expected, `ablating head 3.1 changes the API's text (${JSON.stringify(ablatedText)})`);
+  check(await page.isVisible('#ablate'), 'the ablation grid is shown');
+  check(await page.$$eval('#heads button', (b) => b.length) === 48, 'a button per layer × head');
+  const regenerated = async (runs) => {
+    await page.waitForFunction((n) => document.body.dataset.runs === String(n) && document.body.dataset.done === '1',
+      runs, { timeout: 30000 });
+    return (await page.$$eval('#out .tok', (t) => t.map((x) => x.textContent))).join('');
+  };
+  await page.fill('#prompt', 'a prompt typed but not generated');
+  await page.click('#heads button[data-head="3.1"]');
+  const withAblation = await regenerated(2);
+  const sent = completions[completions.length - 1];
+  check(completions.length === 2 && sent.prompt === prompt && JSON.stringify(sent.ablate_heads) === '["3.1"]',
+        `the last prompt was sent again with ablate_heads ["3.1"] (${JSON.stringify(sent)})`);
+  check(withAblation === ablatedText, `the output is the ablated text: ${JSON.stringify(withAblation)}`);
+  check(await page.getAttribute('#heads button[data-head="3.1"]', 'aria-pressed') === 'true', 'the head shows as ablated');
+  check(/without head 3\.1/.test(await page.textContent('#status')), 'the status names the ablated head');
+  check(await page.textContent('#ablated') === 'ablated: 3.1', 'the ablated heads are listed');
+  await page.screenshot({ path: join(outDir, 'serve-ablate.png'), fullPage: true });
+  await page.click('#heads button[data-head="3.1"]');
+  const plainAgain = await regenerated(3);
+  check(completions.length === 3 && !('ablate_heads' in completions[2]), 'toggled off: no ablate_heads');
+  check(plainAgain === expected, `toggled off: the plain text again (${JSON.stringify(plainAgain)})`);
   check(errors.length === 0, `no console or page errors: ${errors.join('; ')}`);
   await page.screenshot({ path: join(outDir, 'serve.png'), fullPage: true });
 } finally {

@@ -1,8 +1,10 @@
 #!/bin/sh
 # run.sh — heed serve's integration test: starts `heed serve` on the default
 # model on a free loopback port and drives it with the official openai
-# client (pinned in package-lock.json; serve.mjs says what is checked).
-# The server must then stop cleanly on SIGINT (under ASan: without leaks).
+# client (pinned in package-lock.json; serve.mjs says what is checked),
+# with a second server for control vectors (and a third, an encoder, for
+# embeddings when the fixtures are there). The servers must then stop
+# cleanly on SIGINT (under ASan: without leaks).
 #
 #   sh tests/serve/run.sh [HEED_CLI]      (default build/heed)
 set -e
@@ -41,21 +43,45 @@ if [ -f "$bert" ]; then
     export HEED_EMBED_EXPECTED
     trap 'kill $pid $bpid 2>/dev/null || true; rm -f "$log" "$blog"' EXIT
 fi
+# control vectors: a third server started with two, which apply to every
+# request that names none (as llama-server's do); the texts requests must
+# give are heed run's with the same files and scales
+data=$repo/tests/data
+cprompt="And God said"
+run_cv() {
+    _t=$("$heed" run "$model" -p "$cprompt" -n 24 --temp 0 "$@" 2>/dev/null)
+    printf '%s' "${_t#"$cprompt"}"
+}
+HEED_CV_PLAIN=$(run_cv)
+HEED_CV_DEFAULT=$(run_cv --control-vector-scaled "$data/cvec-a.gguf" 0.8 --control-vector "$data/cvec-b.gguf")
+HEED_CV_A=$(run_cv --control-vector-scaled "$data/cvec-a.gguf" 1.5)
+HEED_CV_A_RANGE=$(run_cv --control-vector-scaled "$data/cvec-a.gguf" 1.5 --control-vector-layer-range 2 4)
+export HEED_CV_PLAIN HEED_CV_DEFAULT HEED_CV_A HEED_CV_A_RANGE
+clog=$(mktemp)
+serve_start "$clog" "$heed" serve "$model" --control-vector-scaled "$data/cvec-a.gguf" 0.8 \
+    --control-vector "$data/cvec-b.gguf"
+cpid=$serve_pid
+export HEED_CV_URL="http://127.0.0.1:$serve_port"
+trap 'kill $pid $cpid $bpid 2>/dev/null || true; rm -f "$log" "$clog" ${blog:-}' EXIT
+
 if ! node "$here/serve.mjs" "http://127.0.0.1:$port" "$key" "$expected"; then
     echo "serve test: server log:" >&2
     tail -n 20 "$log" >&2
+    echo "serve test: the control-vector server's log:" >&2
+    tail -n 20 "$clog" >&2
     exit 1
 fi
-kill -INT $pid $bpid
+kill -INT $pid $cpid $bpid
 status=0
 wait $pid || status=$?
+wait $cpid || status=$?
 [ -z "$bpid" ] || wait $bpid || status=$?
 trap - EXIT
 if [ $status -ne 0 ]; then
-    tail -n 40 "$log" >&2
-    rm -f "$log"
-    echo "serve test: the server exited with status $status after SIGINT" >&2
+    tail -n 40 "$log" "$clog" >&2
+    rm -f "$log" "$clog" ${blog:-}
+    echo "serve test: a server exited with status $status after SIGINT" >&2
     exit 1
 fi
-echo "serve test: $(grep -c '^[A-Z]* /' "$log") requests logged, clean exit"
-rm -f "$log" ${blog:-}
+echo "serve test: $(cat "$log" "$clog" | grep -c '^[A-Z]* /') requests logged, clean exit"
+rm -f "$log" "$clog" ${blog:-}

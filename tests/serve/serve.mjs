@@ -1,12 +1,16 @@
 // serve.mjs — heed serve, driven by the official openai client: completions
 // and chat (whole and streamed), logprobs, stop strings, errors, the API
-// key, a full queue, a client leaving mid-stream, and malformed requests.
+// key, head ablation and control vectors per request, a full queue, a
+// client leaving mid-stream, and malformed requests.
 //
 //   node serve.mjs BASE_URL API_KEY EXPECTED_GREEDY_TEXT
 //
 // The server runs models/default.gguf with --chat-template chatml,
 // --slots 1 --queue 1 and the key; EXPECTED_GREEDY_TEXT is what
-// `heed run -p "In the beginning" -n 12 --temp 0` printed.
+// `heed run -p "In the beginning" -n 12 --temp 0` printed. With
+// HEED_CV_URL, a second server started with --control-vector-scaled
+// cvec-a.gguf 0.8 --control-vector cvec-b.gguf, and HEED_CV_* the texts
+// heed run gives with those files (run.sh).
 import OpenAI from "openai";
 import assert from "node:assert/strict";
 
@@ -148,6 +152,9 @@ await check("errors are OpenAI error objects", async () => {
     400, /messages/);
   const wrong = new OpenAI({ baseURL: `${base}/v1`, apiKey: "not-the-key", maxRetries: 0 });
   await expectError(wrong.models.list(), 401, /API key/);
+  const so = await post("/v1/completions", { ...greedy, stream_options: [1, "a"] });
+  assert.equal(so.status, 400, "stream_options not an object");
+  assert.match((await so.json()).error.message, /'stream_options' must be an object/);
   const r = await post("/v1/completions", "{not json");
   assert.equal(r.status, 400);
   assert.match((await r.json()).error.message, /JSON/);
@@ -185,6 +192,93 @@ await check("/v1/attention: heed attend's JSON; 'it' looks at 'light' in layer 4
   const e = await post("/v1/embeddings", { input: "x" });
   assert.equal(e.status, 400, "a decoder has no /v1/embeddings");
 });
+
+await check("ablate_heads: a zeroed head changes the greedy text for that request only", async () => {
+  // head 1 of layer 3 turns "of his power, ..." into "of his kingdom, ..."
+  const plain = (r) => r.choices[0].text;
+  const ablated = plain(await client.completions.create({ ...greedy, ablate_heads: ["3.1"] }));
+  assert.notEqual(ablated, expected);
+  assert.equal(plain(await client.completions.create({ ...greedy, ablate_heads: [[3, 1]] })), ablated,
+    "[LAYER, HEAD] is \"LAYER.HEAD\"");
+  assert.equal(plain(await client.completions.create({ ...greedy, ablate_heads: [] })), expected,
+    "an empty list changes nothing");
+  assert.equal(plain(await client.completions.create(greedy)), expected, "the next request is plain");
+  const stream = await client.completions.create({ ...greedy, ablate_heads: ["3.1"], stream: true });
+  let text = "";
+  for await (const chunk of stream) text += chunk.choices[0].text;
+  assert.equal(text, ablated, "streamed as whole");
+  assert.equal(plain(await client.completions.create(greedy)), expected, "plain after a stream");
+  const two = plain(await client.completions.create({ ...greedy, ablate_heads: ["3.1", "0.0"] }));
+  assert.notEqual(two, ablated, "two heads, not one");
+  const chat = await client.chat.completions.create({ model: "default", messages, max_tokens: 8,
+    temperature: 0, ablate_heads: ["3.1"] });
+  assert.ok(chat.choices[0].message.content.length > 0);
+  // attention: layers before the head are as they were; the later ones see its absence
+  const attn = async (extra) => (await (await post("/v1/attention", { prompt: "In the beginning God", ...extra })).json());
+  const [a0, a1] = [await attn({}), await attn({ ablate_heads: ["3.1"] })];
+  assert.deepEqual(a1.layers.slice(0, 4), a0.layers.slice(0, 4));
+  assert.notDeepEqual(a1.layers[4], a0.layers[4]);
+  assert.deepEqual(await attn({}), a0, "and then plain again");
+});
+
+await check("bad heads and unknown control vectors are 400s naming the field and value", async () => {
+  const expectError = async (extra, pattern) => {
+    const r = await post("/v1/completions", { ...greedy, ...extra });
+    assert.equal(r.status, 400);
+    const e = (await r.json()).error;
+    assert.equal(e.type, "invalid_request_error");
+    assert.match(e.message, pattern);
+  };
+  await expectError({ ablate_heads: ["6.0"] }, /'ablate_heads' has "6\.0", which is out of range: the model has layers 0 to 5, each of heads 0 to 7/);
+  await expectError({ ablate_heads: [[0, 8]] }, /'ablate_heads' has \[0,8\], which is out of range/);
+  await expectError({ ablate_heads: [[-1, 0]] }, /'ablate_heads' has \[-1,0\], which is out of range/);
+  await expectError({ ablate_heads: ["3"] }, /'ablate_heads' has "3", which is not a head/);
+  await expectError({ ablate_heads: ["3.1x"] }, /'ablate_heads' has "3\.1x", which is not a head/);
+  await expectError({ ablate_heads: [[3, 1.5]] }, /'ablate_heads' has \[3,1\.5\], which is not a head/);
+  await expectError({ ablate_heads: "3.1" }, /'ablate_heads' must be an array/);
+  await expectError({ control_vectors: [{ name: "happy", scale: 1 }] },
+    /'control_vectors' names 'happy', but the server loaded none/);
+  await expectError({ control_vectors: "happy" }, /'control_vectors' must be an array/);
+  await expectError({ control_vector_layer_range: [4, 2] }, /'control_vector_layer_range' is \[4,2\]/);
+  assert.equal((await client.completions.create(greedy)).choices[0].text, expected);
+});
+
+if (process.env.HEED_CV_URL) {
+  await check("control vectors by name equal heed run --control-vector(-scaled)'s text", async () => {
+    const cv = new OpenAI({ baseURL: `${process.env.HEED_CV_URL}/v1`, apiKey: "x", maxRetries: 0 });
+    const { HEED_CV_PLAIN: plain, HEED_CV_DEFAULT: dflt, HEED_CV_A: a, HEED_CV_A_RANGE: aRange } = process.env;
+    assert.notEqual(a, plain);
+    assert.notEqual(aRange, a);
+    const req = { model: "default", prompt: "And God said", max_tokens: 24, temperature: 0 };
+    const text = async (extra) => (await cv.completions.create({ ...req, ...extra })).choices[0].text;
+    const models = await cv.models.list();
+    assert.deepEqual(models.data[0].meta.control_vectors,
+      [{ name: "cvec-a", scale: 0.8 }, { name: "cvec-b", scale: 1 }]);
+    // naming none: the start-up vectors at their start-up scales, as llama-server
+    assert.equal(await text({}), dflt);
+    assert.equal(await text({ control_vectors: [] }), plain, "[] turns them off");
+    assert.equal(await text({ control_vectors: [{ name: "cvec-a", scale: 1.5 }] }), a);
+    assert.equal(await text({ control_vectors: [] }), plain, "the slot is plain again");
+    assert.equal(await text({ control_vectors: [{ name: "cvec-a", scale: 0.8 }, { name: "cvec-b" }] }), dflt,
+      "scale defaults to 1, and the sum is heed run's");
+    assert.equal(await text({ control_vectors: [{ name: "cvec-a", scale: 0 }] }), plain, "scale 0 is none");
+    assert.equal(await text({ control_vectors: [{ name: "cvec-a", scale: 1.5 }],
+      control_vector_layer_range: [2, 4] }), aRange);
+    const stream = await cv.completions.create({ ...req, stream: true,
+      control_vectors: [{ name: "cvec-a", scale: 1.5 }] });
+    let streamed = "";
+    for await (const chunk of stream) streamed += chunk.choices[0].text;
+    assert.equal(streamed, a);
+    assert.equal(await text({}), dflt);
+    const r = await fetch(`${process.env.HEED_CV_URL}/v1/completions`, { method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ...req, control_vectors: [{ name: "cvec-c", scale: 1 }] }) });
+    assert.equal(r.status, 400);
+    const e = (await r.json()).error;
+    assert.equal(e.code, "unknown_control_vector");
+    assert.match(e.message, /'control_vectors' names 'cvec-c', which is not loaded \(loaded: cvec-a, cvec-b\)/);
+  });
+}
 
 if (process.env.HEED_EMBED_URL) {
   await check("embeddings from an encoder equal heed embed's", async () => {
@@ -239,7 +333,8 @@ await check("300 malformed requests: every answer is HTTP with a JSON error, and
     "/v1/attention", "/v1/embeddings", "/x"];
   const values = [null, true, -1, 1e308, "", "é\u0000", [], {}, [1, "a"], { a: [] }, 3.5, "<|endoftext|>"];
   const fields = ["prompt", "messages", "max_tokens", "temperature", "top_p", "stop", "stream", "input",
-    "logprobs", "top_logprobs", "seed", "tokens", "content", "stream_options", "n", "model"];
+    "logprobs", "top_logprobs", "seed", "tokens", "content", "stream_options", "n", "model",
+    "ablate_heads", "control_vectors", "control_vector_layer_range"];
   for (let i = 0; i < 300; i++) {
     let body;
     switch (rnd(3)) {
