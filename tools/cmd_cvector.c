@@ -196,8 +196,11 @@ int cmd_cvector(int argc, char **argv)
         p.method = HEED_CONTROL_VECTOR_PCA;
     else if (!strcmp(method, "mean"))
         p.method = HEED_CONTROL_VECTOR_MEAN;
-    else
-        return cli_usage_error("cvector", USAGE_CVECTOR, "--method is pca or mean");
+    else {
+        char msg[160];
+        snprintf(msg, sizeof msg, "--method wants pca or mean, not '%.100s'", method);
+        return cli_usage_error("cvector", USAGE_CVECTOR, msg);
+    }
     p.pca_iterations = (int)iters;
 
     heed_model *m = NULL;

@@ -16,11 +16,12 @@
  *   - pca: the top eigenvector of Σ row rowᵀ (not centred) by power
  *     iteration from a random positive unit vector, stopping once it moves
  *     by less than the tolerance. llama.cpp's start vector is seeded by the
- *     clock and the sign it ends with is left as it falls (its TODO), and
- *     its graph lets the distance's scalar overwrite element 0 of the
- *     vector it returns; heed seeds the start vector, turns the result to
- *     agree with the mean (so a positive scale steers towards the positive
- *     prompts) and returns it whole, unit length.
+ *     clock and the sign it ends with is left as it falls (its TODO); and
+ *     what it returns is not always sound (every eighth element 0, some
+ *     layers far from the principal direction: see the README). heed seeds
+ *     the start vector, turns the result to agree with the mean (so a
+ *     positive scale steers towards the positive prompts) and returns it
+ *     whole, unit length.
  * The power iteration multiplies by the rows twice (u = R v, then Rᵀ u) in
  * double rather than forming the n_embd² matrix; each layer is one
  * thread's job, so the result does not depend on the thread count.
