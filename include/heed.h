@@ -1029,6 +1029,64 @@ HEED_API heed_status heed_context_set_steering(heed_context *c, const float *vec
  */
 HEED_API heed_status heed_control_vector_add(const char *path, float scale, int n_embd,
                                              int n_layer, float *sum);
+/*
+ * Writes such a file as llama.cpp's cvector-generator does, atomically:
+ * GGUF v3, general.architecture "controlvector", controlvector.model_hint
+ * (model_hint, the model's general.architecture; NULL: no key),
+ * controlvector.layer_count (int32: the directions written) and one f32
+ * "direction.K" of n_embd for each K in layer_start..layer_end (1 <=
+ * layer_start <= layer_end), row K of directions [layer_end + 1][n_embd].
+ */
+HEED_API heed_status heed_control_vector_write(const char *path, const float *directions,
+                                               int n_embd, int layer_start, int layer_end,
+                                               const char *model_hint);
+
+/* How heed_control_vector_compute reduces a layer's difference rows to one
+ * direction. */
+typedef enum heed_control_vector_method {
+    HEED_CONTROL_VECTOR_PCA = 0,  /* their first principal direction (llama.cpp's default) */
+    HEED_CONTROL_VECTOR_MEAN = 1, /* their mean                                  */
+} heed_control_vector_method;
+
+typedef struct heed_control_vector_params {
+    heed_control_vector_method method;
+    int layer_start, layer_end; /* the directions K computed (1 <= start <=
+                                   end <= n_layer - 1); 0, 0: all of them    */
+    int pca_iterations;         /* power iterations at most (1000)            */
+    double pca_tolerance;       /* stop once the unit vector moves less (1e-7) */
+    uint64_t seed;              /* of the power iteration's start vector      */
+    void (*progress)(void *user, int done, int total); /* after each pair, or NULL */
+    void *user;
+} heed_control_vector_params;
+
+/* PCA, every direction, 1000 iterations, tolerance 1e-7, seed
+ * HEED_SAMPLER_DEFAULT_SEED, no progress. */
+HEED_API heed_control_vector_params heed_control_vector_default_params(void);
+
+/*
+ * Control-vector directions from n_pairs pairs of prompts, as llama.cpp's
+ * cvector-generator computes them. Pair i is pos[i][0..n_pos[i]) and
+ * neg[i][0..n_neg[i]) (token ids, each at least one); the shorter is
+ * padded with pad to the longer's length and each is run from an empty
+ * cache on c (its n_ctx must hold the longest; steering and hooks set on c
+ * apply). At every position the difference positive − negative of the
+ * residual stream out of block K − 1 is a row of direction K (K = 1 ..
+ * n_layer − 1: direction K, which llama.cpp adds at the output of block
+ * K, comes from block K − 1's output, as llama.cpp's does); rows that are
+ * zero (|x| <= 1e-6 everywhere: a prefix the two prompts share) are
+ * dropped. MEAN: direction K is the rows' mean; PCA: the top eigenvector
+ * of Σ row rowᵀ (uncentred), by power iteration from a seeded positive
+ * start vector, its sign turned to agree with the mean. Each is unit
+ * length, written to row K of directions [n_layer][n_embd] (the other rows
+ * untouched); the reduction does not depend on c's thread count. Resets
+ * c (a residual tap set on it is kept). HEED_ERR_ARG names a pair, or a
+ * direction left with no rows (every pair's prompts the same).
+ */
+HEED_API heed_status heed_control_vector_compute(heed_context *c, const int32_t *const *pos,
+                                                 const int *n_pos, const int32_t *const *neg,
+                                                 const int *n_neg, int n_pairs, int32_t pad,
+                                                 const heed_control_vector_params *p,
+                                                 float *directions);
 
 /*
  * Direct logit attribution: token's logit at the last of n positions (its

@@ -53,6 +53,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--max-body BYTES] [--timeout S] [-t THREADS] [--control-vector FILE] " \
     "[--control-vector-scaled FILE SCALE] [--control-vector-layer-range START END] " USAGE_CACHE
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
+#define USAGE_CVECTOR "heed cvector MODEL --positive FILE --negative FILE -o OUT.gguf " \
+    "[--method pca|mean] [--layers A:B] [--pca-iter N] [--seed S] [-t THREADS] " USAGE_CACHE
 
 /* Parses "1,2,3" into a malloc'd array (*n entries); on a malformed list
  * prints why and returns NULL. */
@@ -124,5 +126,6 @@ int cmd_attribute(int argc, char **argv);
 int cmd_ablate(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
+int cmd_cvector(int argc, char **argv);
 
 #endif

@@ -42,6 +42,9 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, USAGE_TOKENIZE,
      "token ids and pieces of a text; --inp FILE.inp prints llama.cpp's .out lines"},
     {"detokenize", cmd_detokenize, USAGE_DETOKENIZE, "the text of token ids"},
+    {"cvector", cmd_cvector, USAGE_CVECTOR,
+     "a control vector (steering directions) from pairs of positive and negative prompts, as "
+     "llama-cvector-generator makes one, for run --control-vector"},
     {"quantize", cmd_quantize, USAGE_QUANTIZE,
      "convert a model's matrices to TYPE (f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 "
      "q2_K q3_K q4_K q5_K q6_K iq4_nl iq4_xs)"},

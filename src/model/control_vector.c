@@ -6,6 +6,7 @@
  * reads it, summed in its order (a file's tensors scaled into the file's
  * sum, then the files' sums added), so the same files give its tokens.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,5 +53,35 @@ heed_status heed_control_vector_add(const char *path, float scale, int n_embd, i
         sum[i] += file_sum[i];
     free(file_sum);
     heed_gguf_close(g);
+    return st;
+}
+
+heed_status heed_control_vector_write(const char *path, const float *directions, int n_embd,
+                                      int layer_start, int layer_end, const char *model_hint)
+{
+    if (!path || !directions || n_embd <= 0 || layer_start < 1 || layer_end < layer_start)
+        return heed_fail(HEED_ERR_ARG, "heed_control_vector_write: want a path, directions, "
+                         "n_embd > 0 and 1 <= layer_start <= layer_end (got n_embd %d, "
+                         "layers %d..%d)", n_embd, layer_start, layer_end);
+    heed_gguf_writer *w;
+    heed_status st = heed_gguf_writer_new(&w);
+    if (st)
+        return st;
+    /* the keys and tensors in cvector-generator's order */
+    st = heed_gguf_writer_set_str(w, "general.architecture", "controlvector");
+    if (!st && model_hint)
+        st = heed_gguf_writer_set_str(w, "controlvector.model_hint", model_hint);
+    if (!st)
+        st = heed_gguf_writer_set_i32(w, "controlvector.layer_count", layer_end - layer_start + 1);
+    const int64_t ne[1] = {n_embd};
+    for (int k = layer_start; !st && k <= layer_end; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "direction.%d", k);
+        st = heed_gguf_writer_add_tensor(w, name, HEED_TYPE_F32, 1, ne,
+                                         directions + (size_t)k * (size_t)n_embd);
+    }
+    if (!st)
+        st = heed_gguf_writer_write(w, path);
+    heed_gguf_writer_free(w);
     return st;
 }

@@ -12,6 +12,9 @@ are llama.cpp c392e50's, e.g.
 
     llama-cli -m models/default.gguf -p "And God said" -n 24 --temp 0 -no-cnv \\
         --no-warmup -t 2 --control-vector-scaled cvec-a.gguf 0.8 --control-vector cvec-b.gguf
+
+(cvec-joy-*.gguf are made from cvec-joy.txt and cvec-sorrow.txt by heed cvector
+and llama-cvector-generator instead: see tests/test_cvector.c.)
 """
 import struct
 import sys
