@@ -8,7 +8,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "cli_error.h"
 
 enum { LABEL = 150, BAR = 18, HALF = 220, CELL = 34, TITLE = 34 };
 
@@ -38,27 +37,14 @@ static void put_text(FILE *f, double x, double y, const char *anchor, const char
     fputs("</text>\n", f);
 }
 
-static FILE *open_svg(const char *path, double width, double height, const char *title)
+static void begin_svg(FILE *f, double width, double height, const char *title)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return NULL;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
             "font-family=\"sans-serif\" font-size=\"12\">\n"
             "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n", width, height);
     fputs("<text x=\"10\" y=\"22\" font-size=\"14\">", f);
     svg_escaped(f, title, strlen(title));
     fputs("</text>\n", f);
-    return f;
-}
-
-static heed_status close_svg(FILE *f, const char *path)
-{
-    fputs("</svg>\n", f);
-    const bool bad = ferror(f);
-    if (fclose(f) || bad)
-        return cli_set_error(HEED_ERR_IO, "%s: cannot write the SVG", path);
-    return HEED_OK;
 }
 
 /* White at 0 to blue at +1 and red at -1. */
@@ -72,16 +58,14 @@ static void diverging(double t, int rgb[3])
         rgb[i] = (int)(255 + (end[i] - 255) * a + 0.5);
 }
 
-heed_status chart_svg_bars(const char *path, const char *title, const char *const *labels,
-                           const double *values, int n)
+void chart_svg_bars(FILE *f, const char *title, const char *const *labels, const double *values,
+                    int n)
 {
     double top = 0;
     for (int i = 0; i < n; i++)
         top = fmax(top, fabs(values[i]));
     const double zero = LABEL + HALF, scale = top > 0 ? HALF / top : 0;
-    FILE *f = open_svg(path, LABEL + 2 * HALF + 80, TITLE + BAR * (n + 1), title);
-    if (!f)
-        return cli_set_error(HEED_ERR_IO, "%s: cannot open for writing", path);
+    begin_svg(f, LABEL + 2 * HALF + 80, TITLE + BAR * (n + 1), title);
     for (int i = 0; i < n; i++) {
         const double y = TITLE + i * BAR, w = fabs(values[i]) * scale;
         int rgb[3];
@@ -98,17 +82,14 @@ heed_status chart_svg_bars(const char *path, const char *title, const char *cons
     }
     fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#444\"/>\n", zero,
             TITLE, zero, TITLE + BAR * n);
-    return close_svg(f, path);
+    fputs("</svg>\n", f);
 }
 
-heed_status chart_svg_heatmap(const char *path, const char *title,
-                              const char *const *row_labels, int rows,
-                              const char *const *col_labels, int cols, const double *values)
+void chart_svg_heatmap(FILE *f, const char *title, const char *const *row_labels, int rows,
+                       const char *const *col_labels, int cols, const double *values)
 {
     const double x0 = 80, width = x0 + CELL * cols + 20, height = TITLE + CELL * rows + LABEL;
-    FILE *f = open_svg(path, width, height, title);
-    if (!f)
-        return cli_set_error(HEED_ERR_IO, "%s: cannot open for writing", path);
+    begin_svg(f, width, height, title);
     for (int r = 0; r < rows; r++) {
         const double y = TITLE + r * CELL;
         put_text(f, x0 - 6, y + CELL / 2.0 + 4, "end", row_labels[r]);
@@ -132,5 +113,5 @@ heed_status chart_svg_heatmap(const char *path, const char *title,
         svg_escaped(f, col_labels[k], strlen(col_labels[k]));
         fputs("</text>\n", f);
     }
-    return close_svg(f, path);
+    fputs("</svg>\n", f);
 }

@@ -205,6 +205,14 @@ size_t cli_piece_utf8(const heed_vocab *v, int32_t id, char *buf, size_t size)
     return n;
 }
 
+heed_status cli_close(FILE *f, const char *path)
+{
+    const bool bad = ferror(f);
+    if (fclose(f) || bad)
+        return cli_set_error(HEED_ERR_IO, "%s: cannot write it (disk full?)", path);
+    return HEED_OK;
+}
+
 heed_status cli_fits(const heed_context *c, int n)
 {
     const int room = heed_context_n_ctx(c) - heed_context_n_past(c);

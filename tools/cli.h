@@ -3,6 +3,7 @@
 #define HEED_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "heed.h"
 
@@ -38,6 +39,9 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[-k 20] [--json FILE] [--svg FILE] [-t THREADS]"
 #define USAGE_ABLATE "heed ablate MODEL (-p TEXT | --ids 1,2,3) --heads L.H,... " \
     "[--mean-over FILE] [-k 10] [-t THREADS]"
+#define USAGE_PATCH "heed patch MODEL --clean TEXT --corrupt TEXT --answer TOKEN [--foil TOKEN] " \
+    "[--what resid|resid_pre|resid_mid|attn|mlp|heads] [--json FILE] [--svg FILE] " \
+    "[--html FILE] [-t THREADS]"
 #define USAGE_EXPERTS "heed experts MODEL (-p TEXT | --ids 1,2,3) [--layer L] [--json F]"
 #define USAGE_HEADS "heed heads MODEL [-p TEXT] [--sort entropy|prev|sink|self|induction]"
 #define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [-d DEPTH] " USAGE_CACHE \
@@ -93,6 +97,8 @@ heed_status cli_token(const heed_vocab *v, const char *opt, const char *text, in
 /* Token id's piece as valid UTF-8, NUL-terminated, into buf (cut to fit;
  * "#ID" without a vocabulary). Returns its length. */
 size_t cli_piece_utf8(const heed_vocab *v, int32_t id, char *buf, size_t size);
+/* Closes f, written to path: an error naming path if any write failed. */
+heed_status cli_close(FILE *f, const char *path);
 /* HEED_OK when n more tokens fit in c's cache, else an error that names
  * the -c option, which sizes it. */
 heed_status cli_fits(const heed_context *c, int n);
@@ -124,6 +130,7 @@ int cmd_heads(int argc, char **argv);
 int cmd_experts(int argc, char **argv);
 int cmd_attribute(int argc, char **argv);
 int cmd_ablate(int argc, char **argv);
+int cmd_patch(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_cvector(int argc, char **argv);

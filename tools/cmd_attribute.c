@@ -99,10 +99,8 @@ static heed_status write_json(const char *path, const heed_attribution *a, const
         fputc(']', f);
     }
     fputs("]}\n", f);
-    const bool bad = ferror(f);
-    if ((fclose(f) || bad) && !st)
-        st = cli_set_error(HEED_ERR_IO, "%s: cannot write the JSON", path);
-    return st;
+    const heed_status closed = cli_close(f, path);
+    return st ? st : closed;
 }
 
 static heed_status write_svg(const char *path, const part *p, int k, const heed_vocab *v,
@@ -125,7 +123,12 @@ static heed_status write_svg(const char *path, const part *p, int k, const heed_
         cli_piece(v, a->foil, foil, sizeof foil);
     snprintf(title, sizeof title, "direct logit attribution: %s%s%s (logit %.3f)", target,
              a->foil >= 0 ? " minus " : "", a->foil >= 0 ? foil : "", a->logit);
-    heed_status st = chart_svg_bars(path, title, labels, values, k);
+    FILE *f = fopen(path, "w");
+    heed_status st = f ? HEED_OK : cli_set_error(HEED_ERR_IO, "%s: cannot open for writing", path);
+    if (f) {
+        chart_svg_bars(f, title, labels, values, k);
+        st = cli_close(f, path);
+    }
     free(labels);
     free(values);
     return st;

@@ -33,6 +33,9 @@ static const command commands[] = {
     {"ablate", cmd_ablate, USAGE_ABLATE,
      "the next-token table with heads' outputs zeroed (or their mean), beside the table "
      "without, and the KL divergence"},
+    {"patch", cmd_patch, USAGE_PATCH,
+     "activation patching: how much of the clean answer each layer and position (or head) "
+     "of the clean run restores in the corrupt one"},
     {"embed", cmd_embed, USAGE_EMBED,
      "the embedding of a text, pooled as the model says and L2-normalised (-o: float32)"},
     {"similarity", cmd_similarity, USAGE_SIMILARITY,
