@@ -205,6 +205,62 @@ size_t cli_piece_utf8(const heed_vocab *v, int32_t id, char *buf, size_t size)
     return n;
 }
 
+int cli_cvec_option(const char *cmd, int argc, char **argv, int *i, cli_cvecs *cv)
+{
+    const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (!strcmp(a, "--control-vector-layer-range")) {
+        if (!cli_parse_int(cmd, a, v, -1, 1L << 20, &cv->first) ||
+            !cli_parse_int(cmd, a, *i + 2 < argc ? argv[*i + 2] : NULL, -1, 1L << 20, &cv->last))
+            return -1;
+        *i += 2;
+        return 1;
+    }
+    const bool scaled = !strcmp(a, "--control-vector-scaled");
+    if (!scaled && strcmp(a, "--control-vector"))
+        return 0;
+    if (!v) {
+        fprintf(stderr, "heed %s: %s wants a file\n", cmd, a);
+        return -1;
+    }
+    if (cv->n == CLI_MAX_CVECS) {
+        fprintf(stderr, "heed %s: at most %d control vectors\n", cmd, CLI_MAX_CVECS);
+        return -1;
+    }
+    double scale = 1.0;
+    if (scaled && !cli_parse_float(cmd, a, *i + 2 < argc ? argv[*i + 2] : NULL, -1e6, 1e6, &scale))
+        return -1;
+    cv->path[cv->n] = v;
+    cv->scale[cv->n++] = (float)scale;
+    *i += scaled ? 2 : 1;
+    return 1;
+}
+
+void cli_cvec_range(const cli_cvecs *cv, int n_layer, int *first, int *last)
+{
+    *first = cv->first > 0 ? (int)cv->first : 1;
+    *last = cv->last > 0 ? (int)cv->last : n_layer;
+}
+
+heed_status cli_cvec_apply(const cli_cvecs *cv, heed_context *c)
+{
+    if (!cv->n)
+        return HEED_OK;
+    const heed_model *m = heed_context_model(c);
+    const int L = heed_model_n_layer(m), E = heed_model_n_embd(m);
+    float *sum = calloc((size_t)L * (size_t)E, sizeof *sum);
+    if (!sum)
+        return cli_set_error(HEED_ERR_NOMEM, "out of memory");
+    heed_status st = HEED_OK;
+    for (int i = 0; i < cv->n && !st; i++)
+        st = heed_control_vector_add(cv->path[i], cv->scale[i], E, L, sum);
+    int first, last;
+    cli_cvec_range(cv, L, &first, &last);
+    if (!st)
+        st = heed_context_set_steering(c, sum, first, last);
+    free(sum);
+    return st;
+}
+
 heed_status cli_close(FILE *f, const char *path)
 {
     const bool bad = ferror(f);

@@ -21,8 +21,7 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--temp T] [--top-k K] " \
     "[--top-p P] [--min-p P] [--repeat-penalty R] [--repeat-last-n N] " \
     "[--frequency-penalty F] [--presence-penalty P] [--seed S] [--ignore-eos] [-t THREADS] " \
-    "[-c CTX] " USAGE_CACHE " [--lookup N] [--control-vector FILE] " \
-    "[--control-vector-scaled FILE SCALE] [--control-vector-layer-range START END] [--verbose]"
+    "[-c CTX] " USAGE_CACHE " [--lookup N] " USAGE_CVEC " [--verbose]"
 #define USAGE_LOGITS "heed logits MODEL --ids 1,2,3 -o FILE [-t THREADS] [-c CTX] " USAGE_CACHE
 #define USAGE_TOKENIZE "heed tokenize MODEL (TEXT | --inp FILE.inp) [--ids-only] [--special] " \
     "[--no-add-special]"
@@ -45,7 +44,7 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
 #define USAGE_EXPERTS "heed experts MODEL (-p TEXT | --ids 1,2,3) [--layer L] [--json F]"
 #define USAGE_HEADS "heed heads MODEL [-p TEXT] [--sort entropy|prev|sink|self|induction]"
 #define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [-d DEPTH] " USAGE_CACHE \
-    " [--capture] | heed bench --membw [-t THREADS]"
+    " [--capture] " USAGE_CVEC " | heed bench --membw [-t THREADS]"
 #define USAGE_SYNTH "heed synth --shape NAME --type TYPE -o FILE [--seed S] [-t THREADS]"
 #define USAGE_TRAIN "heed train CORPUS.txt -o OUT.gguf [--preset tiny|small|base] [--vocab N] " \
     "[--ctx N] [--embd N] [--layers N] [--heads N] [--ff N] [--steps N] [--batch B] [--accum A] " \
@@ -54,8 +53,7 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--seed S] [--type TYPE] [--name NAME] [-t THREADS] [--quiet]"
 #define USAGE_SERVE "heed serve MODEL [--host 127.0.0.1] [--port 8080] [--slots N] " \
     "[--api-key KEY] [-c CTX] [--chat-template NAME] [--queue N] [--max-tokens N] " \
-    "[--max-body BYTES] [--timeout S] [-t THREADS] [--control-vector FILE] " \
-    "[--control-vector-scaled FILE SCALE] [--control-vector-layer-range START END] " USAGE_CACHE
+    "[--max-body BYTES] [--timeout S] [-t THREADS] " USAGE_CVEC " " USAGE_CACHE
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
 #define USAGE_CVECTOR "heed cvector MODEL --positive FILE --negative FILE -o OUT.gguf " \
     "[--method pca|mean] [--layers A:B] [--pca-iter N] [--seed S] [-t THREADS] " USAGE_CACHE
@@ -76,6 +74,26 @@ bool cli_parse_float(const char *cmd, const char *opt, const char *text, double 
  * 1; returns 0 for any other argument, -1 (printed why) for a bad value. */
 int cli_cache_type(const char *cmd, int argc, char **argv, int *i, heed_context_params *p);
 #define USAGE_CACHE "[-ctk TYPE] [-ctv TYPE]"
+
+/* The control-vector options of heed run, serve and bench, as llama.cpp's:
+ * --control-vector FILE, --control-vector-scaled FILE SCALE (each
+ * repeatable) and --control-vector-layer-range START END. */
+enum { CLI_MAX_CVECS = 64 };
+typedef struct cli_cvecs {
+    const char *path[CLI_MAX_CVECS];
+    float scale[CLI_MAX_CVECS];
+    int n;
+    long first, last; /* 0: the default, blocks 1 .. n_layer */
+} cli_cvecs;
+/* When argv[*i] is one of them, takes it into cv, steps *i past its values
+ * and returns 1; 0 for any other argument; -1 (printed why) for a bad one. */
+int cli_cvec_option(const char *cmd, int argc, char **argv, int *i, cli_cvecs *cv);
+/* The blocks cv steers for a model of n_layer: [*first, *last]. */
+void cli_cvec_range(const cli_cvecs *cv, int n_layer, int *first, int *last);
+/* Sets the sum of cv's files, scaled, as c's steering (none: nothing). */
+heed_status cli_cvec_apply(const cli_cvecs *cv, heed_context *c);
+#define USAGE_CVEC "[--control-vector FILE] [--control-vector-scaled FILE SCALE] " \
+    "[--control-vector-layer-range START END]"
 
 /* Reads a whole file into a malloc'd buffer with a NUL after its *len
  * bytes; on failure prints why and returns NULL. */

@@ -105,9 +105,12 @@ int cmd_bench(int argc, char **argv)
     long p = 512, n = 128, threads = 0, reps = 5, depth = 0;
     bool membw_only = false, capture = false;
     heed_context_params cp = heed_context_default_params();
+    cli_cvecs cvecs = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        const int kv = cli_cache_type("bench", argc, argv, &i, &cp);
+        int kv = cli_cache_type("bench", argc, argv, &i, &cp);
+        if (!kv)
+            kv = cli_cvec_option("bench", argc, argv, &i, &cvecs);
         if (kv < 0)
             return EXIT_BAD_INPUT;
         if (kv)
@@ -158,6 +161,8 @@ int cmd_bench(int argc, char **argv)
                            heed_model_arch(m));
     if (!st)
         st = heed_context_new(m, &cp, &c);
+    if (!st)
+        st = cli_cvec_apply(&cvecs, c);
     if (!st) {
         ids = malloc(sizeof *ids * (size_t)cp.n_ctx);
         logits = malloc(sizeof *logits * (size_t)heed_model_n_vocab(m));

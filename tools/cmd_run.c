@@ -33,10 +33,7 @@ typedef struct run_options {
     long lookup; /* draft tokens per step from prompt lookup (0: off) */
     /* control vectors, as llama.cpp's options: files and scales, and the
      * blocks they steer (0: its defaults, 1 and n_layer) */
-    const char *cvec[8];
-    float cvec_scale[8];
-    int n_cvec;
-    long cvec_first, cvec_last;
+    cli_cvecs cvecs;
     heed_sampler_params sp;
     heed_context_params cp; /* the KV cache types; n_ctx and threads above */
 } run_options;
@@ -51,7 +48,7 @@ static int parse(int argc, char **argv, run_options *o)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long l;
         double d;
-        const int kv = cli_cache_type("run", argc, argv, &i, &o->cp);
+        int kv = cli_cache_type("run", argc, argv, &i, &o->cp);
         if (kv < 0)
             return EXIT_BAD_INPUT;
         if (kv)
@@ -74,25 +71,9 @@ static int parse(int argc, char **argv, run_options *o)
             o->verbose = true;
         else if (!strcmp(a, "--ignore-eos"))
             o->ignore_eos = true;
-        else if ((!strcmp(a, "--control-vector") || !strcmp(a, "--control-vector-scaled")) && v) {
-            const bool scaled = a[16] == '-';
-            if (o->n_cvec == 8)
-                return cli_usage_error("run", USAGE_RUN, "at most 8 control vectors");
-            o->cvec[o->n_cvec] = argv[++i];
-            o->cvec_scale[o->n_cvec] = 1.0f;
-            if (scaled) {
-                if (!cli_parse_float("run", a, i + 1 < argc ? argv[i + 1] : NULL, -1e6, 1e6, &d))
-                    return EXIT_BAD_INPUT;
-                o->cvec_scale[o->n_cvec] = (float)d;
-                i++;
-            }
-            o->n_cvec++;
-        } else if (!strcmp(a, "--control-vector-layer-range")) {
-            if (!cli_parse_int("run", a, v, -1, 1L << 20, &o->cvec_first) ||
-                !cli_parse_int("run", a, i + 2 < argc ? argv[i + 2] : NULL, -1, 1L << 20,
-                               &o->cvec_last))
+        else if ((kv = cli_cvec_option("run", argc, argv, &i, &o->cvecs)) != 0) {
+            if (kv < 0)
                 return EXIT_BAD_INPUT;
-            i += 2;
         }
         INT_OPT("-n", 0, 1L << 30, o->n_predict)
         INT_OPT("-t", 1, 1024, o->threads)
@@ -146,24 +127,6 @@ static heed_status load_vocab(const run_options *o, const heed_model *m, heed_vo
     return cli_model_vocab(m, o->model, v);
 }
 
-/* The control vectors' sum on c, over llama.cpp's default blocks 1 ..
- * n_layer unless a range is given. */
-static heed_status steer(const run_options *o, const heed_model *m, heed_context *c)
-{
-    const int L = heed_model_n_layer(m), E = heed_model_n_embd(m);
-    float *sum = calloc((size_t)L * (size_t)E, sizeof *sum);
-    if (!sum)
-        return cli_set_error(HEED_ERR_NOMEM, "out of memory");
-    heed_status st = HEED_OK;
-    for (int i = 0; i < o->n_cvec && !st; i++)
-        st = heed_control_vector_add(o->cvec[i], o->cvec_scale[i], E, L, sum);
-    if (!st)
-        st = heed_context_set_steering(c, sum, o->cvec_first > 0 ? (int)o->cvec_first : 1,
-                                       o->cvec_last > 0 ? (int)o->cvec_last : L);
-    free(sum);
-    return st;
-}
-
 int cmd_run(int argc, char **argv)
 {
     run_options o = {0};
@@ -196,8 +159,8 @@ int cmd_run(int argc, char **argv)
         st = cli_prompt("run", v, o.prompt, o.ids, true, &ids, &n_prompt);
     if (!st)
         st = heed_context_new(m, &cp, &c);
-    if (!st && o.n_cvec)
-        st = steer(&o, m, c);
+    if (!st)
+        st = cli_cvec_apply(&o.cvecs, c);
     if (!st) {
         t0 = cli_seconds();
         st = cli_fits(c, n_prompt); /* the CLI's message names -c */

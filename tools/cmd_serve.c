@@ -49,8 +49,6 @@ static int pick_template(server *s, const char *name)
     return EXIT_OK;
 }
 
-enum { MAX_CVECS = 64 };
-
 /* The control vectors of the command line, by name (the file's name
  * without its directory and extension), each read once at scale 1, and
  * their sum at the given scales: what requests that name none get, as
@@ -95,10 +93,8 @@ int cmd_serve(int argc, char **argv)
 {
     const char *model = NULL, *host = "127.0.0.1", *key = NULL, *tmpl = NULL;
     long port = 8080, slots = 1, n_ctx = 0, queue = 16, max_tokens = 1024, threads = 0;
-    long max_body = 1 << 20, timeout = 600, cvec_first = 0, cvec_last = 0;
-    const char *cvec[MAX_CVECS];
-    float cvec_scale[MAX_CVECS];
-    int n_cvec = 0;
+    long max_body = 1 << 20, timeout = 600;
+    cli_cvecs cvecs = {0};
     heed_context_params cp = heed_context_default_params();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -107,6 +103,7 @@ int cmd_serve(int argc, char **argv)
             return EXIT_BAD_INPUT;
         if (kv)
             continue;
+        int cv;
         struct { const char *name; long *dst, lo, hi; } ints[] = {
             {"--port", &port, 0, 65535}, {"--slots", &slots, 1, 256}, {"-c", &n_ctx, 0, 1 << 20},
             {"--queue", &queue, 0, 4096}, {"--max-tokens", &max_tokens, 1, 1 << 20},
@@ -129,25 +126,9 @@ int cmd_serve(int argc, char **argv)
             key = argv[++i];
         else if (!strcmp(a, "--chat-template") && v)
             tmpl = argv[++i];
-        else if ((!strcmp(a, "--control-vector") || !strcmp(a, "--control-vector-scaled")) && v) {
-            if (n_cvec == MAX_CVECS)
-                return cli_usage_error("serve", USAGE_SERVE, "at most 64 control vectors");
-            cvec[n_cvec] = argv[++i];
-            cvec_scale[n_cvec] = 1.0f;
-            if (a[16] == '-') {
-                double d;
-                if (!cli_parse_float("serve", a, i + 1 < argc ? argv[i + 1] : NULL, -1e6, 1e6, &d))
-                    return EXIT_BAD_INPUT;
-                cvec_scale[n_cvec] = (float)d;
-                i++;
-            }
-            n_cvec++;
-        } else if (!strcmp(a, "--control-vector-layer-range")) {
-            if (!cli_parse_int("serve", a, v, -1, 1L << 20, &cvec_first) ||
-                !cli_parse_int("serve", a, i + 2 < argc ? argv[i + 2] : NULL, -1, 1L << 20,
-                               &cvec_last))
+        else if ((cv = cli_cvec_option("serve", argc, argv, &i, &cvecs)) != 0) {
+            if (cv < 0)
                 return EXIT_BAD_INPUT;
-            i += 2;
         } else if (a[0] != '-' && !model)
             model = a;
         else
@@ -165,10 +146,9 @@ int cmd_serve(int argc, char **argv)
     snprintf(s.model_id, sizeof s.model_id, "%s", base ? base + 1 : model);
     int rc = pick_template(&s, tmpl);
     if (!rc)
-        rc = load_cvecs(&s, cvec, cvec_scale, n_cvec);
+        rc = load_cvecs(&s, cvecs.path, cvecs.scale, cvecs.n);
     /* llama.cpp's default blocks, as heed run's: 1 to n_layer */
-    s.steer_first = cvec_first > 0 ? (int)cvec_first : 1;
-    s.steer_last = cvec_last > 0 ? (int)cvec_last : heed_model_n_layer(s.model);
+    cli_cvec_range(&cvecs, heed_model_n_layer(s.model), &s.steer_first, &s.steer_last);
     s.slots = rc ? NULL : calloc((size_t)slots, sizeof *s.slots);
     if (!rc && !s.slots)
         rc = cli_fail("serve", HEED_ERR_NOMEM);
