@@ -205,6 +205,16 @@ size_t cli_piece_utf8(const heed_vocab *v, int32_t id, char *buf, size_t size)
     return n;
 }
 
+bool cli_take_string(const cli_string_opt *opts, size_t n, const char *a, const char *v)
+{
+    for (size_t i = 0; v && i < n; i++)
+        if (!strcmp(a, opts[i].name)) {
+            *opts[i].dst = v;
+            return true;
+        }
+    return false;
+}
+
 int cli_cvec_option(const char *cmd, int argc, char **argv, int *i, cli_cvecs *cv)
 {
     const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
@@ -259,6 +269,22 @@ heed_status cli_cvec_apply(const cli_cvecs *cv, heed_context *c)
         st = heed_context_set_steering(c, sum, first, last);
     free(sum);
     return st;
+}
+
+void cli_json_token(FILE *f, const heed_vocab *v, int32_t id)
+{
+    char piece[256];
+    cli_piece_utf8(v, id, piece, sizeof piece);
+    fprintf(f, "{\"id\":%d,\"piece\":\"", id);
+    for (const char *c = piece; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            fprintf(f, "\\%c", *c);
+        else if ((unsigned char)*c < 0x20 || *c == '<' || *c == '>' || *c == '&')
+            fprintf(f, "\\u%04x", (unsigned char)*c); /* < > &: safe inside <script> */
+        else
+            fputc(*c, f);
+    }
+    fputs("\"}", f);
 }
 
 heed_status cli_close(FILE *f, const char *path)

@@ -68,6 +68,15 @@ bool cli_parse_int(const char *cmd, const char *opt, const char *text, long lo, 
 bool cli_parse_float(const char *cmd, const char *opt, const char *text, double lo,
                      double hi, double *out);
 
+/* A command's options that take a string: name, and where the value goes. */
+typedef struct cli_string_opt {
+    const char *name;
+    const char **dst;
+} cli_string_opt;
+/* When a is the name of one of opts[0..n) and a value v follows, stores v
+ * there and returns true. */
+bool cli_take_string(const cli_string_opt *opts, size_t n, const char *a, const char *v);
+
 /* The KV cache options every command that evaluates takes:
  * -ctk/--cache-type-k and -ctv/--cache-type-v TYPE (f32, f16, bf16, q8_0).
  * When argv[*i] is one, stores it in p, steps *i past its value and returns
@@ -115,6 +124,9 @@ heed_status cli_token(const heed_vocab *v, const char *opt, const char *text, in
 /* Token id's piece as valid UTF-8, NUL-terminated, into buf (cut to fit;
  * "#ID" without a vocabulary). Returns its length. */
 size_t cli_piece_utf8(const heed_vocab *v, int32_t id, char *buf, size_t size);
+/* Writes {"id": id, "piece": "..."} to f: the piece as valid UTF-8, JSON-
+ * escaped, with <, > and & as \u escapes (the JSON can sit in a page). */
+void cli_json_token(FILE *f, const heed_vocab *v, int32_t id);
 /* Closes f, written to path: an error naming path if any write failed. */
 heed_status cli_close(FILE *f, const char *path);
 /* HEED_OK when n more tokens fit in c's cache, else an error that names

@@ -99,16 +99,12 @@ int cmd_ablate(int argc, char **argv)
     const char *model = NULL, *prompt = NULL, *ids_text = NULL, *heads_text = NULL;
     const char *mean_path = NULL;
     long k = 10, threads = 0;
+    const cli_string_opt strings[] = {{"-p", &prompt}, {"--ids", &ids_text},
+                                      {"--heads", &heads_text}, {"--mean-over", &mean_path}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-p") && v)
-            prompt = argv[++i];
-        else if (!strcmp(a, "--ids") && v)
-            ids_text = argv[++i];
-        else if (!strcmp(a, "--heads") && v)
-            heads_text = argv[++i];
-        else if (!strcmp(a, "--mean-over") && v)
-            mean_path = argv[++i];
+        if (cli_take_string(strings, sizeof strings / sizeof *strings, a, v))
+            i++;
         else if (!strcmp(a, "-k") || !strcmp(a, "-t")) {
             if (!cli_parse_int("ablate", a, v, a[1] == 'k' ? 1 : 0, 1000,
                                a[1] == 'k' ? &k : &threads))

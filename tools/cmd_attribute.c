@@ -52,22 +52,6 @@ static part *rank_parts(const heed_attribution *a, int L, int H, int *n)
     return p;
 }
 
-static void put_token(FILE *f, const heed_vocab *v, int32_t id)
-{
-    char piece[256];
-    cli_piece_utf8(v, id, piece, sizeof piece);
-    fprintf(f, "{\"id\":%d,\"piece\":\"", id);
-    for (const char *c = piece; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            fprintf(f, "\\%c", *c);
-        else if ((unsigned char)*c < 0x20)
-            fprintf(f, "\\u%04x", (unsigned char)*c);
-        else
-            fputc(*c, f);
-    }
-    fputs("\"}", f);
-}
-
 static heed_status write_json(const char *path, const heed_attribution *a, const heed_model *m,
                               const heed_vocab *v, const int32_t *ids, int n)
 {
@@ -79,10 +63,10 @@ static heed_status write_json(const char *path, const heed_attribution *a, const
     heed_capture_doc d = {.m = m, .v = v, .ids = ids, .n = n, .n_prompt = n};
     heed_status st = heed_capture_json_tokens(f, &d);
     fputs(",\"target\":", f);
-    put_token(f, v, a->token);
+    cli_json_token(f, v, a->token);
     fputs(",\"foil\":", f);
     if (a->foil >= 0)
-        put_token(f, v, a->foil);
+        cli_json_token(f, v, a->foil);
     else
         fputs("null", f);
     fprintf(f, ",\"position\":%d,\"logit\":%.7g,\"model_logit\":%.7g,\"total\":%.7g,"
@@ -139,20 +123,13 @@ int cmd_attribute(int argc, char **argv)
     const char *model = NULL, *prompt = NULL, *ids_text = NULL, *token_text = NULL;
     const char *foil_text = NULL, *json = NULL, *svg = NULL;
     long k = 20, threads = 0;
+    const cli_string_opt strings[] = {{"-p", &prompt},       {"--ids", &ids_text},
+                                      {"--token", &token_text}, {"--foil", &foil_text},
+                                      {"--json", &json},        {"--svg", &svg}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-p") && v)
-            prompt = argv[++i];
-        else if (!strcmp(a, "--ids") && v)
-            ids_text = argv[++i];
-        else if (!strcmp(a, "--token") && v)
-            token_text = argv[++i];
-        else if (!strcmp(a, "--foil") && v)
-            foil_text = argv[++i];
-        else if (!strcmp(a, "--json") && v)
-            json = argv[++i];
-        else if (!strcmp(a, "--svg") && v)
-            svg = argv[++i];
+        if (cli_take_string(strings, sizeof strings / sizeof *strings, a, v))
+            i++;
         else if (!strcmp(a, "-k") || !strcmp(a, "-t")) {
             if (!cli_parse_int("attribute", a, v, a[1] == 'k' ? 1 : 0, 100000,
                                a[1] == 'k' ? &k : &threads))

@@ -87,31 +87,6 @@ static char **position_labels(const heed_vocab *v, const int32_t *clean, const i
     return labels;
 }
 
-static void put_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", (unsigned char)*s);
-        else if (*s == '<' || *s == '>' || *s == '&') /* safe inside <script> */
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static void put_token(FILE *f, const heed_vocab *v, int32_t id)
-{
-    char piece[256];
-    cli_piece_utf8(v, id, piece, sizeof piece);
-    fprintf(f, "{\"id\":%d,\"piece\":", id);
-    put_json_string(f, piece);
-    fputc('}', f);
-}
-
 typedef struct result {
     const patch_kind *kind;
     int rows, cols;        /* layers × positions or heads */
@@ -124,10 +99,10 @@ static void put_json(FILE *f, const result *r, const heed_vocab *v, const int32_
 {
     fprintf(f, "{\"what\":\"%s\",\"metric\":{\"name\":\"%s\",\"answer\":", r->kind->name,
             foil >= 0 ? "logit_diff" : "logit");
-    put_token(f, v, answer);
+    cli_json_token(f, v, answer);
     fputs(",\"foil\":", f);
     if (foil >= 0)
-        put_token(f, v, foil);
+        cli_json_token(f, v, foil);
     else
         fputs("null", f);
     fprintf(f, ",\"clean\":%.7g,\"corrupt\":%.7g},\"layers\":[", r->m_clean, r->m_corrupt);
@@ -139,9 +114,9 @@ static void put_json(FILE *f, const result *r, const heed_vocab *v, const int32_
     fputs("],\"tokens\":[", f);
     for (int i = 0; i < n; i++) {
         fputs(i ? ",{\"clean\":" : "{\"clean\":", f);
-        put_token(f, v, clean[i]);
+        cli_json_token(f, v, clean[i]);
         fputs(",\"corrupt\":", f);
-        put_token(f, v, corrupt[i]);
+        cli_json_token(f, v, corrupt[i]);
         fputc('}', f);
     }
     fputs("],\"values\":[", f);
@@ -258,24 +233,14 @@ int cmd_patch(int argc, char **argv)
     const char *model = NULL, *clean_text = NULL, *corrupt_text = NULL, *answer_text = NULL;
     const char *foil_text = NULL, *what = "resid", *json = NULL, *svg = NULL, *html = NULL;
     long threads = 0;
+    const cli_string_opt strings[] = {
+        {"--clean", &clean_text}, {"--corrupt", &corrupt_text}, {"--answer", &answer_text},
+        {"--foil", &foil_text},   {"--what", &what},            {"--json", &json},
+        {"--svg", &svg},          {"--html", &html}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--clean") && v)
-            clean_text = argv[++i];
-        else if (!strcmp(a, "--corrupt") && v)
-            corrupt_text = argv[++i];
-        else if (!strcmp(a, "--answer") && v)
-            answer_text = argv[++i];
-        else if (!strcmp(a, "--foil") && v)
-            foil_text = argv[++i];
-        else if (!strcmp(a, "--what") && v)
-            what = argv[++i];
-        else if (!strcmp(a, "--json") && v)
-            json = argv[++i];
-        else if (!strcmp(a, "--svg") && v)
-            svg = argv[++i];
-        else if (!strcmp(a, "--html") && v)
-            html = argv[++i];
+        if (cli_take_string(strings, sizeof strings / sizeof *strings, a, v))
+            i++;
         else if (!strcmp(a, "-t")) {
             if (!cli_parse_int("patch", a, v, 0, 1024, &threads))
                 return EXIT_BAD_INPUT;
