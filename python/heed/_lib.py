@@ -128,6 +128,13 @@ HOOK_FN = CFUNCTYPE(None, c_void_p, POINTER(Activation))
  HOOK_RESID_POST, HOOK_LN_FINAL) = range(10)
 
 
+class Attribution(Structure):
+    _fields_ = [("token", c_int32), ("foil", c_int32), ("position", c_int), ("logit", c_double),
+                ("model_logit", c_double), ("total", c_double), ("embed", c_double),
+                ("bias", c_double), ("steer", c_double), ("heads", POINTER(c_double)),
+                ("mlp", POINTER(c_double)), ("scale", c_double)]
+
+
 class GGUFTensor(Structure):
     _fields_ = [("name", c_char_p), ("type", c_int), ("n_dims", c_int), ("ne", c_int64 * 4),
                 ("offset", c_uint64), ("nbytes", c_uint64), ("data", c_void_p)]
@@ -242,6 +249,9 @@ _SIGS = {
     "heed_context_set_edits": (c_int, [c_void_p, c_void_p]),
     "heed_context_mean_activation": (c_int, [c_void_p, c_int, _P(c_int32), c_int,
                                              _P(c_float)]),
+    "heed_context_attribute": (c_int, [c_void_p, _P(c_int32), c_int, c_int32, c_int32,
+                                       _P(Attribution)]),
+    "heed_attribution_free": (None, [_P(Attribution)]),
     "heed_generate_default_params": (GenerateParams, []),
     "heed_context_set_steering": (c_int, [c_void_p, _P(c_float), c_int, c_int]),
     "heed_control_vector_add": (c_int, [c_char_p, c_float, c_int, c_int, _P(c_float)]),

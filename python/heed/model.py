@@ -493,6 +493,50 @@ class Model:
                                             _ptr(lens[l, t], ctypes.c_float)))
         return lens
 
+    def _token(self, what, t):
+        """A token id: an int, or text that is exactly one token."""
+        if isinstance(t, str):
+            ids = self.tokenize(t, add_special=False)
+            if len(ids) != 1:
+                raise ValueError(f"{what} {t!r} is {len(ids)} tokens, not one: give one token's "
+                                 f"text or its id")
+            return int(ids[0])
+        t = _int_arg(what, t)
+        if not 0 <= t < self.n_vocab:
+            raise ValueError(f"{what} {t} is out of range (the vocabulary has {self.n_vocab})")
+        return t
+
+    def attribute(self, text_or_ids, token=None, foil=None):
+        """Direct logit attribution at the last position: the logit of token
+        (the model's top one by default; an id or one token's text), minus
+        foil's if given, split into what each part wrote into the residual
+        stream, through the final norm with its scale frozen (libheed's
+        heed_context_attribute; as `heed attribute`). A dict: "heads"
+        float64 [n_layer, n_head], "mlp" [n_layer], "embed", "bias",
+        "steer", their sum "total", "logit" (the output row · the final
+        norm's output, which the parts sum to), "model_logit" (the model's
+        own, rounded as it computes), "token", "foil"."""
+        ids = self._ids(text_or_ids)
+        if self.is_encoder:
+            raise Error(f"'{self.arch}' is an encoder: it has no logits to attribute")
+        if token is None:
+            token = int(np.argmax(self.logits(ids)[-1]))
+        token = self._token("token", token)
+        foil = -1 if foil is None else self._token("foil", foil)
+        ctx = self._context(len(ids))
+        a = _lib.Attribution()
+        check(lib.heed_context_attribute(ctx, _ptr(ids, ctypes.c_int32), len(ids), token, foil,
+                                         ctypes.byref(a)))
+        try:
+            L, H = self.n_layer, self.n_head
+            heads = np.ctypeslib.as_array(a.heads, shape=(L * H,)).reshape(L, H).copy()
+            mlp = np.ctypeslib.as_array(a.mlp, shape=(L,)).copy()
+            return {"token": token, "foil": None if foil < 0 else foil, "logit": a.logit,
+                    "model_logit": a.model_logit, "total": a.total, "embed": a.embed,
+                    "bias": a.bias, "steer": a.steer, "heads": heads, "mlp": mlp}
+        finally:
+            lib.heed_attribution_free(ctypes.byref(a))
+
     # ------------------------------------------------------------ heads
 
     def heads(self, text_or_ids, max_bytes=DEFAULT_MAX_BYTES):

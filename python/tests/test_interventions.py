@@ -5,7 +5,7 @@ import ctypes
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, cli
 
 import heed
 
@@ -365,3 +365,26 @@ def test_other_architectures(name):
         patched = m.logits(other, patch={"blocks.0.hook_resid_pre":
                                          cache["blocks.0.hook_resid_pre"]})
         assert same(patched, logits)
+
+
+def test_attribute_parts_sum_and_match_the_cli(default, tmp_path):
+    import json
+    text = "In the beginning God created the heaven and the"
+    a = default.attribute(text, " earth", foil=" sea")
+    parts = a["heads"].sum() + a["mlp"].sum() + a["embed"] + a["bias"] + a["steer"]
+    assert abs(parts - a["logit"]) < 1e-3
+    assert abs(a["total"] - parts) < 1e-9
+    assert a["heads"].shape == (default.n_layer, default.n_head)
+    assert abs(a["model_logit"] - a["logit"]) < 1e-2
+    out = tmp_path / "a.json"
+    cli("attribute", str(ROOT / "models/default.gguf"), "-p", text, "--token", " earth",
+        "--foil", " sea", "--json", str(out))
+    j = json.loads(out.read_text())
+    assert np.allclose(np.array(j["heads"]), a["heads"], rtol=1e-6, atol=1e-6)
+    assert a["token"] == j["target"]["id"] and a["foil"] == j["foil"]["id"]
+    top = default.attribute(text)
+    assert top["token"] == int(np.argmax(default.logits(text)[-1])) and top["foil"] is None
+    with pytest.raises(ValueError, match="not one"):
+        default.attribute(text, "heaven and earth")
+    with pytest.raises(ValueError, match="out of range"):
+        default.attribute(text, default.n_vocab)
