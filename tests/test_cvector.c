@@ -18,7 +18,9 @@
  *     some directions (in this run 3 and 4) far from the principal one,
  *     changing with its clock-seeded start — so heed's is compared with
  *     the other elements of the directions it found, and checked against
- *     the definition.
+ *     the definition;
+ *   - cvec-synth.gguf: a hand-written file (tests/data/make_cvec.py) for
+ *     heed synth's stories15m shape, steering a synth made at test time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +221,98 @@ Test(cvector, heeds_files_steer_as_in_llama_cli)
                           "the name, mercy on the name, mercy\n");
     free(out);
     free(plain);
+}
+
+/* The same on a synth: heed_synth's stories15m shape (6 layers, n_embd
+ * 288, a byte-level vocabulary of 32000 whose pieces past the bytes read
+ * <|synth_N|>, so the text spells the ids) at f32, seed 1, made now (its
+ * bytes depend on the seed alone). A file written by hand
+ * (tests/data/cvec-synth.gguf, tests/data/make_cvec.py) and files heed
+ * cvector writes now for the synth steer `heed run` as they steer llama.cpp
+ * c392e50's llama-cli, token for token, e.g.
+ *   llama-cli -m synth.gguf -p "And God said" -n 16 --temp 0 -no-cnv --no-warmup \
+ *       -t 2 -ctk f32 -ctv f32 --control-vector-scaled cvec-synth.gguf 2
+ * with the files made as here. An f32 KV cache on both sides keeps their
+ * logits within 2.1e-6 of each other on these paths (measured, with
+ * llama.cpp's library, teacher-forced), while the smallest gap between
+ * the first token and the second is 0.0106 (the logits' sd is 1): the
+ * random model's near-ties do not decide the text. */
+Test(cvector, synth_steers_as_in_llama_cli)
+{
+    static const struct {
+        const char *options; /* H: the hand-written file, M and P: heed's mean and pca */
+        const char *text;    /* llama-cli's, after "And God said" */
+    } cases[] = {
+        {"", "<|synth_31096|><|synth_3248|><|synth_3696|><|synth_9344|><|synth_21907|>"
+             "<|synth_9344|><|synth_28410|><|synth_20504|><|synth_8101|><|synth_3248|>"
+             "<|synth_12371|><|synth_1396|><|synth_31096|><|synth_16487|><|synth_31096|>"
+             "<|synth_31096|>"},
+        {"--control-vector-scaled H 2",
+         "<|synth_22473|><|synth_22473|><|synth_22306|><|synth_22473|><|synth_10732|>"
+         "<|synth_2554|><|synth_18495|><|synth_2554|><|synth_18495|><|synth_23826|>"
+         "<|synth_1046|><|synth_18495|><|synth_23826|><|synth_18495|><|synth_23826|>"
+         "<|synth_18495|>"},
+        /* token 238 is the byte 0xee */
+        {"--control-vector-scaled H -1 --control-vector-layer-range 2 4",
+         "<|synth_8222|><|synth_4377|><|synth_9126|><|synth_20976|><|synth_9126|>"
+         "<|synth_27001|><|synth_375|><|synth_12371|><|synth_31653|><|synth_9126|>"
+         "<|synth_27001|>\xee<|synth_945|><|synth_375|><|synth_9126|><|synth_27001|>"},
+        {"--control-vector-scaled M 4",
+         "<|synth_11284|><|synth_9344|><|synth_11284|><|synth_9344|><|synth_11284|>"
+         "<|synth_9344|><|synth_11284|><|synth_9344|><|synth_11284|><|synth_2733|>"
+         "<|synth_2733|><|synth_2733|><|synth_2733|><|synth_2030|><|synth_6338|>"
+         "<|synth_30688|>"},
+        {"--control-vector-scaled P 4",
+         "<|synth_11284|><|synth_3696|><|synth_16487|><|synth_9344|><|synth_11284|>"
+         "<|synth_3696|><|synth_24145|><|synth_31653|><|synth_3696|><|synth_30686|>"
+         "<|synth_9344|><|synth_11284|><|synth_5944|><|synth_11284|><|synth_5944|>"
+         "<|synth_9344|>"},
+        {"--control-vector-scaled P -8 --control-vector H",
+         "<|synth_26326|><|synth_26326|><|synth_26326|><|synth_22915|><|synth_4543|>"
+         "<|synth_10411|><|synth_10411|><|synth_10411|><|synth_10411|><|synth_17064|>"
+         "<|synth_10411|><|synth_17064|><|synth_1378|><|synth_10411|><|synth_17064|>"
+         "<|synth_1378|>"},
+        /* scale 0: the text without steering */
+        {"--control-vector-scaled P 0",
+         "<|synth_31096|><|synth_3248|><|synth_3696|><|synth_9344|><|synth_21907|>"
+         "<|synth_9344|><|synth_28410|><|synth_20504|><|synth_8101|><|synth_3248|>"
+         "<|synth_12371|><|synth_1396|><|synth_31096|><|synth_16487|><|synth_31096|>"
+         "<|synth_31096|>"},
+    };
+    char model[1024], files[3][1024], args[8192], *out = NULL;
+    snprintf(model, sizeof model, "%s", test_tmp_path("synth-stories15m.gguf"));
+    cr_assert_eq(heed_synth("stories15m", HEED_TYPE_F32, 1, 2, model), HEED_OK, "%s",
+                 heed_last_error());
+    snprintf(files[0], sizeof files[0], "%s/cvec-synth.gguf", DATA);
+    for (int f = 1; f < 3; f++) {
+        snprintf(files[f], sizeof files[f], "%s",
+                 test_tmp_path(f == 1 ? "synth-mean.gguf" : "synth-pca.gguf"));
+        snprintf(args, sizeof args, "cvector '%s' " PROMPTS " --method %s -t 2 -o '%s'", model,
+                 f == 1 ? "mean" : "pca", files[f]);
+        cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+        free(out);
+    }
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char options[4096], want[1024];
+        size_t o = 0;
+        for (const char *p = cases[i].options; *p && o < sizeof options - 1100; p++) {
+            const char *f = *p == 'H' ? files[0] : *p == 'M' ? files[1] : *p == 'P' ? files[2] : NULL;
+            if (f && (p[1] == ' ' || !p[1]) && p > cases[i].options && p[-1] == ' ')
+                o += (size_t)snprintf(options + o, sizeof options - o, "'%s'", f);
+            else
+                options[o++] = *p;
+        }
+        options[o] = 0;
+        snprintf(args, sizeof args, "run '%s' -p 'And God said' -n 16 --temp 0 -t 2 -ctk f32 "
+                 "-ctv f32 %s", model, options);
+        cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+        snprintf(want, sizeof want, "And God said%s\n", cases[i].text);
+        cr_expect_str_eq(out, want, "%s", cases[i].options);
+        free(out);
+        if (i > 0 && i + 1 < sizeof cases / sizeof *cases)
+            cr_expect_str_neq(cases[i].text, cases[0].text, "%s leaves the text as it is",
+                              cases[i].options);
+    }
 }
 
 /* The library on pairs of random token ids (some sharing a prefix): the

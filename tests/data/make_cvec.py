@@ -7,6 +7,11 @@ one f32 "direction.K" of n_embd per layer K. Normal random directions
     python3 tests/data/make_cvec.py tests/data/cvec-b.gguf 2 0.5
     python3 tests/data/make_cvec.py tests/data/cvec-128.gguf 3 0.5 128 3   # a wrong n_embd
 
+and one for heed synth's stories15m shape (n_embd 288, 6 layers), the
+hand-written file of cvector/synth_steers_as_in_llama_cli (tests/test_cvector.c):
+
+    python3 tests/data/make_cvec.py tests/data/cvec-synth.gguf 4 0.5 288 6
+
 The expected texts in tests/test_cli.c (cli/run_control_vectors_as_llama_cpp)
 are llama.cpp c392e50's, e.g.
 
