@@ -19,7 +19,8 @@ static void on_signal(int sig)
 }
 
 /* The chat template: --chat-template NAME, else the model's own if heed
- * knows it (else its start is kept for the error chat requests get). */
+ * knows it (else its start is kept for the error chat requests get), else,
+ * for a model with none, chatml, as llama-server falls back (said once). */
 static int pick_template(server *s, const char *name)
 {
     if (name) {
@@ -32,8 +33,13 @@ static int pick_template(server *s, const char *name)
         return EXIT_OK;
     }
     heed_gguf_str t;
-    if (heed_gguf_get_str(heed_model_gguf(s->model), "tokenizer.chat_template", &t))
+    if (!heed_model_gguf(s->model) ||
+        heed_gguf_get_str(heed_model_gguf(s->model), "tokenizer.chat_template", &t)) {
+        s->chat_template = "chatml";
+        fprintf(stderr, "heed serve: the model has no chat template: chat requests use chatml "
+                        "(--chat-template NAME picks another)\n");
         return EXIT_OK;
+    }
     char *text = malloc(t.len + 1);
     if (!text)
         return EXIT_RUNTIME;

@@ -83,5 +83,11 @@ if [ $status -ne 0 ]; then
     echo "serve test: a server exited with status $status after SIGINT" >&2
     exit 1
 fi
+fallbacks=$(grep -c 'no chat template: chat requests use chatml' "$clog" || true)
+if [ "$fallbacks" != 1 ] || grep -q 'chat requests use chatml' "$log"; then
+    echo "serve test: the chatml fallback should be said once, by the server with no template" >&2
+    rm -f "$log" "$clog" ${blog:-}
+    exit 1
+fi
 echo "serve test: $(cat "$log" "$clog" | grep -c '^[A-Z]* /') requests logged, clean exit"
 rm -f "$log" "$clog" ${blog:-}

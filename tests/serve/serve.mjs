@@ -280,6 +280,18 @@ if (process.env.HEED_CV_URL) {
   });
 }
 
+if (process.env.HEED_CV_URL) {
+  await check("a model with no chat template chats in chatml, as llama-server falls back", async () => {
+    const cv = new OpenAI({ baseURL: `${process.env.HEED_CV_URL}/v1`, apiKey: "x", maxRetries: 0 });
+    const req = { model: "default", messages: [{ role: "user", content: "Who made the heaven?" }],
+      max_tokens: 10, temperature: 0 };
+    const fallback = await cv.chat.completions.create({ ...req, control_vectors: [] });
+    const chatml = await client.chat.completions.create(req); // started with --chat-template chatml
+    assert.equal(fallback.choices[0].message.content, chatml.choices[0].message.content);
+    assert.equal(fallback.usage.prompt_tokens, chatml.usage.prompt_tokens);
+  });
+}
+
 if (process.env.HEED_EMBED_URL) {
   await check("embeddings from an encoder equal heed embed's", async () => {
     const bert = new OpenAI({ baseURL: `${process.env.HEED_EMBED_URL}/v1`, apiKey: "x", maxRetries: 0 });
