@@ -152,22 +152,56 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+/* The address --host names: IPv4 ("127.0.0.1", "0.0.0.0") or IPv6 ("::1",
+ * "[::1]"; "::" listens on IPv6 and IPv4 both). */
+typedef struct listen_addr {
+    union {
+        struct sockaddr_in v4;
+        struct sockaddr_in6 v6;
+    } sa;
+    unsigned flags; /* MHD_USE_IPv6, MHD_USE_DUAL_STACK */
+    char url_host[INET6_ADDRSTRLEN + 3];
+} listen_addr;
+
+static bool parse_host(const char *host, int port, listen_addr *a)
+{
+    memset(a, 0, sizeof *a);
+    char bare[INET6_ADDRSTRLEN + 1];
+    const size_t len = strlen(host);
+    const bool bracketed = len > 2 && host[0] == '[' && host[len - 1] == ']';
+    snprintf(bare, sizeof bare, "%.*s", (int)(bracketed ? len - 2 : len), host + bracketed);
+    if (!bracketed && inet_pton(AF_INET, bare, &a->sa.v4.sin_addr) == 1) {
+        a->sa.v4.sin_family = AF_INET;
+        a->sa.v4.sin_port = htons((uint16_t)port);
+        snprintf(a->url_host, sizeof a->url_host, "%s", bare);
+        return true;
+    }
+    if (inet_pton(AF_INET6, bare, &a->sa.v6.sin6_addr) != 1)
+        return false;
+    a->sa.v6.sin6_family = AF_INET6;
+    a->sa.v6.sin6_port = htons((uint16_t)port);
+    a->flags = IN6_IS_ADDR_UNSPECIFIED(&a->sa.v6.sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+    snprintf(a->url_host, sizeof a->url_host, "[%s]", bare);
+    return true;
+}
+
 heed_status serve_run(server *s, const char *host, int port, const volatile int *stop)
 {
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
-        return cli_set_error(HEED_ERR_ARG, "--host '%s' is not an IPv4 address", host);
+    listen_addr addr;
+    if (!parse_host(host, port, &addr))
+        return cli_set_error(HEED_ERR_ARG, "--host '%s' is not an IPv4 or IPv6 address", host);
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
-        (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG |
+            addr.flags,
+        (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr.sa,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(s->timeout_s > 0 ? s->timeout_s : 600), MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)(s->n_slots + s->max_queue + 16), MHD_OPTION_END);
     if (!d)
-        return cli_set_error(HEED_ERR_IO, "cannot listen on %s:%d (in use, or not allowed)", host,
-                             port);
+        return cli_set_error(HEED_ERR_IO, "cannot listen on %s:%d (in use, or not allowed)",
+                             addr.url_host, port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    fprintf(stderr, "heed serve: listening on http://%s:%u\n", host,
+    fprintf(stderr, "heed serve: listening on http://%s:%u\n", addr.url_host,
             info ? info->port : (unsigned)port);
     while (!*stop)
         usleep(100 * 1000);

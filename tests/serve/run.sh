@@ -64,6 +64,31 @@ cpid=$serve_pid
 export HEED_CV_URL="http://127.0.0.1:$serve_port"
 trap 'kill $pid $cpid $bpid 2>/dev/null || true; rm -f "$log" "$clog" ${blog:-}' EXIT
 
+# IPv6: --host ::1 answers on IPv6 loopback only, --host :: on both (where
+# the machine has an IPv6 loopback)
+v6hosts="::1 ::"
+grep -qs '^0\{31\}1 .* lo$' /proc/net/if_inet6 ||
+    { v6hosts=""; echo "serve test: no IPv6 loopback here: --host ::1 not tried"; }
+health() { node -e 'fetch(process.argv[1]).then(r => r.json()).then(j => process.exit(j.status === "ok" ? 0 : 1), () => process.exit(1))' "$1"; }
+for host in $v6hosts; do
+    hlog=$(mktemp)
+    serve_start "$hlog" "$heed" serve "$model" --host "$host"
+    hpid=$serve_pid
+    v4=no
+    health "http://127.0.0.1:$serve_port/health" && v4=yes
+    if ! health "http://[::1]:$serve_port/health" || { [ $host = :: ] && [ $v4 = no ]; } ||
+        { [ $host = ::1 ] && [ $v4 = yes ]; }; then
+        kill $hpid
+        cat "$hlog" >&2
+        echo "serve test: --host $host: IPv6 loopback should answer, IPv4 only with ::" >&2
+        exit 1
+    fi
+    kill -INT $hpid
+    wait $hpid
+    rm -f "$hlog"
+    echo "serve test: ok  --host $host listens on IPv6$([ $v4 = yes ] && echo ' and IPv4')"
+done
+
 if ! node "$here/serve.mjs" "http://127.0.0.1:$port" "$key" "$expected"; then
     echo "serve test: server log:" >&2
     tail -n 20 "$log" >&2

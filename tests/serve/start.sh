@@ -1,7 +1,8 @@
 # start.sh — sourced by the scripts that need a running `heed serve`:
 #   serve_start LOG HEED MODEL [OPTIONS...]
-# starts it on a free loopback port, its stderr in LOG, and sets
-# serve_pid and serve_port (fails after 10 s, printing LOG).
+# starts it on a free port (of loopback, unless OPTIONS has --host), its
+# stderr in LOG, and sets serve_pid and serve_port (fails after 10 s,
+# printing LOG).
 serve_start() {
     _log=$1
     shift
@@ -9,7 +10,7 @@ serve_start() {
     serve_pid=$!
     serve_port=""
     for _ in $(seq 1 100); do
-        serve_port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$_log")
+        serve_port=$(sed -n 's/.*listening on http:\/\/.*:\([0-9]*\)$/\1/p' "$_log")
         [ -n "$serve_port" ] && return 0
         kill -0 $serve_pid 2>/dev/null || break
         sleep 0.1
