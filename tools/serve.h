@@ -19,7 +19,21 @@ typedef struct serve_slot {
     heed_context *ctx;
     heed_edits *edits;       /* the current request's head ablations */
     bool busy;
+    /* what it is doing, for /slots (read under the server's mutex) */
+    char path[32];
+    double since;            /* when the request took it (cli_seconds)     */
+    int n_prompt;
 } serve_slot;
+
+/* Counters for /metrics, updated as each request ends (under the mutex). */
+enum { SERVE_STATUS_KINDS = 16 };
+typedef struct serve_stats {
+    int status[SERVE_STATUS_KINDS];          /* HTTP statuses seen, ...        */
+    long long by_status[SERVE_STATUS_KINDS]; /* ... and how many of each      */
+    int n_status;
+    long long prompt_tokens, generated_tokens;
+    double generating_seconds;               /* requests that generated: wall */
+} serve_stats;
 
 /* A control vector loaded at start (--control-vector FILE, or
  * --control-vector-scaled FILE SCALE), which requests name. */
@@ -58,6 +72,7 @@ typedef struct server {
     float *steer_default;        /* their sum at their start-up scales (NULL: none),
                                     for requests that name no control vectors */
     int steer_first, steer_last; /* the blocks steered unless a request says */
+    serve_stats stats;
 } server;
 
 /* One HTTP request, from its first byte to the log line. */
@@ -88,7 +103,7 @@ typedef struct serve_reply {
 /* Takes a free slot, waiting up to the deadline (a monotonic time) while
  * fewer than max_queue others wait; NULL when the queue is full or the
  * wait timed out. */
-serve_slot *serve_slot_take(server *s, double deadline);
+serve_slot *serve_slot_take(server *s, const serve_request *r, double deadline);
 /* Gives the slot back, its interventions cleared. */
 void serve_slot_give(server *s, serve_slot *slot);
 /* Sets the request's steering and head ablations on the slot's context
@@ -123,6 +138,15 @@ void serve_gen_free(serve_gen *g);
 
 /* Answers method/path with body (may be NULL). */
 void serve_route(serve_request *r, serve_reply *out);
+
+/* ---- serve_metrics.c */
+
+/* Counts a finished request in s->stats. */
+void serve_metrics_count(server *s, const serve_request *r, double seconds);
+/* GET /metrics: the counters in Prometheus's text format. */
+void serve_metrics_handler(serve_request *r, serve_reply *out);
+/* GET /slots: what each slot is doing, and the queue. */
+void serve_slots_handler(serve_request *r, serve_reply *out);
 /* The next bytes of a streamed reply: fills buf (cap bytes), returns the
  * count, 0 at the end. */
 size_t serve_stream_read(serve_stream *st, char *buf, size_t cap);

@@ -773,7 +773,7 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
     g.gp.deadline = r->t0 + s->timeout_s;
     if (g.gp.max_tokens > s->n_ctx - g.n_prompt)
         g.gp.max_tokens = s->n_ctx - g.n_prompt;
-    serve_slot *slot = serve_slot_take(s, g.gp.deadline);
+    serve_slot *slot = serve_slot_take(s, r, g.gp.deadline);
     if (!slot) {
         gen_request_free(&g);
         serve_error(out, 503, "server_error", "server_busy",
@@ -934,7 +934,7 @@ static void detokenize_handler(serve_request *r, serve_reply *out)
  * at once); answers 503 when none comes. */
 static serve_slot *take_or_busy(serve_request *r, serve_reply *out)
 {
-    serve_slot *slot = serve_slot_take(r->srv, r->t0 + r->srv->timeout_s);
+    serve_slot *slot = serve_slot_take(r->srv, r, r->t0 + r->srv->timeout_s);
     if (!slot) {
         serve_error(out, 503, "server_error", "server_busy", "The server is busy; retry later");
         out->retry_after = 1;
@@ -1185,39 +1185,54 @@ static bool page(const serve_request *r, serve_reply *out)
     return true;
 }
 
+static void health_handler(serve_request *r, serve_reply *out)
+{
+    (void)r;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", "ok");
+    reply_json(out, 200, o);
+}
+
+static void completions_handler(serve_request *r, serve_reply *out)
+{
+    generate(r, KIND_COMPLETION, out);
+}
+
+static void chat_handler(serve_request *r, serve_reply *out)
+{
+    generate(r, KIND_CHAT, out);
+}
+
 void serve_route(serve_request *r, serve_reply *out)
 {
     const bool get = !strcmp(r->method, "GET"), post = !strcmp(r->method, "POST");
     if (page(r, out))
         return;
-    static const struct { const char *path; bool post; } routes[] = {
-        {"/health", false}, {"/v1/models", false}, {"/v1/completions", true},
-        {"/v1/chat/completions", true}, {"/tokenize", true}, {"/detokenize", true},
-        {"/v1/embeddings", true}, {"/v1/attention", true},
+    static const struct {
+        const char *path;
+        bool post;
+        void (*handler)(serve_request *, serve_reply *);
+    } routes[] = {
+        {"/health", false, health_handler},
+        {"/metrics", false, serve_metrics_handler},
+        {"/slots", false, serve_slots_handler},
+        {"/v1/models", false, models_handler},
+        {"/v1/completions", true, completions_handler},
+        {"/v1/chat/completions", true, chat_handler},
+        {"/tokenize", true, tokenize_handler},
+        {"/detokenize", true, detokenize_handler},
+        {"/v1/embeddings", true, embeddings_handler},
+        {"/v1/attention", true, attention_handler},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (strcmp(r->path, routes[i].path))
             continue;
-        if (routes[i].post ? !post : !get) {
+        if (routes[i].post ? !post : !get)
             serve_error(out, 405, "invalid_request_error", "method_not_allowed",
                         "%s %s: use %s", r->method, r->path, routes[i].post ? "POST" : "GET");
-            return;
-        }
-        switch (i) {
-        case 0: {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "status", "ok");
-            reply_json(out, 200, o);
-            return;
-        }
-        case 1: models_handler(r, out); return;
-        case 2: generate(r, KIND_COMPLETION, out); return;
-        case 3: generate(r, KIND_CHAT, out); return;
-        case 4: tokenize_handler(r, out); return;
-        case 5: detokenize_handler(r, out); return;
-        case 6: embeddings_handler(r, out); return;
-        default: attention_handler(r, out); return;
-        }
+        else
+            routes[i].handler(r, out);
+        return;
     }
     serve_error(out, 404, "invalid_request_error", "unknown_url", "Unknown request URL: %s %s",
                 r->method, r->path);

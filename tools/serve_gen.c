@@ -1,5 +1,6 @@
 /* serve_gen.c — slots and token-by-token generation for `heed serve`
  * (see serve.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,7 +9,7 @@
 #include "clock.h"
 #include "serve.h"
 
-serve_slot *serve_slot_take(server *s, double deadline)
+serve_slot *serve_slot_take(server *s, const serve_request *r, double deadline)
 {
     pthread_mutex_lock(&s->mu);
     serve_slot *got = NULL;
@@ -19,6 +20,9 @@ serve_slot *serve_slot_take(server *s, double deadline)
                 got = &s->slots[i];
         if (got) {
             got->busy = true;
+            snprintf(got->path, sizeof got->path, "%.31s", r->path);
+            got->since = cli_seconds();
+            got->n_prompt = r->n_prompt;
             break;
         }
         if (!waiting) {

@@ -144,8 +144,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     serve_request *r = *con_cls;
     if (!r)
         return;
+    const double seconds = cli_seconds() - r->t0;
+    serve_metrics_count(r->srv, r, seconds);
     fprintf(stderr, "%s %s %d prompt %d gen %d %.3f s%s\n", r->method, r->path, r->status,
-            r->n_prompt, r->n_gen, cli_seconds() - r->t0,
+            r->n_prompt, r->n_gen, seconds,
             why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (client gone)");
     free(r->body);
     free(r);

@@ -36,6 +36,58 @@ await check("models lists the model", async () => {
   assert.equal(list.data[0].id, "default.gguf");
 });
 
+const metrics = async () => {
+  const r = await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${key}` } });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get("content-type"), /^text\/plain; version=0\.0\.4/);
+  const m = {};
+  for (const line of (await r.text()).split("\n"))
+    if (line && !line.startsWith("#")) {
+      const [name, value] = line.split(" ");
+      m[name] = Number(value);
+    }
+  return m;
+};
+
+await check("/metrics counts a completion's status and tokens; /slots shows the slot's request", async () => {
+  const before = await metrics();
+  // /slots, polled while a long stream generates, sees the slot busy with it
+  const stream = await client.completions.create({ ...greedy, max_tokens: 120, stream: true,
+    stream_options: { include_usage: true } });
+  let done = false, seen = null, polls = 0, generated = 0;
+  const poll = (async () => {
+    while (!done && !seen) {
+      const j = await (await fetch(`${base}/slots`, { headers: { Authorization: `Bearer ${key}` } })).json();
+      polls++;
+      assert.equal(j.slots.length, 1);
+      if (j.slots[0].busy)
+        seen = j.slots[0];
+    }
+  })();
+  for await (const chunk of stream)
+    if (chunk.usage)
+      generated = chunk.usage.completion_tokens;
+  done = true;
+  await poll;
+  assert.ok(seen, `the slot was seen busy (${polls} polls)`);
+  assert.equal(seen.path, "/v1/completions");
+  assert.equal(seen.prompt_tokens, 3);
+  assert.ok(seen.seconds >= 0);
+  await new Promise((resolve) => setTimeout(resolve, 200)); // a request is counted once it has answered
+  const after = await metrics();
+  const d = (name) => (after[name] ?? 0) - (before[name] ?? 0);
+  // the completion, the polls, and the first /metrics (counted once it has answered)
+  assert.equal(d('heed_requests_total{status="200"}'), 2 + polls);
+  assert.equal(d("heed_prompt_tokens_total"), 3);
+  assert.equal(d("heed_generated_tokens_total"), generated);
+  assert.ok(generated > 12);
+  assert.ok(after.heed_generated_tokens_per_second > 0);
+  assert.equal(after.heed_slots, 1);
+  assert.equal(after.heed_slots_busy, 0);
+  assert.equal(after.heed_queue_depth, 0);
+  assert.equal((await fetch(`${base}/metrics`)).status, 401, "behind the key, as the API");
+});
+
 await check("a greedy completion equals heed run --temp 0", async () => {
   const r = await client.completions.create(greedy);
   assert.equal(r.object, "text_completion");

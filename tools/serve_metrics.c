@@ -1,0 +1,127 @@
+/*
+ * serve_metrics.c — what `heed serve` has done and is doing: GET /metrics
+ * (Prometheus's text exposition format 0.0.4, the counters since start)
+ * and GET /slots (each slot's current request, and the queue), for
+ * dashboards and for people watching a loaded server.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "clock.h"
+#include "serve.h"
+
+void serve_metrics_count(server *s, const serve_request *r, double seconds)
+{
+    serve_stats *st = &s->stats;
+    pthread_mutex_lock(&s->mu);
+    int k = 0;
+    while (k < st->n_status && st->status[k] != r->status)
+        k++;
+    if (k == st->n_status && k < SERVE_STATUS_KINDS)
+        st->status[st->n_status++] = r->status;
+    if (k < SERVE_STATUS_KINDS)
+        st->by_status[k]++;
+    st->prompt_tokens += r->n_prompt;
+    st->generated_tokens += r->n_gen;
+    if (r->n_gen > 0)
+        st->generating_seconds += seconds;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Appends printf-formatted text to a growing buffer (*buf NULL: failed). */
+static void put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    for (int tries = 0; *buf && tries < 2; tries++) {
+        va_list ap;
+        va_start(ap, fmt);
+        const int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            break;
+        if ((size_t)n < *cap - *len) {
+            *len += (size_t)n;
+            return;
+        }
+        char *grown = realloc(*buf, *cap = 2 * *cap + (size_t)n);
+        if (!grown)
+            free(*buf);
+        *buf = grown;
+    }
+}
+
+void serve_metrics_handler(serve_request *r, serve_reply *out)
+{
+    server *s = r->srv;
+    size_t len = 0, cap = 4096;
+    char *b = malloc(cap);
+    pthread_mutex_lock(&s->mu);
+    const serve_stats st = s->stats;
+    int busy = 0;
+    for (int i = 0; i < s->n_slots; i++)
+        busy += s->slots[i].busy;
+    const int queued = s->queued;
+    pthread_mutex_unlock(&s->mu);
+    put(&b, &len, &cap, "# HELP heed_requests_total Requests answered, by HTTP status.\n"
+                        "# TYPE heed_requests_total counter\n");
+    for (int k = 0; k < st.n_status; k++)
+        put(&b, &len, &cap, "heed_requests_total{status=\"%d\"} %lld\n", st.status[k],
+            st.by_status[k]);
+    put(&b, &len, &cap,
+        "# HELP heed_prompt_tokens_total Prompt tokens evaluated.\n"
+        "# TYPE heed_prompt_tokens_total counter\nheed_prompt_tokens_total %lld\n"
+        "# HELP heed_generated_tokens_total Tokens generated.\n"
+        "# TYPE heed_generated_tokens_total counter\nheed_generated_tokens_total %lld\n"
+        "# HELP heed_generating_seconds_total Wall time of the requests that generated.\n"
+        "# TYPE heed_generating_seconds_total counter\nheed_generating_seconds_total %.6f\n"
+        "# HELP heed_generated_tokens_per_second Generated tokens over those requests' time.\n"
+        "# TYPE heed_generated_tokens_per_second gauge\nheed_generated_tokens_per_second %.3f\n"
+        "# HELP heed_slots_busy Slots running a request.\n"
+        "# TYPE heed_slots_busy gauge\nheed_slots_busy %d\n"
+        "# HELP heed_slots Slots the server has.\n# TYPE heed_slots gauge\nheed_slots %d\n"
+        "# HELP heed_queue_depth Requests waiting for a slot.\n"
+        "# TYPE heed_queue_depth gauge\nheed_queue_depth %d\n",
+        st.prompt_tokens, st.generated_tokens, st.generating_seconds,
+        st.generating_seconds > 0 ? (double)st.generated_tokens / st.generating_seconds : 0.0,
+        busy, s->n_slots, queued);
+    if (!b) {
+        serve_error(out, 500, "server_error", "out_of_memory", "Out of memory");
+        return;
+    }
+    *out = (serve_reply){.status = 200, .body = b,
+                         .content_type = "text/plain; version=0.0.4; charset=utf-8"};
+}
+
+void serve_slots_handler(serve_request *r, serve_reply *out)
+{
+    server *s = r->srv;
+    cJSON *o = cJSON_CreateObject(), *slots = cJSON_AddArrayToObject(o, "slots");
+    const double now = cli_seconds();
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->n_slots; i++) {
+        const serve_slot *sl = &s->slots[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "id", i);
+        cJSON_AddBoolToObject(j, "busy", sl->busy);
+        if (sl->busy) {
+            cJSON_AddStringToObject(j, "path", sl->path);
+            cJSON_AddNumberToObject(j, "seconds", now - sl->since);
+            cJSON_AddNumberToObject(j, "prompt_tokens", sl->n_prompt);
+        }
+        cJSON_AddItemToArray(slots, j);
+    }
+    cJSON_AddNumberToObject(o, "queued", s->queued);
+    pthread_mutex_unlock(&s->mu);
+    char *json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!json) {
+        serve_error(out, 500, "server_error", "out_of_memory", "Out of memory");
+        return;
+    }
+    *out = (serve_reply){.status = 200, .body = json, .content_type = "application/json"};
+}
