@@ -41,7 +41,7 @@ extern "C" {
 #define HEED_STRINGIFY(x) HEED_STRINGIFY_(x)
 #define HEED_VERSION HEED_STRINGIFY(HEED_VERSION_MAJOR) "." \
     HEED_STRINGIFY(HEED_VERSION_MINOR) "." HEED_STRINGIFY(HEED_VERSION_PATCH)
-#define HEED_ABI_VERSION 1
+#define HEED_ABI_VERSION 2
 
 /*
  * The ABI is exactly the functions declared here: the library is built
@@ -756,6 +756,12 @@ typedef struct heed_generator heed_generator;
 
 enum { HEED_GEN_MAX_TOP = 20, HEED_GEN_MAX_STOPS = 16 };
 
+/* A bias added to one token's logit before sampling (-INFINITY bans it). */
+typedef struct heed_logit_bias {
+    int32_t token;
+    float bias;
+} heed_logit_bias;
+
 typedef struct heed_generate_params {
     heed_sampler_params sampler;
     int max_tokens;            /* tokens to generate at most; <= 0: no limit */
@@ -768,7 +774,13 @@ typedef struct heed_generate_params {
     int lookup;                /* prompt-lookup draft tokens per step (0: off);
                                   the output stays plain decoding's */
     bool ignore_eos;           /* an end-of-generation token is text as any */
+    const heed_logit_bias *logit_bias; /* added to the logits every step,
+                                  before the sampler and the log-probabilities
+                                  see them (copied; a token may repeat: the
+                                  biases add)                                 */
+    int n_logit_bias;          /* at most HEED_GEN_MAX_BIAS                    */
 } heed_generate_params;
+#define HEED_GEN_MAX_BIAS 1024
 
 /* The sampler's defaults, no limit, no stops, no log-probabilities. */
 HEED_API heed_generate_params heed_generate_default_params(void);

@@ -694,3 +694,27 @@ Test(cli, run_control_vectors_as_llama_cpp)
                           "n_embd is 256"), "%s", out);
     free(out);
 }
+
+/* --logit-bias as llama-cli's: the same greedy text as llama.cpp c392e50's
+ * llama-cli with the same options on the default model. */
+Test(cli, run_logit_bias_as_llama_cli)
+{
+    static const struct { const char *opts, *want; } cases[] = {
+        {"", "In the beginning of his power, and in\n"},
+        {"--logit-bias 386+5", "In the beginning of his power, and God\n"},
+        {"--logit-bias 386-inf --logit-bias 12+2.5", "In the beginning of his power, and in\n"},
+        {"--logit-bias 268-inf", "In the beginning, and in the beginning,\n"}, /* ' of' banned */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char args[1024], *out = NULL;
+        snprintf(args, sizeof args, "run '%s/models/default.gguf' -p 'In the beginning' -n 6 "
+                 "--temp 0 %s", HEED_SOURCE_DIR, cases[i].opts);
+        cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+        cr_expect_str_eq(out, cases[i].want, "%s", args);
+        free(out);
+    }
+    char *out = NULL;
+    cr_expect_eq(test_run_cli("run x -p y --logit-bias 5 2>&1", &out), 2);
+    cr_expect(strstr(out, "--logit-bias wants"), "%s", out);
+    free(out);
+}

@@ -272,3 +272,69 @@ Test(generator, top_k_and_log_sum_exp)
     const float none[] = {-INFINITY, -INFINITY};
     cr_expect(isinf(heed_log_sum_exp(none, 2)) && heed_log_sum_exp(none, 2) < 0);
 }
+
+/* Logit biases: the greedy loop by hand with the biases added to each
+ * row, with and without lookup drafts; a banned token never comes, a
+ * token's biases add, and the log-probabilities are the biased row's. */
+Test(generator, logit_bias_is_added_to_every_row)
+{
+    fixture f;
+    setup(&f, "And God said, Let there be light: and there was light", 256);
+    const int V = heed_model_n_vocab(f.m);
+    float *logits = malloc(sizeof *logits * (size_t)V);
+    heed_context_reset(f.c);
+    cr_assert_eq(heed_context_eval(f.c, f.ids, (int)f.n, logits, false), HEED_OK);
+    int32_t first;
+    heed_top_k(logits, V, 1, &first);
+    const heed_logit_bias bias[] = {{first, -INFINITY}, {17, 1.5f}, {17, 1.5f}, {200, -2.0f}};
+    for (int lookup = 0; lookup <= 4; lookup += 4) {
+        heed_generate_params p = heed_generate_default_params();
+        p.sampler.temp = 0;
+        p.max_tokens = 20;
+        p.ignore_eos = true;
+        p.lookup = lookup;
+        p.top_logprobs = 2;
+        p.logit_bias = bias;
+        p.n_logit_bias = 4;
+        heed_generator *g;
+        cr_assert_eq(heed_generator_new(f.c, f.v, f.ids, (int)f.n, &p, &g), HEED_OK, "%s",
+                     heed_last_error());
+        int32_t got[64];
+        float logprob[64];
+        int n_got = 0;
+        for (bool more = true; more;) {
+            const char *t;
+            size_t n;
+            heed_gen_token tok;
+            more = heed_generator_step(g, &t, &n, &tok);
+            logprob[n_got] = tok.logprob;
+            got[n_got++] = tok.id;
+        }
+        heed_generator_free(g);
+        cr_expect_eq(n_got, 20);
+        heed_context_reset(f.c);
+        cr_assert_eq(heed_context_eval(f.c, f.ids, (int)f.n, logits, false), HEED_OK);
+        for (int i = 0; i < n_got; i++) {
+            logits[first] = -INFINITY;
+            logits[17] += 3.0f;
+            logits[200] -= 2.0f;
+            int32_t best;
+            heed_top_k(logits, V, 1, &best);
+            cr_expect_eq(got[i], best, "lookup %d, token %d: %d, by hand %d", lookup, i, got[i],
+                         best);
+            cr_expect_neq(got[i], first, "banned");
+            const double lse = heed_log_sum_exp(logits, V);
+            cr_expect_float_eq(logprob[i], logits[best] - lse, 1e-4, "the biased row's");
+            cr_assert_eq(heed_context_eval(f.c, &best, 1, logits, false), HEED_OK);
+        }
+    }
+    heed_generate_params p = heed_generate_default_params();
+    heed_logit_bias bad = {V, 1.0f};
+    p.logit_bias = &bad;
+    p.n_logit_bias = 1;
+    heed_generator *g;
+    cr_expect_eq(heed_generator_new(f.c, f.v, f.ids, (int)f.n, &p, &g), HEED_ERR_ARG);
+    cr_expect(strstr(heed_last_error(), "out of range"), "%s", heed_last_error());
+    free(logits);
+    teardown(&f);
+}

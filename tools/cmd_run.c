@@ -4,6 +4,7 @@
  * step with the KV cache, streaming the text (or, with --print-ids, the ids
  * on one line) to stdout and the speed at the end to stderr.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@ typedef struct run_options {
     /* control vectors, as llama.cpp's options: files and scales, and the
      * blocks they steer (0: its defaults, 1 and n_layer) */
     cli_cvecs cvecs;
+    heed_logit_bias bias[64]; /* --logit-bias TOKEN_ID(+|-)BIAS, as llama-cli's */
+    int n_bias;
     heed_sampler_params sp;
     heed_context_params cp; /* the KV cache types; n_ctx and threads above */
 } run_options;
@@ -71,6 +74,16 @@ static int parse(int argc, char **argv, run_options *o)
             o->verbose = true;
         else if (!strcmp(a, "--ignore-eos"))
             o->ignore_eos = true;
+        else if (!strcmp(a, "--logit-bias") && v) {
+            char *end;
+            const long t = strtol(v, &end, 10);
+            const float b = (*end == '+' || *end == '-') ? strtof(end, &end) : NAN;
+            if (o->n_bias == 64 || t < 0 || t > INT32_MAX || isnan(b) || *end)
+                return cli_usage_error("run", USAGE_RUN, "--logit-bias wants TOKEN_ID+BIAS or "
+                                       "TOKEN_ID-BIAS (-inf bans it), at most 64");
+            o->bias[o->n_bias++] = (heed_logit_bias){(int32_t)t, b};
+            i++;
+        }
         else if ((kv = cli_cvec_option("run", argc, argv, &i, &o->cvecs)) != 0) {
             if (kv < 0)
                 return EXIT_BAD_INPUT;
@@ -149,6 +162,8 @@ int cmd_run(int argc, char **argv)
     gp.n_stops = o.stop ? 1 : 0;
     gp.lookup = (int)o.lookup;
     gp.ignore_eos = o.ignore_eos;
+    gp.logit_bias = o.bias;
+    gp.n_logit_bias = o.n_bias;
     rc = EXIT_OK;
     double t0 = cli_seconds(), t1 = t0, t2;
     heed_status st = heed_model_load(o.model, &m);

@@ -117,6 +117,8 @@ typedef struct serve_gen_params {
     int n_stops;
     int top_logprobs;            /* -1: no logprobs; else this many alternatives */
     int lookup;                  /* draft tokens per step from prompt lookup (0: off) */
+    heed_logit_bias *logit_bias; /* the request's "logit_bias" (owned by it) */
+    int n_logit_bias;
     double deadline;
 } serve_gen_params;
 

@@ -356,6 +356,7 @@ typedef struct gen_request {
 static void gen_request_free(gen_request *g)
 {
     free(g->prompt);
+    free(g->gp.logit_bias);
     interventions_free(&g->iv);
     for (int i = 0; i < g->gp.n_stops; i++)
         free(g->stops[i]);
@@ -445,6 +446,54 @@ static bool read_stops(const cJSON *root, gen_request *g, serve_reply *out)
     return true;
 }
 
+/* "logit_bias": OpenAI's {"TOKEN_ID": bias, ...}, or llama.cpp's
+ * [[TOKEN_ID, bias], ...]; a bias of false bans the token (llama.cpp's). */
+static bool read_logit_bias(const server *s, const cJSON *root, gen_request *g, serve_reply *out)
+{
+    const cJSON *lb = cJSON_GetObjectItemCaseSensitive(root, "logit_bias");
+    if (!lb || cJSON_IsNull(lb))
+        return true;
+    if (!cJSON_IsObject(lb) && !cJSON_IsArray(lb)) {
+        bad(out, "'%s' must be an object of token ids to biases", "logit_bias");
+        return false;
+    }
+    const int n = cJSON_GetArraySize(lb), V = heed_model_n_vocab(s->model);
+    if (n > HEED_GEN_MAX_BIAS) {
+        serve_error(out, 400, "invalid_request_error", NULL,
+                    "'logit_bias' has %d entries; at most %d", n, HEED_GEN_MAX_BIAS);
+        return false;
+    }
+    g->gp.logit_bias = calloc((size_t)(n ? n : 1), sizeof *g->gp.logit_bias);
+    if (!g->gp.logit_bias) {
+        serve_error(out, 500, "server_error", "out_of_memory", "Out of memory");
+        return false;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, lb) {
+        const cJSON *id = e, *b = e;
+        if (cJSON_IsArray(lb)) {
+            id = cJSON_GetArrayItem(e, 0);
+            b = cJSON_GetArrayItem(e, 1);
+        }
+        char *end = NULL;
+        const long t = cJSON_IsArray(lb) ? (cJSON_IsNumber(id) ? (long)id->valuedouble : -1)
+                                         : strtol(e->string, &end, 10);
+        const bool id_ok = cJSON_IsArray(lb) ? cJSON_IsNumber(id) && id->valuedouble == (double)t
+                                             : end != e->string && !*end;
+        if (!id_ok || t < 0 || t >= V || !(cJSON_IsNumber(b) || cJSON_IsFalse(b)) ||
+            (cJSON_IsArray(lb) && cJSON_GetArraySize(e) != 2)) {
+            serve_error(out, 400, "invalid_request_error", NULL,
+                        "'logit_bias' wants token ids 0..%d mapped to numbers (or false, to ban "
+                        "one); got '%.40s'", V - 1, cJSON_IsArray(lb) ? "an entry" : e->string);
+            return false;
+        }
+        heed_logit_bias *lbias = &g->gp.logit_bias[g->gp.n_logit_bias++];
+        lbias->token = (int32_t)t;
+        lbias->bias = cJSON_IsFalse(b) ? -INFINITY : (float)b->valuedouble;
+    }
+    return true;
+}
+
 static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_request *g,
                       serve_reply *out)
 {
@@ -452,12 +501,12 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
         "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "n", "stream",
         "stream_options", "logprobs", "stop", "presence_penalty", "frequency_penalty",
         "repeat_penalty", "seed", "user", "echo", "best_of", "lookup", "control_vectors",
-        "control_vector_layer_range", "ablate_heads", NULL};
+        "control_vector_layer_range", "ablate_heads", "logit_bias", NULL};
     static const char *const chat_fields[] = {
         "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
         "top_k", "min_p", "n", "stream", "stream_options", "logprobs", "top_logprobs", "stop",
         "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", "lookup",
-        "control_vectors", "control_vector_layer_range", "ablate_heads", NULL};
+        "control_vectors", "control_vector_layer_range", "ablate_heads", "logit_bias", NULL};
     *g = (gen_request){.kind = kind};
     cJSON *root = parse_object(r, out);
     if (!root)
@@ -480,7 +529,7 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
          integer(root, "max_tokens", 1, s->max_tokens, &max_tokens, out) &&
          integer(root, "max_completion_tokens", 1, s->max_tokens, &max_tokens, out) &&
          boolean(root, "stream", &g->stream, out) && read_stops(root, g, out) &&
-         read_interventions(s, root, &g->iv, out);
+         read_interventions(s, root, &g->iv, out) && read_logit_bias(s, root, g, out);
     if (ok && kind == KIND_COMPLETION) {
         ok = integer(root, "logprobs", 0, 20, &logprobs, out) && boolean(root, "echo", &echo, out);
         if (ok && echo) {

@@ -103,6 +103,8 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     gp.n_stops = p->n_stops;
     gp.top_logprobs = p->top_logprobs;
     gp.lookup = p->lookup;
+    gp.logit_bias = p->logit_bias;
+    gp.n_logit_bias = p->n_logit_bias;
     heed_status st = heed_generator_new(slot->ctx, s->vocab, prompt, n_prompt, &gp, &g->gen);
     if (st) {
         free(g);

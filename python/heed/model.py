@@ -602,7 +602,7 @@ class Model:
 
     def stream(self, prompt, max_tokens=128, temperature=None, top_k=None, top_p=None,
                min_p=None, seed=None, stop=None, ignore_eos=False, lookup=0,
-               control_vectors=(), control_vector_layer_range=None):
+               control_vectors=(), control_vector_layer_range=None, logit_bias=None):
         """Generates a continuation of prompt (text, with special tokens and
         control tokens written in it, as `heed run -p`; or ids), yielding
         text pieces as they become final: libheed's generator, the loop
@@ -617,9 +617,14 @@ class Model:
         order (as llama.cpp sums its files) and added to the residual
         stream after blocks control_vector_layer_range = (first, last)
         (default: 1 to n_layer), as `heed run --control-vector(-scaled)`
-        and llama.cpp do."""
+        and llama.cpp do. logit_bias: {token id: bias} added to the logits
+        every step (-inf bans a token), as `heed run --logit-bias`."""
         ids = self._prompt_ids(prompt)
         p = lib.heed_generate_default_params()
+        biases = [(_int_arg("logit_bias token", t), float(b))
+                  for t, b in (logit_bias or {}).items()]
+        bias_arr = (_lib.LogitBias * max(1, len(biases)))(*biases)
+        p.logit_bias, p.n_logit_bias = ctypes.cast(bias_arr, ctypes.c_void_p), len(biases)
         for name, value in (("temp", temperature), ("top_k", top_k), ("top_p", top_p),
                             ("min_p", min_p), ("seed", seed)):
             if value is not None:

@@ -388,3 +388,14 @@ def test_attribute_parts_sum_and_match_the_cli(default, tmp_path):
         default.attribute(text, "heaven and earth")
     with pytest.raises(ValueError, match="out of range"):
         default.attribute(text, default.n_vocab)
+
+
+def test_generate_logit_bias_as_heed_run(default):
+    # heed run -p 'In the beginning' -n 6 --temp 0 --logit-bias 268-inf (llama-cli's text too)
+    got = default.generate("In the beginning", max_tokens=6, temperature=0,
+                           logit_bias={268: float("-inf")})
+    assert got == ", and in the beginning,"
+    assert default.generate("In the beginning", max_tokens=6, temperature=0,
+                            logit_bias={386: 5}) == " of his power, and God"
+    with pytest.raises(heed.Error, match="out of range"):
+        default.generate("x", max_tokens=2, logit_bias={default.n_vocab: 1})

@@ -8,6 +8,7 @@
  * hands out only what can no longer change: with stop strings, the last
  * longest-stop - 1 bytes wait until the text grows past them.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ struct heed_generator {
     heed_detok_stream *ds;
     heed_generate_params p;
     char *stops[HEED_GEN_MAX_STOPS]; /* p.stops points here: the generator's copies */
+    heed_logit_bias *bias;           /* p.logit_bias points here: a copy           */
     size_t max_stop;
     int V, n;
     float *logits;        /* [lookup + 1][V]: a row per token of the last batch */
@@ -49,13 +51,23 @@ void heed_generator_free(heed_generator *g)
         free(g->stops[i]);
     free(g->logits);
     free(g->hist);
+    free(g->bias);
     free(g->batch);
     free(g->text);
     free(g);
 }
 
-static heed_status check_params(const heed_generate_params *p, const heed_vocab *v)
+static heed_status check_params(const heed_generate_params *p, const heed_vocab *v, int V)
 {
+    if (p->n_logit_bias < 0 || p->n_logit_bias > HEED_GEN_MAX_BIAS ||
+        (p->n_logit_bias && !p->logit_bias))
+        return heed_fail(HEED_ERR_ARG, "n_logit_bias %d is out of range (0..%d)",
+                         p->n_logit_bias, HEED_GEN_MAX_BIAS);
+    for (int i = 0; i < p->n_logit_bias; i++)
+        if (p->logit_bias[i].token < 0 || p->logit_bias[i].token >= V ||
+            isnan(p->logit_bias[i].bias))
+            return heed_fail(HEED_ERR_ARG, "logit bias %d: token %d is out of range (0..%d), "
+                             "or its bias is not a number", i, p->logit_bias[i].token, V - 1);
     if (p->n_stops < 0 || p->n_stops > HEED_GEN_MAX_STOPS || (p->n_stops && !p->stops))
         return heed_fail(HEED_ERR_ARG, "n_stops %d is out of range (0..%d)", p->n_stops,
                          HEED_GEN_MAX_STOPS);
@@ -77,7 +89,7 @@ heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32
                                heed_generator **out)
 {
     *out = NULL;
-    const heed_status bad = check_params(p, v);
+    const heed_status bad = check_params(p, v, heed_model_n_vocab(heed_context_model(c)));
     if (bad)
         return bad;
     if (n_prompt < 1 || !prompt)
@@ -101,6 +113,13 @@ heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32
         if (have)
             memcpy(g->hist, prompt, sizeof *prompt * (size_t)n_prompt);
         g->n_hist = n_prompt;
+    }
+    if (p->n_logit_bias) {
+        g->bias = malloc(sizeof *g->bias * (size_t)p->n_logit_bias);
+        have = have && g->bias;
+        if (g->bias)
+            memcpy(g->bias, p->logit_bias, sizeof *g->bias * (size_t)p->n_logit_bias);
+        g->p.logit_bias = g->bias;
     }
     if (!st)
         st = have ? heed_sampler_new(&p->sampler, g->V, &g->smp)
@@ -254,6 +273,9 @@ bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
     *len = 0;
     if (g->finish)
         return false;
+    float *row = g->logits + (g->next - g->logits); /* the batch's own row */
+    for (int i = 0; i < g->p.n_logit_bias; i++)
+        row[g->p.logit_bias[i].token] += g->p.logit_bias[i].bias;
     const int32_t id = heed_sampler_sample(g->smp, g->next);
     tok->id = id;
     tok->n_top = 0;

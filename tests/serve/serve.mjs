@@ -88,6 +88,18 @@ await check("/metrics counts a completion's status and tokens; /slots shows the 
   assert.equal((await fetch(`${base}/metrics`)).status, 401, "behind the key, as the API");
 });
 
+await check("logit_bias (OpenAI's object, llama.cpp's pairs, false bans) equals heed run --logit-bias", async () => {
+  const text = async (logit_bias) => (await client.completions.create({ ...greedy, max_tokens: 6,
+    logit_bias })).choices[0].text;
+  // heed run -p "In the beginning" -n 6 --temp 0 --logit-bias 268-inf, as llama-cli gives it
+  assert.equal(await text({ 268: -100 }), ", and in the beginning,");
+  assert.equal(await text([[268, false]]), ", and in the beginning,");
+  assert.equal(await text({ 386: 5 }), " of his power, and God");
+  const r = await post("/v1/completions", { ...greedy, logit_bias: { 99999: 1 } });
+  assert.equal(r.status, 400);
+  assert.match((await r.json()).error.message, /'logit_bias' wants token ids 0\.\.4095/);
+});
+
 await check("a greedy completion equals heed run --temp 0", async () => {
   const r = await client.completions.create(greedy);
   assert.equal(r.object, "text_completion");
