@@ -808,7 +808,8 @@ typedef struct heed_gen_token {
 
 /*
  * Starts a generation on c: resets it, shows the prompt to the sampler's
- * penalties and evaluates it. v turns tokens into text (NULL: ids only —
+ * penalties and evaluates it (an encoder-decoder's prompt is encoded, and
+ * its decoder evaluates the decoder start token). v turns tokens into text (NULL: ids only —
  * then no stop strings, and the end of generation is the model's EOS).
  * c and v must outlive the generator. On failure *out is NULL.
  */

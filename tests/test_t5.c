@@ -184,3 +184,85 @@ Test(t5, errors)
     free(logits);
     fixture_free(&f);
 }
+
+/* heed run with --ids: the ids are the encoder's input, the decoder starts
+ * itself and generates llama.cpp's greedy ids from the start token alone
+ * (greedy_from_start; every peer margin above twice the case's bound, so
+ * all 32 are checked; EOS, id 1, may be among them: --ignore-eos, as the
+ * peer does not stop). */
+static void check_cli(const char *name)
+{
+    fixture f;
+    fixture_load(&f, name);
+    int n;
+    int32_t *greedy = test_json_ids(cJSON_GetObjectItem(f.json, "greedy_from_start"), &n);
+    char args[8192], *out = NULL;
+    int at = snprintf(args, sizeof args, "run '%s' --print-ids -n %d --temp 0 --ignore-eos "
+                      "-ctk f32 -ctv f32 --ids ", f.gguf, n);
+    for (int i = 0; i < f.n_enc; i++)
+        at += snprintf(args + at, sizeof args - (size_t)at, "%s%d", i ? "," : "", f.enc[i]);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    char want[4096];
+    at = 0;
+    for (int i = 0; i < n; i++)
+        at += snprintf(want + at, sizeof want - (size_t)at, "%s%d", i ? " " : "", greedy[i]);
+    cr_expect(!strncmp(out, want, strlen(want)), "%s: got %s\nwant %s", name, out, want);
+    free(out);
+    free(greedy);
+    fixture_free(&f);
+}
+
+Test(t5, cli_run_ids_gated) { check_cli("tiny-t5-f32"); }
+Test(t5, cli_run_ids_relu) { check_cli("tiny-t5-relu-f32"); }
+
+/* t5encoder: heed_context_embed's per-token states (after enc.output_norm)
+ * are llama_encode's embeddings (tests/models/tiny-t5encoder-f32.embd.f32,
+ * peer_logits on the encoder-only synth), within the F32 row (ReLU FFN;
+ * observed below 1e-5), and mean pooling is their mean. */
+Test(t5, t5encoder_embeddings)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/models/tiny-t5encoder-f32.json", HEED_SOURCE_DIR);
+    char *text = test_read_file(path, NULL);
+    cr_assert_not_null(text);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    int n;
+    int32_t *ids = test_json_ids(cJSON_GetObjectItem(j, "ids"), &n);
+    const char *gguf = test_tmp_path("tiny-t5encoder");
+    cr_assert_eq(heed_synth("tiny-t5encoder", HEED_TYPE_F32, 1, 2, gguf), HEED_OK, "%s",
+                 heed_last_error());
+    heed_model *m;
+    cr_assert_eq(heed_model_load(gguf, &m), HEED_OK, "%s", heed_last_error());
+    cr_assert(heed_model_is_encoder(m));
+    cr_assert_eq(heed_model_decoder_start(m), -1);
+    const int E = heed_model_n_embd(m);
+    snprintf(path, sizeof path, "%s/tests/models/tiny-t5encoder-f32.embd.f32", HEED_SOURCE_DIR);
+    size_t bytes;
+    float *ref = test_read_file(path, &bytes);
+    cr_assert_eq(bytes, sizeof(float) * (size_t)n * (size_t)E);
+    heed_context *c;
+    cr_assert_eq(heed_context_new(m, NULL, &c), HEED_OK, "%s", heed_last_error());
+    float *rows = malloc(sizeof *rows * (size_t)n * (size_t)E), *mean = malloc(sizeof *mean * (size_t)E);
+    cr_assert_eq(heed_context_embed(c, ids, n, HEED_POOLING_NONE, rows), HEED_OK, "%s",
+                 heed_last_error());
+    double max_abs = 0;
+    for (size_t i = 0; i < (size_t)n * (size_t)E; i++)
+        max_abs = fmax(max_abs, fabs((double)rows[i] - ref[i]));
+    cr_log_info("tiny-t5encoder: embeddings max |diff| %.3g (tolerance 1e-3)", max_abs);
+    cr_expect_leq(max_abs, 1e-3, "embeddings differ by %g", max_abs);
+    cr_assert_eq(heed_context_embed(c, ids, n, HEED_POOLING_MEAN, mean), HEED_OK);
+    for (int i = 0; i < E; i++) {
+        double sum = 0;
+        for (int t = 0; t < n; t++)
+            sum += ref[(size_t)t * E + i];
+        cr_expect_leq(fabs(mean[i] - sum / n), 1e-3, "mean pooling, element %d", i);
+    }
+    free(rows);
+    free(mean);
+    free(ref);
+    free(ids);
+    heed_context_free(c);
+    heed_model_free(m);
+    cJSON_Delete(j);
+}

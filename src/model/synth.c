@@ -158,6 +158,10 @@ static const synth_shape shapes[] = {
     {.name = "tiny-t5-relu", .arch = "t5", .model_name = "tiny t5 relu", .n_vocab = 320,
      .n_ctx = 512, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 4, .n_ff = 128,
      .head_dim = 32, .norm_eps = 1e-6f, .tied = true, .n_buckets = 32},
+    /* the encoder alone (embeddings) */
+    {.name = "tiny-t5encoder", .arch = "t5encoder", .model_name = "tiny t5encoder",
+     .n_vocab = 320, .n_ctx = 512, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 4,
+     .n_ff = 128, .head_dim = 32, .norm_eps = 1e-6f, .tied = true, .n_buckets = 32},
     /* Mixtral's layout: experts in a llama file, as wide as feed_forward_length */
     {.name = "tiny-mixtral", .arch = "llama", .model_name = "tiny mixtral", .n_vocab = 512,
      .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 64,
@@ -171,7 +175,7 @@ const char *heed_synth_shape_names(void)
            "tiny-qwen2-yarn, "
            "tiny-phi3-longrope, tiny-smollm3, tiny-gemma2, tiny-gemma3, qwen3-moe-tiny, "
            "tiny-qwen3moe, tiny-qwen2moe, tiny-mixtral, tiny-gpt-oss, t5-small, flan-t5-base, "
-           "tiny-t5, tiny-t5-relu";
+           "tiny-t5, tiny-t5-relu, tiny-t5encoder";
 }
 
 /* What a tensor holds: a matrix (std 1/√n_in), norm weights (1 ± 0.1),
@@ -386,7 +390,8 @@ static heed_status add_metadata(heed_gguf_writer *w, const synth_shape *sh, int 
         SET(heed_gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), sh->norm_eps));
         SET(heed_gguf_writer_set_u32(w, KEY("attention.relative_buckets_count"),
                                      (uint32_t)sh->n_buckets));
-        SET(heed_gguf_writer_set_u32(w, KEY("decoder_start_token_id"), 0));
+        if (!strcmp(sh->arch, "t5"))
+            SET(heed_gguf_writer_set_u32(w, KEY("decoder_start_token_id"), 0));
     } else {
         SET(heed_gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), sh->norm_eps));
         SET(heed_gguf_writer_set_f32(w, KEY("rope.freq_base"), sh->rope_base));
@@ -440,7 +445,7 @@ static heed_status add_t5_tensors(synth *s, const synth_shape *sh)
     heed_status st = add(s, "token_embd.weight", E, sh->n_vocab, MATRIX);
 #define T(n0, n1, kind, ...) \
     if (!st) st = add(s, (snprintf(name, sizeof name, __VA_ARGS__), name), n0, n1, kind)
-    for (int dec = 0; dec < 2; dec++) {
+    for (int dec = 0; dec < (strcmp(sh->arch, "t5") ? 1 : 2); dec++) {
         const char *p = dec ? "dec" : "enc";
         for (int i = 0; i < sh->n_layer; i++) {
             T(E, 0, NORM, "%s.blk.%d.attn_norm.weight", p, i);

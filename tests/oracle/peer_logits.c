@@ -18,6 +18,8 @@
  * An encoder-decoder (t5) takes IDS as ENC|DEC: ENC goes to llama_encode,
  * then DEC (starting with the decoder start token) is the decoder's
  * prompt, whose logits OUT gets and whose greedy continuation follows.
+ * An encoder alone (t5encoder): OUT gets each token's embedding from
+ * llama_encode, N_VOCAB floats (n_embd) each, and nothing is printed.
  */
 #include <stdbool.h>
 #include <math.h>
@@ -76,9 +78,34 @@ int main(int argc, char **argv)
     cp.type_k = cp.type_v = f16 ? GGML_TYPE_F16 : GGML_TYPE_F32;
     cp.flash_attn = false;
     cp.n_threads = cp.n_threads_batch = 2;
+    const bool enc_only = !llama_model_has_decoder(model);
+    if (enc_only) {
+        cp.embeddings = true;
+        cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
+    }
     struct llama_context *ctx = llama_init_from_model(model, cp);
     if (!ctx)
         return fprintf(stderr, "cannot make a context\n"), 1;
+    if (enc_only) {
+        struct llama_batch e = llama_batch_init(n, 0, 1);
+        for (int i = 0; i < n; i++) {
+            e.token[i] = ids[i];
+            e.pos[i] = i;
+            e.n_seq_id[i] = 1;
+            e.seq_id[i][0] = 0;
+            e.logits[i] = 1;
+        }
+        e.n_tokens = n;
+        if (llama_encode(ctx, e))
+            return fprintf(stderr, "encode failed\n"), 1;
+        FILE *f = fopen(argv[4], "wb");
+        if (!f)
+            return perror(argv[4]), 1;
+        for (int i = 0; i < n; i++)
+            fwrite(llama_get_embeddings_ith(ctx, i), sizeof(float), (size_t)n_vocab, f);
+        fclose(f);
+        return 0;
+    }
 
     if (n_enc) {
         if (!llama_model_has_encoder(model))
