@@ -443,6 +443,10 @@ typedef enum heed_pooling {
 HEED_API bool heed_model_is_encoder(const heed_model *m);
 /* The pooling the model's metadata asks for (<arch>.pooling_type). */
 HEED_API heed_pooling heed_model_pooling(const heed_model *m);
+/* For an encoder-decoder (t5): the token its decoder starts from
+ * (<arch>.decoder_start_token_id, else BOS, else padding, else 0); -1 for
+ * every other model. Such a model's prompt goes to heed_context_encode. */
+HEED_API int32_t heed_model_decoder_start(const heed_model *m);
 
 /* A context: one sequence being evaluated, with its KV cache. */
 typedef struct heed_context heed_context;
@@ -483,6 +487,15 @@ HEED_API heed_status heed_context_eval(heed_context *c, const int32_t *ids, int 
  */
 HEED_API heed_status heed_context_embed(heed_context *c, const int32_t *ids, int n,
                                         heed_pooling pooling, float *out);
+/*
+ * An encoder-decoder (heed_model_decoder_start >= 0): runs the encoder over
+ * n tokens (at most n_ctx) and keeps what the decoder's cross-attention
+ * reads, emptying the decoder's cache; heed_context_eval then evaluates
+ * decoder tokens, the first being the decoder start token. heed_context_
+ * reset empties the decoder's cache and keeps the encoding. Hooks, edits,
+ * steering and capture see the decoder only.
+ */
+HEED_API heed_status heed_context_encode(heed_context *c, const int32_t *ids, int n);
 HEED_API int heed_context_n_past(const heed_context *c);  /* positions filled      */
 HEED_API const heed_model *heed_context_model(const heed_context *c);
 HEED_API int heed_context_n_ctx(const heed_context *c);
@@ -807,7 +820,8 @@ typedef struct heed_gen_token {
 
 /*
  * Starts a generation on c: resets it, shows the prompt to the sampler's
- * penalties and evaluates it. v turns tokens into text (NULL: ids only —
+ * penalties and evaluates it (an encoder-decoder's prompt is encoded, and
+ * its decoder evaluates the decoder start token). v turns tokens into text (NULL: ids only —
  * then no stop strings, and the end of generation is the model's EOS).
  * c and v must outlive the generator. On failure *out is NULL.
  */

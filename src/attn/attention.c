@@ -44,6 +44,8 @@ void heed_attend(const heed_attn *a, int64_t begin, int64_t end, float *scores,
                                                      a->k_row_bytes, h / group, j,
                                                      a->head_dim, row),
                                            a->head_dim));
+        if (a->bias)
+            heed_attn_add_bias(a, h, a->q_pos0 + i, a->k_pos0 + lo, scores, n);
         /* the sink as one more score, without a value */
         if (a->sinks)
             scores[n] = a->sinks[h];

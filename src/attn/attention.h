@@ -48,6 +48,12 @@ typedef struct heed_attn {
     const float *sinks;  /* [n_head] or NULL: a learned logit per head that
                             joins every row's softmax with no value, so the
                             keys' weights sum to 1 - its share (gpt-oss)    */
+    /* Relative position bias (T5; NULL: none, and no cost): the score of
+     * query position p, key position j, head h gains
+     * bias[bucket[p - j] * n_head + h]; bucket is indexed from -(n) to n
+     * for every distance the call can meet. */
+    const float *bias;
+    const int32_t *bucket;
     /* Capture (may be NULL): every row's post-softmax weights go to
      * heed_capture_store as layer `layer`. */
     heed_capture *capture;
@@ -70,6 +76,16 @@ static inline int heed_attn_first(const heed_attn *a, int i)
         return 0;
     const int64_t first = a->q_pos0 + i - a->window + 1 - a->k_pos0;
     return first > 0 ? (int)first : 0;
+}
+
+/* Adds the relative position bias of head h to the n scores of the query
+ * at position q_pos against keys from position k_pos on. */
+static inline void heed_attn_add_bias(const heed_attn *a, int h, int64_t q_pos, int64_t k_pos,
+                                      float *s, int n)
+{
+    const int32_t *b = a->bucket + (q_pos - k_pos);
+    for (int j = 0; j < n; j++)
+        s[j] += a->bias[(int64_t)b[-j] * a->n_head + h];
 }
 
 /* A score as the softmax takes it: soft-capped where the model caps. */

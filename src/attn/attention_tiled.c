@@ -20,6 +20,9 @@
  * Sinks (gpt-oss): a head's learned logit joins each row's sum at the end
  * (m and l rescaled like a block's), adding to the denominator only.
  *
+ * A relative position bias (T5) is added to a block's scores right after
+ * q·k, before the maximum; without one the loop is as it was.
+ *
  * Capture: a captured row's weights are exp(s - lse) with lse = m + ln l,
  * its scores recomputed from q and k — the weights the softmax gave,
  * without a second operator; a sink's share is exp(sink - lse).
@@ -83,6 +86,8 @@ static void emit_row(const heed_attn *a, const heed_attn_rows *kr, const float *
         int64_t ks;
         const float *kb = kv_block(kr, a->k_type, k, a->k_row_bytes, k0, kn, a->head_dim, kbuf, &ks);
         kr->qk(q, 1, kb, ks, kn, a->head_dim, a->scale, w + k0 - lo, BK, kt);
+        if (a->bias)
+            heed_attn_add_bias(a, head, pos, a->k_pos0 + k0, w + k0 - lo, kn);
         for (int j = 0; a->softcap > 0 && j < kn; j++)
             w[k0 - lo + j] = heed_attn_cap(a, w[k0 - lo + j]);
     }
@@ -132,6 +137,9 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
             int64_t ks, vs;
             const float *kb = kv_block(kr, a->k_type, k, a->k_row_bytes, k0, kn, D, kbuf, &ks);
             kr->qk(qs, R, kb, ks, kn, D, a->scale, s, BK, kt);
+            for (int r = 0; a->bias && r < R; r++)
+                heed_attn_add_bias(a, g * group + r % group, a->q_pos0 + i0 + r / group,
+                                   a->k_pos0 + k0, s + r * BK, kn);
             for (int r = 0; r < R; r++) {
                 float *sr = s + r * BK;
                 /* the keys [lo, hi) of this block that row r sees */

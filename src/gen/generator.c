@@ -134,8 +134,15 @@ heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32
         g->max_stop = l > g->max_stop ? l : g->max_stop;
     }
     heed_context_reset(c);
-    if (!st) /* first, as it names a bad id best */
+    /* an encoder-decoder encodes the prompt; its decoder starts from its
+     * start token */
+    const int32_t start = heed_model_decoder_start(heed_context_model(c));
+    if (!st && start >= 0) {
+        if (!(st = heed_context_encode(c, prompt, n_prompt)))
+            st = heed_context_eval(c, &start, 1, g->logits, false);
+    } else if (!st) { /* first, as it names a bad id best */
         st = heed_context_eval(c, prompt, n_prompt, g->logits, false);
+    }
     for (int i = 0; i < n_prompt && !st; i++) /* the penalties see the prompt */
         st = heed_sampler_accept(g->smp, prompt[i]);
     if (st) {

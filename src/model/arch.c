@@ -36,6 +36,11 @@ static const heed_arch archs[] = {
     {.name = "gpt2", .norm = NORM_LAYER, .pos = POS_LEARNED, .ffn = FFN_GELU},
     {.name = "bert", .norm = NORM_LAYER, .pos = POS_LEARNED, .ffn = FFN_GELU, .post_norm = true,
      .mask = HEED_MASK_BIDIRECTIONAL},
+    /* T5: ReLU FFNs, flan-T5's gated GELU (marked by ffn_gate tensors) */
+    {.name = "t5", .norm = NORM_RMS, .pos = POS_REL_BIAS, .ffn = FFN_RELU,
+     .ffn_if_gate = FFN_GELU_GATED, .enc_dec = true, .no_qk_scale = true},
+    {.name = "t5encoder", .norm = NORM_RMS, .pos = POS_REL_BIAS, .ffn = FFN_RELU,
+     .ffn_if_gate = FFN_GELU_GATED, .no_qk_scale = true, .mask = HEED_MASK_BIDIRECTIONAL},
 };
 
 const heed_arch *heed_arch_find(const char *name)

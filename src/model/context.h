@@ -69,6 +69,19 @@ struct heed_context {
     double *received; /* [n_threads][n_ctx] weight each key got (telemetry)   */
     float *rope;    /* [n_rot]              cos/sin of one position           */
     void *xq;       /* activations converted for the current matmul           */
+    /* the stack a pass runs: the model's layers, or an encoder-decoder's
+     * encoder while encoding (encode.c), whose keys and values are the
+     * batch's own (c->k, c->v), all seen by all                              */
+    const heed_layer *layers;
+    bool encoding;
+    /* T5's relative position buckets by query-key distance d in
+     * [-(n_ctx - 1), n_ctx - 1], at [d]: bidirectional, causal (or NULL)    */
+    const int32_t *bucket_bidi, *bucket_causal;
+    int32_t *buckets;
+    /* an encoder-decoder's encoding: each decoder layer's cross-attention
+     * keys and values of it, [n_layer][n_ctx][n_kv_head * head_dim]          */
+    float *cross_k, *cross_v;
+    int n_enc;      /* encoder positions (0: nothing encoded yet)             */
 };
 
 /* Applies the edits at point to the n rows of its activation in data,
@@ -85,6 +98,19 @@ static inline void heed_forward_hook(heed_context *c, heed_hook_point point, int
             c->hook(c->hook_user, &a);
     }
 }
+
+/* The forward pass's parts that encode.c runs too (forward.c). */
+void heed_forward_embed(heed_context *c, const int32_t *ids, int n);
+void heed_forward_norm_rows(const heed_model *m, float *y, const float *x, const float *w,
+                            const float *b, int n);
+void heed_forward_attention_block(heed_context *c, int il, int pos0, int n);
+void heed_forward_ffn_block(heed_context *c, int il, int n);
+void heed_forward_attend(heed_context *c, const heed_attn *a);
+/* x += cross-attention(norm(x)) over the encoding, for the n tokens at
+ * positions pos0.. of decoder layer il (encode.c). */
+void heed_forward_cross_block(heed_context *c, int il, int pos0, int n);
+/* The bucket tables of a context of n_ctx positions (encode.c). */
+heed_status heed_rel_buckets_new(heed_context *c);
 
 /* y = W x for n rows x, on the pool. */
 void heed_forward_matmul(heed_context *c, const heed_weight *w, const float *x, int n, float *y);

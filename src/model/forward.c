@@ -82,6 +82,9 @@ void heed_context_free(heed_context *c)
     free(c->received);
     free(c->rope);
     free(c->xq);
+    free(c->buckets);
+    free(c->cross_k);
+    free(c->cross_v);
     free(c);
 }
 
@@ -129,7 +132,9 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     c->k_row = heed_type_row_size(c->type_k, hp->head_dim);
     c->v_row = heed_type_row_size(c->type_v, hp->head_dim);
     c->n_ctx = n_ctx;
-    c->batch = heed_model_is_encoder(m) || n_ctx < BATCH ? n_ctx : BATCH;
+    /* an encoder sees its whole input at once */
+    c->batch = heed_model_is_encoder(m) || m->enc_layers || n_ctx < BATCH ? n_ctx : BATCH;
+    c->layers = m->layers;
     const size_t B = (size_t)c->batch;
     st = heed_pool_new(p->n_threads > 0 ? p->n_threads : heed_cpu_cores(),
                                    &c->pool);
@@ -178,9 +183,17 @@ heed_status heed_context_new(const heed_model *m, const heed_context_params *p,
     c->received = malloc(sizeof(double) * (size_t)n_ctx * (size_t)heed_pool_size(c->pool));
     c->rope = malloc(sizeof(float) * (size_t)hp->n_rot);
     c->xq = malloc(max_prepared_size(m, c->batch));
+    bool extras = true; /* T5's buckets and cross-attention keys and values */
+    if (hp->n_rel_buckets && heed_rel_buckets_new(c))
+        extras = false;
+    if (m->enc_layers) {
+        const size_t cross = (size_t)hp->n_layer * (size_t)n_ctx * KV;
+        extras = extras && (c->cross_k = malloc(sizeof(float) * cross)) &&
+                 (c->cross_v = malloc(sizeof(float) * cross));
+    }
     if (!c->cache || !c->k_cache || !c->v_cache || !c->x || !c->h || !c->q || !c->k || !c->v ||
         !c->qkv || !c->att || !c->gate || !c->up || !c->attn_scratch || !c->received ||
-        !c->rope || !c->xq ||
+        !c->rope || !c->xq || !extras ||
         (NE && (!c->moe_logits || !c->moe_slot || !c->moe_gate || !c->moe_token || !c->moe_count ||
                 !c->moe_in || !c->moe_y))) {
         const double kv_mib = (double)rows * (double)(c->k_row + c->v_row) / 1048576.0;
@@ -368,7 +381,7 @@ static void attend_share(void *arg, int ith, int nth)
 
 /* Runs the attention operator on the pool; with a capture attached, adds
  * the threads' telemetry to it in thread order. */
-static void attend(heed_context *c, const heed_attn *a)
+void heed_forward_attend(heed_context *c, const heed_attn *a)
 {
     attend_job job = {a, c->attn_scratch, c->attn_floats, a->capture ? c->received : NULL, c->n_ctx};
     heed_pool_run(c->pool, attend_share, &job);
@@ -379,8 +392,8 @@ static void attend(heed_context *c, const heed_attn *a)
 
 /* y[t] = norm(x[t]) for n rows of n_embd: RMSNorm or LayerNorm as the
  * architecture says (b, LayerNorm's bias, may be NULL). */
-static void norm_rows(const heed_model *m, float *y, const float *x, const float *w,
-                      const float *b, int n)
+void heed_forward_norm_rows(const heed_model *m, float *y, const float *x, const float *w,
+                            const float *b, int n)
 {
     const int64_t E = m->hp.n_embd;
     for (int t = 0; t < n; t++) {
@@ -471,11 +484,11 @@ static void drop_oldest(heed_context *c, layer_cache *lc, int pos0)
 }
 
 /* x += attention(norm(x)) for n tokens at positions pos0.. of layer il. */
-static void attention_block(heed_context *c, int il, int pos0, int n)
+void heed_forward_attention_block(heed_context *c, int il, int pos0, int n)
 {
     const heed_model *m = c->m;
     const heed_hparams *hp = &m->hp;
-    const heed_layer *L = &m->layers[il];
+    const heed_layer *L = &c->layers[il];
     const int64_t E = hp->n_embd, Q = (int64_t)hp->n_head * hp->head_dim;
     const int64_t KV = (int64_t)hp->n_kv_head * hp->head_dim;
 
@@ -483,7 +496,7 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
     if (post)
         memcpy(c->h, c->x, sizeof(float) * (size_t)(n * E));
     else
-        norm_rows(m, c->h, c->x, L->attn_norm, L->attn_norm_b, n);
+        heed_forward_norm_rows(m, c->h, c->x, L->attn_norm, L->attn_norm_b, n);
 
     /* q, k, v: separate projections, or one fused matrix split by rows */
     if (L->wqkv.data) {
@@ -521,10 +534,10 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
      * positions, head by head */
     const bool sliding = heed_layer_sliding(m, il);
     const heed_rope rope = layer_rope(c, sliding);
-    const bool use_rope = m->arch->pos != POS_LEARNED &&
+    const bool use_rope = (m->arch->pos == POS_ROPE_NORMAL || m->arch->pos == POS_ROPE_NEOX) &&
                           !(m->arch->nope_every && (il + 1) % m->arch->nope_every == 0);
     layer_cache *lc = &c->cache[il];
-    if (pos0 + n - lc->pos0 > lc->cap)
+    if (!c->encoding && pos0 + n - lc->pos0 > lc->cap)
         drop_oldest(c, lc, pos0);
     const int64_t k_head = (int64_t)lc->cap * (int64_t)c->k_row;
     const int64_t v_head = (int64_t)lc->cap * (int64_t)c->v_row;
@@ -547,7 +560,7 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
     heed_forward_hook(c, HEED_HOOK_Q, il, pos0, n, Q, c->q);
     heed_forward_hook(c, HEED_HOOK_K, il, pos0, n, KV, c->k);
     heed_forward_hook(c, HEED_HOOK_V, il, pos0, n, KV, c->v);
-    for (int t = 0; t < n; t++) {
+    for (int t = 0; !c->encoding && t < n; t++) {
         for (int g = 0; g < hp->n_kv_head; g++) {
             const int64_t e = t * KV + (int64_t)g * hp->head_dim;
             tk->from_float(c->k + e, k_cache + g * k_head + (row0 + t) * (int64_t)c->k_row,
@@ -569,7 +582,22 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
         .window = sliding ? hp->n_swa : 0, .softcap = hp->attn_softcap, .sinks = L->attn_sinks,
         .capture = c->capture, .layer = il,
     };
-    attend(c, &a);
+    if (c->encoding) { /* the batch's own keys and values, as floats */
+        const int64_t row = KV * (int64_t)sizeof(float), head = hp->head_dim * (int64_t)sizeof(float);
+        a.k = c->k;
+        a.v = c->v;
+        a.k_type = a.v_type = HEED_TYPE_F32;
+        a.k_row_bytes = a.v_row_bytes = row;
+        a.k_head_bytes = a.v_head_bytes = head;
+        a.n_kv = n;
+        a.k_pos0 = pos0;
+        a.mask = HEED_MASK_BIDIRECTIONAL;
+    }
+    if (L->rel_bias) {
+        a.bias = L->rel_bias;
+        a.bucket = a.mask == HEED_MASK_BIDIRECTIONAL ? c->bucket_bidi : c->bucket_causal;
+    }
+    heed_forward_attend(c, &a);
     if (c->qk_tap)
         tap_qk(c, &a);
     heed_forward_hook(c, HEED_HOOK_Z, il, pos0, n, Q, c->att);
@@ -577,11 +605,11 @@ static void attention_block(heed_context *c, int il, int pos0, int n)
     heed_forward_matmul(c, &L->wo, c->att, n, c->h);
     add_bias(c->h, L->bo, n, E);
     if (L->attn_post_norm)
-        norm_rows(m, c->h, c->h, L->attn_post_norm, NULL, n);
+        heed_forward_norm_rows(m, c->h, c->h, L->attn_post_norm, NULL, n);
     heed_forward_hook(c, HEED_HOOK_ATTN_OUT, il, pos0, n, E, c->h);
     add(c->x, c->h, n * E);
     if (post)
-        norm_rows(m, c->x, c->x, L->attn_norm, L->attn_norm_b, n);
+        heed_forward_norm_rows(m, c->x, c->x, L->attn_norm, L->attn_norm_b, n);
     heed_forward_hook(c, HEED_HOOK_RESID_MID, il, pos0, n, E, c->x);
 }
 
@@ -626,24 +654,25 @@ void heed_forward_gated_ffn(heed_context *c, const heed_ffn *f, const float *x, 
 }
 
 /* x += mlp(norm(x)): W_down(act(W_gate h) * W_up h), or W_down act(W_up h). */
-static void ffn_block(heed_context *c, int il, int n)
+void heed_forward_ffn_block(heed_context *c, int il, int n)
 {
     const heed_model *m = c->m;
-    const heed_layer *L = &m->layers[il];
+    const heed_layer *L = &c->layers[il];
     const int64_t E = m->hp.n_embd, F = m->hp.n_ff;
 
     const bool post = m->arch->post_norm;
     if (post)
         memcpy(c->h, c->x, sizeof(float) * (size_t)(n * E));
     else
-        norm_rows(m, c->h, c->x, L->ffn_norm, L->ffn_norm_b, n);
+        heed_forward_norm_rows(m, c->h, c->x, L->ffn_norm, L->ffn_norm_b, n);
     if (m->hp.n_expert) {
         heed_moe_ffn(c, il, n);
-    } else if (m->arch->ffn == FFN_GELU) {
+    } else if (m->hp.ffn == FFN_GELU || m->hp.ffn == FFN_RELU) {
         heed_forward_matmul(c, &L->w_up, c->h, n, c->gate);
         add_bias(c->gate, L->b_up, n, F);
+        const bool relu = m->hp.ffn == FFN_RELU;
         for (int64_t i = 0; i < n * F; i++)
-            c->gate[i] = heed_gelu(c->gate[i]);
+            c->gate[i] = relu ? (c->gate[i] > 0 ? c->gate[i] : 0) : heed_gelu(c->gate[i]);
         heed_forward_matmul(c, &L->w_down, c->gate, n, c->h);
     } else if (L->gate_in_up) { /* rows 0..F-1 gate, F..2F-1 up */
         heed_forward_matmul(c, &L->w_up, c->h, n, c->gate);
@@ -651,20 +680,20 @@ static void ffn_block(heed_context *c, int il, int n)
             memcpy(c->up + t * F, c->gate + t * 2 * F + F, sizeof(float) * (size_t)F);
             memmove(c->gate + t * F, c->gate + t * 2 * F, sizeof(float) * (size_t)F);
         }
-        gate_mul(c, m->arch->ffn, n * F);
+        gate_mul(c, m->hp.ffn, n * F);
         heed_forward_matmul(c, &L->w_down, c->gate, n, c->h);
     } else {
         const heed_ffn f = {.gate = &L->w_gate, .up = &L->w_up, .down = &L->w_down,
-                            .act = m->arch->ffn};
+                            .act = m->hp.ffn};
         heed_forward_gated_ffn(c, &f, c->h, n, c->h);
     }
     add_bias(c->h, L->b_down, n, E);
     if (L->ffn_post_norm)
-        norm_rows(m, c->h, c->h, L->ffn_post_norm, NULL, n);
+        heed_forward_norm_rows(m, c->h, c->h, L->ffn_post_norm, NULL, n);
     heed_forward_hook(c, HEED_HOOK_MLP_OUT, il, c->n_past, n, E, c->h);
     add(c->x, c->h, n * E);
     if (post)
-        norm_rows(m, c->x, c->x, L->ffn_norm, L->ffn_norm_b, n);
+        heed_forward_norm_rows(m, c->x, c->x, L->ffn_norm, L->ffn_norm_b, n);
 }
 
 /* logits = out(h) for n normed rows, soft-capped where the model caps. */
@@ -690,17 +719,13 @@ static void tap_residual(heed_context *c, int n, int entry)
     }
 }
 
-/* One batch of n <= c->batch tokens at the next positions. Leaves the final
- * hidden states in c->x; logits (if not NULL) for tokens [first_logit, n). */
-static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_logit,
-                          float *logits)
+/* c->x = the embeddings of n tokens at positions n_past.. */
+void heed_forward_embed(heed_context *c, const int32_t *ids, int n)
 {
     const heed_model *m = c->m;
-    const heed_hparams *hp = &m->hp;
-    const int64_t E = hp->n_embd;
+    const int64_t E = m->hp.n_embd;
     const heed_type_traits *et = heed_type_get(m->token_embd.type);
     const size_t row = heed_type_row_size(m->token_embd.type, E);
-
     for (int t = 0; t < n; t++) {
         float *x = c->x + t * E;
         et->to_float((const char *)m->token_embd.data + row * (size_t)ids[t], x, E);
@@ -712,14 +737,28 @@ static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_
         if (m->position_embd)
             add(x, m->position_embd + (int64_t)(c->n_past + t) * E, E);
     }
+}
+
+/* One batch of n <= c->batch tokens at the next positions. Leaves the final
+ * hidden states in c->x; logits (if not NULL) for tokens [first_logit, n). */
+static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_logit,
+                          float *logits)
+{
+    const heed_model *m = c->m;
+    const heed_hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd;
+
+    heed_forward_embed(c, ids, n);
     if (m->embd_norm)
-        norm_rows(m, c->x, c->x, m->embd_norm, m->embd_norm_b, n);
+        heed_forward_norm_rows(m, c->x, c->x, m->embd_norm, m->embd_norm_b, n);
     if (c->residual)
         tap_residual(c, n, 0);
     for (int il = 0; il < hp->n_layer; il++) {
         heed_forward_hook(c, HEED_HOOK_RESID_PRE, il, c->n_past, n, E, c->x);
-        attention_block(c, il, c->n_past, n);
-        ffn_block(c, il, n);
+        heed_forward_attention_block(c, il, c->n_past, n);
+        if (c->cross_k)
+            heed_forward_cross_block(c, il, c->n_past, n);
+        heed_forward_ffn_block(c, il, n);
         if (c->steering && il >= c->steer_begin && il <= c->steer_end)
             for (int t = 0; t < n; t++)
                 add(c->x + t * E, c->steering + il * E, E);
@@ -729,7 +768,7 @@ static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_
     }
     if (logits && first_logit < n) {
         const int k = n - first_logit;
-        norm_rows(m, c->h, c->x + first_logit * E, m->output_norm, m->output_norm_b, k);
+        heed_forward_norm_rows(m, c->h, c->x + first_logit * E, m->output_norm, m->output_norm_b, k);
         heed_forward_hook(c, HEED_HOOK_LN_FINAL, hp->n_layer, c->n_past + first_logit, k, E,
                           c->h);
         output_head(c, c->h, k, logits);
@@ -764,6 +803,10 @@ heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float 
     heed_status st = check_tokens(c, ids, n);
     if (st)
         return st;
+    if (c->cross_k && !c->n_enc)
+        return heed_fail(HEED_ERR_ARG, "'%s' is an encoder-decoder: encode the input "
+                         "(heed_context_encode) before evaluating decoder tokens",
+                         c->m->arch->name);
     for (int done = 0; done < n; done += c->batch) {
         const int b = n - done < c->batch ? n - done : c->batch;
         float *out = NULL;
@@ -787,6 +830,9 @@ heed_status heed_context_embed(heed_context *c, const int32_t *ids, int n,
     const int64_t E = m->hp.n_embd;
     if ((unsigned)pooling > HEED_POOLING_LAST)
         return heed_fail(HEED_ERR_ARG, "unknown pooling %d", (int)pooling);
+    if (m->enc_layers)
+        return heed_fail(HEED_ERR_UNSUPPORTED, "'%s' is an encoder-decoder: heed embeds "
+                         "with its encoder-only form (t5encoder)", m->arch->name);
     heed_context_reset(c);
     heed_status st = check_tokens(c, ids, n);
     if (st)
@@ -804,7 +850,7 @@ heed_status heed_context_embed(heed_context *c, const int32_t *ids, int n,
         const int b = n - done < c->batch ? n - done : c->batch;
         forward_batch(c, ids + done, b, b, NULL);
         if (m->output_norm)
-            norm_rows(m, rows + done * E, c->x, m->output_norm, m->output_norm_b, b);
+            heed_forward_norm_rows(m, rows + done * E, c->x, m->output_norm, m->output_norm_b, b);
         else
             memcpy(rows + done * E, c->x, sizeof(float) * (size_t)(b * E));
     }
@@ -858,7 +904,7 @@ heed_status heed_context_lens(heed_context *c, const float *hidden, float *logit
     if (heed_model_is_encoder(m))
         return heed_fail(HEED_ERR_UNSUPPORTED, "'%s' is an encoder: it has no output head",
                          m->arch->name);
-    norm_rows(m, c->h, hidden, m->output_norm, m->output_norm_b, 1);
+    heed_forward_norm_rows(m, c->h, hidden, m->output_norm, m->output_norm_b, 1);
     output_head(c, c->h, 1, logits);
     return HEED_OK;
 }

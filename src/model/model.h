@@ -12,15 +12,22 @@
 /* How an architecture differs from the others: the forward pass reads this,
  * so a new architecture is a row in arch.c, not a fork of forward.c. */
 typedef enum { NORM_RMS, NORM_LAYER } heed_norm_kind;
-typedef enum { POS_ROPE_NORMAL, POS_ROPE_NEOX, POS_LEARNED } heed_pos_kind;
-typedef enum { FFN_SILU_GATED, FFN_GELU_GATED, FFN_SWIGLU_OAI, FFN_GELU } heed_ffn_kind;
+typedef enum { POS_ROPE_NORMAL, POS_ROPE_NEOX, POS_LEARNED, POS_REL_BIAS } heed_pos_kind;
+typedef enum { FFN_SILU_GATED, FFN_GELU_GATED, FFN_SWIGLU_OAI, FFN_GELU, FFN_RELU } heed_ffn_kind;
 
 typedef struct heed_arch {
     const char *name;          /* general.architecture                      */
     heed_norm_kind norm;       /* RMSNorm, or LayerNorm with bias           */
-    heed_pos_kind pos;         /* RoPE (pairs adjacent or halves apart), or
-                                  learned absolute position embeddings     */
+    heed_pos_kind pos;         /* RoPE (pairs adjacent or halves apart),
+                                  learned absolute position embeddings, or
+                                  T5's bucketed relative bias on the scores */
     heed_ffn_kind ffn;         /* act(W_gate h) * W_up h, or act(W_up h)    */
+    heed_ffn_kind ffn_if_gate; /* the kind instead when the file has
+                                  ffn_gate tensors (t5: ReLU, flan-t5's
+                                  gated GELU); 0 with ffn unset: unused     */
+    bool enc_dec;              /* an encoder (enc.*) whose output the
+                                  decoder (dec.*) cross-attends to (t5)     */
+    bool no_qk_scale;          /* q·k unscaled (T5)                         */
     bool embed_scale;          /* x = embedding · sqrt(n_embd) (gemma)      */
     bool q_prescale;           /* q *= 1/sqrt(head_dim) before q·k (phi3,
                                   gemma), instead of scaling the scores     */
@@ -105,6 +112,13 @@ typedef struct heed_layer {
     const float *exp_gate_b, *exp_up_b;   /* [n_expert][n_ff_exp] (gpt-oss) */
     const float *exp_down_b;              /* [n_expert][n_embd] (gpt-oss)   */
     const float *attn_sinks;              /* [n_head]: attention.h (gpt-oss) */
+    const float *rel_bias;                /* [n_bucket][n_head] T5's relative
+                                             position bias: the layer's own
+                                             or, as llama.cpp does, layer 0's */
+    /* cross-attention of an encoder-decoder's decoder layer over the
+     * encoder output: its norm and projections (data NULL elsewhere) */
+    const float *cross_norm;
+    heed_weight wq_x, wk_x, wv_x, wo_x;
 } heed_layer;
 
 typedef struct heed_hparams {
@@ -119,6 +133,8 @@ typedef struct heed_hparams {
     float attn_softcap, final_softcap; /* 0: none                            */
     int n_expert, n_expert_used; /* experts per layer, routed per token (0: none) */
     int n_ff_exp, n_ff_shexp;    /* an expert's FFN width, the shared one's      */
+    int n_rel_buckets;   /* T5's relative position buckets (0: none)         */
+    heed_ffn_kind ffn;   /* the FFN's kind: the arch's, or ffn_if_gate       */
 } heed_hparams;
 
 /* Whether layer il of m attends through the sliding window. */
@@ -139,17 +155,23 @@ struct heed_model {
     const float *rope_long, *rope_short; /* LongRoPE's factors [n_rot/2], for
                                      contexts longer than n_ctx_orig and not,
                                      or NULL (phi3)                          */
-    heed_layer *layers;           /* [n_layer]                               */
+    heed_layer *layers;           /* [n_layer] (an encoder-decoder's decoder) */
+    heed_layer *enc_layers;       /* [n_layer] an encoder-decoder's encoder,
+                                     or NULL                                 */
+    const float *enc_output_norm; /* [n_embd] its output norm                */
+    float *rel_bias;              /* the layers' bias tables as floats       */
+    int32_t dec_start_id;         /* the decoder's first token, or -1        */
     int32_t bos_id, eos_id;       /* -1 when unknown                         */
     const void *map;              /* a llama2.c checkpoint's mapping         */
     uint64_t map_size;
 };
 
 /* The matrices the forward pass multiplies by: slot i < heed_model_slots(m)
- * is matrix i % S of layer i / S, S = 12 + 3 n_expert (wq, wk, wv, wqkv,
- * wo, w_gate, w_up, w_down, router, sh_gate, sh_up, sh_down, then each
- * expert's three; data NULL when the layer has none), the last slot the
- * output. */
+ * is matrix i % S of layer i / S, S = 16 + 3 n_expert (wq, wk, wv, wqkv,
+ * wo, w_gate, w_up, w_down, router, sh_gate, sh_up, sh_down, wq_x, wk_x,
+ * wv_x, wo_x, then each expert's three; data NULL when the layer has
+ * none), layers n_layer.. being an encoder-decoder's encoder layers, the
+ * last slot the output. */
 int64_t heed_model_slots(const heed_model *m);
 const heed_weight *heed_model_slot(const heed_model *m, int64_t i);
 

@@ -121,7 +121,12 @@ static heed_status read_hparams(const loader *l, const heed_arch *arch, heed_hpa
      * differs (gemma 27B) by 1/sqrt(n_embd / n_head) */
     const int scale_dim = hp->n_layer == arch->prescale_embd_layers ? hp->n_embd / hp->n_head
                                                                     : hp->head_dim;
-    hp->q_scale = 1.0f / sqrtf((float)(scale_dim > 0 ? scale_dim : hp->head_dim));
+    hp->q_scale = arch->no_qk_scale ? 1.0f
+                                    : 1.0f / sqrtf((float)(scale_dim > 0 ? scale_dim : hp->head_dim));
+    hp->ffn = arch->ffn;
+    if (arch->pos == POS_REL_BIAS &&
+        (st = hp_int(l, "attention.relative_buckets_count", -1, 4, 1 << 16, &hp->n_rel_buckets)))
+        return st;
     /* experts: llama.cpp's defaults for the widths (Mixtral's experts are
      * feed_forward_length wide; the shared expert too, unless said) */
     if ((st = hp_int(l, "expert_count", 0, 0, 4096, &hp->n_expert)) ||
@@ -312,6 +317,129 @@ static heed_status load_layer(const loader *l, const heed_model *m, int i, heed_
     return st;
 }
 
+/* T5's relative position bias of a layer: optional {n_head, n_bucket}
+ * tensor `name`, of any type heed reads, as floats at dst; NULL if absent. */
+static heed_status rel_bias(const loader *l, const heed_model *m, const char *name, float *dst,
+                            const float **out)
+{
+    const heed_gguf_tensor *t = heed_gguf_find_tensor(l->g, name);
+    const int H = m->hp.n_head, NB = m->hp.n_rel_buckets;
+    *out = NULL;
+    if (!t)
+        return HEED_OK;
+    if (t->ne[0] != H || t->ne[1] != NB || t->ne[2] * t->ne[3] != 1 ||
+        !heed_type_get(t->type)->to_float)
+        return heed_fail(HEED_ERR_FORMAT, "%s: tensor '%s' is %s %lld x %lld (expected %d heads "
+                         "x %d buckets)", l->path, name, heed_type_name(t->type),
+                         (long long)t->ne[0], (long long)t->ne[1], H, NB);
+    const size_t row = heed_type_row_size(t->type, H);
+    for (int b = 0; b < NB; b++)
+        heed_type_get(t->type)->to_float((const char *)t->data + row * (size_t)b, dst + b * H, H);
+    *out = dst;
+    return HEED_OK;
+}
+
+/* One layer of T5's encoder ("enc") or decoder ("dec", with its
+ * cross-attention); rel is room for its bias table. */
+static heed_status load_t5_layer(const loader *l, heed_model *m, const char *stack, int i,
+                                 float *rel, heed_layer *L)
+{
+    const heed_hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd, Q = (int64_t)hp->n_head * hp->head_dim;
+    const int64_t KV = (int64_t)hp->n_kv_head * hp->head_dim, F = hp->n_ff;
+    const bool dec = stack[0] == 'd';
+    char n[96];
+    heed_status st;
+#define NAME(s) (snprintf(n, sizeof n, "%s.blk.%d.%s", stack, i, s), n)
+    if ((st = vector(l, NAME("attn_norm.weight"), E, false, &L->attn_norm)) ||
+        (st = weight(l, NAME("attn_q.weight"), E, Q, false, &L->wq)) ||
+        (st = weight(l, NAME("attn_k.weight"), E, KV, false, &L->wk)) ||
+        (st = weight(l, NAME("attn_v.weight"), E, KV, false, &L->wv)) ||
+        (st = weight(l, NAME("attn_o.weight"), Q, E, false, &L->wo)) ||
+        (st = rel_bias(l, m, NAME("attn_rel_b.weight"), rel, &L->rel_bias)) ||
+        (st = vector(l, NAME("ffn_norm.weight"), E, false, &L->ffn_norm)) ||
+        (st = weight(l, NAME("ffn_gate.weight"), E, F, true, &L->w_gate)) ||
+        (st = weight(l, NAME("ffn_up.weight"), E, F, false, &L->w_up)) ||
+        (st = weight(l, NAME("ffn_down.weight"), F, E, false, &L->w_down)))
+        return st;
+    /* cross_attn_rel_b exists in files but neither HF nor llama.cpp uses it */
+    if (dec && ((st = vector(l, NAME("cross_attn_norm.weight"), E, false, &L->cross_norm)) ||
+                (st = weight(l, NAME("cross_attn_q.weight"), E, Q, false, &L->wq_x)) ||
+                (st = weight(l, NAME("cross_attn_k.weight"), E, KV, false, &L->wk_x)) ||
+                (st = weight(l, NAME("cross_attn_v.weight"), E, KV, false, &L->wv_x)) ||
+                (st = weight(l, NAME("cross_attn_o.weight"), Q, E, false, &L->wo_x))))
+        return st;
+#undef NAME
+    return HEED_OK;
+}
+
+/* A T5 stack of n_layer layers; as llama.cpp does, a layer without its own
+ * bias table uses layer 0's, and its FFN is gated (GELU) iff it has a
+ * gate, which every layer must agree on. */
+static heed_status load_t5_stack(const loader *l, heed_model *m, const char *stack,
+                                 heed_layer **out, float *rel)
+{
+    const heed_hparams *hp = &m->hp;
+    const int64_t table = (int64_t)hp->n_head * hp->n_rel_buckets;
+    heed_layer *L = *out = calloc((size_t)hp->n_layer, sizeof *L);
+    if (!L)
+        return heed_fail(HEED_ERR_NOMEM, "out of memory");
+    heed_status st;
+    for (int i = 0; i < hp->n_layer; i++)
+        if ((st = load_t5_layer(l, m, stack, i, rel + i * table, &L[i])))
+            return st;
+    if (!L[0].rel_bias)
+        return heed_fail(HEED_ERR_NOT_FOUND, "%s: tensor '%s.blk.0.attn_rel_b.weight' (the "
+                         "relative position bias) is missing", l->path, stack);
+    for (int i = 0; i < hp->n_layer; i++) {
+        if (!L[i].rel_bias)
+            L[i].rel_bias = L[0].rel_bias;
+        if (!L[i].w_gate.data != !L[0].w_gate.data)
+            return heed_fail(HEED_ERR_UNSUPPORTED, "%s: %s layer %d %s an FFN gate and layer 0 "
+                             "%s", l->path, stack, i, L[i].w_gate.data ? "has" : "lacks",
+                             L[0].w_gate.data ? "has" : "does not");
+    }
+    return HEED_OK;
+}
+
+/* T5 (encoder and decoder) or its encoder alone: the stacks, their output
+ * norms and the decoder's start token (the file's, else BOS, as llama-cli
+ * falls back, else the padding token, which T5 was trained to start from). */
+static heed_status load_t5(const loader *l, heed_model *m)
+{
+    heed_hparams *hp = &m->hp;
+    const bool dec = m->arch->enc_dec;
+    const size_t table = (size_t)hp->n_head * (size_t)hp->n_rel_buckets;
+    if (!(m->rel_bias = malloc(sizeof *m->rel_bias * table * (size_t)hp->n_layer * (dec ? 2 : 1))))
+        return heed_fail(HEED_ERR_NOMEM, "out of memory");
+    heed_status st = load_t5_stack(l, m, "enc", dec ? &m->enc_layers : &m->layers, m->rel_bias);
+    if (!st && dec)
+        st = load_t5_stack(l, m, "dec", &m->layers, m->rel_bias + table * (size_t)hp->n_layer);
+    if (!st)
+        st = vector(l, "enc.output_norm.weight", hp->n_embd, false,
+                    dec ? &m->enc_output_norm : &m->output_norm);
+    if (!st && dec)
+        st = vector(l, "dec.output_norm.weight", hp->n_embd, false, &m->output_norm);
+    if (st)
+        return st;
+    const heed_layer *enc = dec ? m->enc_layers : m->layers;
+    if (enc[0].w_gate.data)
+        hp->ffn = m->arch->ffn_if_gate;
+    if (dec && !enc[0].w_gate.data != !m->layers[0].w_gate.data)
+        return heed_fail(HEED_ERR_UNSUPPORTED, "%s: the encoder's and the decoder's FFNs "
+                         "differ in having a gate", l->path);
+    int64_t id = -1;
+    if (dec && heed_gguf_get_int(l->g, "t5.decoder_start_token_id", &id) &&
+        heed_gguf_get_int(l->g, "tokenizer.ggml.bos_token_id", &id) &&
+        heed_gguf_get_int(l->g, "tokenizer.ggml.padding_token_id", &id))
+        id = 0;
+    if (dec && (id < 0 || id >= hp->n_vocab))
+        return heed_fail(HEED_ERR_FORMAT, "%s: decoder start token %lld is out of range", l->path,
+                         (long long)id);
+    m->dec_start_id = dec ? (int32_t)id : -1;
+    return HEED_OK;
+}
+
 static heed_status load_gguf(heed_gguf *g, const char *path, heed_model *m)
 {
     loader l = {g, path, ""};
@@ -338,8 +466,8 @@ static heed_status load_gguf(heed_gguf *g, const char *path, heed_model *m)
                          (long long)emb->ne[1]);
     hp->n_vocab = (int)emb->ne[1];
     if ((st = weight(&l, "token_embd.weight", hp->n_embd, hp->n_vocab, false, &m->token_embd)) ||
-        (st = vector(&l, "output_norm.weight", hp->n_embd, m->arch->post_norm,
-                     &m->output_norm)) ||
+        (st = vector(&l, "output_norm.weight", hp->n_embd,
+                     m->arch->post_norm || m->arch->pos == POS_REL_BIAS, &m->output_norm)) ||
         (st = vector(&l, "output_norm.bias", hp->n_embd, true, &m->output_norm_b)) ||
         (st = vector(&l, "token_embd_norm.weight", hp->n_embd, true, &m->embd_norm)) ||
         (st = vector(&l, "token_embd_norm.bias", hp->n_embd, true, &m->embd_norm_b)) ||
@@ -376,11 +504,17 @@ static heed_status load_gguf(heed_gguf *g, const char *path, heed_model *m)
         return st;
     m->pooling = (heed_pooling)pooling;
 
-    if (!(m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers)))
-        return heed_fail(HEED_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < hp->n_layer; i++)
-        if ((st = load_layer(&l, m, i, &m->layers[i])))
+    m->dec_start_id = -1;
+    if (m->arch->pos == POS_REL_BIAS) {
+        if ((st = load_t5(&l, m)))
             return st;
+    } else {
+        if (!(m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers)))
+            return heed_fail(HEED_ERR_NOMEM, "out of memory");
+        for (int i = 0; i < hp->n_layer; i++)
+            if ((st = load_layer(&l, m, i, &m->layers[i])))
+                return st;
+    }
 
     int64_t id;
     m->bos_id = m->eos_id = -1;
@@ -398,6 +532,7 @@ heed_status heed_model_load(const char *path, heed_model **out)
     heed_model *m = calloc(1, sizeof *m);
     if (!m)
         return heed_fail(HEED_ERR_NOMEM, "out of memory");
+    m->dec_start_id = -1;
     /* llama2.c checkpoints have no magic number; they go by their name. */
     size_t len = strlen(path);
     heed_status st;
@@ -425,6 +560,8 @@ void heed_model_free(heed_model *m)
             free(m->layers[i].experts);
     }
     free(m->layers);
+    free(m->enc_layers);
+    free(m->rel_bias);
     heed_file_unmap(m->map, m->map_size);
     heed_gguf_close(m->gguf);
     free(m);
@@ -438,28 +575,37 @@ int32_t heed_model_n_vocab(const heed_model *m) { return m->hp.n_vocab; }
 int heed_model_n_embd(const heed_model *m) { return m->hp.n_embd; }
 int heed_model_n_layer(const heed_model *m) { return m->hp.n_layer; }
 
-/* Slots of one layer (model.h). */
+/* Slots of one layer (model.h), and the layers: an encoder-decoder's
+ * encoder layers follow the decoder's. */
+enum { DENSE_SLOTS = 16 };
 static int64_t layer_slots(const heed_model *m)
 {
-    return 12 + 3 * (int64_t)m->hp.n_expert;
+    return DENSE_SLOTS + 3 * (int64_t)m->hp.n_expert;
+}
+static int64_t slot_layers(const heed_model *m)
+{
+    return (int64_t)m->hp.n_layer * (m->enc_layers ? 2 : 1);
 }
 
 int64_t heed_model_slots(const heed_model *m)
 {
-    return (int64_t)m->hp.n_layer * layer_slots(m) + 1;
+    return slot_layers(m) * layer_slots(m) + 1;
 }
 
 const heed_weight *heed_model_slot(const heed_model *m, int64_t i)
 {
-    const int64_t per = layer_slots(m);
-    if (i == (int64_t)m->hp.n_layer * per)
+    const int64_t per = layer_slots(m), li = i / per;
+    if (i == slot_layers(m) * per)
         return &m->output;
-    const heed_layer *L = &m->layers[i / per];
-    const heed_weight *ws[12] = {&L->wq,     &L->wk,     &L->wv,     &L->wqkv,
-                                 &L->wo,     &L->w_gate, &L->w_up,   &L->w_down,
-                                 &L->router, &L->sh_gate, &L->sh_up, &L->sh_down};
+    const heed_layer *L = li < m->hp.n_layer ? &m->layers[li] : &m->enc_layers[li - m->hp.n_layer];
+    const heed_weight *ws[DENSE_SLOTS] = {&L->wq,     &L->wk,      &L->wv,    &L->wqkv,
+                                          &L->wo,     &L->w_gate,  &L->w_up,  &L->w_down,
+                                          &L->router, &L->sh_gate, &L->sh_up, &L->sh_down,
+                                          &L->wq_x,   &L->wk_x,    &L->wv_x,  &L->wo_x};
     static const heed_weight none; /* a layer whose load stopped before its experts */
-    return i % per < 12 ? ws[i % per] : L->experts ? &L->experts[i % per - 12] : &none;
+    return i % per < DENSE_SLOTS ? ws[i % per]
+           : L->experts          ? &L->experts[i % per - DENSE_SLOTS]
+                                 : &none;
 }
 
 int64_t heed_model_matrix_bytes(const heed_model *m)
@@ -470,7 +616,7 @@ int64_t heed_model_matrix_bytes(const heed_model *m)
         const heed_weight *w = heed_model_slot(m, i);
         const int64_t bytes = w->data ? (int64_t)heed_type_row_size(w->type, w->n_in) * w->n_out
                                       : 0;
-        *(i < slots - 1 && i % per >= 12 ? &experts : &sum) += bytes;
+        *(i < slots - 1 && i % per >= DENSE_SLOTS ? &experts : &sum) += bytes;
     }
     /* a token reads only the experts routed to */
     return sum + (m->hp.n_expert ? experts / m->hp.n_expert * m->hp.n_expert_used : 0);
@@ -498,3 +644,4 @@ bool heed_model_has_sinks(const heed_model *m)
 int heed_model_n_expert_used(const heed_model *m) { return m->hp.n_expert_used; }
 int32_t heed_model_bos(const heed_model *m) { return m->bos_id; }
 int32_t heed_model_eos(const heed_model *m) { return m->eos_id; }
+int32_t heed_model_decoder_start(const heed_model *m) { return m->dec_start_id; }

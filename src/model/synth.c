@@ -48,6 +48,10 @@ typedef struct synth_shape {
     bool gpt_oss;      /* gpt-oss's extras: attention output bias and
                           sinks, router and expert biases, the FFN norm
                           named post_attention_norm                       */
+    int n_buckets;     /* T5 (arch t5): an encoder and a decoder of n_layer
+                          layers each, this many relative position buckets,
+                          a SentencePiece (UGM) vocabulary                 */
+    bool t5_gated;     /* flan-T5's gated-GELU FFN (ffn_gate); else ReLU  */
 } synth_shape;
 
 /* From the models' published configurations; tiny-*: the smallest shape
@@ -140,6 +144,24 @@ static const synth_shape shapes[] = {
      .n_ctx = 256, .n_embd = 64, .n_layer = 4, .n_head = 4, .n_kv_head = 2, .n_ff = 64,
      .head_dim = 32, .rope_base = 150000.0f, .norm_eps = 1e-5f, .qkv_bias = true, .window = 16,
      .n_expert = 8, .n_expert_used = 4, .n_ff_exp = 64, .gpt_oss = true},
+    /* T5: t5-small ties its output to the embeddings, flan-T5 does not */
+    {.name = "t5-small", .arch = "t5", .model_name = "T5 small", .n_vocab = 32128, .n_ctx = 512,
+     .n_embd = 512, .n_layer = 6, .n_head = 8, .n_kv_head = 8, .n_ff = 2048, .head_dim = 64,
+     .norm_eps = 1e-6f, .tied = true, .n_buckets = 32},
+    {.name = "flan-t5-base", .arch = "t5", .model_name = "Flan-T5 base", .n_vocab = 32128,
+     .n_ctx = 512, .n_embd = 768, .n_layer = 12, .n_head = 12, .n_kv_head = 12, .n_ff = 2048,
+     .head_dim = 64, .norm_eps = 1e-6f, .n_buckets = 32, .t5_gated = true},
+    /* head_dim != n_embd / n_head; gated GELU, and ReLU */
+    {.name = "tiny-t5", .arch = "t5", .model_name = "tiny t5", .n_vocab = 320, .n_ctx = 512,
+     .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 4, .n_ff = 128, .head_dim = 32,
+     .norm_eps = 1e-6f, .n_buckets = 32, .t5_gated = true},
+    {.name = "tiny-t5-relu", .arch = "t5", .model_name = "tiny t5 relu", .n_vocab = 320,
+     .n_ctx = 512, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 4, .n_ff = 128,
+     .head_dim = 32, .norm_eps = 1e-6f, .tied = true, .n_buckets = 32},
+    /* the encoder alone (embeddings) */
+    {.name = "tiny-t5encoder", .arch = "t5encoder", .model_name = "tiny t5encoder",
+     .n_vocab = 320, .n_ctx = 512, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 4,
+     .n_ff = 128, .head_dim = 32, .norm_eps = 1e-6f, .tied = true, .n_buckets = 32},
     /* Mixtral's layout: experts in a llama file, as wide as feed_forward_length */
     {.name = "tiny-mixtral", .arch = "llama", .model_name = "tiny mixtral", .n_vocab = 512,
      .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 64,
@@ -152,13 +174,16 @@ const char *heed_synth_shape_names(void)
            "gemma-3-1b, llama-3.2-1b, tinyllama-1.1b, tiny-llama, tiny-llama-256, tiny-qwen3, "
            "tiny-qwen2-yarn, "
            "tiny-phi3-longrope, tiny-smollm3, tiny-gemma2, tiny-gemma3, qwen3-moe-tiny, "
-           "tiny-qwen3moe, tiny-qwen2moe, tiny-mixtral, tiny-gpt-oss";
+           "tiny-qwen3moe, tiny-qwen2moe, tiny-mixtral, tiny-gpt-oss, t5-small, flan-t5-base, "
+           "tiny-t5, tiny-t5-relu, tiny-t5encoder";
 }
 
 /* What a tensor holds: a matrix (std 1/√n_in), norm weights (1 ± 0.1),
- * biases (± 0.1), RoPE frequency factors (2 ± 0.5) or attention sink
- * logits (± 2); all uniform, from a generator seeded per row. */
+ * biases (± 0.1), RoPE frequency factors (2 ± 0.5), attention sink
+ * logits or T5's relative position biases (± 2); all uniform, from a
+ * generator seeded per row. */
 typedef enum { MATRIX, NORM, BIAS, FACTORS, SINKS } tensor_kind;
+#define REL_BIAS SINKS
 
 typedef struct random_rows {
     uint64_t seed;
@@ -285,6 +310,56 @@ static heed_status add_vocab(heed_gguf_writer *w, int n_vocab)
     return st;
 }
 
+/* A SentencePiece unigram vocabulary (llama.cpp's "t5" model) of n_vocab
+ * pieces: <pad>, </s>, <unk> as T5 numbers them, "▁", each printable
+ * ASCII character alone and after "▁", then "▁w<i>" fillers; scores fall
+ * with the id, as a trained vocabulary's roughly do. No precompiled
+ * charsmap: llama.cpp then normalises nothing but spaces. */
+static heed_status add_ugm_vocab(heed_gguf_writer *w, int n_vocab)
+{
+    char **tokens = calloc((size_t)n_vocab, sizeof *tokens);
+    int32_t *types = malloc(sizeof *types * (size_t)n_vocab);
+    float *scores = malloc(sizeof *scores * (size_t)n_vocab);
+    heed_status st = tokens && types && scores ? HEED_OK : HEED_ERR_NOMEM;
+    static const char *const special[] = {"<pad>", "</s>", "<unk>", "\xe2\x96\x81"};
+    for (int i = 0; !st && i < n_vocab; i++) {
+        char buf[32];
+        const int c = 33 + (i - 4) / 2; /* ids 4..191: '!'..'~', bare then after ▁ */
+        if (i < 4)
+            snprintf(buf, sizeof buf, "%s", special[i]);
+        else if (c <= 126)
+            snprintf(buf, sizeof buf, "%s%c", (i - 4) % 2 ? "\xe2\x96\x81" : "", c);
+        else
+            snprintf(buf, sizeof buf, "\xe2\x96\x81w%d", i);
+        types[i] = i < 2 ? 3 : i == 2 ? 2 : 1; /* control, unknown, normal */
+        scores[i] = i < 3 ? 0.0f : -1.0f - 0.01f * (float)i;
+        if (!(tokens[i] = strdup(buf)))
+            st = HEED_ERR_NOMEM;
+    }
+    if (st)
+        st = heed_fail(HEED_ERR_NOMEM, "out of memory for the vocabulary");
+#define SET(call) if (!st) st = (call)
+    SET(heed_gguf_writer_set_str(w, "tokenizer.ggml.model", "t5"));
+    SET(heed_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)tokens,
+                                     (uint64_t)n_vocab));
+    SET(heed_gguf_writer_set_arr(w, "tokenizer.ggml.scores", HEED_GGUF_FLOAT32, scores,
+                                 (uint64_t)n_vocab));
+    SET(heed_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", HEED_GGUF_INT32, types,
+                                 (uint64_t)n_vocab));
+    SET(heed_gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", 1));
+    SET(heed_gguf_writer_set_u32(w, "tokenizer.ggml.unknown_token_id", 2));
+    SET(heed_gguf_writer_set_u32(w, "tokenizer.ggml.padding_token_id", 0));
+    SET(heed_gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", false));
+    SET(heed_gguf_writer_set_bool(w, "tokenizer.ggml.add_eos_token", true));
+#undef SET
+    for (int i = 0; tokens && i < n_vocab; i++)
+        free(tokens[i]);
+    free(tokens);
+    free(types);
+    free(scores);
+    return st;
+}
+
 static int head_dim(const synth_shape *sh)
 {
     return sh->head_dim ? sh->head_dim : sh->n_embd / sh->n_head;
@@ -308,6 +383,15 @@ static heed_status add_metadata(heed_gguf_writer *w, const synth_shape *sh, int 
     SET(heed_gguf_writer_set_u32(w, KEY("attention.head_count_kv"), (uint32_t)sh->n_kv_head));
     if (!strcmp(sh->arch, "gpt2")) {
         SET(heed_gguf_writer_set_f32(w, KEY("attention.layer_norm_epsilon"), sh->norm_eps));
+    } else if (sh->n_buckets) { /* as convert_hf_to_gguf.py writes T5 */
+        SET(heed_gguf_writer_set_u32(w, KEY("attention.key_length"), (uint32_t)head_dim(sh)));
+        SET(heed_gguf_writer_set_u32(w, KEY("attention.value_length"), (uint32_t)head_dim(sh)));
+        SET(heed_gguf_writer_set_f32(w, KEY("attention.layer_norm_epsilon"), sh->norm_eps));
+        SET(heed_gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), sh->norm_eps));
+        SET(heed_gguf_writer_set_u32(w, KEY("attention.relative_buckets_count"),
+                                     (uint32_t)sh->n_buckets));
+        if (!strcmp(sh->arch, "t5"))
+            SET(heed_gguf_writer_set_u32(w, KEY("decoder_start_token_id"), 0));
     } else {
         SET(heed_gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), sh->norm_eps));
         SET(heed_gguf_writer_set_f32(w, KEY("rope.freq_base"), sh->rope_base));
@@ -348,11 +432,54 @@ static heed_status add_metadata(heed_gguf_writer *w, const synth_shape *sh, int 
     }
 #undef SET
 #undef KEY
-    return st ? st : add_vocab(w, sh->n_vocab);
+    return st ? st : sh->n_buckets ? add_ugm_vocab(w, sh->n_vocab) : add_vocab(w, sh->n_vocab);
+}
+
+/* T5's tensors, as llama.cpp names them: the encoder's blocks and output
+ * norm, the decoder's (with cross-attention), relative biases in layer 0
+ * only, as converted files have them. */
+static heed_status add_t5_tensors(synth *s, const synth_shape *sh)
+{
+    const int64_t E = sh->n_embd, Q = sh->n_head * head_dim(sh), F = sh->n_ff;
+    char name[64];
+    heed_status st = add(s, "token_embd.weight", E, sh->n_vocab, MATRIX);
+#define T(n0, n1, kind, ...) \
+    if (!st) st = add(s, (snprintf(name, sizeof name, __VA_ARGS__), name), n0, n1, kind)
+    for (int dec = 0; dec < (strcmp(sh->arch, "t5") ? 1 : 2); dec++) {
+        const char *p = dec ? "dec" : "enc";
+        for (int i = 0; i < sh->n_layer; i++) {
+            T(E, 0, NORM, "%s.blk.%d.attn_norm.weight", p, i);
+            T(E, Q, MATRIX, "%s.blk.%d.attn_q.weight", p, i);
+            T(E, Q, MATRIX, "%s.blk.%d.attn_k.weight", p, i);
+            T(E, Q, MATRIX, "%s.blk.%d.attn_v.weight", p, i);
+            T(Q, E, MATRIX, "%s.blk.%d.attn_o.weight", p, i);
+            if (i == 0)
+                T(sh->n_head, sh->n_buckets, REL_BIAS, "%s.blk.%d.attn_rel_b.weight", p, i);
+            if (dec) {
+                T(E, 0, NORM, "dec.blk.%d.cross_attn_norm.weight", i);
+                T(E, Q, MATRIX, "dec.blk.%d.cross_attn_q.weight", i);
+                T(E, Q, MATRIX, "dec.blk.%d.cross_attn_k.weight", i);
+                T(E, Q, MATRIX, "dec.blk.%d.cross_attn_v.weight", i);
+                T(Q, E, MATRIX, "dec.blk.%d.cross_attn_o.weight", i);
+            }
+            T(E, 0, NORM, "%s.blk.%d.ffn_norm.weight", p, i);
+            if (sh->t5_gated)
+                T(E, F, MATRIX, "%s.blk.%d.ffn_gate.weight", p, i);
+            T(E, F, MATRIX, "%s.blk.%d.ffn_up.weight", p, i);
+            T(F, E, MATRIX, "%s.blk.%d.ffn_down.weight", p, i);
+        }
+        T(E, 0, NORM, "%s.output_norm.weight", p);
+    }
+    if (!sh->tied)
+        T(E, sh->n_vocab, MATRIX, "output.weight");
+#undef T
+    return st;
 }
 
 static heed_status add_tensors(synth *s, const synth_shape *sh)
 {
+    if (sh->n_buckets)
+        return add_t5_tensors(s, sh);
     const int64_t E = sh->n_embd, D = head_dim(sh), F = sh->n_ff;
     const int64_t Q = sh->n_head * D, KV = sh->n_kv_head * D;
     const bool gpt2 = !strcmp(sh->arch, "gpt2");

@@ -14,6 +14,12 @@
  * gets float32 [n_ids][N_VOCAB]. With N_GREEDY, the argmax continuation
  * of that many tokens (one token per decode) is printed, comma-separated,
  * and on a second line each step's top-1 margin (best minus second).
+ *
+ * An encoder-decoder (t5) takes IDS as ENC|DEC: ENC goes to llama_encode,
+ * then DEC (starting with the decoder start token) is the decoder's
+ * prompt, whose logits OUT gets and whose greedy continuation follows.
+ * An encoder alone (t5encoder): OUT gets each token's embedding from
+ * llama_encode, N_VOCAB floats (n_embd) each, and nothing is printed.
  */
 #include <stdbool.h>
 #include <math.h>
@@ -46,10 +52,15 @@ int main(int argc, char **argv)
     const int n_vocab = atoi(argv[3]);
     const int n_greedy = argc > 5 ? atoi(argv[5]) : 0;
     const bool f16 = argc > 6 && !strcmp(argv[6], "f16");
-    int ids[4096], n = 0;
+    int ids[4096], n = 0, enc[4096], n_enc = 0;
     for (char *s = argv[2]; *s && n < 4096;) {
         ids[n++] = (int)strtol(s, &s, 10);
-        if (*s == ',')
+        if (*s == '|') { /* what came before is the encoder's */
+            memcpy(enc, ids, sizeof *ids * (size_t)n);
+            n_enc = n;
+            n = 0;
+        }
+        if (*s == ',' || *s == '|')
             s++;
     }
     llama_backend_init();
@@ -60,13 +71,58 @@ int main(int argc, char **argv)
     struct llama_context_params cp = llama_context_default_params();
     cp.n_ctx = (uint32_t)(n + n_greedy + 16);
     cp.n_batch = cp.n_ubatch = (uint32_t)(n > 32 ? n : 32);
+    if (n_enc > (int)cp.n_batch)
+        cp.n_batch = cp.n_ubatch = (uint32_t)n_enc;
+    if (n_enc + 16 > (int)cp.n_ctx)
+        cp.n_ctx = (uint32_t)(n_enc + 16);
     cp.type_k = cp.type_v = f16 ? GGML_TYPE_F16 : GGML_TYPE_F32;
     cp.flash_attn = false;
     cp.n_threads = cp.n_threads_batch = 2;
+    const bool enc_only = !llama_model_has_decoder(model);
+    if (enc_only) {
+        cp.embeddings = true;
+        cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
+    }
     struct llama_context *ctx = llama_init_from_model(model, cp);
     if (!ctx)
         return fprintf(stderr, "cannot make a context\n"), 1;
+    if (enc_only) {
+        struct llama_batch e = llama_batch_init(n, 0, 1);
+        for (int i = 0; i < n; i++) {
+            e.token[i] = ids[i];
+            e.pos[i] = i;
+            e.n_seq_id[i] = 1;
+            e.seq_id[i][0] = 0;
+            e.logits[i] = 1;
+        }
+        e.n_tokens = n;
+        if (llama_encode(ctx, e))
+            return fprintf(stderr, "encode failed\n"), 1;
+        FILE *f = fopen(argv[4], "wb");
+        if (!f)
+            return perror(argv[4]), 1;
+        for (int i = 0; i < n; i++)
+            fwrite(llama_get_embeddings_ith(ctx, i), sizeof(float), (size_t)n_vocab, f);
+        fclose(f);
+        return 0;
+    }
 
+    if (n_enc) {
+        if (!llama_model_has_encoder(model))
+            return fprintf(stderr, "ENC|DEC ids for a model without an encoder\n"), 1;
+        struct llama_batch e = llama_batch_init(n_enc, 0, 1);
+        for (int i = 0; i < n_enc; i++) {
+            e.token[i] = enc[i];
+            e.pos[i] = i;
+            e.n_seq_id[i] = 1;
+            e.seq_id[i][0] = 0;
+            e.logits[i] = 1;
+        }
+        e.n_tokens = n_enc;
+        if (llama_encode(ctx, e))
+            return fprintf(stderr, "encode failed\n"), 1;
+        llama_batch_free(e);
+    }
     struct llama_batch b = llama_batch_init(n, 0, 1);
     for (int i = 0; i < n; i++) {
         b.token[i] = ids[i];
