@@ -792,6 +792,15 @@ typedef struct heed_generate_params {
                                   see them (copied; a token may repeat: the
                                   biases add)                                 */
     int n_logit_bias;          /* at most HEED_GEN_MAX_BIAS                    */
+    int n_cached;              /* the context already holds prompt[0..n_cached)
+                                  at positions 0.. (an earlier evaluation of
+                                  the same tokens, same interventions): the
+                                  generator keeps them and evaluates the rest
+                                  (at least the last prompt token); falls back
+                                  to the whole prompt where the cache cannot
+                                  be cut there (a sliding window). 0: from an
+                                  empty cache. heed_generator_n_cached says
+                                  how many it kept                            */
 } heed_generate_params;
 #define HEED_GEN_MAX_BIAS 1024
 
@@ -844,6 +853,8 @@ HEED_API bool heed_generator_step(heed_generator *g, const char **text, size_t *
 /* Ends a running generation now (HEED_GEN_LENGTH), giving the text still
  * held back. */
 HEED_API void heed_generator_stop(heed_generator *g, const char **text, size_t *len);
+/* The prompt tokens the generator took from the cache (see n_cached). */
+HEED_API int heed_generator_n_cached(const heed_generator *g);
 HEED_API heed_gen_finish heed_generator_finish(const heed_generator *g);
 /* What failed, for HEED_GEN_ERROR (HEED_OK otherwise). */
 HEED_API heed_status heed_generator_status(const heed_generator *g);

@@ -338,3 +338,50 @@ Test(generator, logit_bias_is_added_to_every_row)
     free(logits);
     teardown(&f);
 }
+
+/* A prompt whose first tokens the context already holds: the generator
+ * keeps them (heed_generator_n_cached), evaluates the rest, and gives the
+ * tokens a fresh start gives; a claim beyond what the cache holds falls
+ * back to the whole prompt. */
+Test(generator, n_cached_reuses_the_prefix)
+{
+    fixture f;
+    setup(&f, "And God said, Let there be light: and there was light. And God saw", 256);
+    heed_generate_params p = heed_generate_default_params();
+    p.sampler.temp = 0;
+    p.max_tokens = 16;
+    p.ignore_eos = true;
+    heed_generator *g;
+    int32_t fresh[64], reused[64];
+    int n_fresh, n_reused;
+    cr_assert_eq(heed_generator_new(f.c, f.v, f.ids, (int)f.n, &p, &g), HEED_OK);
+    cr_expect_eq(heed_generator_n_cached(g), 0);
+    free(run_all(g, fresh, &n_fresh));
+    heed_generator_free(g);
+    /* the context now holds the prompt and the tokens generated: a prompt
+     * sharing its first n - 3 tokens reuses them */
+    p.n_cached = (int)f.n - 3;
+    cr_assert_eq(heed_generator_new(f.c, f.v, f.ids, (int)f.n, &p, &g), HEED_OK);
+    cr_expect_eq(heed_generator_n_cached(g), (int)f.n - 3);
+    free(run_all(g, reused, &n_reused));
+    heed_generator_free(g);
+    cr_expect_eq(n_reused, n_fresh);
+    cr_expect_arr_eq(reused, fresh, sizeof *fresh * (size_t)n_fresh);
+    /* all of it cached: the last token is evaluated again for its logits */
+    p.n_cached = (int)f.n;
+    cr_assert_eq(heed_generator_new(f.c, f.v, f.ids, (int)f.n, &p, &g), HEED_OK);
+    cr_expect_eq(heed_generator_n_cached(g), (int)f.n - 1);
+    free(run_all(g, reused, &n_reused));
+    heed_generator_free(g);
+    cr_expect_arr_eq(reused, fresh, sizeof *fresh * (size_t)n_fresh);
+    /* more than the cache holds: from scratch */
+    heed_context_reset(f.c);
+    cr_assert_eq(heed_generator_new(f.c, f.v, f.ids, (int)f.n, &p, &g), HEED_OK);
+    cr_expect_eq(heed_generator_n_cached(g), 0);
+    free(run_all(g, reused, &n_reused));
+    heed_generator_free(g);
+    cr_expect_arr_eq(reused, fresh, sizeof *fresh * (size_t)n_fresh);
+    p.n_cached = -1;
+    cr_expect_eq(heed_generator_new(f.c, f.v, f.ids, (int)f.n, &p, &g), HEED_ERR_ARG);
+    teardown(&f);
+}

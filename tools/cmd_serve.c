@@ -187,6 +187,7 @@ int cmd_serve(int argc, char **argv)
     for (long i = 0; s.slots && i < slots; i++) {
         heed_context_free(s.slots[i].ctx);
         heed_edits_free(s.slots[i].edits);
+        free(s.slots[i].cached);
     }
     free(s.slots);
     for (int i = 0; i < s.n_cvecs; i++)

@@ -23,6 +23,10 @@ typedef struct serve_slot {
     char path[32];
     double since;            /* when the request took it (cli_seconds)     */
     int n_prompt;
+    /* the prompt its cache holds from position 0, which the next request
+     * may reuse the longest common prefix of (NULL/0: nothing reusable) */
+    int32_t *cached;
+    int n_cached;
 } serve_slot;
 
 /* Counters for /metrics, updated as each request ends (under the mutex). */
@@ -32,6 +36,7 @@ typedef struct serve_stats {
     long long by_status[SERVE_STATUS_KINDS]; /* ... and how many of each      */
     int n_status;
     long long prompt_tokens, generated_tokens;
+    long long cache_hits, cached_tokens;     /* prompt-cache reuse           */
     double generating_seconds;               /* requests that generated: wall */
 } serve_stats;
 
@@ -85,6 +90,7 @@ typedef struct serve_request {
     double t0;
     int status;
     int n_prompt, n_gen;         /* tokens, for the log */
+    int n_cached;                /* prompt tokens taken from the slot's cache */
 } serve_request;
 
 /* An HTTP answer: a status and a body (JSON, or a stream that
@@ -119,6 +125,9 @@ typedef struct serve_gen_params {
     int lookup;                  /* draft tokens per step from prompt lookup (0: off) */
     heed_logit_bias *logit_bias; /* the request's "logit_bias" (owned by it) */
     int n_logit_bias;
+    bool cache_prompt;           /* reuse the slot's cached prefix (and leave
+                                    this prompt there): "cache_prompt", and
+                                    no interventions                         */
     double deadline;
 } serve_gen_params;
 
@@ -134,6 +143,8 @@ bool serve_gen_step(serve_gen *g, const char **text, size_t *len, heed_gen_token
 /* "stop" or "length" once finished, else NULL. */
 const char *serve_gen_finish(const serve_gen *g);
 int serve_gen_count(const serve_gen *g);
+/* The prompt tokens it took from the slot's cache. */
+int serve_gen_cached(const serve_gen *g);
 void serve_gen_free(serve_gen *g);
 
 /* ---- serve_api.c */

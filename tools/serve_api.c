@@ -501,13 +501,13 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
         "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "n", "stream",
         "stream_options", "logprobs", "stop", "presence_penalty", "frequency_penalty",
         "repeat_penalty", "seed", "user", "echo", "best_of", "lookup", "control_vectors",
-        "control_vector_layer_range", "ablate_heads", "logit_bias", NULL};
+        "control_vector_layer_range", "ablate_heads", "logit_bias", "cache_prompt", NULL};
     static const char *const chat_fields[] = {
         "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
         "top_k", "min_p", "n", "stream", "stream_options", "logprobs", "top_logprobs", "stop",
         "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", "lookup",
-        "control_vectors", "control_vector_layer_range", "ablate_heads", "logit_bias", NULL};
-    *g = (gen_request){.kind = kind};
+        "control_vectors", "control_vector_layer_range", "ablate_heads", "logit_bias", "cache_prompt", NULL};
+    *g = (gen_request){.kind = kind, .gp.cache_prompt = true};
     cJSON *root = parse_object(r, out);
     if (!root)
         return false;
@@ -529,7 +529,8 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
          integer(root, "max_tokens", 1, s->max_tokens, &max_tokens, out) &&
          integer(root, "max_completion_tokens", 1, s->max_tokens, &max_tokens, out) &&
          boolean(root, "stream", &g->stream, out) && read_stops(root, g, out) &&
-         read_interventions(s, root, &g->iv, out) && read_logit_bias(s, root, g, out);
+         read_interventions(s, root, &g->iv, out) && read_logit_bias(s, root, g, out) &&
+         boolean(root, "cache_prompt", &g->gp.cache_prompt, out);
     if (ok && kind == KIND_COMPLETION) {
         ok = integer(root, "logprobs", 0, 20, &logprobs, out) && boolean(root, "echo", &echo, out);
         if (ok && echo) {
@@ -647,12 +648,14 @@ static cJSON *new_logprobs(kind_t kind)
     return lp;
 }
 
-static cJSON *usage(int n_prompt, int n_gen)
+static cJSON *usage(int n_prompt, int n_gen, int n_cached)
 {
     cJSON *u = cJSON_CreateObject();
     cJSON_AddNumberToObject(u, "prompt_tokens", n_prompt);
     cJSON_AddNumberToObject(u, "completion_tokens", n_gen);
     cJSON_AddNumberToObject(u, "total_tokens", n_prompt + n_gen);
+    cJSON *details = cJSON_AddObjectToObject(u, "prompt_tokens_details");
+    cJSON_AddNumberToObject(details, "cached_tokens", n_cached);
     return u;
 }
 
@@ -772,7 +775,7 @@ static void produce(serve_stream *st)
             if (st->g.include_usage) {
                 o = envelope(st->srv, kind, true, st->id);
                 cJSON_AddArrayToObject(o, "choices");
-                cJSON_AddItemToObject(o, "usage", usage(st->g.n_prompt, serve_gen_count(st->gen)));
+                cJSON_AddItemToObject(o, "usage", usage(st->g.n_prompt, serve_gen_count(st->gen), serve_gen_cached(st->gen)));
                 queue_event(st, o);
             }
             queue_event(st, NULL);
@@ -835,6 +838,8 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
         gen_request_free(&g);
         return;
     }
+    /* a steered or ablated run's cache is its own */
+    g.gp.cache_prompt = g.gp.cache_prompt && !g.iv.steering && !g.iv.n_heads;
     serve_gen *gen;
     if (serve_gen_start(s, slot, g.prompt, g.n_prompt, &g.gp, &gen)) {
         serve_slot_give(s, slot);
@@ -842,6 +847,7 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
         serve_error(out, 500, "server_error", NULL, "%s", cli_error_message());
         return;
     }
+    r->n_cached = serve_gen_cached(gen);
     char id[48];
     snprintf(id, sizeof id, "%s-%lu", kind == KIND_CHAT ? "chatcmpl" : "cmpl",
              (unsigned long)atomic_fetch_add(&next_id, 1));
@@ -884,7 +890,7 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
     cJSON *o = envelope(s, kind, false, id);
     cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"),
                          choice(kind, false, clean, serve_gen_finish(gen), lp, false));
-    cJSON_AddItemToObject(o, "usage", usage(g.n_prompt, r->n_gen));
+    cJSON_AddItemToObject(o, "usage", usage(g.n_prompt, r->n_gen, serve_gen_cached(gen)));
     free(clean);
     free(text);
     serve_gen_free(gen);
@@ -984,6 +990,8 @@ static void detokenize_handler(serve_request *r, serve_reply *out)
 static serve_slot *take_or_busy(serve_request *r, serve_reply *out)
 {
     serve_slot *slot = serve_slot_take(r->srv, r, r->t0 + r->srv->timeout_s);
+    if (slot)
+        slot->n_cached = 0; /* what it does next overwrites the cache */
     if (!slot) {
         serve_error(out, 503, "server_error", "server_busy", "The server is busy; retry later");
         out->retry_after = 1;

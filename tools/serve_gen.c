@@ -80,6 +80,27 @@ struct serve_gen {
     double deadline;
 };
 
+/* How many first tokens a and b share. */
+static int common_prefix(const int32_t *a, int na, const int32_t *b, int nb)
+{
+    int n = 0;
+    while (n < na && n < nb && a[n] == b[n])
+        n++;
+    return n;
+}
+
+/* Remembers the prompt slot's cache now holds, or forgets (prompt NULL). */
+static void remember(serve_slot *slot, const int32_t *prompt, int n)
+{
+    int32_t *kept = prompt ? realloc(slot->cached, sizeof *kept * (size_t)n) : NULL;
+    if (kept)
+        memcpy(kept, prompt, sizeof *kept * (size_t)n);
+    else
+        free(slot->cached);
+    slot->cached = kept;
+    slot->n_cached = kept ? n : 0;
+}
+
 void serve_gen_free(serve_gen *g)
 {
     if (!g)
@@ -105,7 +126,10 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     gp.lookup = p->lookup;
     gp.logit_bias = p->logit_bias;
     gp.n_logit_bias = p->n_logit_bias;
+    gp.n_cached = p->cache_prompt ? common_prefix(slot->cached, slot->n_cached, prompt, n_prompt)
+                                  : 0;
     heed_status st = heed_generator_new(slot->ctx, s->vocab, prompt, n_prompt, &gp, &g->gen);
+    remember(slot, !st && p->cache_prompt ? prompt : NULL, n_prompt);
     if (st) {
         free(g);
         return st;
@@ -138,3 +162,4 @@ const char *serve_gen_finish(const serve_gen *g)
 }
 
 int serve_gen_count(const serve_gen *g) { return heed_generator_n_tokens(g->gen); }
+int serve_gen_cached(const serve_gen *g) { return heed_generator_n_cached(g->gen); }

@@ -27,6 +27,8 @@ void serve_metrics_count(server *s, const serve_request *r, double seconds)
         st->by_status[k]++;
     st->prompt_tokens += r->n_prompt;
     st->generated_tokens += r->n_gen;
+    st->cache_hits += r->n_cached > 0;
+    st->cached_tokens += r->n_cached;
     if (r->n_gen > 0)
         st->generating_seconds += seconds;
     pthread_mutex_unlock(&s->mu);
@@ -81,6 +83,10 @@ void serve_metrics_handler(serve_request *r, serve_reply *out)
         "# TYPE heed_generating_seconds_total counter\nheed_generating_seconds_total %.6f\n"
         "# HELP heed_generated_tokens_per_second Generated tokens over those requests' time.\n"
         "# TYPE heed_generated_tokens_per_second gauge\nheed_generated_tokens_per_second %.3f\n"
+        "# HELP heed_prompt_cache_hits_total Requests that reused a slot's cached prompt.\n"
+        "# TYPE heed_prompt_cache_hits_total counter\nheed_prompt_cache_hits_total %lld\n"
+        "# HELP heed_prompt_cache_tokens_total Prompt tokens taken from the cache.\n"
+        "# TYPE heed_prompt_cache_tokens_total counter\nheed_prompt_cache_tokens_total %lld\n"
         "# HELP heed_slots_busy Slots running a request.\n"
         "# TYPE heed_slots_busy gauge\nheed_slots_busy %d\n"
         "# HELP heed_slots Slots the server has.\n# TYPE heed_slots gauge\nheed_slots %d\n"
@@ -88,7 +94,7 @@ void serve_metrics_handler(serve_request *r, serve_reply *out)
         "# TYPE heed_queue_depth gauge\nheed_queue_depth %d\n",
         st.prompt_tokens, st.generated_tokens, st.generating_seconds,
         st.generating_seconds > 0 ? (double)st.generated_tokens / st.generating_seconds : 0.0,
-        busy, s->n_slots, queued);
+        st.cache_hits, st.cached_tokens, busy, s->n_slots, queued);
     if (!b) {
         serve_error(out, 500, "server_error", "out_of_memory", "Out of memory");
         return;

@@ -34,6 +34,7 @@ struct heed_generator {
     size_t len, cap, sent;
     heed_gen_finish finish;
     heed_status error;
+    int n_cached;         /* prompt tokens kept from the cache */
 };
 
 heed_generate_params heed_generate_default_params(void)
@@ -79,6 +80,8 @@ static heed_status check_params(const heed_generate_params *p, const heed_vocab 
     if (p->top_logprobs > HEED_GEN_MAX_TOP)
         return heed_fail(HEED_ERR_ARG, "top_logprobs %d is out of range (-1..%d)",
                          p->top_logprobs, HEED_GEN_MAX_TOP);
+    if (p->n_cached < 0)
+        return heed_fail(HEED_ERR_ARG, "n_cached %d is negative", p->n_cached);
     if (p->lookup < 0 || p->lookup > 256)
         return heed_fail(HEED_ERR_ARG, "lookup %d is out of range (0..256)", p->lookup);
     return HEED_OK;
@@ -133,15 +136,22 @@ heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32
         const size_t l = strlen(p->stops[i]);
         g->max_stop = l > g->max_stop ? l : g->max_stop;
     }
-    heed_context_reset(c);
     /* an encoder-decoder encodes the prompt; its decoder starts from its
      * start token */
     const int32_t start = heed_model_decoder_start(heed_context_model(c));
+    int keep = start < 0 && p->n_cached > 0 ? p->n_cached : 0;
+    keep = keep < n_prompt ? keep : n_prompt - 1; /* the last token's logits are needed */
+    keep = keep <= heed_context_n_past(c) ? keep : 0;
+    if (!keep || heed_context_truncate(c, keep) != HEED_OK) {
+        keep = 0;
+        heed_context_reset(c);
+    }
+    g->n_cached = keep;
     if (!st && start >= 0) {
         if (!(st = heed_context_encode(c, prompt, n_prompt)))
             st = heed_context_eval(c, &start, 1, g->logits, false);
     } else if (!st) { /* first, as it names a bad id best */
-        st = heed_context_eval(c, prompt, n_prompt, g->logits, false);
+        st = heed_context_eval(c, prompt + keep, n_prompt - keep, g->logits, false);
     }
     for (int i = 0; i < n_prompt && !st; i++) /* the penalties see the prompt */
         st = heed_sampler_accept(g->smp, prompt[i]);
@@ -321,6 +331,11 @@ bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
         end_text(g);
     release(g, text, len);
     return !g->finish;
+}
+
+int heed_generator_n_cached(const heed_generator *g)
+{
+    return g->n_cached;
 }
 
 void heed_generator_stop(heed_generator *g, const char **text, size_t *len)
