@@ -210,3 +210,62 @@ Test(ugm, bad_charsmap)
     }
     heed_vocab_free(v);
 }
+
+/* The [UNK] penalty: "☃" (no token of multi's) costs the lowest normal
+ * score m less 10 as [UNK]; the unused token 8015 renamed "☃☃" with score
+ * 2(m - 10) + 1 beats two of them (and loses to them at a penalty of 9). */
+Test(ugm, unknown_penalty)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/data/ugm/multi-ugm.gguf", HEED_SOURCE_DIR);
+    heed_gguf *g;
+    cr_assert_eq(heed_gguf_open(path, &g), HEED_OK, "%s", heed_last_error());
+    const heed_gguf_value *toks, *scores, *types;
+    cr_assert_eq(heed_gguf_get_arr(g, "tokenizer.ggml.tokens", HEED_GGUF_STRING, &toks), HEED_OK);
+    cr_assert_eq(heed_gguf_get_arr(g, "tokenizer.ggml.scores", HEED_GGUF_FLOAT32, &scores),
+                 HEED_OK);
+    cr_assert_eq(heed_gguf_get_arr(g, "tokenizer.ggml.token_type", HEED_GGUF_INT32, &types),
+                 HEED_OK);
+    size_t n = toks->v.arr.n;
+    cr_assert_eq(n, 8016);
+    char **strs = malloc(n * sizeof *strs);
+    float *sc = malloc(n * sizeof *sc), m = 0;
+    for (size_t i = 0; i < n; i++) {
+        strs[i] = strndup(toks->v.arr.strs[i].ptr, toks->v.arr.strs[i].len);
+        sc[i] = (float)heed_gguf_arr_get(scores, i).v.f;
+        if (heed_gguf_arr_get(types, i).v.i == 1 && sc[i] < m)
+            m = sc[i];
+    }
+    cr_assert_eq(heed_gguf_arr_get(types, 8015).v.i, 5, "8015 is unused");
+    free(strs[8015]);
+    strs[8015] = strdup("\xE2\x98\x83\xE2\x98\x83");
+    sc[8015] = 2 * (m - 10) + 1;
+    heed_gguf_writer *w = NULL;
+    cr_assert_eq(heed_gguf_writer_new(&w), HEED_OK);
+    for (int64_t i = 0; i < heed_gguf_n_kv(g); i++)
+        cr_assert_eq(heed_gguf_writer_set(w, heed_gguf_kv_key(g, i), heed_gguf_kv_value(g, i)),
+                     HEED_OK);
+    cr_assert_eq(heed_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens",
+                                              (const char *const *)strs, n), HEED_OK);
+    cr_assert_eq(heed_gguf_writer_set_arr(w, "tokenizer.ggml.scores", HEED_GGUF_FLOAT32, sc, n),
+                 HEED_OK);
+    const char *out = test_tmp_path("ugm-penalty.gguf");
+    cr_assert_eq(heed_gguf_writer_write(w, out), HEED_OK, "%s", heed_last_error());
+    heed_gguf_writer_free(w);
+    heed_gguf_close(g);
+    for (size_t i = 0; i < n; i++)
+        free(strs[i]);
+    free(strs);
+    free(sc);
+    heed_vocab *v = NULL;
+    cr_assert_eq(heed_vocab_load_file(out, &v), HEED_OK, "%s", heed_last_error());
+    size_t k;
+    int32_t *ids = tok(v, "\xE2\x98\x83", false, &k);
+    cr_assert(k >= 1 && ids[k - 1] == 2, "one snowman is [UNK]");
+    free(ids);
+    ids = tok(v, "\xE2\x98\x83\xE2\x98\x83", false, &k);
+    cr_assert(k >= 1);
+    cr_expect_eq(ids[k - 1], 8015);
+    free(ids);
+    heed_vocab_free(v);
+}
