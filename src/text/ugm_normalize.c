@@ -60,7 +60,7 @@ typedef struct buf { char *p; size_t n, cap; } buf;
 
 static int put(buf *b, const char *s, size_t n)
 {
-    if (b->n + n > b->cap) {
+    if (!b->p || b->n + n > b->cap) { /* the first call allocates */
         size_t nc = b->cap ? b->cap : 64;
         while (nc < b->n + n)
             nc *= 2;
