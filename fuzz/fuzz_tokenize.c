@@ -2,7 +2,8 @@
  * fuzz_tokenize.c — libFuzzer harness for the tokenizers: arbitrary bytes
  * are tokenized (with and without special tokens) by each vocabulary family
  * and decoded again, whole and streamed. Vocabularies come from the
- * fixtures folder ($HEED_FIXTURES, else ../shared/fixtures).
+ * fixtures folder ($HEED_FIXTURES, else ../shared/fixtures), and the UGM
+ * ones (T5's unigram) from tests/data/ugm.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,7 @@
 
 #include "heed.h"
 
-static heed_vocab *vocabs[3];
+static heed_vocab *vocabs[5];
 static int n_vocabs;
 
 static void load_vocabs(void)
@@ -21,6 +22,15 @@ static void load_vocabs(void)
     for (int i = 0; i < 3; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/vocab/%s", dir, names[i]);
+        if (heed_vocab_load_file(path, &vocabs[n_vocabs]) == HEED_OK)
+            n_vocabs++;
+        else
+            fprintf(stderr, "fuzz_tokenize: %s\n", heed_last_error());
+    }
+    static const char *const ugm[] = {"kjv-ugm.gguf", "multi-ugm.gguf"};
+    for (int i = 0; i < 2; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/tests/data/ugm/%s", HEED_SOURCE_DIR, ugm[i]);
         if (heed_vocab_load_file(path, &vocabs[n_vocabs]) == HEED_OK)
             n_vocabs++;
         else

@@ -66,13 +66,14 @@ static int split_at(const heed_vocab *v, const char *text, int32_t id, frags *f,
     return 0;
 }
 
+typedef heed_status (*session_fn)(const heed_vocab *, const char *, size_t, heed_ids *);
+static const session_fn sessions[HEED_VOCAB_KINDS] = {
+    [HEED_VOCAB_SPM] = heed_spm_tokenize, [HEED_VOCAB_BPE] = heed_bpe_tokenize,
+    [HEED_VOCAB_WPM] = heed_wpm_tokenize, [HEED_VOCAB_UGM] = heed_ugm_tokenize};
+
 static heed_status run_session(const heed_vocab *v, const char *text, size_t len, heed_ids *out)
 {
-    switch (v->kind) {
-    case HEED_VOCAB_SPM: return heed_spm_tokenize(v, text, len, out);
-    case HEED_VOCAB_BPE: return heed_bpe_tokenize(v, text, len, out);
-    default: return heed_wpm_tokenize(v, text, len, out);
-    }
+    return sessions[v->kind](v, text, len, out);
 }
 
 heed_status heed_tokenize(const heed_vocab *v, const char *text, size_t len,

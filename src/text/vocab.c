@@ -31,6 +31,7 @@ void heed_vocab_free(heed_vocab *v)
     heed_strmap_free(&v->text_to_id);
     heed_strmap_free(&v->merges);
     heed_pretok_free(v->pretok);
+    heed_ugm_free(v->ugm);
     free(v->tokens);
     free(v->texts);
     free(v->pieces);
@@ -169,10 +170,14 @@ static heed_status load(const heed_gguf *g, heed_vocab *v)
         v->kind = HEED_VOCAB_WPM;
         v->bos = 101, v->eos = -1, v->unk = 100, v->sep = 102, v->pad = 0, v->mask = 103;
         v->clean_spaces = true, v->add_bos = true;
+    } else if (s.len < sizeof v->model && !strcmp(v->model, "t5")) {
+        v->kind = HEED_VOCAB_UGM; /* no space prefix unless the key says so */
+        v->bos = -1, v->eos = 1, v->unk = 2, v->sep = -1, v->pad = 0, v->mask = -1;
+        v->add_eos = true;
     } else {
         return heed_fail(HEED_ERR_UNSUPPORTED,
                          "tokenizer.ggml.model: unsupported tokenizer '%.*s' "
-                         "(heed knows llama, gpt2, bert)", (int)(s.len > 64 ? 64 : s.len), s.ptr);
+                         "(heed knows llama, gpt2, bert, t5)", (int)(s.len > 64 ? 64 : s.len), s.ptr);
     }
     v->eot = v->eom = -1;
 
@@ -447,6 +452,8 @@ static heed_status load(const heed_gguf *g, heed_vocab *v)
             if ((t = id_of(v, keep[i])) >= 0)
                 v->tokens[t].attr &= ~(uint32_t)HEED_TOK_RSTRIP;
     }
+    if (v->kind == HEED_VOCAB_UGM) /* its tables see the final attributes */
+        return heed_ugm_new(g, v, &v->ugm);
     return HEED_OK;
 }
 

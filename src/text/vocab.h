@@ -5,8 +5,11 @@
 #include "heed.h"
 #include "text/pretokenize.h"
 #include "text/strmap.h"
+#include "text/ugm.h"
 
-typedef enum heed_vocab_kind { HEED_VOCAB_SPM, HEED_VOCAB_BPE, HEED_VOCAB_WPM } heed_vocab_kind;
+typedef enum heed_vocab_kind {
+    HEED_VOCAB_SPM, HEED_VOCAB_BPE, HEED_VOCAB_WPM, HEED_VOCAB_UGM, HEED_VOCAB_KINDS
+} heed_vocab_kind;
 
 /* Token attributes, llama.cpp's bits (a token may carry several). */
 enum {
@@ -39,6 +42,7 @@ struct heed_vocab {
     heed_strmap text_to_id;
     heed_strmap merges;       /* key: u32 length of left, left, right -> rank */
     heed_pretok *pretok;      /* BPE only */
+    heed_ugm *ugm;            /* UGM only */
     int32_t bos, eos, eot, eom, unk, sep, pad, mask, nl;
     bool add_bos, add_eos, add_space_prefix, ignore_merges, clean_spaces;
     int max_token_len;
@@ -56,6 +60,7 @@ heed_status heed_ids_push(heed_ids *ids, int32_t id);
 heed_status heed_spm_tokenize(const heed_vocab *v, const char *text, size_t len, heed_ids *out);
 heed_status heed_bpe_tokenize(const heed_vocab *v, const char *text, size_t len, heed_ids *out);
 heed_status heed_wpm_tokenize(const heed_vocab *v, const char *text, size_t len, heed_ids *out);
+heed_status heed_ugm_tokenize(const heed_vocab *v, const char *text, size_t len, heed_ids *out);
 /* Rank of merging left and right, or -1. */
 int32_t heed_bpe_rank(const heed_vocab *v, const char *l, size_t ll, const char *r, size_t rl);
 /* llama.cpp's clean_up_tokenization_spaces passes over text[0..len), in
