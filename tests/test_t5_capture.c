@@ -275,7 +275,7 @@ static int json_rows_sum_to_one(const cJSON *block, int n_keys)
  * reading the source. */
 Test(t5_capture, cli_attend)
 {
-    char gguf[4200], json[4200], args[12000], *out = NULL;
+    char gguf[4200], json[4200], args[16800], *out = NULL;
     snprintf(gguf, sizeof gguf, "%s", test_tmp_path("cli-tiny-t5.gguf"));
     snprintf(json, sizeof json, "%s", test_tmp_path("cli-tiny-t5.json"));
     cr_assert_eq(heed_synth("tiny-t5", HEED_TYPE_F32, 7, 2, gguf), HEED_OK);
@@ -327,6 +327,45 @@ Test(t5_capture, cli_attend)
         stats++;
     }
     cr_expect_eq(stats, L * H);
+    cJSON_Delete(d);
+
+    /* --svg of the cross view: 5 target rows (labelled by the targets)
+     * across 6 source columns (labelled by the source tokens), none hidden */
+    char svg[4200];
+    snprintf(svg, sizeof svg, "%s", test_tmp_path("cli-tiny-t5-cross.svg"));
+    snprintf(args, sizeof args, "attend '%s' --ids 5,17,42,99,3,250 -n 4 --cross --layer 1 "
+             "--head 2 --svg '%s'", gguf, svg);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    free(out);
+    text = test_read_file(svg, NULL);
+    cr_assert_not_null(text);
+    cr_expect(strstr(text, "layer 1 head 2 (t5, cross-attention)") &&
+              strstr(text, "rows: target tokens, columns: source tokens"), "%.300s", text);
+    int cells = 0, grey = 0;
+    for (const char *rect = text; (rect = strstr(rect, "<rect ")); rect++) {
+        cells++;
+        grey += !strncmp(strstr(rect, "fill=") + 6, "#d9d9d9", 7);
+    }
+    cr_expect_eq(cells, 5 * 6, "%d cells", cells);
+    cr_expect_eq(grey, 0, "cross-attention hides no source token");
+    cr_expect(strstr(text, ">#250</text>") && strstr(text, ">#99</text>"), "source labels");
+    free(text);
+
+    /* an encoder's document (t5encoder): "kind": "encoder", no T5 members */
+    char encoder[4200];
+    snprintf(encoder, sizeof encoder, "%s", test_tmp_path("cli-tiny-t5encoder.gguf"));
+    cr_assert_eq(heed_synth("tiny-t5encoder", HEED_TYPE_F32, 7, 2, encoder), HEED_OK);
+    snprintf(args, sizeof args, "attend '%s' --ids 5,17,42 --json '%s'", encoder, json);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    free(out);
+    text = test_read_file(json, NULL);
+    d = cJSON_Parse(text);
+    free(text);
+    cr_assert_not_null(d);
+    cr_expect_str_eq(cJSON_GetObjectItem(d, "kind")->valuestring, "encoder");
+    cr_expect_str_eq(cJSON_GetObjectItem(d, "mask")->valuestring, "bidirectional");
+    cr_expect_null(cJSON_GetObjectItem(d, "cross"));
+    cr_expect_eq(json_rows_sum_to_one(d, 3), L * H * 3);
     cJSON_Delete(d);
 
     /* clear errors: the other views' options on other models, --npy */

@@ -234,8 +234,10 @@ static heed_status run(const heed_model *m, heed_capture *cap, const source *src
     return st;
 }
 
-/* Writes the JSON (or, for --html, the page holding it). */
-static heed_status write_outputs(const attend_options *o, const heed_capture_doc *d)
+/* Writes the JSON (or, for --html, the page holding it), and the SVG of
+ * view. */
+static heed_status write_outputs(const attend_options *o, const heed_capture_doc *d,
+                                 const attend_view *view)
 {
     heed_status st = HEED_OK;
     if (o->json) {
@@ -256,7 +258,7 @@ static heed_status write_outputs(const attend_options *o, const heed_capture_doc
         free(json);
     }
     if (!st && o->svg)
-        st = attend_svg_write(o->svg, d, (int)o->layer, (int)o->head);
+        st = attend_svg_write(o->svg, view, (int)o->layer, (int)o->head);
     return st;
 }
 
@@ -365,8 +367,15 @@ int cmd_attend(int argc, char **argv)
                            row_end);
     const heed_capture_doc doc = {m, v, cap, ids, n, n_prompt, row_begin, row_end,
                                   (int)o.keep_top, src.enc, src.cross, src.ids, src.n};
+    /* the view: the decoder's (or a model's own), the cross-attention's or
+     * the encoder's */
+    attend_view view = {m, v, cap, ids, ids, row_begin, row_end, n, !heed_model_is_encoder(m)};
+    if (o.cross)
+        view = (attend_view){m, v, src.cross, ids, src.ids, row_begin, row_end, src.n, false};
+    else if (o.encoder)
+        view = (attend_view){m, v, src.enc, src.ids, src.ids, 0, src.n, src.n, false};
     if (!st)
-        st = write_outputs(&o, &doc);
+        st = write_outputs(&o, &doc, &view);
     if (!st && residual) {
         const int64_t shape[3] = {row_end - row_begin, n_layer + 1, heed_model_n_embd(m)};
         st = heed_npy_write(o.residual, residual, shape, 3);
