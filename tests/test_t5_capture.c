@@ -369,9 +369,11 @@ Test(t5_capture, cli_attend)
     cJSON_Delete(d);
 
     /* clear errors: the other views' options on other models, --npy */
-    snprintf(args, sizeof args, "attend '%s' --ids 5,17 --npy x.npy 2>&1", gguf);
+    const char *npy = test_tmp_path("cli-tiny-t5.npy");
+    snprintf(args, sizeof args, "attend '%s' --ids 5,17 --npy '%s' 2>&1", gguf, npy);
     cr_expect_eq(test_run_cli(args, &out), 2);
     cr_expect(strstr(out, "--npy: not for an encoder-decoder yet"), "%s", out);
+    cr_expect_null(fopen(npy, "rb"), "the refused run wrote %s", npy);
     free(out);
     cr_expect_eq(test_run_cli("attend " DEFAULT_MODEL " --ids 1,2,3 --cross 2>&1", &out), 2);
     cr_expect(strstr(out, "--cross: 'llama' is not an encoder-decoder"), "%s", out);
