@@ -351,6 +351,30 @@ Test(t5_capture, cli_attend)
     cr_expect(strstr(text, ">#250</text>") && strstr(text, ">#99</text>"), "source labels");
     free(text);
 
+    /* --npy of the cross view: (layers, heads, target rows, source keys),
+     * each row summing to 1 */
+    char npy[4200];
+    snprintf(npy, sizeof npy, "%s", test_tmp_path("cli-tiny-t5-cross.npy"));
+    snprintf(args, sizeof args, "attend '%s' --ids 5,17,42,99,3,250 -n 4 --cross --npy '%s'",
+             gguf, npy);
+    cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+    free(out);
+    size_t bytes;
+    text = test_read_file(npy, &bytes);
+    cr_assert_not_null(text);
+    char want_shape[64];
+    snprintf(want_shape, sizeof want_shape, "'shape': (%d, %d, 5, 6)", L, H);
+    cr_expect(strstr(text + 10, want_shape), "%.80s", text + 10);
+    const size_t header = bytes - sizeof(float) * (size_t)(L * H * 5 * 6);
+    for (int r = 0; r < L * H * 5; r++) {
+        const float *row = (const float *)(text + header) + r * 6;
+        double sum = 0;
+        for (int k = 0; k < 6; k++)
+            sum += row[k];
+        cr_expect(fabs(sum - 1) < 1e-5, "npy row %d sums to %g", r, sum);
+    }
+    free(text);
+
     /* an encoder's document (t5encoder): "kind": "encoder", no T5 members */
     char encoder[4200];
     snprintf(encoder, sizeof encoder, "%s", test_tmp_path("cli-tiny-t5encoder.gguf"));
@@ -369,11 +393,9 @@ Test(t5_capture, cli_attend)
     cJSON_Delete(d);
 
     /* clear errors: the other views' options on other models, --npy */
-    const char *npy = test_tmp_path("cli-tiny-t5.npy");
-    snprintf(args, sizeof args, "attend '%s' --ids 5,17 --npy '%s' 2>&1", gguf, npy);
+    snprintf(args, sizeof args, "attend '%s' --ids 5,17 --residual r.npy 2>&1", gguf);
     cr_expect_eq(test_run_cli(args, &out), 2);
-    cr_expect(strstr(out, "--npy: not for an encoder-decoder yet"), "%s", out);
-    cr_expect_null(fopen(npy, "rb"), "the refused run wrote %s", npy);
+    cr_expect(strstr(out, "--residual: not for an encoder-decoder yet"), "%s", out);
     free(out);
     cr_expect_eq(test_run_cli("attend " DEFAULT_MODEL " --ids 1,2,3 --cross 2>&1", &out), 2);
     cr_expect(strstr(out, "--cross: 'llama' is not an encoder-decoder"), "%s", out);

@@ -290,9 +290,8 @@ int cmd_attend(int argc, char **argv)
     if (!st && (o.cross || o.encoder) && start < 0)
         st = cli_set_error(HEED_ERR_ARG, "%s: '%s' is not an encoder-decoder",
                            o.cross ? "--cross" : "--encoder", heed_model_arch(m));
-    if (!st && start >= 0 && (o.npy || o.residual))
-        st = cli_set_error(HEED_ERR_ARG, "%s: not for an encoder-decoder yet (its three "
-                           "captures go out with --json)", o.npy ? "--npy" : "--residual");
+    if (!st && start >= 0 && o.residual)
+        st = cli_set_error(HEED_ERR_ARG, "--residual: not for an encoder-decoder yet");
     if (!st && start >= 0) { /* the prompt is the source; the decoder starts alone */
         src.ids = prompt_ids;
         src.n = n_prompt;
@@ -323,7 +322,7 @@ int cmd_attend(int argc, char **argv)
     p.row_begin = row_begin;
     p.row_end = row_end;
     p.top_k = (int)o.keep_top;
-    p.npy_path = o.npy;
+    p.npy_path = o.cross || o.encoder ? NULL : o.npy; /* --npy: the view's rows */
     p.max_bytes = (int64_t)o.max_mib << 20;
     if (!st)
         st = heed_capture_new(m, &p, &cap);
@@ -332,9 +331,11 @@ int cmd_attend(int argc, char **argv)
         e.kind = HEED_ATTN_ENCODER;
         e.n_tokens = src.n;
         e.row_begin = e.row_end = 0;
+        e.npy_path = o.encoder ? o.npy : NULL;
         st = heed_capture_new(m, &e, &src.enc);
         p.kind = HEED_ATTN_CROSS;
         p.n_keys = src.n;
+        p.npy_path = o.cross ? o.npy : NULL;
         if (!st)
             st = heed_capture_new(m, &p, &src.cross);
     }
