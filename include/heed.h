@@ -859,13 +859,13 @@ HEED_API int heed_generator_n_tokens(const heed_generator *g);
  * changes no logit), for prefill and for every later decode step.
  *
  * What is kept: rows of query positions [row_begin, row_end) of the chosen
- * layers and heads (default: all), each over keys 0..n_tokens-1 — whole
- * (dense, n_tokens floats) or only the top_k largest weights. Dense rows
- * live in memory, or, with npy_path, in a memory-mapped .npy file of shape
- * (layers, heads, rows, n_tokens) that the OS writes out as it fills (for
- * prompts whose capture does not fit in RAM). heed_capture_bytes says how
- * much the rows take; heed_capture_new refuses more than max_bytes of
- * memory.
+ * layers and heads (default: all), each over keys 0..n_keys-1 (n_keys =
+ * n_tokens but for cross-attention) — whole (dense, n_keys floats) or only
+ * the top_k largest weights. Dense rows live in memory, or, with npy_path,
+ * in a memory-mapped .npy file of shape (layers, heads, rows, n_keys)
+ * that the OS writes out as it fills (for prompts whose capture does not
+ * fit in RAM). heed_capture_bytes says how much the rows take;
+ * heed_capture_new refuses more than max_bytes of memory.
  *
  * KV telemetry: for every layer, the total weight each key position
  * received, summed over all heads and every query evaluated while the
@@ -891,7 +891,7 @@ typedef enum heed_attn_kind {
 } heed_attn_kind;
 
 typedef struct heed_capture_params {
-    int n_tokens;           /* positions 0..n_tokens-1, queries and keys     */
+    int n_tokens;           /* positions 0..n_tokens-1: queries (and keys)   */
     const int *layers;      /* layers whose rows are kept (NULL: all; an
                                empty list: none, for the routing and the
                                telemetry alone)                            */
