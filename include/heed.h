@@ -41,7 +41,7 @@ extern "C" {
 #define HEED_STRINGIFY(x) HEED_STRINGIFY_(x)
 #define HEED_VERSION HEED_STRINGIFY(HEED_VERSION_MAJOR) "." \
     HEED_STRINGIFY(HEED_VERSION_MINOR) "." HEED_STRINGIFY(HEED_VERSION_PATCH)
-#define HEED_ABI_VERSION 2
+#define HEED_ABI_VERSION 3
 
 /*
  * The ABI is exactly the functions declared here: the library is built
@@ -492,8 +492,9 @@ HEED_API heed_status heed_context_embed(heed_context *c, const int32_t *ids, int
  * n tokens (at most n_ctx) and keeps what the decoder's cross-attention
  * reads, emptying the decoder's cache; heed_context_eval then evaluates
  * decoder tokens, the first being the decoder start token. heed_context_
- * reset empties the decoder's cache and keeps the encoding. Hooks, edits,
- * steering and capture see the decoder only.
+ * reset empties the decoder's cache and keeps the encoding. Hooks, edits
+ * and steering see the decoder only; an attached HEED_ATTN_ENCODER capture
+ * records the encoder's attention, and the qk tap sees it.
  */
 HEED_API heed_status heed_context_encode(heed_context *c, const int32_t *ids, int n);
 HEED_API int heed_context_n_past(const heed_context *c);  /* positions filled      */
@@ -869,23 +870,39 @@ HEED_API int heed_generator_n_tokens(const heed_generator *g);
  * changes no logit), for prefill and for every later decode step.
  *
  * What is kept: rows of query positions [row_begin, row_end) of the chosen
- * layers and heads (default: all), each over keys 0..n_tokens-1 — whole
- * (dense, n_tokens floats) or only the top_k largest weights. Dense rows
- * live in memory, or, with npy_path, in a memory-mapped .npy file of shape
- * (layers, heads, rows, n_tokens) that the OS writes out as it fills (for
- * prompts whose capture does not fit in RAM). heed_capture_bytes says how
- * much the rows take; heed_capture_new refuses more than max_bytes of
- * memory.
+ * layers and heads (default: all), each over keys 0..n_keys-1 (n_keys =
+ * n_tokens but for cross-attention) — whole (dense, n_keys floats) or only
+ * the top_k largest weights. Dense rows live in memory, or, with npy_path,
+ * in a memory-mapped .npy file of shape (layers, heads, rows, n_keys)
+ * that the OS writes out as it fills (for prompts whose capture does not
+ * fit in RAM). heed_capture_bytes says how much the rows take;
+ * heed_capture_new refuses more than max_bytes of memory.
  *
  * KV telemetry: for every layer, the total weight each key position
  * received, summed over all heads and every query evaluated while the
  * capture was attached (prompt and generated tokens) — kept whatever the
  * row selection.
+ *
+ * A capture records one kind of attention. An encoder-decoder (t5) has
+ * three, each a capture of its own, attached together: its encoder's
+ * self-attention [layer][head][src][src] (bidirectional, recorded by
+ * heed_context_encode), its decoder's [layer][head][tgt][tgt] (causal)
+ * and the decoder's cross-attention over the encoding [layer][head][tgt]
+ * [src], whose rows have n_keys = src keys (the seeds' context vector
+ * c = Σ αᵢ hᵢ reads these weights αᵢ). Every other model has one, SELF.
  */
 typedef struct heed_capture heed_capture;
 
+typedef enum heed_attn_kind {
+    HEED_ATTN_SELF = 0,    /* a model's own (decoder's, or encoder's) stack  */
+    HEED_ATTN_ENCODER = 1, /* an encoder-decoder's encoder                   */
+    HEED_ATTN_CROSS = 2,   /* an encoder-decoder's decoder reading the
+                              encoding: queries are decoder positions, keys
+                              encoder positions                             */
+} heed_attn_kind;
+
 typedef struct heed_capture_params {
-    int n_tokens;           /* positions 0..n_tokens-1, queries and keys     */
+    int n_tokens;           /* positions 0..n_tokens-1: queries (and keys)   */
     const int *layers;      /* layers whose rows are kept (NULL: all; an
                                empty list: none, for the routing and the
                                telemetry alone)                            */
@@ -896,6 +913,10 @@ typedef struct heed_capture_params {
     int top_k;              /* 0: whole rows; K: each row's K largest keys   */
     const char *npy_path;   /* dense rows in this .npy file instead of RAM   */
     int64_t max_bytes;      /* most memory the rows may take                 */
+    heed_attn_kind kind;    /* the attention recorded (default SELF; ENCODER
+                               and CROSS need an encoder-decoder)          */
+    int n_keys;             /* keys per row; 0: n_tokens (CROSS: the encoded
+                               positions, n_tokens then the decoder's)      */
 } heed_capture_params;
 
 /* Every layer, head and row of n_tokens, dense, in memory, at most 1 GiB. */
@@ -905,10 +926,12 @@ HEED_API int64_t heed_capture_bytes(const heed_model *m, const heed_capture_para
 HEED_API heed_status heed_capture_new(const heed_model *m, const heed_capture_params *p,
                                       heed_capture **out);
 HEED_API void heed_capture_free(heed_capture *c);
-HEED_API int heed_capture_n_tokens(const heed_capture *c);
+HEED_API int heed_capture_n_tokens(const heed_capture *c); /* query positions */
+HEED_API int heed_capture_n_keys(const heed_capture *c);   /* keys of a row     */
+HEED_API heed_attn_kind heed_capture_kind(const heed_capture *c);
 /* Whether the row of (layer, head, query) is kept. */
 HEED_API bool heed_capture_has(const heed_capture *c, int layer, int head, int query);
-/* A dense row: the weights keys 0..n_tokens-1 got (keys the mask hides are
+/* A dense row: the weights keys 0..n_keys-1 got (keys the mask hides are
  * 0; the row sums to 1, less a sink's share: heed_capture_sink), or NULL when the row is not kept or the capture
  * keeps top-k rows. Valid until the capture is freed. */
 HEED_API const float *heed_capture_row(const heed_capture *c, int layer, int head, int query);
@@ -921,7 +944,7 @@ HEED_API int heed_capture_top(const heed_capture *c, int layer, int head, int qu
  * keys' weights sum to 1 minus it; gpt-oss), or 0: no sink, or the row is
  * not kept. */
 HEED_API float heed_capture_sink(const heed_capture *c, int layer, int head, int query);
-/* The KV telemetry of a layer: n_tokens totals (NULL out of range). */
+/* The KV telemetry of a layer: n_keys totals (NULL out of range). */
 HEED_API const double *heed_capture_received(const heed_capture *c, int layer);
 /* Expert routing (mixture-of-experts models), kept for every layer and
  * token whatever the row selection: the experts the token at position
@@ -932,8 +955,9 @@ HEED_API const double *heed_capture_received(const heed_capture *c, int layer);
  * the capture was attached. */
 HEED_API int heed_capture_experts(const heed_capture *c, int layer, int query,
                                   const int32_t **experts, const float **weights);
-/* Makes c record into cap from now on (NULL: stop). The capture must come
- * from the same model and outlive its use. */
+/* Makes c record into cap from now on, as the capture of cap's kind (one
+ * of each kind can be attached at once; NULL: detach them all). The
+ * capture must come from the same model and outlive its use. */
 HEED_API void heed_context_set_capture(heed_context *c, heed_capture *cap);
 /* Runs ids as one fresh sequence on c (reset first; a decoder's prompt,
  * or an encoder's input, which must fit c) with a capture of all of it
@@ -961,10 +985,19 @@ typedef struct heed_qk {
     int window;
     float softcap;
     const float *sinks; /* [n_head] or NULL */
+    /* Which attention (an encoder-decoder's encoder, its decoder's self-
+     * attention or cross-attention: keys are then encoder positions), and
+     * T5's relative position bias (NULL: none): the score of the query at
+     * position p, key at position j, head h gains
+     * bias[bucket[p - j] * n_head + h]. */
+    heed_attn_kind kind;
+    const float *bias;
+    const int32_t *bucket;
 } heed_qk;
 typedef void (*heed_qk_fn)(void *user, const heed_qk *qk);
-/* Calls fn after every layer's attention of later evaluations (NULL:
- * stop): a tap on queries and keys, for checks and interpretability. */
+/* Calls fn after every layer's attention of later evaluations, an encoder-
+ * decoder's encoding and cross-attention included (NULL: stop): a tap on
+ * queries and keys, for checks and interpretability. */
 HEED_API void heed_context_set_qk_tap(heed_context *c, heed_qk_fn fn, void *user);
 
 /* Makes later evaluations copy the residual stream of positions
@@ -1163,8 +1196,8 @@ HEED_API heed_status heed_context_lens(heed_context *c, const float *hidden, flo
 
 /* ------------------------------------------------------------ inspection */
 
-/* The row of (layer, head, query) as n_tokens weights into out[0..
- * heed_capture_n_tokens) — copied from a dense row, or a top-k row's keys
+/* The row of (layer, head, query) as n_keys weights into out[0..
+ * heed_capture_n_keys) — copied from a dense row, or a top-k row's keys
  * with every other key 0 — whichever way the capture keeps it; false
  * (out untouched) when the row is not kept. */
 HEED_API bool heed_capture_dense_row(const heed_capture *cap, int layer, int head, int query,
@@ -1190,6 +1223,23 @@ typedef struct heed_head_stats {
 HEED_API heed_status heed_capture_head_stats(const heed_capture *cap, int layer, int head,
                                              const int32_t *ids, int n, heed_head_stats *out);
 
+/* What one cross-attention head (HEED_ATTN_CROSS capture) does, over the
+ * kept rows of target positions 0..n-1, each a distribution over the
+ * source positions:
+ *   entropy       mean of -Σ w ln w (nats): low = a sharp alignment
+ *   monotonicity  the fraction of consecutive kept target pairs (t-1, t)
+ *                 whose most attended source position (its argmax, ties to
+ *                 the first) does not move backwards: 1 = reads the source
+ *                 in order, as a monotonic alignment does (0 when fewer
+ *                 than two rows are kept) */
+typedef struct heed_cross_stats {
+    double entropy, monotonicity;
+} heed_cross_stats;
+/* HEED_ERR_ARG for a NULL argument, a capture that is not cross-attention
+ * or n out of range (1..heed_capture_n_tokens); *out is zeroed on failure. */
+HEED_API heed_status heed_capture_cross_stats(const heed_capture *cap, int layer, int head, int n,
+                                              heed_cross_stats *out);
+
 /* One captured sequence, for writing as JSON (heed_capture_write_json). */
 typedef struct heed_capture_doc {
     const heed_model *m;
@@ -1200,6 +1250,13 @@ typedef struct heed_capture_doc {
     int n, n_prompt;
     int row_begin, row_end;   /* the query rows the capture keeps             */
     int top_k;                /* 0: dense rows; else the capture's top_k      */
+    /* An encoder-decoder's other attentions (NULL: none): its encoder's
+     * capture (every row of the n_src source tokens src) and the
+     * cross-attention's (rows row_begin..row_end of the targets, over the
+     * source); cap, ids and n are then its decoder's, the targets. */
+    const heed_capture *enc, *cross;
+    const int32_t *src;
+    int n_src;
 } heed_capture_doc;
 
 /*
@@ -1207,7 +1264,8 @@ typedef struct heed_capture_doc {
  * attend --json` writes and the README documents (tokens with their
  * pieces and byte offsets, each kept head's rows — dense, or top-k keys
  * and weights — and learned-sink shares, head statistics, KV telemetry,
- * expert routing). Numbers have 7 significant digits; strings are valid
+ * expert routing; the attention's kind, and for an encoder-decoder the
+ * source tokens and the encoder's and cross-attention's blocks). Numbers have 7 significant digits; strings are valid
  * UTF-8 with <, > and & escaped (the JSON can sit in an HTML <script>).
  */
 HEED_API heed_status heed_capture_write_json(FILE *f, const heed_capture_doc *d);

@@ -88,6 +88,9 @@ Test(attend, json_holds_the_capture)
     cJSON *j = run_json(model, "-p 'Führer <b>&🦙'");
     cr_expect_str_eq(cJSON_GetObjectItem(j, "architecture")->valuestring, "llama");
     cr_expect_str_eq(cJSON_GetObjectItem(j, "mask")->valuestring, "causal");
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "kind")->valuestring, "decoder");
+    cr_expect(!cJSON_GetObjectItem(j, "source") && !cJSON_GetObjectItem(j, "cross"),
+              "a decoder-only model's document has no encoder-decoder members");
     const char *text = cJSON_GetObjectItem(j, "text")->valuestring;
     cJSON *tokens = cJSON_GetObjectItem(j, "tokens");
     const int n = cJSON_GetArraySize(tokens);

@@ -15,23 +15,26 @@
 
 enum { MAX_CELLS = 256, GRID_CELLS = 48, LABEL = 120 };
 
-/* The kept rows of (layer, head) as one n_rows × n matrix. */
-static float *dense(const heed_capture_doc *d, int layer, int head)
+/* What a one-head title says of the capture's kind (heed_attn_kind). */
+static const char *const kind_titles[] = {"", ", encoder", ", cross-attention"};
+
+/* The kept rows of (layer, head) as one n_rows × n_keys matrix. */
+static float *dense(const attend_view *d, int layer, int head)
 {
-    const int n = d->n, rows = d->row_end - d->row_begin;
+    const int n = d->n_keys, rows = d->row_end - d->row_begin;
     float *w = malloc(sizeof *w * (size_t)rows * (size_t)n);
     for (int r = 0; w && r < rows; r++)
         heed_capture_dense_row(d->cap, layer, head, d->row_begin + r, w + (size_t)r * n);
     return w;
 }
 
-static void put_label(FILE *f, const heed_capture_doc *d, int token)
+static void put_label(FILE *f, const attend_view *d, int32_t token)
 {
     size_t len = 0;
-    const char *p = d->v ? heed_token_to_piece(d->v, d->ids[token], true, &len) : NULL;
+    const char *p = d->v ? heed_token_to_piece(d->v, token, true, &len) : NULL;
     char buf[3 * 48 + 1], id[16];
     if (!p)
-        len = (size_t)snprintf(id, sizeof id, "#%d", d->ids[token]);
+        len = (size_t)snprintf(id, sizeof id, "#%d", token);
     if (len > 48)
         len = 48;
     const size_t n = cli_utf8_append(buf, 0, p ? p : id, len);
@@ -40,11 +43,11 @@ static void put_label(FILE *f, const heed_capture_doc *d, int token)
 
 /* One heatmap of w (rows × n) at (x, y), cells of `cell` pixels, at most
  * `max_cells` cells a side. */
-static void put_heatmap(FILE *f, const heed_capture_doc *d, const float *w, double x, double y,
+static void put_heatmap(FILE *f, const attend_view *d, const float *w, double x, double y,
                         double cell, int max_cells)
 {
-    const int n = d->n, rows = d->row_end - d->row_begin;
-    const bool causal = !heed_model_is_encoder(d->m);
+    const int n = d->n_keys, rows = d->row_end - d->row_begin;
+    const bool causal = d->causal;
     const int qs = (rows + max_cells - 1) / max_cells, ks = (n + max_cells - 1) / max_cells;
     for (int r0 = 0; r0 < rows; r0 += qs)
         for (int k0 = 0; k0 < n; k0 += ks) {
@@ -68,33 +71,36 @@ static void put_heatmap(FILE *f, const heed_capture_doc *d, const float *w, doub
         }
 }
 
-static heed_status one_head(FILE *f, const heed_capture_doc *d, int layer, int head)
+static heed_status one_head(FILE *f, const attend_view *d, int layer, int head)
 {
     float *w = dense(d, layer, head);
     if (!w)
         return cli_set_error(HEED_ERR_NOMEM, "out of memory for the heatmap");
     const int rows = d->row_end - d->row_begin;
-    const int side = rows > d->n ? rows : d->n;
+    const int side = rows > d->n_keys ? rows : d->n_keys;
     const double cell = side <= 32 ? 16 : side <= MAX_CELLS ? 512.0 / side : 2;
-    const int cols = d->n < MAX_CELLS ? d->n : MAX_CELLS;
+    const int cols = d->n_keys < MAX_CELLS ? d->n_keys : MAX_CELLS;
     const int lines = rows < MAX_CELLS ? rows : MAX_CELLS;
     const bool labels = side <= 64;
     const double x0 = labels ? LABEL : 10, y0 = (labels ? LABEL : 10) + 24;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" shape-rendering=\"crispEdges\" width=\"%.0f\" height=\"%.0f\" "
             "font-family=\"sans-serif\" font-size=\"11\">\n", x0 + cols * cell + 10,
             y0 + lines * cell + 10);
-    fprintf(f, "<text x=\"10\" y=\"16\" font-size=\"13\">layer %d head %d (%s) — rows: "
-            "queries, columns: keys</text>\n", layer, head, heed_model_arch(d->m));
-    for (int i = 0; labels && i < d->n; i++) {
+    fprintf(f, "<text x=\"10\" y=\"16\" font-size=\"13\">layer %d head %d (%s%s) — rows: "
+            "%s, columns: %s</text>\n", layer, head, heed_model_arch(d->m),
+            kind_titles[heed_capture_kind(d->cap)],
+            heed_capture_kind(d->cap) == HEED_ATTN_CROSS ? "target tokens" : "queries",
+            heed_capture_kind(d->cap) == HEED_ATTN_CROSS ? "source tokens" : "keys");
+    for (int i = 0; labels && i < d->n_keys; i++) {
         fprintf(f, "<text transform=\"translate(%.2f %.2f) rotate(-60)\">",
                 x0 + (i + 0.7) * cell, y0 - 4);
-        put_label(f, d, i);
+        put_label(f, d, d->k_ids[i]);
         fputs("</text>\n", f);
     }
     for (int r = 0; labels && r < rows; r++) {
         fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">", x0 - 4,
                 y0 + (r + 0.75) * cell);
-        put_label(f, d, d->row_begin + r);
+        put_label(f, d, d->q_ids[d->row_begin + r]);
         fputs("</text>\n", f);
     }
     put_heatmap(f, d, w, x0, y0, cell, MAX_CELLS);
@@ -103,10 +109,10 @@ static heed_status one_head(FILE *f, const heed_capture_doc *d, int layer, int h
     return HEED_OK;
 }
 
-static heed_status grid(FILE *f, const heed_capture_doc *d)
+static heed_status grid(FILE *f, const attend_view *d)
 {
     const int L = heed_model_n_layer(d->m), H = heed_model_n_head(d->m);
-    const int rows = d->row_end - d->row_begin, side = rows > d->n ? rows : d->n;
+    const int rows = d->row_end - d->row_begin, side = rows > d->n_keys ? rows : d->n_keys;
     const int cells = side < GRID_CELLS ? side : GRID_CELLS;
     const double cell = 96.0 / cells, pitch = 96 + 16;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" shape-rendering=\"crispEdges\" width=\"%.0f\" height=\"%.0f\" "
@@ -127,7 +133,7 @@ static heed_status grid(FILE *f, const heed_capture_doc *d)
     return HEED_OK;
 }
 
-heed_status attend_svg_write(const char *path, const heed_capture_doc *d, int layer, int head)
+heed_status attend_svg_write(const char *path, const attend_view *d, int layer, int head)
 {
     FILE *f = fopen(path, "wb");
     if (!f)

@@ -33,7 +33,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
 #define USAGE_SIMILARITY "heed similarity MODEL TEXT1 TEXT2 ..."
 #define USAGE_ATTEND "heed attend MODEL (-p TEXT | --ids 1,2,3) [--token I | --word W] " \
     "[--layer L] [--head H] [-k K] [-n N] [--rows A:B] [--top-keys K] [--max-mib M] " \
-    "[--json FILE] [--html FILE] [--svg FILE] [--npy FILE] [--residual FILE] [-t THREADS]"
+    "[--json FILE] [--html FILE] [--svg FILE] [--npy FILE] [--residual FILE] [-t THREADS] " \
+    "[--cross | --encoder] (T5)"
 #define USAGE_NEXT "heed next MODEL (-p TEXT | --ids 1,2,3) [-k 10] [--temp T] [--lens]"
 #define USAGE_ATTRIBUTE "heed attribute MODEL (-p TEXT | --ids 1,2,3) [--token T] [--foil T] " \
     "[-k 20] [--json FILE] [--svg FILE] [-t THREADS]"
@@ -43,7 +44,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--what resid|resid_pre|resid_mid|attn|mlp|heads] [--json FILE] [--svg FILE] " \
     "[--html FILE] [-t THREADS]"
 #define USAGE_EXPERTS "heed experts MODEL (-p TEXT | --ids 1,2,3) [--layer L] [--json F]"
-#define USAGE_HEADS "heed heads MODEL [-p TEXT] [--sort entropy|prev|sink|self|induction]"
+#define USAGE_HEADS "heed heads MODEL [-p TEXT | --ids 1,2,3] " \
+    "[--sort entropy|prev|sink|self|induction]"
 #define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [-d DEPTH] " USAGE_CACHE \
     " [--capture] " USAGE_CVEC " | heed bench --membw [-t THREADS]"
 #define USAGE_SYNTH "heed synth --shape NAME --type TYPE -o FILE [--seed S] [-t THREADS]"

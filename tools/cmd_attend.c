@@ -6,6 +6,12 @@
  * and a bar — the mean over the heads, or one --head's. The capture can
  * also go out whole: --json, --html (the interactive page), --svg
  * (heatmaps), --npy (the dense rows), --residual (the residual stream).
+ *
+ * An encoder-decoder (T5) encodes the prompt (the source), then its
+ * decoder runs from its start token and -n greedy tokens (the targets);
+ * all three attentions are captured, and the view is the decoder's, the
+ * cross-attention's (--cross: a target token over the source tokens) or
+ * the encoder's (--encoder: a source token over the source).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +28,15 @@ typedef struct attend_options {
     const char *model, *prompt, *ids, *word, *rows;
     const char *json, *html, *svg, *npy, *residual;
     long token, layer, head, top_k, keep_top, generate, max_mib, threads;
+    bool cross, encoder; /* T5's view: cross-attention, or the encoder's */
 } attend_options;
+
+/* An encoder-decoder's source and the captures of its other attentions. */
+typedef struct source {
+    int32_t *ids;
+    int n;
+    heed_capture *enc, *cross;
+} source;
 
 /* The first token whose text, without leading spaces (or "▁"), is word
  * (case-insensitive); -1 if none. */
@@ -60,19 +74,23 @@ static void print_row(const heed_vocab *v, const int32_t *ids, const float *w, i
 }
 
 /* The terminal view: for each kept layer, the mean over the kept heads of
- * the token's row. */
-static void print_view(const heed_capture_doc *d, int token, long head, int top_k)
+ * the row of token (one of queries[0..n_q)) in cap, over the keys. */
+static void print_view(const heed_capture_doc *d, const heed_capture *cap,
+                       const int32_t *queries, int n_q, const int32_t *keys, int token,
+                       long head, int top_k)
 {
-    const int n = heed_capture_n_tokens(d->cap);
+    static const char *const reads[] = {"attending to", "encoder, attending to",
+                                        "reading the source"};
+    const int n = heed_capture_n_keys(cap);
     float *row = malloc(sizeof *row * (size_t)n), *mean = malloc(sizeof *mean * (size_t)n);
     char text[96];
-    printf("token %d %s of %d, attending to:\n", token,
-           cli_piece(d->v, d->ids[token], text, sizeof text), d->n);
+    printf("token %d %s of %d, %s:\n", token, cli_piece(d->v, queries[token], text, sizeof text),
+           n_q, reads[heed_capture_kind(cap)]);
     for (int l = 0; row && mean && l < heed_model_n_layer(d->m); l++) {
         int heads = 0;
         memset(mean, 0, sizeof *mean * (size_t)n);
         for (int h = 0; h < heed_model_n_head(d->m); h++) {
-            if (!heed_capture_dense_row(d->cap, l, h, token, row))
+            if (!heed_capture_dense_row(cap, l, h, token, row))
                 continue;
             for (int k = 0; k < n; k++)
                 mean[k] += row[k];
@@ -86,7 +104,7 @@ static void print_view(const heed_capture_doc *d, int token, long head, int top_
             printf("  layer %d head %ld\n", l, head);
         else
             printf("  layer %d (mean of %d heads)\n", l, heads);
-        print_row(d->v, d->ids, mean, n, top_k);
+        print_row(d->v, keys, mean, n, top_k);
     }
     free(row);
     free(mean);
@@ -136,7 +154,11 @@ static int parse(int argc, char **argv, attend_options *o)
                            : !strcmp(a, "--npy")      ? &o->npy
                            : !strcmp(a, "--residual") ? &o->residual
                                                       : NULL;
-        if (num) {
+        bool *flag = !strcmp(a, "--cross") ? &o->cross : !strcmp(a, "--encoder") ? &o->encoder
+                                                                               : NULL;
+        if (flag) {
+            *flag = true;
+        } else if (num) {
             const long lo = num == &o->top_k || num == &o->max_mib ? 1 : 0;
             if (!cli_parse_int("attend", a, v, lo, num == &o->threads ? 512 : 1L << 30, num))
                 return EXIT_BAD_INPUT;
@@ -156,18 +178,22 @@ static int parse(int argc, char **argv, attend_options *o)
     if (o->npy && o->keep_top)
         return cli_usage_error("attend", USAGE_ATTEND, "--npy holds whole rows: it excludes "
                                "--top-keys");
+    if (o->cross && o->encoder)
+        return cli_usage_error("attend", USAGE_ATTEND, "--cross and --encoder exclude each "
+                               "other");
     return -1;
 }
 
 /* Runs the prompt (then generate greedy tokens) with cap attached; ids has
- * room for the generated ones. */
-static heed_status run(const heed_model *m, heed_capture *cap, float *residual,
-                       const attend_options *o, int32_t *ids, int n_prompt, int row_begin,
-                       int row_end)
+ * room for the generated ones. An encoder-decoder encodes src first (its
+ * captures attached too), and ids[0..n_prompt) is its start token. */
+static heed_status run(const heed_model *m, heed_capture *cap, const source *src,
+                       float *residual, const attend_options *o, int32_t *ids, int n_prompt,
+                       int row_begin, int row_end)
 {
     const int n = n_prompt + (int)o->generate;
     heed_context_params cp = heed_context_default_params();
-    cp.n_ctx = n;
+    cp.n_ctx = n > src->n ? n : src->n;
     cp.n_threads = (int)o->threads;
     heed_context *c = NULL;
     heed_sampler *greedy = NULL;
@@ -185,8 +211,15 @@ static heed_status run(const heed_model *m, heed_capture *cap, float *residual,
         return st;
     }
     heed_context_set_capture(c, cap);
+    if (src->ids) { /* NULL would detach cap too */
+        heed_context_set_capture(c, src->enc);
+        heed_context_set_capture(c, src->cross);
+    }
     heed_context_set_residual(c, residual, row_begin, row_end);
-    if (heed_model_is_encoder(m)) {
+    if (src->ids)
+        st = heed_context_encode(c, src->ids, src->n);
+    if (st) {
+    } else if (heed_model_is_encoder(m)) {
         st = heed_context_embed(c, ids, n, HEED_POOLING_CLS, logits);
     } else {
         st = heed_context_eval(c, ids, n_prompt, logits, false);
@@ -201,8 +234,10 @@ static heed_status run(const heed_model *m, heed_capture *cap, float *residual,
     return st;
 }
 
-/* Writes the JSON (or, for --html, the page holding it). */
-static heed_status write_outputs(const attend_options *o, const heed_capture_doc *d)
+/* Writes the JSON (or, for --html, the page holding it), and the SVG of
+ * view. */
+static heed_status write_outputs(const attend_options *o, const heed_capture_doc *d,
+                                 const attend_view *view)
 {
     heed_status st = HEED_OK;
     if (o->json) {
@@ -223,7 +258,7 @@ static heed_status write_outputs(const attend_options *o, const heed_capture_doc
         free(json);
     }
     if (!st && o->svg)
-        st = attend_svg_write(o->svg, d, (int)o->layer, (int)o->head);
+        st = attend_svg_write(o->svg, view, (int)o->layer, (int)o->head);
     return st;
 }
 
@@ -236,6 +271,7 @@ int cmd_attend(int argc, char **argv)
     heed_model *m = NULL;
     heed_vocab *v = NULL;
     heed_capture *cap = NULL;
+    source src = {0};
     int32_t *prompt_ids = NULL, *ids = NULL;
     float *residual = NULL;
     int n_prompt = 0, n = 0, row_begin = 0, row_end = 0;
@@ -250,11 +286,24 @@ int cmd_attend(int argc, char **argv)
                            heed_model_arch(m));
     if (!st && o.generate > (1 << 20))
         st = cli_set_error(HEED_ERR_ARG, "-n %ld: too many tokens", o.generate);
+    const int32_t start = st ? -1 : heed_model_decoder_start(m);
+    if (!st && (o.cross || o.encoder) && start < 0)
+        st = cli_set_error(HEED_ERR_ARG, "%s: '%s' is not an encoder-decoder",
+                           o.cross ? "--cross" : "--encoder", heed_model_arch(m));
+    if (!st && start >= 0 && o.residual)
+        st = cli_set_error(HEED_ERR_ARG, "--residual: not for an encoder-decoder yet");
+    if (!st && start >= 0) { /* the prompt is the source; the decoder starts alone */
+        src.ids = prompt_ids;
+        src.n = n_prompt;
+        n_prompt = 1;
+    }
     if (!st) {
         n = n_prompt + (int)o.generate;
         row_end = n;
         if (!(ids = malloc(sizeof *ids * (size_t)n)))
             st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
+        else if (src.ids)
+            ids[0] = start;
         else
             memcpy(ids, prompt_ids, sizeof *ids * (size_t)n_prompt);
     }
@@ -273,10 +322,23 @@ int cmd_attend(int argc, char **argv)
     p.row_begin = row_begin;
     p.row_end = row_end;
     p.top_k = (int)o.keep_top;
-    p.npy_path = o.npy;
+    p.npy_path = o.cross || o.encoder ? NULL : o.npy; /* --npy: the view's rows */
     p.max_bytes = (int64_t)o.max_mib << 20;
     if (!st)
         st = heed_capture_new(m, &p, &cap);
+    if (!st && src.ids) { /* the encoder's every row; cross rows as the decoder's */
+        heed_capture_params e = p;
+        e.kind = HEED_ATTN_ENCODER;
+        e.n_tokens = src.n;
+        e.row_begin = e.row_end = 0;
+        e.npy_path = o.encoder ? o.npy : NULL;
+        st = heed_capture_new(m, &e, &src.enc);
+        p.kind = HEED_ATTN_CROSS;
+        p.n_keys = src.n;
+        p.npy_path = o.cross ? o.npy : NULL;
+        if (!st)
+            st = heed_capture_new(m, &p, &src.cross);
+    }
     if (!st && o.residual) {
         const int64_t floats = (int64_t)(row_end - row_begin) * (n_layer + 1) *
                                heed_model_n_embd(m);
@@ -288,31 +350,50 @@ int cmd_attend(int argc, char **argv)
             st = cli_set_error(HEED_ERR_NOMEM, "out of memory for the residual stream");
     }
     if (!st)
-        st = run(m, cap, residual, &o, ids, n_prompt, row_begin, row_end);
+        st = run(m, cap, &src, residual, &o, ids, n_prompt, row_begin, row_end);
+    /* the view's queries: the targets (or a decoder's tokens), or the source */
+    const int32_t *queries = o.encoder ? src.ids : ids;
+    const int n_q = o.encoder ? src.n : n;
     int token = (int)o.token;
-    if (!st && o.word && (token = find_word(v, ids, n, o.word)) < 0)
-        st = cli_set_error(HEED_ERR_ARG, "no token of the prompt is the word '%s'", o.word);
+    if (!st && o.word && (token = find_word(v, queries, n_q, o.word)) < 0)
+        st = cli_set_error(HEED_ERR_ARG, "no token of the %s is the word '%s'",
+                           o.encoder ? "source" : "prompt", o.word);
     if (!st && token < 0)
-        token = row_end - 1; /* the last token kept */
-    if (!st && token >= n)
-        st = cli_set_error(HEED_ERR_ARG, "--token %d: there are %d tokens", token, n);
-    if (!st && (token < row_begin || token >= row_end))
+        token = o.encoder ? n_q - 1 : row_end - 1; /* the last token kept */
+    if (!st && token >= n_q)
+        st = cli_set_error(HEED_ERR_ARG, "--token %d: there are %d %s tokens", token, n_q,
+                           o.encoder ? "source" : src.ids ? "target" : "");
+    if (!st && !o.encoder && (token < row_begin || token >= row_end))
         st = cli_set_error(HEED_ERR_ARG, "token %d is outside --rows %d:%d", token, row_begin,
                            row_end);
-    const heed_capture_doc doc = {m, v, cap, ids, n, n_prompt, row_begin, row_end, (int)o.keep_top};
+    const heed_capture_doc doc = {m, v, cap, ids, n, n_prompt, row_begin, row_end,
+                                  (int)o.keep_top, src.enc, src.cross, src.ids, src.n};
+    /* the view: the decoder's (or a model's own), the cross-attention's or
+     * the encoder's */
+    attend_view view = {m, v, cap, ids, ids, row_begin, row_end, n, !heed_model_is_encoder(m)};
+    if (o.cross)
+        view = (attend_view){m, v, src.cross, ids, src.ids, row_begin, row_end, src.n, false};
+    else if (o.encoder)
+        view = (attend_view){m, v, src.enc, src.ids, src.ids, 0, src.n, src.n, false};
     if (!st)
-        st = write_outputs(&o, &doc);
+        st = write_outputs(&o, &doc, &view);
     if (!st && residual) {
         const int64_t shape[3] = {row_end - row_begin, n_layer + 1, heed_model_n_embd(m)};
         st = heed_npy_write(o.residual, residual, shape, 3);
     }
     rc = st ? cli_fail("attend", st) : EXIT_OK;
-    if (!st)
-        print_view(&doc, token, o.head, (int)o.top_k);
+    if (!st && o.encoder)
+        print_view(&doc, src.enc, src.ids, src.n, src.ids, token, o.head, (int)o.top_k);
+    else if (!st && o.cross)
+        print_view(&doc, src.cross, ids, n, src.ids, token, o.head, (int)o.top_k);
+    else if (!st)
+        print_view(&doc, cap, ids, n, ids, token, o.head, (int)o.top_k);
     free(residual);
     free(prompt_ids);
     free(ids);
     heed_capture_free(cap);
+    heed_capture_free(src.enc);
+    heed_capture_free(src.cross);
     heed_vocab_free(v);
     heed_model_free(m);
     return rc;

@@ -12,7 +12,8 @@
  *
  * The first four are measured on TEXT (by default the seed sentence), over
  * queries 1..n-1 (heed_capture_head_stats); rows are ranked by --sort
- * (default induction).
+ * (default induction). An encoder-decoder's three attentions are measured
+ * by heads_t5.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@ typedef struct head_row {
 } head_row;
 
 static int sort_key;
+
+heed_status heads_t5(const heed_model *m, const int32_t *src, int n_src);
 
 static int by_score(const void *a, const void *b)
 {
@@ -61,13 +64,15 @@ static int induction_ids(const heed_model *m, int32_t *ids)
 
 int cmd_heads(int argc, char **argv)
 {
-    const char *model = NULL, *prompt = "The animal didn't cross the street because it was "
+    const char *model = NULL, *id_list = NULL, *prompt = "The animal didn't cross the street because it was "
                                         "tired.";
     sort_key = INDUCTION;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-p") && i + 1 < argc) {
             prompt = argv[++i];
+        } else if (!strcmp(a, "--ids") && i + 1 < argc) {
+            id_list = argv[++i];
         } else if (!strcmp(a, "--sort") && i + 1 < argc) {
             for (sort_key = 0; sort_key < N_SCORES; sort_key++)
                 if (!strcmp(argv[i + 1], score_names[sort_key]))
@@ -91,11 +96,17 @@ int cmd_heads(int argc, char **argv)
     int32_t *ids = NULL, rep[1 + 2 * REPEAT];
     int n = 0;
     head_row *rows = NULL;
-    heed_status st = cli_load(model, true, &m, &v);
+    int rc = EXIT_OK;
+    heed_status st = cli_load(model, !id_list, &m, &v);
     if (!st)
-        st = cli_prompt("heads", v, prompt, NULL, false, &ids, &n);
+        st = cli_prompt("heads", v, id_list ? NULL : prompt, id_list, false, &ids, &n);
     if (!st && n < 2)
         st = cli_set_error(HEED_ERR_ARG, "the text needs two tokens or more");
+    if (!st && heed_model_decoder_start(m) >= 0) {
+        st = heads_t5(m, ids, n);
+        rc = st ? cli_fail("heads", st) : EXIT_OK;
+        goto done;
+    }
     const int n_rep = st ? 0 : induction_ids(m, rep);
     heed_context_params cp = heed_context_default_params();
     cp.n_ctx = n > n_rep ? n : n_rep;
@@ -108,7 +119,6 @@ int cmd_heads(int argc, char **argv)
     const int L = st ? 0 : heed_model_n_layer(m), H = st ? 0 : heed_model_n_head(m);
     if (!st && !(rows = calloc((size_t)L * (size_t)H, sizeof *rows)))
         st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
-    int rc = EXIT_OK;
     if (st) {
         rc = cli_fail("heads", st);
         goto done;

@@ -1047,7 +1047,8 @@ static void attention_handler(serve_request *r, serve_reply *out)
     if (slot && heed_context_capture(slot->ctx, ids, (int)n, (int64_t)256 << 20, &cap))
         serve_error(out, 400, "invalid_request_error", NULL, "%s", cli_error_message());
     else if (slot) {
-        const heed_capture_doc d = {s->model, s->vocab, cap, ids, (int)n, (int)n, 0, (int)n, 0};
+        const heed_capture_doc d = {.m = s->model, .v = s->vocab, .cap = cap, .ids = ids,
+                                    .n = (int)n, .n_prompt = (int)n, .row_end = (int)n};
         char *json = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&json, &len);

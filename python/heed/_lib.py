@@ -52,7 +52,7 @@ def _load():
 
 
 lib = _load()
-ABI_VERSION = 2  # the HEED_ABI_VERSION these declarations are written for
+ABI_VERSION = 3  # the HEED_ABI_VERSION these declarations are written for
 lib.heed_abi_version.restype, lib.heed_abi_version.argtypes = c_int, []
 if lib.heed_abi_version() != ABI_VERSION:
     raise ImportError(f"heed: {lib._name} has ABI {lib.heed_abi_version()}; this package needs "
@@ -77,7 +77,10 @@ class CaptureParams(Structure):
     _fields_ = [("n_tokens", c_int), ("layers", POINTER(c_int)), ("n_layers", c_int),
                 ("heads", POINTER(c_int)), ("n_heads", c_int), ("row_begin", c_int),
                 ("row_end", c_int), ("top_k", c_int), ("npy_path", c_char_p),
-                ("max_bytes", c_int64)]
+                ("max_bytes", c_int64), ("kind", c_int), ("n_keys", c_int)]
+
+
+ATTN_SELF, ATTN_ENCODER, ATTN_CROSS = 0, 1, 2  # heed_attn_kind
 
 
 class QK(Structure):
@@ -86,7 +89,8 @@ class QK(Structure):
                 ("q_stride", c_int64), ("kv_stride", c_int64), ("kv_head_stride", c_int64),
                 ("q", c_void_p), ("k", c_void_p), ("scale", c_float), ("causal", c_bool),
                 ("k_pos0", c_int64), ("window", c_int), ("softcap", c_float),
-                ("sinks", c_void_p)]
+                ("sinks", c_void_p), ("kind", c_int), ("bias", c_void_p),
+                ("bucket", c_void_p)]
 
 
 QK_FN = CFUNCTYPE(None, c_void_p, POINTER(QK))
@@ -156,7 +160,8 @@ class HeadStats(Structure):
 class CaptureDoc(Structure):
     _fields_ = [("m", c_void_p), ("v", c_void_p), ("cap", c_void_p), ("ids", POINTER(c_int32)),
                 ("n", c_int), ("n_prompt", c_int), ("row_begin", c_int), ("row_end", c_int),
-                ("top_k", c_int)]
+                ("top_k", c_int), ("enc", c_void_p), ("cross", c_void_p),
+                ("src", POINTER(c_int32)), ("n_src", c_int)]
 
 
 class GGUFStr(Structure):
@@ -202,11 +207,13 @@ _SIGS = {
     "heed_model_n_ctx_train": (c_int, [c_void_p]),
     "heed_model_is_encoder": (c_bool, [c_void_p]),
     "heed_model_pooling": (c_int, [c_void_p]),
+    "heed_model_decoder_start": (c_int32, [c_void_p]),
     "heed_context_default_params": (ContextParams, []),
     "heed_context_new": (c_int, [c_void_p, _P(ContextParams), _VP]),
     "heed_context_free": (None, [c_void_p]),
     "heed_context_eval": (c_int, [c_void_p, _P(c_int32), c_int, _P(c_float), c_bool]),
     "heed_context_embed": (c_int, [c_void_p, _P(c_int32), c_int, c_int, _P(c_float)]),
+    "heed_context_encode": (c_int, [c_void_p, _P(c_int32), c_int]),
     "heed_context_n_ctx": (c_int, [c_void_p]),
     "heed_context_reset": (None, [c_void_p]),
     "heed_context_set_capture": (None, [c_void_p, c_void_p]),
@@ -218,6 +225,8 @@ _SIGS = {
     "heed_capture_bytes": (c_int64, [c_void_p, _P(CaptureParams)]),
     "heed_capture_new": (c_int, [c_void_p, _P(CaptureParams), _VP]),
     "heed_capture_free": (None, [c_void_p]),
+    "heed_capture_n_keys": (c_int, [c_void_p]),
+    "heed_capture_kind": (c_int, [c_void_p]),
     "heed_capture_row": (c_void_p, [c_void_p, c_int, c_int, c_int]),
     "heed_context_capture": (c_int, [c_void_p, _P(c_int32), c_int, c_int64, _VP]),
     "heed_capture_write_json": (c_int, [c_void_p, _P(CaptureDoc)]),

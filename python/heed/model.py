@@ -6,7 +6,7 @@ from functools import cached_property
 
 import numpy as np
 
-from . import _lib
+from . import _lib, encoder_decoder
 from ._lib import Error, check, lib
 from .control_vector import ControlVector
 
@@ -219,6 +219,18 @@ class Model:
     def is_encoder(self):
         """True for encoders (bert): they embed text and have no logits."""
         return lib.heed_model_is_encoder(self._model())
+
+    @property
+    def decoder_start(self):
+        """An encoder-decoder's (t5) decoder start token, else None."""
+        start = lib.heed_model_decoder_start(self._model())
+        return None if start < 0 else start
+
+    @property
+    def is_encoder_decoder(self):
+        """True for encoder-decoders (t5): a source is encoded, then the
+        decoder evaluates its own tokens (run_with_cache(decoder_input=))."""
+        return self.decoder_start is not None
 
     @cached_property
     def _attn_shape(self):
@@ -702,6 +714,8 @@ class Model:
 
     def hook_names(self):
         """Every name run_with_cache can fill, in TransformerLens's order."""
+        if self.is_encoder_decoder:
+            return encoder_decoder.hook_names(self.n_layer)
         blocks = [f"blocks.{l}.{h}" for l in range(self.n_layer) for h in _BLOCK_HOOKS]
         return blocks if self.is_encoder else blocks + [LN_FINAL]  # encoders have no head
 
@@ -777,7 +791,8 @@ class Model:
         sizes = self._sizes(len(ids), self._select(names), DEFAULT_MAX_BYTES)[0]
         return sum(sizes.values())
 
-    def run_with_cache(self, text_or_ids, names=None, max_bytes=DEFAULT_MAX_BYTES):
+    def run_with_cache(self, text_or_ids, names=None, max_bytes=DEFAULT_MAX_BYTES, *,
+                       decoder_input=None):
         """Runs one sequence (a batch of one) and keeps its activations under
         TransformerLens's hook names: returns (logits, cache).
 
@@ -809,8 +824,23 @@ class Model:
         as blocks.{l+1}.hook_resid_pre, hence read-only); the other hooks
         are copied from libheed's activation hooks and the q/k tap, whose
         buffers live only during the call (one copy per evaluated batch).
+
+        An encoder-decoder (t5): text_or_ids is the source, encoded;
+        decoder_input (ids; default: the decoder start token alone) is
+        evaluated by the decoder, whose logits [decoder_pos, n_vocab] come
+        back; the cache holds the three attention patterns under
+        TransformerLens's HookedEncoderDecoder names (copies):
+          encoder.{l}.attn.hook_pattern        [1, n_head, src, src]
+          decoder.{l}.attn.hook_pattern        [1, n_head, tgt, tgt]
+          decoder.{l}.cross_attn.hook_pattern  [1, n_head, tgt, src]
+        (the other hooks are not kept for encoder-decoders yet).
         """
         ids = self._ids(text_or_ids)
+        if self.is_encoder_decoder:
+            dec = self._ids([self.decoder_start] if decoder_input is None else decoder_input)
+            return encoder_decoder.run_with_cache(self, ids, dec, names, max_bytes)
+        if decoder_input is not None:
+            raise Error(f"decoder_input: '{self.arch}' is not an encoder-decoder")
         plan = self._select(names)
         sizes, params, qk_layers, acts = self._sizes(len(ids), plan, max_bytes)
         if sum(sizes.values()) > max_bytes:
@@ -895,7 +925,7 @@ class Model:
                 def tap(user, p):
                     try:
                         qk = p[0]
-                        if qk.layer in run.q:
+                        if qk.kind == _lib.ATTN_SELF and qk.layer in run.q:
                             _copy_qk(qk, run.q[qk.layer], run.k[qk.layer])
                     except BaseException as e:  # raised again after the call
                         errors.append(e)

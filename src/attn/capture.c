@@ -15,15 +15,18 @@
 
 struct heed_capture {
     int n_layer, n_head, n_tokens;
+    int n_keys;                  /* keys of a row: n_tokens, or (cross) the
+                                    encoded positions                         */
+    heed_attn_kind kind;
     int *layer_slot, *head_slot; /* index among the kept ones, or -1          */
     int n_layers, n_heads;       /* how many are kept                         */
     int row_begin, n_rows;
     int top_k;
-    float *weights;   /* [layer][head][row][top_k or n_tokens], keys' weights */
+    float *weights;   /* [layer][head][row][top_k or n_keys], keys' weights   */
     int32_t *keys;    /* [layer][head][row][top_k] (top-k only)               */
     float *sink;      /* [layer][head][row] the share of the sink (gpt-oss)   */
     heed_npy_map file;
-    double *received; /* [n_layer][n_tokens]                                  */
+    double *received; /* [n_layer][n_keys]                                    */
     int n_used;       /* experts per token (mixture of experts), else 0       */
     int32_t *experts; /* [n_layer][n_tokens][n_used] routing, -1: not run     */
     float *gates;     /* [n_layer][n_tokens][n_used] their weights            */
@@ -44,7 +47,7 @@ static int64_t row_count(const heed_model *m, const heed_capture_params *p)
 int64_t heed_capture_bytes(const heed_model *m, const heed_capture_params *p)
 {
     const int64_t per_row = p->top_k ? (int64_t)p->top_k * (int64_t)(sizeof(float) + sizeof(int32_t))
-                                     : (int64_t)sizeof(float) * p->n_tokens;
+                                     : (int64_t)sizeof(float) * (p->n_keys ? p->n_keys : p->n_tokens);
     return row_count(m, p) * per_row;
 }
 
@@ -70,11 +73,22 @@ static int make_slots(int *slot, int n, const int *list, int count, const char *
     return count;
 }
 
-static heed_status check_params(const heed_capture_params *p)
+static const char *const kind_names[] = {"self", "encoder", "cross"};
+
+static heed_status check_params(const heed_model *m, const heed_capture_params *p)
 {
     const int end = p->row_end ? p->row_end : p->n_tokens;
+    if ((unsigned)p->kind > HEED_ATTN_CROSS)
+        return heed_fail(HEED_ERR_ARG, "capture: unknown attention kind %d", (int)p->kind);
+    if (p->kind != HEED_ATTN_SELF && !m->enc_layers)
+        return heed_fail(HEED_ERR_ARG, "capture: '%s' is not an encoder-decoder, so it has "
+                         "no %s attention", m->arch->name, kind_names[p->kind]);
     if (p->n_tokens < 1)
         return heed_fail(HEED_ERR_ARG, "capture of %d tokens", p->n_tokens);
+    if (p->n_keys < 0 || (p->n_keys && p->n_keys != p->n_tokens && p->kind != HEED_ATTN_CROSS))
+        return heed_fail(HEED_ERR_ARG, "capture: %d keys a row (a %s capture's keys are its "
+                         "%d tokens; only cross-attention reads other positions)", p->n_keys,
+                         kind_names[p->kind], p->n_tokens);
     if (p->row_begin < 0 || end <= p->row_begin || end > p->n_tokens)
         return heed_fail(HEED_ERR_ARG, "capture: query rows %d..%d are not within the %d "
                          "tokens", p->row_begin, end - 1, p->n_tokens);
@@ -89,7 +103,7 @@ heed_status heed_capture_new(const heed_model *m, const heed_capture_params *p,
                              heed_capture **out)
 {
     *out = NULL;
-    heed_status st = check_params(p);
+    heed_status st = check_params(m, p);
     if (st)
         return st;
     heed_capture *c = calloc(1, sizeof *c);
@@ -98,12 +112,14 @@ heed_status heed_capture_new(const heed_model *m, const heed_capture_params *p,
     c->n_layer = m->hp.n_layer;
     c->n_head = m->hp.n_head;
     c->n_tokens = p->n_tokens;
+    c->n_keys = p->n_keys ? p->n_keys : p->n_tokens;
+    c->kind = p->kind;
     c->row_begin = p->row_begin;
     c->n_rows = (p->row_end ? p->row_end : p->n_tokens) - p->row_begin;
     c->top_k = p->top_k;
     c->layer_slot = malloc(sizeof(int) * (size_t)c->n_layer);
     c->head_slot = malloc(sizeof(int) * (size_t)c->n_head);
-    c->received = calloc((size_t)c->n_layer * (size_t)c->n_tokens, sizeof(double));
+    c->received = calloc((size_t)c->n_layer * (size_t)c->n_keys, sizeof(double));
     c->n_used = m->hp.n_expert_used;
     const size_t routes = (size_t)c->n_layer * (size_t)c->n_tokens * (size_t)c->n_used;
     if (routes) {
@@ -129,7 +145,7 @@ heed_status heed_capture_new(const heed_model *m, const heed_capture_params *p,
         goto fail;
     }
     if (p->npy_path) {
-        const int64_t shape[4] = {c->n_layers, c->n_heads, c->n_rows, c->n_tokens};
+        const int64_t shape[4] = {c->n_layers, c->n_heads, c->n_rows, c->n_keys};
         if ((st = heed_npy_map_create(p->npy_path, shape, 4, &c->file)))
             goto fail;
         c->weights = c->file.data;
@@ -137,15 +153,15 @@ heed_status heed_capture_new(const heed_model *m, const heed_capture_params *p,
         return HEED_OK;
     }
     if (bytes > p->max_bytes) {
-        st = heed_fail(HEED_ERR_ARG, "capturing %d layers x %d heads x %d rows of %d tokens "
+        st = heed_fail(HEED_ERR_ARG, "capturing %d layers x %d heads x %d rows of %d keys "
                        "needs %.1f MiB, above the limit of %.1f MiB (raise the limit, choose "
                        "fewer layers, heads or rows, keep the top-k keys of each row, or "
                        "write the rows to a file)", c->n_layers, c->n_heads, c->n_rows,
-                       c->n_tokens, (double)bytes / 1048576.0,
+                       c->n_keys, (double)bytes / 1048576.0,
                        (double)p->max_bytes / 1048576.0);
         goto fail;
     }
-    const int64_t per_row = c->top_k ? c->top_k : c->n_tokens;
+    const int64_t per_row = c->top_k ? c->top_k : c->n_keys;
     c->weights = calloc((size_t)(rows * per_row) + 1, sizeof(float)); /* + 1: never 0 */
     if (c->top_k && c->weights) {
         c->keys = malloc(sizeof(int32_t) * (size_t)(rows * per_row));
@@ -183,6 +199,8 @@ void heed_capture_free(heed_capture *c)
 }
 
 int heed_capture_n_tokens(const heed_capture *c) { return c->n_tokens; }
+int heed_capture_n_keys(const heed_capture *c) { return c->n_keys; }
+heed_attn_kind heed_capture_kind(const heed_capture *c) { return c->kind; }
 
 /* The index of a kept row among all kept rows, or -1. */
 static int64_t row_index(const heed_capture *c, int layer, int head, int64_t query)
@@ -204,7 +222,7 @@ bool heed_capture_has(const heed_capture *c, int layer, int head, int query)
 const float *heed_capture_row(const heed_capture *c, int layer, int head, int query)
 {
     const int64_t r = row_index(c, layer, head, query);
-    return r < 0 || c->top_k ? NULL : c->weights + r * c->n_tokens;
+    return r < 0 || c->top_k ? NULL : c->weights + r * c->n_keys;
 }
 
 int heed_capture_top(const heed_capture *c, int layer, int head, int query,
@@ -223,7 +241,7 @@ int heed_capture_top(const heed_capture *c, int layer, int head, int query,
 
 const double *heed_capture_received(const heed_capture *c, int layer)
 {
-    return layer < 0 || layer >= c->n_layer ? NULL : c->received + (int64_t)layer * c->n_tokens;
+    return layer < 0 || layer >= c->n_layer ? NULL : c->received + (int64_t)layer * c->n_keys;
 }
 
 float heed_capture_sink(const heed_capture *c, int layer, int head, int query)
@@ -283,23 +301,23 @@ void heed_capture_store(heed_capture *c, int layer, int head, int64_t pos, int64
     const int64_t r = row_index(c, layer, head, pos);
     if (r < 0)
         return;
-    key0 = key0 < 0 ? 0 : key0 < c->n_tokens ? key0 : c->n_tokens;
-    if (n > c->n_tokens - key0)
-        n = (int)(c->n_tokens - key0);
+    key0 = key0 < 0 ? 0 : key0 < c->n_keys ? key0 : c->n_keys;
+    if (n > c->n_keys - key0)
+        n = (int)(c->n_keys - key0);
     if (c->top_k) {
         keep_top(w, key0, n, c->top_k, c->keys + r * c->top_k, c->weights + r * c->top_k);
         return;
     }
-    float *row = c->weights + r * c->n_tokens;
+    float *row = c->weights + r * c->n_keys;
     memset(row, 0, sizeof *row * (size_t)key0);
     memcpy(row + key0, w, sizeof *row * (size_t)n);
-    memset(row + key0 + n, 0, sizeof *row * (size_t)(c->n_tokens - key0 - n));
+    memset(row + key0 + n, 0, sizeof *row * (size_t)(c->n_keys - key0 - n));
 }
 
 void heed_capture_add_received(heed_capture *c, int layer, int64_t key0, const double *sums,
                                int n)
 {
-    double *to = c->received + (int64_t)layer * c->n_tokens;
-    for (int j = 0; j < n && key0 + j < c->n_tokens; j++)
+    double *to = c->received + (int64_t)layer * c->n_keys;
+    for (int j = 0; j < n && key0 + j < c->n_keys; j++)
         to[key0 + j] += sums[j];
 }

@@ -1,5 +1,5 @@
 /*
- * dense_row.c — a captured row as n_tokens weights, however the capture
+ * dense_row.c — a captured row as n_keys weights, however the capture
  * keeps it (heed_capture_dense_row, heed.h): what the inspection readers
  * and the CLI's views read, so that none of them cares about top-k.
  */
@@ -11,7 +11,7 @@ bool heed_capture_dense_row(const heed_capture *cap, int layer, int head, int qu
 {
     if (!cap || !out)
         return false;
-    const int n = heed_capture_n_tokens(cap);
+    const int n = heed_capture_n_keys(cap);
     const float *row = heed_capture_row(cap, layer, head, query);
     if (row) {
         memcpy(out, row, sizeof *out * (size_t)n);

@@ -24,7 +24,9 @@ struct heed_context {
     int batch;      /* tokens one forward pass takes: BATCH, or n_ctx for an
                        encoder                                                */
     heed_pool *pool;
-    heed_capture *capture;  /* where attention weights go, or NULL           */
+    heed_capture *capture;  /* where attention weights go, or NULL: the
+                               SELF capture (the encoder's while encoding)   */
+    heed_capture *captures[HEED_ATTN_CROSS + 1]; /* attached, by kind        */
     float *residual;        /* [pos][n_layer + 1][n_embd] of positions
                                [res_begin, res_end), or NULL                 */
     int res_begin, res_end;
@@ -106,6 +108,8 @@ void heed_forward_norm_rows(const heed_model *m, float *y, const float *x, const
 void heed_forward_attention_block(heed_context *c, int il, int pos0, int n);
 void heed_forward_ffn_block(heed_context *c, int il, int n);
 void heed_forward_attend(heed_context *c, const heed_attn *a);
+/* Hands the qk tap a's queries and keys, as attention of that kind. */
+void heed_forward_tap_qk(heed_context *c, const heed_attn *a, heed_attn_kind kind);
 /* x += cross-attention(norm(x)) over the encoding, for the n tokens at
  * positions pos0.. of decoder layer il (encode.c). */
 void heed_forward_cross_block(heed_context *c, int il, int pos0, int n);

@@ -75,8 +75,6 @@ void heed_forward_cross_block(heed_context *c, int il, int pos0, int n)
 
     heed_forward_norm_rows(m, c->h, c->x, L->cross_norm, NULL, n);
     heed_forward_matmul(c, &L->wq_x, c->h, n, c->q);
-    /* Capture of cross-attention would go here (weights over encoder
-     * positions, a capture of its own); none is attached yet. */
     const heed_attn a = {
         .q = c->q, .k = c->cross_k + at, .v = c->cross_v + at, .out = c->att,
         .k_type = HEED_TYPE_F32, .v_type = HEED_TYPE_F32,
@@ -86,8 +84,11 @@ void heed_forward_cross_block(heed_context *c, int il, int pos0, int n)
         .n_q = n, .n_kv = c->n_enc, .q_pos0 = pos0, .k_pos0 = 0,
         .n_head = hp->n_head, .n_kv_head = hp->n_kv_head, .head_dim = hp->head_dim,
         .scale = hp->q_scale, .mask = HEED_MASK_BIDIRECTIONAL,
+        .capture = c->captures[HEED_ATTN_CROSS], .layer = il,
     };
     heed_forward_attend(c, &a);
+    if (c->qk_tap)
+        heed_forward_tap_qk(c, &a, HEED_ATTN_CROSS);
     heed_forward_matmul(c, &L->wo_x, c->att, n, c->h);
     for (int64_t i = 0; i < n * E; i++)
         c->x[i] += c->h[i];
@@ -109,15 +110,13 @@ heed_status heed_context_encode(heed_context *c, const int32_t *ids, int n)
                              "vocabulary has %d tokens)", ids[i], i, hp->n_vocab);
     heed_context_reset(c);
     c->n_enc = 0;
-    /* the decoder's observers do not see the encoder */
-    heed_capture *capture = c->capture;
+    /* the decoder's hooks and edits do not see the encoder; its own
+     * capture and the qk tap do */
     const unsigned hook_points = c->hook_points;
     const heed_edits *edits = c->edits;
-    heed_qk_fn tap = c->qk_tap;
-    c->capture = NULL;
+    c->capture = c->captures[HEED_ATTN_ENCODER];
     c->hook_points = 0;
     c->edits = NULL;
-    c->qk_tap = NULL;
     c->encoding = true;
     c->layers = m->enc_layers;
 
@@ -136,10 +135,9 @@ heed_status heed_context_encode(heed_context *c, const int32_t *ids, int n)
 
     c->layers = m->layers;
     c->encoding = false;
-    c->capture = capture;
+    c->capture = c->captures[HEED_ATTN_SELF];
     c->hook_points = hook_points;
     c->edits = edits;
-    c->qk_tap = tap;
     c->n_enc = n;
     return HEED_OK;
 }

@@ -242,7 +242,14 @@ heed_status heed_context_truncate(heed_context *c, int n_past)
     c->n_past = n_past;
     return HEED_OK;
 }
-void heed_context_set_capture(heed_context *c, heed_capture *cap) { c->capture = cap; }
+void heed_context_set_capture(heed_context *c, heed_capture *cap)
+{
+    if (cap)
+        c->captures[heed_capture_kind(cap)] = cap;
+    else
+        memset(c->captures, 0, sizeof c->captures);
+    c->capture = c->captures[HEED_ATTN_SELF];
+}
 void heed_context_set_qk_tap(heed_context *c, heed_qk_fn fn, void *user)
 {
     c->qk_tap = fn;
@@ -421,13 +428,14 @@ static void add(float *x, const float *y, int64_t count)
 
 /* Hands the qk tap the layer's queries and keys as floats, the keys as
  * the operator read them (converted from the cache's type). */
-static void tap_qk(heed_context *c, const heed_attn *a)
+void heed_forward_tap_qk(heed_context *c, const heed_attn *a, heed_attn_kind kind)
 {
     const int64_t D = a->head_dim;
     const float *k = a->k;
     int64_t kv_stride = D, head_stride = a->k_head_bytes / a->k_row_bytes * D;
-    if (a->k_type == HEED_TYPE_F32) {
+    if (a->k_type == HEED_TYPE_F32) { /* the cache's [head][row], or an encoding's [row][head] */
         head_stride = a->k_head_bytes / (int64_t)sizeof(float);
+        kv_stride = a->k_row_bytes / (int64_t)sizeof(float);
     } else {
         if (!c->tap_k && !(c->tap_k = malloc(sizeof(float) * (size_t)a->n_kv_head *
                                              (size_t)c->n_ctx * (size_t)D)))
@@ -442,7 +450,7 @@ static void tap_qk(heed_context *c, const heed_attn *a)
     const heed_qk qk = {a->layer, a->n_q, a->n_kv, a->n_head, a->n_kv_head, a->head_dim,
                         a->q_pos0, a->q_stride, kv_stride, head_stride, a->q, k, a->scale,
                         a->mask == HEED_MASK_CAUSAL, a->k_pos0, a->window, a->softcap,
-                        a->sinks};
+                        a->sinks, kind, a->bias, a->bucket};
     c->qk_tap(c->qk_user, &qk);
 }
 
@@ -599,7 +607,7 @@ void heed_forward_attention_block(heed_context *c, int il, int pos0, int n)
     }
     heed_forward_attend(c, &a);
     if (c->qk_tap)
-        tap_qk(c, &a);
+        heed_forward_tap_qk(c, &a, c->encoding ? HEED_ATTN_ENCODER : HEED_ATTN_SELF);
     heed_forward_hook(c, HEED_HOOK_Z, il, pos0, n, Q, c->att);
 
     heed_forward_matmul(c, &L->wo, c->att, n, c->h);
