@@ -195,18 +195,12 @@ heed_status heed_context_attribute(heed_context *c, const int32_t *ids, int n, i
         !v || !w || !heads || !bias || !out->heads || !out->mlp)
         st = heed_fail(HEED_ERR_NOMEM, "out of memory");
 
-    if (!st) {
-        const unsigned points = c->hook_points;
-        const heed_hook_fn fn = c->hook;
-        void *user = c->hook_user;
-        heed_context_reset(c);
-        heed_context_set_hook(c, 1u << HEED_HOOK_RESID_PRE | 1u << HEED_HOOK_Z |
-                                     1u << HEED_HOOK_MLP_OUT | 1u << HEED_HOOK_RESID_POST |
-                                     1u << HEED_HOOK_LN_FINAL,
-                              on_tap, &t);
-        st = heed_context_eval(c, ids, n, logits, false);
-        heed_context_set_hook(c, points, fn, user);
-    }
+    if (!st)
+        st = heed_forward_eval_tapped(c, ids, n, logits, false,
+                                      1u << HEED_HOOK_RESID_PRE | 1u << HEED_HOOK_Z |
+                                          1u << HEED_HOOK_MLP_OUT | 1u << HEED_HOOK_RESID_POST |
+                                          1u << HEED_HOOK_LN_FINAL,
+                                      on_tap, &t);
     if (!st)
         st = output_row(m, token, row);
     if (!st) {

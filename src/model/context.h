@@ -116,6 +116,13 @@ void heed_forward_cross_block(heed_context *c, int il, int pos0, int n);
 /* The bucket tables of a context of n_ctx positions (encode.c). */
 heed_status heed_rel_buckets_new(heed_context *c);
 
+/* Evaluates ids as a fresh sequence with fn at points standing in for c's
+ * activation hook, which is put back after: the library's own readers of
+ * a pass (means, attribution). */
+heed_status heed_forward_eval_tapped(heed_context *c, const int32_t *ids, int n, float *logits,
+                                     bool all_logits, unsigned points, heed_hook_fn fn,
+                                     void *user);
+
 /* y = W x for n rows x, on the pool. */
 void heed_forward_matmul(heed_context *c, const heed_weight *w, const float *x, int n, float *y);
 /* A gated FFN: its matrices, activation and biases (each may be NULL). */

@@ -184,19 +184,14 @@ heed_status heed_context_mean_activation(heed_context *c, heed_hook_point point,
     mean_sum s = {point, point_width(m, point, &head_width), NULL};
     if (!(s.sum = calloc((size_t)layers * (size_t)s.width, sizeof *s.sum)))
         return heed_fail(HEED_ERR_NOMEM, "out of memory");
-    float *logits = malloc(sizeof *logits * (size_t)m->hp.n_vocab * (size_t)n);
-    heed_status st = logits ? HEED_OK : heed_fail(HEED_ERR_NOMEM, "out of memory");
-    if (!st) {
-        /* every row reaches the final norm only when every row's logits are asked for */
-        const unsigned points = c->hook_points;
-        const heed_hook_fn fn = c->hook;
-        void *user = c->hook_user;
-        heed_context_reset(c);
-        heed_context_set_hook(c, 1u << point, add_rows, &s);
-        st = heed_context_eval(c, ids, n, logits, point == HEED_HOOK_LN_FINAL);
-        heed_context_set_hook(c, points, fn, user);
-        heed_context_reset(c);
-    }
+    /* the final norm sees every row only when every row's logits are asked
+     * for; no other point needs logits at all */
+    const bool all = point == HEED_HOOK_LN_FINAL;
+    float *logits = all ? malloc(sizeof *logits * (size_t)m->hp.n_vocab * (size_t)n) : NULL;
+    heed_status st = !all || logits ? HEED_OK : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    if (!st)
+        st = heed_forward_eval_tapped(c, ids, n, logits, all, 1u << point, add_rows, &s);
+    heed_context_reset(c);
     for (int64_t i = 0; !st && i < (int64_t)layers * s.width; i++)
         out[i] = (float)(s.sum[i] / n);
     free(logits);

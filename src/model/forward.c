@@ -279,6 +279,20 @@ void heed_context_set_hook(heed_context *c, unsigned points, heed_hook_fn fn, vo
     c->hook_user = user;
 }
 
+heed_status heed_forward_eval_tapped(heed_context *c, const int32_t *ids, int n, float *logits,
+                                     bool all_logits, unsigned points, heed_hook_fn fn,
+                                     void *user)
+{
+    const unsigned kept_points = c->hook_points;
+    const heed_hook_fn kept_fn = c->hook;
+    void *kept_user = c->hook_user;
+    heed_context_reset(c);
+    heed_context_set_hook(c, points, fn, user);
+    const heed_status st = heed_context_eval(c, ids, n, logits, all_logits);
+    heed_context_set_hook(c, kept_points, kept_fn, kept_user);
+    return st;
+}
+
 heed_status heed_context_set_edits(heed_context *c, const heed_edits *e)
 {
     if (e && e->m != c->m)
