@@ -26,7 +26,8 @@ struct heed_generator {
     size_t max_stop;
     int V, n;
     float *logits;        /* [lookup + 1][V]: a row per token of the last batch */
-    const float *next;    /* the row that follows the last confirmed token */
+    float *next;          /* the row that follows the last confirmed token
+                             (the logit biases are added to it in place)   */
     int32_t *hist;        /* lookup: the context's tokens, which it searches */
     int32_t *batch;       /* lookup: the last token evaluated and its drafts */
     int n_hist, n_draft, at; /* drafts in the cache, and how many confirmed */
@@ -290,9 +291,8 @@ bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
     *len = 0;
     if (g->finish)
         return false;
-    float *row = g->logits + (g->next - g->logits); /* the batch's own row */
     for (int i = 0; i < g->p.n_logit_bias; i++)
-        row[g->p.logit_bias[i].token] += g->p.logit_bias[i].bias;
+        g->next[g->p.logit_bias[i].token] += g->p.logit_bias[i].bias;
     const int32_t id = heed_sampler_sample(g->smp, g->next);
     tok->id = id;
     tok->n_top = 0;
