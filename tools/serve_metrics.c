@@ -4,7 +4,6 @@
  * and GET /slots (each slot's current request, and the queue), for
  * dashboards and for people watching a loaded server.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,34 +33,16 @@ void serve_metrics_count(server *s, const serve_request *r, double seconds)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Appends printf-formatted text to a growing buffer (*buf NULL: failed). */
-static void put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-{
-    for (int tries = 0; *buf && tries < 2; tries++) {
-        va_list ap;
-        va_start(ap, fmt);
-        const int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            break;
-        if ((size_t)n < *cap - *len) {
-            *len += (size_t)n;
-            return;
-        }
-        char *grown = realloc(*buf, *cap = 2 * *cap + (size_t)n);
-        if (!grown)
-            free(*buf);
-        *buf = grown;
-    }
-}
-
 void serve_metrics_handler(serve_request *r, serve_reply *out)
 {
     server *s = r->srv;
-    size_t len = 0, cap = 4096;
-    char *b = malloc(cap);
+    char *b = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&b, &len);
+    if (!f) {
+        serve_error(out, 500, "server_error", "out_of_memory", "Out of memory");
+        return;
+    }
     pthread_mutex_lock(&s->mu);
     const serve_stats st = s->stats;
     int busy = 0;
@@ -69,12 +50,11 @@ void serve_metrics_handler(serve_request *r, serve_reply *out)
         busy += s->slots[i].busy;
     const int queued = s->queued;
     pthread_mutex_unlock(&s->mu);
-    put(&b, &len, &cap, "# HELP heed_requests_total Requests answered, by HTTP status.\n"
-                        "# TYPE heed_requests_total counter\n");
+    fprintf(f, "# HELP heed_requests_total Requests answered, by HTTP status.\n"
+               "# TYPE heed_requests_total counter\n");
     for (int k = 0; k < st.n_status; k++)
-        put(&b, &len, &cap, "heed_requests_total{status=\"%d\"} %lld\n", st.status[k],
-            st.by_status[k]);
-    put(&b, &len, &cap,
+        fprintf(f, "heed_requests_total{status=\"%d\"} %lld\n", st.status[k], st.by_status[k]);
+    fprintf(f,
         "# HELP heed_prompt_tokens_total Prompt tokens evaluated.\n"
         "# TYPE heed_prompt_tokens_total counter\nheed_prompt_tokens_total %lld\n"
         "# HELP heed_generated_tokens_total Tokens generated.\n"
@@ -95,7 +75,8 @@ void serve_metrics_handler(serve_request *r, serve_reply *out)
         st.prompt_tokens, st.generated_tokens, st.generating_seconds,
         st.generating_seconds > 0 ? (double)st.generated_tokens / st.generating_seconds : 0.0,
         st.cache_hits, st.cached_tokens, busy, s->n_slots, queued);
-    if (!b) {
+    if (fclose(f)) {
+        free(b);
         serve_error(out, 500, "server_error", "out_of_memory", "Out of memory");
         return;
     }
