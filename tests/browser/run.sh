@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh — the browser tests: the page of `heed attend --html` for a fixture
 # model (attend.mjs) and the page of `heed serve` on the default model
-# (serve.mjs), in headless Chromium (Debian's chromium, driven by
+# (serve.mjs), and of an encoder-decoder (t5.mjs), in headless Chromium (Debian's chromium, driven by
 # playwright-core; each .mjs says what it checks).
 #
 #   sh tests/browser/run.sh [HEED_CLI]      (default build/heed)
@@ -36,6 +36,13 @@ if [ -f "$model" ]; then
 else
     echo "browser test: attend pages skipped, no fixture $model (set HEED_FIXTURES)"
 fi
+
+# an encoder-decoder's page (a random-weight T5 from heed synth): the
+# cross-attention of 8 generated tokens over 7 source tokens, and the
+# encoder's and the decoder's self-attention
+"$heed" synth --shape tiny-t5 --type f32 -o "$out/tiny-t5.gguf" > /dev/null 2>&1
+"$heed" attend "$out/tiny-t5.gguf" --ids 5,17,42,9,100,7,300 -n 8 --html "$out/attend-t5.html" > /dev/null
+CHROMIUM=$chromium node "$here/t5.mjs" "$out/attend-t5.html" "$out"
 
 # the page of heed serve, on the default model
 default=$repo/models/default.gguf
