@@ -40,7 +40,7 @@ fi
 # an encoder-decoder's page (a random-weight T5 from heed synth): the
 # cross-attention of 8 generated tokens over 7 source tokens, and the
 # encoder's and the decoder's self-attention
-"$heed" synth --shape tiny-t5 --type f32 -o "$out/tiny-t5.gguf" > /dev/null 2>&1
+"$heed" synth --shape tiny-t5 --type f32 -o "$out/tiny-t5.gguf" > /dev/null
 "$heed" attend "$out/tiny-t5.gguf" --ids 5,17,42,9,100,7,300 -n 8 --html "$out/attend-t5.html" > /dev/null
 CHROMIUM=$chromium node "$here/t5.mjs" "$out/attend-t5.html" "$out"
 
