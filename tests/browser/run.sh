@@ -1,9 +1,9 @@
 #!/bin/sh
 # run.sh — the browser tests: the page of `heed attend --html` for a fixture
-# model (attend.mjs) and the page of `heed serve` on the default model
-# (serve.mjs), and of an encoder-decoder (t5.mjs; serve-t5.mjs, the server's
-# page on it), in headless Chromium (Debian's chromium, driven by
-# playwright-core; each .mjs says what it checks).
+# model (attend.mjs) and for an encoder-decoder (t5.mjs), and the page of
+# `heed serve` on the default model and on an encoder-decoder (serve.mjs), in
+# headless Chromium (Debian's chromium, driven by playwright-core; each .mjs
+# says what it checks).
 #
 #   sh tests/browser/run.sh [HEED_CLI]      (default build/heed)
 #
@@ -56,15 +56,13 @@ serve_start "$log" "$heed" serve "$default"
 pid=$serve_pid
 port=$serve_port
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
-CHROMIUM=$chromium node "$here/serve.mjs" "http://127.0.0.1:$port" "$expected" "$out"
-
-# and on the encoder-decoder: the prompt is the source, a token's
+# and one on the encoder-decoder: the prompt is the source, a token's
 # cross-attention in the frame
 t5prompt="the house is small"
 t5expected=$("$heed" run "$out/tiny-t5.gguf" -p "$t5prompt" -n 8 --temp 0 2>/dev/null)
 t5expected=${t5expected#"$t5prompt"}
 tlog=$(mktemp)
 serve_start "$tlog" "$heed" serve "$out/tiny-t5.gguf"
-tpid=$serve_pid
-trap 'kill $pid $tpid 2>/dev/null || true; rm -f "$log" "$tlog"' EXIT
-CHROMIUM=$chromium node "$here/serve-t5.mjs" "http://127.0.0.1:$serve_port" "$t5prompt" "$t5expected" "$out"
+trap 'kill $pid $serve_pid 2>/dev/null || true; rm -f "$log" "$tlog"' EXIT
+CHROMIUM=$chromium node "$here/serve.mjs" "http://127.0.0.1:$port" "$expected" "$out" \
+    "http://127.0.0.1:$serve_port" "$t5prompt" "$t5expected"
