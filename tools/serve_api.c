@@ -4,6 +4,9 @@
  * server-sent events with "stream": true), /v1/embeddings, /v1/models,
  * heed's /v1/attention, and llama.cpp's /tokenize, /detokenize, /health.
  *
+ * On an encoder-decoder (t5) the prompt is the source, the completion the
+ * target its decoder generates, and /v1/attention takes a target too.
+ *
  * Requests are checked the way OpenAI's API checks them: a field of the
  * wrong type, out of range or unknown is a 400 naming it.
  *
