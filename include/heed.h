@@ -870,6 +870,16 @@ HEED_API void heed_generator_free(heed_generator *g);
  */
 HEED_API bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
                                   heed_gen_token *tok);
+/*
+ * Steps n generators at once (continuous batching; their contexts distinct,
+ * of one model): each samples and hands out its text as
+ * heed_generator_step does (text[i], len[i], tok[i]; tok may be NULL), and
+ * the tokens of those still running go through one forward pass
+ * (heed_context_eval_many); one with prompt lookup evaluates its draft
+ * alone. A finished generator gives no text. Returns how many still run.
+ */
+HEED_API int heed_generator_step_many(heed_generator *const *g, int n, const char **text,
+                                      size_t *len, heed_gen_token *tok);
 /* Ends a running generation now (HEED_GEN_LENGTH), giving the text still
  * held back. */
 HEED_API void heed_generator_stop(heed_generator *g, const char **text, size_t *len);

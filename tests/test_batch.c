@@ -205,3 +205,92 @@ Test(batch, watched_contexts_and_bad_input) {
     free(want);
     heed_model_free(m);
 }
+
+/* Generators stepped together give each one's own output: four prompts,
+ * sampled with their own seeds, one with a stop string, one with prompt
+ * lookup (which evaluates its drafts alone), ending at different steps —
+ * the same tokens and text as each stepped alone (the default model's f16
+ * weights are packed or untiled on every ISA, so their logits agree bit
+ * for bit). */
+Test(batch, generators_step_together) {
+    heed_model *m = load(HEED_SOURCE_DIR "/models/default.gguf");
+    heed_vocab *v = NULL;
+    cr_assert_eq(heed_vocab_load_file(HEED_SOURCE_DIR "/models/default.gguf", &v), HEED_OK);
+    enum { G = 4 };
+    static const char *const prompts[G] = {"And God said", "In the beginning",
+                                           "And the LORD spake unto Moses, saying", "Behold"};
+    static const char *const stop[] = {" the"};
+    heed_generator *together[G], *alone[G];
+    heed_context *ctx[2 * G];
+    char *text[2][G];
+    int32_t got_ids[2][G][64];
+    int n_got[2][G] = {{0}};
+    for (int i = 0; i < 2 * G; i++)
+        ctx[i] = context(m, 128);
+    for (int side = 0; side < 2; side++)
+        for (int i = 0; i < G; i++) {
+            int32_t *ids = NULL;
+            size_t n = 0;
+            cr_assert_eq(heed_tokenize(v, prompts[i], strlen(prompts[i]), true, false, &ids, &n),
+                         HEED_OK);
+            heed_generate_params p = heed_generate_default_params();
+            p.sampler.temp = 0.9f;
+            p.sampler.seed = 100 + (uint64_t)i;
+            p.max_tokens = 16 + 12 * i;
+            if (i == 1) {
+                p.stops = stop;
+                p.n_stops = 1;
+            }
+            p.lookup = i == 2 ? 3 : 0;
+            heed_generator **g = side ? &alone[i] : &together[i];
+            cr_assert_eq(heed_generator_new(ctx[side * G + i], v, ids, (int)n, &p, g), HEED_OK,
+                         "%s", heed_last_error());
+            free(ids);
+            text[side][i] = calloc(1, 4096);
+        }
+    const char *piece[G];
+    size_t len[G];
+    heed_gen_token tok[G];
+    bool done[G] = {false};
+    for (int steps = 0, running = G; running; steps++) {
+        cr_assert_lt(steps, 64);
+        running = heed_generator_step_many(together, G, piece, len, tok);
+        for (int i = 0; i < G; i++) {
+            strncat(text[0][i], piece[i], len[i]);
+            if (!done[i] && (len[i] || heed_generator_finish(together[i]) == HEED_GEN_RUNNING))
+                got_ids[0][i][n_got[0][i]++] = tok[i].id;
+            done[i] = heed_generator_finish(together[i]) != HEED_GEN_RUNNING;
+        }
+    }
+    for (int i = 0; i < G; i++) {
+        const char *p1;
+        size_t l1;
+        heed_gen_token t1;
+        bool more = true;
+        while (more) {
+            more = heed_generator_step(alone[i], &p1, &l1, &t1);
+            strncat(text[1][i], p1, l1);
+            if (l1 || more)
+                got_ids[1][i][n_got[1][i]++] = t1.id;
+        }
+        cr_expect_str_eq(text[0][i], text[1][i], "generator %d", i);
+        cr_expect_eq(heed_generator_finish(together[i]), heed_generator_finish(alone[i]));
+        cr_expect_eq(heed_generator_n_tokens(together[i]), heed_generator_n_tokens(alone[i]));
+        cr_expect_eq(n_got[0][i], n_got[1][i]);
+        cr_expect_eq(memcmp(got_ids[0][i], got_ids[1][i], sizeof(int32_t) * (size_t)n_got[0][i]),
+                     0, "generator %d's tokens", i);
+        cr_expect(strlen(text[0][i]) > 0, "generator %d wrote nothing", i);
+    }
+    cr_expect(heed_generator_finish(together[1]) == HEED_GEN_STOP ||
+              heed_generator_n_tokens(together[1]) == 28, "the stop string");
+    for (int i = 0; i < G; i++) {
+        heed_generator_free(together[i]);
+        heed_generator_free(alone[i]);
+        free(text[0][i]);
+        free(text[1][i]);
+    }
+    for (int i = 0; i < 2 * G; i++)
+        heed_context_free(ctx[i]);
+    heed_vocab_free(v);
+    heed_model_free(m);
+}
