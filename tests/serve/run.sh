@@ -68,6 +68,8 @@ trap 'kill $pid $cpid $bpid 2>/dev/null || true; rm -f "$log" "$clog" ${blog:-}'
 # an encoder-decoder (a small context, for its limits) and an encoder, with
 # what heed run, attend and embed give
 tdir=$(mktemp -d)
+tpid="" epid=""
+trap 'kill $pid $cpid $bpid $tpid $epid 2>/dev/null || true; rm -rf "$log" "$clog" ${blog:-} "$tdir"' EXIT
 "$heed" synth --shape tiny-t5 --type f32 -o "$tdir/t5.gguf" > /dev/null
 "$heed" synth --shape tiny-t5encoder --type f32 -o "$tdir/t5encoder.gguf" > /dev/null
 tprompt="the house is small"
@@ -81,7 +83,6 @@ t5_url="http://127.0.0.1:$serve_port"
 serve_start "$tdir/t5encoder.log" "$heed" serve "$tdir/t5encoder.gguf"
 epid=$serve_pid
 t5encoder_url="http://127.0.0.1:$serve_port"
-trap 'kill $pid $cpid $bpid $tpid $epid 2>/dev/null || true; rm -rf "$log" "$clog" ${blog:-} "$tdir"' EXIT
 
 # IPv6: --host ::1 answers on IPv6 loopback only, --host :: on both (where
 # the machine has an IPv6 loopback)
