@@ -166,10 +166,10 @@ int cmd_serve(int argc, char **argv)
     s.slots = rc ? NULL : calloc((size_t)slots, sizeof *s.slots);
     if (!rc && !s.slots)
         rc = cli_fail("serve", HEED_ERR_NOMEM);
-    /* the slots share the cores: by default each gets its share of them */
+    /* one thread runs every slot's generation, one pass at a time: each
+     * context may use every core */
     cp.n_ctx = (int)n_ctx;
-    const int share = heed_cpu_cores() / (int)slots;
-    cp.n_threads = (int)(threads ? threads : share > 1 ? share : 1);
+    cp.n_threads = (int)(threads ? threads : heed_cpu_cores());
     for (long i = 0; !rc && i < slots; i++)
         if ((st = heed_context_new(s.model, &cp, &s.slots[i].ctx)) ||
             (st = heed_edits_new(s.model, &s.slots[i].edits)))
@@ -187,8 +187,9 @@ int cmd_serve(int argc, char **argv)
         for (int i = 0; i < s.n_cvecs; i++)
             fprintf(stderr, "heed serve: control vector '%s', scale %g by default\n",
                     s.cvecs[i].name, (double)s.cvecs[i].scale);
-        if ((st = serve_run(&s, host, (int)port, &stop_requested)))
+        if ((st = serve_batch_start(&s)) || (st = serve_run(&s, host, (int)port, &stop_requested)))
             rc = cli_fail("serve", st);
+        serve_batch_stop(&s);
         pthread_mutex_destroy(&s.mu);
         pthread_cond_destroy(&s.freed);
     }

@@ -3,7 +3,8 @@
  * cJSON). The pieces: serve_http.c (the daemon: bodies, routing, the API
  * key, errors, the request log), serve_gen.c (slots: a fixed set of
  * contexts that requests take turns on, and token-by-token generation),
- * serve_api.c (the endpoints).
+ * serve_api.c (the endpoints), serve_batch.c (the thread that runs every
+ * slot's generation, its next tokens in one forward pass).
  */
 #ifndef HEED_SERVE_H
 #define HEED_SERVE_H
@@ -38,6 +39,8 @@ typedef struct serve_stats {
     long long prompt_tokens, generated_tokens;
     long long cache_hits, cached_tokens;     /* prompt-cache reuse           */
     double generating_seconds;               /* requests that generated: wall */
+    long long batch_rounds, batch_tokens;    /* decoding passes, and the tokens
+                                                they decoded (serve_batch.c)  */
 } serve_stats;
 
 /* A control vector loaded at start (--control-vector FILE, or
@@ -56,6 +59,8 @@ typedef struct serve_interventions {
     int (*heads)[2];         /* heads to ablate (zeroed): [layer, head] */
     int n_heads;
 } serve_interventions;
+
+typedef struct serve_batch serve_batch;
 
 typedef struct server {
     heed_model *model;
@@ -81,6 +86,7 @@ typedef struct server {
                                     for requests that name no control vectors */
     int steer_first, steer_last; /* the blocks steered unless a request says */
     serve_stats stats;
+    serve_batch *batch;          /* runs the generations (serve_batch.c) */
 } server;
 
 /* One HTTP request, from its first byte to the log line. */
@@ -149,6 +155,37 @@ int serve_gen_count(const serve_gen *g);
 /* The prompt tokens it took from the slot's cache. */
 int serve_gen_cached(const serve_gen *g);
 void serve_gen_free(serve_gen *g);
+
+/* ---- serve_batch.c */
+
+typedef enum serve_want { SERVE_IDLE, SERVE_START, SERVE_STEP } serve_want;
+
+/* A request's generation as the batch thread runs it: the request fills
+ * the start's fields, asks, and reads the answer when want is IDLE again. */
+typedef struct serve_job {
+    heed_context *ctx;
+    const int32_t *prompt;       /* the request's, until the start is answered */
+    int n_prompt, prefilled;     /* prompt tokens in the cache so far */
+    heed_generate_params gp;
+    heed_generator *gen;         /* once started (NULL: the start failed) */
+    heed_status status;          /* the start's, with its message: */
+    char error[256];
+    serve_want want;             /* what the request waits for; IDLE: answered */
+    bool running;                /* its generation goes on (a round waits for it) */
+    const char *text;            /* a step's answer, as heed_generator_step's */
+    size_t len;
+    heed_gen_token tok;
+    struct serve_job *next;
+} serve_job;
+
+/* Starts (stops) the batch thread. */
+heed_status serve_batch_start(server *s);
+void serve_batch_stop(server *s);
+/* Asks the batch thread for want (a start joins j to the rounds) and
+ * waits for the answer. */
+void serve_batch_ask(server *s, serve_job *j, serve_want want);
+/* Takes j out of the rounds (before its generator is freed). */
+void serve_batch_leave(server *s, serve_job *j);
 
 /* ---- serve_api.c */
 

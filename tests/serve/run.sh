@@ -60,7 +60,7 @@ HEED_CV_A_RANGE=$(run_cv --control-vector-scaled "$data/cvec-a.gguf" 1.5 --contr
 export HEED_CV_PLAIN HEED_CV_DEFAULT HEED_CV_A HEED_CV_A_RANGE
 clog=$(mktemp)
 serve_start "$clog" "$heed" serve "$model" --control-vector-scaled "$data/cvec-a.gguf" 0.8 \
-    --control-vector "$data/cvec-b.gguf"
+    --control-vector "$data/cvec-b.gguf" --slots 4
 cpid=$serve_pid
 export HEED_CV_URL="http://127.0.0.1:$serve_port"
 trap 'kill $pid $cpid $bpid 2>/dev/null || true; rm -f "$log" "$clog" ${blog:-}' EXIT

@@ -374,6 +374,34 @@ if (process.env.HEED_CV_URL) {
 }
 
 if (process.env.HEED_CV_URL) {
+  await check("4 requests at once (continuous batching) answer as each does alone", async () => {
+    const url = process.env.HEED_CV_URL;
+    const cv = new OpenAI({ baseURL: `${url}/v1`, apiKey: "x", maxRetries: 0 });
+    const reqs = [
+      { prompt: "And God said", max_tokens: 24, temperature: 0 },
+      { prompt: "In the beginning God created", max_tokens: 40, temperature: 0, stop: [" and"] },
+      { prompt: "And the LORD spake unto Moses, saying, Speak unto the children of Israel",
+        max_tokens: 32, temperature: 0.8, seed: 7, logprobs: 2 },
+      { prompt: "Behold", max_tokens: 16, temperature: 0, lookup: 3 },
+    ].map((r) => ({ model: "default", ...r }));
+    const text = async (r) => {
+      if (!r.stream) return (await cv.completions.create(r)).choices[0];
+      let t = "";
+      for await (const chunk of await cv.completions.create(r)) t += chunk.choices[0].text;
+      return { text: t };
+    };
+    const metric = async (name) => Number((await (await fetch(`${url}/metrics`)).text())
+      .match(new RegExp(`^${name} (\\S+)$`, "m"))[1]);
+    const alone = [];
+    for (const r of reqs) alone.push(await text(r));
+    const rounds = await metric("heed_batch_rounds_total"), tokens = await metric("heed_batch_tokens_total");
+    const together = await Promise.all(reqs.map((r, i) => text(i === 1 ? { ...r, stream: true } : r)));
+    together.forEach((c, i) => assert.equal(c.text, alone[i].text, `request ${i}`));
+    assert.deepEqual(together[2].logprobs, alone[2].logprobs, "the sampled request's logprobs");
+    const mean = (await metric("heed_batch_tokens_total") - tokens) / (await metric("heed_batch_rounds_total") - rounds);
+    assert.ok(mean > 1.5, `the rounds decoded ${mean} tokens each: the requests did not share passes`);
+  });
+
   await check("a model with no chat template chats in chatml, as llama-server falls back", async () => {
     const cv = new OpenAI({ baseURL: `${process.env.HEED_CV_URL}/v1`, apiKey: "x", maxRetries: 0 });
     const req = { model: "default", messages: [{ role: "user", content: "Who made the heaven?" }],
