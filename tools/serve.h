@@ -134,6 +134,7 @@ typedef struct serve_gen_params {
     int lookup;                  /* draft tokens per step from prompt lookup (0: off) */
     heed_logit_bias *logit_bias; /* the request's "logit_bias" (owned by it) */
     int n_logit_bias;
+    bool ignore_eos;             /* an end-of-generation token is text (llama-server's) */
     bool cache_prompt;           /* reuse the slot's cached prefix (and leave
                                     this prompt there): "cache_prompt", and
                                     no interventions                         */

@@ -521,12 +521,14 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
         "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "n", "stream",
         "stream_options", "logprobs", "stop", "presence_penalty", "frequency_penalty",
         "repeat_penalty", "seed", "user", "echo", "best_of", "lookup", "control_vectors",
-        "control_vector_layer_range", "ablate_heads", "logit_bias", "cache_prompt", NULL};
+        "control_vector_layer_range", "ablate_heads", "logit_bias", "cache_prompt", "ignore_eos",
+        NULL};
     static const char *const chat_fields[] = {
         "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
         "top_k", "min_p", "n", "stream", "stream_options", "logprobs", "top_logprobs", "stop",
         "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", "lookup",
-        "control_vectors", "control_vector_layer_range", "ablate_heads", "logit_bias", "cache_prompt", NULL};
+        "control_vectors", "control_vector_layer_range", "ablate_heads", "logit_bias", "cache_prompt",
+        "ignore_eos", NULL};
     *g = (gen_request){.kind = kind, .gp.cache_prompt = true};
     cJSON *root = parse_object(r, out);
     if (!root)
@@ -550,7 +552,8 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
          integer(root, "max_completion_tokens", 1, s->max_tokens, &max_tokens, out) &&
          boolean(root, "stream", &g->stream, out) && read_stops(root, g, out) &&
          read_interventions(s, root, &g->iv, out) && read_logit_bias(s, root, g, out) &&
-         boolean(root, "cache_prompt", &g->gp.cache_prompt, out);
+         boolean(root, "cache_prompt", &g->gp.cache_prompt, out) &&
+         boolean(root, "ignore_eos", &g->gp.ignore_eos, out);
     if (ok && kind == KIND_COMPLETION) {
         ok = integer(root, "logprobs", 0, 20, &logprobs, out) && boolean(root, "echo", &echo, out);
         if (ok && echo) {

@@ -145,6 +145,19 @@ await check("a streamed completion sends the same text, then [DONE]", async () =
   assert.equal(finish, "length");
 });
 
+await check("ignore_eos runs a completion to max_tokens past the end token", async () => {
+  // the default model's end token (4095), made the likeliest: it ends the
+  // text at once, unless ignore_eos
+  const req = { model: "default", prompt: "And God said", max_tokens: 40, temperature: 0,
+    logit_bias: { 4095: 100 } };
+  const ended = await client.completions.create(req);
+  assert.equal(ended.usage.completion_tokens, 0);
+  assert.equal(ended.choices[0].finish_reason, "stop");
+  const c = await client.completions.create({ ...req, ignore_eos: true });
+  assert.equal(c.usage.completion_tokens, 40);
+  assert.equal(c.choices[0].finish_reason, "length");
+});
+
 await check("seeded sampling repeats", async () => {
   const req = { model: "default", prompt: "And God said", max_tokens: 16, temperature: 0.9, seed: 5 };
   const [a, b] = [await client.completions.create(req), await client.completions.create(req)];
