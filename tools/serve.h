@@ -1,7 +1,8 @@
 /*
  * serve.h — `heed serve`: an OpenAI-compatible HTTP server (libmicrohttpd,
- * cJSON). The pieces: serve_http.c (the daemon: bodies, routing, the API
- * key, errors, the request log), serve_gen.c (slots: a fixed set of
+ * cJSON). The pieces: serve_http.c (the event loop and the threads
+ * requests run on: bodies, the API key, errors, the request log),
+ * serve_gen.c (slots: a fixed set of
  * contexts that requests take turns on, and token-by-token generation),
  * serve_api.c (the endpoints).
  */
@@ -66,6 +67,11 @@ typedef struct server {
     int n_ctx, n_slots, max_queue, max_tokens, n_threads;
     size_t max_body;
     double timeout_s;            /* per request: waiting for a slot plus generating */
+    int read_timeout_s;          /* a connection silent this long while the server
+                                    waits on it (headers, body, reading) is closed */
+    int max_conns, max_conns_per_ip; /* open connections: in all, and from one
+                                        client address (0: any number) */
+    const volatile int *stop;    /* set when the server stops: generation ends */
     const char *api_key;         /* NULL: no key needed */
     serve_slot *slots;
     int queued;                  /* requests waiting for a slot */
@@ -137,7 +143,7 @@ typedef struct serve_gen serve_gen;
 heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, int n_prompt,
                             const serve_gen_params *p, serve_gen **out);
 /* Generates one token (heed_generator_step), or ends the generation when
- * the deadline has passed. Returns false once finished (then *text may
+ * the deadline has passed or the server is stopping. Returns false once finished (then *text may
  * still hold the last piece). */
 bool serve_gen_step(serve_gen *g, const char **text, size_t *len, heed_gen_token *tok);
 /* "stop" or "length" once finished, else NULL. */

@@ -78,6 +78,7 @@ void serve_slot_give(server *s, serve_slot *slot)
 struct serve_gen {
     heed_generator *gen;
     double deadline;
+    const volatile int *stop;    /* the server's: set, it ends as at the deadline */
 };
 
 /* How many first tokens a and b share. */
@@ -117,6 +118,7 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     if (!g)
         return cli_set_error(HEED_ERR_NOMEM, "out of memory");
     g->deadline = p->deadline;
+    g->stop = s->stop;
     heed_generate_params gp = heed_generate_default_params();
     gp.sampler = p->sp;
     gp.max_tokens = p->max_tokens;
@@ -140,7 +142,8 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
 
 bool serve_gen_step(serve_gen *g, const char **text, size_t *len, heed_gen_token *tok)
 {
-    if (heed_generator_finish(g->gen) == HEED_GEN_RUNNING && cli_seconds() > g->deadline) {
+    if (heed_generator_finish(g->gen) == HEED_GEN_RUNNING &&
+        (cli_seconds() > g->deadline || (g->stop && *g->stop))) {
         heed_generator_stop(g->gen, text, len);
         tok->n_top = 0;
         return false;
