@@ -2,6 +2,7 @@
  * [--api-key KEY] [-c CTX] [--control-vector FILE] ...`: the OpenAI-compatible
  * HTTP server (see serve.h). Ctrl-C stops it. */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 #include "cli.h"
 #include "serve.h"
 
-static volatile int stop_requested;
+static atomic_int stop_requested; /* lock-free: safe in a handler, read by other threads */
 
 static void on_signal(int sig)
 {

@@ -10,6 +10,7 @@
 #define HEED_SERVE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,7 +72,7 @@ typedef struct server {
                                     waits on it (headers, body, reading) is closed */
     int max_conns, max_conns_per_ip; /* open connections: in all, and from one
                                         client address (0: any number) */
-    const volatile int *stop;    /* set when the server stops: generation ends */
+    const atomic_int *stop;      /* set when the server stops: generation ends */
     const char *api_key;         /* NULL: no key needed */
     serve_slot *slots;
     int queued;                  /* requests waiting for a slot */
@@ -176,6 +177,6 @@ void serve_stream_free(serve_stream *st);
 /* An OpenAI-style error reply: {"error": {message, type, param, code}}. */
 void serve_error(serve_reply *out, int status, const char *type, const char *code,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-heed_status serve_run(server *s, const char *host, int port, const volatile int *stop);
+heed_status serve_run(server *s, const char *host, int port, const atomic_int *stop);
 
 #endif

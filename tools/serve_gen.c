@@ -78,7 +78,7 @@ void serve_slot_give(server *s, serve_slot *slot)
 struct serve_gen {
     heed_generator *gen;
     double deadline;
-    const volatile int *stop;    /* the server's: set, it ends as at the deadline */
+    const atomic_int *stop;      /* the server's: set, it ends as at the deadline */
 };
 
 /* How many first tokens a and b share. */

@@ -410,7 +410,7 @@ static bool parse_host(const char *host, int port, listen_addr *a)
     return true;
 }
 
-heed_status serve_run(server *s, const char *host, int port, const volatile int *stop)
+heed_status serve_run(server *s, const char *host, int port, const atomic_int *stop)
 {
     listen_addr addr;
     if (!parse_host(host, port, &addr))
