@@ -79,6 +79,7 @@ const healthTimes = async (n) => {
   // warm: the first requests' allocations are not what is measured
   assert.equal((await complete(manyUrl, greedy))[0], 200);
   const idle = await healthTimes(50);
+  const [, , alone] = await complete(manyUrl, greedy);
   const fd0 = fds(), rss0 = rssKiB();
   const held = [];
   for (let i = 0; i < 1000; i += 100)
@@ -94,7 +95,8 @@ const healthTimes = async (n) => {
   await until("the server's open files come back", () => fds() <= fd0, 30);
   const rss1 = rssKiB();
   console.log(`serve test: /health (50, a connection each): ${idle} with no other connection, ` +
-    `${busy} with 1,000 idle ones; a 12-token completion ${ms.toFixed(1)} ms with them; ` +
+    `${busy} with 1,000 idle ones; a 12-token completion ${alone.toFixed(1)} ms alone, ` +
+    `${ms.toFixed(1)} ms with them; ` +
     `open files ${fd0} -> ${fd0 + 1000}+ -> ${fds()}, resident ${rss0} -> ${rssHeld} -> ${rss1} KiB`);
   // (a sanitizer holds on to freed memory)
   if (!/lib[at]san/.test(fs.readFileSync(`/proc/${manyPid}/maps`, "utf8")))
