@@ -46,8 +46,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
 #define USAGE_EXPERTS "heed experts MODEL (-p TEXT | --ids 1,2,3) [--layer L] [--json F]"
 #define USAGE_HEADS "heed heads MODEL [-p TEXT | --ids 1,2,3] " \
     "[--sort entropy|prev|sink|self|induction]"
-#define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [-d DEPTH] " USAGE_CACHE \
-    " [--capture] " USAGE_CVEC " | heed bench --membw [-t THREADS]"
+#define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [-d DEPTH] [-np N] " \
+    USAGE_CACHE " [--capture] " USAGE_CVEC " | heed bench --membw [-t THREADS]"
 #define USAGE_SYNTH "heed synth --shape NAME --type TYPE -o FILE [--seed S] [-t THREADS]"
 #define USAGE_TRAIN "heed train CORPUS.txt -o OUT.gguf [--preset tiny|small|base] [--vocab N] " \
     "[--ctx N] [--embd N] [--layers N] [--heads N] [--ff N] [--steps N] [--batch B] [--accum A] " \

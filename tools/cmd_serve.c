@@ -21,7 +21,9 @@ static void on_signal(int sig)
 
 /* The chat template: --chat-template NAME, else the model's own if heed
  * knows it (else its start is kept for the error chat requests get), else,
- * for a model with none, chatml, as llama-server falls back (said once). */
+ * for a model with none, chatml, as llama-server falls back (said once) —
+ * but none for an encoder-decoder, which was not trained on chat markup:
+ * its messages, joined, are the source. */
 static int pick_template(server *s, const char *name)
 {
     if (name) {
@@ -36,6 +38,12 @@ static int pick_template(server *s, const char *name)
     heed_gguf_str t;
     if (!heed_model_gguf(s->model) ||
         heed_gguf_get_str(heed_model_gguf(s->model), "tokenizer.chat_template", &t)) {
+        if (heed_model_decoder_start(s->model) >= 0) {
+            fprintf(stderr, "heed serve: an encoder-decoder with no chat template: a chat's "
+                            "messages, joined by newlines, are the source (--chat-template NAME "
+                            "renders them instead)\n");
+            return EXIT_OK;
+        }
         s->chat_template = "chatml";
         fprintf(stderr, "heed serve: the model has no chat template: chat requests use chatml "
                         "(--chat-template NAME picks another)\n");

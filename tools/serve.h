@@ -63,8 +63,11 @@ typedef struct server {
     heed_model *model;
     heed_vocab *vocab;
     char model_id[256];      /* the model file's name, as /v1/models lists it */
-    const char *chat_template;   /* a known template's name, or NULL         */
-    char unknown_template[96];   /* the start of a template heed does not know */
+    const char *chat_template;   /* a known template's name, or NULL, then: */
+    char unknown_template[96];   /* the start of the model's template, which
+                                    heed does not know; "": an encoder-decoder
+                                    with none, whose chat is its messages
+                                    joined (the source)                      */
     int n_ctx, n_slots, max_queue, max_tokens, n_threads;
     size_t max_body;
     double timeout_s;            /* per request: waiting for a slot plus generating */

@@ -13,6 +13,7 @@
 // heed run gives with those files (run.sh).
 import OpenAI from "openai";
 import assert from "node:assert/strict";
+import { malformed } from "./malformed.mjs";
 
 const [base, key, expected] = process.argv.slice(2);
 const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: key, maxRetries: 0 });
@@ -280,6 +281,9 @@ await check("/v1/attention: heed attend's JSON; 'it' looks at 'light' in layer 4
   assert.equal(mean.indexOf(Math.max(...mean)), light);
   const e = await post("/v1/embeddings", { input: "x" });
   assert.equal(e.status, 400, "a decoder has no /v1/embeddings");
+  const t = await post("/v1/attention", { prompt: "x", target: "y" });
+  assert.equal(t.status, 400, "nor a target");
+  assert.match((await t.json()).error.message, /'target' and 'target_ids' are an encoder-decoder's/);
 });
 
 await check("ablate_heads: a zeroed head changes the greedy text for that request only", async () => {
@@ -428,32 +432,7 @@ await check("a client leaving mid-stream frees its slot", async () => {
 });
 
 await check("300 malformed requests: every answer is HTTP with a JSON error, and the server lives", async () => {
-  let seed = 7;
-  const rnd = (n) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
-  const paths = ["/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize", "/v1/models",
-    "/v1/attention", "/v1/embeddings", "/x"];
-  const values = [null, true, -1, 1e308, "", "é\u0000", [], {}, [1, "a"], { a: [] }, 3.5, "<|endoftext|>"];
-  const fields = ["prompt", "messages", "max_tokens", "temperature", "top_p", "stop", "stream", "input",
-    "logprobs", "top_logprobs", "seed", "tokens", "content", "stream_options", "n", "model",
-    "ablate_heads", "control_vectors", "control_vector_layer_range"];
-  for (let i = 0; i < 300; i++) {
-    let body;
-    switch (rnd(3)) {
-      case 0: body = Array.from({ length: rnd(64) }, () => String.fromCharCode(rnd(256))).join(""); break;
-      case 1: {
-        const o = {};
-        for (let k = rnd(5); k >= 0; k--) o[fields[rnd(fields.length)]] = values[rnd(values.length)];
-        body = JSON.stringify(o);
-        break;
-      }
-      default: body = JSON.stringify(values[rnd(values.length)]);
-    }
-    const r = await post(paths[rnd(paths.length)], body);
-    const text = await r.text();
-    assert.ok(r.status >= 200 && r.status < 600);
-    if (r.status >= 400) assert.ok(JSON.parse(text).error.message, text);
-  }
-  assert.equal((await fetch(`${base}/health`)).status, 200);
+  await malformed(base, post, 300);
 });
 
 console.log(`serve test: ok, ${checks} checks`);
