@@ -9,8 +9,8 @@
 //
 // MANY_URL's server (pid MANY_PID) takes 2,000 connections per address;
 // LIMIT_URL's takes 4; TIMEOUT_URL's has --read-timeout 1, --timeout 2,
-// one slot with -c 8192 and --max-tokens 8000 (run.sh). Timings are printed, not asserted, but for bounds no
-// machine can miss.
+// one slot with -c 8192 and --max-tokens 8000 (run.sh). Timings are
+// printed, not asserted, but for bounds no machine can miss.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
@@ -140,14 +140,17 @@ const healthTimes = async (n) => {
   // connection suspended twice as long as the read timeout; the second
   // waits for the slot as long (then generates, or is turned away at its
   // deadline): both are answered
-  const long = { prompt: "And", max_tokens: 8000, temperature: 1, seed: 1, logit_bias: { 4095: false } };
+  const long = { prompt: "And", max_tokens: 8000, temperature: 1, seed: 1,
+    logit_bias: { 4095: false } }; // the default model's end of text, banned
   const [[status, j, ms], [status2]] = await Promise.all([complete(timeoutUrl, long),
     sleep(100).then(() => complete(timeoutUrl, long))]);
   assert.equal(status, 200, JSON.stringify(j));
   assert.equal(j.choices[0].finish_reason, "length");
-  assert.ok(j.usage.completion_tokens < 8000 && ms > 1900, `${j.usage.completion_tokens} tokens in ${ms} ms`);
+  assert.ok(j.usage.completion_tokens < 8000 && ms > 1900,
+    `${j.usage.completion_tokens} tokens in ${ms} ms`);
   assert.ok(status2 === 200 || status2 === 503, `${status2}`);
-  console.log(`serve test: --read-timeout 1 closed a slow header and a slow body after ${closedMs.toFixed(0)} ms; ` +
-    `a request generated ${ms.toFixed(0)} ms (to --timeout 2), one waited for it`);
+  console.log(`serve test: --read-timeout 1 closed a slow header and a slow body after ` +
+    `${closedMs.toFixed(0)} ms; a request generated ${ms.toFixed(0)} ms (to --timeout 2), ` +
+    `one waited for it`);
   ok("--read-timeout: slow headers and bodies are closed; waiting and generating are not");
 }
