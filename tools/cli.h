@@ -56,7 +56,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--seed S] [--type TYPE] [--name NAME] [-t THREADS] [--quiet]"
 #define USAGE_SERVE "heed serve MODEL [--host 127.0.0.1] [--port 8080] [--slots N] " \
     "[--api-key KEY] [-c CTX] [--chat-template NAME] [--queue N] [--max-tokens N] " \
-    "[--max-body BYTES] [--timeout S] [-t THREADS] " USAGE_CVEC " " USAGE_CACHE
+    "[--max-body BYTES] [--timeout S] [--read-timeout S] [--max-connections N] " \
+    "[--max-connections-per-ip N] [-t THREADS] " USAGE_CVEC " " USAGE_CACHE
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
 #define USAGE_CVECTOR "heed cvector MODEL --positive FILE --negative FILE -o OUT.gguf " \
     "[--method pca|mean] [--layers A:B] [--pca-iter N] [--seed S] [-t THREADS] " USAGE_CACHE

@@ -2,6 +2,7 @@
  * [--api-key KEY] [-c CTX] [--control-vector FILE] ...`: the OpenAI-compatible
  * HTTP server (see serve.h). Ctrl-C stops it. */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 #include "cli.h"
 #include "serve.h"
 
-static volatile int stop_requested;
+static atomic_int stop_requested; /* lock-free: safe in a handler, read by other threads */
 
 static void on_signal(int sig)
 {
@@ -107,7 +108,7 @@ int cmd_serve(int argc, char **argv)
 {
     const char *model = NULL, *host = "127.0.0.1", *key = NULL, *tmpl = NULL;
     long port = 8080, slots = 1, n_ctx = 0, queue = 16, max_tokens = 1024, threads = 0;
-    long max_body = 1 << 20, timeout = 600;
+    long max_body = 1 << 20, timeout = 600, read_timeout = 10, conns = 4096, per_ip = 64;
     cli_cvecs cvecs = {0};
     heed_context_params cp = heed_context_default_params();
     for (int i = 1; i < argc; i++) {
@@ -122,7 +123,9 @@ int cmd_serve(int argc, char **argv)
             {"--port", &port, 0, 65535}, {"--slots", &slots, 1, 256}, {"-c", &n_ctx, 0, 1 << 20},
             {"--queue", &queue, 0, 4096}, {"--max-tokens", &max_tokens, 1, 1 << 20},
             {"-t", &threads, 0, 1024}, {"--max-body", &max_body, 1024, 1L << 30},
-            {"--timeout", &timeout, 1, 86400},
+            {"--timeout", &timeout, 1, 86400}, {"--read-timeout", &read_timeout, 1, 3600},
+            {"--max-connections", &conns, 1, 1000000},
+            {"--max-connections-per-ip", &per_ip, 0, 1000000},
         };
         bool done = false;
         for (size_t k = 0; k < sizeof ints / sizeof ints[0] && !done; k++)
@@ -151,7 +154,9 @@ int cmd_serve(int argc, char **argv)
     if (!model)
         return cli_usage_error("serve", USAGE_SERVE, "needs a model");
     server s = {.n_slots = (int)slots, .max_queue = (int)queue, .max_tokens = (int)max_tokens,
-                .max_body = (size_t)max_body, .timeout_s = (double)timeout, .api_key = key,
+                .max_body = (size_t)max_body, .timeout_s = (double)timeout,
+                .read_timeout_s = (int)read_timeout, .max_conns = (int)conns,
+                .max_conns_per_ip = (int)per_ip, .api_key = key,
                 .created = (long)time(NULL)};
     heed_status st = cli_load(model, true, &s.model, &s.vocab);
     if (st)

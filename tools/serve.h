@@ -1,15 +1,17 @@
 /*
  * serve.h — `heed serve`: an OpenAI-compatible HTTP server (libmicrohttpd,
- * cJSON). The pieces: serve_http.c (the daemon: bodies, routing, the API
- * key, errors, the request log), serve_gen.c (slots: a fixed set of
- * contexts that requests take turns on, and token-by-token generation),
- * serve_api.c (the endpoints), serve_batch.c (the thread that runs every
- * slot's generation, its next tokens in one forward pass).
+ * cJSON). The pieces: serve_http.c (the event loop and the threads
+ * requests run on: bodies, the API key, errors, the request log),
+ * serve_gen.c (slots: a fixed set of contexts that requests take turns
+ * on, and token-by-token generation), serve_api.c (the endpoints),
+ * serve_batch.c (the thread that runs every slot's generation, its next
+ * tokens in one forward pass).
  */
 #ifndef HEED_SERVE_H
 #define HEED_SERVE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +76,11 @@ typedef struct server {
     int n_ctx, n_slots, max_queue, max_tokens, n_threads;
     size_t max_body;
     double timeout_s;            /* per request: waiting for a slot plus generating */
+    int read_timeout_s;          /* a connection silent this long while the server
+                                    waits on it (headers, body, reading) is closed */
+    int max_conns, max_conns_per_ip; /* open connections: in all, and from one
+                                        client address (0: any number) */
+    const atomic_int *stop;      /* set when the server stops: generation ends */
     const char *api_key;         /* NULL: no key needed */
     serve_slot *slots;
     int queued;                  /* requests waiting for a slot */
@@ -147,8 +154,8 @@ typedef struct serve_gen serve_gen;
 heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, int n_prompt,
                             const serve_gen_params *p, serve_gen **out);
 /* Generates one token (heed_generator_step), or ends the generation when
- * the deadline has passed. Returns false once finished (then *text may
- * still hold the last piece). */
+ * the deadline has passed or the server is stopping. Returns false once
+ * finished (then *text may still hold the last piece). */
 bool serve_gen_step(serve_gen *g, const char **text, size_t *len, heed_gen_token *tok);
 /* "stop" or "length" once finished, else NULL. */
 const char *serve_gen_finish(const serve_gen *g);
@@ -211,6 +218,8 @@ void serve_stream_free(serve_stream *st);
 /* An OpenAI-style error reply: {"error": {message, type, param, code}}. */
 void serve_error(serve_reply *out, int status, const char *type, const char *code,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-heed_status serve_run(server *s, const char *host, int port, const volatile int *stop);
+/* Serves until *stop is set; then ends the generations under way, sends
+ * their replies, and returns. */
+heed_status serve_run(server *s, const char *host, int port, const atomic_int *stop);
 
 #endif

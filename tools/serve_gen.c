@@ -80,6 +80,7 @@ struct serve_gen {
     serve_job job;
     double deadline;
     int reused;                  /* prompt tokens taken from the slot's cache */
+    const atomic_int *stop;      /* the server's: set, it ends as at the deadline */
 };
 
 /* How many first tokens a and b share. */
@@ -121,6 +122,7 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
         return cli_set_error(HEED_ERR_NOMEM, "out of memory");
     g->srv = s;
     g->deadline = p->deadline;
+    g->stop = s->stop;
     serve_job *j = &g->job;
     j->ctx = slot->ctx;
     j->prompt = prompt;
@@ -161,7 +163,7 @@ bool serve_gen_step(serve_gen *g, const char **text, size_t *len, heed_gen_token
     *len = 0;
     if (heed_generator_finish(gen) != HEED_GEN_RUNNING)
         return false;
-    if (cli_seconds() > g->deadline) {
+    if (cli_seconds() > g->deadline || (g->stop && *g->stop)) {
         heed_generator_stop(gen, text, len);
         tok->n_top = 0;
         return false;

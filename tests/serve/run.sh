@@ -145,3 +145,52 @@ if [ "$fallbacks" != 1 ] || grep -q 'chat requests use chatml' "$log" "$tdir/t5.
 fi
 echo "serve test: $(cat $logs | grep -c '^[A-Z]* /') requests logged, clean exit"
 rm -rf "$log" "$clog" ${blog:-} "$tdir"
+
+# Hostile connections (conns.mjs says what is checked), with three more
+# servers: one taking 2,000 connections per address, started with a soft
+# open-file limit of 512 that it must raise to hold 1,000; one taking 4,
+# under a hard limit of 256, which it must say caps its connections; one
+# with a read timeout of 1 s and a generation deadline of 2 s. node holds
+# the 1,000 sockets, under a soft limit of its own.
+hard=$(ulimit -H -n)
+if [ "$hard" != unlimited ] && [ "$hard" -lt 2048 ]; then
+    echo "serve test: the open-file hard limit is $hard; 1,000 connections need 2048: not tried"
+    exit 0
+fi
+[ "$hard" = unlimited ] || [ "$hard" -gt 4096 ] && hard=4096
+mlog=$(mktemp)
+llog=$(mktemp)
+rlog=$(mktemp)
+trap 'kill ${mpid:-} ${lpid:-} ${rpid:-} 2>/dev/null || true; rm -f "$mlog" "$llog" "$rlog"' EXIT
+serve_start "$mlog" sh -c 'ulimit -S -n 512 && exec "$@"' sh "$heed" serve "$model" \
+    --max-connections-per-ip 2000 --read-timeout 60
+mpid=$serve_pid
+mport=$serve_port
+serve_start "$llog" sh -c 'ulimit -n 256 && exec "$@"' sh "$heed" serve "$model" \
+    --max-connections-per-ip 4
+lpid=$serve_pid
+lport=$serve_port
+serve_start "$rlog" "$heed" serve "$model" --read-timeout 1 --timeout 2 -c 8192 --max-tokens 8000
+rpid=$serve_pid
+rport=$serve_port
+status=0
+(ulimit -S -n "$hard" && node "$here/conns.mjs" "http://127.0.0.1:$mport" $mpid "$expected" \
+    "http://127.0.0.1:$lport" "http://127.0.0.1:$rport") || status=$?
+if ! grep -q 'at most 192 connections, not 4096' "$llog" || grep -q 'open-file limit' "$mlog"; then
+    echo "serve test: the server under a hard limit of 256 should say it caps connections" \
+        "at 192, and only it" >&2
+    status=1
+fi
+if ! grep -q '^POST /v1/completions 0 .* (timed out)$' "$rlog"; then
+    echo "serve test: the slow body should be logged as timed out" >&2
+    status=1
+fi
+kill -INT $mpid $lpid $rpid
+for p in $mpid $lpid $rpid; do
+    wait $p || status=$?
+done
+trap - EXIT
+[ $status -eq 0 ] || tail -n 20 "$mlog" "$llog" "$rlog" >&2
+rm -f "$mlog" "$llog" "$rlog"
+[ $status -eq 0 ] || { echo "serve test: hostile connections failed (status $status)" >&2; exit 1; }
+echo "serve test: hostile connections: ok, clean exit"
