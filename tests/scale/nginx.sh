@@ -1,14 +1,15 @@
 # nginx.sh — sourced by the scripts that put nginx in front of `heed serve`
-# replicas:
+# replicas, after tests/serve/start.sh:
 #   free_port                  prints a free loopback port
 #   nginx_start CONF DIR PORT ADDR...
-# runs Debian's nginx from DIR (no root, no system paths) on
-# 127.0.0.1:PORT with CONF (deploy/nginx/heed.conf) as shipped but for its listen
-# port and its upstream servers: ADDR... (host:port), each with the
+# runs Debian's nginx from DIR (needing no root, touching no system path)
+# on 127.0.0.1:PORT with CONF (deploy/nginx/heed.conf) as shipped but for
+# its listen port and upstream servers: ADDR... (host:port), each with the
 # shipped server line's options. An X-Upstream header names the replica
 # that answered; each request is logged to DIR/access.log as: X-Test-Id,
-# status, then per replica tried its address, status and bytes sent to it. Sets nginx_pid (the master, `kill -QUIT` stops it);
-# fails after 5 s, printing nginx's error log.
+# status, then per replica tried its address, status and bytes sent to
+# it. Sets nginx_pid (the master: `kill -QUIT` stops it); fails after 10 s,
+# printing nginx's error log.
 free_port() {
     node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
 }
@@ -39,6 +40,7 @@ events { worker_connections 512; }
 http {
     log_format scale '\$http_x_test_id \$status "\$upstream_addr" "\$upstream_status" "\$upstream_bytes_sent"';
     access_log $_dir/access.log scale;
+    # inherited by CONF's location, which adds no header of its own
     add_header X-Upstream \$upstream_addr always;
     client_body_temp_path $_dir/body;
     proxy_temp_path $_dir/proxy;
@@ -52,11 +54,7 @@ EOF
         -g "daemon off; pid $_dir/nginx.pid; error_log $_dir/error.log;" 2>> "$_dir/error.log" &
     nginx_pid=$!
     # the pid file is written once the port is bound
-    for _ in $(seq 1 50); do
-        [ -s "$_dir/nginx.pid" ] && return 0
-        kill -0 $nginx_pid 2>/dev/null || break
-        sleep 0.1
-    done
+    wait_ready $nginx_pid test -s "$_dir/nginx.pid" && return 0
     cat "$_dir/error.log" >&2
     echo "nginx did not start" >&2
     return 1

@@ -20,6 +20,7 @@ command -v node > /dev/null || { echo "scale test: node is needed (make deps ins
 dir=$(mktemp -d)
 pids=""
 trap 'kill $pids 2>/dev/null || true; rm -rf "$dir"' EXIT
+trap 'exit 1' INT TERM
 # one slot of one thread each: two replicas on two cores
 serve_start "$dir/victim.log" "$heed" serve "$model" --slots 1 -t 1
 victim_pid=$serve_pid
