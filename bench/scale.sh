@@ -4,9 +4,8 @@
 # (N mixed requests, 8 at a time) on one server of 2 slots, directly and
 # through nginx, and on 2 servers of 1 slot through nginx, REPS rounds
 # (each in another order), with the CPU time the servers and nginx spent
-# per request; then
-# GET /health 1000 times, directly and through nginx in alternation
-# (medians). Every server runs one thread per slot.
+# per request; then GET /health 1000 times, directly and through nginx in
+# alternation (medians). Every server runs one thread per slot.
 #
 #   sh bench/scale.sh [HEED_CLI] [N] [REPS]
 set -e
@@ -21,20 +20,26 @@ pids=""
 trap 'kill $pids 2>/dev/null; wait; rm -rf "$dir"' EXIT
 trap 'exit 1' INT TERM
 serve_start "$dir/one.log" "$heed" serve "$model" --slots 2 -t 1
-one=$serve_pid:127.0.0.1:$serve_port
+one_pid=$serve_pid
+one=127.0.0.1:$serve_port
+pids=$one_pid
 serve_start "$dir/a.log" "$heed" serve "$model" --slots 1 -t 1
-a=$serve_pid:127.0.0.1:$serve_port
+a_pid=$serve_pid
+a=127.0.0.1:$serve_port
+pids="$pids $a_pid"
 serve_start "$dir/b.log" "$heed" serve "$model" --slots 1 -t 1
-b=$serve_pid:127.0.0.1:$serve_port
-pids="${one%%:*} ${a%%:*} ${b%%:*}"
+b_pid=$serve_pid
+b=127.0.0.1:$serve_port
+pids="$pids $b_pid"
 mkdir "$dir/one" "$dir/two"
 p1=$(free_port)
-nginx_start deploy/nginx/heed.conf "$dir/one" "$p1" "${one#*:}"
+nginx_start deploy/nginx/heed.conf "$dir/one" "$p1" "$one"
 n1=$nginx_pid
+pids="$pids $n1"
 p2=$(free_port)
-nginx_start deploy/nginx/heed.conf "$dir/two" "$p2" "${a#*:}" "${b#*:}"
+nginx_start deploy/nginx/heed.conf "$dir/two" "$p2" "$a" "$b"
 n2=$nginx_pid
-pids="$pids $n1 $n2"
+pids="$pids $n2"
 
 # CPU time in ms of PIDS and their children (nginx's workers)
 cpu_ms() {
@@ -44,9 +49,9 @@ cpu_ms() {
 }
 echo "$n requests, 8 at a time, $reps runs each, the order turning (load average $(cut -d' ' -f1 /proc/loadavg)):"
 echo "  run                            req/s  tokens/s  heed ms/req  nginx ms/req"
-runs="1 server, 2 slots, direct|${one%%:*}||http://${one#*:}
-1 server, 2 slots, nginx|${one%%:*}|$n1|http://127.0.0.1:$p1
-2 servers, 1 slot each, nginx|${a%%:*} ${b%%:*}|$n2|http://127.0.0.1:$p2"
+runs="1 server, 2 slots, direct|$one_pid||http://$one
+1 server, 2 slots, nginx|$one_pid|$n1|http://127.0.0.1:$p1
+2 servers, 1 slot each, nginx|$a_pid $b_pid|$n2|http://127.0.0.1:$p2"
 for rep in $(seq 0 $((reps - 1))); do
     { echo "$runs" | tail -n +$((rep % 3 + 1)); echo "$runs" | head -n $((rep % 3)); } |
     while IFS='|' read -r name servers nginx url; do

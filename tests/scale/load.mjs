@@ -170,9 +170,8 @@ if (!victimPid) {
 let log = new Map();
 for (let tries = 0; tries < 200 && log.size < N; tries++, await sleep(10))
   log = new Map(readFileSync(accessLog, "utf8").split("\n").filter((l) => /^\d+ /.test(l)).map((l) => {
-    const [, id, status, addrs, statuses, sent] = l.match(/^(\d+) (\d+) "(.*)" "(.*)" "(.*)"$/);
-    const split = (s) => s.split(", ");
-    return [Number(id), { status, addrs: split(addrs), statuses: split(statuses), sent: split(sent).map(Number) }];
+    const [, id, status, addrs, sent] = l.match(/^(\d+) (\d+) "(.*)" "(.*)"$/);
+    return [Number(id), { status, addrs: addrs.split(", "), sent: sent.split(", ").map(Number) }];
   }));
 const last = (i) => log.get(i)?.addrs.at(-1);
 console.log(`scale test: victim killed at ${ms(tKill)} ms, down at ${ms(tDown)} ms; ` +

@@ -7,8 +7,8 @@
 # its listen port and upstream servers: ADDR... (host:port), each with the
 # shipped server line's options. An X-Upstream header names the replica
 # that answered; each request is logged to DIR/access.log as: X-Test-Id,
-# status, then per replica tried its address, status and bytes sent to
-# it. Sets nginx_pid (the master: `kill -QUIT` stops it); fails after 10 s,
+# status, then the replicas tried and the bytes sent to each. Sets
+# nginx_pid (the master: `kill -QUIT` stops it); fails after 10 s,
 # printing nginx's error log.
 free_port() {
     node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
@@ -38,7 +38,7 @@ nginx_start() {
 worker_processes auto;
 events { worker_connections 512; }
 http {
-    log_format scale '\$http_x_test_id \$status "\$upstream_addr" "\$upstream_status" "\$upstream_bytes_sent"';
+    log_format scale '\$http_x_test_id \$status "\$upstream_addr" "\$upstream_bytes_sent"';
     access_log $_dir/access.log scale;
     # inherited by CONF's location, which adds no header of its own
     add_header X-Upstream \$upstream_addr always;

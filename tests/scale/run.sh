@@ -28,11 +28,12 @@ victim_port=$serve_port
 pids=$victim_pid
 serve_start "$dir/live.log" "$heed" serve "$model" --slots 1 -t 1
 live_pid=$serve_pid
+live_port=$serve_port
 pids="$pids $live_pid"
 port=$(free_port)
 dead=$(free_port)
 nginx_start "$repo/deploy/nginx/heed.conf" "$dir" "$port" \
-    127.0.0.1:$victim_port 127.0.0.1:$serve_port 127.0.0.1:$dead
+    127.0.0.1:$victim_port 127.0.0.1:$live_port 127.0.0.1:$dead
 pids="$pids $nginx_pid"
 
 if ! node "$here/load.mjs" "http://127.0.0.1:$port" 40 8 $victim_pid 127.0.0.1:$victim_port \
