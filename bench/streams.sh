@@ -5,7 +5,7 @@
 # streams, each server in turn (ROUNDS times, alternating), the aggregate
 # tokens/s of bench/streams.mjs (every completion TOKENS long).
 #
-#   LLAMA_SERVER=path sh bench/streams.sh MODEL [SLOTS] [TOKENS] [ROUNDS] [THREADS]
+#   LLAMA_SERVER=path [STREAMS="1 4 8 16"] sh bench/streams.sh MODEL [SLOTS] [TOKENS] [ROUNDS] [THREADS]
 set -e
 model=$1
 slots=${2:-8}
@@ -31,7 +31,7 @@ until curl -sf "http://127.0.0.1:$lport/health" > /dev/null; do
 done
 grep -m1 'system_info' "$llog" || true
 echo "streams  heed t/s  llama-server t/s  (medians of $rounds, $tokens tokens per completion)"
-for n in 1 4 8 16; do
+for n in ${STREAMS:-1 4 8 16}; do
     [ "$n" -le $((slots * 2)) ] || continue
     h="" l=""
     for r in $(seq "$rounds"); do

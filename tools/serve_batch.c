@@ -3,9 +3,10 @@
  * every slot's generation. Request threads post what they want (a
  * generation started, or its next token) and wait; each round the batch
  * thread steps every generation that waits for a token in one forward pass
- * (heed_generator_step_many), then evaluates one chunk of a joining
- * request's prompt, so a long prompt delays the running streams by a
- * chunk at a time rather than by all of it.
+ * (heed_generator_step_many), then evaluates the joining requests'
+ * prompts, at most PREFILL_CHUNK tokens of them in one more pass
+ * (heed_context_eval_many), so a long prompt delays the running streams by
+ * a chunk at a time rather than by all of it.
  *
  * A round waits briefly for the generations still turning their last
  * token into text, so that they join it instead of the next round.
@@ -19,8 +20,8 @@
 #include "clock.h"
 #include "serve.h"
 
-/* Prompt tokens a round evaluates of a joining request (~0.2 s on a 0.5B
- * model on two cores), and how long a round waits for stragglers. */
+/* Prompt tokens a round evaluates of the joining requests (~0.2 s on a
+ * 0.5B model on two cores), and how long a round waits for stragglers. */
 enum { PREFILL_CHUNK = 64 };
 static const double GATHER_S = 0.002;
 
@@ -30,8 +31,12 @@ struct serve_batch {
     pthread_cond_t posted, answered;
     serve_job *jobs;             /* started or starting */
     bool quit;
-    /* a round's generations and their answers, [n_slots] each */
-    serve_job **step;
+    /* a round's generations and their answers, and its joining requests
+     * with their prompts' next tokens: [n_slots] each */
+    serve_job **step, **start;
+    heed_context **ctx;
+    const int32_t **ids;
+    int *n_ids;
     heed_generator **gens;
     const char **text;
     size_t *len;
@@ -53,25 +58,47 @@ static bool straggling(const serve_job *j)
     return j->want == SERVE_IDLE && j->running;
 }
 
-/* One chunk of j's prompt; with the prompt in the cache but its last
- * token, the generator (which evaluates that one). Returns whether j's
- * start is answered. */
-static bool prefill(server *s, serve_job *j)
+/* The joining requests' prompts, PREFILL_CHUNK tokens of them at most
+ * (the earliest first) in one pass; each whose prompt is then in the cache
+ * but its last token gets its generator, which evaluates that one (an
+ * encoder-decoder's at once: it encodes its prompt whole). Returns how
+ * many of start[] are answered, moved to its front. */
+static int prefill(server *s, serve_batch *b, serve_job **start, int n)
 {
-    const int last = j->n_prompt - 1;
-    if (j->prefilled < last && heed_model_decoder_start(s->model) < 0) {
-        const int n = last - j->prefilled < PREFILL_CHUNK ? last - j->prefilled : PREFILL_CHUNK;
-        j->status = heed_context_eval(j->ctx, j->prompt + j->prefilled, n, NULL, false);
-        j->prefilled += n;
-    } else {
-        j->gp.n_cached = j->prefilled; /* the generator keeps them */
-        j->status = heed_generator_new(j->ctx, s->vocab, j->prompt, j->n_prompt, &j->gp, &j->gen);
-        if (!j->status)
-            return true;
+    const bool enc_dec = heed_model_decoder_start(s->model) >= 0;
+    int k = 0, budget = PREFILL_CHUNK;
+    for (int i = 0; i < n && budget > 0 && !enc_dec; i++) {
+        serve_job *j = start[i];
+        const int left = j->n_prompt - 1 - j->prefilled, take = left < budget ? left : budget;
+        if (take > 0) {
+            b->ctx[k] = j->ctx;
+            b->ids[k] = j->prompt + j->prefilled;
+            b->n_ids[k++] = take;
+            j->prefilled += take;
+            budget -= take;
+        }
     }
-    if (j->status) /* the message is this thread's: it goes with the answer */
-        snprintf(j->error, sizeof j->error, "%s", heed_last_error());
-    return j->status != HEED_OK;
+    const heed_status st = k ? heed_context_eval_many(b->ctx, b->ids, b->n_ids, k, NULL) : HEED_OK;
+    int answered = 0;
+    for (int i = 0; i < n; i++) {
+        serve_job *j = start[i];
+        bool in_pass = false;
+        for (int m = 0; m < k; m++)
+            in_pass |= b->ctx[m] == j->ctx;
+        if (st && in_pass)
+            j->status = st;
+        else if (j->prefilled == j->n_prompt - 1 || enc_dec) {
+            j->gp.n_cached = j->prefilled; /* the generator keeps them */
+            j->status = heed_generator_new(j->ctx, s->vocab, j->prompt, j->n_prompt, &j->gp,
+                                           &j->gen);
+        } else
+            continue;
+        if (j->status) /* the message is this thread's: it goes with the answer */
+            snprintf(j->error, sizeof j->error, "%s", heed_last_error());
+        start[i] = start[answered];
+        start[answered++] = j;
+    }
+    return answered;
 }
 
 static void *batch_main(void *arg)
@@ -81,7 +108,7 @@ static void *batch_main(void *arg)
     serve_job **step = b->step;
     pthread_mutex_lock(&b->mu);
     for (;;) {
-        serve_job *j, *start = NULL;
+        serve_job *j;
         bool any = false;
         for (j = b->jobs; j; j = j->next)
             any |= j->want != SERVE_IDLE;
@@ -100,14 +127,19 @@ static void *batch_main(void *arg)
             if (wait && pthread_cond_timedwait(&b->posted, &b->mu, &until) == ETIMEDOUT)
                 break;
         }
-        int n = 0;
+        int n = 0, n_start = 0;
         for (j = b->jobs; j; j = j->next)
             if (j->want == SERVE_STEP) {
                 step[n] = j;
                 b->gens[n++] = j->gen;
             } else if (j->want == SERVE_START) {
-                start = j; /* the earliest: jobs join at the front */
+                b->start[n_start++] = j;
             }
+        for (int i = 0; i < n_start / 2; i++) { /* jobs join at the front: earliest first */
+            j = b->start[i];
+            b->start[i] = b->start[n_start - 1 - i];
+            b->start[n_start - 1 - i] = j;
+        }
         pthread_mutex_unlock(&b->mu);
         if (n) {
             heed_generator_step_many(b->gens, n, b->text, b->len, b->tok);
@@ -116,7 +148,7 @@ static void *batch_main(void *arg)
             s->stats.batch_tokens += n;
             pthread_mutex_unlock(&s->mu);
         }
-        const bool started = start && prefill(s, start);
+        const int started = n_start ? prefill(s, b, b->start, n_start) : 0;
         pthread_mutex_lock(&b->mu);
         for (int i = 0; i < n; i++) {
             step[i]->text = b->text[i];
@@ -125,9 +157,9 @@ static void *batch_main(void *arg)
             step[i]->running = heed_generator_finish(step[i]->gen) == HEED_GEN_RUNNING;
             step[i]->want = SERVE_IDLE;
         }
-        if (started) {
-            start->running = start->gen != NULL;
-            start->want = SERVE_IDLE;
+        for (int i = 0; i < started; i++) {
+            b->start[i]->running = b->start[i]->gen != NULL;
+            b->start[i]->want = SERVE_IDLE;
         }
         if (n || started)
             pthread_cond_broadcast(&b->answered);
@@ -139,6 +171,10 @@ static void *batch_main(void *arg)
 static void batch_free(serve_batch *b)
 {
     free(b->step);
+    free(b->start);
+    free(b->ctx);
+    free(b->ids);
+    free(b->n_ids);
     free(b->gens);
     free(b->text);
     free(b->len);
@@ -152,12 +188,17 @@ heed_status serve_batch_start(server *s)
     const size_t n = (size_t)s->n_slots;
     if (b) {
         b->step = malloc(sizeof *b->step * n);
+        b->start = malloc(sizeof *b->start * n);
+        b->ctx = malloc(sizeof *b->ctx * n);
+        b->ids = malloc(sizeof *b->ids * n);
+        b->n_ids = malloc(sizeof *b->n_ids * n);
         b->gens = malloc(sizeof *b->gens * n);
         b->text = malloc(sizeof *b->text * n);
         b->len = malloc(sizeof *b->len * n);
         b->tok = malloc(sizeof *b->tok * n);
     }
-    if (!b || !b->step || !b->gens || !b->text || !b->len || !b->tok) {
+    if (!b || !b->step || !b->start || !b->ctx || !b->ids || !b->n_ids || !b->gens || !b->text ||
+        !b->len || !b->tok) {
         if (b)
             batch_free(b);
         return HEED_ERR_NOMEM;
