@@ -126,6 +126,7 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     gp.lookup = p->lookup;
     gp.logit_bias = p->logit_bias;
     gp.n_logit_bias = p->n_logit_bias;
+    gp.grammar = p->grammar;
     gp.n_cached = p->cache_prompt ? common_prefix(slot->cached, slot->n_cached, prompt, n_prompt)
                                   : 0;
     heed_status st = heed_generator_new(slot->ctx, s->vocab, prompt, n_prompt, &gp, &g->gen);

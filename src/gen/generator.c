@@ -92,8 +92,8 @@ static heed_status check_params(const heed_generate_params *p, const heed_vocab 
         return heed_fail(HEED_ERR_ARG, "top_logprobs %d is out of range (-1..%d)",
                          p->top_logprobs, HEED_GEN_MAX_TOP);
     if (p->grammar && p->grammar->v != v)
-        return heed_fail(HEED_ERR_ARG, "the grammar was made for %s vocabulary than the "
-                         "generator's", v ? "another" : "a");
+        return heed_fail(HEED_ERR_ARG, v ? "the grammar was made for another vocabulary than "
+                         "the generator's" : "a grammar needs the generator's vocabulary");
     if (p->n_cached < 0)
         return heed_fail(HEED_ERR_ARG, "n_cached %d is negative", p->n_cached);
     if (p->lookup < 0 || p->lookup > 256)
@@ -187,6 +187,9 @@ static void logprobs(const heed_generator *g, heed_gen_token *tok)
     tok->n_top = heed_top_k(g->next, g->V, g->p.top_logprobs, tok->top_ids);
     for (int k = 0; k < tok->n_top; k++)
         tok->top_logprobs[k] = (float)(g->next[tok->top_ids[k]] - lse);
+    /* what a grammar or a bias of -infinity forbids is no alternative */
+    while (tok->n_top && isinf(tok->top_logprobs[tok->n_top - 1]))
+        tok->n_top--;
 }
 
 static bool append(heed_generator *g, const char *s, size_t n)
