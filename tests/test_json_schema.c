@@ -195,6 +195,23 @@ Test(json_schema, number_ranges_never_leave_the_bounds)
     heed_grammar_free(g);
 }
 
+/* Patterns: what the string's value is, JSON-encoded, matched anywhere
+ * unless anchored. */
+Test(json_schema, patterns)
+{
+    takes("{\"type\": \"string\", \"pattern\": \"^[A-Z][a-z]{1,5}-\\\\d{2,3}$\"}",
+          LIST("\"Bob-12\"", "\"Robert-123\""),
+          LIST("\"Bob-1\"", "\"bob-12\"", "\"Bob-1234\"", "\"xBob-12\""));
+    takes("{\"pattern\": \"ab|c\\\"d\"}", /* a '"' in the value is \" in the text */
+          LIST("\"ab\"", "\"xxaby\"", "\"c\\\"d\"", "\"\\n c\\\"d\""),
+          LIST("\"zz\"", "\"c\"d\"", "\"a b\""));
+    takes("{\"pattern\": \"^\\\\s[^\\\\n]?(?:x|y)+?\\\\.$\"}",
+          LIST("\"\\tqx.\"", "\" xyx.\"", "\"\\n\\u0001y.\"", "\" \\\"x.\""),
+          LIST("\"\\t\\nx.\"", "\"qx.\"", "\" x\"", "\" x.z\""));
+    takes("{\"pattern\": \"^(?<w>\\\\w{2})\\\\u00e9\\\\x41.$\"}",
+          LIST("\"ab\xc3\xa9" "A\xf0\x9f\x98\x80\""), LIST("\"ab\xc3\xa9" "A\\n\""));
+}
+
 static void refused(const char *json, heed_status st, const char *want)
 {
     heed_grammar *g = (heed_grammar *)1;
@@ -231,6 +248,17 @@ Test(json_schema, refusals_name_the_keyword_and_where)
     refused("{\"type\": \"object\",}", HEED_ERR_FORMAT, "not JSON (from byte");
     refused("[1]", HEED_ERR_FORMAT, "a schema must be an object or a boolean");
     refused("{\"enum\": [1, 2], \"type\": \"string\"}", HEED_ERR_UNSUPPORTED, "no value of 'enum'");
+    refused("{\"pattern\": \"a(?=b)\"}", HEED_ERR_UNSUPPORTED,
+            "#: 'pattern' /a(?=b)/ at offset 1: lookaround is not supported");
+    refused("{\"pattern\": \"(a)\\\\1\"}", HEED_ERR_UNSUPPORTED, "backreferences");
+    refused("{\"pattern\": \"\\\\bword\"}", HEED_ERR_UNSUPPORTED, "word boundaries");
+    refused("{\"pattern\": \"\\\\p{L}\"}", HEED_ERR_UNSUPPORTED, "Unicode properties");
+    refused("{\"pattern\": \"a^b\"}", HEED_ERR_UNSUPPORTED, "only at the start and end");
+    refused("{\"pattern\": \"(ab\"}", HEED_ERR_UNSUPPORTED, "a group without its ')'");
+    refused("{\"pattern\": \"[ab\"}", HEED_ERR_UNSUPPORTED, "a class without its ']'");
+    refused("{\"pattern\": \"a**\"}", HEED_ERR_UNSUPPORTED, "a quantifier of a quantifier");
+    refused("{\"type\": \"string\", \"pattern\": \"a\", \"maxLength\": 3}",
+            HEED_ERR_UNSUPPORTED, "'pattern' beside 'minLength' or 'maxLength'");
 }
 
 /* The GBNF is there to read, and compiles to the same grammar. */

@@ -64,7 +64,8 @@ static const char *const annotations[] = {
 static const char *const keywords[] = {
     "type", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "properties", "required",
     "additionalProperties", "items", "prefixItems", "minItems", "maxItems", "uniqueItems",
-    "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", NULL};
+    "minLength", "maxLength", "pattern", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", NULL};
 
 typedef struct conv {
     const cJSON *doc;
@@ -569,6 +570,18 @@ static heed_status array_body(conv *c, const cJSON *s, FILE *f, const char *name
 
 static heed_status string_body(conv *c, const cJSON *s, FILE *f, const char *path)
 {
+    const cJSON *pattern = cJSON_GetObjectItemCaseSensitive(s, "pattern");
+    if (pattern && !cJSON_IsString(pattern))
+        return heed_fail(HEED_ERR_FORMAT, "json schema: %s: 'pattern' must be a string", path);
+    if (pattern && (cJSON_GetObjectItemCaseSensitive(s, "minLength") ||
+                    cJSON_GetObjectItemCaseSensitive(s, "maxLength")))
+        return fail(path, "'pattern' beside 'minLength' or 'maxLength' is not supported");
+    if (pattern) {
+        fputs("\"\\\"\" ", f);
+        heed_status st = schema_pattern(f, pattern->valuestring, use(c, J_CHAR), path);
+        fputs(" \"\\\"\"", f);
+        return st;
+    }
     long min, max;
     heed_status st = count(s, "minLength", path, 0, &min);
     if (!st)
@@ -708,7 +721,7 @@ static const char *implied_type(const cJSON *s)
         {"properties", "object"}, {"required", "object"}, {"additionalProperties", "object"},
         {"items", "array"}, {"prefixItems", "array"}, {"minItems", "array"},
         {"maxItems", "array"}, {"uniqueItems", "array"}, {"minLength", "string"},
-        {"maxLength", "string"}, {"minimum", "number"}, {"maximum", "number"},
+        {"maxLength", "string"}, {"pattern", "string"}, {"minimum", "number"}, {"maximum", "number"},
         {"exclusiveMinimum", "number"}, {"exclusiveMaximum", "number"}};
     for (size_t i = 0; i < sizeof hints / sizeof *hints; i++)
         if (cJSON_GetObjectItemCaseSensitive(s, hints[i].key))
@@ -756,7 +769,7 @@ static heed_status schema_body(conv *c, const cJSON *s, FILE *f, const char *nam
             return fail(path, "'%.60s' is not supported (heed reads: type, enum, const, "
                         "anyOf, oneOf, allOf of one schema, $ref, properties, required, "
                         "additionalProperties, items, prefixItems, minItems, maxItems, "
-                        "minLength, maxLength, minimum, maximum, exclusiveMinimum, "
+                        "minLength, maxLength, pattern, minimum, maximum, exclusiveMinimum, "
                         "exclusiveMaximum)", k->string);
         n_constraints++;
     }

@@ -28,4 +28,14 @@ typedef struct schema_bound {
 heed_status schema_number_range(FILE *f, bool integer, schema_bound lo, schema_bound hi,
                                 const char *path);
 
+/*
+ * Writes to f a GBNF expression matching the contents (between the
+ * quotes) of the JSON strings whose value the ECMAScript regular
+ * expression pattern matches, any_char being the rule of one JSON string
+ * character. HEED_ERR_UNSUPPORTED naming path and what in the pattern is
+ * past the subset heed reads (README, "JSON schema").
+ */
+heed_status schema_pattern(FILE *f, const char *pattern, const char *any_char,
+                           const char *path);
+
 #endif

@@ -77,6 +77,15 @@ const schemas = {
   strings: { type: "object", properties: { s: { type: "string", minLength: 2, maxLength: 4 } },
     required: ["s"] },
   types: { type: ["integer", "null"], minimum: -3, maximum: 3 },
+  patterns: {
+    type: "object",
+    properties: {
+      code: { type: "string", pattern: "^[A-Z]{2}-\\d{3}$" },
+      answer: { type: "string", pattern: "^(yes|no|maybe)( [a-z]{1,4})?$" },
+      quoted: { type: "string", pattern: "^[\"\\\\a-c]{1,4}$" },
+    },
+    required: ["code", "answer", "quoted"],
+  },
   extras: { type: "object", properties: { id: { type: "integer", minimum: 0, maximum: 9 } },
     required: ["id"], additionalProperties: { type: "boolean" } },
 };
@@ -205,6 +214,7 @@ await check("what heed does not take is a 400 that names it", async () => {
     /#\/properties\/d: 'format' is not supported/);
   await bad(js({ type: "array", uniqueItems: true }), /'uniqueItems' true is not supported/);
   await bad(js({ $ref: "https://example.com/s.json" }), /only references into the schema/);
+  await bad(js({ type: "string", pattern: "^(?!x)" }), /'pattern' \/\^\(\?!x\)\/ at offset 1: lookaround/);
   await bad(js({ type: "integer", minimum: 3, maximum: 1 }), /no integer/);
   await bad({ grammar: 'root ::= "a"\nb ::= [' }, /'grammar': grammar: line 2, column 7: this class has no closing/);
   await bad({ grammar: "root ::= x" }, /rule 'x' is used but never defined/);
