@@ -1,8 +1,7 @@
 /* test_grammar.c — GBNF grammars (heed_grammar_*): what the parser
  * refuses and how it says so, which byte strings the matcher accepts,
- * its bounds on ambiguous and long inputs, the vocabulary mask against
- * token-by-token checks, and generation under a grammar with the default
- * model. */
+ * its bounds on ambiguous and long inputs, and the vocabulary mask against
+ * token-by-token checks (generation under a grammar: test_generator.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,7 +175,8 @@ static const char *json_gbnf =
     "    [^\"\\\\\\x7F\\x00-\\x1F] |\n"
     "    \"\\\\\" ([\"\\\\bfnrt] | \"u\" [0-9a-fA-F]{4})\n"
     "  )* \"\\\"\" ws\n"
-    "number ::= (\"-\"? ([0-9] | [1-9] [0-9]{0,15})) (\".\" [0-9]+)? ([eE] [-+]? [0-9] [1-9]{0,15})? ws\n"
+    "number ::= (\"-\"? ([0-9] | [1-9] [0-9]{0,15})) (\".\" [0-9]+)? "
+    "([eE] [-+]? [0-9] [1-9]{0,15})? ws\n"
     "ws ::= | \" \" | \"\\n\" [ \\t]{0,20}\n";
 
 Test(grammar_match, json)
@@ -262,161 +262,4 @@ Test(grammar_match, mask_equals_token_by_token)
     free(logits);
     heed_grammar_free(g);
     heed_vocab_free(v);
-}
-
-/* ----------------------------------------------------------- generation */
-
-typedef struct gen_fixture {
-    heed_model *m;
-    heed_vocab *v;
-    heed_context *c;
-    int32_t *ids;
-    size_t n;
-} gen_fixture;
-
-static void gen_setup(gen_fixture *f, const char *prompt)
-{
-    cr_assert_eq(heed_model_load(DEFAULT_MODEL, &f->m), HEED_OK, "%s", heed_last_error());
-    cr_assert_eq(heed_vocab_load(heed_model_gguf(f->m), &f->v), HEED_OK);
-    cr_assert_eq(heed_tokenize(f->v, prompt, strlen(prompt), true, false, &f->ids, &f->n),
-                 HEED_OK);
-    heed_context_params cp = heed_context_default_params();
-    cp.n_threads = 1;
-    cr_assert_eq(heed_context_new(f->m, &cp, &f->c), HEED_OK, "%s", heed_last_error());
-}
-
-static void gen_teardown(gen_fixture *f)
-{
-    free(f->ids);
-    heed_context_free(f->c);
-    heed_vocab_free(f->v);
-    heed_model_free(f->m);
-}
-
-/* The whole output of a generation under p; its finish in *finish. */
-static char *generate(gen_fixture *f, const heed_generate_params *p, heed_gen_finish *finish,
-                      int *n_tokens)
-{
-    heed_generator *gen;
-    cr_assert_eq(heed_generator_new(f->c, f->v, f->ids, (int)f->n, p, &gen), HEED_OK, "%s",
-                 heed_last_error());
-    char *all = calloc(1, 1);
-    size_t len = 0;
-    for (bool more = true; more;) {
-        const char *t;
-        size_t n;
-        heed_gen_token tok;
-        more = heed_generator_step(gen, &t, &n, &tok);
-        for (int k = 0; k < tok.n_top; k++) /* alternatives the grammar forbids: none */
-            cr_expect(isfinite(tok.top_logprobs[k]));
-        all = realloc(all, len + n + 1);
-        memcpy(all + len, t, n);
-        all[len += n] = 0;
-    }
-    *finish = heed_generator_finish(gen);
-    cr_expect_neq(*finish, HEED_GEN_ERROR, "%s", heed_last_error());
-    if (n_tokens)
-        *n_tokens = heed_generator_n_tokens(gen);
-    heed_generator_free(gen);
-    return all;
-}
-
-/* At temperature 1 the small model's own choices seldom fit; every
- * output must match all the same, and end by itself once whole. */
-Test(grammar_generate, outputs_always_match)
-{
-    gen_fixture f;
-    gen_setup(&f, "And the king said");
-    const char *gbnf = "root ::= \"The \" (\"lord\" | \"king\") \" said, \" word (\" \" word){0,4} \".\"\n"
-                       "word ::= [a-z]{1,8}";
-    heed_grammar *g;
-    cr_assert_eq(heed_grammar_new(f.v, gbnf, NULL, &g), HEED_OK, "%s", heed_last_error());
-    for (int seed = 0; seed < 8; seed++) {
-        heed_generate_params p = heed_generate_default_params();
-        p.sampler.temp = 1;
-        p.sampler.seed = (uint64_t)seed;
-        p.max_tokens = 80;
-        p.grammar = g;
-        p.top_logprobs = seed % 2 ? 3 : -1; /* the row masked first, or only when needed */
-        heed_gen_finish fin;
-        char *out = generate(&f, &p, &fin, NULL);
-        bool prefix, complete;
-        cr_assert_eq(heed_grammar_match(g, out, strlen(out), &prefix, &complete), HEED_OK);
-        cr_expect(complete && fin == HEED_GEN_EOG, "seed %d: '%s' (finish %d)", seed, out, fin);
-        free(out);
-    }
-    heed_grammar_free(g);
-    gen_teardown(&f);
-}
-
-/* Greedy under a grammar is the argmax of the tokens it allows; prompt
- * lookup changes nothing; cut short, the text is a prefix. */
-Test(grammar_generate, greedy_lookup_and_length)
-{
-    gen_fixture f;
-    gen_setup(&f, "And the king said unto him, and the king said unto him");
-    heed_grammar *g;
-    cr_assert_eq(heed_grammar_new(f.v, "root ::= ([a-z ,]{1,12} \".\"){1,3}", NULL, &g),
-                 HEED_OK);
-    heed_generate_params p = heed_generate_default_params();
-    p.sampler.temp = 0;
-    p.max_tokens = 60;
-    p.grammar = g;
-    heed_gen_finish fin, fin2;
-    char *plain = generate(&f, &p, &fin, NULL);
-    p.lookup = 4;
-    char *looked = generate(&f, &p, &fin2, NULL);
-    cr_expect_str_eq(looked, plain);
-    cr_expect_eq(fin, fin2);
-    bool prefix, complete;
-    cr_assert_eq(heed_grammar_match(g, plain, strlen(plain), &prefix, &complete), HEED_OK);
-    cr_expect(complete, "'%s'", plain);
-    p.lookup = 0;
-    p.max_tokens = 2;
-    int n;
-    char *cut = generate(&f, &p, &fin, &n);
-    cr_expect_eq(fin, HEED_GEN_LENGTH);
-    cr_expect_eq(n, 2);
-    cr_expect_eq(strncmp(cut, plain, strlen(cut)), 0, "'%s' begins '%s'", plain, cut);
-    free(plain);
-    free(looked);
-    free(cut);
-    heed_grammar_free(g);
-    gen_teardown(&f);
-}
-
-/* A grammar of one text ends the generation once it is written, even
- * with ignore_eos, and one of the empty text at once; a grammar made for
- * another vocabulary is refused. */
-Test(grammar_generate, ends_and_refusals)
-{
-    gen_fixture f;
-    gen_setup(&f, "And the");
-    heed_grammar *g, *empty, *other;
-    cr_assert_eq(heed_grammar_new(f.v, "root ::= \"yes, my lord\"", NULL, &g), HEED_OK);
-    cr_assert_eq(heed_grammar_new(f.v, "root ::= \"\"", NULL, &empty), HEED_OK);
-    cr_assert_eq(heed_grammar_new(NULL, "root ::= \"x\"", NULL, &other), HEED_OK);
-    heed_generate_params p = heed_generate_default_params();
-    p.grammar = g;
-    p.ignore_eos = true;
-    heed_gen_finish fin;
-    int n;
-    char *out = generate(&f, &p, &fin, &n);
-    cr_expect_str_eq(out, "yes, my lord");
-    cr_expect_eq(fin, HEED_GEN_EOG);
-    free(out);
-    p.grammar = empty;
-    out = generate(&f, &p, &fin, &n);
-    cr_expect_str_eq(out, "");
-    cr_expect_eq(fin, HEED_GEN_EOG);
-    cr_expect_eq(n, 0);
-    free(out);
-    p.grammar = other;
-    heed_generator *gen = NULL;
-    cr_expect_eq(heed_generator_new(f.c, f.v, f.ids, (int)f.n, &p, &gen), HEED_ERR_ARG);
-    cr_expect(strstr(heed_last_error(), "another vocabulary"), "%s", heed_last_error());
-    heed_grammar_free(g);
-    heed_grammar_free(empty);
-    heed_grammar_free(other);
-    gen_teardown(&f);
 }

@@ -533,7 +533,8 @@ static bool read_grammar(const server *s, const cJSON *root, gen_request *g, ser
             st = heed_grammar_from_json_schema(s->vocab, "{\"type\": \"object\"}", &g->grammar);
         } else if (!strcmp(type->valuestring, "json_schema")) {
             const cJSON *schema = cJSON_GetObjectItemCaseSensitive(js, "schema");
-            if (!cJSON_IsObject(js) || (schema && !cJSON_IsObject(schema) && !cJSON_IsBool(schema))) {
+            if (!cJSON_IsObject(js) ||
+                (schema && !cJSON_IsObject(schema) && !cJSON_IsBool(schema))) {
                 bad(out, "'%s' wants {\"type\": \"json_schema\", \"json_schema\": {\"name\": "
                     "NAME, \"schema\": SCHEMA}}", "response_format");
                 return false;
@@ -571,8 +572,8 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
         "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
         "top_k", "min_p", "n", "stream", "stream_options", "logprobs", "top_logprobs", "stop",
         "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", "lookup",
-        "control_vectors", "control_vector_layer_range", "ablate_heads", "logit_bias", "cache_prompt",
-        "response_format", "grammar", NULL};
+        "control_vectors", "control_vector_layer_range", "ablate_heads", "logit_bias",
+        "cache_prompt", "response_format", "grammar", NULL};
     *g = (gen_request){.kind = kind, .gp.cache_prompt = true};
     cJSON *root = parse_object(r, out);
     if (!root)

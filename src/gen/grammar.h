@@ -61,6 +61,10 @@ struct heed_grammar {
  */
 heed_status grammar_compile(heed_grammar *g, const char *gbnf, const char *root);
 
+/* Grows the array *p of *cap elements of size bytes to hold need (its
+ * capacity doubling); HEED_ERR_NOMEM, *p unchanged, on failure. */
+heed_status grammar_grow(void **p, int32_t *cap, int32_t need, size_t size);
+
 /* ------------------------------------------------------------- matcher */
 
 /*

@@ -80,21 +80,6 @@ static heed_status nomem(void)
     return heed_fail(HEED_ERR_NOMEM, "grammar: out of memory");
 }
 
-static heed_status grow(void **p, int32_t *cap, int32_t need, size_t size)
-{
-    if (need <= *cap)
-        return HEED_OK;
-    int32_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, size * (size_t)c);
-    if (!q)
-        return nomem();
-    *p = q;
-    *cap = c;
-    return HEED_OK;
-}
-
 /* ------------------------------------------------------------- interning */
 
 static heed_status intern_frame(grammar_matcher *m, int32_t pos, int32_t parent, int32_t *id)
@@ -106,7 +91,7 @@ static heed_status intern_frame(grammar_matcher *m, int32_t pos, int32_t parent,
     if (m->n_frames >= HARD_FRAMES)
         return heed_fail(HEED_ERR_UNSUPPORTED, "grammar: more than %d parse frames in one step "
                          "(the grammar is too ambiguous or too deep)", HARD_FRAMES);
-    heed_status st = grow((void **)&m->frames, &m->cap_frames, m->n_frames + 1, sizeof f);
+    heed_status st = grammar_grow((void **)&m->frames, &m->cap_frames, m->n_frames + 1, sizeof f);
     if (!st)
         st = heed_strmap_put(&m->frame_ids, (const char *)&f, sizeof f, m->n_frames, false);
     if (st)
@@ -141,7 +126,7 @@ static heed_status make_state(grammar_matcher *m, int32_t *id)
         return heed_fail(HEED_ERR_UNSUPPORTED, "grammar: more than %d matcher states in one "
                          "step (the grammar is too large to check against the vocabulary)",
                          HARD_STATES);
-    heed_status st = grow((void **)&m->states, &m->cap_states, m->n_states + 1,
+    heed_status st = grammar_grow((void **)&m->states, &m->cap_states, m->n_states + 1,
                           sizeof *m->states);
     if (!st && m->n_pool + (size_t)n > m->cap_pool) {
         size_t cap = m->cap_pool ? m->cap_pool : 1024;
@@ -167,7 +152,7 @@ static heed_status make_state(grammar_matcher *m, int32_t *id)
 
 static heed_status push_work(grammar_matcher *m, int32_t pos, int32_t parent)
 {
-    heed_status st = grow((void **)&m->work, &m->cap_work, m->n_work + 1, sizeof *m->work);
+    heed_status st = grammar_grow((void **)&m->work, &m->cap_work, m->n_work + 1, sizeof *m->work);
     if (!st)
         m->work[m->n_work++] = (frame){pos, parent};
     return st;
@@ -194,7 +179,7 @@ static heed_status closure(grammar_matcher *m, int32_t pos, int32_t parent)
         } else if (x.kind == GR_SET) {
             int32_t id;
             if (!(st = intern_frame(m, f.pos, f.parent, &id)) &&
-                !(st = grow((void **)&m->out, &m->cap_out, m->n_out + 1, sizeof *m->out)))
+                !(st = grammar_grow((void **)&m->out, &m->cap_out, m->n_out + 1, sizeof *m->out)))
                 m->out[m->n_out++] = id;
         } else {
             int32_t cont = f.parent; /* a tail call continues at the parent */
@@ -273,7 +258,7 @@ static heed_status init_tables(grammar_matcher *m)
     if (!st)
         st = heed_strmap_init(&m->state_ids, 256);
     if (!st && !m->out)
-        st = grow((void **)&m->out, &m->cap_out, 64, sizeof *m->out);
+        st = grammar_grow((void **)&m->out, &m->cap_out, 64, sizeof *m->out);
     int32_t dead;
     begin_state(m);
     return st ? st : make_state(m, &dead);
@@ -309,7 +294,7 @@ static heed_status rebuild(grammar_matcher *m)
         for (int32_t k = len; k >= 1 && !st; k--) /* from the bottom frame up */
             st = intern_frame(m, keep[i + (size_t)k], id, &id);
         if (!st)
-            st = grow((void **)&m->out, &m->cap_out, m->n_out + 1, sizeof *m->out);
+            st = grammar_grow((void **)&m->out, &m->cap_out, m->n_out + 1, sizeof *m->out);
         if (!st)
             m->out[m->n_out++] = id;
         i += (size_t)len + 1;

@@ -116,7 +116,7 @@ static heed_status nomem(void)
 
 /* ---------------------------------------------------------------- rules */
 
-static heed_status grow(void **p, int32_t *cap, int32_t need, size_t size)
+heed_status grammar_grow(void **p, int32_t *cap, int32_t need, size_t size)
 {
     if (need <= *cap)
         return HEED_OK;
@@ -133,7 +133,8 @@ static heed_status grow(void **p, int32_t *cap, int32_t need, size_t size)
 
 static heed_status new_rule(parser *ps, const char *name, size_t len, int line, int32_t *id)
 {
-    heed_status st = grow((void **)&ps->rules, &ps->cap_rules, ps->n_rules + 1, sizeof *ps->rules);
+    heed_status st = grammar_grow((void **)&ps->rules, &ps->cap_rules, ps->n_rules + 1,
+                                  sizeof *ps->rules);
     char *copy = st ? NULL : strndup(name, len);
     if (st || !copy || (st = heed_strmap_put(&ps->names, name, len, ps->n_rules, false))) {
         free(copy);
@@ -159,7 +160,7 @@ static heed_status push(parser *ps, int32_t r, int32_t kind, int32_t arg, const 
         return fail_at(ps, at, HEED_ERR_UNSUPPORTED,
                        "the grammar grows past %d elements (repetitions multiply it)", MAX_ELEMS);
     prule *ru = &ps->rules[r];
-    heed_status st = grow((void **)&ru->body, &ru->cap, ru->n + 1, sizeof *ru->body);
+    heed_status st = grammar_grow((void **)&ru->body, &ru->cap, ru->n + 1, sizeof *ru->body);
     if (!st)
         ru->body[ru->n++] = (gr_elem){kind, arg};
     return st;
@@ -169,7 +170,8 @@ static heed_status push_set(parser *ps, int32_t r, const gr_set *s, const char *
 {
     int32_t id = heed_strmap_get(&ps->set_ids, (const char *)s, sizeof *s);
     if (id < 0) {
-        heed_status st = grow((void **)&ps->sets, &ps->cap_sets, ps->n_sets + 1, sizeof *ps->sets);
+        heed_status st = grammar_grow((void **)&ps->sets, &ps->cap_sets, ps->n_sets + 1,
+                                      sizeof *ps->sets);
         if (!st)
             st = heed_strmap_put(&ps->set_ids, (const char *)s, sizeof *s, ps->n_sets, false);
         if (st)
@@ -263,7 +265,7 @@ static int by_lo(const void *a, const void *b)
 
 static heed_status add_range(parser *ps, uint32_t lo, uint32_t hi)
 {
-    heed_status st = grow((void **)&ps->ranges, &ps->cap_ranges, ps->n_ranges + 1,
+    heed_status st = grammar_grow((void **)&ps->ranges, &ps->cap_ranges, ps->n_ranges + 1,
                           sizeof *ps->ranges);
     if (!st)
         ps->ranges[ps->n_ranges++] = (cp_range){lo, hi};

@@ -216,6 +216,18 @@ static heed_status count(const cJSON *s, const char *key, const char *path, long
     return HEED_OK;
 }
 
+/* minItems / maxItems (or minLength / maxLength): *max -1 when absent. */
+static heed_status counts(const cJSON *s, const char *lo, const char *hi, const char *path,
+                          long *min, long *max)
+{
+    heed_status st = count(s, lo, path, 0, min);
+    if (!st)
+        st = count(s, hi, path, -1, max);
+    if (!st && *max >= 0 && *max < *min)
+        st = fail(path, "'%s' %ld is below '%s' %ld", hi, *max, lo, *min);
+    return st;
+}
+
 /* " item{min,max}" in GBNF (max < 0: no bound). */
 static void repeat(FILE *f, const char *item, long min, long max)
 {
@@ -501,9 +513,7 @@ static heed_status array_body(conv *c, const cJSON *s, FILE *f, const char *name
     const cJSON *prefix = cJSON_GetObjectItemCaseSensitive(s, "prefixItems");
     const cJSON *uniq = cJSON_GetObjectItemCaseSensitive(s, "uniqueItems");
     long min, max;
-    heed_status st = count(s, "minItems", path, 0, &min);
-    if (!st)
-        st = count(s, "maxItems", path, -1, &max);
+    heed_status st = counts(s, "minItems", "maxItems", path, &min, &max);
     if (st)
         return st;
     if ((items && !cJSON_IsBool(items) && !cJSON_IsObject(items)) ||
@@ -511,8 +521,6 @@ static heed_status array_body(conv *c, const cJSON *s, FILE *f, const char *name
         return heed_fail(HEED_ERR_FORMAT, "json schema: %s: 'items' must be a schema, "
                          "'prefixItems' an array of them, 'uniqueItems' a boolean", path);
     const int k = cJSON_GetArraySize(prefix);
-    if (max >= 0 && max < min)
-        return fail(path, "'maxItems' %ld is below 'minItems' %ld", max, min);
     if (min > MAX_LENGTH || k > MAX_LENGTH)
         return fail(path, "arrays of over %d items are not supported", MAX_LENGTH);
     max = max > MAX_LENGTH ? MAX_LENGTH : max; /* (fewer is still valid) */
@@ -583,13 +591,9 @@ static heed_status string_body(conv *c, const cJSON *s, FILE *f, const char *pat
         return st;
     }
     long min, max;
-    heed_status st = count(s, "minLength", path, 0, &min);
-    if (!st)
-        st = count(s, "maxLength", path, -1, &max);
+    heed_status st = counts(s, "minLength", "maxLength", path, &min, &max);
     if (st)
         return st;
-    if (max >= 0 && max < min)
-        return fail(path, "'maxLength' %ld is below 'minLength' %ld", max, min);
     if (min > MAX_LENGTH)
         return fail(path, "'minLength' over %d is not supported", MAX_LENGTH);
     if (!min && max < 0) {
@@ -721,7 +725,8 @@ static const char *implied_type(const cJSON *s)
         {"properties", "object"}, {"required", "object"}, {"additionalProperties", "object"},
         {"items", "array"}, {"prefixItems", "array"}, {"minItems", "array"},
         {"maxItems", "array"}, {"uniqueItems", "array"}, {"minLength", "string"},
-        {"maxLength", "string"}, {"pattern", "string"}, {"minimum", "number"}, {"maximum", "number"},
+        {"maxLength", "string"}, {"pattern", "string"}, {"minimum", "number"},
+        {"maximum", "number"},
         {"exclusiveMinimum", "number"}, {"exclusiveMaximum", "number"}};
     for (size_t i = 0; i < sizeof hints / sizeof *hints; i++)
         if (cJSON_GetObjectItemCaseSensitive(s, hints[i].key))

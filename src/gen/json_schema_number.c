@@ -245,6 +245,6 @@ heed_status schema_number_range(FILE *f, bool integer, schema_bound lo, schema_b
     if (!n_alts)
         return heed_fail(HEED_ERR_UNSUPPORTED, "json schema: %s: no %s is within the bounds",
                          path, integer ? "integer of up to 15 digits"
-                                       : "number with up to 15 digits before the point and 3 after");
+                         : "number with up to 15 digits before the point and 3 after");
     return HEED_OK;
 }
