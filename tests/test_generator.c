@@ -42,7 +42,8 @@ static void teardown(fixture *f)
     heed_model_free(f->m);
 }
 
-/* Runs g to the end: the concatenated text (malloc'd), the ids. */
+/* Runs g to the end: the concatenated text (malloc'd), the ids. No
+ * forbidden token (-inf) is ever listed as an alternative. */
 static char *run_all(heed_generator *g, int32_t *ids, int *n_ids)
 {
     char *all = calloc(1, 1);
@@ -53,6 +54,8 @@ static char *run_all(heed_generator *g, int32_t *ids, int *n_ids)
         size_t n;
         heed_gen_token tok;
         more = heed_generator_step(g, &t, &n, &tok);
+        for (int k = 0; k < tok.n_top; k++)
+            cr_expect(isfinite(tok.top_logprobs[k]));
         if (heed_generator_n_tokens(g) > *n_ids)
             ids[(*n_ids)++] = tok.id;
         all = realloc(all, len + n + 1);
@@ -389,27 +392,17 @@ Test(generator, n_cached_reuses_the_prefix)
 
 /* -------------------------------------------------------------- grammars */
 
-/* The whole output of a generation under p (with a grammar: no
- * alternative it forbids is listed); its finish in *finish. */
+/* The whole output of a generation under p (on a context of at most 128
+ * positions); its finish in *finish. */
 static char *generate(fixture *f, const heed_generate_params *p, heed_gen_finish *finish,
                       int *n_tokens)
 {
     heed_generator *gen;
     cr_assert_eq(heed_generator_new(f->c, f->v, f->ids, (int)f->n, p, &gen), HEED_OK, "%s",
                  heed_last_error());
-    char *all = calloc(1, 1);
-    size_t len = 0;
-    for (bool more = true; more;) {
-        const char *t;
-        size_t n;
-        heed_gen_token tok;
-        more = heed_generator_step(gen, &t, &n, &tok);
-        for (int k = 0; k < tok.n_top; k++) /* alternatives the grammar forbids: none */
-            cr_expect(isfinite(tok.top_logprobs[k]));
-        all = realloc(all, len + n + 1);
-        memcpy(all + len, t, n);
-        all[len += n] = 0;
-    }
+    int32_t ids[128];
+    int n;
+    char *all = run_all(gen, ids, &n);
     *finish = heed_generator_finish(gen);
     cr_expect_neq(*finish, HEED_GEN_ERROR, "%s", heed_last_error());
     if (n_tokens)

@@ -142,7 +142,8 @@ static heed_status make_state(grammar_matcher *m, int32_t *id)
         st = heed_strmap_put(&m->state_ids, (const char *)m->out, key, m->n_states, false);
     if (st)
         return st;
-    memcpy(m->pool + m->n_pool, m->out + 1, sizeof *m->pool * (size_t)n);
+    if (n)
+        memcpy(m->pool + m->n_pool, m->out + 1, sizeof *m->pool * (size_t)n);
     m->states[*id = m->n_states++] = (mstate){m->n_pool, n, m->out[0] != 0, NULL};
     m->n_pool += (size_t)n;
     return HEED_OK;

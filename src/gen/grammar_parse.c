@@ -287,7 +287,8 @@ static heed_status take(parser *ps, uint32_t lo, uint32_t hi)
  * surrogates out. */
 static heed_status normalize(parser *ps, bool negate)
 {
-    qsort(ps->ranges, (size_t)ps->n_ranges, sizeof *ps->ranges, by_lo);
+    if (ps->n_ranges)
+        qsort(ps->ranges, (size_t)ps->n_ranges, sizeof *ps->ranges, by_lo);
     int32_t n = 0;
     for (int32_t i = 0; i < ps->n_ranges; i++) {
         if (n && ps->ranges[i].lo <= ps->ranges[n - 1].hi + 1) {
@@ -636,7 +637,8 @@ static heed_status flatten(const parser *ps, heed_grammar *g)
     g->sets = malloc(sizeof *g->sets * (size_t)(ps->n_sets ? ps->n_sets : 1));
     if (!g->elems || !g->alts || !g->alt_of || !g->sets)
         return nomem();
-    memcpy(g->sets, ps->sets, sizeof *g->sets * (size_t)ps->n_sets);
+    if (ps->n_sets) /* (none in a grammar of the empty text) */
+        memcpy(g->sets, ps->sets, sizeof *g->sets * (size_t)ps->n_sets);
     g->n_sets = ps->n_sets;
     g->n_rules = ps->n_rules;
     int32_t e = 0, a = 0;
