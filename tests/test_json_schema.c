@@ -65,6 +65,10 @@ Test(json_schema, objects)
                         "\"additionalProperties\": {\"type\": \"integer\"}}";
     takes(extra, LIST("{\"x\":1}", "{\"ab\":null,\"a\":1,\"abc\":2,\"b\":3}", "{\"\":1}"),
           LIST("{\"ab\":null,\"ab\":1}", "{\"ab\":1}", "{\"x\":null}", "{\"x\\u0061\":1}"));
+    takes("{\"properties\": {\"^a\": {}, \"]b\": {}, \"-c\": {}}, \"required\": [\"n\"], "
+          "\"additionalProperties\": true}", /* class metacharacters in the names */
+          LIST("{\"n\":1}", "{\"^a\":1,\"n\":2,\"^\":3,\"]\":4,\"-\":5}"),
+          LIST("{\"n\":1,\"^a\":2}", "{\"n\":1,\"]b\":2}", "{\"n\":1,\"-c\":2}"));
     takes("{\"type\": \"object\"}", LIST("{}", "{\"a\":{\"b\":[true,null,-1.5e3,\"\"]}}"),
           LIST("[]", "{\"a\"}", "\"x\""));
     takes("{\"type\": \"object\", \"properties\": {\"a\": {}}, \"additionalProperties\": "

@@ -343,7 +343,7 @@ static heed_status other_names(conv *c, const char **keys, int n, size_t at, con
                                  heed_utf8_len((unsigned char)keys[i][at])))
             continue;
         const char ch = keys[i][at];
-        fprintf(f, "%s%.*s", ch == ']' || ch == '-' || ch == '^' ? "\\" : "",
+        fprintf(f, "%s%.*s", ch == ']' || ch == '-' ? "\\" : "",
                 (int)heed_utf8_len((unsigned char)ch), keys[i] + at);
     }
     fprintf(f, "] %s*", use(c, J_KEYCHAR));
