@@ -479,6 +479,25 @@ HEED_API void heed_context_free(heed_context *c);
  */
 HEED_API heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float *logits,
                                        bool all_logits);
+
+/*
+ * Continuous batching: evaluates n contexts of one model together, context
+ * i taking the n_ids[i] tokens ids[i] at its next positions, in as few
+ * forward passes as a context's batch allows: each weight's matrix
+ * product runs once over every context's rows (so n streams' next tokens
+ * cost about one stream's weight reads), each context's attention over its
+ * own cache. logits (may be NULL): [n][n_vocab], row i after context i's
+ * last token. Equal to heed_context_eval on each context alone: bit for
+ * bit where a matrix kernel sums a row the same alone or among others
+ * (packed weights, and types without a register tile), else up to the
+ * rounding of another summation order (tests/test_batch.c). A context with a capture, hook, edits, qk tap or residual tap, or
+ * an encoder-decoder's, is evaluated alone within the call. The contexts
+ * are distinct; fails, changing nothing, when one id is out of range or
+ * one context would overflow.
+ */
+HEED_API heed_status heed_context_eval_many(heed_context *const *c, const int32_t *const *ids,
+                                            const int *n_ids, int n, float *logits);
+
 /*
  * Embeds n tokens as one fresh sequence (the cache is reset first): the
  * final hidden states (after the output norm, where the model has one),
@@ -920,6 +939,16 @@ HEED_API void heed_generator_free(heed_generator *g);
  */
 HEED_API bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
                                   heed_gen_token *tok);
+/*
+ * Steps n generators at once (continuous batching; their contexts distinct,
+ * of one model): each samples and hands out its text as
+ * heed_generator_step does (text[i], len[i], tok[i]; tok may be NULL), and
+ * the tokens of those still running go through one forward pass
+ * (heed_context_eval_many); one with prompt lookup evaluates its draft
+ * alone. A finished generator gives no text. Returns how many still run.
+ */
+HEED_API int heed_generator_step_many(heed_generator *const *g, int n, const char **text,
+                                      size_t *len, heed_gen_token *tok);
 /* Ends a running generation now (HEED_GEN_LENGTH), giving the text still
  * held back. */
 HEED_API void heed_generator_stop(heed_generator *g, const char **text, size_t *len);

@@ -350,6 +350,17 @@ Test(t5_capture, cli_attend)
     cr_expect_eq(grey, 0, "cross-attention hides no source token");
     /* the synth's vocabulary: id 250 is ' w250', 99 is ' P' */
     cr_expect(strstr(text, "> w250</text>") && strstr(text, "> P</text>"), "source labels");
+    /* beside it the head view: targets left, sources right, a line per
+     * weight of at least 1% (each target row sums to 1 over 6 sources, so
+     * every row has one), none fainter */
+    cr_expect(strstr(text, ">target</text>") && strstr(text, ">source</text>"), "head view columns");
+    int lines = 0, faint = 0;
+    for (const char *line = text; (line = strstr(line, "<line ")); line++) {
+        lines++;
+        faint += strtod(strstr(line, "stroke-opacity=") + 16, NULL) < 0.01;
+    }
+    cr_expect(lines >= 5 && lines <= 5 * 6, "%d lines", lines);
+    cr_expect_eq(faint, 0);
     free(text);
 
     /* --npy of the cross view: (layers, heads, target rows, source keys),

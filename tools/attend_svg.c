@@ -2,7 +2,8 @@
  * attend_svg.c — heatmaps of captured attention as SVG. One cell per
  * (query, key); a heatmap wider than MAX_CELLS cells shows blocks of
  * queries × keys by their largest weight, so the file stays small for long
- * prompts. Colour: white (0) to dark blue (1), linear in the weight.
+ * prompts. One head's heatmap has, where its tokens are labelled, bertviz's
+ * head view beside it (queries and keys joined by lines). Colour: white (0) to dark blue (1), linear in the weight.
  */
 #include "attend_svg.h"
 
@@ -13,7 +14,7 @@
 #include "cli.h"
 #include "cli_error.h"
 
-enum { MAX_CELLS = 256, GRID_CELLS = 48, LABEL = 120 };
+enum { MAX_CELLS = 256, GRID_CELLS = 48, LABEL = 120, ROW = 16, LINES_GAP = 160 };
 
 /* What a one-head title says of the capture's kind (heed_attn_kind). */
 static const char *const kind_titles[] = {"", ", encoder", ", cross-attention"};
@@ -71,6 +72,37 @@ static void put_heatmap(FILE *f, const attend_view *d, const float *w, double x,
         }
 }
 
+/* bertviz's head view at (x, y): the queries down the left, the keys down
+ * the right, a line from each query to each key it gives at least 1% of its
+ * weight, as opaque as the weight. */
+static void put_lines(FILE *f, const attend_view *d, const float *w, double x, double y)
+{
+    const int n = d->n_keys, rows = d->row_end - d->row_begin;
+    const double left = x + LABEL, right = left + LINES_GAP;
+    fprintf(f, "<g stroke=\"#2563eb\" stroke-width=\"1.5\" shape-rendering=\"geometricPrecision\">\n");
+    for (int r = 0; r < rows; r++)
+        for (int k = 0; k < n; k++)
+            if (w[(size_t)r * n + k] >= 0.01f)
+                fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+                        "stroke-opacity=\"%.3f\"/>\n", left + 4, y + (r + 0.5) * ROW, right - 4,
+                        y + (k + 0.5) * ROW, w[(size_t)r * n + k] > 1 ? 1.0 : w[(size_t)r * n + k]);
+    fputs("</g>\n", f);
+    const bool cross = heed_capture_kind(d->cap) == HEED_ATTN_CROSS;
+    fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\" fill=\"#66707c\">%s</text>\n"
+            "<text x=\"%.2f\" y=\"%.2f\" fill=\"#66707c\">%s</text>\n", left, y - 8,
+            cross ? "target" : "query", right, y - 8, cross ? "source" : "key");
+    for (int r = 0; r < rows; r++) {
+        fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">", left, y + (r + 0.75) * ROW);
+        put_label(f, d, d->q_ids[d->row_begin + r]);
+        fputs("</text>\n", f);
+    }
+    for (int k = 0; k < n; k++) {
+        fprintf(f, "<text x=\"%.2f\" y=\"%.2f\">", right, y + (k + 0.75) * ROW);
+        put_label(f, d, d->k_ids[k]);
+        fputs("</text>\n", f);
+    }
+}
+
 static heed_status one_head(FILE *f, const attend_view *d, int layer, int head)
 {
     float *w = dense(d, layer, head);
@@ -80,12 +112,14 @@ static heed_status one_head(FILE *f, const attend_view *d, int layer, int head)
     const int side = rows > d->n_keys ? rows : d->n_keys;
     const double cell = side <= 32 ? 16 : side <= MAX_CELLS ? 512.0 / side : 2;
     const int cols = d->n_keys < MAX_CELLS ? d->n_keys : MAX_CELLS;
-    const int lines = rows < MAX_CELLS ? rows : MAX_CELLS;
-    const bool labels = side <= 64;
+    const int shown_rows = rows < MAX_CELLS ? rows : MAX_CELLS;
+    const bool labels = side <= 64; /* and beside the heatmap, the head view */
     const double x0 = labels ? LABEL : 10, y0 = (labels ? LABEL : 10) + 24;
+    const double lines_x = x0 + cols * cell + 40;
+    const double width = labels ? lines_x + 2 * LABEL + LINES_GAP : x0 + cols * cell + 10;
+    const double height = y0 + (labels && side * ROW > shown_rows * cell ? side * ROW : shown_rows * cell) + 10;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" shape-rendering=\"crispEdges\" width=\"%.0f\" height=\"%.0f\" "
-            "font-family=\"sans-serif\" font-size=\"11\">\n", x0 + cols * cell + 10,
-            y0 + lines * cell + 10);
+            "font-family=\"sans-serif\" font-size=\"11\">\n", width, height);
     fprintf(f, "<text x=\"10\" y=\"16\" font-size=\"13\">layer %d head %d (%s%s) — rows: "
             "%s, columns: %s</text>\n", layer, head, heed_model_arch(d->m),
             kind_titles[heed_capture_kind(d->cap)],
@@ -104,6 +138,8 @@ static heed_status one_head(FILE *f, const attend_view *d, int layer, int head)
         fputs("</text>\n", f);
     }
     put_heatmap(f, d, w, x0, y0, cell, MAX_CELLS);
+    if (labels)
+        put_lines(f, d, w, lines_x, y0);
     fputs("</svg>\n", f);
     free(w);
     return HEED_OK;

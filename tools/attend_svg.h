@@ -19,7 +19,9 @@ typedef struct attend_view {
 } attend_view;
 
 /* With layer and head >= 0: that head's heatmap, queries down, keys
- * across, labelled with the tokens. Otherwise a grid of every kept layer ×
+ * across, labelled with the tokens, and (up to 64 tokens a side) the head
+ * view beside it: queries left, keys right, joined by lines as opaque as
+ * their weights. Otherwise a grid of every kept layer ×
  * head (rows: layers). Darker is more weight; keys the mask hides are grey. */
 heed_status attend_svg_write(const char *path, const attend_view *d, int layer, int head);
 

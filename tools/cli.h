@@ -47,8 +47,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
 #define USAGE_EXPERTS "heed experts MODEL (-p TEXT | --ids 1,2,3) [--layer L] [--json F]"
 #define USAGE_HEADS "heed heads MODEL [-p TEXT | --ids 1,2,3] " \
     "[--sort entropy|prev|sink|self|induction]"
-#define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [-d DEPTH] " USAGE_CACHE \
-    " [--capture] " USAGE_CVEC " | heed bench --membw [-t THREADS]"
+#define USAGE_BENCH "heed bench MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [-d DEPTH] [-np N] " \
+    USAGE_CACHE " [--capture] " USAGE_CVEC " | heed bench --membw [-t THREADS]"
 #define USAGE_SYNTH "heed synth --shape NAME --type TYPE -o FILE [--seed S] [-t THREADS]"
 #define USAGE_TRAIN "heed train CORPUS.txt -o OUT.gguf [--preset tiny|small|base] [--vocab N] " \
     "[--ctx N] [--embd N] [--layers N] [--heads N] [--ff N] [--steps N] [--batch B] [--accum A] " \
@@ -57,7 +57,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--seed S] [--type TYPE] [--name NAME] [-t THREADS] [--quiet]"
 #define USAGE_SERVE "heed serve MODEL [--host 127.0.0.1] [--port 8080] [--slots N] " \
     "[--api-key KEY] [-c CTX] [--chat-template NAME] [--queue N] [--max-tokens N] " \
-    "[--max-body BYTES] [--timeout S] [-t THREADS] " USAGE_CVEC " " USAGE_CACHE
+    "[--max-body BYTES] [--timeout S] [--read-timeout S] [--max-connections N] " \
+    "[--max-connections-per-ip N] [-t THREADS] " USAGE_CVEC " " USAGE_CACHE
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
 #define USAGE_CVECTOR "heed cvector MODEL --positive FILE --negative FILE -o OUT.gguf " \
     "[--method pca|mean] [--layers A:B] [--pca-iter N] [--seed S] [-t THREADS] " USAGE_CACHE

@@ -14,7 +14,9 @@
  * buffer, best of 5). It also reports the model's load time (packing
  * included) and the peak resident memory of the runs. --capture also measures pp with
  * every layer and head's attention captured (dense rows in memory): what
- * capture costs.
+ * capture costs. -np N also measures tg with N streams decoding together
+ * (heed_context_eval_many: one forward pass per step for all N), as tokens
+ * per second of all of them: what continuous batching serves.
  */
 #include <math.h>
 #include <stdio.h>
@@ -81,6 +83,32 @@ static heed_status run_once(heed_context *c, int depth, const int32_t *ids, int 
     return st;
 }
 
+/* Tokens/s of n steps of np streams together, each from `depth`
+ * positions (c[0]'s cache filled again, untimed, and copied to the others
+ * the same way: each fills its own). */
+static heed_status run_streams(heed_context **c, int np, int depth, const int32_t *ids, int n,
+                               float *logits, double *tps)
+{
+    const int32_t **at = malloc(sizeof *at * (size_t)np);
+    int *ones = malloc(sizeof *ones * (size_t)np);
+    heed_status st = at && ones ? HEED_OK : cli_set_error(HEED_ERR_NOMEM, "out of memory");
+    for (int s = 0; !st && s < np; s++) {
+        ones[s] = 1;
+        if ((st = heed_context_truncate(c[s], depth)))
+            st = fill(c[s], ids, depth);
+    }
+    const double t0 = cli_seconds();
+    for (int i = 0; !st && i < n; i++) {
+        for (int s = 0; s < np; s++)
+            at[s] = ids + (i + s) % n;
+        st = heed_context_eval_many(c, at, ones, np, logits);
+    }
+    *tps = (double)np * n / (cli_seconds() - t0);
+    free(at);
+    free(ones);
+    return st;
+}
+
 /* Median and spread of `reps` runs after one to warm up (with cap
  * attached, or none). */
 static heed_status measure(heed_context *c, heed_capture *cap, int depth, const int32_t *ids,
@@ -99,10 +127,39 @@ static heed_status measure(heed_context *c, heed_capture *cap, int depth, const 
     return st;
 }
 
+/* tg with np streams: c and np - 1 more contexts like it (steered alike),
+ * each step one heed_context_eval_many. */
+static heed_status measure_streams(const heed_model *m, const heed_context_params *cp,
+                                   heed_context *c, int np, int depth, const int32_t *ids, int n,
+                                   int reps, const cli_cvecs *cvecs, stats *out)
+{
+    heed_context **cs = calloc((size_t)np, sizeof *cs);
+    float *logits = malloc(sizeof *logits * (size_t)heed_model_n_vocab(m) * (size_t)np);
+    double *tps = malloc(sizeof *tps * (size_t)reps), t;
+    heed_status st = cs && logits && tps ? HEED_OK : cli_set_error(HEED_ERR_NOMEM, "out of memory");
+    if (cs)
+        cs[0] = c;
+    for (int s = 1; !st && s < np; s++)
+        if (!(st = heed_context_new(m, cp, &cs[s])))
+            st = cli_cvec_apply(cvecs, cs[s]);
+    if (!st)
+        st = run_streams(cs, np, depth, ids, n, logits, &t);
+    for (int r = 0; !st && r < reps; r++)
+        st = run_streams(cs, np, depth, ids, n, logits, &tps[r]);
+    if (!st)
+        *out = summarize(tps, reps);
+    for (int s = 1; cs && s < np; s++)
+        heed_context_free(cs[s]);
+    free(cs);
+    free(logits);
+    free(tps);
+    return st;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     const char *model = NULL;
-    long p = 512, n = 128, threads = 0, reps = 5, depth = 0;
+    long p = 512, n = 128, threads = 0, reps = 5, depth = 0, np = 0;
     bool membw_only = false, capture = false;
     heed_context_params cp = heed_context_default_params();
     cli_cvecs cvecs = {0};
@@ -116,10 +173,11 @@ int cmd_bench(int argc, char **argv)
         if (kv)
             continue;
         long *num = !strcmp(a, "-p") ? &p : !strcmp(a, "-n") ? &n : !strcmp(a, "-t") ? &threads
-                    : !strcmp(a, "-r") ? &reps : !strcmp(a, "-d") ? &depth : NULL;
+                    : !strcmp(a, "-r") ? &reps : !strcmp(a, "-d") ? &depth
+                    : !strcmp(a, "-np") ? &np : NULL;
         if (num) {
             if (!cli_parse_int("bench", a, v, num == &reps || num == &threads ? 1 : 0,
-                               num == &threads ? 512 : 1 << 20, num))
+                               num == &threads || num == &np ? 512 : 1 << 20, num))
                 return EXIT_BAD_INPUT;
             i++;
         } else if (!strcmp(a, "--membw")) {
@@ -202,6 +260,9 @@ int cmd_bench(int argc, char **argv)
     }
     if (!st && n)
         st = measure(c, NULL, (int)depth, ids, 0, (int)n, (int)reps, logits, &tg);
+    stats tgp = {0}; /* with np streams */
+    if (!st && n && np)
+        st = measure_streams(m, &cp, c, (int)np, (int)depth, ids, (int)n, (int)reps, &cvecs, &tgp);
     /* the peak before measuring the bandwidth, whose buffer would count */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -211,14 +272,21 @@ int cmd_bench(int argc, char **argv)
     if (!st && n)
         printf("tg%-5ld %10.2f t/s ± %.2f   %.1f GB/s, %.0f%% of the measured %.1f GB/s\n", n,
                tg.median, tg.sd, gb * tg.median, 100.0 * gb * tg.median / membw, membw);
+    if (!st && n && np)
+        printf("tg%-5ld %10.2f t/s ± %.2f   %ld streams together: %.2f t/s each, %.2fx one "
+               "stream\n", n, tgp.median, tgp.sd, np, tgp.median / (double)np,
+               tgp.median / tg.median);
     int rc = EXIT_OK;
     if (st)
         rc = cli_fail("bench", st);
     else {
         printf("peak resident memory %.1f MiB\n", peak_mib);
-        printf("pp%ld %.2f tg%ld %.2f bw %.2f roofline %.1f load %.2f peak_mib %.1f\n", p,
+        printf("pp%ld %.2f tg%ld %.2f bw %.2f roofline %.1f load %.2f peak_mib %.1f", p,
                pp.median, n, tg.median, gb * tg.median,
                membw > 0 ? 100.0 * gb * tg.median / membw : 0.0, load_s, peak_mib);
+        if (np)
+            printf(" np %ld tg%ld_np %.2f", np, n, tgp.median);
+        putchar('\n');
     }
     free(ids);
     free(logits);

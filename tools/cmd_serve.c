@@ -2,6 +2,7 @@
  * [--api-key KEY] [-c CTX] [--control-vector FILE] ...`: the OpenAI-compatible
  * HTTP server (see serve.h). Ctrl-C stops it. */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 #include "cli.h"
 #include "serve.h"
 
-static volatile int stop_requested;
+static atomic_int stop_requested; /* lock-free: safe in a handler, read by other threads */
 
 static void on_signal(int sig)
 {
@@ -20,7 +21,9 @@ static void on_signal(int sig)
 
 /* The chat template: --chat-template NAME, else the model's own if heed
  * knows it (else its start is kept for the error chat requests get), else,
- * for a model with none, chatml, as llama-server falls back (said once). */
+ * for a model with none, chatml, as llama-server falls back (said once) —
+ * but none for an encoder-decoder, which was not trained on chat markup:
+ * its messages, joined, are the source. */
 static int pick_template(server *s, const char *name)
 {
     if (name) {
@@ -35,6 +38,12 @@ static int pick_template(server *s, const char *name)
     heed_gguf_str t;
     if (!heed_model_gguf(s->model) ||
         heed_gguf_get_str(heed_model_gguf(s->model), "tokenizer.chat_template", &t)) {
+        if (heed_model_decoder_start(s->model) >= 0) {
+            fprintf(stderr, "heed serve: an encoder-decoder with no chat template: a chat's "
+                            "messages, joined by newlines, are the source (--chat-template NAME "
+                            "renders them instead)\n");
+            return EXIT_OK;
+        }
         s->chat_template = "chatml";
         fprintf(stderr, "heed serve: the model has no chat template: chat requests use chatml "
                         "(--chat-template NAME picks another)\n");
@@ -99,7 +108,7 @@ int cmd_serve(int argc, char **argv)
 {
     const char *model = NULL, *host = "127.0.0.1", *key = NULL, *tmpl = NULL;
     long port = 8080, slots = 1, n_ctx = 0, queue = 16, max_tokens = 1024, threads = 0;
-    long max_body = 1 << 20, timeout = 600;
+    long max_body = 1 << 20, timeout = 600, read_timeout = 10, conns = 4096, per_ip = 64;
     cli_cvecs cvecs = {0};
     heed_context_params cp = heed_context_default_params();
     for (int i = 1; i < argc; i++) {
@@ -114,7 +123,9 @@ int cmd_serve(int argc, char **argv)
             {"--port", &port, 0, 65535}, {"--slots", &slots, 1, 256}, {"-c", &n_ctx, 0, 1 << 20},
             {"--queue", &queue, 0, 4096}, {"--max-tokens", &max_tokens, 1, 1 << 20},
             {"-t", &threads, 0, 1024}, {"--max-body", &max_body, 1024, 1L << 30},
-            {"--timeout", &timeout, 1, 86400},
+            {"--timeout", &timeout, 1, 86400}, {"--read-timeout", &read_timeout, 1, 3600},
+            {"--max-connections", &conns, 1, 1000000},
+            {"--max-connections-per-ip", &per_ip, 0, 1000000},
         };
         bool done = false;
         for (size_t k = 0; k < sizeof ints / sizeof ints[0] && !done; k++)
@@ -143,7 +154,9 @@ int cmd_serve(int argc, char **argv)
     if (!model)
         return cli_usage_error("serve", USAGE_SERVE, "needs a model");
     server s = {.n_slots = (int)slots, .max_queue = (int)queue, .max_tokens = (int)max_tokens,
-                .max_body = (size_t)max_body, .timeout_s = (double)timeout, .api_key = key,
+                .max_body = (size_t)max_body, .timeout_s = (double)timeout,
+                .read_timeout_s = (int)read_timeout, .max_conns = (int)conns,
+                .max_conns_per_ip = (int)per_ip, .api_key = key,
                 .created = (long)time(NULL)};
     heed_status st = cli_load(model, true, &s.model, &s.vocab);
     if (st)
@@ -158,10 +171,10 @@ int cmd_serve(int argc, char **argv)
     s.slots = rc ? NULL : calloc((size_t)slots, sizeof *s.slots);
     if (!rc && !s.slots)
         rc = cli_fail("serve", HEED_ERR_NOMEM);
-    /* the slots share the cores: by default each gets its share of them */
+    /* one thread runs every slot's generation, one pass at a time: each
+     * context may use every core */
     cp.n_ctx = (int)n_ctx;
-    const int share = heed_cpu_cores() / (int)slots;
-    cp.n_threads = (int)(threads ? threads : share > 1 ? share : 1);
+    cp.n_threads = (int)(threads ? threads : heed_cpu_cores());
     for (long i = 0; !rc && i < slots; i++)
         if ((st = heed_context_new(s.model, &cp, &s.slots[i].ctx)) ||
             (st = heed_edits_new(s.model, &s.slots[i].edits)))
@@ -179,8 +192,9 @@ int cmd_serve(int argc, char **argv)
         for (int i = 0; i < s.n_cvecs; i++)
             fprintf(stderr, "heed serve: control vector '%s', scale %g by default\n",
                     s.cvecs[i].name, (double)s.cvecs[i].scale);
-        if ((st = serve_run(&s, host, (int)port, &stop_requested)))
+        if ((st = serve_batch_start(&s)) || (st = serve_run(&s, host, (int)port, &stop_requested)))
             rc = cli_fail("serve", st);
+        serve_batch_stop(&s);
         pthread_mutex_destroy(&s.mu);
         pthread_cond_destroy(&s.freed);
     }

@@ -1,14 +1,17 @@
 /*
  * serve.h — `heed serve`: an OpenAI-compatible HTTP server (libmicrohttpd,
- * cJSON). The pieces: serve_http.c (the daemon: bodies, routing, the API
- * key, errors, the request log), serve_gen.c (slots: a fixed set of
- * contexts that requests take turns on, and token-by-token generation),
- * serve_api.c (the endpoints).
+ * cJSON). The pieces: serve_http.c (the event loop and the threads
+ * requests run on: bodies, the API key, errors, the request log),
+ * serve_gen.c (slots: a fixed set of contexts that requests take turns
+ * on, and token-by-token generation), serve_api.c (the endpoints),
+ * serve_batch.c (the thread that runs every slot's generation, its next
+ * tokens in one forward pass).
  */
 #ifndef HEED_SERVE_H
 #define HEED_SERVE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +41,8 @@ typedef struct serve_stats {
     long long prompt_tokens, generated_tokens;
     long long cache_hits, cached_tokens;     /* prompt-cache reuse           */
     double generating_seconds;               /* requests that generated: wall */
+    long long batch_rounds, batch_tokens;    /* decoding passes, and the tokens
+                                                they decoded (serve_batch.c)  */
 } serve_stats;
 
 /* A control vector loaded at start (--control-vector FILE, or
@@ -57,15 +62,25 @@ typedef struct serve_interventions {
     int n_heads;
 } serve_interventions;
 
+typedef struct serve_batch serve_batch;
+
 typedef struct server {
     heed_model *model;
     heed_vocab *vocab;
     char model_id[256];      /* the model file's name, as /v1/models lists it */
-    const char *chat_template;   /* a known template's name, or NULL         */
-    char unknown_template[96];   /* the start of a template heed does not know */
+    const char *chat_template;   /* a known template's name, or NULL, then: */
+    char unknown_template[96];   /* the start of the model's template, which
+                                    heed does not know; "": an encoder-decoder
+                                    with none, whose chat is its messages
+                                    joined (the source)                      */
     int n_ctx, n_slots, max_queue, max_tokens, n_threads;
     size_t max_body;
     double timeout_s;            /* per request: waiting for a slot plus generating */
+    int read_timeout_s;          /* a connection silent this long while the server
+                                    waits on it (headers, body, reading) is closed */
+    int max_conns, max_conns_per_ip; /* open connections: in all, and from one
+                                        client address (0: any number) */
+    const atomic_int *stop;      /* set when the server stops: generation ends */
     const char *api_key;         /* NULL: no key needed */
     serve_slot *slots;
     int queued;                  /* requests waiting for a slot */
@@ -78,6 +93,7 @@ typedef struct server {
                                     for requests that name no control vectors */
     int steer_first, steer_last; /* the blocks steered unless a request says */
     serve_stats stats;
+    serve_batch *batch;          /* runs the generations (serve_batch.c) */
 } server;
 
 /* One HTTP request, from its first byte to the log line. */
@@ -125,6 +141,7 @@ typedef struct serve_gen_params {
     int lookup;                  /* draft tokens per step from prompt lookup (0: off) */
     heed_logit_bias *logit_bias; /* the request's "logit_bias" (owned by it) */
     int n_logit_bias;
+    bool ignore_eos;             /* an end-of-generation token is text (llama-server's) */
     bool cache_prompt;           /* reuse the slot's cached prefix (and leave
                                     this prompt there): "cache_prompt", and
                                     no interventions                         */
@@ -138,8 +155,8 @@ typedef struct serve_gen serve_gen;
 heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, int n_prompt,
                             const serve_gen_params *p, serve_gen **out);
 /* Generates one token (heed_generator_step), or ends the generation when
- * the deadline has passed. Returns false once finished (then *text may
- * still hold the last piece). */
+ * the deadline has passed or the server is stopping. Returns false once
+ * finished (then *text may still hold the last piece). */
 bool serve_gen_step(serve_gen *g, const char **text, size_t *len, heed_gen_token *tok);
 /* "stop" or "length" once finished, else NULL. */
 const char *serve_gen_finish(const serve_gen *g);
@@ -147,6 +164,37 @@ int serve_gen_count(const serve_gen *g);
 /* The prompt tokens it took from the slot's cache. */
 int serve_gen_cached(const serve_gen *g);
 void serve_gen_free(serve_gen *g);
+
+/* ---- serve_batch.c */
+
+typedef enum serve_want { SERVE_IDLE, SERVE_START, SERVE_STEP } serve_want;
+
+/* A request's generation as the batch thread runs it: the request fills
+ * the start's fields, asks, and reads the answer when want is IDLE again. */
+typedef struct serve_job {
+    heed_context *ctx;
+    const int32_t *prompt;       /* the request's, until the start is answered */
+    int n_prompt, prefilled;     /* prompt tokens in the cache so far */
+    heed_generate_params gp;
+    heed_generator *gen;         /* once started (NULL: the start failed) */
+    heed_status status;          /* the start's, with its message: */
+    char error[256];
+    serve_want want;             /* what the request waits for; IDLE: answered */
+    bool running;                /* its generation goes on (a round waits for it) */
+    const char *text;            /* a step's answer, as heed_generator_step's */
+    size_t len;
+    heed_gen_token tok;
+    struct serve_job *next;
+} serve_job;
+
+/* Starts (stops) the batch thread. */
+heed_status serve_batch_start(server *s);
+void serve_batch_stop(server *s);
+/* Asks the batch thread for want (a start joins j to the rounds) and
+ * waits for the answer. */
+void serve_batch_ask(server *s, serve_job *j, serve_want want);
+/* Takes j out of the rounds (before its generator is freed). */
+void serve_batch_leave(server *s, serve_job *j);
 
 /* ---- serve_api.c */
 
@@ -171,6 +219,8 @@ void serve_stream_free(serve_stream *st);
 /* An OpenAI-style error reply: {"error": {message, type, param, code}}. */
 void serve_error(serve_reply *out, int status, const char *type, const char *code,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-heed_status serve_run(server *s, const char *host, int port, const volatile int *stop);
+/* Serves until *stop is set; then ends the generations under way, sends
+ * their replies, and returns. */
+heed_status serve_run(server *s, const char *host, int port, const atomic_int *stop);
 
 #endif

@@ -4,6 +4,9 @@
  * server-sent events with "stream": true), /v1/embeddings, /v1/models,
  * heed's /v1/attention, and llama.cpp's /tokenize, /detokenize, /health.
  *
+ * On an encoder-decoder (t5) the prompt is the source, the completion the
+ * target its decoder generates, and /v1/attention takes a target too.
+ *
  * Requests are checked the way OpenAI's API checks them: a field of the
  * wrong type, out of range or unknown is a 400 naming it.
  *
@@ -379,19 +382,31 @@ static bool tokenize(const server *s, const char *text, bool special, gen_reques
     return true;
 }
 
-/* The chat messages rendered with the model's (or --chat-template's) template. */
+/* An encoder-decoder's chat with no template: the messages' contents, one
+ * a line, as its source (NULL: out of memory). */
+static char *joined(const heed_chat_message *m, int n)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    for (int i = 0; f && i < n; i++)
+        fprintf(f, "%s%s", i ? "\n" : "", m[i].content);
+    if (!f || fclose(f)) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* The chat messages rendered with the model's (or --chat-template's)
+ * template; an encoder-decoder with none takes them joined. */
 static bool chat_prompt(const server *s, const cJSON *msgs, gen_request *g, serve_reply *out)
 {
-    if (!s->chat_template) {
-        if (s->unknown_template[0])
-            serve_error(out, 400, "invalid_request_error", "unknown_chat_template",
-                        "The model's chat template is not one heed knows (it begins '%s'); "
-                        "start heed serve with --chat-template NAME (%s)", s->unknown_template,
-                        heed_chat_template_names());
-        else
-            serve_error(out, 400, "invalid_request_error", "no_chat_template",
-                        "The model has no chat template; start heed serve with "
-                        "--chat-template NAME (%s)", heed_chat_template_names());
+    if (!s->chat_template && s->unknown_template[0]) {
+        serve_error(out, 400, "invalid_request_error", "unknown_chat_template",
+                    "The model's chat template is not one heed knows (it begins '%s'); "
+                    "start heed serve with --chat-template NAME (%s)", s->unknown_template,
+                    heed_chat_template_names());
         return false;
     }
     const int n = cJSON_IsArray(msgs) ? cJSON_GetArraySize(msgs) : 0;
@@ -417,13 +432,18 @@ static bool chat_prompt(const server *s, const cJSON *msgs, gen_request *g, serv
         m[i] = (heed_chat_message){role->valuestring, content->valuestring};
     }
     char *text = NULL;
-    const heed_status st = heed_chat_apply(s->chat_template, m, (size_t)n, true, &text);
+    heed_status st = HEED_OK;
+    if (!s->chat_template && !(text = joined(m, n)))
+        st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
+    else if (s->chat_template)
+        st = heed_chat_apply(s->chat_template, m, (size_t)n, true, &text);
     free(m);
     if (st) {
         serve_error(out, 400, "invalid_request_error", NULL, "%s", cli_error_message());
         return false;
     }
-    const bool ok = tokenize(s, text, true, g, out);
+    /* the joined text is taken as a completion's prompt is: no special tokens */
+    const bool ok = tokenize(s, text, s->chat_template != NULL, g, out);
     free(text);
     return ok;
 }
@@ -566,14 +586,14 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
         "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "n", "stream",
         "stream_options", "logprobs", "stop", "presence_penalty", "frequency_penalty",
         "repeat_penalty", "seed", "user", "echo", "best_of", "lookup", "control_vectors",
-        "control_vector_layer_range", "ablate_heads", "logit_bias", "cache_prompt",
+        "control_vector_layer_range", "ablate_heads", "logit_bias", "cache_prompt", "ignore_eos",
         "response_format", "grammar", NULL};
     static const char *const chat_fields[] = {
         "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
         "top_k", "min_p", "n", "stream", "stream_options", "logprobs", "top_logprobs", "stop",
         "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", "lookup",
         "control_vectors", "control_vector_layer_range", "ablate_heads", "logit_bias",
-        "cache_prompt", "response_format", "grammar", NULL};
+        "cache_prompt", "ignore_eos", "response_format", "grammar", NULL};
     *g = (gen_request){.kind = kind, .gp.cache_prompt = true};
     cJSON *root = parse_object(r, out);
     if (!root)
@@ -597,7 +617,8 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
          integer(root, "max_completion_tokens", 1, s->max_tokens, &max_tokens, out) &&
          boolean(root, "stream", &g->stream, out) && read_stops(root, g, out) &&
          read_interventions(s, root, &g->iv, out) && read_logit_bias(s, root, g, out) &&
-         boolean(root, "cache_prompt", &g->gp.cache_prompt, out) && read_grammar(s, root, g, out);
+         boolean(root, "cache_prompt", &g->gp.cache_prompt, out) &&
+         boolean(root, "ignore_eos", &g->gp.ignore_eos, out) && read_grammar(s, root, g, out);
     if (ok && kind == KIND_COMPLETION) {
         ok = integer(root, "logprobs", 0, 20, &logprobs, out) && boolean(root, "echo", &echo, out);
         if (ok && echo) {
@@ -636,7 +657,10 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
     cJSON_Delete(root);
     if (!ok)
         return false;
-    if (g->n_prompt >= s->n_ctx) {
+    /* a decoder's prompt leaves room for a token; an encoder-decoder's
+     * source is encoded apart, up to the context */
+    const bool enc_dec = heed_model_decoder_start(s->model) >= 0;
+    if (g->n_prompt >= s->n_ctx + enc_dec) {
         serve_error(out, 400, "invalid_request_error", "context_length_exceeded",
                     "This model's maximum context length is %d tokens. However, your %s "
                     "resulted in %d tokens. Please reduce the length of the %s.", s->n_ctx,
@@ -884,6 +908,12 @@ void serve_stream_free(serve_stream *st)
 static void generate(serve_request *r, kind_t kind, serve_reply *out)
 {
     server *s = r->srv;
+    if (heed_model_is_encoder(s->model)) {
+        serve_error(out, 400, "invalid_request_error", "model_not_generative",
+                    "%s is a %s encoder: it embeds text (/v1/embeddings) and generates none",
+                    s->model_id, heed_model_arch(s->model));
+        return;
+    }
     gen_request g;
     if (!parse_gen(s, r, kind, &g, out)) {
         gen_request_free(&g);
@@ -891,8 +921,11 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
     }
     r->n_prompt = g.n_prompt;
     g.gp.deadline = r->t0 + s->timeout_s;
-    if (g.gp.max_tokens > s->n_ctx - g.n_prompt)
-        g.gp.max_tokens = s->n_ctx - g.n_prompt;
+    /* an encoder-decoder's decoder holds its start token and the output */
+    const bool enc_dec = heed_model_decoder_start(s->model) >= 0;
+    const int room = s->n_ctx - (enc_dec ? 1 : g.n_prompt);
+    if (g.gp.max_tokens > room)
+        g.gp.max_tokens = room;
     serve_slot *slot = serve_slot_take(s, r, g.gp.deadline);
     if (!slot) {
         gen_request_free(&g);
@@ -906,8 +939,9 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
         gen_request_free(&g);
         return;
     }
-    /* a steered or ablated run's cache is its own */
-    g.gp.cache_prompt = g.gp.cache_prompt && !g.iv.steering && !g.iv.n_heads;
+    /* a steered or ablated run's cache is its own; an encoder-decoder's
+     * holds the decoder's tokens, not the prompt (encoded afresh each time) */
+    g.gp.cache_prompt = g.gp.cache_prompt && !g.iv.steering && !g.iv.n_heads && !enc_dec;
     serve_gen *gen;
     if (serve_gen_start(s, slot, g.prompt, g.n_prompt, &g.gp, &gen)) {
         serve_slot_give(s, slot);
@@ -967,6 +1001,39 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
     reply_json(out, 200, o);
 }
 
+/* A field's array of the model's token ids: *ids malloc'd (NULL when
+ * empty), *n of them. */
+static bool token_ids(const server *s, const cJSON *arr, const char *name, int32_t **ids, int *n,
+                      serve_reply *out)
+{
+    const int count = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : -1;
+    const int V = heed_model_n_vocab(s->model);
+    *ids = NULL;
+    *n = 0;
+    if (count < 0) {
+        bad(out, "'%s' must be an array of token ids", name);
+        return false;
+    }
+    if (count && !(*ids = malloc(sizeof **ids * (size_t)count))) {
+        serve_error(out, 500, "server_error", NULL, "out of memory");
+        return false;
+    }
+    for (const cJSON *e = arr->child; e; e = e->next) {
+        if (!cJSON_IsNumber(e) || !(e->valuedouble >= 0 && e->valuedouble < V) ||
+            e->valuedouble != floor(e->valuedouble)) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "'%%s' must hold token ids in [0, %d)", V);
+            bad(out, msg, name);
+            free(*ids);
+            *ids = NULL;
+            *n = 0;
+            return false;
+        }
+        (*ids)[(*n)++] = (int32_t)e->valuedouble;
+    }
+    return true;
+}
+
 static void tokenize_handler(serve_request *r, serve_reply *out)
 {
     static const char *const fields[] = {"content", "add_special", "parse_special",
@@ -1015,30 +1082,13 @@ static void detokenize_handler(serve_request *r, serve_reply *out)
     cJSON *root = parse_object(r, out);
     if (!root)
         return;
-    const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(root, "tokens");
-    const int n = cJSON_IsArray(tokens) ? cJSON_GetArraySize(tokens) : -1;
-    const int V = heed_model_n_vocab(s->model);
-    int32_t *ids = n > 0 ? malloc(sizeof *ids * (size_t)n) : NULL;
-    bool ok = known_fields(root, fields, out);
-    if (ok && n < 0) {
-        bad(out, "'%s' must be an array of token ids", "tokens");
-        ok = false;
-    }
-    for (int i = 0; ok && i < n; i++) {
-        const cJSON *e = cJSON_GetArrayItem(tokens, i);
-        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble >= V ||
-            e->valuedouble != floor(e->valuedouble)) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "'%%s' must hold token ids in [0, %d)", V);
-            bad(out, msg, "tokens");
-            ok = false;
-        } else
-            ids[i] = (int32_t)e->valuedouble;
-    }
-    if (ok) {
+    int32_t *ids = NULL;
+    int n = 0;
+    if (known_fields(root, fields, out) &&
+        token_ids(s, cJSON_GetObjectItemCaseSensitive(root, "tokens"), "tokens", &ids, &n, out)) {
         char *text = NULL;
         size_t len = 0;
-        if (heed_detokenize(s->vocab, ids, (size_t)(n > 0 ? n : 0), false, false, &text, &len))
+        if (heed_detokenize(s->vocab, ids, (size_t)n, false, false, &text, &len))
             serve_error(out, 500, "server_error", NULL, "%s", cli_error_message());
         else {
             char *clean = utf8_string(text ? text : "", len);
@@ -1067,75 +1117,172 @@ static serve_slot *take_or_busy(serve_request *r, serve_reply *out)
     return slot;
 }
 
+/* Memory each attention capture may take. */
+#define CAPTURE_BYTES ((int64_t)256 << 20)
+
+/* An encoder-decoder's decoder tokens for /v1/attention: its start token,
+ * then "target" (text, tokenized without special tokens) or "target_ids"
+ * (none: the start token alone). */
+static bool read_target(const server *s, const cJSON *root, int32_t **ids, int *n,
+                        serve_reply *out)
+{
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "target");
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "target_ids");
+    text = cJSON_IsNull(text) ? NULL : text;
+    list = cJSON_IsNull(list) ? NULL : list;
+    int32_t *tgt = NULL;
+    int n_tgt = 0;
+    size_t len = 0;
+    *ids = NULL;
+    if (text && list) {
+        bad(out, "'%s' and 'target_ids' exclude each other: give the target as text or as ids",
+            "target");
+        return false;
+    }
+    if (text && !cJSON_IsString(text)) {
+        bad(out, "'%s' must be a string: the decoder's text after its start token", "target");
+        return false;
+    }
+    if (text && heed_tokenize(s->vocab, text->valuestring, strlen(text->valuestring), false,
+                              false, &tgt, &len)) {
+        serve_error(out, 500, "server_error", NULL, "%s", cli_error_message());
+        return false;
+    }
+    n_tgt = (int)len;
+    if (list && !token_ids(s, list, "target_ids", &tgt, &n_tgt, out))
+        return false;
+    if (n_tgt >= s->n_ctx) {
+        serve_error(out, 400, "invalid_request_error", "context_length_exceeded",
+                    "The decoder's context is %d tokens: its start token and the target's %d "
+                    "do not fit", s->n_ctx, n_tgt);
+    } else if (!(*ids = malloc(sizeof **ids * (size_t)(n_tgt + 1)))) {
+        serve_error(out, 500, "server_error", NULL, "out of memory");
+    } else {
+        (*ids)[0] = heed_model_decoder_start(s->model);
+        if (n_tgt)
+            memcpy(*ids + 1, tgt, sizeof *tgt * (size_t)n_tgt);
+        *n = n_tgt + 1;
+    }
+    free(tgt);
+    return *ids != NULL;
+}
+
+/* An encoder-decoder's three attentions: src encoded, then the decoder over
+ * ids, each attention captured whole into caps (its self-attention, the
+ * encoder's, the cross-attention; the caller frees them). */
+static heed_status capture_enc_dec(heed_context *c, const int32_t *src, int n_src,
+                                   const int32_t *ids, int n, heed_capture *caps[3])
+{
+    static const heed_attn_kind kinds[3] = {HEED_ATTN_SELF, HEED_ATTN_ENCODER, HEED_ATTN_CROSS};
+    heed_status st = HEED_OK;
+    for (int k = 0; k < 3 && !st; k++) {
+        heed_capture_params p = heed_capture_default_params(kinds[k] == HEED_ATTN_ENCODER ? n_src
+                                                                                      : n);
+        p.max_bytes = CAPTURE_BYTES;
+        p.kind = kinds[k];
+        p.n_keys = kinds[k] == HEED_ATTN_CROSS ? n_src : 0;
+        if (!(st = heed_capture_new(heed_context_model(c), &p, &caps[k])))
+            heed_context_set_capture(c, caps[k]);
+    }
+    if (!st)
+        st = heed_context_encode(c, src, n_src);
+    if (!st)
+        st = heed_context_eval(c, ids, n, NULL, false);
+    heed_context_set_capture(c, NULL);
+    return st;
+}
+
+/* Answers with d as `heed attend --json` writes it. */
+static void reply_capture(serve_reply *out, const heed_capture_doc *d)
+{
+    char *json = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&json, &len);
+    const heed_status st = f ? heed_capture_write_json(f, d) : HEED_ERR_NOMEM;
+    if (f && fclose(f) && !st)
+        serve_error(out, 500, "server_error", NULL, "out of memory");
+    else if (st)
+        serve_error(out, 500, "server_error", NULL, "%s", cli_error_message());
+    else {
+        *out = (serve_reply){.status = 200, .body = json, .content_type = "application/json"};
+        json = NULL;
+    }
+    free(json);
+}
+
 /* POST /v1/attention {"prompt": TEXT} — the capture of every layer and
  * head over the prompt, as `heed attend --json` writes it; with the
- * request's control vectors and head ablations as generation takes them. */
+ * request's control vectors and head ablations as generation takes them.
+ * An encoder-decoder's prompt is its source, and "target" or "target_ids"
+ * its decoder's tokens after the start token: the three attentions. */
 static void attention_handler(serve_request *r, serve_reply *out)
 {
-    static const char *const fields[] = {"model", "prompt", "add_special", "control_vectors",
-                                         "control_vector_layer_range", "ablate_heads", NULL};
+    static const char *const fields[] = {"model", "prompt", "add_special", "target", "target_ids",
+                                         "control_vectors", "control_vector_layer_range",
+                                         "ablate_heads", NULL};
     server *s = r->srv;
+    const bool enc_dec = heed_model_decoder_start(s->model) >= 0;
     cJSON *root = parse_object(r, out);
     if (!root)
         return;
     bool add = true;
     const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(root, "prompt");
-    int32_t *ids = NULL;
+    int32_t *ids = NULL, *dec = NULL; /* the prompt (a source); a decoder's tokens */
     size_t n = 0;
+    int n_dec = 0;
     serve_interventions iv = {0};
-    if (!known_fields(root, fields, out) || !boolean(root, "add_special", &add, out) ||
-        !read_interventions(s, root, &iv, out)) {
-        interventions_free(&iv);
-        cJSON_Delete(root);
-        return;
-    }
-    if (!cJSON_IsString(prompt) ||
-        heed_tokenize(s->vocab, prompt->valuestring, strlen(prompt->valuestring), add, false,
-                      &ids, &n) || !n) {
-        interventions_free(&iv);
-        cJSON_Delete(root);
-        free(ids);
+    bool ok = known_fields(root, fields, out) && boolean(root, "add_special", &add, out) &&
+              read_interventions(s, root, &iv, out);
+    if (ok && (!cJSON_IsString(prompt) ||
+               heed_tokenize(s->vocab, prompt->valuestring, strlen(prompt->valuestring), add,
+                             false, &ids, &n) || !n)) {
         bad(out, "'%s' must be a string that gives at least one token", "prompt");
-        return;
+        ok = false;
     }
-    cJSON_Delete(root);
-    if ((int)n > s->n_ctx) {
-        interventions_free(&iv);
-        free(ids);
+    if (ok && (int)n > s->n_ctx) {
         serve_error(out, 400, "invalid_request_error", "context_length_exceeded",
                     "This model's maximum context length is %d tokens; the prompt has %zu",
                     s->n_ctx, n);
-        return;
+        ok = false;
     }
+    if (ok && enc_dec)
+        ok = read_target(s, root, &dec, &n_dec, out);
+    else if (ok && (cJSON_GetObjectItemCaseSensitive(root, "target") ||
+                    cJSON_GetObjectItemCaseSensitive(root, "target_ids"))) {
+        serve_error(out, 400, "invalid_request_error", NULL,
+                    "'target' and 'target_ids' are an encoder-decoder's (t5) decoder tokens; "
+                    "%s is a %s, whose attention is over the prompt alone", s->model_id,
+                    heed_model_arch(s->model));
+        ok = false;
+    }
+    cJSON_Delete(root);
     r->n_prompt = (int)n;
-    serve_slot *slot = take_or_busy(r, out);
+    serve_slot *slot = ok ? take_or_busy(r, out) : NULL;
     if (slot && !intervene(s, slot, &iv, out))
         slot = NULL;
-    heed_capture *cap = NULL;
-    if (slot && heed_context_capture(slot->ctx, ids, (int)n, (int64_t)256 << 20, &cap))
+    heed_capture *caps[3] = {NULL};
+    const heed_status st = !slot     ? HEED_OK
+                           : enc_dec ? capture_enc_dec(slot->ctx, ids, (int)n, dec, n_dec, caps)
+                                     : heed_context_capture(slot->ctx, ids, (int)n, CAPTURE_BYTES,
+                                                            &caps[0]);
+    if (slot && st)
         serve_error(out, 400, "invalid_request_error", NULL, "%s", cli_error_message());
-    else if (slot) {
-        const heed_capture_doc d = {.m = s->model, .v = s->vocab, .cap = cap, .ids = ids,
-                                    .n = (int)n, .n_prompt = (int)n, .row_end = (int)n};
-        char *json = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&json, &len);
-        const heed_status st = f ? heed_capture_write_json(f, &d) : HEED_ERR_NOMEM;
-        if (f && fclose(f) && !st)
-            serve_error(out, 500, "server_error", NULL, "out of memory");
-        else if (st)
-            serve_error(out, 500, "server_error", NULL, "%s", cli_error_message());
-        else {
-            *out = (serve_reply){.status = 200, .body = json, .content_type = "application/json"};
-            json = NULL;
-        }
-        free(json);
-    }
+    else if (slot && enc_dec)
+        reply_capture(out, &(heed_capture_doc){.m = s->model, .v = s->vocab, .cap = caps[0],
+                                               .ids = dec, .n = n_dec, .n_prompt = 1,
+                                               .row_end = n_dec, .enc = caps[1],
+                                               .cross = caps[2], .src = ids, .n_src = (int)n});
+    else if (slot)
+        reply_capture(out, &(heed_capture_doc){.m = s->model, .v = s->vocab, .cap = caps[0],
+                                               .ids = ids, .n = (int)n, .n_prompt = (int)n,
+                                               .row_end = (int)n});
     if (slot)
         serve_slot_give(s, slot);
-    heed_capture_free(cap);
+    for (int k = 0; k < 3; k++)
+        heed_capture_free(caps[k]);
     interventions_free(&iv);
     free(ids);
+    free(dec);
 }
 
 /* The floats' little-endian bytes in base64, as OpenAI's encoding_format
@@ -1163,17 +1310,23 @@ static cJSON *base64_floats(const float *v, int n)
 }
 
 /* POST /v1/embeddings {"input": TEXT or [TEXT, ...]} — an encoder's pooled,
- * L2-normalised embeddings, as OpenAI's are unit vectors. */
+ * L2-normalised embeddings, as OpenAI's are unit vectors: one per input, so
+ * a model whose metadata pools nothing (t5encoder) is mean-pooled, as
+ * Sentence-T5 pools T5's encoder. */
 static void embeddings_handler(serve_request *r, serve_reply *out)
 {
     static const char *const fields[] = {"model", "input", "encoding_format", "user", NULL};
     server *s = r->srv;
     if (!heed_model_is_encoder(s->model)) {
         serve_error(out, 400, "invalid_request_error", "model_not_embedding",
-                    "%s is a %s decoder; /v1/embeddings needs an encoder model (bert)",
-                    s->model_id, heed_model_arch(s->model));
+                    "%s is a %s %s; /v1/embeddings needs an encoder model (bert, t5encoder)",
+                    s->model_id, heed_model_arch(s->model),
+                    heed_model_decoder_start(s->model) >= 0 ? "encoder-decoder" : "decoder");
         return;
     }
+    const heed_pooling pooling = heed_model_pooling(s->model) == HEED_POOLING_NONE
+                                     ? HEED_POOLING_MEAN
+                                     : heed_model_pooling(s->model);
     cJSON *root = parse_object(r, out);
     if (!root)
         return;
@@ -1218,7 +1371,7 @@ static void embeddings_handler(serve_request *r, serve_reply *out)
             st = cli_set_error(HEED_ERR_ARG, "input %d has %zu tokens; the model takes 1 to %d", i,
                                n, s->n_ctx);
         if (!st && e)
-            st = heed_context_embed(slot->ctx, ids, (int)n, heed_model_pooling(s->model), e);
+            st = heed_context_embed(slot->ctx, ids, (int)n, pooling, e);
         free(ids);
         if (st || !e) {
             serve_error(out, 400, "invalid_request_error", NULL, "%s",
@@ -1274,6 +1427,8 @@ static void models_handler(serve_request *r, serve_reply *out)
     cJSON_AddNumberToObject(meta, "n_embd", heed_model_n_embd(s->model));
     cJSON_AddNumberToObject(meta, "n_layer", heed_model_n_layer(s->model));
     cJSON_AddNumberToObject(meta, "n_head", heed_model_n_head(s->model));
+    /* T5's: the prompt is a source, and /v1/attention takes a target */
+    cJSON_AddBoolToObject(meta, "encoder_decoder", heed_model_decoder_start(s->model) >= 0);
     cJSON *cv = cJSON_AddArrayToObject(meta, "control_vectors");
     for (int i = 0; i < s->n_cvecs; i++) {
         cJSON *v = cJSON_CreateObject();

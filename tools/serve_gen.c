@@ -74,10 +74,13 @@ void serve_slot_give(server *s, serve_slot *slot)
 }
 
 /* A request's generation: the library's generator on the slot's context,
- * under the request's deadline. */
+ * run by the batch thread, under the request's deadline. */
 struct serve_gen {
-    heed_generator *gen;
+    server *srv;
+    serve_job job;
     double deadline;
+    int reused;                  /* prompt tokens taken from the slot's cache */
+    const atomic_int *stop;      /* the server's: set, it ends as at the deadline */
 };
 
 /* How many first tokens a and b share. */
@@ -105,7 +108,8 @@ void serve_gen_free(serve_gen *g)
 {
     if (!g)
         return;
-    heed_generator_free(g->gen);
+    serve_batch_leave(g->srv, &g->job);
+    heed_generator_free(g->job.gen);
     free(g);
 }
 
@@ -116,23 +120,37 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     serve_gen *g = calloc(1, sizeof *g);
     if (!g)
         return cli_set_error(HEED_ERR_NOMEM, "out of memory");
+    g->srv = s;
     g->deadline = p->deadline;
-    heed_generate_params gp = heed_generate_default_params();
-    gp.sampler = p->sp;
-    gp.max_tokens = p->max_tokens;
-    gp.stops = (const char *const *)p->stops;
-    gp.n_stops = p->n_stops;
-    gp.top_logprobs = p->top_logprobs;
-    gp.lookup = p->lookup;
-    gp.logit_bias = p->logit_bias;
-    gp.n_logit_bias = p->n_logit_bias;
-    gp.grammar = p->grammar;
-    gp.n_cached = p->cache_prompt ? common_prefix(slot->cached, slot->n_cached, prompt, n_prompt)
-                                  : 0;
-    heed_status st = heed_generator_new(slot->ctx, s->vocab, prompt, n_prompt, &gp, &g->gen);
-    remember(slot, !st && p->cache_prompt ? prompt : NULL, n_prompt);
-    if (st) {
-        free(g);
+    g->stop = s->stop;
+    serve_job *j = &g->job;
+    j->ctx = slot->ctx;
+    j->prompt = prompt;
+    j->n_prompt = n_prompt;
+    j->gp = heed_generate_default_params();
+    j->gp.sampler = p->sp;
+    j->gp.max_tokens = p->max_tokens;
+    j->gp.stops = (const char *const *)p->stops;
+    j->gp.n_stops = p->n_stops;
+    j->gp.top_logprobs = p->top_logprobs;
+    j->gp.lookup = p->lookup;
+    j->gp.logit_bias = p->logit_bias;
+    j->gp.n_logit_bias = p->n_logit_bias;
+    j->gp.ignore_eos = p->ignore_eos;
+    j->gp.grammar = p->grammar;
+    /* the cache keeps the prefix this prompt shares with the last (the
+     * slot is this request's: its context is idle); the batch thread
+     * evaluates the rest in chunks */
+    const int keep = p->cache_prompt ? common_prefix(slot->cached, slot->n_cached, prompt,
+                                                     n_prompt < 1 ? 0 : n_prompt - 1) : 0;
+    if (!keep || heed_context_truncate(slot->ctx, keep))
+        heed_context_reset(slot->ctx);
+    j->prefilled = g->reused = heed_context_n_past(slot->ctx);
+    serve_batch_ask(s, j, SERVE_START);
+    remember(slot, !j->status && p->cache_prompt ? prompt : NULL, n_prompt);
+    if (j->status) {
+        const heed_status st = cli_set_error(j->status, "%s", j->error);
+        serve_gen_free(g);
         return st;
     }
     *out = g;
@@ -141,17 +159,26 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
 
 bool serve_gen_step(serve_gen *g, const char **text, size_t *len, heed_gen_token *tok)
 {
-    if (heed_generator_finish(g->gen) == HEED_GEN_RUNNING && cli_seconds() > g->deadline) {
-        heed_generator_stop(g->gen, text, len);
+    heed_generator *gen = g->job.gen;
+    *text = "";
+    *len = 0;
+    if (heed_generator_finish(gen) != HEED_GEN_RUNNING)
+        return false;
+    if (cli_seconds() > g->deadline || (g->stop && *g->stop)) {
+        heed_generator_stop(gen, text, len);
         tok->n_top = 0;
         return false;
     }
-    return heed_generator_step(g->gen, text, len, tok);
+    serve_batch_ask(g->srv, &g->job, SERVE_STEP);
+    *text = g->job.text;
+    *len = g->job.len;
+    *tok = g->job.tok;
+    return heed_generator_finish(gen) == HEED_GEN_RUNNING;
 }
 
 const char *serve_gen_finish(const serve_gen *g)
 {
-    switch (heed_generator_finish(g->gen)) {
+    switch (heed_generator_finish(g->job.gen)) {
     case HEED_GEN_RUNNING:
         return NULL;
     case HEED_GEN_EOG:
@@ -162,5 +189,10 @@ const char *serve_gen_finish(const serve_gen *g)
     }
 }
 
-int serve_gen_count(const serve_gen *g) { return heed_generator_n_tokens(g->gen); }
-int serve_gen_cached(const serve_gen *g) { return heed_generator_n_cached(g->gen); }
+int serve_gen_count(const serve_gen *g) { return heed_generator_n_tokens(g->job.gen); }
+/* (the generator kept what the batch thread evaluated too, unless it
+ * could not keep anything) */
+int serve_gen_cached(const serve_gen *g)
+{
+    return heed_generator_n_cached(g->job.gen) ? g->reused : 0;
+}

@@ -67,6 +67,10 @@ void serve_metrics_handler(serve_request *r, serve_reply *out)
         "# TYPE heed_prompt_cache_hits_total counter\nheed_prompt_cache_hits_total %lld\n"
         "# HELP heed_prompt_cache_tokens_total Prompt tokens taken from the cache.\n"
         "# TYPE heed_prompt_cache_tokens_total counter\nheed_prompt_cache_tokens_total %lld\n"
+        "# HELP heed_batch_rounds_total Forward passes that decoded running requests' tokens.\n"
+        "# TYPE heed_batch_rounds_total counter\nheed_batch_rounds_total %lld\n"
+        "# HELP heed_batch_tokens_total Tokens those passes decoded (over the rounds: the mean batch).\n"
+        "# TYPE heed_batch_tokens_total counter\nheed_batch_tokens_total %lld\n"
         "# HELP heed_slots_busy Slots running a request.\n"
         "# TYPE heed_slots_busy gauge\nheed_slots_busy %d\n"
         "# HELP heed_slots Slots the server has.\n# TYPE heed_slots gauge\nheed_slots %d\n"
@@ -74,7 +78,8 @@ void serve_metrics_handler(serve_request *r, serve_reply *out)
         "# TYPE heed_queue_depth gauge\nheed_queue_depth %d\n",
         st.prompt_tokens, st.generated_tokens, st.generating_seconds,
         st.generating_seconds > 0 ? (double)st.generated_tokens / st.generating_seconds : 0.0,
-        st.cache_hits, st.cached_tokens, busy, s->n_slots, queued);
+        st.cache_hits, st.cached_tokens, st.batch_rounds, st.batch_tokens, busy, s->n_slots,
+        queued);
     if (fclose(f)) {
         free(b);
         serve_error(out, 500, "server_error", "out_of_memory", "Out of memory");

@@ -321,37 +321,30 @@ static heed_status draw(heed_generator *g, int32_t *id)
     return HEED_OK;
 }
 
-bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
-                         heed_gen_token *tok)
+/* The first half of a step: samples the next token, adds its text and
+ * sees whether the generation ends; *id is set. Returns whether the token
+ * must go into the cache (the generation goes on). */
+static bool pick(heed_generator *g, heed_gen_token *tok, int32_t *id)
 {
-    heed_gen_token scratch;
-    if (!tok)
-        tok = &scratch;
-    *text = "";
-    *len = 0;
-    tok->n_top = 0;
-    tok->logprob = 0;
-    if (g->finish)
-        return false;
     for (int i = 0; i < g->p.n_logit_bias; i++)
         g->next[g->p.logit_bias[i].token] += g->p.logit_bias[i].bias;
-    int32_t id = -1;
-    heed_status st = g->gm && grammar_matcher_done(g->gm) ? HEED_OK : draw(g, &id);
+    tok->n_top = 0;
+    tok->logprob = 0;
     if (g->gm && grammar_matcher_done(g->gm)) { /* a grammar of the empty text alone */
+        *id = tok->id = g->v ? heed_vocab_eos(g->v) : -1;
         g->finish = HEED_GEN_EOG;
-        id = g->v ? heed_vocab_eos(g->v) : -1;
+        return false;
     }
-    tok->id = id;
-    if (st || g->finish) {
-        if (st)
-            fail(g, st);
-        release(g, text, len);
+    heed_status st = draw(g, id);
+    tok->id = *id;
+    if (st) {
+        fail(g, st);
         return false;
     }
     if (g->p.top_logprobs >= 0)
         logprobs(g, tok);
-    const bool eog = g->v ? heed_vocab_is_eog(g->v, id)
-                          : id == heed_model_eos(heed_context_model(g->c));
+    const bool eog = g->v ? heed_vocab_is_eog(g->v, *id)
+                          : *id == heed_model_eos(heed_context_model(g->c));
     const size_t before = g->len;
     const char *piece = "";
     size_t n = 0;
@@ -360,11 +353,11 @@ bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
             heed_detok_stream_flush(g->ds, &piece, &n);
         g->finish = HEED_GEN_EOG;
     } else {
-        st = heed_sampler_accept(g->smp, id);
+        st = heed_sampler_accept(g->smp, *id);
         if (!st && g->gm)
-            st = grammar_matcher_accept(g->gm, id);
+            st = grammar_matcher_accept(g->gm, *id);
         if (!st && g->ds)
-            st = heed_detok_stream_push(g->ds, id, &piece, &n);
+            st = heed_detok_stream_push(g->ds, *id, &piece, &n);
         g->n++;
     }
     if (st)
@@ -381,12 +374,92 @@ bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
         g->finish = HEED_GEN_LENGTH;
     if (!g->finish && confirmed(g) >= heed_context_n_ctx(g->c))
         g->finish = HEED_GEN_CONTEXT_FULL;
-    if (!g->finish && (st = advance(g, id)))
-        fail(g, st);
+    return !g->finish;
+}
+
+/* The last half: the text that is final now. Returns whether it goes on. */
+static bool hand_out(heed_generator *g, const char **text, size_t *len)
+{
     if (g->finish && g->finish != HEED_GEN_EOG) /* EOG flushed the stream already */
         end_text(g);
     release(g, text, len);
     return !g->finish;
+}
+
+bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
+                         heed_gen_token *tok)
+{
+    heed_gen_token scratch;
+    int32_t id;
+    *text = "";
+    *len = 0;
+    if (g->finish)
+        return false;
+    heed_status st;
+    if (pick(g, tok ? tok : &scratch, &id) && (st = advance(g, id)))
+        fail(g, st);
+    return hand_out(g, text, len);
+}
+
+int heed_generator_step_many(heed_generator *const *g, int n, const char **text, size_t *len,
+                             heed_gen_token *tok)
+{
+    /* per generator: its context, token and its place among those
+     * evaluated together; whether it was running when the step began */
+    heed_context **ctx = malloc(sizeof *ctx * (size_t)n);
+    int32_t *ids = malloc(sizeof *ids * (size_t)n);
+    const int32_t **id_of = malloc(sizeof *id_of * (size_t)n);
+    int *ones = malloc(sizeof *ones * (size_t)n), *who = malloc(sizeof *who * (size_t)n);
+    bool *live = malloc(sizeof *live * (size_t)n);
+    float *logits = NULL;
+    int k = 0, running = 0;
+    if (!ctx || !ids || !id_of || !ones || !who || !live) { /* one at a time, then */
+        for (int i = 0; i < n; i++)
+            running += heed_generator_step(g[i], &text[i], &len[i], tok ? &tok[i] : NULL);
+        k = -1;
+    }
+    for (int i = 0; k >= 0 && i < n; i++) {
+        heed_gen_token scratch;
+        int32_t id;
+        text[i] = "";
+        len[i] = 0;
+        live[i] = !g[i]->finish;
+        if (!live[i] || !pick(g[i], tok ? &tok[i] : &scratch, &id))
+            continue;
+        if (g[i]->p.lookup) { /* its draft is a batch of its own */
+            const heed_status st = advance(g[i], id);
+            if (st)
+                fail(g[i], st);
+            continue;
+        }
+        ctx[k] = g[i]->c;
+        ids[k] = id;
+        id_of[k] = &ids[k];
+        ones[k] = 1;
+        who[k++] = i;
+    }
+    const int64_t V = k > 0 ? g[who[0]]->V : 0;
+    if (k > 0 && !(logits = malloc(sizeof *logits * (size_t)V * (size_t)k))) {
+        for (int j = 0; j < k; j++)
+            fail(g[who[j]], heed_fail(HEED_ERR_NOMEM, "out of memory"));
+    } else if (k > 0) {
+        const heed_status st = heed_context_eval_many(ctx, id_of, ones, k, logits);
+        for (int j = 0; j < k; j++)
+            if (st)
+                fail(g[who[j]], st);
+            else
+                memcpy(g[who[j]]->logits, logits + j * V, sizeof *logits * (size_t)V);
+    }
+    for (int i = 0; k >= 0 && i < n; i++)
+        running += live[i] && hand_out(g[i], &text[i], &len[i]);
+    free(logits);
+    free(ctx);
+    free(ids);
+    free(id_of);
+    free(ones);
+    free(who);
+    free(live);
+    return running;
 }
 
 int heed_generator_n_cached(const heed_generator *g)

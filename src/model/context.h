@@ -86,6 +86,16 @@ struct heed_context {
     int n_enc;      /* encoder positions (0: nothing encoded yet)             */
 };
 
+/* One sequence's rows in a forward pass: rows [row, row + n) of the batch
+ * are ctx's tokens at positions pos0.., of which those from first_logit on
+ * want logits (n: none). A context's own batch is one sequence; a batch of
+ * several contexts' tokens (continuous batching, heed_context_eval_many)
+ * has one per context, each attending over its own cache. */
+typedef struct heed_seq {
+    heed_context *ctx;
+    int row, n, pos0, first_logit;
+} heed_seq;
+
 /* Applies the edits at point to the n rows of its activation in data,
  * then hands them to the hook, if either asks. */
 static inline void heed_forward_hook(heed_context *c, heed_hook_point point, int layer, int pos0,

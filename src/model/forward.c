@@ -411,6 +411,33 @@ void heed_forward_attend(heed_context *c, const heed_attn *a)
                                   a->n_kv);
 }
 
+/* Several sequences' attention in one pool run: the threads share the
+ * items of all of them, in order (no capture). */
+enum { ATTEND_MANY = 16 };
+typedef struct attend_many_job {
+    const heed_attn *a;
+    int n;
+    float *scratch;
+    int64_t scratch_floats;
+} attend_many_job;
+
+static void attend_many_share(void *arg, int ith, int nth)
+{
+    const attend_many_job *j = arg;
+    int64_t total = 0, begin, end;
+    for (int i = 0; i < j->n; i++)
+        total += heed_attend_tiled_items(&j->a[i]);
+    heed_pool_share(total, ith, nth, &begin, &end);
+    int64_t first = 0;
+    for (int i = 0; i < j->n && begin < end; i++) {
+        const int64_t items = heed_attend_tiled_items(&j->a[i]);
+        const int64_t b = begin > first ? begin - first : 0, e = end - first < items ? end - first : items;
+        if (b < e)
+            heed_attend_tiled(&j->a[i], b, e, j->scratch + ith * j->scratch_floats, NULL);
+        first += items;
+    }
+}
+
 /* y[t] = norm(x[t]) for n rows of n_embd: RMSNorm or LayerNorm as the
  * architecture says (b, LayerNorm's bias, may be NULL). */
 void heed_forward_norm_rows(const heed_model *m, float *y, const float *x, const float *w,
@@ -505,14 +532,70 @@ static void drop_oldest(heed_context *c, layer_cache *lc, int pos0)
     lc->pos0 = pos0 - keep;
 }
 
-/* x += attention(norm(x)) for n tokens at positions pos0.. of layer il. */
-void heed_forward_attention_block(heed_context *c, int il, int pos0, int n)
+/* The attention operand of layer il for sequence q's rows, over its
+ * context's cache (which q's keys and values go into first), or over the
+ * batch's own keys and values while encoding. */
+static heed_attn seq_attention(heed_context *c, int il, const heed_seq *q)
+{
+    const heed_model *m = c->m;
+    const heed_hparams *hp = &m->hp;
+    const int64_t Q = (int64_t)hp->n_head * hp->head_dim, KV = (int64_t)hp->n_kv_head * hp->head_dim;
+    heed_context *owner = q->ctx;
+    const layer_cache *lc = &owner->cache[il];
+    const int64_t k_head = (int64_t)lc->cap * (int64_t)owner->k_row;
+    const int64_t v_head = (int64_t)lc->cap * (int64_t)owner->v_row;
+    char *k_cache = (char *)owner->k_cache + lc->first_row * (int64_t)owner->k_row;
+    char *v_cache = (char *)owner->v_cache + lc->first_row * (int64_t)owner->v_row;
+    const heed_type_traits *tk = heed_type_get(owner->type_k), *tv = heed_type_get(owner->type_v);
+    const int row0 = q->pos0 - lc->pos0; /* the sequence's first row in the cache */
+    for (int t = 0; !c->encoding && t < q->n; t++)
+        for (int g = 0; g < hp->n_kv_head; g++) {
+            const int64_t e = (q->row + t) * KV + (int64_t)g * hp->head_dim;
+            tk->from_float(c->k + e, k_cache + g * k_head + (row0 + t) * (int64_t)owner->k_row,
+                           hp->head_dim);
+            tv->from_float(c->v + e, v_cache + g * v_head + (row0 + t) * (int64_t)owner->v_row,
+                           hp->head_dim);
+        }
+    heed_attn a = {
+        .q = c->q + q->row * Q, .k = k_cache, .v = v_cache, .out = c->att + q->row * Q,
+        .k_type = owner->type_k, .v_type = owner->type_v,
+        .k_row_bytes = (int64_t)owner->k_row, .k_head_bytes = k_head,
+        .v_row_bytes = (int64_t)owner->v_row, .v_head_bytes = v_head,
+        .q_stride = Q, .out_stride = Q,
+        .n_q = q->n, .n_kv = row0 + q->n, .q_pos0 = q->pos0, .k_pos0 = lc->pos0,
+        .n_head = hp->n_head, .n_kv_head = hp->n_kv_head, .head_dim = hp->head_dim,
+        .scale = m->arch->q_prescale ? 1.0f : hp->q_scale, .mask = m->arch->mask,
+        .window = heed_layer_sliding(m, il) ? hp->n_swa : 0, .softcap = hp->attn_softcap,
+        .sinks = c->layers[il].attn_sinks, .capture = owner->capture, .layer = il,
+    };
+    if (c->encoding) { /* the batch's own keys and values, as floats */
+        const int64_t row = KV * (int64_t)sizeof(float), head = hp->head_dim * (int64_t)sizeof(float);
+        a.k = c->k;
+        a.v = c->v;
+        a.k_type = a.v_type = HEED_TYPE_F32;
+        a.k_row_bytes = a.v_row_bytes = row;
+        a.k_head_bytes = a.v_head_bytes = head;
+        a.n_kv = q->n;
+        a.k_pos0 = q->pos0;
+        a.mask = HEED_MASK_BIDIRECTIONAL;
+    }
+    if (c->layers[il].rel_bias) {
+        a.bias = c->layers[il].rel_bias;
+        a.bucket = a.mask == HEED_MASK_BIDIRECTIONAL ? c->bucket_bidi : c->bucket_causal;
+    }
+    return a;
+}
+
+/* x += attention(norm(x)) of layer il for the batch's sequences (more than
+ * one only without hooks, edits, a qk tap or a capture). */
+static void attention_block(heed_context *c, int il, const heed_seq *seqs, int n_seqs)
 {
     const heed_model *m = c->m;
     const heed_hparams *hp = &m->hp;
     const heed_layer *L = &c->layers[il];
     const int64_t E = hp->n_embd, Q = (int64_t)hp->n_head * hp->head_dim;
     const int64_t KV = (int64_t)hp->n_kv_head * hp->head_dim;
+    const int n = seqs[n_seqs - 1].row + seqs[n_seqs - 1].n, pos0 = seqs[0].pos0;
 
     const bool post = m->arch->post_norm;
     if (post)
@@ -551,77 +634,50 @@ void heed_forward_attention_block(heed_context *c, int il, int pos0, int n)
             heed_rms_norm(k, k, L->k_norm, hp->head_dim, hp->norm_eps);
         }
 
-    /* RoPE on q and k (learned positions are in x already; a sliding layer
-     * may have its own base); then k, v go into the cache at their
-     * positions, head by head */
+    /* RoPE on q and k at each sequence's positions (learned positions are
+     * in x already; a sliding layer may have its own base), and room for
+     * the batch in a sliding layer's cache */
     const bool sliding = heed_layer_sliding(m, il);
-    const heed_rope rope = layer_rope(c, sliding);
     const bool use_rope = (m->arch->pos == POS_ROPE_NORMAL || m->arch->pos == POS_ROPE_NEOX) &&
                           !(m->arch->nope_every && (il + 1) % m->arch->nope_every == 0);
-    layer_cache *lc = &c->cache[il];
-    if (!c->encoding && pos0 + n - lc->pos0 > lc->cap)
-        drop_oldest(c, lc, pos0);
-    const int64_t k_head = (int64_t)lc->cap * (int64_t)c->k_row;
-    const int64_t v_head = (int64_t)lc->cap * (int64_t)c->v_row;
-    char *k_cache = (char *)c->k_cache + lc->first_row * (int64_t)c->k_row;
-    char *v_cache = (char *)c->v_cache + lc->first_row * (int64_t)c->v_row;
-    const heed_type_traits *tk = heed_type_get(c->type_k), *tv = heed_type_get(c->type_v);
-    const int row0 = pos0 - lc->pos0; /* the batch's first row in the cache */
-    for (int t = 0; t < n; t++) {
-        if (use_rope) {
-            const int neox = m->arch->pos == POS_ROPE_NEOX;
-            heed_rope_angles(c->rope, pos0 + t, hp->n_rot, &rope);
-            heed_rope_apply(c->q + t * Q, hp->n_head, hp->head_dim, hp->n_rot, c->rope, neox);
-            heed_rope_apply(c->k + t * KV, hp->n_kv_head, hp->head_dim, hp->n_rot, c->rope,
-                            neox);
+    for (int s = 0; s < n_seqs; s++) {
+        const heed_seq *sq = &seqs[s];
+        layer_cache *lc = &sq->ctx->cache[il];
+        if (!c->encoding && sq->pos0 + sq->n - lc->pos0 > lc->cap)
+            drop_oldest(sq->ctx, lc, sq->pos0);
+        const heed_rope rope = layer_rope(sq->ctx, sliding);
+        for (int t = 0; t < sq->n; t++) {
+            float *q = c->q + (sq->row + t) * Q, *k = c->k + (sq->row + t) * KV;
+            if (use_rope) {
+                const int neox = m->arch->pos == POS_ROPE_NEOX;
+                heed_rope_angles(c->rope, sq->pos0 + t, hp->n_rot, &rope);
+                heed_rope_apply(q, hp->n_head, hp->head_dim, hp->n_rot, c->rope, neox);
+                heed_rope_apply(k, hp->n_kv_head, hp->head_dim, hp->n_rot, c->rope, neox);
+            }
+            if (m->arch->q_prescale)
+                for (int64_t i = 0; i < Q; i++)
+                    q[i] *= hp->q_scale;
         }
-        if (m->arch->q_prescale)
-            for (int64_t i = 0; i < Q; i++)
-                c->q[t * Q + i] *= hp->q_scale;
     }
     heed_forward_hook(c, HEED_HOOK_Q, il, pos0, n, Q, c->q);
     heed_forward_hook(c, HEED_HOOK_K, il, pos0, n, KV, c->k);
     heed_forward_hook(c, HEED_HOOK_V, il, pos0, n, KV, c->v);
-    for (int t = 0; !c->encoding && t < n; t++) {
-        for (int g = 0; g < hp->n_kv_head; g++) {
-            const int64_t e = t * KV + (int64_t)g * hp->head_dim;
-            tk->from_float(c->k + e, k_cache + g * k_head + (row0 + t) * (int64_t)c->k_row,
-                           hp->head_dim);
-            tv->from_float(c->v + e, v_cache + g * v_head + (row0 + t) * (int64_t)c->v_row,
-                           hp->head_dim);
+
+    if (n_seqs == 1) {
+        const heed_attn a = seq_attention(c, il, &seqs[0]);
+        heed_forward_attend(c, &a);
+        if (c->qk_tap)
+            heed_forward_tap_qk(c, &a, c->encoding ? HEED_ATTN_ENCODER : HEED_ATTN_SELF);
+    } else {
+        heed_attn a[ATTEND_MANY];
+        for (int s0 = 0; s0 < n_seqs; s0 += ATTEND_MANY) {
+            const int k = n_seqs - s0 < ATTEND_MANY ? n_seqs - s0 : ATTEND_MANY;
+            for (int s = 0; s < k; s++)
+                a[s] = seq_attention(c, il, &seqs[s0 + s]);
+            attend_many_job job = {a, k, c->attn_scratch, c->attn_floats};
+            heed_pool_run(c->pool, attend_many_share, &job);
         }
     }
-
-    heed_attn a = {
-        .q = c->q, .k = k_cache, .v = v_cache, .out = c->att,
-        .k_type = c->type_k, .v_type = c->type_v,
-        .k_row_bytes = (int64_t)c->k_row, .k_head_bytes = k_head,
-        .v_row_bytes = (int64_t)c->v_row, .v_head_bytes = v_head,
-        .q_stride = Q, .out_stride = Q,
-        .n_q = n, .n_kv = row0 + n, .q_pos0 = pos0, .k_pos0 = lc->pos0,
-        .n_head = hp->n_head, .n_kv_head = hp->n_kv_head, .head_dim = hp->head_dim,
-        .scale = m->arch->q_prescale ? 1.0f : hp->q_scale, .mask = m->arch->mask,
-        .window = sliding ? hp->n_swa : 0, .softcap = hp->attn_softcap, .sinks = L->attn_sinks,
-        .capture = c->capture, .layer = il,
-    };
-    if (c->encoding) { /* the batch's own keys and values, as floats */
-        const int64_t row = KV * (int64_t)sizeof(float), head = hp->head_dim * (int64_t)sizeof(float);
-        a.k = c->k;
-        a.v = c->v;
-        a.k_type = a.v_type = HEED_TYPE_F32;
-        a.k_row_bytes = a.v_row_bytes = row;
-        a.k_head_bytes = a.v_head_bytes = head;
-        a.n_kv = n;
-        a.k_pos0 = pos0;
-        a.mask = HEED_MASK_BIDIRECTIONAL;
-    }
-    if (L->rel_bias) {
-        a.bias = L->rel_bias;
-        a.bucket = a.mask == HEED_MASK_BIDIRECTIONAL ? c->bucket_bidi : c->bucket_causal;
-    }
-    heed_forward_attend(c, &a);
-    if (c->qk_tap)
-        heed_forward_tap_qk(c, &a, c->encoding ? HEED_ATTN_ENCODER : HEED_ATTN_SELF);
     heed_forward_hook(c, HEED_HOOK_Z, il, pos0, n, Q, c->att);
 
     heed_forward_matmul(c, &L->wo, c->att, n, c->h);
@@ -633,6 +689,12 @@ void heed_forward_attention_block(heed_context *c, int il, int pos0, int n)
     if (post)
         heed_forward_norm_rows(m, c->x, c->x, L->attn_norm, L->attn_norm_b, n);
     heed_forward_hook(c, HEED_HOOK_RESID_MID, il, pos0, n, E, c->x);
+}
+
+void heed_forward_attention_block(heed_context *c, int il, int pos0, int n)
+{
+    const heed_seq one = {c, 0, n, pos0, n};
+    attention_block(c, il, &one, 1);
 }
 
 typedef struct gate_job {
@@ -741,15 +803,13 @@ static void tap_residual(heed_context *c, int n, int entry)
     }
 }
 
-/* c->x = the embeddings of n tokens at positions n_past.. */
-void heed_forward_embed(heed_context *c, const int32_t *ids, int n)
+/* x = the embeddings of n tokens at positions pos0.. */
+static void embed_rows(const heed_model *m, float *x, const int32_t *ids, int n, int pos0)
 {
-    const heed_model *m = c->m;
     const int64_t E = m->hp.n_embd;
     const heed_type_traits *et = heed_type_get(m->token_embd.type);
     const size_t row = heed_type_row_size(m->token_embd.type, E);
-    for (int t = 0; t < n; t++) {
-        float *x = c->x + t * E;
+    for (int t = 0; t < n; t++, x += E) {
         et->to_float((const char *)m->token_embd.data + row * (size_t)ids[t], x, E);
         if (m->arch->embed_scale)
             for (int64_t i = 0; i < E; i++)
@@ -757,45 +817,75 @@ void heed_forward_embed(heed_context *c, const int32_t *ids, int n)
         if (m->token_type0)
             add(x, m->token_type0, E);
         if (m->position_embd)
-            add(x, m->position_embd + (int64_t)(c->n_past + t) * E, E);
+            add(x, m->position_embd + (int64_t)(pos0 + t) * E, E);
     }
 }
 
-/* One batch of n <= c->batch tokens at the next positions. Leaves the final
- * hidden states in c->x; logits (if not NULL) for tokens [first_logit, n). */
-static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_logit,
-                          float *logits)
+/* c->x = the embeddings of n tokens at positions n_past.. */
+void heed_forward_embed(heed_context *c, const int32_t *ids, int n)
+{
+    embed_rows(c->m, c->x, ids, n, c->n_past);
+}
+
+/* One batch: the seqs' rows (at most c->batch, ids in row order), each
+ * sequence's tokens at its context's next positions; c is the one whose
+ * buffers and threads run it. Leaves the final hidden states in c->x and
+ * the logits of each sequence's rows from its first_logit on, in row
+ * order, in logits (NULL: none). Hooks, edits, the taps and a capture see
+ * a batch of one sequence only. */
+static void forward_rows(heed_context *c, const int32_t *ids, heed_seq *seqs, int n_seqs,
+                         float *logits)
 {
     const heed_model *m = c->m;
     const heed_hparams *hp = &m->hp;
     const int64_t E = hp->n_embd;
+    const int n = seqs[n_seqs - 1].row + seqs[n_seqs - 1].n;
 
-    heed_forward_embed(c, ids, n);
+    for (int s = 0; s < n_seqs; s++)
+        embed_rows(m, c->x + seqs[s].row * E, ids + seqs[s].row, seqs[s].n, seqs[s].pos0);
     if (m->embd_norm)
         heed_forward_norm_rows(m, c->x, c->x, m->embd_norm, m->embd_norm_b, n);
     if (c->residual)
         tap_residual(c, n, 0);
     for (int il = 0; il < hp->n_layer; il++) {
         heed_forward_hook(c, HEED_HOOK_RESID_PRE, il, c->n_past, n, E, c->x);
-        heed_forward_attention_block(c, il, c->n_past, n);
+        attention_block(c, il, seqs, n_seqs);
         if (c->cross_k)
             heed_forward_cross_block(c, il, c->n_past, n);
         heed_forward_ffn_block(c, il, n);
-        if (c->steering && il >= c->steer_begin && il <= c->steer_end)
-            for (int t = 0; t < n; t++)
-                add(c->x + t * E, c->steering + il * E, E);
+        for (int s = 0; s < n_seqs; s++) { /* each context's steering */
+            const heed_context *o = seqs[s].ctx;
+            for (int t = 0; o->steering && il >= o->steer_begin && il <= o->steer_end && t < seqs[s].n; t++)
+                add(c->x + (seqs[s].row + t) * E, o->steering + il * E, E);
+        }
         heed_forward_hook(c, HEED_HOOK_RESID_POST, il, c->n_past, n, E, c->x);
         if (c->residual)
             tap_residual(c, n, il + 1);
     }
-    if (logits && first_logit < n) {
-        const int k = n - first_logit;
-        heed_forward_norm_rows(m, c->h, c->x + first_logit * E, m->output_norm, m->output_norm_b, k);
-        heed_forward_hook(c, HEED_HOOK_LN_FINAL, hp->n_layer, c->n_past + first_logit, k, E,
-                          c->h);
+    int k = 0; /* the rows wanted, normed into c->h in order */
+    for (int s = 0; logits && s < n_seqs; s++) {
+        const int first = seqs[s].first_logit, rows = seqs[s].n - first;
+        if (rows > 0)
+            heed_forward_norm_rows(m, c->h + k * E, c->x + (seqs[s].row + first) * E,
+                                   m->output_norm, m->output_norm_b, rows);
+        k += rows > 0 ? rows : 0;
+    }
+    if (k) {
+        heed_forward_hook(c, HEED_HOOK_LN_FINAL, hp->n_layer, c->n_past + seqs[0].first_logit, k,
+                          E, c->h);
         output_head(c, c->h, k, logits);
     }
-    c->n_past += n;
+    for (int s = 0; s < n_seqs; s++)
+        seqs[s].ctx->n_past += seqs[s].n;
+}
+
+/* A batch of c's own n tokens at its next positions; logits of those from
+ * first_logit on. */
+static void forward_batch(heed_context *c, const int32_t *ids, int n, int first_logit,
+                          float *logits)
+{
+    heed_seq one = {c, 0, n, c->n_past, first_logit};
+    forward_rows(c, ids, &one, 1, logits);
 }
 
 /* Checks ids and that n more positions fit. */
@@ -843,6 +933,74 @@ heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float 
         forward_batch(c, ids + done, b, first, out);
     }
     return HEED_OK;
+}
+
+/* Whether c's tokens can share a pass with other contexts' rows: nothing
+ * watches or edits its pass, and it has no encoding to cross-attend. */
+static bool batchable(const heed_context *c)
+{
+    return !c->capture && !c->hook_points && !c->edits && !c->qk_tap && !c->residual &&
+           !c->cross_k;
+}
+
+heed_status heed_context_eval_many(heed_context *const *c, const int32_t *const *ids,
+                                   const int *n_ids, int n, float *logits)
+{
+    if (n < 1 || !c || !ids || !n_ids)
+        return heed_fail(HEED_ERR_ARG, "no contexts to evaluate");
+    heed_context *ws = NULL; /* whose buffers and threads run the passes */
+    for (int i = 0; i < n; i++) {
+        if (!c[i] || c[i]->m != c[0]->m)
+            return heed_fail(HEED_ERR_ARG, "context %d is %s", i,
+                             c[i] ? "of another model than context 0" : "NULL");
+        for (int j = 0; j < i; j++)
+            if (c[j] == c[i])
+                return heed_fail(HEED_ERR_ARG, "contexts %d and %d are the same", j, i);
+        if (heed_model_is_encoder(c[i]->m))
+            return heed_fail(HEED_ERR_UNSUPPORTED, "'%s' is an encoder: it has no next-token "
+                             "logits", c[i]->m->arch->name);
+        const heed_status st = check_tokens(c[i], ids[i], n_ids[i]);
+        if (st) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", heed_last_error());
+            return heed_fail(st, "context %d: %s", i, why);
+        }
+        if (batchable(c[i]) && (!ws || c[i]->n_ctx > ws->n_ctx))
+            ws = c[i]; /* its attention scratch holds any other's keys */
+    }
+    const int64_t V = c[0]->m->hp.n_vocab;
+    int32_t *row_ids = ws ? malloc(sizeof *row_ids * (size_t)ws->batch) : NULL;
+    heed_seq *seqs = ws ? malloc(sizeof *seqs * (size_t)ws->batch) : NULL;
+    if (ws && (!row_ids || !seqs)) {
+        free(row_ids);
+        free(seqs);
+        return heed_fail(HEED_ERR_NOMEM, "out of memory");
+    }
+    heed_status st = HEED_OK;
+    for (int i = 0, done = 0; i < n && !st;) {
+        if (!batchable(c[i])) {
+            st = heed_context_eval(c[i], ids[i], n_ids[i], logits ? logits + i * V : NULL, false);
+            i++;
+            continue;
+        }
+        /* a pass: the batchable contexts from i on, as many rows as fit;
+         * those that end in it are consecutive, so their logits are too */
+        const int first_ctx = i;
+        int rows = 0, n_seqs = 0;
+        while (i < n && rows < ws->batch && batchable(c[i])) {
+            const int left = n_ids[i] - done, take = left < ws->batch - rows ? left : ws->batch - rows;
+            memcpy(row_ids + rows, ids[i] + done, sizeof *row_ids * (size_t)take);
+            seqs[n_seqs++] = (heed_seq){c[i], rows, take, c[i]->n_past,
+                                        take == left ? take - 1 : take};
+            rows += take;
+            done = take == left ? 0 : done + take;
+            i += take == left;
+        }
+        forward_rows(ws, row_ids, seqs, n_seqs, logits ? logits + first_ctx * V : NULL);
+    }
+    free(row_ids);
+    free(seqs);
+    return st;
 }
 
 heed_status heed_context_embed(heed_context *c, const int32_t *ids, int n,

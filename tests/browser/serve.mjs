@@ -7,13 +7,21 @@
 // again with "ablate_heads": ["3.1"] (the text the API gives for it), and
 // clicking it again brings the plain text back.
 //
-//   node serve.mjs BASE_URL EXPECTED_TEXT OUT_DIR
+// With T5_URL, the page of a server on an encoder-decoder (a tiny-t5
+// synth): the prompt is the source, the streamed reply (the text `heed run
+// --temp 0` gives) the target, and clicking a generated token asks
+// /v1/attention for the source and the target up to it, then shows its
+// cross-attention in the frame: the cross view, that token the query in
+// focus, the source tokens shaded by what it read.
 //
-// Writes OUT_DIR/serve.png and serve-ablate.png; exits 1 naming each failed check.
+//   node serve.mjs BASE_URL EXPECTED_TEXT OUT_DIR [T5_URL T5_PROMPT T5_EXPECTED_TEXT]
+//
+// Writes OUT_DIR/serve.png and serve-ablate.png (and serve-t5.png); exits
+// 1 naming each failed check.
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const [base, expected, outDir] = process.argv.slice(2);
+const [base, expected, outDir, t5Base, t5Prompt, t5Expected] = process.argv.slice(2);
 const failures = [];
 let checks = 0;
 const check = (ok, what) => { checks++; if (!ok) failures.push(what); return ok; };
@@ -22,15 +30,68 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--disable-gpu', '--disable-dev-shm-usage'],
 });
-try {
+// The page at url, once it has named the model: the page, the console and
+// page errors it gives, and the bodies it posts to the generating endpoints.
+async function open(url) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
-  const errors = [];
+  const errors = [], posted = { '/v1/completions': [], '/v1/attention': [] };
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`console ${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-  const completions = [];   // the bodies the page posted to /v1/completions
-  page.on('request', (r) => { if (r.url().endsWith('/v1/completions')) completions.push(JSON.parse(r.postData())); });
-  await page.goto(`${base}/`);
+  page.on('request', (r) => {
+    const to = posted[new URL(r.url()).pathname];
+    if (to && r.method() === 'POST') to.push(JSON.parse(r.postData()));
+  });
+  await page.goto(url);
   await page.waitForFunction(() => document.getElementById('model').textContent.length > 0);
+  return { page, errors, posted };
+}
+
+// The page on an encoder-decoder: a generated token's cross-attention.
+async function encoderDecoder() {
+  const { page, errors, posted } = await open(`${t5Base}/`);
+  check(/cross-attention/.test(await page.textContent('#outhint')), 'T5: the hint speaks of cross-attention');
+  await page.fill('#prompt', t5Prompt);
+  await page.fill('#n', '8');
+  await page.click('#go');
+  await page.waitForFunction(() => document.body.dataset.done === '1', null, { timeout: 30000 });
+  const toks = await page.$$eval('#out .tok', (s) => s.map((x) => x.textContent));
+  check(toks.length === 8, `T5: 8 tokens streamed (got ${toks.length})`);
+  check(toks.join('') === t5Expected, `T5: the reply is heed run's greedy text: ${JSON.stringify(toks.join(''))}`);
+
+  // the third generated token: target token 3, after the decoder's start token
+  await page.click('#out .tok >> nth=2');
+  await page.waitForFunction(() => document.body.dataset.attention === '2', null, { timeout: 30000 });
+  const sent = posted['/v1/attention'].at(-1);
+  check(sent && sent.prompt === t5Prompt && sent.target === toks.slice(0, 3).join(''),
+        `T5: the request is the source and the target up to the token (${JSON.stringify(sent)})`);
+  check(/^cross-attention of .*, target token 3$/.test(await page.textContent('#status')),
+        `T5: the status names the token (${await page.textContent('#status')})`);
+  const frame = page.frame({ url: /attend\.html/ });
+  check(!!frame, 'T5: the attention frame is there');
+  if (frame) {
+    await frame.waitForFunction(() => document.getElementById('heed-root').dataset.heedReady === '1', null, { timeout: 30000 });
+    const info = await frame.evaluate(() => {
+      const root = document.getElementById('heed-root');
+      const strip = (side) => [...document.querySelectorAll(`.heed-strip[data-side="${side}"] .heed-tok`)];
+      return { view: root.dataset.view, focus: root.dataset.focus,
+               source: strip('k').length, shaded: strip('k').filter((e) => e.style.background).length,
+               target: strip('q').length, thumbs: document.querySelectorAll('.heed-thumb').length };
+    });
+    const api = await (await fetch(`${t5Base}/v1/attention`, { method: 'POST', body: JSON.stringify(sent) })).json();
+    const nSrc = api.source.tokens.length;
+    check(info.view === 'cross', `T5: the frame shows the cross view (${info.view})`);
+    check(info.focus === 'q3', `T5: target token 3 is the query in focus (${info.focus})`);
+    check(info.target === 4 && info.source === nSrc, `T5: ${info.target} target and ${info.source} source tokens, want 4 and ${nSrc}`);
+    check(info.shaded === nSrc, `T5: the source shaded by what the token read (${info.shaded} of ${nSrc})`);
+    check(info.thumbs === api.n_layer * api.n_head, `T5: a cross heatmap per layer × head (${info.thumbs})`);
+  }
+  check(errors.length === 0, `T5: no console or page errors: ${errors.join('; ')}`);
+  await page.screenshot({ path: join(outDir, 'serve-t5.png'), fullPage: true });
+}
+
+try {
+  const { page, errors, posted } = await open(`${base}/`);
+  const completions = posted['/v1/completions'];
   check(await page.textContent('#model') === 'default.gguf', 'the page names the model');
 
   await page.fill('#n', '12');
@@ -99,6 +160,7 @@ try {
   check(plainAgain === expected, `toggled off: the plain text again (${JSON.stringify(plainAgain)})`);
   check(errors.length === 0, `no console or page errors: ${errors.join('; ')}`);
   await page.screenshot({ path: join(outDir, 'serve.png'), fullPage: true });
+  if (t5Base) await encoderDecoder();
 } finally {
   await browser.close();
 }

@@ -4,8 +4,9 @@
 # client (pinned in package-lock.json; serve.mjs says what is checked, and
 # structured.mjs, with ajv validating, the structured output),
 # with a second server for control vectors (and a third, an encoder, for
-# embeddings when the fixtures are there). The servers must then stop
-# cleanly on SIGINT (under ASan: without leaks).
+# embeddings when the fixtures are there), and an encoder-decoder (t5.mjs:
+# a tiny-t5 and a tiny-t5encoder from heed synth). The servers must then
+# stop cleanly on SIGINT (under ASan: without leaks).
 #
 #   sh tests/serve/run.sh [HEED_CLI]      (default build/heed)
 set -e
@@ -60,10 +61,29 @@ HEED_CV_A_RANGE=$(run_cv --control-vector-scaled "$data/cvec-a.gguf" 1.5 --contr
 export HEED_CV_PLAIN HEED_CV_DEFAULT HEED_CV_A HEED_CV_A_RANGE
 clog=$(mktemp)
 serve_start "$clog" "$heed" serve "$model" --control-vector-scaled "$data/cvec-a.gguf" 0.8 \
-    --control-vector "$data/cvec-b.gguf"
+    --control-vector "$data/cvec-b.gguf" --slots 4
 cpid=$serve_pid
 export HEED_CV_URL="http://127.0.0.1:$serve_port"
 trap 'kill $pid $cpid $bpid 2>/dev/null || true; rm -f "$log" "$clog" ${blog:-}' EXIT
+
+# an encoder-decoder (a small context, for its limits) and an encoder, with
+# what heed run, attend and embed give
+tdir=$(mktemp -d)
+tpid="" epid=""
+trap 'kill $pid $cpid $bpid $tpid $epid 2>/dev/null || true; rm -rf "$log" "$clog" ${blog:-} "$tdir"' EXIT
+"$heed" synth --shape tiny-t5 --type f32 -o "$tdir/t5.gguf" > /dev/null
+"$heed" synth --shape tiny-t5encoder --type f32 -o "$tdir/t5encoder.gguf" > /dev/null
+tprompt="the house is small"
+t5_expected=$("$heed" run "$tdir/t5.gguf" -p "$tprompt" -n 8 --temp 0 2>/dev/null)
+t5_expected=${t5_expected#"$tprompt"}
+"$heed" attend "$tdir/t5.gguf" -p "$tprompt" -n 8 --json "$tdir/attend.json" > /dev/null
+t5_embedding=$("$heed" embed "$tdir/t5encoder.gguf" -p "$tprompt" --pooling mean)
+serve_start "$tdir/t5.log" "$heed" serve "$tdir/t5.gguf" -c 64
+tpid=$serve_pid
+t5_url="http://127.0.0.1:$serve_port"
+serve_start "$tdir/t5encoder.log" "$heed" serve "$tdir/t5encoder.gguf"
+epid=$serve_pid
+t5encoder_url="http://127.0.0.1:$serve_port"
 
 # IPv6: --host ::1 answers on IPv6 loopback only, --host :: on both (where
 # the machine has an IPv6 loopback)
@@ -98,23 +118,81 @@ if ! node "$here/serve.mjs" "http://127.0.0.1:$port" "$key" "$expected" ||
     tail -n 20 "$clog" >&2
     exit 1
 fi
-kill -INT $pid $cpid $bpid
+if ! node "$here/t5.mjs" "$t5_url" "$t5encoder_url" "$tprompt" "$t5_expected" \
+        "$tdir/attend.json" "$t5_embedding"; then
+    echo "serve test: the t5 servers' logs:" >&2
+    tail -n 20 "$tdir/t5.log" "$tdir/t5encoder.log" >&2
+    exit 1
+fi
+kill -INT $pid $cpid $bpid $tpid $epid
 status=0
-wait $pid || status=$?
-wait $cpid || status=$?
-[ -z "$bpid" ] || wait $bpid || status=$?
+for p in $pid $cpid $bpid $tpid $epid; do
+    wait $p || status=$?
+done
 trap - EXIT
+logs="$log $clog $tdir/t5.log $tdir/t5encoder.log"
 if [ $status -ne 0 ]; then
-    tail -n 40 "$log" "$clog" >&2
-    rm -f "$log" "$clog" ${blog:-}
+    tail -n 40 $logs >&2
+    rm -rf "$log" "$clog" ${blog:-} "$tdir"
     echo "serve test: a server exited with status $status after SIGINT" >&2
     exit 1
 fi
 fallbacks=$(grep -c 'no chat template: chat requests use chatml' "$clog" || true)
-if [ "$fallbacks" != 1 ] || grep -q 'chat requests use chatml' "$log"; then
-    echo "serve test: the chatml fallback should be said once, by the server with no template" >&2
-    rm -f "$log" "$clog" ${blog:-}
+if [ "$fallbacks" != 1 ] || grep -q 'chat requests use chatml' "$log" "$tdir/t5.log" ||
+    ! grep -q 'an encoder-decoder with no chat template' "$tdir/t5.log"; then
+    echo "serve test: the chatml fallback should be said once, by the decoder with no template," \
+        "and the t5 server should say its messages are joined" >&2
+    rm -rf "$log" "$clog" ${blog:-} "$tdir"
     exit 1
 fi
-echo "serve test: $(cat "$log" "$clog" | grep -c '^[A-Z]* /') requests logged, clean exit"
-rm -f "$log" "$clog" ${blog:-}
+echo "serve test: $(cat $logs | grep -c '^[A-Z]* /') requests logged, clean exit"
+rm -rf "$log" "$clog" ${blog:-} "$tdir"
+
+# Hostile connections (conns.mjs says what is checked), with three more
+# servers: one taking 2,000 connections per address, started with a soft
+# open-file limit of 512 that it must raise to hold 1,000; one taking 4,
+# under a hard limit of 256, which it must say caps its connections; one
+# with a read timeout of 1 s and a generation deadline of 2 s. node holds
+# the 1,000 sockets, under a soft limit of its own.
+hard=$(ulimit -H -n)
+if [ "$hard" != unlimited ] && [ "$hard" -lt 2048 ]; then
+    echo "serve test: the open-file hard limit is $hard; 1,000 connections need 2048: not tried"
+    exit 0
+fi
+[ "$hard" = unlimited ] || [ "$hard" -gt 4096 ] && hard=4096
+mlog=$(mktemp)
+llog=$(mktemp)
+rlog=$(mktemp)
+trap 'kill ${mpid:-} ${lpid:-} ${rpid:-} 2>/dev/null || true; rm -f "$mlog" "$llog" "$rlog"' EXIT
+serve_start "$mlog" sh -c 'ulimit -S -n 512 && exec "$@"' sh "$heed" serve "$model" \
+    --max-connections-per-ip 2000 --read-timeout 60
+mpid=$serve_pid
+mport=$serve_port
+serve_start "$llog" sh -c 'ulimit -n 256 && exec "$@"' sh "$heed" serve "$model" \
+    --max-connections-per-ip 4
+lpid=$serve_pid
+lport=$serve_port
+serve_start "$rlog" "$heed" serve "$model" --read-timeout 1 --timeout 2 -c 8192 --max-tokens 8000
+rpid=$serve_pid
+rport=$serve_port
+status=0
+(ulimit -S -n "$hard" && node "$here/conns.mjs" "http://127.0.0.1:$mport" $mpid "$expected" \
+    "http://127.0.0.1:$lport" "http://127.0.0.1:$rport") || status=$?
+if ! grep -q 'at most 192 connections, not 4096' "$llog" || grep -q 'open-file limit' "$mlog"; then
+    echo "serve test: the server under a hard limit of 256 should say it caps connections" \
+        "at 192, and only it" >&2
+    status=1
+fi
+if ! grep -q '^POST /v1/completions 0 .* (timed out)$' "$rlog"; then
+    echo "serve test: the slow body should be logged as timed out" >&2
+    status=1
+fi
+kill -INT $mpid $lpid $rpid
+for p in $mpid $lpid $rpid; do
+    wait $p || status=$?
+done
+trap - EXIT
+[ $status -eq 0 ] || tail -n 20 "$mlog" "$llog" "$rlog" >&2
+rm -f "$mlog" "$llog" "$rlog"
+[ $status -eq 0 ] || { echo "serve test: hostile connections failed (status $status)" >&2; exit 1; }
+echo "serve test: hostile connections: ok, clean exit"

@@ -13,6 +13,7 @@
 // heed run gives with those files (run.sh).
 import OpenAI from "openai";
 import assert from "node:assert/strict";
+import { malformed } from "./malformed.mjs";
 
 const [base, key, expected] = process.argv.slice(2);
 const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: key, maxRetries: 0 });
@@ -142,6 +143,19 @@ await check("a streamed completion sends the same text, then [DONE]", async () =
   }
   assert.equal(text, expected);
   assert.equal(finish, "length");
+});
+
+await check("ignore_eos runs a completion to max_tokens past the end token", async () => {
+  // the default model's end token (4095), made the likeliest: it ends the
+  // text at once, unless ignore_eos
+  const req = { model: "default", prompt: "And God said", max_tokens: 40, temperature: 0,
+    logit_bias: { 4095: 100 } };
+  const ended = await client.completions.create(req);
+  assert.equal(ended.usage.completion_tokens, 0);
+  assert.equal(ended.choices[0].finish_reason, "stop");
+  const c = await client.completions.create({ ...req, ignore_eos: true });
+  assert.equal(c.usage.completion_tokens, 40);
+  assert.equal(c.choices[0].finish_reason, "length");
 });
 
 await check("seeded sampling repeats", async () => {
@@ -280,6 +294,9 @@ await check("/v1/attention: heed attend's JSON; 'it' looks at 'light' in layer 4
   assert.equal(mean.indexOf(Math.max(...mean)), light);
   const e = await post("/v1/embeddings", { input: "x" });
   assert.equal(e.status, 400, "a decoder has no /v1/embeddings");
+  const t = await post("/v1/attention", { prompt: "x", target: "y" });
+  assert.equal(t.status, 400, "nor a target");
+  assert.match((await t.json()).error.message, /'target' and 'target_ids' are an encoder-decoder's/);
 });
 
 await check("ablate_heads: a zeroed head changes the greedy text for that request only", async () => {
@@ -370,6 +387,34 @@ if (process.env.HEED_CV_URL) {
 }
 
 if (process.env.HEED_CV_URL) {
+  await check("4 requests at once (continuous batching) answer as each does alone", async () => {
+    const url = process.env.HEED_CV_URL;
+    const cv = new OpenAI({ baseURL: `${url}/v1`, apiKey: "x", maxRetries: 0 });
+    const reqs = [
+      { prompt: "And God said", max_tokens: 24, temperature: 0 },
+      { prompt: "In the beginning God created", max_tokens: 40, temperature: 0, stop: [" and"] },
+      { prompt: "And the LORD spake unto Moses, saying, Speak unto the children of Israel",
+        max_tokens: 32, temperature: 0.8, seed: 7, logprobs: 2 },
+      { prompt: "Behold", max_tokens: 16, temperature: 0, lookup: 3 },
+    ].map((r) => ({ model: "default", ...r }));
+    const text = async (r) => {
+      if (!r.stream) return (await cv.completions.create(r)).choices[0];
+      let t = "";
+      for await (const chunk of await cv.completions.create(r)) t += chunk.choices[0].text;
+      return { text: t };
+    };
+    const metric = async (name) => Number((await (await fetch(`${url}/metrics`)).text())
+      .match(new RegExp(`^${name} (\\S+)$`, "m"))[1]);
+    const alone = [];
+    for (const r of reqs) alone.push(await text(r));
+    const rounds = await metric("heed_batch_rounds_total"), tokens = await metric("heed_batch_tokens_total");
+    const together = await Promise.all(reqs.map((r, i) => text(i === 1 ? { ...r, stream: true } : r)));
+    together.forEach((c, i) => assert.equal(c.text, alone[i].text, `request ${i}`));
+    assert.deepEqual(together[2].logprobs, alone[2].logprobs, "the sampled request's logprobs");
+    const mean = (await metric("heed_batch_tokens_total") - tokens) / (await metric("heed_batch_rounds_total") - rounds);
+    assert.ok(mean > 1.5, `the rounds decoded ${mean} tokens each: the requests did not share passes`);
+  });
+
   await check("a model with no chat template chats in chatml, as llama-server falls back", async () => {
     const cv = new OpenAI({ baseURL: `${process.env.HEED_CV_URL}/v1`, apiKey: "x", maxRetries: 0 });
     const req = { model: "default", messages: [{ role: "user", content: "Who made the heaven?" }],
@@ -428,32 +473,7 @@ await check("a client leaving mid-stream frees its slot", async () => {
 });
 
 await check("300 malformed requests: every answer is HTTP with a JSON error, and the server lives", async () => {
-  let seed = 7;
-  const rnd = (n) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
-  const paths = ["/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize", "/v1/models",
-    "/v1/attention", "/v1/embeddings", "/x"];
-  const values = [null, true, -1, 1e308, "", "é\u0000", [], {}, [1, "a"], { a: [] }, 3.5, "<|endoftext|>"];
-  const fields = ["prompt", "messages", "max_tokens", "temperature", "top_p", "stop", "stream", "input",
-    "logprobs", "top_logprobs", "seed", "tokens", "content", "stream_options", "n", "model",
-    "ablate_heads", "control_vectors", "control_vector_layer_range"];
-  for (let i = 0; i < 300; i++) {
-    let body;
-    switch (rnd(3)) {
-      case 0: body = Array.from({ length: rnd(64) }, () => String.fromCharCode(rnd(256))).join(""); break;
-      case 1: {
-        const o = {};
-        for (let k = rnd(5); k >= 0; k--) o[fields[rnd(fields.length)]] = values[rnd(values.length)];
-        body = JSON.stringify(o);
-        break;
-      }
-      default: body = JSON.stringify(values[rnd(values.length)]);
-    }
-    const r = await post(paths[rnd(paths.length)], body);
-    const text = await r.text();
-    assert.ok(r.status >= 200 && r.status < 600);
-    if (r.status >= 400) assert.ok(JSON.parse(text).error.message, text);
-  }
-  assert.equal((await fetch(`${base}/health`)).status, 200);
+  await malformed(base, post, 300);
 });
 
 console.log(`serve test: ok, ${checks} checks`);

@@ -6,6 +6,7 @@
 serve_start() {
     _log=$1
     shift
+    : > "$_log" # there before the server opens it, for the sed below
     "$@" --port 0 2> "$_log" &
     serve_pid=$!
     serve_port=""
