@@ -780,7 +780,7 @@ HEED_API void heed_sampler_reset(heed_sampler *s);
  * when the text is whole and nothing more can follow. It works on bytes:
  * a token may end inside a character, and every sentence is valid UTF-8.
  *
- * The dialect is llama.cpp's GBNF (README, "Grammars"): rules
+ * The dialect is llama.cpp's GBNF (README, "Structured output"): rules
  * `name ::= ...`, alternatives, sequences, "literals", [classes] and
  * [^negated] ones with ranges, `.`, groups, * + ? {m} {m,} {m,n}, and
  * # comments. A grammar is read-only once made: one can serve many
@@ -806,9 +806,9 @@ HEED_API heed_status heed_grammar_new(const heed_vocab *v, const char *gbnf, con
  * The grammar of the JSON texts that a JSON schema (the schema's JSON
  * text) accepts, written compactly with bounded white space — every
  * sentence validates against the schema. The keywords heed reads are in
- * the README ("JSON schema"); any other keyword that constrains values is
- * HEED_ERR_UNSUPPORTED, its message naming it and where it is
- * ("/properties/age: 'multipleOf' is not supported"). HEED_ERR_FORMAT
+ * the README ("Structured output"); any other keyword that constrains
+ * values is HEED_ERR_UNSUPPORTED, its message naming it and where it is
+ * ("#/properties/age: 'multipleOf' is not supported"). HEED_ERR_FORMAT
  * when schema is not JSON or not a schema.
  */
 HEED_API heed_status heed_grammar_from_json_schema(const heed_vocab *v, const char *schema,
@@ -899,8 +899,9 @@ typedef enum heed_gen_finish {
     HEED_GEN_STOP,         /* a stop string appeared                          */
     HEED_GEN_LENGTH,       /* max_tokens generated, or heed_generator_stop    */
     HEED_GEN_CONTEXT_FULL, /* no room left in the context for the next token */
-    HEED_GEN_ERROR,        /* an evaluation failed, or the grammar allows no
-                              token of the vocabulary: heed_generator_status */
+    HEED_GEN_ERROR,        /* an evaluation failed, or the grammar cannot go
+                              on (no token fits, or past its bounds):
+                              heed_generator_status                       */
 } heed_gen_finish;
 
 /* A generated token: its id and, with top_logprobs >= 0, its
