@@ -22,7 +22,8 @@
  *    MAX_STACKS: an ambiguous grammar is an error, not a blow-up);
  *  - between tokens, past SOFT_FRAMES frames or SOFT_STATES states, the
  *    tables are rebuilt from the current state alone; within one step,
- *    HARD_FRAMES and HARD_STATES bound them (an error past either).
+ *    HARD_FRAMES, HARD_STATES and HARD_POOL bound them (an error past
+ *    any).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -37,15 +38,16 @@
 #define MAX_WORK (1 << 20)
 #define SOFT_FRAMES (1 << 18)
 #define SOFT_STATES (1 << 12)
-#define HARD_FRAMES (1 << 22)
-#define HARD_STATES (1 << 16)
+#define HARD_FRAMES (1 << 21)  /* about 100 MiB with their index */
+#define HARD_STATES (1 << 15)  /* 32 MiB of transition tables */
+#define HARD_POOL (1 << 24)    /* 64 MiB of the states' stacks */
 
 typedef struct frame {
     int32_t pos, parent; /* parent: the frame below, -1 at the bottom */
 } frame;
 
 typedef struct mstate {
-    size_t off;          /* its stacks: pool[off .. off + n)          */
+    int32_t off;         /* its stacks: pool[off .. off + n)          */
     int32_t n;
     bool complete;
     int32_t *next;       /* [256] state by byte, -1 not yet known; or NULL */
@@ -60,7 +62,7 @@ struct grammar_matcher {
     int32_t n_frames, cap_frames;
     heed_strmap frame_ids;
     int32_t *pool;
-    size_t n_pool, cap_pool;
+    int32_t n_pool, cap_pool;
     mstate *states;
     int32_t n_states, cap_states;
     heed_strmap state_ids;
@@ -122,22 +124,14 @@ static heed_status make_state(grammar_matcher *m, int32_t *id)
     *id = heed_strmap_get(&m->state_ids, (const char *)m->out, key);
     if (*id >= 0)
         return HEED_OK;
-    if (m->n_states >= HARD_STATES)
-        return heed_fail(HEED_ERR_UNSUPPORTED, "grammar: more than %d matcher states in one "
-                         "step (the grammar is too large to check against the vocabulary)",
-                         HARD_STATES);
+    if (m->n_states >= HARD_STATES || m->n_pool + n > HARD_POOL)
+        return heed_fail(HEED_ERR_UNSUPPORTED, "grammar: more than %d matcher states or %d "
+                         "parse stacks in one step (the grammar is too large to check against "
+                         "the vocabulary)", HARD_STATES, HARD_POOL);
     heed_status st = grammar_grow((void **)&m->states, &m->cap_states, m->n_states + 1,
-                          sizeof *m->states);
-    if (!st && m->n_pool + (size_t)n > m->cap_pool) {
-        size_t cap = m->cap_pool ? m->cap_pool : 1024;
-        while (cap < m->n_pool + (size_t)n)
-            cap *= 2;
-        int32_t *p = realloc(m->pool, sizeof *p * cap);
-        if (!p)
-            return nomem();
-        m->pool = p;
-        m->cap_pool = cap;
-    }
+                                  sizeof *m->states);
+    if (!st)
+        st = grammar_grow((void **)&m->pool, &m->cap_pool, m->n_pool + n, sizeof *m->pool);
     if (!st)
         st = heed_strmap_put(&m->state_ids, (const char *)m->out, key, m->n_states, false);
     if (st)
@@ -145,7 +139,7 @@ static heed_status make_state(grammar_matcher *m, int32_t *id)
     if (n)
         memcpy(m->pool + m->n_pool, m->out + 1, sizeof *m->pool * (size_t)n);
     m->states[*id = m->n_states++] = (mstate){m->n_pool, n, m->out[0] != 0, NULL};
-    m->n_pool += (size_t)n;
+    m->n_pool += n;
     return HEED_OK;
 }
 
@@ -153,7 +147,8 @@ static heed_status make_state(grammar_matcher *m, int32_t *id)
 
 static heed_status push_work(grammar_matcher *m, int32_t pos, int32_t parent)
 {
-    heed_status st = grammar_grow((void **)&m->work, &m->cap_work, m->n_work + 1, sizeof *m->work);
+    heed_status st = grammar_grow((void **)&m->work, &m->cap_work, m->n_work + 1,
+                                  sizeof *m->work);
     if (!st)
         m->work[m->n_work++] = (frame){pos, parent};
     return st;
@@ -167,10 +162,12 @@ static heed_status closure(grammar_matcher *m, int32_t pos, int32_t parent)
     heed_status st = push_work(m, pos, parent);
     while (!st && m->n_work) {
         const frame f = m->work[--m->n_work];
-        if (++m->work_done > MAX_WORK)
-            return heed_fail(HEED_ERR_UNSUPPORTED, "grammar: one step expands more than %d "
-                             "alternatives (an ambiguous grammar); make its alternatives "
-                             "distinct", MAX_WORK);
+        if (++m->work_done > MAX_WORK) {
+            st = heed_fail(HEED_ERR_UNSUPPORTED, "grammar: one step expands more than %d "
+                           "alternatives (an ambiguous grammar); make its alternatives "
+                           "distinct", MAX_WORK);
+            break;
+        }
         const gr_elem x = g->elems[f.pos];
         if (x.kind == GR_END) {
             if (f.parent < 0)
@@ -180,7 +177,8 @@ static heed_status closure(grammar_matcher *m, int32_t pos, int32_t parent)
         } else if (x.kind == GR_SET) {
             int32_t id;
             if (!(st = intern_frame(m, f.pos, f.parent, &id)) &&
-                !(st = grammar_grow((void **)&m->out, &m->cap_out, m->n_out + 1, sizeof *m->out)))
+                !(st = grammar_grow((void **)&m->out, &m->cap_out, m->n_out + 1,
+                                    sizeof *m->out)))
                 m->out[m->n_out++] = id;
         } else {
             int32_t cont = f.parent; /* a tail call continues at the parent */
@@ -212,7 +210,7 @@ static heed_status transition(grammar_matcher *m, int32_t s, unsigned char b, in
     begin_state(m);
     heed_status st = HEED_OK;
     for (int32_t i = 0; i < m->states[s].n && !st; i++) {
-        const frame f = m->frames[m->pool[m->states[s].off + (size_t)i]];
+        const frame f = m->frames[m->pool[m->states[s].off + i]];
         if (gr_set_has(&g->sets[g->elems[f.pos].arg], b))
             st = closure(m, f.pos + 1, f.parent);
     }
@@ -260,9 +258,11 @@ static heed_status init_tables(grammar_matcher *m)
         st = heed_strmap_init(&m->state_ids, 256);
     if (!st && !m->out)
         st = grammar_grow((void **)&m->out, &m->cap_out, 64, sizeof *m->out);
+    if (st)
+        return st;
     int32_t dead;
     begin_state(m);
-    return st ? st : make_state(m, &dead);
+    return make_state(m, &dead);
 }
 
 /* Rebuilds the tables from the current state alone (its stacks copied
@@ -272,7 +272,7 @@ static heed_status rebuild(grammar_matcher *m)
     const mstate cur = m->states[m->cur];
     size_t n_pos = 0;
     for (int32_t i = 0; i < cur.n; i++)
-        for (int32_t f = m->pool[cur.off + (size_t)i]; f >= 0; f = m->frames[f].parent)
+        for (int32_t f = m->pool[cur.off + i]; f >= 0; f = m->frames[f].parent)
             n_pos++;
     /* each stack bottom-up, after its length */
     int32_t *keep = malloc(sizeof *keep * (n_pos + (size_t)cur.n));
@@ -281,13 +281,13 @@ static heed_status rebuild(grammar_matcher *m)
     size_t at = 0;
     for (int32_t i = 0; i < cur.n; i++) {
         const size_t start = at++;
-        for (int32_t f = m->pool[cur.off + (size_t)i]; f >= 0; f = m->frames[f].parent)
+        for (int32_t f = m->pool[cur.off + i]; f >= 0; f = m->frames[f].parent)
             keep[at++] = m->frames[f].pos;
         keep[start] = (int32_t)(at - start - 1);
     }
     clear_tables(m);
     heed_status st = init_tables(m);
-    begin_state(m);
+    begin_state(m); /* (m->out outlives the tables) */
     m->out[0] = cur.complete;
     for (size_t i = 0; i < at && !st;) {
         const int32_t len = keep[i];
@@ -337,8 +337,8 @@ heed_status grammar_matcher_new(const heed_grammar *g, bool ignore_eos, grammar_
         if (!m->walk || !m->allowed)
             st = nomem();
     }
-    /* the start: every alternative of the root */
-    begin_state(m);
+    if (!st) /* the start: every alternative of the root */
+        begin_state(m);
     for (int32_t a = g->alt_of[g->root]; a < g->alt_of[g->root + 1] && !st; a++)
         st = closure(m, g->alts[a], -1);
     if (!st)
