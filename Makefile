@@ -24,6 +24,7 @@ test: deps all
 	$(BUILD)/heed_tests
 	sh tests/browser/run.sh $(HEED)
 	sh tests/serve/run.sh $(HEED)
+	sh tests/scale/run.sh $(HEED)
 	$(PYTHON) -m pytest -q python/tests
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.

@@ -8,6 +8,9 @@ PKGS="$PKGS python3-numpy python3-pytest python3-pip python3-venv"
 # Node and npm run the browser test; a Node installed otherwise (nodesource,
 # nvm) is used as it is.
 command -v node > /dev/null 2>&1 && command -v npm > /dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+# nginx fronts the replicas in the scale-out test (tests/scale); Debian's
+# `nginx` package is the server alone (nginx-light and the others add modules).
+PKGS="$PKGS nginx"
 # clang and its sanitizer runtime are only needed by `make fuzz`.
 [ "${HEED_FUZZ_DEPS:-0}" = 1 ] && PKGS="$PKGS clang libclang-rt-14-dev"
 # The default model's corpus (the King James Bible) is only needed by
