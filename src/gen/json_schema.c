@@ -557,10 +557,12 @@ static heed_status array_body(conv *c, const cJSON *s, FILE *f, const char *name
     }
     char more[sizeof(rule_name) + 32];
     snprintf(more, sizeof more, "(\",\" %s %s)", ws, item);
-    if (k && *item)
+    if (k && *item) {
         repeat(q, more, lo, hi);
-    else if (*item && lo)
-        fputs(item, q), repeat(q, more, lo - 1, hi < 0 ? -1 : hi - 1);
+    } else if (*item && lo) {
+        fputs(item, q);
+        repeat(q, more, lo - 1, hi < 0 ? -1 : hi - 1);
+    }
     fclose(q);
     if (!st && *seq)
         fprintf(f, "\"[\" %s %s %s \"]\"", ws, seq, ws);
