@@ -41,7 +41,7 @@ extern "C" {
 #define HEED_STRINGIFY(x) HEED_STRINGIFY_(x)
 #define HEED_VERSION HEED_STRINGIFY(HEED_VERSION_MAJOR) "." \
     HEED_STRINGIFY(HEED_VERSION_MINOR) "." HEED_STRINGIFY(HEED_VERSION_PATCH)
-#define HEED_ABI_VERSION 3
+#define HEED_ABI_VERSION 4
 
 /*
  * The ABI is exactly the functions declared here: the library is built
@@ -769,6 +769,66 @@ HEED_API int heed_lookup_draft(const int32_t *hist, int n, int n_min, int n_max,
  * the sampler then behaves as newly made. */
 HEED_API void heed_sampler_reset(heed_sampler *s);
 
+/* -------------------------------------------------------------- grammars */
+
+/*
+ * A grammar describes the texts generation may produce. Given to a
+ * generator (heed_generate_params.grammar), it masks out, before every
+ * draw, the tokens that would take the text outside the grammar (as a
+ * logit bias of -infinity would), allows an end-of-generation token only
+ * once the text is a whole sentence of it, and ends the generation itself
+ * when the text is whole and nothing more can follow. It works on bytes:
+ * a token may end inside a character, and every sentence is valid UTF-8.
+ *
+ * The dialect is llama.cpp's GBNF (README, "Structured output"): rules
+ * `name ::= ...`, alternatives, sequences, "literals", [classes] and
+ * [^negated] ones with ranges, `.`, groups, * + ? {m} {m,} {m,n}, and
+ * # comments. A grammar is read-only once made: one can serve many
+ * generators at once, on any threads.
+ */
+typedef struct heed_grammar heed_grammar;
+
+/*
+ * Compiles GBNF text starting from the rule named root (NULL: "root"), for
+ * the tokens of v (which must outlive the grammar; NULL: for
+ * heed_grammar_match only). HEED_ERR_FORMAT when the text is not GBNF (the
+ * message gives the line and column and what was expected there), a rule
+ * is used but not defined, or one is left-recursive (it could derive
+ * itself before matching a byte); HEED_ERR_UNSUPPORTED for what heed does
+ * not take (token references <...>) and past its bounds (repetition
+ * counts over 100000, a grammar of over 2^20 elements once repetitions
+ * are written out); HEED_ERR_ARG when there is no rule root.
+ */
+HEED_API heed_status heed_grammar_new(const heed_vocab *v, const char *gbnf, const char *root,
+                                      heed_grammar **out);
+
+/*
+ * The grammar of the JSON texts that a JSON schema (the schema's JSON
+ * text) accepts, written compactly with bounded white space — every
+ * sentence validates against the schema. The keywords heed reads are in
+ * the README ("Structured output"); any other keyword that constrains
+ * values is HEED_ERR_UNSUPPORTED, its message naming it and where it is
+ * ("#/properties/age: 'multipleOf' is not supported"). HEED_ERR_FORMAT
+ * when schema is not JSON or not a schema.
+ */
+HEED_API heed_status heed_grammar_from_json_schema(const heed_vocab *v, const char *schema,
+                                                   heed_grammar **out);
+
+/* The GBNF text heed_grammar_from_json_schema compiles (its root rule is
+ * "root"), in *gbnf (malloc'd: free() it). */
+HEED_API heed_status heed_json_schema_to_gbnf(const char *schema, char **gbnf);
+
+/* Frees g; accepts NULL. */
+HEED_API void heed_grammar_free(heed_grammar *g);
+
+/*
+ * Whether text[0..len) begins some sentence of g (*prefix) and is one
+ * whole (*complete). HEED_ERR_UNSUPPORTED when g is too ambiguous to
+ * follow (the message says which bound it met).
+ */
+HEED_API heed_status heed_grammar_match(const heed_grammar *g, const char *text, size_t len,
+                                        bool *prefix, bool *complete);
+
 /* ------------------------------------------------------------ generation */
 
 /* log Σ exp(x[i]) over x[0..n), in double (the log-softmax's normaliser:
@@ -821,6 +881,10 @@ typedef struct heed_generate_params {
                                   be cut there (a sliding window). 0: from an
                                   empty cache. heed_generator_n_cached says
                                   how many it kept                            */
+    const heed_grammar *grammar; /* NULL: none; else made for the generator's
+                                  vocabulary, and outliving the generator.
+                                  Log-probabilities are then those of the
+                                  tokens it allows (the others' are -inf)   */
 } heed_generate_params;
 #define HEED_GEN_MAX_BIAS 1024
 
@@ -829,11 +893,15 @@ HEED_API heed_generate_params heed_generate_default_params(void);
 
 typedef enum heed_gen_finish {
     HEED_GEN_RUNNING = 0,
-    HEED_GEN_EOG,          /* the model ended it (an end-of-generation token) */
+    HEED_GEN_EOG,          /* the model ended it (an end-of-generation token),
+                              or the grammar: its sentence is whole and
+                              nothing can follow                           */
     HEED_GEN_STOP,         /* a stop string appeared                          */
     HEED_GEN_LENGTH,       /* max_tokens generated, or heed_generator_stop    */
     HEED_GEN_CONTEXT_FULL, /* no room left in the context for the next token */
-    HEED_GEN_ERROR,        /* an evaluation failed: heed_generator_status     */
+    HEED_GEN_ERROR,        /* an evaluation failed, or the grammar cannot go
+                              on (no token fits, or past its bounds):
+                              heed_generator_status                       */
 } heed_gen_finish;
 
 /* A generated token: its id and, with top_logprobs >= 0, its
@@ -865,8 +933,10 @@ HEED_API void heed_generator_free(heed_generator *g);
  * that could still begin a stop string, or split a UTF-8 character, are
  * held back until they cannot. Returns true while generation goes on;
  * false once finished (*tok is then the last token sampled, which, for
- * HEED_GEN_EOG, added no text), after which steps return false and no
- * text. The concatenated texts are the whole output.
+ * HEED_GEN_EOG by an end-of-generation token, added no text), after which
+ * steps return false and no text. The concatenated texts are the whole
+ * output; cut short (HEED_GEN_LENGTH, _CONTEXT_FULL, _STOP), it may be
+ * less than a whole sentence of the grammar.
  */
 HEED_API bool heed_generator_step(heed_generator *g, const char **text, size_t *len,
                                   heed_gen_token *tok);

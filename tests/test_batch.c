@@ -208,7 +208,8 @@ Test(batch, watched_contexts_and_bad_input) {
 
 /* Generators stepped together give each one's own output: four prompts,
  * sampled with their own seeds, one with a stop string, one with prompt
- * lookup (which evaluates its drafts alone), ending at different steps —
+ * lookup (which evaluates its drafts alone), one under a JSON schema's
+ * grammar (which ends it once the JSON is whole), ending at different steps —
  * the same tokens and text as each stepped alone (the default model's f16
  * weights are packed or untiled on every ISA, so their logits agree bit
  * for bit). */
@@ -227,6 +228,11 @@ Test(batch, generators_step_together) {
     int n_got[2][G] = {{0}};
     for (int i = 0; i < 2 * G; i++)
         ctx[i] = context(m, 128);
+    heed_grammar *json = NULL;
+    cr_assert_eq(heed_grammar_from_json_schema(v, "{\"type\": \"object\", \"properties\": "
+                                               "{\"n\": {\"type\": \"integer\", \"minimum\": 0, "
+                                               "\"maximum\": 99}}, \"required\": [\"n\"]}",
+                                               &json), HEED_OK, "%s", heed_last_error());
     for (int side = 0; side < 2; side++)
         for (int i = 0; i < G; i++) {
             int32_t *ids = NULL;
@@ -242,6 +248,7 @@ Test(batch, generators_step_together) {
                 p.n_stops = 1;
             }
             p.lookup = i == 2 ? 3 : 0;
+            p.grammar = i == 3 ? json : NULL;
             heed_generator **g = side ? &alone[i] : &together[i];
             cr_assert_eq(heed_generator_new(ctx[side * G + i], v, ids, (int)n, &p, g), HEED_OK,
                          "%s", heed_last_error());
@@ -283,6 +290,11 @@ Test(batch, generators_step_together) {
     }
     cr_expect(heed_generator_finish(together[1]) == HEED_GEN_STOP ||
               heed_generator_n_tokens(together[1]) == 28, "the stop string");
+    bool prefix, complete;
+    cr_assert_eq(heed_grammar_match(json, text[0][3], strlen(text[0][3]), &prefix, &complete),
+                 HEED_OK);
+    cr_expect(complete && heed_generator_finish(together[3]) == HEED_GEN_EOG, "'%s'",
+              text[0][3]);
     for (int i = 0; i < G; i++) {
         heed_generator_free(together[i]);
         heed_generator_free(alone[i]);
@@ -291,6 +303,7 @@ Test(batch, generators_step_together) {
     }
     for (int i = 0; i < 2 * G; i++)
         heed_context_free(ctx[i]);
+    heed_grammar_free(json);
     heed_vocab_free(v);
     heed_model_free(m);
 }

@@ -1,7 +1,8 @@
 /* test_generator.c — the library's generation loop (heed_generator_*)
  * against a loop written out by hand on the same context, its stop
- * strings, log-probabilities, endings and refusals; and the two
- * reductions it shares with the CLI (heed_top_k, heed_log_sum_exp). */
+ * strings, log-probabilities, endings and refusals, generation under a
+ * grammar; and the two reductions it shares with the CLI (heed_top_k,
+ * heed_log_sum_exp). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,8 @@ static void teardown(fixture *f)
     heed_model_free(f->m);
 }
 
-/* Runs g to the end: the concatenated text (malloc'd), the ids. */
+/* Runs g to the end: the concatenated text (malloc'd), the ids. No
+ * forbidden token (-inf) is ever listed as an alternative. */
 static char *run_all(heed_generator *g, int32_t *ids, int *n_ids)
 {
     char *all = calloc(1, 1);
@@ -52,6 +54,8 @@ static char *run_all(heed_generator *g, int32_t *ids, int *n_ids)
         size_t n;
         heed_gen_token tok;
         more = heed_generator_step(g, &t, &n, &tok);
+        for (int k = 0; k < tok.n_top; k++)
+            cr_expect(isfinite(tok.top_logprobs[k]));
         if (heed_generator_n_tokens(g) > *n_ids)
             ids[(*n_ids)++] = tok.id;
         all = realloc(all, len + n + 1);
@@ -383,5 +387,127 @@ Test(generator, n_cached_reuses_the_prefix)
     cr_expect_arr_eq(reused, fresh, sizeof *fresh * (size_t)n_fresh);
     p.n_cached = -1;
     cr_expect_eq(heed_generator_new(f.c, f.v, f.ids, (int)f.n, &p, &g), HEED_ERR_ARG);
+    teardown(&f);
+}
+
+/* -------------------------------------------------------------- grammars */
+
+/* The whole output of a generation under p (on a context of at most 128
+ * positions); its finish in *finish. */
+static char *generate(fixture *f, const heed_generate_params *p, heed_gen_finish *finish,
+                      int *n_tokens)
+{
+    heed_generator *gen;
+    cr_assert_eq(heed_generator_new(f->c, f->v, f->ids, (int)f->n, p, &gen), HEED_OK, "%s",
+                 heed_last_error());
+    int32_t ids[128];
+    int n;
+    char *all = run_all(gen, ids, &n);
+    *finish = heed_generator_finish(gen);
+    cr_expect_neq(*finish, HEED_GEN_ERROR, "%s", heed_last_error());
+    if (n_tokens)
+        *n_tokens = heed_generator_n_tokens(gen);
+    heed_generator_free(gen);
+    return all;
+}
+
+/* At temperature 1 the small model's own choices seldom fit; every
+ * output must match all the same, and end by itself once whole. */
+Test(generator, grammar_outputs_always_match)
+{
+    fixture f;
+    setup(&f, "And the king said", 128);
+    const char *gbnf = "root ::= \"The \" (\"lord\" | \"king\") \" said, \" word "
+                       "(\" \" word){0,4} \".\"\n"
+                       "word ::= [a-z]{1,8}";
+    heed_grammar *g;
+    cr_assert_eq(heed_grammar_new(f.v, gbnf, NULL, &g), HEED_OK, "%s", heed_last_error());
+    for (int seed = 0; seed < 8; seed++) {
+        heed_generate_params p = heed_generate_default_params();
+        p.sampler.temp = 1;
+        p.sampler.seed = (uint64_t)seed;
+        p.max_tokens = 80;
+        p.grammar = g;
+        p.top_logprobs = seed % 2 ? 3 : -1; /* the row masked first, or only when needed */
+        heed_gen_finish fin;
+        char *out = generate(&f, &p, &fin, NULL);
+        bool prefix, complete;
+        cr_assert_eq(heed_grammar_match(g, out, strlen(out), &prefix, &complete), HEED_OK);
+        cr_expect(complete && fin == HEED_GEN_EOG, "seed %d: '%s' (finish %d)", seed, out, fin);
+        free(out);
+    }
+    heed_grammar_free(g);
+    teardown(&f);
+}
+
+/* Greedy under a grammar is the argmax of the tokens it allows; prompt
+ * lookup changes nothing; cut short, the text is a prefix. */
+Test(generator, grammar_greedy_lookup_and_length)
+{
+    fixture f;
+    setup(&f, "And the king said unto him, and the king said unto him", 128);
+    heed_grammar *g;
+    cr_assert_eq(heed_grammar_new(f.v, "root ::= ([a-z ,]{1,12} \".\"){1,3}", NULL, &g),
+                 HEED_OK);
+    heed_generate_params p = heed_generate_default_params();
+    p.sampler.temp = 0;
+    p.max_tokens = 60;
+    p.grammar = g;
+    heed_gen_finish fin, fin2;
+    char *plain = generate(&f, &p, &fin, NULL);
+    p.lookup = 4;
+    char *looked = generate(&f, &p, &fin2, NULL);
+    cr_expect_str_eq(looked, plain);
+    cr_expect_eq(fin, fin2);
+    bool prefix, complete;
+    cr_assert_eq(heed_grammar_match(g, plain, strlen(plain), &prefix, &complete), HEED_OK);
+    cr_expect(complete, "'%s'", plain);
+    p.lookup = 0;
+    p.max_tokens = 2;
+    int n;
+    char *cut = generate(&f, &p, &fin, &n);
+    cr_expect_eq(fin, HEED_GEN_LENGTH);
+    cr_expect_eq(n, 2);
+    cr_expect_eq(strncmp(cut, plain, strlen(cut)), 0, "'%s' begins '%s'", plain, cut);
+    free(plain);
+    free(looked);
+    free(cut);
+    heed_grammar_free(g);
+    teardown(&f);
+}
+
+/* A grammar of one text ends the generation once it is written, even
+ * with ignore_eos, and one of the empty text at once; a grammar made for
+ * another vocabulary is refused. */
+Test(generator, grammar_ends_and_refusals)
+{
+    fixture f;
+    setup(&f, "And the", 128);
+    heed_grammar *g, *empty, *other;
+    cr_assert_eq(heed_grammar_new(f.v, "root ::= \"yes, my lord\"", NULL, &g), HEED_OK);
+    cr_assert_eq(heed_grammar_new(f.v, "root ::= \"\"", NULL, &empty), HEED_OK);
+    cr_assert_eq(heed_grammar_new(NULL, "root ::= \"x\"", NULL, &other), HEED_OK);
+    heed_generate_params p = heed_generate_default_params();
+    p.grammar = g;
+    p.ignore_eos = true;
+    heed_gen_finish fin;
+    int n;
+    char *out = generate(&f, &p, &fin, &n);
+    cr_expect_str_eq(out, "yes, my lord");
+    cr_expect_eq(fin, HEED_GEN_EOG);
+    free(out);
+    p.grammar = empty;
+    out = generate(&f, &p, &fin, &n);
+    cr_expect_str_eq(out, "");
+    cr_expect_eq(fin, HEED_GEN_EOG);
+    cr_expect_eq(n, 0);
+    free(out);
+    p.grammar = other;
+    heed_generator *gen = NULL;
+    cr_expect_eq(heed_generator_new(f.c, f.v, f.ids, (int)f.n, &p, &gen), HEED_ERR_ARG);
+    cr_expect(strstr(heed_last_error(), "another vocabulary"), "%s", heed_last_error());
+    heed_grammar_free(g);
+    heed_grammar_free(empty);
+    heed_grammar_free(other);
     teardown(&f);
 }

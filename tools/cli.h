@@ -21,7 +21,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--temp T] [--top-k K] " \
     "[--top-p P] [--min-p P] [--repeat-penalty R] [--repeat-last-n N] " \
     "[--frequency-penalty F] [--presence-penalty P] [--seed S] [--ignore-eos] " \
-    "[--logit-bias TOKEN_ID(+|-)BIAS] [-t THREADS] " \
+    "[--logit-bias TOKEN_ID(+|-)BIAS] [--grammar GBNF | --grammar-file FILE | " \
+    "-j/--json-schema SCHEMA | -jf/--json-schema-file FILE] [-t THREADS] " \
     "[-c CTX] " USAGE_CACHE " [--lookup N] " USAGE_CVEC " [--verbose]"
 #define USAGE_LOGITS "heed logits MODEL --ids 1,2,3 -o FILE [-t THREADS] [-c CTX] " USAGE_CACHE
 #define USAGE_TOKENIZE "heed tokenize MODEL (TEXT | --inp FILE.inp) [--ids-only] [--special] " \

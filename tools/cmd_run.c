@@ -1,8 +1,9 @@
 /*
  * cmd_run.c — `heed run MODEL (-p TEXT | --ids 1,2,3) [-n N] [sampling
- * options]`: evaluates the prompt in one batch, then generates one token per
- * step with the KV cache, streaming the text (or, with --print-ids, the ids
- * on one line) to stdout and the speed at the end to stderr.
+ * options] [a grammar]`: evaluates the prompt in one batch, then generates
+ * one token per step with the KV cache, streaming the text (or, with
+ * --print-ids, the ids on one line) to stdout and the speed at the end to
+ * stderr.
  */
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +30,9 @@ static double resident_mib(void)
 
 typedef struct run_options {
     const char *model, *ids, *prompt, *tokenizer, *stop;
+    /* a grammar, as llama-cli's options: GBNF text or file, JSON schema
+     * text or file (at most one) */
+    const char *grammar, *grammar_file, *json_schema, *json_schema_file;
     long n_predict, threads, n_ctx;
     bool print_ids, verbose, ignore_eos;
     long lookup; /* draft tokens per step from prompt lookup (0: off) */
@@ -68,6 +72,14 @@ static int parse(int argc, char **argv, run_options *o)
             o->tokenizer = argv[++i];
         else if (!strcmp(a, "--stop") && v && *v)
             o->stop = argv[++i];
+        else if (!strcmp(a, "--grammar") && v)
+            o->grammar = argv[++i];
+        else if (!strcmp(a, "--grammar-file") && v)
+            o->grammar_file = argv[++i];
+        else if ((!strcmp(a, "-j") || !strcmp(a, "--json-schema")) && v)
+            o->json_schema = argv[++i];
+        else if ((!strcmp(a, "-jf") || !strcmp(a, "--json-schema-file")) && v)
+            o->json_schema_file = argv[++i];
         else if (!strcmp(a, "--print-ids"))
             o->print_ids = true;
         else if (!strcmp(a, "--verbose"))
@@ -114,6 +126,9 @@ static int parse(int argc, char **argv, run_options *o)
     }
     if (!o->model || !o->ids == !o->prompt)
         return cli_usage_error("run", USAGE_RUN, "needs MODEL and either -p TEXT or --ids");
+    if (!!o->grammar + !!o->grammar_file + !!o->json_schema + !!o->json_schema_file > 1)
+        return cli_usage_error("run", USAGE_RUN, "give one of --grammar, --grammar-file, "
+                               "--json-schema and --json-schema-file");
     return -1;
 }
 
@@ -129,7 +144,8 @@ static void emit(const char *text, size_t len)
 static heed_status load_vocab(const run_options *o, const heed_model *m, heed_vocab **v)
 {
     *v = NULL;
-    if (!o->prompt && o->print_ids && !o->stop)
+    if (!o->prompt && o->print_ids && !o->stop && !o->grammar && !o->grammar_file &&
+        !o->json_schema && !o->json_schema_file)
         return HEED_OK;
     if (o->tokenizer)
         return heed_vocab_load_llama2c(o->tokenizer, heed_model_n_vocab(m), v);
@@ -138,6 +154,25 @@ static heed_status load_vocab(const run_options *o, const heed_model *m, heed_vo
                              "its tokenizer.bin with -z, or the prompt as --ids with --print-ids",
                              o->model);
     return cli_model_vocab(m, o->model, v);
+}
+
+/* The grammar the options give, or none (*g NULL). */
+static heed_status load_grammar(const run_options *o, const heed_vocab *v, heed_grammar **g)
+{
+    *g = NULL;
+    const char *path = o->grammar_file ? o->grammar_file : o->json_schema_file;
+    const bool schema = o->json_schema || o->json_schema_file;
+    size_t len;
+    char *file = path ? cli_read_file("run", path, &len) : NULL;
+    const char *text = path ? file : o->grammar ? o->grammar : o->json_schema;
+    if (path && !file)
+        return cli_set_error(HEED_ERR_IO, "%s: cannot read the %s", path,
+                             schema ? "JSON schema" : "grammar");
+    heed_status st = !text ? HEED_OK
+                     : schema ? heed_grammar_from_json_schema(v, text, g)
+                              : heed_grammar_new(v, text, "root", g);
+    free(file);
+    return st;
 }
 
 int cmd_run(int argc, char **argv)
@@ -152,6 +187,7 @@ int cmd_run(int argc, char **argv)
     heed_model *m = NULL;
     heed_context *c = NULL;
     heed_generator *g = NULL;
+    heed_grammar *grammar = NULL;
     heed_context_params cp = o.cp;
     cp.n_ctx = (int)o.n_ctx;
     cp.n_threads = (int)o.threads;
@@ -169,6 +205,9 @@ int cmd_run(int argc, char **argv)
     heed_status st = heed_model_load(o.model, &m);
     if (!st)
         st = load_vocab(&o, m, &v);
+    if (!st)
+        st = load_grammar(&o, v, &grammar);
+    gp.grammar = grammar;
     /* Control tokens written in the prompt count, as in llama-cli. */
     if (!st)
         st = cli_prompt("run", v, o.prompt, o.ids, true, &ids, &n_prompt);
@@ -221,6 +260,7 @@ int cmd_run(int argc, char **argv)
                 resident_mib());
     free(ids);
     heed_generator_free(g);
+    heed_grammar_free(grammar);
     heed_context_free(c);
     heed_model_free(m);
     heed_vocab_free(v);

@@ -145,6 +145,7 @@ typedef struct serve_gen_params {
     bool cache_prompt;           /* reuse the slot's cached prefix (and leave
                                     this prompt there): "cache_prompt", and
                                     no interventions                         */
+    const heed_grammar *grammar; /* "response_format" / "grammar", or NULL */
     double deadline;
 } serve_gen_params;
 

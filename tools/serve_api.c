@@ -10,6 +10,9 @@
  * Requests are checked the way OpenAI's API checks them: a field of the
  * wrong type, out of range or unknown is a 400 naming it.
  *
+ * "response_format" (OpenAI's json_object and json_schema) and "grammar"
+ * (llama.cpp's GBNF text) constrain the output with a heed_grammar.
+ *
  * heed's own request fields change the forward pass for that request only:
  * "control_vectors" (the vectors loaded at start, by name, with scales),
  * "control_vector_layer_range" and "ablate_heads" (heads zeroed).
@@ -354,11 +357,13 @@ typedef struct gen_request {
     char *stops[4];
     bool stream, include_usage;
     serve_interventions iv;
+    heed_grammar *grammar;
 } gen_request;
 
 static void gen_request_free(gen_request *g)
 {
     free(g->prompt);
+    heed_grammar_free(g->grammar);
     free(g->gp.logit_bias);
     interventions_free(&g->iv);
     for (int i = 0; i < g->gp.n_stops; i++)
@@ -514,6 +519,66 @@ static bool read_logit_bias(const server *s, const cJSON *root, gen_request *g, 
     return true;
 }
 
+/* "response_format": {"type": "text" | "json_object" | "json_schema",
+ * "json_schema": {"name", "schema", "strict", "description"}} (OpenAI's),
+ * or "grammar": GBNF text (llama.cpp's), into g->grammar. */
+static bool read_grammar(const server *s, const cJSON *root, gen_request *g, serve_reply *out)
+{
+    static const char *const format_fields[] = {"type", "json_schema", NULL};
+    static const char *const schema_fields[] = {"name", "schema", "strict", "description", NULL};
+    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(root, "response_format");
+    const cJSON *gbnf = cJSON_GetObjectItemCaseSensitive(root, "grammar");
+    rf = cJSON_IsNull(rf) ? NULL : rf;
+    gbnf = cJSON_IsNull(gbnf) ? NULL : gbnf;
+    if (rf && gbnf) {
+        bad(out, "'%s' and 'grammar' cannot both be given", "response_format");
+        return false;
+    }
+    heed_status st = HEED_OK;
+    if (gbnf && !cJSON_IsString(gbnf)) {
+        bad(out, "'%s' must be a string (GBNF)", "grammar");
+        return false;
+    } else if (gbnf) {
+        st = heed_grammar_new(s->vocab, gbnf->valuestring, "root", &g->grammar);
+    } else if (rf) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(rf, "type");
+        const cJSON *js = cJSON_GetObjectItemCaseSensitive(rf, "json_schema");
+        if (!cJSON_IsObject(rf) || !cJSON_IsString(type)) {
+            bad(out, "'%s' must be an object with a string 'type'", "response_format");
+            return false;
+        }
+        if (!known_fields(rf, format_fields, out))
+            return false;
+        if (!strcmp(type->valuestring, "json_object")) {
+            st = heed_grammar_from_json_schema(s->vocab, "{\"type\": \"object\"}", &g->grammar);
+        } else if (!strcmp(type->valuestring, "json_schema")) {
+            const cJSON *schema = cJSON_GetObjectItemCaseSensitive(js, "schema");
+            if (!cJSON_IsObject(js) ||
+                (schema && !cJSON_IsObject(schema) && !cJSON_IsBool(schema))) {
+                bad(out, "'%s' wants {\"type\": \"json_schema\", \"json_schema\": {\"name\": "
+                    "NAME, \"schema\": SCHEMA}}", "response_format");
+                return false;
+            }
+            if (!known_fields(js, schema_fields, out))
+                return false;
+            char *text = schema ? cJSON_PrintUnformatted(schema) : strdup("{}");
+            st = text ? heed_grammar_from_json_schema(s->vocab, text, &g->grammar)
+                      : cli_set_error(HEED_ERR_NOMEM, "out of memory");
+            free(text);
+        } else if (strcmp(type->valuestring, "text")) {
+            bad(out, "'%s' type must be 'text', 'json_object' or 'json_schema'",
+                "response_format");
+            return false;
+        }
+    }
+    if (st == HEED_ERR_NOMEM)
+        serve_error(out, 500, "server_error", NULL, "%s", cli_error_message());
+    else if (st)
+        serve_error(out, 400, "invalid_request_error", NULL, "%s: %s",
+                    gbnf ? "'grammar'" : "'response_format'", cli_error_message());
+    return !st;
+}
+
 static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_request *g,
                       serve_reply *out)
 {
@@ -522,13 +587,13 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
         "stream_options", "logprobs", "stop", "presence_penalty", "frequency_penalty",
         "repeat_penalty", "seed", "user", "echo", "best_of", "lookup", "control_vectors",
         "control_vector_layer_range", "ablate_heads", "logit_bias", "cache_prompt", "ignore_eos",
-        NULL};
+        "response_format", "grammar", NULL};
     static const char *const chat_fields[] = {
         "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
         "top_k", "min_p", "n", "stream", "stream_options", "logprobs", "top_logprobs", "stop",
         "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", "lookup",
-        "control_vectors", "control_vector_layer_range", "ablate_heads", "logit_bias", "cache_prompt",
-        "ignore_eos", NULL};
+        "control_vectors", "control_vector_layer_range", "ablate_heads", "logit_bias",
+        "cache_prompt", "ignore_eos", "response_format", "grammar", NULL};
     *g = (gen_request){.kind = kind, .gp.cache_prompt = true};
     cJSON *root = parse_object(r, out);
     if (!root)
@@ -553,7 +618,7 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
          boolean(root, "stream", &g->stream, out) && read_stops(root, g, out) &&
          read_interventions(s, root, &g->iv, out) && read_logit_bias(s, root, g, out) &&
          boolean(root, "cache_prompt", &g->gp.cache_prompt, out) &&
-         boolean(root, "ignore_eos", &g->gp.ignore_eos, out);
+         boolean(root, "ignore_eos", &g->gp.ignore_eos, out) && read_grammar(s, root, g, out);
     if (ok && kind == KIND_COMPLETION) {
         ok = integer(root, "logprobs", 0, 20, &logprobs, out) && boolean(root, "echo", &echo, out);
         if (ok && echo) {
@@ -616,6 +681,7 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
     g->gp.max_tokens = max_tokens;
     g->gp.top_logprobs = logprobs;
     g->gp.lookup = lookup;
+    g->gp.grammar = g->grammar;
     return true;
 }
 

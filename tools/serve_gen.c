@@ -137,6 +137,7 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     j->gp.logit_bias = p->logit_bias;
     j->gp.n_logit_bias = p->n_logit_bias;
     j->gp.ignore_eos = p->ignore_eos;
+    j->gp.grammar = p->grammar;
     /* the cache keeps the prefix this prompt shares with the last (the
      * slot is this request's: its context is idle); the batch thread
      * evaluates the rest in chunks */

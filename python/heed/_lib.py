@@ -52,7 +52,7 @@ def _load():
 
 
 lib = _load()
-ABI_VERSION = 3  # the HEED_ABI_VERSION these declarations are written for
+ABI_VERSION = 4  # the HEED_ABI_VERSION these declarations are written for
 lib.heed_abi_version.restype, lib.heed_abi_version.argtypes = c_int, []
 if lib.heed_abi_version() != ABI_VERSION:
     raise ImportError(f"heed: {lib._name} has ABI {lib.heed_abi_version()}; this package needs "
@@ -107,7 +107,7 @@ class GenerateParams(Structure):
     _fields_ = [("sampler", SamplerParams), ("max_tokens", c_int),
                 ("stops", POINTER(c_char_p)), ("n_stops", c_int), ("top_logprobs", c_int),
                 ("lookup", c_int), ("ignore_eos", c_bool), ("logit_bias", c_void_p),
-                ("n_logit_bias", c_int)]
+                ("n_logit_bias", c_int), ("n_cached", c_int), ("grammar", c_void_p)]
 
 
 class LogitBias(Structure):
@@ -276,6 +276,9 @@ _SIGS = {
     "heed_generator_stop": (None, [c_void_p, _P(c_void_p), _P(c_size_t)]),
     "heed_generator_finish": (c_int, [c_void_p]),
     "heed_generator_status": (c_int, [c_void_p]),
+    "heed_grammar_new": (c_int, [c_void_p, c_char_p, c_char_p, _VP]),
+    "heed_grammar_from_json_schema": (c_int, [c_void_p, c_char_p, _VP]),
+    "heed_grammar_free": (None, [c_void_p]),
 }
 for _name, (_res, _args) in _SIGS.items():
     _f = getattr(lib, _name)

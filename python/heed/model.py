@@ -614,7 +614,8 @@ class Model:
 
     def stream(self, prompt, max_tokens=128, temperature=None, top_k=None, top_p=None,
                min_p=None, seed=None, stop=None, ignore_eos=False, lookup=0,
-               control_vectors=(), control_vector_layer_range=None, logit_bias=None):
+               control_vectors=(), control_vector_layer_range=None, logit_bias=None,
+               grammar=None, json_schema=None):
         """Generates a continuation of prompt (text, with special tokens and
         control tokens written in it, as `heed run -p`; or ids), yielding
         text pieces as they become final: libheed's generator, the loop
@@ -630,8 +631,15 @@ class Model:
         stream after blocks control_vector_layer_range = (first, last)
         (default: 1 to n_layer), as `heed run --control-vector(-scaled)`
         and llama.cpp do. logit_bias: {token id: bias} added to the logits
-        every step (-inf bans a token), as `heed run --logit-bias`."""
+        every step (-inf bans a token), as `heed run --logit-bias`.
+        grammar: GBNF text (llama.cpp's dialect, from its rule "root"), or
+        json_schema: a JSON schema (a dict, or its JSON text): the output
+        is then a sentence of the grammar, or JSON the schema accepts,
+        unless cut short (finish_reason "length"), as `heed run --grammar
+        / --json-schema`."""
         ids = self._prompt_ids(prompt)
+        if grammar is not None and json_schema is not None:
+            raise ValueError("give grammar or json_schema, not both")
         p = lib.heed_generate_default_params()
         biases = [(_int_arg("logit_bias token", t), float(b))
                   for t, b in (logit_bias or {}).items()]
@@ -652,12 +660,21 @@ class Model:
         if not self._fixed and not self._ctx_default:
             self._new_context(0)  # the library's default size, as `heed run`
         self._steer(control_vectors, control_vector_layer_range)
-        gen = ctypes.c_void_p()
+        gen, rules = ctypes.c_void_p(), ctypes.c_void_p()
         try:
+            if grammar is not None:
+                check(lib.heed_grammar_new(self._vocabulary(), grammar.encode(), None,
+                                           ctypes.byref(rules)))
+            elif json_schema is not None:
+                text = json_schema if isinstance(json_schema, str) else json.dumps(json_schema)
+                check(lib.heed_grammar_from_json_schema(self._vocabulary(), text.encode(),
+                                                        ctypes.byref(rules)))
+            p.grammar = rules
             check(lib.heed_generator_new(self._ctx, self._vocabulary(),
                                          _ptr(ids, ctypes.c_int32), len(ids), ctypes.byref(p),
                                          ctypes.byref(gen)))
         except BaseException:
+            lib.heed_grammar_free(rules)
             check(lib.heed_context_set_steering(self._ctx, None, 0, 0))
             raise
         text, n, tok = ctypes.c_void_p(), ctypes.c_size_t(), _lib.GenToken()
@@ -675,6 +692,7 @@ class Model:
             self.finish_reason = _lib.GEN_FINISH[finish]
         finally:
             lib.heed_generator_free(gen)
+            lib.heed_grammar_free(rules)
             check(lib.heed_context_set_steering(self._ctx, None, 0, 0))
 
     def _steer(self, control_vectors, layer_range):

@@ -83,3 +83,34 @@ def test_control_vectors_as_heed_run(default):
     with pytest.raises(heed.Error, match="n_embd is 256"):
         default.generate("And God said", control_vectors=[ROOT / "tests/data/cvec-128.gguf"])
     assert default.generate("And God said", max_tokens=24, temperature=0) == plain
+
+
+def test_grammar_and_json_schema_as_heed_run(default):
+    """grammar= and json_schema=: `heed run --grammar / -j`'s text, which the
+    grammar accepts whole; the two together, or a bad one, raise."""
+    import json
+    schema = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1,
+                                                     "maximum": 9},
+                                               "w": {"enum": ["yes", "no"]}},
+              "required": ["n", "w"]}
+    for seed in (1, 2, 3):
+        got = default.generate("And the", max_tokens=60, temperature=1, seed=seed,
+                               json_schema=schema)
+        assert default.finish_reason == "eog"
+        value = json.loads(got)
+        assert 1 <= value["n"] <= 9 and value["w"] in ("yes", "no")
+        assert got == run_text(DEFAULT, "And the", "-n", 60, "--temp", 1, "--seed", seed,
+                               "-j", json.dumps(schema))
+    gbnf = 'root ::= "The " [a-z]{1,12} "."'
+    got = default.generate("And the", max_tokens=30, seed=4, grammar=gbnf)
+    assert got == run_text(DEFAULT, "And the", "-n", 30, "--seed", 4, "--grammar", gbnf)
+    assert got.startswith("The ") and got.endswith(".")
+    assert default.generate("And the", max_tokens=30, seed=4,
+                            json_schema=json.dumps(schema)).startswith("{")
+    with pytest.raises(ValueError, match="not both"):
+        default.generate("x", grammar=gbnf, json_schema=schema)
+    with pytest.raises(heed.Error, match="line 1, column 10: this class has no closing"):
+        default.generate("x", grammar="root ::= [")
+    with pytest.raises(heed.Error, match="'multipleOf' is not supported"):
+        default.generate("x", json_schema={"type": "integer", "multipleOf": 2})
+    assert default.generate(PROMPT, max_tokens=3, temperature=0)  # still usable

@@ -4,6 +4,13 @@
  * lookup, evaluate the token with a draft of the tokens likely to follow
  * and keep the drafts the sampler agrees with.
  *
+ * With a grammar, the sampler draws first from the row as it is and the
+ * matcher checks that one token, which is all most steps cost; only when
+ * the grammar rejects it are all tokens checked (a walk of the token
+ * trie), the rejected ones set to -infinity and the draw made again — as
+ * llama.cpp does. With log-probabilities the row is masked first, so
+ * they are those of the distribution the token is drawn from.
+ *
  * The text is kept whole (stop strings are searched in it), and a step
  * hands out only what can no longer change: with stop strings, the last
  * longest-stop - 1 bytes wait until the text grows past them.
@@ -12,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gen/grammar.h"
 #include "heed.h"
 #include "util/error.h"
 
@@ -20,6 +28,7 @@ struct heed_generator {
     const heed_vocab *v;
     heed_sampler *smp;
     heed_detok_stream *ds;
+    grammar_matcher *gm;  /* with a grammar: where the text is in it */
     heed_generate_params p;
     char *stops[HEED_GEN_MAX_STOPS]; /* p.stops points here: the generator's copies */
     heed_logit_bias *bias;           /* p.logit_bias points here: a copy           */
@@ -49,6 +58,7 @@ void heed_generator_free(heed_generator *g)
         return;
     heed_sampler_free(g->smp);
     heed_detok_stream_free(g->ds);
+    grammar_matcher_free(g->gm);
     for (int i = 0; i < g->p.n_stops; i++)
         free(g->stops[i]);
     free(g->logits);
@@ -81,6 +91,9 @@ static heed_status check_params(const heed_generate_params *p, const heed_vocab 
     if (p->top_logprobs > HEED_GEN_MAX_TOP)
         return heed_fail(HEED_ERR_ARG, "top_logprobs %d is out of range (-1..%d)",
                          p->top_logprobs, HEED_GEN_MAX_TOP);
+    if (p->grammar && p->grammar->v != v)
+        return heed_fail(HEED_ERR_ARG, v ? "the grammar was made for another vocabulary than "
+                         "the generator's" : "a grammar needs the generator's vocabulary");
     if (p->n_cached < 0)
         return heed_fail(HEED_ERR_ARG, "n_cached %d is negative", p->n_cached);
     if (p->lookup < 0 || p->lookup > 256)
@@ -128,6 +141,8 @@ heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32
     if (!st)
         st = have ? heed_sampler_new(&p->sampler, g->V, &g->smp)
                   : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    if (!st && p->grammar)
+        st = grammar_matcher_new(p->grammar, p->ignore_eos, &g->gm);
     g->p.stops = (const char *const *)g->stops;
     g->p.n_stops = 0;
     for (int i = 0; i < p->n_stops && !st; i++) {
@@ -172,6 +187,9 @@ static void logprobs(const heed_generator *g, heed_gen_token *tok)
     tok->n_top = heed_top_k(g->next, g->V, g->p.top_logprobs, tok->top_ids);
     for (int k = 0; k < tok->n_top; k++)
         tok->top_logprobs[k] = (float)(g->next[tok->top_ids[k]] - lse);
+    /* what a grammar or a bias of -infinity forbids is no alternative */
+    while (tok->n_top && isinf(tok->top_logprobs[tok->n_top - 1]))
+        tok->n_top--;
 }
 
 static bool append(heed_generator *g, const char *s, size_t n)
@@ -281,6 +299,28 @@ static void release(heed_generator *g, const char **text, size_t *len)
     g->sent = ready;
 }
 
+/* The next token, drawn from the next row; with a grammar, one it allows
+ * (see the top of the file). */
+static heed_status draw(heed_generator *g, int32_t *id)
+{
+    *id = -1;
+    bool ok = false;
+    heed_status st = HEED_OK;
+    if (!g->gm || g->p.top_logprobs < 0) {
+        *id = heed_sampler_sample(g->smp, g->next);
+        if (!g->gm || (st = grammar_matcher_allows(g->gm, *id, &ok)) || ok)
+            return st;
+    }
+    int32_t n_allowed;
+    if ((st = grammar_matcher_mask(g->gm, g->next, g->V, &n_allowed)))
+        return st;
+    if (!n_allowed)
+        return heed_fail(HEED_ERR_UNSUPPORTED, "the grammar allows no token of the vocabulary "
+                         "after the text so far");
+    *id = heed_sampler_sample(g->smp, g->next);
+    return HEED_OK;
+}
+
 /* The first half of a step: samples the next token, adds its text and
  * sees whether the generation ends; *id is set. Returns whether the token
  * must go into the cache (the generation goes on). */
@@ -288,10 +328,19 @@ static bool pick(heed_generator *g, heed_gen_token *tok, int32_t *id)
 {
     for (int i = 0; i < g->p.n_logit_bias; i++)
         g->next[g->p.logit_bias[i].token] += g->p.logit_bias[i].bias;
-    *id = heed_sampler_sample(g->smp, g->next);
-    tok->id = *id;
     tok->n_top = 0;
     tok->logprob = 0;
+    if (g->gm && grammar_matcher_done(g->gm)) { /* a grammar of the empty text alone */
+        *id = tok->id = g->v ? heed_vocab_eos(g->v) : -1;
+        g->finish = HEED_GEN_EOG;
+        return false;
+    }
+    heed_status st = draw(g, id);
+    tok->id = *id;
+    if (st) {
+        fail(g, st);
+        return false;
+    }
     if (g->p.top_logprobs >= 0)
         logprobs(g, tok);
     const bool eog = g->v ? heed_vocab_is_eog(g->v, *id)
@@ -299,13 +348,14 @@ static bool pick(heed_generator *g, heed_gen_token *tok, int32_t *id)
     const size_t before = g->len;
     const char *piece = "";
     size_t n = 0;
-    heed_status st = HEED_OK;
     if (eog && !g->p.ignore_eos) {
         if (g->ds)
             heed_detok_stream_flush(g->ds, &piece, &n);
         g->finish = HEED_GEN_EOG;
     } else {
         st = heed_sampler_accept(g->smp, *id);
+        if (!st && g->gm)
+            st = grammar_matcher_accept(g->gm, *id);
         if (!st && g->ds)
             st = heed_detok_stream_push(g->ds, *id, &piece, &n);
         g->n++;
@@ -316,6 +366,10 @@ static bool pick(heed_generator *g, heed_gen_token *tok, int32_t *id)
         add_text(g, piece, n);
     if (!g->finish && g->p.n_stops)
         find_stop(g, before > g->max_stop ? before - g->max_stop : 0);
+    if (!g->finish && g->gm && grammar_matcher_done(g->gm)) { /* whole: nothing can follow */
+        g->finish = HEED_GEN_EOG;
+        end_text(g);
+    }
     if (!g->finish && g->p.max_tokens > 0 && g->n >= g->p.max_tokens)
         g->finish = HEED_GEN_LENGTH;
     if (!g->finish && confirmed(g) >= heed_context_n_ctx(g->c))

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text/token_trie.h"
 #include "text/unicode.h"
 #include "text/vocab.h"
 #include "util/error.h"
@@ -37,6 +38,7 @@ void heed_vocab_free(heed_vocab *v)
     free(v->pieces);
     free(v->eog);
     free(v->specials);
+    token_trie_free(v->trie);
     free(v);
 }
 

@@ -51,6 +51,8 @@ struct heed_vocab {
     int32_t n_specials;
     char byte_utf8[256][3];   /* GPT-2 byte -> its code point in UTF-8 */
     unsigned char byte_utf8_len[256];
+    _Atomic(struct token_trie *) trie; /* the texts as a trie, once a grammar
+                                          asks (text/token_trie.h)      */
 };
 
 /* The sessions: each appends the ids of one text fragment to out. */

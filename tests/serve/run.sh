@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh — heed serve's integration test: starts `heed serve` on the default
 # model on a free loopback port and drives it with the official openai
-# client (pinned in package-lock.json; serve.mjs says what is checked),
+# client (pinned in package-lock.json; serve.mjs says what is checked, and
+# structured.mjs, with ajv validating, the structured output),
 # with a second server for control vectors (and a third, an encoder, for
 # embeddings when the fixtures are there), and an encoder-decoder (t5.mjs:
 # a tiny-t5 and a tiny-t5encoder from heed synth). The servers must then
@@ -17,8 +18,8 @@ model=$repo/models/default.gguf
 [ -x "$heed" ] || { echo "serve test: no heed CLI at $heed" >&2; exit 1; }
 command -v node > /dev/null && command -v npm > /dev/null ||
     { echo "serve test: node and npm are needed (make deps installs them)" >&2; exit 1; }
-if [ ! -d "$here/node_modules/openai" ]; then
-    echo "serve test: npm ci (openai, pinned in package-lock.json)"
+if [ ! -d "$here/node_modules/openai" ] || [ ! -d "$here/node_modules/ajv" ]; then
+    echo "serve test: npm ci (openai and ajv, pinned in package-lock.json)"
     (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
@@ -109,7 +110,8 @@ for host in $v6hosts; do
     echo "serve test: ok  --host $host listens on IPv6$([ $v4 = yes ] && echo ' and IPv4')"
 done
 
-if ! node "$here/serve.mjs" "http://127.0.0.1:$port" "$key" "$expected"; then
+if ! node "$here/serve.mjs" "http://127.0.0.1:$port" "$key" "$expected" ||
+    ! node "$here/structured.mjs" "http://127.0.0.1:$port" "$key"; then
     echo "serve test: server log:" >&2
     tail -n 20 "$log" >&2
     echo "serve test: the control-vector server's log:" >&2
