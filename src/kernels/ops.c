@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <string.h>
 
 #include "heed.h"
 
@@ -120,10 +121,23 @@ static inline float gelu_lookup(float x)
     return heed_f16_to_f32(gelu_table[heed_f32_to_f16(x)]);
 }
 
-float heed_gelu(float x)
+void heed_relu_all(float *x, int64_t n)
+{
+    /* x where x > 0, else (NaN too) +0: a mask, not a branch on what is a
+     * coin flip's sign */
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, &x[i], sizeof b);
+        b &= 0u - (uint32_t)(x[i] > 0.0f);
+        memcpy(&x[i], &b, sizeof b);
+    }
+}
+
+void heed_gelu_all(float *x, int64_t n)
 {
     pthread_once(&gelu_once, gelu_table_init);
-    return gelu_lookup(x);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = gelu_lookup(x[i]);
 }
 
 void heed_silu_mul(float *x, const float *y, int64_t n)
