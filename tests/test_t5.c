@@ -298,7 +298,7 @@ Test(t5, matrix_bytes_are_a_decoder_step)
 
 /* heed bench on T5: pp encodes, tg decodes reading that encoding, after a
  * decoder depth and with the encoder's attention captured too; it ends
- * with the line scripts read. */
+ * with the line scripts read. -np (streams in one pass) is refused. */
 Test(t5, cli_bench)
 {
     const char *path = test_tmp_path("t5-bench");
@@ -318,4 +318,9 @@ Test(t5, cli_bench)
         cr_expect(i != 1 || strstr(out, "with capture"), "%s", out);
         free(out);
     }
+    char args[4400], *out = NULL;
+    snprintf(args, sizeof args, "bench '%s' -r 1 -p 8 -n 4 -np 2 2>&1", path);
+    cr_expect_eq(test_run_cli(args, &out), 2, "%s", args);
+    cr_expect(strstr(out, "-np: an encoder-decoder"), "%s", out);
+    free(out);
 }

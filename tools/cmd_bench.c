@@ -239,7 +239,10 @@ int cmd_bench(int argc, char **argv)
             ids[i] = (int32_t)((i * 7919 + 11) % heed_model_n_vocab(m));
     }
     const bool encdec = !st && heed_model_decoder_start(m) >= 0;
-    if (encdec) /* what the decoder reads */
+    if (encdec && np) /* heed_context_eval_many evaluates them one by one */
+        st = cli_set_error(HEED_ERR_UNSUPPORTED, "-np: an encoder-decoder's streams do not "
+                           "share a forward pass");
+    else if (encdec) /* what the decoder reads */
         st = heed_context_encode(c, ids, p ? (int)p : 1);
     if (!st && depth) { /* fill the cache once; each run starts from it */
         const double t0 = cli_seconds();
