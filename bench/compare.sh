@@ -24,6 +24,11 @@
 # Each peer's commit, build number and backends are printed from its own
 # CSV.
 #
+# An encoder-decoder (t5), which llama-bench cannot run, is measured on a
+# peer by bench/peer_t5.c, built here against the checkout that holds the
+# peer's llama-bench: pp = the encoder over p tokens, tg = n decoder tokens
+# reading that encoding, as heed bench measures T5 (no -d, no -x).
+#
 # Without MODEL arguments it makes the issue's benchmark models with
 # `heed synth` in $SYNTH_DIR (default /tmp/heed-synth): llama-3.2-1b in
 # q4_0, q8_0 and f16.
@@ -76,9 +81,19 @@ pick = {"pp": lambda r: r["n_gen"] == "0", "tg": lambda r: r["n_gen"] != "0",
 print(next((r.get(sys.argv[2], "-") for r in rows if pick(r)), 0))' "$@"
 }
 
+# The git checkout that holds executable $1 (a peer's source and build).
+checkout() { git -C "$(dirname "$1")" rev-parse --show-toplevel; }
+
 # One measured run of peer $2 on model $3: "pp tg" (tokens/s), its CSV
 # kept in $tmp/$1.csv for the build line.
 peer_run() {
+    if [ "$t5" = t5 ]; then
+        [ "$depth" -eq 0 ] || { echo "compare: -d is not measured on t5" >&2; exit 1; }
+        [ -x "$tmp/$1-t5" ] || sh "$(dirname "$0")/../tests/oracle/build.sh" "$(checkout "$2")" \
+            "$tmp/$1-t5" "$(dirname "$0")/peer_t5.c"
+        "$tmp/$1-t5" "$3" "$p" "$n" "$threads" 2>/dev/null
+        return
+    fi
     if [ "$depth" -gt 0 ] && ! "$2" --help 2>&1 | grep -q -- '--n-depth'; then
         # shellcheck disable=SC2086
         "$2" -m "$3" -t "$threads" -p "$depth,$((depth + p))" -n 0 -r 1 $extra -o csv \
@@ -116,6 +131,7 @@ header="$header $(printf '%9s' "heed tg")"
 for peer in $peers; do header="$header $(printf '%9s %6s' "${peer%%=*} tg" ratio)"; done
 table="$header"
 for m in "$@"; do
+    t5=$("$heed" info "$m" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["architecture"])')
     for round in $(seq "$rounds"); do
         heed_run "$m" >> "$tmp/heed.runs"
         for peer in $peers; do
@@ -138,7 +154,12 @@ $line $(printf '%9.2f' "$htg")$tgs"
 done
 for peer in $peers; do
     c="$tmp/${peer%%=*}.csv"
-    echo "peer ${peer%%=*}: ${peer#*=}, commit $(csv_field "$c" build_commit first)" \
-         "(build $(csv_field "$c" build_number first)), cpu $(csv_field "$c" cpu_info first)"
+    if [ -f "$c" ]; then
+        echo "peer ${peer%%=*}: ${peer#*=}, commit $(csv_field "$c" build_commit first)" \
+             "(build $(csv_field "$c" build_number first)), cpu $(csv_field "$c" cpu_info first)"
+    else # t5 alone: no CSV
+        echo "peer ${peer%%=*}: $(checkout "${peer#*=}"), commit" \
+             "$(git -C "$(checkout "${peer#*=}")" rev-parse --short HEAD)"
+    fi
 done
 echo "$table"

@@ -425,8 +425,10 @@ HEED_API bool heed_model_has_sinks(const heed_model *m);
 HEED_API int heed_model_n_expert(const heed_model *m);
 HEED_API int heed_model_n_expert_used(const heed_model *m);
 /* Bytes of the matrices one decode step reads: every layer's (of a
- * mixture of experts, the share of the experts a token is routed to), and
- * the output head (the embedding table only through a tied output head). */
+ * mixture of experts, the share of the experts a token is routed to; of
+ * an encoder-decoder, the decoder's but for the cross-attention keys' and
+ * values', made once per encoding), and the output head (the embedding
+ * table only through a tied output head). */
 HEED_API int64_t heed_model_matrix_bytes(const heed_model *m);
 HEED_API int32_t heed_model_bos(const heed_model *m); /* -1 if none */
 HEED_API int32_t heed_model_eos(const heed_model *m); /* -1 if none */

@@ -6,6 +6,7 @@
 
 #include "heed.h"
 #include "kernels/kernels.h"
+#include "kernels/ops.h"
 #include "testutil.h"
 
 static const heed_isa isas[] = {HEED_ISA_AVX2, HEED_ISA_AVX512};
@@ -66,6 +67,26 @@ Test(kernels, f16_row_matches_reference_bit_for_bit)
     free(h);
     free(a);
     free(b);
+}
+
+/* ReLU in runs of 16 and a tail: x where x > 0, else +0 (from -0, a
+ * negative, -inf and NaN alike), bit for bit. */
+Test(kernels, relu_in_runs_and_tail)
+{
+    static const float special[] = {-0.0f, 0.0f, NAN, -NAN, INFINITY, -INFINITY, 1e-45f, -1e-45f};
+    uint64_t seed = 3;
+    float *x = malloc(4099 * sizeof *x), *want = malloc(4099 * sizeof *want);
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        const int64_t n = sizes[s];
+        for (int64_t i = 0; i < n; i++) {
+            x[i] = i % 5 ? test_unif(&seed) : special[(i / 5) % 8];
+            want[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        }
+        heed_relu_all(x, n);
+        cr_expect_arr_eq(x, want, (size_t)n * sizeof *x, "n=%lld", (long long)n);
+    }
+    free(x);
+    free(want);
 }
 
 Test(kernels, isa_override_lowers_choice)

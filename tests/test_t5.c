@@ -266,3 +266,61 @@ Test(t5, t5encoder_embeddings)
     heed_model_free(m);
     cJSON_Delete(j);
 }
+
+/* What one decoder step reads (heed bench's bandwidth), counted from the
+ * file's tensor table: the decoder's matrices but the cross keys' and
+ * values' (made once per encoding), and the output head (the embedding
+ * table where tied) — no encoder matrix. */
+Test(t5, matrix_bytes_are_a_decoder_step)
+{
+    static const char *const shapes[] = {"tiny-t5", "tiny-t5-relu"};
+    for (int s = 0; s < 2; s++) {
+        const char *path = test_tmp_path(shapes[s]);
+        cr_assert_eq(heed_synth(shapes[s], HEED_TYPE_F16, 1, 2, path), HEED_OK);
+        heed_gguf *g;
+        cr_assert_eq(heed_gguf_open(path, &g), HEED_OK);
+        const heed_gguf_tensor *out = heed_gguf_find_tensor(g, "output.weight");
+        int64_t want = (int64_t)(out ? out : heed_gguf_find_tensor(g, "token_embd.weight"))->nbytes;
+        for (int64_t i = 0; i < heed_gguf_n_tensors(g); i++) {
+            const heed_gguf_tensor *t = heed_gguf_tensor_at(g, i);
+            if (!strncmp(t->name, "dec.", 4) && t->n_dims == 2 && !strstr(t->name, "rel_b") &&
+                !strstr(t->name, "cross_attn_k.") && !strstr(t->name, "cross_attn_v."))
+                want += (int64_t)t->nbytes;
+        }
+        heed_gguf_close(g);
+        heed_model *m;
+        cr_assert_eq(heed_model_load(path, &m), HEED_OK, "%s", heed_last_error());
+        cr_expect_eq(heed_model_matrix_bytes(m), want, "%s: %lld, want %lld", shapes[s],
+                     (long long)heed_model_matrix_bytes(m), (long long)want);
+        heed_model_free(m);
+    }
+}
+
+/* heed bench on T5: pp encodes, tg decodes reading that encoding, after a
+ * decoder depth and with the encoder's attention captured too; it ends
+ * with the line scripts read. -np (streams in one pass) is refused. */
+Test(t5, cli_bench)
+{
+    const char *path = test_tmp_path("t5-bench");
+    cr_assert_eq(heed_synth("tiny-t5", HEED_TYPE_F16, 1, 2, path), HEED_OK);
+    static const char *const opts[] = {"-p 8 -n 4", "-p 8 -n 4 -d 3 --capture", "-p 0 -n 4"};
+    for (int i = 0; i < 3; i++) {
+        char args[4400], *out = NULL;
+        snprintf(args, sizeof args, "bench '%s' -r 1 %s", path, opts[i]);
+        cr_assert_eq(test_run_cli(args, &out), 0, "%s", args);
+        const char *last = strrchr(out, '\n');
+        while (last > out && last[-1] != '\n' && last[-1])
+            last--; /* the start of the last line */
+        double pp, tg;
+        cr_expect_eq(sscanf(last, i < 2 ? "pp8 %lf tg4 %lf" : "pp0 %lf tg4 %lf", &pp, &tg), 2,
+                     "%s", out);
+        cr_expect((i < 2 ? pp > 0 : pp == 0) && tg > 0, "%s: %s", args, out);
+        cr_expect(i != 1 || strstr(out, "with capture"), "%s", out);
+        free(out);
+    }
+    char args[4400], *out = NULL;
+    snprintf(args, sizeof args, "bench '%s' -r 1 -p 8 -n 4 -np 2 2>&1", path);
+    cr_expect_eq(test_run_cli(args, &out), 2, "%s", args);
+    cr_expect(strstr(out, "-np: an encoder-decoder"), "%s", out);
+    free(out);
+}

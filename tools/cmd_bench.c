@@ -4,6 +4,11 @@
  * first filled with DEPTH tokens (once) and every run starts from there:
  * generation at a long context.
  *
+ * An encoder-decoder (T5): pp = the encoder over a prompt of p tokens
+ * (heed_context_encode, what llama-cli counts as its prompt); tg = n
+ * decoder tokens, their cross-attention reading that encoding of p tokens
+ * (of one with -p 0), made once before the runs.
+ *
  * As llama-bench measures: pp = one prompt of p tokens evaluated as a
  * batch into an empty cache; tg = n tokens generated one at a time from an
  * empty cache. Each is run once to warm up, then REPS times; the median
@@ -63,19 +68,23 @@ static heed_status fill(heed_context *c, const int32_t *ids, int depth)
     return st;
 }
 
-/* Tokens/s of one run: a prompt of p tokens, or n single-token steps,
- * after the first `depth` positions of the cache (filled again, untimed,
- * where a sliding-window layer has dropped what the run needs). */
+/* Tokens/s of one run: a prompt of p tokens (an encoder-decoder's
+ * encoded), or n single-token steps, after the first `depth` positions of
+ * the cache (filled again, untimed, where a sliding-window layer or an
+ * encoding has dropped what the run needs). */
 static heed_status run_once(heed_context *c, int depth, const int32_t *ids, int p, int n,
                             float *logits, double *tps)
 {
-    heed_status st = heed_context_truncate(c, depth);
+    const bool encode = p && heed_model_decoder_start(heed_context_model(c)) >= 0;
+    heed_status st = encode ? HEED_OK : heed_context_truncate(c, depth);
     if (st)
         st = fill(c, ids, depth);
     if (st)
         return st;
     const double t0 = cli_seconds();
-    if (p)
+    if (encode)
+        st = heed_context_encode(c, ids, p);
+    else if (p)
         st = heed_context_eval(c, ids, p, logits, false);
     for (int i = 0; !st && i < n; i++)
         st = heed_context_eval(c, ids + i, 1, logits, false);
@@ -229,6 +238,12 @@ int cmd_bench(int argc, char **argv)
         for (int i = 0; ids && i < cp.n_ctx; i++) /* arbitrary ids: speed ignores them */
             ids[i] = (int32_t)((i * 7919 + 11) % heed_model_n_vocab(m));
     }
+    const bool encdec = !st && heed_model_decoder_start(m) >= 0;
+    if (encdec && np) /* heed_context_eval_many evaluates them one by one */
+        st = cli_set_error(HEED_ERR_UNSUPPORTED, "-np: an encoder-decoder's streams do not "
+                           "share a forward pass");
+    else if (encdec) /* what the decoder reads */
+        st = heed_context_encode(c, ids, p ? (int)p : 1);
     if (!st && depth) { /* fill the cache once; each run starts from it */
         const double t0 = cli_seconds();
         st = fill(c, ids, (int)depth);
@@ -247,8 +262,10 @@ int cmd_bench(int argc, char **argv)
             printf("pp%-5ld %10.2f t/s ± %.2f\n", p, pp.median, pp.sd);
     }
     if (!st && p && capture) {
-        heed_capture_params cpar = heed_capture_default_params((int)(depth + p));
-        cpar.row_begin = (int)depth;
+        /* an encoder-decoder's: the encoder's, of positions 0..p-1 */
+        heed_capture_params cpar = heed_capture_default_params((int)(encdec ? p : depth + p));
+        cpar.row_begin = encdec ? 0 : (int)depth;
+        cpar.kind = encdec ? HEED_ATTN_ENCODER : HEED_ATTN_SELF;
         cpar.max_bytes = INT64_MAX;
         st = heed_capture_new(m, &cpar, &cap);
         if (!st)

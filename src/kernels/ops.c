@@ -120,10 +120,23 @@ static inline float gelu_lookup(float x)
     return heed_f16_to_f32(gelu_table[heed_f32_to_f16(x)]);
 }
 
-float heed_gelu(float x)
+void heed_relu_all(float *x, int64_t n)
+{
+    /* written as runs of 16 so compilers vectorise it: a compare and a
+     * mask, no branch on what is a coin flip's sign (NaN gives 0) */
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++)
+            x[i + k] = x[i + k] > 0.0f ? x[i + k] : 0.0f;
+    for (; i < n; i++)
+        x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void heed_gelu_all(float *x, int64_t n)
 {
     pthread_once(&gelu_once, gelu_table_init);
-    return gelu_lookup(x);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = gelu_lookup(x[i]);
 }
 
 void heed_silu_mul(float *x, const float *y, int64_t n)

@@ -48,11 +48,14 @@ void heed_rope_angles(float *cs, int64_t pos, int n_rot, const heed_rope *r);
  * floats at x. neox: pairs (i, i + n_rot/2); else adjacent pairs (2i, 2i+1). */
 void heed_rope_apply(float *x, int n_heads, int head_dim, int n_rot, const float *cs, int neox);
 
-/* x/(1+e^-x), and GELU as llama.cpp computes it: the tanh form, through
- * half precision (f16(gelu(f16(x))) for |x| < 10). */
+/* x/(1+e^-x). */
 float heed_silu(float x);
-float heed_gelu(float x);
 
+/* In place, an ungated FFN's activation: x[i] = max(x[i], 0)  /  gelu(x[i]),
+ * GELU as llama.cpp computes it: the tanh form, through half precision
+ * (f16(gelu(f16(x))) for |x| < 10). */
+void heed_relu_all(float *x, int64_t n);
+void heed_gelu_all(float *x, int64_t n);
 /* In place: x[i] = silu(x[i]) * y[i]  /  gelu(x[i]) * y[i]. */
 void heed_silu_mul(float *x, const float *y, int64_t n);
 void heed_gelu_mul(float *x, const float *y, int64_t n);

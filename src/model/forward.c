@@ -710,11 +710,17 @@ static void gate_range(void *arg, int64_t begin, int64_t end, int ith)
     static void (*const mul[])(float *, const float *, int64_t) = {
         [FFN_SILU_GATED] = heed_silu_mul, [FFN_GELU_GATED] = heed_gelu_mul,
         [FFN_SWIGLU_OAI] = heed_swiglu_oai_mul};
-    mul[j->act](j->gate + begin, j->up + begin, end - begin);
+    if (j->act == FFN_RELU)
+        heed_relu_all(j->gate + begin, end - begin);
+    else if (j->act == FFN_GELU)
+        heed_gelu_all(j->gate + begin, end - begin);
+    else
+        mul[j->act](j->gate + begin, j->up + begin, end - begin);
 }
 
-/* gate[i] = act(gate[i]) * up[i] for count elements, on all threads (one
- * exp per element: a prompt's worth is worth sharing). */
+/* gate[i] = act(gate[i]) * up[i] (an ungated act: act(gate[i])) for count
+ * elements, on all threads (one exp or lookup per element: a prompt's
+ * worth is worth sharing). */
 static void gate_mul(heed_context *c, heed_ffn_kind act, int64_t count)
 {
     gate_job j = {c->gate, c->up, act};
@@ -754,9 +760,7 @@ void heed_forward_ffn_block(heed_context *c, int il, int n)
     } else if (m->hp.ffn == FFN_GELU || m->hp.ffn == FFN_RELU) {
         heed_forward_matmul(c, &L->w_up, c->h, n, c->gate);
         add_bias(c->gate, L->b_up, n, F);
-        const bool relu = m->hp.ffn == FFN_RELU;
-        for (int64_t i = 0; i < n * F; i++)
-            c->gate[i] = relu ? (c->gate[i] > 0 ? c->gate[i] : 0) : heed_gelu(c->gate[i]);
+        gate_mul(c, m->hp.ffn, n * F);
         heed_forward_matmul(c, &L->w_down, c->gate, n, c->h);
     } else if (L->gate_in_up) { /* rows 0..F-1 gate, F..2F-1 up */
         heed_forward_matmul(c, &L->w_up, c->h, n, c->gate);

@@ -614,8 +614,14 @@ int64_t heed_model_matrix_bytes(const heed_model *m)
     int64_t sum = 0, experts = 0;
     for (int64_t i = 0; i < slots; i++) {
         const heed_weight *w = heed_model_slot(m, i);
-        const int64_t bytes = w->data ? (int64_t)heed_type_row_size(w->type, w->n_in) * w->n_out
-                                      : 0;
+        const heed_layer *L = &m->layers[i / per < m->hp.n_layer ? i / per : 0];
+        /* an encoder-decoder's step reads no encoder matrix, nor those of
+         * the cross keys and values, computed once per encoding */
+        const bool once = i < slots - 1 && (i / per >= m->hp.n_layer || w == &L->wk_x ||
+                                             w == &L->wv_x);
+        const int64_t bytes = w->data && !once
+                                  ? (int64_t)heed_type_row_size(w->type, w->n_in) * w->n_out
+                                  : 0;
         *(i < slots - 1 && i % per >= DENSE_SLOTS ? &experts : &sum) += bytes;
     }
     /* a token reads only the experts routed to */
