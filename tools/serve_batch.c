@@ -14,8 +14,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include "clock.h"
 #include "serve.h"
@@ -42,14 +40,6 @@ struct serve_batch {
     size_t *len;
     heed_gen_token *tok;
 };
-
-static void absolute(struct timespec *ts, double seconds_from_now)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    const double t = (double)ts->tv_sec + 1e-9 * (double)ts->tv_nsec + seconds_from_now;
-    ts->tv_sec = (time_t)t;
-    ts->tv_nsec = (long)((t - (double)ts->tv_sec) * 1e9);
-}
 
 /* Whether a round should wait for j: its generation runs, but its request
  * has not asked for the next token yet. */
@@ -119,7 +109,7 @@ static void *batch_main(void *arg)
             continue;
         }
         struct timespec until;
-        absolute(&until, GATHER_S);
+        cli_realtime_after(GATHER_S, &until);
         for (bool wait = true; wait;) {
             wait = false;
             for (j = b->jobs; j; j = j->next)

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli_error.h"
 #include "clock.h"
@@ -35,10 +34,7 @@ serve_slot *serve_slot_take(server *s, const serve_request *r, double deadline)
         if (left <= 0)
             break;
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        const double until = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec + left;
-        ts.tv_sec = (time_t)until;
-        ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+        cli_realtime_after(left, &ts);
         pthread_cond_timedwait(&s->freed, &s->mu, &ts);
     }
     if (waiting)
