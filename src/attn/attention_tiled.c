@@ -5,8 +5,8 @@
  * One work item is a block of up to BQ query positions of one kv head,
  * with all the query heads that share it (grouped-query attention), so
  * each key and value row is read once for all of them — or of more
- * positions where few heads share a kv head (MHA: 16), so that a block
- * of keys, transposed once per item, serves ROWS rows or more. For every query
+ * positions where few heads share a kv head (MHA: 16), so that a block of
+ * keys, transposed once per item, serves ROWS rows. For every query
  * row it keeps the running maximum m, the running sum l of exp(s - m) and
  * the output o, rescaled when m grows; memory is a few rows, whatever the
  * context. A row's arithmetic does not depend on the other rows of its

@@ -438,8 +438,6 @@ static void attend_many_share(void *arg, int ith, int nth)
     }
 }
 
-/* y[t] = norm(x[t]) for n rows of n_embd: RMSNorm or LayerNorm as the
- * architecture says (b, LayerNorm's bias, may be NULL). */
 /* Below this many elements an element-wise step is not worth waking the
  * pool for. */
 enum { POOL_MIN = 4096 };
@@ -463,8 +461,9 @@ static void norm_range(void *arg, int64_t begin, int64_t end, int ith)
     }
 }
 
-/* Each row is normed alone (its sums in order), so the threads share a
- * batch's rows: a norm's one serial chain per row is no serial step. */
+/* y[t] = norm(x[t]) for n rows of n_embd: RMSNorm or LayerNorm as the
+ * architecture says (b, LayerNorm's bias, may be NULL). Each row is normed
+ * alone, its sums in order, so the threads share a batch's rows. */
 void heed_forward_norm_rows(heed_context *c, float *y, const float *x, const float *w,
                             const float *b, int n)
 {
