@@ -4,7 +4,9 @@
  *
  * One work item is a block of up to BQ query positions of one kv head,
  * with all the query heads that share it (grouped-query attention), so
- * each key and value row is read once for all of them. For every query
+ * each key and value row is read once for all of them — or of more
+ * positions where few heads share a kv head (MHA: 16), so that a block of
+ * keys, transposed once per item, serves ROWS rows. For every query
  * row it keeps the running maximum m, the running sum l of exp(s - m) and
  * the output o, rescaled when m grows; memory is a few rows, whatever the
  * context. A row's arithmetic does not depend on the other rows of its
@@ -35,16 +37,24 @@
 #include "attn/capture.h"
 #include "kernels/kernels.h"
 
-enum { BQ = 4, BK = HEED_ATTN_BK };
+enum { BQ = 4, ROWS = 16, BK = HEED_ATTN_BK };
+
+/* Query positions per item: BQ, or enough for ROWS rows. */
+static int block_q(const heed_attn *a)
+{
+    const int group = a->n_head / a->n_kv_head;
+    return BQ * group >= ROWS ? BQ : (ROWS + group - 1) / group;
+}
 
 int64_t heed_attend_tiled_items(const heed_attn *a)
 {
-    return (int64_t)((a->n_q + BQ - 1) / BQ) * a->n_kv_head;
+    const int bq = block_q(a);
+    return (int64_t)((a->n_q + bq - 1) / bq) * a->n_kv_head;
 }
 
 int64_t heed_attend_tiled_scratch_floats(const heed_attn *a)
 {
-    const int64_t rows = (int64_t)BQ * (a->n_head / a->n_kv_head);
+    const int64_t rows = (int64_t)block_q(a) * (a->n_head / a->n_kv_head);
     return rows * (BK + 2 * a->head_dim + 2) + (a->n_kv > 0 ? a->n_kv : 1) +
            3 * (int64_t)BK * a->head_dim + 16;
 }
@@ -106,7 +116,7 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
                        double *received)
 {
     const int group = a->n_head / a->n_kv_head, D = a->head_dim;
-    const int rows_max = BQ * group;
+    const int bq = block_q(a), rows_max = bq * group;
     const heed_attn_rows *kr = heed_attn_rows_get();
     float *s = scratch;                   /* [rows][BK] scores, then exp      */
     float *o = s + rows_max * BK;         /* [rows][D]  unnormalised output   */
@@ -119,8 +129,8 @@ void heed_attend_tiled(const heed_attn *a, int64_t begin, int64_t end, float *sc
     float *kt = vbuf + BK * D;            /* [D][BK]    the qk kernel's own   */
     kt += (64 - (uintptr_t)kt % 64) % 64 / sizeof *kt; /* aligned to 64 bytes */
     for (int64_t item = begin; item < end; item++) {
-        const int g = (int)(item % a->n_kv_head), i0 = (int)(item / a->n_kv_head) * BQ;
-        const int nq = a->n_q - i0 < BQ ? a->n_q - i0 : BQ, R = nq * group;
+        const int g = (int)(item % a->n_kv_head), i0 = (int)(item / a->n_kv_head) * bq;
+        const int nq = a->n_q - i0 < bq ? a->n_q - i0 : bq, R = nq * group;
         const char *k = (const char *)a->k + g * a->k_head_bytes;
         const char *v = (const char *)a->v + g * a->v_head_bytes;
         /* the keys any row of the block sees: from the first row's window

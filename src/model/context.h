@@ -113,7 +113,7 @@ static inline void heed_forward_hook(heed_context *c, heed_hook_point point, int
 
 /* The forward pass's parts that encode.c runs too (forward.c). */
 void heed_forward_embed(heed_context *c, const int32_t *ids, int n);
-void heed_forward_norm_rows(const heed_model *m, float *y, const float *x, const float *w,
+void heed_forward_norm_rows(heed_context *c, float *y, const float *x, const float *w,
                             const float *b, int n);
 void heed_forward_attention_block(heed_context *c, int il, int pos0, int n);
 void heed_forward_ffn_block(heed_context *c, int il, int n);

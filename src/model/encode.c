@@ -73,7 +73,7 @@ void heed_forward_cross_block(heed_context *c, int il, int pos0, int n)
     const int64_t KV = (int64_t)hp->n_kv_head * hp->head_dim;
     const int64_t at = (int64_t)il * c->n_ctx * KV;
 
-    heed_forward_norm_rows(m, c->h, c->x, L->cross_norm, NULL, n);
+    heed_forward_norm_rows(c, c->h, c->x, L->cross_norm, NULL, n);
     heed_forward_matmul(c, &L->wq_x, c->h, n, c->q);
     const heed_attn a = {
         .q = c->q, .k = c->cross_k + at, .v = c->cross_v + at, .out = c->att,
@@ -125,7 +125,7 @@ heed_status heed_context_encode(heed_context *c, const int32_t *ids, int n)
         heed_forward_attention_block(c, il, 0, n);
         heed_forward_ffn_block(c, il, n);
     }
-    heed_forward_norm_rows(m, c->h, c->x, m->enc_output_norm, NULL, n);
+    heed_forward_norm_rows(c, c->h, c->x, m->enc_output_norm, NULL, n);
     const int64_t KV = (int64_t)hp->n_kv_head * hp->head_dim;
     for (int il = 0; il < hp->n_layer; il++) {
         const int64_t at = (int64_t)il * c->n_ctx * KV;

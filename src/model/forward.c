@@ -438,18 +438,40 @@ static void attend_many_share(void *arg, int ith, int nth)
     }
 }
 
+/* Below this many elements an element-wise step is not worth waking the
+ * pool for. */
+enum { POOL_MIN = 4096 };
+
+typedef struct norm_job {
+    const heed_model *m;
+    float *y;
+    const float *x, *w, *b;
+} norm_job;
+
+static void norm_range(void *arg, int64_t begin, int64_t end, int ith)
+{
+    (void)ith;
+    const norm_job *j = arg;
+    const int64_t E = j->m->hp.n_embd;
+    for (int64_t t = begin; t < end; t++) {
+        if (j->m->arch->norm == NORM_LAYER)
+            heed_layer_norm(j->y + t * E, j->x + t * E, j->w, j->b, E, j->m->hp.norm_eps);
+        else
+            heed_rms_norm(j->y + t * E, j->x + t * E, j->w, E, j->m->hp.norm_eps);
+    }
+}
+
 /* y[t] = norm(x[t]) for n rows of n_embd: RMSNorm or LayerNorm as the
- * architecture says (b, LayerNorm's bias, may be NULL). */
-void heed_forward_norm_rows(const heed_model *m, float *y, const float *x, const float *w,
+ * architecture says (b, LayerNorm's bias, may be NULL). Each row is normed
+ * alone, its sums in order, so the threads share a batch's rows. */
+void heed_forward_norm_rows(heed_context *c, float *y, const float *x, const float *w,
                             const float *b, int n)
 {
-    const int64_t E = m->hp.n_embd;
-    for (int t = 0; t < n; t++) {
-        if (m->arch->norm == NORM_LAYER)
-            heed_layer_norm(y + t * E, x + t * E, w, b, E, m->hp.norm_eps);
-        else
-            heed_rms_norm(y + t * E, x + t * E, w, E, m->hp.norm_eps);
-    }
+    norm_job j = {c->m, y, x, w, b};
+    if ((int64_t)n * c->m->hp.n_embd < POOL_MIN)
+        norm_range(&j, 0, n, 0);
+    else
+        heed_pool_for(c->pool, n, norm_range, &j);
 }
 
 static void add_bias(float *y, const float *b, int n, int64_t dim)
@@ -601,7 +623,7 @@ static void attention_block(heed_context *c, int il, const heed_seq *seqs, int n
     if (post)
         memcpy(c->h, c->x, sizeof(float) * (size_t)(n * E));
     else
-        heed_forward_norm_rows(m, c->h, c->x, L->attn_norm, L->attn_norm_b, n);
+        heed_forward_norm_rows(c, c->h, c->x, L->attn_norm, L->attn_norm_b, n);
 
     /* q, k, v: separate projections, or one fused matrix split by rows */
     if (L->wqkv.data) {
@@ -683,11 +705,11 @@ static void attention_block(heed_context *c, int il, const heed_seq *seqs, int n
     heed_forward_matmul(c, &L->wo, c->att, n, c->h);
     add_bias(c->h, L->bo, n, E);
     if (L->attn_post_norm)
-        heed_forward_norm_rows(m, c->h, c->h, L->attn_post_norm, NULL, n);
+        heed_forward_norm_rows(c, c->h, c->h, L->attn_post_norm, NULL, n);
     heed_forward_hook(c, HEED_HOOK_ATTN_OUT, il, pos0, n, E, c->h);
     add(c->x, c->h, n * E);
     if (post)
-        heed_forward_norm_rows(m, c->x, c->x, L->attn_norm, L->attn_norm_b, n);
+        heed_forward_norm_rows(c, c->x, c->x, L->attn_norm, L->attn_norm_b, n);
     heed_forward_hook(c, HEED_HOOK_RESID_MID, il, pos0, n, E, c->x);
 }
 
@@ -724,7 +746,7 @@ static void gate_range(void *arg, int64_t begin, int64_t end, int ith)
 static void gate_mul(heed_context *c, heed_ffn_kind act, int64_t count)
 {
     gate_job j = {c->gate, c->up, act};
-    if (count < 4096)
+    if (count < POOL_MIN)
         gate_range(&j, 0, count, 0);
     else
         heed_pool_for(c->pool, count, gate_range, &j);
@@ -754,7 +776,7 @@ void heed_forward_ffn_block(heed_context *c, int il, int n)
     if (post)
         memcpy(c->h, c->x, sizeof(float) * (size_t)(n * E));
     else
-        heed_forward_norm_rows(m, c->h, c->x, L->ffn_norm, L->ffn_norm_b, n);
+        heed_forward_norm_rows(c, c->h, c->x, L->ffn_norm, L->ffn_norm_b, n);
     if (m->hp.n_expert) {
         heed_moe_ffn(c, il, n);
     } else if (m->hp.ffn == FFN_GELU || m->hp.ffn == FFN_RELU) {
@@ -777,11 +799,11 @@ void heed_forward_ffn_block(heed_context *c, int il, int n)
     }
     add_bias(c->h, L->b_down, n, E);
     if (L->ffn_post_norm)
-        heed_forward_norm_rows(m, c->h, c->h, L->ffn_post_norm, NULL, n);
+        heed_forward_norm_rows(c, c->h, c->h, L->ffn_post_norm, NULL, n);
     heed_forward_hook(c, HEED_HOOK_MLP_OUT, il, c->n_past, n, E, c->h);
     add(c->x, c->h, n * E);
     if (post)
-        heed_forward_norm_rows(m, c->x, c->x, L->ffn_norm, L->ffn_norm_b, n);
+        heed_forward_norm_rows(c, c->x, c->x, L->ffn_norm, L->ffn_norm_b, n);
 }
 
 /* logits = out(h) for n normed rows, soft-capped where the model caps. */
@@ -848,7 +870,7 @@ static void forward_rows(heed_context *c, const int32_t *ids, heed_seq *seqs, in
     for (int s = 0; s < n_seqs; s++)
         embed_rows(m, c->x + seqs[s].row * E, ids + seqs[s].row, seqs[s].n, seqs[s].pos0);
     if (m->embd_norm)
-        heed_forward_norm_rows(m, c->x, c->x, m->embd_norm, m->embd_norm_b, n);
+        heed_forward_norm_rows(c, c->x, c->x, m->embd_norm, m->embd_norm_b, n);
     if (c->residual)
         tap_residual(c, n, 0);
     for (int il = 0; il < hp->n_layer; il++) {
@@ -870,7 +892,7 @@ static void forward_rows(heed_context *c, const int32_t *ids, heed_seq *seqs, in
     for (int s = 0; logits && s < n_seqs; s++) {
         const int first = seqs[s].first_logit, rows = seqs[s].n - first;
         if (rows > 0)
-            heed_forward_norm_rows(m, c->h + k * E, c->x + (seqs[s].row + first) * E,
+            heed_forward_norm_rows(c, c->h + k * E, c->x + (seqs[s].row + first) * E,
                                    m->output_norm, m->output_norm_b, rows);
         k += rows > 0 ? rows : 0;
     }
@@ -1034,7 +1056,7 @@ heed_status heed_context_embed(heed_context *c, const int32_t *ids, int n,
         const int b = n - done < c->batch ? n - done : c->batch;
         forward_batch(c, ids + done, b, b, NULL);
         if (m->output_norm)
-            heed_forward_norm_rows(m, rows + done * E, c->x, m->output_norm, m->output_norm_b, b);
+            heed_forward_norm_rows(c, rows + done * E, c->x, m->output_norm, m->output_norm_b, b);
         else
             memcpy(rows + done * E, c->x, sizeof(float) * (size_t)(b * E));
     }
@@ -1088,7 +1110,7 @@ heed_status heed_context_lens(heed_context *c, const float *hidden, float *logit
     if (heed_model_is_encoder(m))
         return heed_fail(HEED_ERR_UNSUPPORTED, "'%s' is an encoder: it has no output head",
                          m->arch->name);
-    heed_forward_norm_rows(m, c->h, hidden, m->output_norm, m->output_norm_b, 1);
+    heed_forward_norm_rows(c, c->h, hidden, m->output_norm, m->output_norm_b, 1);
     output_head(c, c->h, 1, logits);
     return HEED_OK;
 }
