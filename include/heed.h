@@ -530,6 +530,17 @@ HEED_API void heed_context_reset(heed_context *c);        /* empties the cache  
  * than the window of the last evaluation's first position): evaluation
  * goes on from there. */
 HEED_API heed_status heed_context_truncate(heed_context *c, int n_past);
+/*
+ * Gives dst the first n_past positions of src's cache, as if dst had
+ * evaluated the same tokens (src unchanged): a prompt evaluated once
+ * serves several generations (a server's n choices). Both contexts are of
+ * one model with the same cache types; n_past is at most what src holds
+ * and what fits dst. HEED_ERR_UNSUPPORTED for an encoder-decoder, or a
+ * sliding-window layer of src that no longer holds a position n_past's
+ * next token would see (then dst is left empty).
+ */
+HEED_API heed_status heed_context_copy_cache(heed_context *dst, const heed_context *src,
+                                             int n_past);
 
 /* ------------------------------------------------------------ tokenizers */
 

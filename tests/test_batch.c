@@ -307,3 +307,52 @@ Test(batch, generators_step_together) {
     heed_vocab_free(v);
     heed_model_free(m);
 }
+
+/* heed_context_copy_cache: a context given another's prompt continues
+ * exactly as one that evaluated it (the same rows, the same kernels: bit
+ * for bit), on full and sliding-window layers; a copy that does not fit
+ * is refused. */
+static void expect_copy_continues(const char *path)
+{
+    heed_model *m = load(path);
+    const int32_t V = heed_model_n_vocab(m);
+    enum { N = 40, MORE = 6 };
+    int32_t ids[N + MORE];
+    uint64_t seed = 7;
+    for (int i = 0; i < N + MORE; i++)
+        ids[i] = (int32_t)(heed_splitmix64(&seed) % (uint64_t)V);
+    heed_context *a = context(m, 64), *b = context(m, 64), *c = context(m, 32);
+    float *la = malloc(sizeof *la * (size_t)V), *lb = malloc(sizeof *lb * (size_t)V);
+    cr_assert_eq(heed_context_eval(a, ids, N, NULL, false), HEED_OK);
+    for (int keep = N; keep >= N - 3; keep -= 3) {
+        cr_assert_eq(heed_context_copy_cache(b, a, keep), HEED_OK, "%s", heed_last_error());
+        cr_assert_eq(heed_context_n_past(b), keep);
+        heed_context *ref = context(m, 64);
+        cr_assert_eq(heed_context_eval(ref, ids, keep, NULL, false), HEED_OK);
+        cr_assert_eq(heed_context_eval(ref, ids + keep, MORE, la, false), HEED_OK);
+        cr_assert_eq(heed_context_eval(b, ids + keep, MORE, lb, false), HEED_OK);
+        cr_assert(memcmp(la, lb, sizeof *la * (size_t)V) == 0, "%s: logits after a copy of %d",
+                  path, keep);
+        heed_context_free(ref);
+    }
+    cr_assert_eq(heed_context_copy_cache(c, a, N), HEED_ERR_ARG); /* does not fit */
+    cr_assert_eq(heed_context_copy_cache(b, a, N + 1), HEED_ERR_ARG);
+    cr_assert_eq(heed_context_copy_cache(b, a, 0), HEED_OK);
+    cr_assert_eq(heed_context_n_past(b), 0);
+    free(la);
+    free(lb);
+    heed_context_free(a);
+    heed_context_free(b);
+    heed_context_free(c);
+    heed_model_free(m);
+}
+
+Test(batch, copy_cache) {
+    char path[4096];
+    FIXTURE_PATH(path, "llama-tiny-f32.gguf");
+    expect_copy_continues(path);
+    snprintf(path, sizeof path, "%s", test_tmp_path("tiny-gemma3-copy"));
+    cr_assert_eq(heed_synth("tiny-gemma3", HEED_TYPE_F32, 3, 2, path), HEED_OK, "%s",
+                 heed_last_error());
+    expect_copy_continues(path);
+}

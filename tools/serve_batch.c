@@ -222,18 +222,21 @@ void serve_batch_stop(server *s)
     s->batch = NULL;
 }
 
-void serve_batch_ask(server *s, serve_job *j, serve_want want)
+void serve_batch_ask(server *s, serve_job *const *j, int n, serve_want want)
 {
     serve_batch *b = s->batch;
     pthread_mutex_lock(&b->mu);
-    if (want == SERVE_START) { /* it joins the rounds */
-        j->next = b->jobs;
-        b->jobs = j;
+    for (int i = 0; i < n; i++) {
+        if (want == SERVE_START) { /* it joins the rounds */
+            j[i]->next = b->jobs;
+            b->jobs = j[i];
+        }
+        j[i]->want = want;
     }
-    j->want = want;
     pthread_cond_signal(&b->posted);
-    while (j->want != SERVE_IDLE)
-        pthread_cond_wait(&b->answered, &b->mu);
+    for (int i = 0; i < n; i++)
+        while (j[i]->want != SERVE_IDLE)
+            pthread_cond_wait(&b->answered, &b->mu);
     pthread_mutex_unlock(&b->mu);
 }
 

@@ -8,22 +8,18 @@
 #include "clock.h"
 #include "serve.h"
 
-serve_slot *serve_slot_take(server *s, const serve_request *r, double deadline)
+int serve_slot_take(server *s, const serve_request *r, int n, double deadline,
+                    serve_slot **got)
 {
     pthread_mutex_lock(&s->mu);
-    serve_slot *got = NULL;
+    int free_slots = 0;
     bool waiting = false;
     for (;;) {
-        for (int i = 0; i < s->n_slots && !got; i++)
-            if (!s->slots[i].busy)
-                got = &s->slots[i];
-        if (got) {
-            got->busy = true;
-            snprintf(got->path, sizeof got->path, "%.31s", r->path);
-            got->since = cli_seconds();
-            got->n_prompt = r->n_prompt;
+        free_slots = 0;
+        for (int i = 0; i < s->n_slots; i++)
+            free_slots += !s->slots[i].busy;
+        if (free_slots >= n)
             break;
-        }
         if (!waiting) {
             if (s->queued >= s->max_queue)
                 break;
@@ -39,8 +35,18 @@ serve_slot *serve_slot_take(server *s, const serve_request *r, double deadline)
     }
     if (waiting)
         s->queued--;
+    int k = 0; /* all n at once, or none: two requests each holding some
+                  of what both wait for would wait forever */
+    for (int i = 0; i < s->n_slots && k < n && free_slots >= n; i++)
+        if (!s->slots[i].busy) {
+            serve_slot *slot = got[k++] = &s->slots[i];
+            slot->busy = true;
+            snprintf(slot->path, sizeof slot->path, "%.31s", r->path);
+            slot->since = cli_seconds();
+            slot->n_prompt = r->n_prompt;
+        }
     pthread_mutex_unlock(&s->mu);
-    return got;
+    return k;
 }
 
 heed_status serve_slot_intervene(serve_slot *slot, const serve_interventions *iv)
@@ -65,7 +71,7 @@ void serve_slot_give(server *s, serve_slot *slot)
     serve_slot_intervene(slot, NULL);
     pthread_mutex_lock(&s->mu);
     slot->busy = false;
-    pthread_cond_signal(&s->freed);
+    pthread_cond_broadcast(&s->freed); /* a request waiting for several may need it */
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -135,14 +141,19 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     j->gp.ignore_eos = p->ignore_eos;
     j->gp.grammar = p->grammar;
     /* the cache keeps the prefix this prompt shares with the last (the
-     * slot is this request's: its context is idle); the batch thread
-     * evaluates the rest in chunks */
-    const int keep = p->cache_prompt ? common_prefix(slot->cached, slot->n_cached, prompt,
-                                                     n_prompt < 1 ? 0 : n_prompt - 1) : 0;
-    if (!keep || heed_context_truncate(slot->ctx, keep))
+     * slot is this request's: its context is idle), or holds the prompt
+     * already (share: this slot, or another choice's to copy); the batch
+     * thread evaluates the rest in chunks */
+    const int keep = p->share ? n_prompt - 1
+                     : p->cache_prompt ? common_prefix(slot->cached, slot->n_cached, prompt,
+                                                       n_prompt < 1 ? 0 : n_prompt - 1)
+                                       : 0;
+    if (!keep || (p->share && p->share != slot
+                      ? heed_context_copy_cache(slot->ctx, p->share->ctx, keep)
+                      : heed_context_truncate(slot->ctx, keep)))
         heed_context_reset(slot->ctx);
     j->prefilled = g->reused = heed_context_n_past(slot->ctx);
-    serve_batch_ask(s, j, SERVE_START);
+    serve_batch_ask(s, &j, 1, SERVE_START);
     remember(slot, !j->status && p->cache_prompt ? prompt : NULL, n_prompt);
     if (j->status) {
         const heed_status st = cli_set_error(j->status, "%s", j->error);
@@ -153,23 +164,33 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     return HEED_OK;
 }
 
-bool serve_gen_step(serve_gen *g, const char **text, size_t *len, heed_gen_token *tok)
+int serve_gen_step(serve_gen *const *g, int n, serve_piece *out)
 {
-    heed_generator *gen = g->job.gen;
-    *text = "";
-    *len = 0;
-    if (heed_generator_finish(gen) != HEED_GEN_RUNNING)
-        return false;
-    if (cli_seconds() > g->deadline || (g->stop && *g->stop)) {
-        heed_generator_stop(gen, text, len);
-        tok->n_top = 0;
-        return false;
+    serve_job *ask[SERVE_MAX_CHOICES];
+    int k = 0, running = 0;
+    for (int i = 0; i < n; i++) {
+        heed_generator *gen = g[i]->job.gen;
+        out[i] = (serve_piece){.text = ""};
+        if (heed_generator_finish(gen) != HEED_GEN_RUNNING)
+            continue;
+        if (cli_seconds() > g[i]->deadline || (g[i]->stop && *g[i]->stop))
+            heed_generator_stop(gen, &out[i].text, &out[i].len);
+        else
+            out[i].sampled = (ask[k++] = &g[i]->job) != NULL;
     }
-    serve_batch_ask(g->srv, &g->job, SERVE_STEP);
-    *text = g->job.text;
-    *len = g->job.len;
-    *tok = g->job.tok;
-    return heed_generator_finish(gen) == HEED_GEN_RUNNING;
+    if (k) /* one round for all of them */
+        serve_batch_ask(g[0]->srv, ask, k, SERVE_STEP);
+    for (int i = 0; i < n; i++) {
+        const serve_job *j = &g[i]->job;
+        if (out[i].sampled) {
+            out[i].text = j->text;
+            out[i].len = j->len;
+            out[i].tok = j->tok;
+        }
+        out[i].more = heed_generator_finish(j->gen) == HEED_GEN_RUNNING;
+        running += out[i].more;
+    }
+    return running;
 }
 
 const char *serve_gen_finish(const serve_gen *g)

@@ -242,6 +242,45 @@ heed_status heed_context_truncate(heed_context *c, int n_past)
     c->n_past = n_past;
     return HEED_OK;
 }
+heed_status heed_context_copy_cache(heed_context *dst, const heed_context *src, int n_past)
+{
+    const heed_hparams *hp = &src->m->hp;
+    if (dst->m != src->m || dst->type_k != src->type_k || dst->type_v != src->type_v)
+        return heed_fail(HEED_ERR_ARG, "a cache copies only between contexts of one model "
+                         "with the same cache types");
+    if (n_past < 0 || n_past > src->n_past || n_past > dst->n_ctx)
+        return heed_fail(HEED_ERR_ARG, "cannot copy %d positions of a cache holding %d into "
+                         "one of %d", n_past, src->n_past, dst->n_ctx);
+    if (src->m->enc_layers)
+        return heed_fail(HEED_ERR_UNSUPPORTED, "an encoder-decoder's cache is not copied");
+    heed_context_reset(dst);
+    /* each layer's positions from where src's cache starts: a full layer's
+     * from 0, a sliding one's from its pos0, which must still hold the
+     * window of position n_past */
+    const int first = n_past - hp->n_swa + 1 > 0 ? n_past - hp->n_swa + 1 : 0;
+    for (int il = 0; il < hp->n_layer; il++) {
+        const layer_cache *from = &src->cache[il];
+        layer_cache *to = &dst->cache[il];
+        const int n = n_past - from->pos0;
+        if (n_past && (from->pos0 > first || n > to->cap)) {
+            heed_context_reset(dst);
+            return heed_fail(HEED_ERR_UNSUPPORTED, "layer %d's sliding-window cache no "
+                             "longer holds the window of position %d", il, n_past);
+        }
+        for (int g = 0; g < hp->n_kv_head && n > 0; g++) {
+            memcpy((char *)dst->k_cache + (to->first_row + (int64_t)g * to->cap) * (int64_t)dst->k_row,
+                   (const char *)src->k_cache + (from->first_row + (int64_t)g * from->cap) *
+                   (int64_t)src->k_row, (size_t)n * src->k_row);
+            memcpy((char *)dst->v_cache + (to->first_row + (int64_t)g * to->cap) * (int64_t)dst->v_row,
+                   (const char *)src->v_cache + (from->first_row + (int64_t)g * from->cap) *
+                   (int64_t)src->v_row, (size_t)n * src->v_row);
+        }
+        to->pos0 = n_past ? from->pos0 : 0;
+    }
+    dst->n_past = n_past;
+    return HEED_OK;
+}
+
 void heed_context_set_capture(heed_context *c, heed_capture *cap)
 {
     if (cap)
