@@ -492,8 +492,10 @@ HEED_API heed_status heed_context_eval(heed_context *c, const int32_t *ids, int 
  * last token. Equal to heed_context_eval on each context alone: bit for
  * bit where a matrix kernel sums a row the same alone or among others
  * (packed weights, and types without a register tile), else up to the
- * rounding of another summation order (tests/test_batch.c). A context with a capture, hook, edits, qk tap or residual tap, or
- * an encoder-decoder's, is evaluated alone within the call. The contexts
+ * rounding of another summation order (tests/test_batch.c). An attention
+ * capture records each context's own rows (a mixture of experts' captured
+ * context runs alone); a context with a hook, edits, qk tap or residual
+ * tap, or an encoder-decoder's, is evaluated alone within the call. The contexts
  * are distinct; fails, changing nothing, when one id is out of range or
  * one context would overflow.
  */

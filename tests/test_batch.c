@@ -356,3 +356,69 @@ Test(batch, copy_cache) {
                  heed_last_error());
     expect_copy_continues(path);
 }
+
+/* A context with an attention capture shares the pass: its rows (and KV
+ * telemetry) are what it records alone, bit for bit on packed weights,
+ * and the others' logits are unchanged. */
+Test(batch, captured_context_shares_the_pass) {
+    char path[4096];
+    FIXTURE_PATH(path, "llama-tiny-q4_k.gguf");
+    heed_model *m = load(path);
+    const int32_t V = heed_model_n_vocab(m);
+    enum { N = 12 };
+    int32_t a[N], b[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = (int32_t)(7 * i + 3) % V;
+        b[i] = (int32_t)(11 * i + 5) % V;
+    }
+    heed_capture_params cp = heed_capture_default_params(N);
+    cp.top_k = 3;
+    cp.row_begin = 4;
+    heed_capture *together, *alone;
+    cr_assert_eq(heed_capture_new(m, &cp, &together), HEED_OK);
+    cr_assert_eq(heed_capture_new(m, &cp, &alone), HEED_OK);
+    heed_context *c[2] = {context(m, 64), context(m, 64)}, *solo = context(m, 64),
+                 *plain = context(m, 64);
+    heed_context_set_capture(c[0], together);
+    heed_context_set_capture(solo, alone);
+    float *logits = malloc(sizeof(float) * (size_t)V * 2), *want = malloc(sizeof(float) * (size_t)V);
+    /* the prompts' first 8 tokens, then one at a time */
+    for (int at = 0; at < N;) {
+        const int n = at ? 1 : 8;
+        const int32_t *ids[] = {a + at, b + at};
+        const int n_ids[] = {n, n};
+        cr_assert_eq(heed_context_eval_many(c, ids, n_ids, 2, logits), HEED_OK, "%s",
+                     heed_last_error());
+        cr_assert_eq(heed_context_eval(solo, a + at, n, NULL, false), HEED_OK);
+        cr_assert_eq(heed_context_eval(plain, b + at, n, want, false), HEED_OK);
+        cr_expect_eq(memcmp(logits + V, want, sizeof(float) * (size_t)V), 0, "at %d", at);
+        at += n;
+    }
+    int rows = 0;
+    for (int l = 0; l < heed_model_n_layer(m); l++) {
+        for (int h = 0; h < heed_model_n_head(m); h++)
+            for (int q = 4; q < N; q++) {
+                const int32_t *k1, *k2;
+                const float *w1, *w2;
+                const int n1 = heed_capture_top(together, l, h, q, &k1, &w1);
+                const int n2 = heed_capture_top(alone, l, h, q, &k2, &w2);
+                cr_assert(n1 == n2 && n1 > 0, "layer %d head %d row %d: %d vs %d", l, h, q, n1, n2);
+                cr_expect(memcmp(k1, k2, sizeof *k1 * (size_t)n1) == 0 &&
+                          memcmp(w1, w2, sizeof *w1 * (size_t)n1) == 0, "layer %d head %d row %d",
+                          l, h, q);
+                rows++;
+            }
+        cr_expect(memcmp(heed_capture_received(together, l), heed_capture_received(alone, l),
+                         sizeof(double) * N) == 0, "layer %d's telemetry", l);
+    }
+    cr_expect_gt(rows, 0);
+    for (int i = 0; i < 2; i++)
+        heed_context_free(c[i]);
+    heed_context_free(solo);
+    heed_context_free(plain);
+    heed_capture_free(together);
+    heed_capture_free(alone);
+    free(logits);
+    free(want);
+    heed_model_free(m);
+}

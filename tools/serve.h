@@ -147,6 +147,9 @@ typedef struct serve_gen_params {
                                     this prompt there): "cache_prompt", and
                                     no interventions                         */
     const heed_grammar *grammar; /* "response_format" / "grammar", or NULL */
+    const heed_capture_params *attention; /* the layers, heads and top_k of the
+                                    attention to capture for each generated
+                                    token (NULL: none)                      */
     const serve_slot *share;     /* a slot whose cache holds this prompt (NULL:
                                     none): this one's (evaluated for echo's
                                     log-probabilities), or another choice's,
@@ -163,11 +166,13 @@ typedef struct serve_gen serve_gen;
 heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, int n_prompt,
                             const serve_gen_params *p, serve_gen **out);
 /* One generation's step: the text that is final now, the token sampled
- * (sampled: whether one was), and whether it goes on. */
+ * (sampled: whether one was), the position of the query whose row of
+ * logits it was drawn from, and whether it goes on. */
 typedef struct serve_piece {
     const char *text;
     size_t len;
     heed_gen_token tok;
+    int query;
     bool sampled, more;
 } serve_piece;
 /* Steps the running generations of g[0..n) (at most SERVE_MAX_CHOICES, one
@@ -180,6 +185,9 @@ const char *serve_gen_finish(const serve_gen *g);
 int serve_gen_count(const serve_gen *g);
 /* The prompt tokens it took from the slot's cache. */
 int serve_gen_cached(const serve_gen *g);
+/* With params.attention: the capture of the rows of the queries its tokens
+ * were drawn from (serve_piece.query); else NULL. */
+const heed_capture *serve_gen_capture(const serve_gen *g);
 void serve_gen_free(serve_gen *g);
 
 /* ---- serve_batch.c */

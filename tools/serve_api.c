@@ -357,6 +357,8 @@ typedef struct gen_request {
     char *stops[4];
     bool stream, include_usage;
     int n;                 /* choices */
+    heed_capture_params attention; /* "heed": {"attention": ...} (top_k 0: not asked) */
+    int *layers, *heads;   /* its lists (NULL: all)                          */
     char *echo;            /* the prompt, to begin each choice's text ("echo"), or NULL */
     serve_interventions iv;
     heed_grammar *grammar;
@@ -366,6 +368,8 @@ static void gen_request_free(gen_request *g)
 {
     free(g->prompt);
     free(g->echo);
+    free(g->layers);
+    free(g->heads);
     heed_grammar_free(g->grammar);
     free(g->gp.logit_bias);
     interventions_free(&g->iv);
@@ -582,6 +586,75 @@ static bool read_grammar(const server *s, const cJSON *root, gen_request *g, ser
     return !st;
 }
 
+/* A list of distinct indices below limit, of at most limit entries:
+ * *list malloc'd, *n of them; absent or null: NULL (all). */
+static bool index_list(const cJSON *obj, const char *name, int limit, int **list, int *n,
+                       serve_reply *out)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, name);
+    *list = NULL;
+    *n = 0;
+    if (!a || cJSON_IsNull(a))
+        return true;
+    const int count = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : -1;
+    if (count < 1 || count > limit || !(*list = calloc((size_t)count, sizeof **list))) {
+        serve_error(out, 400, "invalid_request_error", NULL, "'heed.attention.%s' must be an "
+                    "array of 1 to %d indices (0 to %d)", name, limit, limit - 1);
+        return false;
+    }
+    for (const cJSON *e = a->child; e; e = e->next) {
+        const double v = cJSON_IsNumber(e) ? e->valuedouble : -1;
+        bool seen = false;
+        for (int i = 0; i < *n; i++)
+            seen |= (*list)[i] == (int)v;
+        if (v != floor(v) || v < 0 || v >= limit || seen) {
+            serve_error(out, 400, "invalid_request_error", NULL, "'heed.attention.%s' must "
+                        "hold distinct integers from 0 to %d", name, limit - 1);
+            return false;
+        }
+        (*list)[(*n)++] = (int)v;
+    }
+    return true;
+}
+
+/* heed's "heed": {"attention": {"top_k": K, "layers": [...], "heads": [...]}}:
+ * each generated token's top K attended positions in those layers and
+ * heads (default 5, every layer and head). */
+static bool read_attention(const server *s, const cJSON *root, gen_request *g,
+                           serve_reply *out)
+{
+    static const char *const heed_fields[] = {"attention", NULL};
+    static const char *const fields[] = {"top_k", "layers", "heads", NULL};
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(root, "heed");
+    if (!h || cJSON_IsNull(h))
+        return true;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(h, "attention");
+    if (!cJSON_IsObject(h) || !cJSON_IsObject(a)) {
+        bad(out, "'%s' must be an object: {\"attention\": {\"top_k\": K, \"layers\": "
+            "[...], \"heads\": [...]}}", "heed");
+        return false;
+    }
+    if (!known_fields(h, heed_fields, out))
+        return false;
+    if (heed_model_decoder_start(s->model) >= 0) {
+        bad(out, "'%s' is a decoder-only model's: an encoder-decoder's three attentions are "
+            "at /v1/attention", "heed.attention");
+        return false;
+    }
+    int top_k = 5;
+    if (!known_fields(a, fields, out) || !integer(a, "top_k", 1, 32, &top_k, out) ||
+        !index_list(a, "layers", heed_model_n_layer(s->model), &g->layers,
+                    &g->attention.n_layers, out) ||
+        !index_list(a, "heads", heed_model_n_head(s->model), &g->heads, &g->attention.n_heads,
+                    out))
+        return false;
+    g->attention.top_k = top_k;
+    g->attention.layers = g->layers;
+    g->attention.heads = g->heads;
+    g->attention.max_bytes = (int64_t)256 << 20;
+    return true;
+}
+
 static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_request *g,
                       serve_reply *out)
 {
@@ -590,13 +663,13 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
         "stream_options", "logprobs", "stop", "presence_penalty", "frequency_penalty",
         "repeat_penalty", "seed", "user", "echo", "best_of", "lookup", "control_vectors",
         "control_vector_layer_range", "ablate_heads", "logit_bias", "cache_prompt", "ignore_eos",
-        "response_format", "grammar", NULL};
+        "response_format", "grammar", "heed", NULL};
     static const char *const chat_fields[] = {
         "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
         "top_k", "min_p", "n", "stream", "stream_options", "logprobs", "top_logprobs", "stop",
         "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", "lookup",
         "control_vectors", "control_vector_layer_range", "ablate_heads", "logit_bias",
-        "cache_prompt", "ignore_eos", "response_format", "grammar", NULL};
+        "cache_prompt", "ignore_eos", "response_format", "grammar", "heed", NULL};
     *g = (gen_request){.kind = kind, .gp.cache_prompt = true};
     cJSON *root = parse_object(r, out);
     if (!root)
@@ -624,7 +697,8 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
          boolean(root, "stream", &g->stream, out) && read_stops(root, g, out) &&
          read_interventions(s, root, &g->iv, out) && read_logit_bias(s, root, g, out) &&
          boolean(root, "cache_prompt", &g->gp.cache_prompt, out) &&
-         boolean(root, "ignore_eos", &g->gp.ignore_eos, out) && read_grammar(s, root, g, out);
+         boolean(root, "ignore_eos", &g->gp.ignore_eos, out) && read_grammar(s, root, g, out) &&
+         read_attention(s, root, g, out);
     if (ok && kind == KIND_COMPLETION) {
         ok = integer(root, "logprobs", 0, 20, &logprobs, out);
     } else if (ok) {
@@ -687,6 +761,7 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
     g->gp.top_logprobs = logprobs;
     g->gp.lookup = lookup;
     g->gp.grammar = g->grammar;
+    g->gp.attention = g->attention.top_k ? &g->attention : NULL;
     g->n = n;
     return true;
 }
@@ -921,12 +996,64 @@ static int generated(const choices *c)
     return n;
 }
 
-/* Whether a token's log-probabilities go out: not for the end-of-
- * generation token that stopped a choice (it adds no text). */
+/* Whether a token is shown (its log-probabilities, its attention): not
+ * the end-of-generation token that stopped a choice (it adds no text). */
+static bool shown(const serve_piece *p, const char *finish)
+{
+    return p->sampled && (p->more || p->len || !finish || strcmp(finish, "stop"));
+}
+
 static bool shows_logprobs(const gen_request *g, const serve_piece *p, const char *finish)
 {
-    return g->gp.top_logprobs >= 0 && p->sampled &&
-           (p->more || p->len || !finish || strcmp(finish, "stop"));
+    return g->gp.top_logprobs >= 0 && shown(p, finish);
+}
+
+/* What a choice's attention is over, with its first chunk: the prompt's
+ * tokens, and the layers and heads each token's "attention" lists. */
+static cJSON *attention_start(const server *s, const gen_request *g)
+{
+    cJSON *h = cJSON_CreateObject(), *toks = cJSON_AddArrayToObject(h, "prompt_tokens");
+    for (int i = 0; i < g->n_prompt; i++) {
+        char *t = piece_text(s, g->prompt[i]);
+        cJSON_AddItemToArray(toks, cJSON_CreateString(t));
+        free(t);
+    }
+    const int L = heed_model_n_layer(s->model), H = heed_model_n_head(s->model);
+    cJSON *layers = cJSON_AddArrayToObject(h, "layers"), *heads = cJSON_AddArrayToObject(h, "heads");
+    for (int i = 0; i < (g->layers ? g->attention.n_layers : L); i++)
+        cJSON_AddItemToArray(layers, cJSON_CreateNumber(g->layers ? g->layers[i] : i));
+    for (int i = 0; i < (g->heads ? g->attention.n_heads : H); i++)
+        cJSON_AddItemToArray(heads, cJSON_CreateNumber(g->heads ? g->heads[i] : i));
+    return h;
+}
+
+/* The attention a token was drawn with: its query's row (query: the
+ * position before it) in each listed layer and head — keys[l][h] its
+ * top_k positions, weights[l][h] their weights, largest first. */
+static cJSON *token_attention(const heed_capture *cap, int query, const cJSON *start)
+{
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddNumberToObject(a, "query", query);
+    cJSON *keys = cJSON_AddArrayToObject(a, "keys"), *weights = cJSON_AddArrayToObject(a, "weights");
+    const cJSON *layers = cJSON_GetObjectItem(start, "layers"), *heads = cJSON_GetObjectItem(start, "heads");
+    for (const cJSON *l = layers->child; l; l = l->next) {
+        cJSON *kl = cJSON_CreateArray(), *wl = cJSON_CreateArray();
+        for (const cJSON *h = heads->child; h; h = h->next) {
+            const int32_t *k;
+            const float *w;
+            const int n = heed_capture_top(cap, l->valueint, h->valueint, query, &k, &w);
+            cJSON *kh = cJSON_CreateArray(), *wh = cJSON_CreateArray();
+            for (int i = 0; i < n; i++) {
+                cJSON_AddItemToArray(kh, cJSON_CreateNumber(k[i]));
+                cJSON_AddItemToArray(wh, cJSON_CreateNumber(round(w[i] * 1e6) / 1e6));
+            }
+            cJSON_AddItemToArray(kl, kh);
+            cJSON_AddItemToArray(wl, wh);
+        }
+        cJSON_AddItemToArray(keys, kl);
+        cJSON_AddItemToArray(weights, wl);
+    }
+    return a;
 }
 
 /* ------------------------------------------------------------ streams */
@@ -937,6 +1064,7 @@ struct serve_stream {
     choices c;
     bool ended[SERVE_MAX_CHOICES]; /* its finish reason is sent */
     gen_request g;
+    cJSON *attention;     /* attention_start's, when asked (NULL: not) */
     char id[48];
     char *pending;        /* bytes ready to send */
     size_t len, off;
@@ -957,13 +1085,16 @@ static void queue_event(serve_stream *st, cJSON *obj)
     free(json);
 }
 
-/* One chunk: choice i's text (NULL: none), finish reason and logprobs. */
+/* One chunk: choice i's text (NULL: none), finish reason, logprobs and
+ * heed's additions (may be NULL). */
 static void queue_choice(serve_stream *st, int i, const char *text, const char *finish,
-                         cJSON *lp, bool role)
+                         cJSON *lp, bool role, cJSON *heed)
 {
     cJSON *o = envelope(st->srv, st->g.kind, true, st->id);
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"),
-                         choice(st->g.kind, i, true, text, finish, lp, role));
+    cJSON *c = choice(st->g.kind, i, true, text, finish, lp, role);
+    if (heed)
+        cJSON_AddItemToObject(c, "heed", heed);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), c);
     queue_event(st, o);
 }
 
@@ -975,13 +1106,15 @@ static void produce(serve_stream *st)
     choices *c = &st->c;
     if (st->state == 0) {
         st->state = 1;
-        for (int i = 0; i < c->n; i++)
+        for (int i = 0; i < c->n; i++) {
+            cJSON *heed = st->attention ? cJSON_Duplicate(st->attention, true) : NULL;
             if (kind == KIND_CHAT)
-                queue_choice(st, i, "", NULL, NULL, true);
-            else if (st->g.echo)
-                queue_choice(st, i, st->g.echo, NULL,
+                queue_choice(st, i, "", NULL, NULL, true, heed);
+            else if (st->g.echo || heed)
+                queue_choice(st, i, st->g.echo ? st->g.echo : "", NULL,
                              c->echo_logprobs ? cJSON_Duplicate(c->echo_logprobs, true) : NULL,
-                             false);
+                             false, heed);
+        }
         if (st->len)
             return;
     }
@@ -1001,13 +1134,20 @@ static void produce(serve_stream *st)
                 lp = new_logprobs(kind);
                 add_logprobs(st->srv, kind, lp, &piece[i].tok, 0);
             }
-            if (c->gen[i] && (piece[i].len || lp)) {
+            cJSON *heed = NULL;
+            if (c->gen[i] && st->attention && shown(&piece[i], finish)) {
+                heed = cJSON_CreateObject();
+                cJSON_AddItemToObject(heed, "attention",
+                                      token_attention(serve_gen_capture(c->gen[i]),
+                                                      piece[i].query, st->attention));
+            }
+            if (c->gen[i] && (piece[i].len || lp || heed)) {
                 char *t = utf8_string(piece[i].text, piece[i].len);
-                queue_choice(st, i, t, NULL, lp, false);
+                queue_choice(st, i, t, NULL, lp, false, heed);
                 free(t);
             }
             if (finish) {
-                queue_choice(st, i, kind == KIND_CHAT ? NULL : "", finish, NULL, false);
+                queue_choice(st, i, kind == KIND_CHAT ? NULL : "", finish, NULL, false, NULL);
                 st->ended[i] = true;
             }
         }
@@ -1047,6 +1187,7 @@ void serve_stream_free(serve_stream *st)
         return;
     choices_end(st->srv, &st->c);
     gen_request_free(&st->g);
+    cJSON_Delete(st->attention);
     free(st->pending);
     free(st);
 }
@@ -1058,6 +1199,7 @@ typedef struct whole {
     char *text;
     size_t len;
     cJSON *lp;
+    cJSON *heed;   /* attention_start's, its tokens' attention added */
 } whole;
 
 static void grow(whole *w, const char *s, size_t n)
@@ -1108,7 +1250,8 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
             serve_error(out, 500, "server_error", NULL, "out of memory");
             return;
         }
-        *st = (serve_stream){.srv = s, .req = r, .c = c, .g = g};
+        *st = (serve_stream){.srv = s, .req = r, .c = c, .g = g,
+                             .attention = g.attention.top_k ? attention_start(s, &g) : NULL};
         snprintf(st->id, sizeof st->id, "%s", id);
         *out = (serve_reply){.status = 200, .content_type = "text/event-stream", .stream = st};
         return;
@@ -1119,6 +1262,8 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
                   ? cJSON_Duplicate(c.echo_logprobs, true) : new_logprobs(kind);
         if (g.echo)
             grow(&w[i], g.echo, strlen(g.echo));
+        if (g.attention.top_k)
+            cJSON_AddArrayToObject(w[i].heed = attention_start(s, &g), "attention");
     }
     for (int running = c.gen[0] != NULL; running;) {
         serve_piece piece[SERVE_MAX_CHOICES];
@@ -1126,6 +1271,10 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
         for (int i = 0; i < c.n; i++) {
             if (w[i].lp && shows_logprobs(&g, &piece[i], finish_of(&c, i)))
                 add_logprobs(s, kind, w[i].lp, &piece[i].tok, w[i].len);
+            if (w[i].heed && shown(&piece[i], finish_of(&c, i)))
+                cJSON_AddItemToArray(cJSON_GetObjectItem(w[i].heed, "attention"),
+                                     token_attention(serve_gen_capture(c.gen[i]), piece[i].query,
+                                                     w[i].heed));
             grow(&w[i], piece[i].text, piece[i].len);
         }
     }
@@ -1133,7 +1282,10 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
     cJSON *o = envelope(s, kind, false, id), *list = cJSON_AddArrayToObject(o, "choices");
     for (int i = 0; i < c.n; i++) {
         char *clean = utf8_string(w[i].text ? w[i].text : "", w[i].len);
-        cJSON_AddItemToArray(list, choice(kind, i, false, clean, finish_of(&c, i), w[i].lp, false));
+        cJSON *one = choice(kind, i, false, clean, finish_of(&c, i), w[i].lp, false);
+        if (w[i].heed)
+            cJSON_AddItemToObject(one, "heed", w[i].heed);
+        cJSON_AddItemToArray(list, one);
         free(clean);
         free(w[i].text);
     }

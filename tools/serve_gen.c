@@ -81,7 +81,9 @@ struct serve_gen {
     server *srv;
     serve_job job;
     double deadline;
+    int n_prompt;
     int reused;                  /* prompt tokens taken from the slot's cache */
+    heed_capture *cap;           /* params.attention's, attached to the context */
     const atomic_int *stop;      /* the server's: set, it ends as at the deadline */
 };
 
@@ -112,6 +114,9 @@ void serve_gen_free(serve_gen *g)
         return;
     serve_batch_leave(g->srv, &g->job);
     heed_generator_free(g->job.gen);
+    if (g->cap)
+        heed_context_set_capture(g->job.ctx, NULL);
+    heed_capture_free(g->cap);
     free(g);
 }
 
@@ -125,8 +130,22 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     g->srv = s;
     g->deadline = p->deadline;
     g->stop = s->stop;
+    g->n_prompt = n_prompt;
     serve_job *j = &g->job;
     j->ctx = slot->ctx;
+    if (p->attention) { /* from the prompt's last row, which draws the first token */
+        heed_capture_params cp = *p->attention;
+        cp.n_tokens = heed_context_n_ctx(slot->ctx);
+        cp.row_begin = n_prompt - 1;
+        cp.row_end = n_prompt + p->max_tokens < cp.n_tokens ? n_prompt + p->max_tokens
+                                                            : cp.n_tokens;
+        const heed_status st = heed_capture_new(s->model, &cp, &g->cap);
+        if (st) {
+            free(g);
+            return cli_set_error(st, "%s", heed_last_error());
+        }
+        heed_context_set_capture(slot->ctx, g->cap);
+    }
     j->prompt = prompt;
     j->n_prompt = n_prompt;
     j->gp = heed_generate_default_params();
@@ -177,6 +196,8 @@ int serve_gen_step(serve_gen *const *g, int n, serve_piece *out)
             heed_generator_stop(gen, &out[i].text, &out[i].len);
         else
             out[i].sampled = (ask[k++] = &g[i]->job) != NULL;
+        /* the last token's row: the prompt's last, or the last generated's */
+        out[i].query = g[i]->n_prompt - 1 + heed_generator_n_tokens(gen);
     }
     if (k) /* one round for all of them */
         serve_batch_ask(g[0]->srv, ask, k, SERVE_STEP);
@@ -205,6 +226,8 @@ const char *serve_gen_finish(const serve_gen *g)
         return "length";
     }
 }
+
+const heed_capture *serve_gen_capture(const serve_gen *g) { return g->cap; }
 
 int serve_gen_count(const serve_gen *g) { return heed_generator_n_tokens(g->job.gen); }
 /* (the generator kept what the batch thread evaluated too, unless it

@@ -648,7 +648,7 @@ static heed_attn seq_attention(heed_context *c, int il, const heed_seq *q)
 }
 
 /* x += attention(norm(x)) of layer il for the batch's sequences (more than
- * one only without hooks, edits, a qk tap or a capture). */
+ * one only without hooks, edits or a qk tap). */
 static void attention_block(heed_context *c, int il, const heed_seq *seqs, int n_seqs)
 {
     const heed_model *m = c->m;
@@ -729,14 +729,19 @@ static void attention_block(heed_context *c, int il, const heed_seq *seqs, int n
         heed_forward_attend(c, &a);
         if (c->qk_tap)
             heed_forward_tap_qk(c, &a, c->encoding ? HEED_ATTN_ENCODER : HEED_ATTN_SELF);
-    } else {
+    } else { /* a captured sequence gets a run of its own (its rows, its telemetry) */
         heed_attn a[ATTEND_MANY];
-        for (int s0 = 0; s0 < n_seqs; s0 += ATTEND_MANY) {
-            const int k = n_seqs - s0 < ATTEND_MANY ? n_seqs - s0 : ATTEND_MANY;
-            for (int s = 0; s < k; s++)
-                a[s] = seq_attention(c, il, &seqs[s0 + s]);
-            attend_many_job job = {a, k, c->attn_scratch, c->attn_floats};
-            heed_pool_run(c->pool, attend_many_share, &job);
+        for (int s = 0, k = 0; s < n_seqs; s++) {
+            const heed_attn one = seq_attention(c, il, &seqs[s]);
+            if (one.capture)
+                heed_forward_attend(c, &one);
+            else
+                a[k++] = one;
+            if (k && (k == ATTEND_MANY || s == n_seqs - 1)) {
+                attend_many_job job = {a, k, c->attn_scratch, c->attn_floats};
+                heed_pool_run(c->pool, attend_many_share, &job);
+                k = 0;
+            }
         }
     }
     heed_forward_hook(c, HEED_HOOK_Z, il, pos0, n, Q, c->att);
@@ -1001,11 +1006,13 @@ heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float 
 }
 
 /* Whether c's tokens can share a pass with other contexts' rows: nothing
- * watches or edits its pass, and it has no encoding to cross-attend. */
+ * watches or edits its pass but an attention capture (recorded sequence by
+ * sequence), and it has no encoding to cross-attend. A mixture of experts
+ * records its routing by pass, so its captured contexts run alone. */
 static bool batchable(const heed_context *c)
 {
-    return !c->capture && !c->hook_points && !c->edits && !c->qk_tap && !c->residual &&
-           !c->cross_k;
+    return !(c->capture && c->m->hp.n_expert) && !c->hook_points && !c->edits && !c->qk_tap &&
+           !c->residual && !c->cross_k;
 }
 
 heed_status heed_context_eval_many(heed_context *const *c, const int32_t *const *ids,

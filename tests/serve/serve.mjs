@@ -221,6 +221,41 @@ await check("echo: the prompt begins the text; its tokens' logprobs are those ge
   assert.equal((await post("/v1/completions", { ...greedy, n: 2 })).status, 400); // one slot
 });
 
+await check("heed.attention in the stream: each token's top keys are /v1/attention's rows", async () => {
+  const body = { ...greedy, stream: true, logprobs: 1, heed: { attention: { top_k: 3, layers: [0, 5] } } };
+  const r = await post("/v1/completions", body);
+  const events = (await r.text()).split("\n\n").filter((e) => e.startsWith("data: {"))
+    .map((e) => JSON.parse(e.slice(6)).choices[0]);
+  const start = events[0].heed;
+  assert.deepEqual(start.layers, [0, 5]);
+  assert.deepEqual(start.heads, [0, 1, 2, 3, 4, 5, 6, 7]);
+  const toks = events.filter((c) => c.heed?.attention);
+  assert.equal(toks.length, 12);
+  const pieces = toks.map((c) => c.logprobs.tokens[0]);
+  assert.equal(pieces.join(""), expected);
+  // the same tokens, captured whole
+  const ref = await (await post("/v1/attention", { prompt: greedy.prompt + expected })).json();
+  assert.deepEqual(ref.tokens.map((t) => t.piece), [...start.prompt_tokens, ...pieces]);
+  toks.forEach((c, i) => {
+    const a = c.heed.attention;
+    assert.equal(a.query, start.prompt_tokens.length - 1 + i); // the row the token was drawn from
+    start.layers.forEach((layer, li) => start.heads.forEach((head, hi) => {
+      const row = ref.layers.find((l) => l.layer === layer).heads.find((h) => h.head === head).weights[a.query];
+      const top = row.map((w, k) => [k, w]).sort((x, y) => y[1] - x[1]).slice(0, 3);
+      a.weights[li][hi].forEach((w, k) => assert.ok(Math.abs(w - top[k][1]) < 1e-5,
+        `token ${i} layer ${layer} head ${head}: ${w} vs ${top[k][1]}`));
+      a.keys[li][hi].forEach((k, j) => assert.ok(Math.abs(row[k] - a.weights[li][hi][j]) < 1e-5,
+        `token ${i} layer ${layer} head ${head}: key ${k}`));
+    }));
+  });
+  // not streamed: the same, in the choice
+  const whole = await (await post("/v1/completions", { ...body, stream: false })).json();
+  assert.deepEqual(whole.choices[0].heed.attention, toks.map((c) => c.heed.attention));
+  for (const bad of [{ attention: { top_k: 0 } }, { attention: { layers: [6] } },
+    { attention: { heads: [1, 1] } }, { attention: {}, more: 1 }, { attn: {} }, []])
+    assert.equal((await post("/v1/completions", { ...greedy, heed: bad })).status, 400, JSON.stringify(bad));
+});
+
 await check("a stop string ends the text before it", async () => {
   const stop = expected.slice(4, 9);
   const r = await client.completions.create({ ...greedy, stop: [stop] });
@@ -420,7 +455,7 @@ if (process.env.HEED_CV_URL) {
     const url = process.env.HEED_CV_URL;
     const cv = new OpenAI({ baseURL: `${url}/v1`, apiKey: "x", maxRetries: 0 });
     const reqs = [
-      { prompt: "And God said", max_tokens: 24, temperature: 0 },
+      { prompt: "And God said", max_tokens: 24, temperature: 0, heed: { attention: { top_k: 2 } } },
       { prompt: "In the beginning God created", max_tokens: 40, temperature: 0, stop: [" and"] },
       { prompt: "And the LORD spake unto Moses, saying, Speak unto the children of Israel",
         max_tokens: 32, temperature: 0.8, seed: 7, logprobs: 2 },
