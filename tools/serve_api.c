@@ -1013,9 +1013,11 @@ static bool shows_logprobs(const gen_request *g, const serve_piece *p, const cha
 static cJSON *attention_start(const server *s, const gen_request *g)
 {
     cJSON *h = cJSON_CreateObject(), *toks = cJSON_AddArrayToObject(h, "prompt_tokens");
+    cJSON *ids = cJSON_AddArrayToObject(h, "prompt_ids");
     for (int i = 0; i < g->n_prompt; i++) {
         char *t = piece_text(s, g->prompt[i]);
         cJSON_AddItemToArray(toks, cJSON_CreateString(t));
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber(g->prompt[i]));
         free(t);
     }
     const int L = heed_model_n_layer(s->model), H = heed_model_n_head(s->model);
@@ -1027,12 +1029,13 @@ static cJSON *attention_start(const server *s, const gen_request *g)
     return h;
 }
 
-/* The attention a token was drawn with: its query's row (query: the
+/* The attention token id was drawn with: its query's row (query: the
  * position before it) in each listed layer and head — keys[l][h] its
  * top_k positions, weights[l][h] their weights, largest first. */
-static cJSON *token_attention(const heed_capture *cap, int query, const cJSON *start)
+static cJSON *token_attention(const heed_capture *cap, int32_t id, int query, const cJSON *start)
 {
     cJSON *a = cJSON_CreateObject();
+    cJSON_AddNumberToObject(a, "id", id);
     cJSON_AddNumberToObject(a, "query", query);
     cJSON *keys = cJSON_AddArrayToObject(a, "keys"), *weights = cJSON_AddArrayToObject(a, "weights");
     const cJSON *layers = cJSON_GetObjectItem(start, "layers"), *heads = cJSON_GetObjectItem(start, "heads");
@@ -1139,7 +1142,8 @@ static void produce(serve_stream *st)
                 heed = cJSON_CreateObject();
                 cJSON_AddItemToObject(heed, "attention",
                                       token_attention(serve_gen_capture(c->gen[i]),
-                                                      piece[i].query, st->attention));
+                                                      piece[i].tok.id, piece[i].query,
+                                                      st->attention));
             }
             if (c->gen[i] && (piece[i].len || lp || heed)) {
                 char *t = utf8_string(piece[i].text, piece[i].len);
@@ -1273,8 +1277,8 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
                 add_logprobs(s, kind, w[i].lp, &piece[i].tok, w[i].len);
             if (w[i].heed && shown(&piece[i], finish_of(&c, i)))
                 cJSON_AddItemToArray(cJSON_GetObjectItem(w[i].heed, "attention"),
-                                     token_attention(serve_gen_capture(c.gen[i]), piece[i].query,
-                                                     w[i].heed));
+                                     token_attention(serve_gen_capture(c.gen[i]), piece[i].tok.id,
+                                                     piece[i].query, w[i].heed));
             grow(&w[i], piece[i].text, piece[i].len);
         }
     }
@@ -1527,10 +1531,17 @@ static void attention_handler(serve_request *r, serve_reply *out)
     serve_interventions iv = {0};
     bool ok = known_fields(root, fields, out) && boolean(root, "add_special", &add, out) &&
               read_interventions(s, root, &iv, out);
-    if (ok && (!cJSON_IsString(prompt) ||
-               heed_tokenize(s->vocab, prompt->valuestring, strlen(prompt->valuestring), add,
-                             false, &ids, &n) || !n)) {
-        bad(out, "'%s' must be a string that gives at least one token", "prompt");
+    int n_ids = 0; /* the prompt as token ids, taken as they are */
+    if (ok && cJSON_IsArray(prompt)) {
+        ok = token_ids(s, prompt, "prompt", &ids, &n_ids, out);
+        n = (size_t)n_ids;
+    }
+    if (ok && (cJSON_IsArray(prompt) ? !n
+                                     : !cJSON_IsString(prompt) ||
+                                       heed_tokenize(s->vocab, prompt->valuestring,
+                                                     strlen(prompt->valuestring), add, false,
+                                                     &ids, &n) || !n)) {
+        bad(out, "'%s' must be a string that gives at least one token, or token ids", "prompt");
         ok = false;
     }
     if (ok && (int)n > s->n_ctx) {
