@@ -940,6 +940,19 @@ typedef struct heed_gen_token {
 HEED_API heed_status heed_generator_new(heed_context *c, const heed_vocab *v,
                                         const int32_t *prompt, int n_prompt,
                                         const heed_generate_params *p, heed_generator **out);
+/*
+ * As heed_generator_new, for a prompt the caller has evaluated: c holds
+ * exactly prompt[0..n_prompt) (heed_context_n_past is n_prompt) and logits
+ * is the row after its last token — so a server evaluates the prompts of
+ * several joining requests, last tokens included, in one pass
+ * (heed_context_eval_many). p->n_cached is not read; heed_generator_
+ * n_cached is then n_prompt. A decoder's; HEED_ERR_UNSUPPORTED for an
+ * encoder-decoder.
+ */
+HEED_API heed_status heed_generator_new_evaluated(heed_context *c, const heed_vocab *v,
+                                                  const int32_t *prompt, int n_prompt,
+                                                  const heed_generate_params *p,
+                                                  const float *logits, heed_generator **out);
 HEED_API void heed_generator_free(heed_generator *g);
 
 /*

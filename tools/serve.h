@@ -43,6 +43,8 @@ typedef struct serve_stats {
     double generating_seconds;               /* requests that generated: wall */
     long long batch_rounds, batch_tokens;    /* decoding passes, and the tokens
                                                 they decoded (serve_batch.c)  */
+    double batch_seconds[3];                 /* the batch thread's time: waiting
+                                                for stragglers, decoding, prefill */
 } serve_stats;
 
 /* A control vector loaded at start (--control-vector FILE, or

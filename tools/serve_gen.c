@@ -230,9 +230,4 @@ const char *serve_gen_finish(const serve_gen *g)
 const heed_capture *serve_gen_capture(const serve_gen *g) { return g->cap; }
 
 int serve_gen_count(const serve_gen *g) { return heed_generator_n_tokens(g->job.gen); }
-/* (the generator kept what the batch thread evaluated too, unless it
- * could not keep anything) */
-int serve_gen_cached(const serve_gen *g)
-{
-    return heed_generator_n_cached(g->job.gen) ? g->reused : 0;
-}
+int serve_gen_cached(const serve_gen *g) { return g->reused; }
