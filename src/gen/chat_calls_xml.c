@@ -42,6 +42,8 @@ void chat_tools_free(chat_tools *t)
     free(t);
 }
 
+static bool blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
 bool chat_schema_is_string(const cJSON *schema)
 {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(schema, "type");
@@ -81,7 +83,7 @@ void chat_xml_arg(const chat_scan *s, const char *name, const char *key, size_t 
     const size_t mark = args->n;
     if (!string_arg(s->tools, name, key, key_len) &&
         json_value(v, len, true, &end, args) == JSON_OK) {
-        while (end < len && strchr(" \t\n\r", v[end]))
+        while (end < len && (blank(v[end]) || v[end] == '\n'))
             end++;
         if (end == len)
             return;
@@ -156,9 +158,10 @@ call_res chat_call_qwen3_coder(chat_scan *s, size_t at, size_t mlen, size_t *end
             size_t v = e + 1, v_end, closed;
             if ((r = until(s, v, "</parameter>", &closed)) != CALL_OK)
                 break;
-            /* the template writes "\n" around the value */
-            v_end = closed - (closed > v && s->s[closed - 1] == '\n');
-            v += v < v_end && s->s[v] == '\n';
+            /* Qwen3-Coder's template writes "\n" around the value */
+            const bool nl = s->fmt == CF_QWEN3_CODER;
+            v_end = closed - (nl && closed > v && s->s[closed - 1] == '\n');
+            v += nl && v < v_end && s->s[v] == '\n';
             if (name)
                 chat_xml_arg(s, name, s->s + key, key_len, s->s + v, v_end - v, &args);
             i = closed + strlen("</parameter>");
@@ -178,20 +181,22 @@ call_res chat_call_glm(chat_scan *s, size_t at, size_t mlen, size_t *end)
 {
     size_t i = at + mlen;
     /* the name ends at the line's end, the first key, or the call's end */
-    size_t stop = s->n;
-    const char *ends[] = {"\n", "<arg_key>", "</tool_call>"};
-    for (int k = 0; k < 3; k++) {
-        const size_t p = chat_find(s, i, ends[k]);
-        stop = p < stop ? p : stop;
-    }
+    size_t stop = i;
+    while (stop < s->n && stop - i <= 256 && s->s[stop] != '\n' && s->s[stop] != '<')
+        stop++;
     if (stop == s->n)
-        return s->final || s->n - i > 256 ? CALL_BAD : CALL_MORE;
-    while (i < stop && strchr(" \t\r", s->s[i]))
+        return s->final ? CALL_BAD : CALL_MORE;
+    if (s->s[stop] == '<') {
+        const call_res key = chat_lit(s, stop, "<arg_key>"), close = chat_lit(s, stop, "</tool_call>");
+        if (key != CALL_OK && close != CALL_OK)
+            return key == CALL_MORE || close == CALL_MORE ? CALL_MORE : CALL_BAD;
+    }
+    while (i < stop && blank(s->s[i]))
         i++;
     size_t name_end = stop;
-    while (name_end > i && strchr(" \t\r", s->s[name_end - 1]))
+    while (name_end > i && blank(s->s[name_end - 1]))
         name_end--;
-    if (name_end == i || name_end - i > 256 || memchr(s->s + i, '<', name_end - i))
+    if (name_end == i || stop - i > 256)
         return CALL_BAD;
     char *name = strndup(s->s + i, name_end - i);
     strbuf args = {0};

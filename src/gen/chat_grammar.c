@@ -161,31 +161,49 @@ static heed_status fn_name(const cJSON *fn, const char **name)
 }
 
 /* A string argument's raw value (the XML formats): its enum or const as
- * written, else any text without end. */
+ * written; with a length bound, that many characters that are no line
+ * break or "<" (the value cannot run into its end tag; fewer strings than
+ * the schema takes, never more); else any text without end. */
 static heed_status raw_value(gb *g, const cJSON *schema, const char *end, const char *fname,
                              rule out)
 {
     const cJSON *en = cJSON_GetObjectItemCaseSensitive(schema, "enum");
     const cJSON *one = cJSON_GetObjectItemCaseSensitive(schema, "const");
-    static const char *const unsupported[] = {"pattern", "minLength", "maxLength", "format"};
-    for (int k = 0; k < 4; k++)
+    const cJSON *lo = cJSON_GetObjectItemCaseSensitive(schema, "minLength");
+    const cJSON *hi = cJSON_GetObjectItemCaseSensitive(schema, "maxLength");
+    static const char *const unsupported[] = {"pattern", "format"};
+    for (int k = 0; k < 2; k++)
         if (cJSON_GetObjectItemCaseSensitive(schema, unsupported[k]))
             return heed_fail(HEED_ERR_UNSUPPORTED, "tool grammar: function '%s': '%s' on a "
                              "string argument is not supported in this format", fname,
                              unsupported[k]);
-    if (!en && !one)
+    if ((lo && (!cJSON_IsNumber(lo) || lo->valuedouble < 0 || lo->valuedouble > 10000)) ||
+        (hi && (!cJSON_IsNumber(hi) || hi->valuedouble < 0 || hi->valuedouble > 10000)))
+        return heed_fail(HEED_ERR_UNSUPPORTED, "tool grammar: function '%s': minLength and "
+                         "maxLength must be numbers from 0 to 10000", fname);
+    if (!en && !one && !lo && !hi)
         return without(g, end, out);
     heed_status st = schema_conv_name(g->sc, "value", out);
     if (st)
         return st;
     fprintf(g->f, "%s ::= ", out);
+    if (!en && !one) {
+        fprintf(g->f, "[^<\\n]{%d,", lo ? (int)lo->valuedouble : 0);
+        if (hi)
+            fprintf(g->f, "%d", (int)hi->valuedouble);
+        fputs("}\n", g->f);
+        return HEED_OK;
+    }
     int n = 0;
     for (const cJSON *v = one ? one : en->child; v; v = one ? NULL : v->next)
         if (cJSON_IsString(v)) {
             fputs(n++ ? " | " : "", g->f);
             gbnf_literal(g->f, v->valuestring);
         }
-    fputs(n ? "\n" : "\"\"\n", g->f);
+    if (!n)
+        return heed_fail(HEED_ERR_UNSUPPORTED, "tool grammar: function '%s': a string "
+                         "argument's enum holds no string", fname);
+    fputc('\n', g->f);
     return HEED_OK;
 }
 
@@ -211,6 +229,12 @@ static heed_status xml_args(gb *g, const char *fname, const cJSON *params, rule 
         bool required = false;
         for (const cJSON *r = req ? req->child : NULL; r && !required; r = r->next)
             required = cJSON_IsString(r) && !strcmp(r->valuestring, p->string);
+        if (strpbrk(p->string, "<>\n\r")) {
+            st = heed_fail(HEED_ERR_UNSUPPORTED, "tool grammar: function '%s': an argument "
+                           "named with '<', '>' or a line break cannot be written in this format",
+                           fname);
+            break;
+        }
         rule v;
         char base[96];
         snprintf(base, sizeof base, "%s-%s", fname, p->string);
@@ -390,8 +414,11 @@ static heed_status auto_special(gb *g, const char *body, const char *calls)
             fprintf(g->f, "%s ::= %s | \"all\\n\" %s (\">>>\" %s)?\n", body, calls, free_text,
                     calls);
         break;
-    default: /* CF_GPT_OSS: the final channel's text, or a call */
-        fprintf(g->f, "%s ::= %s | \"<|channel|>final<|message|>\" .*\n", body, calls);
+    default: /* CF_GPT_OSS: maybe the analysis channel, then the final one or a call */
+        if (!(st = without(g, "<|end|>", free_text)))
+            fprintf(g->f, "%s ::= (\"<|channel|>analysis<|message|>\" %s \"<|end|><|start|>"
+                    "assistant\")? (%s | \"<|channel|>final<|message|>\" .*)\n", body,
+                    free_text, calls);
     }
     return st;
 }
@@ -411,6 +438,11 @@ heed_status heed_chat_tool_grammar(const char *format, const char *tools, const 
     heed_status st = read_choice(tool_choice, &c, &named);
     if (st || c == CHOICE_NONE)
         return st;
+    const size_t len = tools ? strlen(tools) : 0, bad = tools ? heed_utf8_invalid_at(tools, len) : 0;
+    if (bad < len) {
+        free(named);
+        return heed_fail(HEED_ERR_FORMAT, "tool grammar: tools: byte %zu is not valid UTF-8", bad);
+    }
     cJSON *root = tools ? cJSON_Parse(tools) : NULL;
     const int n_tools = cJSON_GetArraySize(root);
     const cJSON **fns = calloc((size_t)n_tools + 1, sizeof *fns);
@@ -444,15 +476,13 @@ heed_status heed_chat_tool_grammar(const char *format, const char *tools, const 
     }
     if (!st)
         st = calls_rule(&g, fns, n, parallel, calls);
-    /* after an open reasoning tag: reasoning, its end, then the rest;
-     * gpt-oss may reason in its analysis channel first */
-    const char *close = chat_fmts[fmt].think_close;
+    /* a reasoning block the prompt opened ends before the rest (no new one
+     * is opened before required calls) */
     const bool open = fmt != CF_GPT_OSS && chat_prompt_opens(prompt, chat_fmts[fmt].think_open);
-    if (!st && (open || fmt == CF_GPT_OSS) && !(st = without(&g, close, text))) {
-        fprintf(g.f, "%s ::= %s%s ", think, fmt == CF_GPT_OSS ? "\"<|channel|>analysis"
-                "<|message|>\" " : "", text);
-        gbnf_literal(g.f, close);
-        fputs(fmt == CF_GPT_OSS ? " \"<|start|>assistant\"\n" : " [ \\n]{0,3}\n", g.f);
+    if (!st && open && !(st = without(&g, chat_fmts[fmt].think_close, text))) {
+        fprintf(g.f, "%s ::= %s ", think, text);
+        gbnf_literal(g.f, chat_fmts[fmt].think_close);
+        fputs(" [ \\n]{0,3}\n", g.f);
     }
     if (st) {
     } else if (c != CHOICE_AUTO) {
@@ -464,10 +494,7 @@ heed_status heed_chat_tool_grammar(const char *format, const char *tools, const 
         st = auto_special(&g, body, calls);
     }
     if (!st) {
-        fprintf(g.f, "%s ::= %s%s %s\n", top, think, open ? "" : fmt == CF_GPT_OSS ? "?" : "",
-                body);
-        if (!open && fmt != CF_GPT_OSS)
-            fprintf(g.f, "%s ::= \"\"\n", think);
+        fprintf(g.f, "%s ::= %s %s\n", top, open ? think : "", body);
         st = schema_conv_finish(g.sc, gbnf);
         g.sc = NULL;
     }
