@@ -169,7 +169,8 @@ call_res chat_call_python_tag(chat_scan *s, size_t at, size_t mlen, size_t *end)
     call_res r = word(s, i, &e);
     const size_t name = i, name_len = e - i;
     i = e;
-    if (r != CALL_OK || (r = expect(s, &i, ".")) != CALL_OK || (r = expect(s, &i, "call(")) != CALL_OK)
+    if (r != CALL_OK || (r = expect(s, &i, ".")) != CALL_OK ||
+        (r = expect(s, &i, "call(")) != CALL_OK)
         return r;
     strbuf a = {0};
     sb_putc(&a, '{');
@@ -342,7 +343,8 @@ call_res chat_call_deepseek(chat_scan *s, size_t at, size_t mlen, size_t *end)
                 (r = expect(s, &i, "```")) != CALL_OK)
                 return r;
         } else {
-            if ((r = name_until(s, i, "<", &e)) != CALL_OK || (r = chat_lit(s, e, sep)) != CALL_OK ||
+            if ((r = name_until(s, i, "<", &e)) != CALL_OK ||
+                (r = chat_lit(s, e, sep)) != CALL_OK ||
                 (r = args_object(s, e + strlen(sep), s->s + i, e - i, &i)) != CALL_OK)
                 return r;
         }

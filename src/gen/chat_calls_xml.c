@@ -152,7 +152,8 @@ call_res chat_call_qwen3_coder(chat_scan *s, size_t at, size_t mlen, size_t *end
         i = e + 1;
         for (;;) {
             if ((r = expect(s, &i, "</function>")) != CALL_BAD ||
-                (r = expect(s, &i, "<parameter=")) != CALL_OK || (r = tag_name(s, i, ">", &e)) != CALL_OK)
+                (r = expect(s, &i, "<parameter=")) != CALL_OK ||
+                (r = tag_name(s, i, ">", &e)) != CALL_OK)
                 break;
             const size_t key = i, key_len = e - i;
             size_t v = e + 1, v_end, closed;
@@ -187,7 +188,8 @@ call_res chat_call_glm(chat_scan *s, size_t at, size_t mlen, size_t *end)
     if (stop == s->n)
         return s->final ? CALL_BAD : CALL_MORE;
     if (s->s[stop] == '<') {
-        const call_res key = chat_lit(s, stop, "<arg_key>"), close = chat_lit(s, stop, "</tool_call>");
+        const call_res key = chat_lit(s, stop, "<arg_key>");
+        const call_res close = chat_lit(s, stop, "</tool_call>");
         if (key != CALL_OK && close != CALL_OK)
             return key == CALL_MORE || close == CALL_MORE ? CALL_MORE : CALL_BAD;
     }
@@ -205,7 +207,8 @@ call_res chat_call_glm(chat_scan *s, size_t at, size_t mlen, size_t *end)
     for (;;) {
         size_t e, v, v_end;
         if ((r = expect(s, &i, "</tool_call>")) != CALL_BAD ||
-            (r = expect(s, &i, "<arg_key>")) != CALL_OK || (r = until(s, i, "</arg_key>", &e)) != CALL_OK)
+            (r = expect(s, &i, "<arg_key>")) != CALL_OK ||
+            (r = until(s, i, "</arg_key>", &e)) != CALL_OK)
             break;
         const size_t key = i;
         i = e + strlen("</arg_key>");

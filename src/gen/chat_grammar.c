@@ -438,7 +438,8 @@ heed_status heed_chat_tool_grammar(const char *format, const char *tools, const 
     heed_status st = read_choice(tool_choice, &c, &named);
     if (st || c == CHOICE_NONE)
         return st;
-    const size_t len = tools ? strlen(tools) : 0, bad = tools ? heed_utf8_invalid_at(tools, len) : 0;
+    const size_t len = tools ? strlen(tools) : 0;
+    const size_t bad = tools ? heed_utf8_invalid_at(tools, len) : 0;
     if (bad < len) {
         free(named);
         return heed_fail(HEED_ERR_FORMAT, "tool grammar: tools: byte %zu is not valid UTF-8", bad);

@@ -20,41 +20,45 @@ typedef struct marker {
 
 #define MAX_MARKERS 5
 
-/* start: a call the output may begin with, tried at its start. */
+/* lead: text dropped where the output begins with it; start: a call the
+ * output may begin with, tried there. */
 static const struct spec {
+    const char *lead;
     chat_call_fn start;
     marker markers[MAX_MARKERS];
 } specs[CF_COUNT] = {
-    [CF_GENERIC] = {chat_call_generic, {{0}}},
-    [CF_HERMES] = {NULL, {{"<tool_call>", chat_call_hermes},
+    [CF_GENERIC] = {NULL, chat_call_generic, {{0}}},
+    [CF_HERMES] = {NULL, NULL, {{"<tool_call>", chat_call_hermes},
                           {"<function=", chat_call_function_tag},
                           {"<function name=\"", chat_call_function_tag}}},
-    [CF_QWEN3_CODER] = {NULL, {{"<tool_call>", chat_call_qwen3_coder}}},
-    [CF_SEED_OSS] = {NULL, {{"<seed:tool_call>", chat_call_qwen3_coder}}},
-    [CF_GLM_4_5] = {NULL, {{"<tool_call>", chat_call_glm}}},
-    [CF_LLAMA3] = {chat_call_llama3_json, {{"<|python_tag|>", chat_call_python_tag}}},
-    [CF_MISTRAL_NEMO] = {NULL, {{"[TOOL_CALLS]", chat_call_mistral}}},
-    [CF_MISTRAL] = {NULL, {{"[TOOL_CALLS]", chat_call_mistral}}},
-    [CF_FUNCTIONARY_V31] = {NULL, {{"<function=", chat_call_function_tag},
+    [CF_QWEN3_CODER] = {NULL, NULL, {{"<tool_call>", chat_call_qwen3_coder}}},
+    [CF_SEED_OSS] = {NULL, NULL, {{"<seed:tool_call>", chat_call_qwen3_coder}}},
+    [CF_GLM_4_5] = {NULL, NULL, {{"<tool_call>", chat_call_glm}}},
+    [CF_LLAMA3] = {NULL, chat_call_llama3_json,
+                   {{"<|python_tag|>", chat_call_python_tag}}},
+    [CF_MISTRAL_NEMO] = {NULL, NULL, {{"[TOOL_CALLS]", chat_call_mistral}}},
+    [CF_MISTRAL] = {NULL, NULL, {{"[TOOL_CALLS]", chat_call_mistral}}},
+    [CF_FUNCTIONARY_V31] = {NULL, NULL, {{"<function=", chat_call_function_tag},
                                    {"<|python_tag|>", chat_call_python_code}}},
-    [CF_FUNCTIONARY_V32] = {chat_call_functionary_v32, {{">>>", chat_call_functionary_v32}}},
-    [CF_FIREFUNCTION_V2] = {NULL, {{" functools[", chat_call_json_array}}},
-    [CF_COMMAND_R7B] = {NULL, {{"<|START_ACTION|>", chat_call_command_r7b},
+    [CF_FUNCTIONARY_V32] = {"all\n", chat_call_functionary_v32,
+                            {{">>>", chat_call_functionary_v32}}},
+    [CF_FIREFUNCTION_V2] = {NULL, NULL, {{" functools[", chat_call_json_array}}},
+    [CF_COMMAND_R7B] = {NULL, NULL, {{"<|START_ACTION|>", chat_call_command_r7b},
                                {"<|START_RESPONSE|>", NULL},
                                {"<|END_RESPONSE|>", NULL}}},
     /* DeepSeek's distilled models write the block's opening in variants */
-    [CF_DEEPSEEK_R1] = {NULL, {{"<｜tool▁calls▁begin｜>", chat_call_deepseek},
+    [CF_DEEPSEEK_R1] = {NULL, NULL, {{"<｜tool▁calls▁begin｜>", chat_call_deepseek},
                                {"<｜tool_calls_begin｜>", chat_call_deepseek},
                                {"<｜tool calls begin｜>", chat_call_deepseek},
                                {"<｜tool\\_calls\\_begin｜>", chat_call_deepseek},
                                {"<｜tool▁calls｜>", chat_call_deepseek}}},
-    [CF_DEEPSEEK_V31] = {NULL, {{"<｜tool▁calls▁begin｜>", chat_call_deepseek},
+    [CF_DEEPSEEK_V31] = {NULL, NULL, {{"<｜tool▁calls▁begin｜>", chat_call_deepseek},
                                 {"<｜tool_calls_begin｜>", chat_call_deepseek},
                                 {"<｜tool calls begin｜>", chat_call_deepseek},
                                 {"<｜tool\\_calls\\_begin｜>", chat_call_deepseek},
                                 {"<｜tool▁calls｜>", chat_call_deepseek}}},
-    [CF_KIMI_K2] = {NULL, {{"<|tool_calls_section_begin|>", chat_call_kimi_k2}}},
-    [CF_GRANITE] = {NULL, {{"<|tool_call|>", chat_call_json_array},
+    [CF_KIMI_K2] = {NULL, NULL, {{"<|tool_calls_section_begin|>", chat_call_kimi_k2}}},
+    [CF_GRANITE] = {NULL, NULL, {{"<|tool_call|>", chat_call_json_array},
                            {"<response>", NULL},
                            {"</response>", NULL}}},
 };
@@ -231,6 +235,12 @@ static void body(chat_scan *s, size_t pos)
             lits[n] = f->markers[k].text;
             fns[n++] = &f->markers[k].fn;
         }
+    if (f->lead) {
+        const call_res r = chat_lit(s, pos, f->lead);
+        if (r == CALL_MORE)
+            return;
+        pos += r == CALL_OK ? strlen(f->lead) : 0;
+    }
     if (f->start && s->calls) {
         const int n_calls = m->n_calls;
         const size_t n_content = m->content.n;
