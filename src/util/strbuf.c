@@ -1,13 +1,16 @@
 /* strbuf.c — the growable string of strbuf.h. */
 #include "util/strbuf.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 void sb_add(strbuf *b, const char *s, size_t n)
 {
-    if (b->oom)
+    if (b->oom || n > SIZE_MAX / 2 - b->n) {
+        b->oom = true;
         return;
+    }
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap < b->n + n + 1)
