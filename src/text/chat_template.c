@@ -176,8 +176,8 @@ static void render_mistral_v7(strbuf *b, const heed_chat_message *m, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (is(m[i].role, "system"))
-            sb_puts(b, "[SYSTEM_PROMPT] "), sb_puts(b, m[i].content);
-            sb_puts(b, "[/SYSTEM_PROMPT]");
+            sb_puts(b, "[SYSTEM_PROMPT] "), sb_puts(b, m[i].content),
+                sb_puts(b, "[/SYSTEM_PROMPT]");
         else if (is(m[i].role, "user"))
             sb_puts(b, "[INST] "), sb_puts(b, m[i].content), sb_puts(b, "[/INST]");
         else
@@ -259,8 +259,8 @@ static void render_framed(strbuf *b, tmpl t, const heed_chat_message *m, size_t 
             sb_puts(b, m[i].content), sb_puts(b, "<|endoftext|>\n");
             break;
         default: /* T_LLAMA3 */
-            sb_puts(b, "<|start_header_id|>"), sb_puts(b, m[i].role);
-            sb_puts(b, "<|end_header_id|>\n\n");
+            sb_puts(b, "<|start_header_id|>"), sb_puts(b, m[i].role),
+                sb_puts(b, "<|end_header_id|>\n\n");
             put_trim(b, m[i].content), sb_puts(b, "<|eot_id|>");
             break;
         }
