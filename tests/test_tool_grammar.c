@@ -174,6 +174,7 @@ Test(tool_grammar, auto_is_text_then_calls)
     /* the formats without a marker */
     g = grammar("llama3", "auto", false, NULL, NULL);
     cr_expect_eq(match(g, "It is sunny."), 1);
+    cr_expect_eq(match(g, "\n It is sunny."), 1);
     cr_expect_eq(match(g, written[5][1]), 1);
     cr_expect_eq(match(g, "{\"answer\": 1}"), -1);
     heed_grammar_free(g);

@@ -407,7 +407,7 @@ static heed_status auto_special(gb *g, const char *body, const char *calls)
                 schema_conv_shared(g->sc, "json-string"));
         break;
     case CF_LLAMA3: /* a call, or text that does not begin with "{" */
-        fprintf(g->f, "%s ::= %s | ([^{ \\t\\n\\r] .*)?\n", body, calls);
+        fprintf(g->f, "%s ::= [ \\t\\n\\r]* (%s | ([^{ \\t\\n\\r] .*)?)\n", body, calls);
         break;
     case CF_FUNCTIONARY_V32: /* all\n text, then maybe >>> calls */
         if (!(st = without(g, ">>>", free_text)))
