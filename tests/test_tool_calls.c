@@ -88,6 +88,9 @@ static const pcase cases[] = {
     {"hermes", "<tool_call>{\"arguments\": {}}</tool_call>", "|<tool_call>{\"arguments\": {}}"
                                                             "</tool_call>|"},
     {"hermes", "<think>never closed", "never closed||"},
+    /* bytes that are no character where they stand stay none once joined */
+    {"hermes", "x\xca<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>\x9by",
+     "|x\xef\xbf\xbd\xef\xbf\xbdy|f {}"},
     /* Qwen3-Coder, Seed-OSS, GLM: arguments in tags */
     {"qwen3-coder", "I will write it.\n<tool_call>\n<function=write_file>\n<parameter=path>\n/tmp/a\n"
                     "</parameter>\n<parameter=content>\nline1\n  line2\n</parameter>\n"

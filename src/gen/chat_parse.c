@@ -217,9 +217,29 @@ size_t chat_held(const chat_scan *s, size_t from, const char *const *lits, int n
     return hold;
 }
 
+/* Adds text[0..n) to b with each byte that is not part of a UTF-8
+ * character as U+FFFD: pieces of the text joined in the content must not
+ * make a character of bytes that were none where they stood (the stream
+ * has already sent them). */
+static void add_text(strbuf *b, const char *text, size_t n)
+{
+    size_t done = 0; /* text[done..i) is whole characters, not yet added */
+    for (size_t i = 0; i < n;) {
+        const int len = heed_utf8_strict_len(text + i, n - i);
+        if (len > 0) {
+            i += (size_t)len;
+            continue;
+        }
+        sb_add(b, text + done, i - done);
+        sb_add(b, "\xef\xbf\xbd", 3);
+        done = ++i;
+    }
+    sb_add(b, text + done, n - done);
+}
+
 void chat_content(chat_scan *s, size_t from, size_t to)
 {
-    sb_add(&s->m->content, s->s + from, to - from);
+    add_text(&s->m->content, s->s + from, to - from);
 }
 
 /* Content and calls from pos on. */
@@ -295,7 +315,7 @@ void chat_reason(chat_scan *s, size_t from, size_t to)
     while (to > from && is_space(s->s[to - 1]))
         to--;
     if (to > from)
-        sb_add(&s->m->reasoning, s->s + from, to - from);
+        add_text(&s->m->reasoning, s->s + from, to - from);
 }
 
 /* The reasoning block(s) at the start: where the body begins, or s->n
