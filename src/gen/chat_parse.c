@@ -173,19 +173,6 @@ bool chat_prompt_opens(const char *prompt, const char *open)
     return n >= len && !memcmp(prompt + n - len, open, len);
 }
 
-void chat_msg_free(chat_msg *m)
-{
-    for (int i = 0; i < m->n_calls; i++) {
-        free(m->calls[i].id);
-        free(m->calls[i].name);
-        free(m->calls[i].args);
-    }
-    free(m->calls);
-    sb_free(&m->content);
-    sb_free(&m->reasoning);
-    *m = (chat_msg){0};
-}
-
 /* Forgets the calls past n (a call parser's that did not finish). */
 static void drop_calls(chat_msg *m, int n)
 {
@@ -195,6 +182,15 @@ static void drop_calls(chat_msg *m, int n)
         free(c->name);
         free(c->args);
     }
+}
+
+void chat_msg_free(chat_msg *m)
+{
+    drop_calls(m, 0);
+    free(m->calls);
+    sb_free(&m->content);
+    sb_free(&m->reasoning);
+    *m = (chat_msg){0};
 }
 
 /* ------------------------------------------------------------ the parse */
@@ -242,26 +238,36 @@ void chat_content(chat_scan *s, size_t from, size_t to)
     add_text(&s->m->content, s->s + from, to - from);
 }
 
-/* Content and calls from pos on. */
-static void body(chat_scan *s, size_t pos)
+/* Notes that a later parse may start again at pos (not when final: a
+ * final parse reads it all). */
+static void checkpoint(chat_scan *s, int at, size_t pos, bool lstrip)
+{
+    if (s->resume && !s->final)
+        *s->resume = (chat_resume){at, pos, lstrip, s->m->content.n, s->m->reasoning.n,
+                                   s->m->n_calls};
+}
+
+/* Content and calls from pos on; at_start: pos is where the body begins;
+ * skip: white space there is dropped (it follows a call). */
+static void body(chat_scan *s, size_t pos, bool at_start, bool skip)
 {
     const struct spec *f = &specs[s->fmt];
     chat_msg *m = s->m;
     const char *lits[MAX_MARKERS]; /* the markers looked for */
-    const chat_call_fn *fns[MAX_MARKERS];
+    chat_call_fn fns[MAX_MARKERS];
     int n = 0;
     for (int k = 0; k < MAX_MARKERS && f->markers[k].text; k++)
         if (s->calls || !f->markers[k].fn) {
             lits[n] = f->markers[k].text;
-            fns[n++] = &f->markers[k].fn;
+            fns[n++] = f->markers[k].fn;
         }
-    if (f->lead) {
+    if (at_start && f->lead) {
         const call_res r = chat_lit(s, pos, f->lead);
         if (r == CALL_MORE)
             return;
         pos += r == CALL_OK ? strlen(f->lead) : 0;
     }
-    if (f->start && s->calls) {
+    if (at_start && f->start && s->calls) {
         const int n_calls = m->n_calls;
         const size_t n_content = m->content.n;
         size_t end;
@@ -272,32 +278,45 @@ static void body(chat_scan *s, size_t pos)
             if (r == CALL_MORE)
                 return;
         } else {
-            pos = chat_ws(s, end);
+            pos = end;
+            skip = true;
         }
     }
+    size_t next[MAX_MARKERS]; /* each marker's next place (searched again once passed) */
+    for (int j = 0; j < n; j++)
+        next[j] = chat_find(s, pos, lits[j]);
     for (;;) {
+        /* (a parse from here drops the same white space, however much follows) */
+        checkpoint(s, RESUME_BODY, pos, skip);
+        pos = skip ? chat_ws(s, pos) : pos;
+        skip = false;
         size_t at = s->n;
         int k = -1;
         for (int j = 0; j < n; j++) {
-            const size_t p = chat_find(s, pos, lits[j]);
-            if (p < at) {
-                at = p;
+            if (next[j] < pos)
+                next[j] = chat_find(s, pos, lits[j]);
+            if (next[j] < at) {
+                at = next[j];
                 k = j;
             }
         }
-        if (k < 0) {
-            chat_content(s, pos, s->n - chat_held(s, pos, lits, n));
+        if (k < 0) { /* (no marker can begin before what is held) */
+            const size_t end = s->n - chat_held(s, pos, lits, n);
+            chat_content(s, pos, end);
+            if (end > pos) /* (else the white space dropped may go on) */
+                checkpoint(s, RESUME_BODY, end, false);
             return;
         }
         chat_content(s, pos, at);
         pos = at + strlen(lits[k]);
-        if (!*fns[k])
+        if (!fns[k])
             continue;
         const int n_calls = m->n_calls;
         size_t end;
-        const call_res r = (*fns[k])(s, at, pos - at, &end);
+        const call_res r = fns[k](s, at, pos - at, &end);
         if (r == CALL_OK) {
-            pos = chat_ws(s, end);
+            pos = end;
+            skip = true;
             continue;
         }
         drop_calls(m, n_calls);
@@ -307,42 +326,38 @@ static void body(chat_scan *s, size_t pos)
     }
 }
 
-/* Adds s[from..to) to the reasoning without the white space around it
- * (as llama.cpp strips each block). */
-void chat_reason(chat_scan *s, size_t from, size_t to)
+/* Adds s[from..to) to the reasoning without the white space at its end,
+ * nor at its start when lstrip; gives where what it added ends (from when
+ * nothing). */
+static size_t reason_part(chat_scan *s, size_t from, size_t to, bool lstrip)
 {
-    from = chat_ws(s, from);
-    while (to > from && is_space(s->s[to - 1]))
+    const size_t start = lstrip ? chat_ws(s, from) : from;
+    while (to > start && is_space(s->s[to - 1]))
         to--;
-    if (to > from)
-        add_text(&s->m->reasoning, s->s + from, to - from);
+    if (to <= start)
+        return from;
+    add_text(&s->m->reasoning, s->s + start, to - start);
+    return to;
 }
 
-/* The reasoning block(s) at the start: where the body begins, or s->n
- * when the text ends inside them. */
-static size_t reasoning_blocks(chat_scan *s, bool think_open)
+void chat_reason(chat_scan *s, size_t from, size_t to)
+{
+    reason_part(s, from, to, true);
+}
+
+/* The reasoning block(s) from cur, inside one (lstrip: none of it added
+ * yet): where the body begins, or s->n when the text ends inside them. */
+static size_t reasoning_from(chat_scan *s, size_t cur, bool lstrip)
 {
     const char *open = chat_fmts[s->fmt].think_open, *close = chat_fmts[s->fmt].think_close;
-    const size_t ws = chat_ws(s, 0);
-    size_t cur;
-    const call_res at_open = chat_lit(s, ws, open);
-    if (at_open == CALL_MORE)
-        return s->n;
-    if (at_open == CALL_OK) {
-        chat_content(s, 0, ws);
-        cur = ws + strlen(open);
-    } else if (think_open) {
-        cur = ws;
-    } else {
-        return 0;
-    }
     for (;;) {
         const size_t e = chat_find(s, cur, close);
         if (e == s->n) { /* still open */
-            chat_reason(s, cur, s->n - chat_held(s, cur, &close, 1));
+            const size_t added = reason_part(s, cur, s->n - chat_held(s, cur, &close, 1), lstrip);
+            checkpoint(s, RESUME_REASONING, added, lstrip && added == cur);
             return s->n;
         }
-        chat_reason(s, cur, e);
+        reason_part(s, cur, e, lstrip);
         cur = chat_ws(s, e + strlen(close));
         const call_res again = chat_lit(s, cur, open);
         if (again == CALL_MORE)
@@ -350,16 +365,43 @@ static size_t reasoning_blocks(chat_scan *s, bool think_open)
         if (again == CALL_BAD)
             return cur;
         cur += strlen(open);
+        lstrip = true;
+        checkpoint(s, RESUME_REASONING, cur, true);
     }
+}
+
+/* The reasoning block(s) at the start: where the body begins, or s->n
+ * when the text ends inside them. */
+static size_t reasoning_blocks(chat_scan *s, bool think_open)
+{
+    const size_t ws = chat_ws(s, 0);
+    const char *open = chat_fmts[s->fmt].think_open;
+    const call_res at_open = chat_lit(s, ws, open);
+    if (at_open == CALL_MORE)
+        return s->n;
+    if (at_open == CALL_OK) {
+        chat_content(s, 0, ws);
+        return reasoning_from(s, ws + strlen(open), true);
+    }
+    return think_open ? reasoning_from(s, ws, true) : 0;
 }
 
 bool chat_parse(chat_scan *s, bool think_open, bool reasoning)
 {
+    chat_msg *m = s->m;
+    const chat_resume r = s->resume ? *s->resume : (chat_resume){0};
+    sb_cut(&m->content, r.content);
+    sb_cut(&m->reasoning, r.reasoning);
+    drop_calls(m, r.calls);
     if (s->fmt == CF_GPT_OSS)
         return chat_body_gpt_oss(s, 0, reasoning);
-    const size_t pos = reasoning ? reasoning_blocks(s, think_open) : 0;
-    if (pos < s->n || s->final)
-        body(s, pos);
-    chat_msg *m = s->m;
+    if (r.at == RESUME_BODY) {
+        body(s, r.pos, false, r.lstrip);
+    } else {
+        const size_t pos = r.at == RESUME_REASONING ? reasoning_from(s, r.pos, r.lstrip)
+                           : reasoning ? reasoning_blocks(s, think_open) : 0;
+        if (pos < s->n || s->final)
+            body(s, pos, true, false);
+    }
     return !m->content.oom && !m->reasoning.oom;
 }

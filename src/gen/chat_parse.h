@@ -43,6 +43,19 @@ typedef struct chat_tools chat_tools;
 heed_status chat_tools_new(const char *json, chat_tools **out);
 void chat_tools_free(chat_tools *t);
 
+/* Where the parse of a longer text may start again (a streaming parser
+ * keeps it between feeds): the text before pos gave the message its
+ * first content, reasoning and calls, and the parse was at: in the body
+ * (lstrip: white space at pos is dropped, after a call), or inside a
+ * reasoning block (lstrip: none of the block added yet). */
+typedef struct chat_resume {
+    enum { RESUME_NONE, RESUME_BODY, RESUME_REASONING } at;
+    size_t pos;
+    bool lstrip;
+    size_t content, reasoning;
+    int calls;
+} chat_resume;
+
 typedef struct chat_scan {
     const char *s;
     size_t n;              /* the text so far, s[n] == 0 */
@@ -51,6 +64,8 @@ typedef struct chat_scan {
     bool calls;            /* look for tool calls */
     const chat_tools *tools; /* NULL: argument values are JSON where they parse */
     chat_msg *m;
+    chat_resume *resume;   /* NULL: from the start, m empty; else from there
+                              (m is cut back to it), and moved on (not final) */
 } chat_scan;
 
 typedef enum call_res {
@@ -61,9 +76,9 @@ typedef enum call_res {
 
 /* ------------------------------------------------------------- parsing */
 
-/* Parses s->s[0..n) into s->m (empty) from the start; think_open: the
- * prompt left a reasoning block open; reasoning: split it out (else the
- * text is content as written). false when out of memory. */
+/* Parses s->s[0..n) into s->m (from the start, or from s->resume);
+ * think_open: the prompt left a reasoning block open; reasoning: split it
+ * out (else the text is content as written). false when out of memory. */
 bool chat_parse(chat_scan *s, bool think_open, bool reasoning);
 
 void chat_msg_free(chat_msg *m);

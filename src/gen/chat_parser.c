@@ -1,9 +1,9 @@
 /*
- * chat_parser.c — the streaming parser of heed.h (heed_chat_parser_*): the
- * output so far is parsed again on each feed (chat_parse.c gives only what
- * is sure), and what it gives past what was sent goes out as OpenAI
- * deltas. Parsing again costs time linear in the output per feed, a few
- * milliseconds for a long answer, and keeps one parse for both uses.
+ * chat_parser.c — the streaming parser of heed.h (heed_chat_parser_*): on
+ * each feed the output so far is parsed again from the last point where
+ * everything before was sure (chat_parse.c gives only what is sure), and
+ * what the message holds past what was sent goes out as OpenAI deltas.
+ * The final message is a parse of the whole output from its start.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +21,8 @@ struct heed_chat_parser {
     bool calls, reasoning, think_open, finished;
     chat_tools *tools;
     strbuf text;
+    chat_msg live;        /* the message so far, kept between feeds */
+    chat_resume resume;   /* where the next feed's parse starts */
     size_t sent_content, sent_reasoning;
     int sent_calls;
     char *ids;     /* the sent calls' ids, ID_LEN + 1 bytes each */
@@ -33,6 +35,7 @@ void heed_chat_parser_free(heed_chat_parser *p)
         return;
     chat_tools_free(p->tools);
     sb_free(&p->text);
+    chat_msg_free(&p->live);
     free(p->ids);
     free(p);
 }
@@ -167,9 +170,12 @@ static void message(heed_chat_parser *p, const chat_msg *m, strbuf *o)
 
 /* ------------------------------------------------------------- parsing */
 
+/* Parses the text (final: all of it, from the start; else from the last
+ * resume point into p->live) into m, and the deltas since the last. */
 static heed_status parse(heed_chat_parser *p, bool final, chat_msg *m, char **delta_json)
 {
-    chat_scan s = {p->text.s ? p->text.s : "", p->text.n, final, p->fmt, p->calls, p->tools, m};
+    chat_scan s = {p->text.s ? p->text.s : "", p->text.n, final, p->fmt, p->calls, p->tools, m,
+                   final ? NULL : &p->resume};
     strbuf o = {0};
     if (!chat_parse(&s, p->think_open, p->reasoning) || !deltas(p, m, &o)) {
         sb_free(&o);
@@ -193,10 +199,7 @@ heed_status heed_chat_parser_feed(heed_chat_parser *p, const char *text, size_t 
     sb_add(&p->text, text, len);
     if (p->text.oom)
         return heed_fail(HEED_ERR_NOMEM, "chat parser: out of memory");
-    chat_msg m = {0};
-    const heed_status st = parse(p, false, &m, delta_json);
-    chat_msg_free(&m);
-    return st;
+    return parse(p, false, &p->live, delta_json);
 }
 
 heed_status heed_chat_parser_finish(heed_chat_parser *p, char **delta_json, char **msg_json)
