@@ -69,6 +69,8 @@ static const pcase cases[] = {
                 "\"arguments\": \"{\\\"q\\\": 1}\"}]}", "||a {};b {\"q\":1}"},
     {"generic", "{\"response\": \"Hello \\u00e9\"}", "|Hello \xc3\xa9|"},
     {"generic", "plain text", "|plain text|"},
+    {"generic", " {\"response\": \"cut sh", "|cut sh|"}, /* a response cut short: its text */
+    {"generic", "{\"response\": \"a\\qb\"}", "|a\\qb\"}|"}, /* not JSON from \\q on */
     /* Hermes, Qwen 2.5 / 3 */
     {"hermes", "Sure.\n<tool_call>\n{\"name\": \"a\", \"arguments\": {\"x\": 1.50}}\n</tool_call>\n"
                "<tool_call>\n{\"name\": \"b\", \"arguments\": {}}\n</tool_call>",
@@ -323,6 +325,16 @@ Test(tool_calls, streaming_holds_back_only_what_may_be_a_marker)
     cr_expect_eq(heed_chat_parser_feed(c, "x", 1, &again), HEED_ERR_ARG);
     free(d);
     free(msg);
+    heed_chat_parser_free(c);
+    /* the generic format's response streams as it comes */
+    const heed_chat_parse_params g = params("generic");
+    cr_assert_eq(heed_chat_parser_new(&g, &c), HEED_OK);
+    cr_assert_eq(heed_chat_parser_feed(c, "{\"response\": \"Hel", 17, &d), HEED_OK);
+    cr_expect_str_eq(d, "[{\"content\":\"Hel\"}]");
+    free(d);
+    cr_assert_eq(heed_chat_parser_feed(c, "lo\\", 3, &d), HEED_OK);
+    cr_expect_str_eq(d, "[{\"content\":\"lo\"}]");
+    free(d);
     heed_chat_parser_free(c);
     /* a character split across feeds waits for its end */
     cr_assert_eq(heed_chat_parser_new(&p, &c), HEED_OK);

@@ -83,10 +83,41 @@ call_res chat_call_function_tag(chat_scan *s, size_t at, size_t mlen, size_t *en
     return r;
 }
 
+/* {"response": "..."}: its text goes to the content as it comes (the
+ * string's characters so far, which no later text changes); where the
+ * text stops being that object, the rest is content as written. */
+static call_res generic_response(chat_scan *s, size_t i, size_t *end)
+{
+    static const char *const head[] = {"{", "\"response\"", ":", "\""};
+    for (int k = 0; k < 4; k++) {
+        i = chat_ws(s, i);
+        const call_res r = chat_lit(s, i, head[k]);
+        if (r != CALL_OK)
+            return r;
+        i += k < 3 ? strlen(head[k]) : 0;
+    }
+    size_t e;
+    const json_scan r = json_string_prefix(s->s + i, s->n - i, s->final, &e, &s->m->content);
+    *end = i + e;
+    if (r == JSON_MORE)
+        return CALL_MORE;
+    if (r == JSON_OK) {
+        size_t j = *end;
+        const call_res close = expect(s, &j, "}");
+        if (close == CALL_MORE)
+            return CALL_MORE;
+        *end = close == CALL_OK ? j : *end;
+    }
+    return CALL_OK;
+}
+
 /* The generic format's one JSON object: {"tool_calls": [...]},
  * {"tool_call": {...}} or {"response": ...} (llama.cpp's schema). */
 call_res chat_call_generic(chat_scan *s, size_t at, size_t mlen, size_t *end)
 {
+    const call_res response = generic_response(s, at + mlen, end);
+    if (response != CALL_BAD)
+        return response;
     strbuf obj = {0};
     call_res r = chat_json(s, at + mlen, end, &obj);
     const char *v;
@@ -100,9 +131,6 @@ call_res chat_call_generic(chat_scan *s, size_t at, size_t mlen, size_t *end)
             r = chat_add_call_object(s, item, item_len, "name", "arguments", "id");
     } else if (json_member(obj.s, obj.n, "tool_call", &v, &len)) {
         r = chat_add_call_object(s, v, len, "name", "arguments", "id");
-    } else if (json_member(obj.s, obj.n, "response", &v, &len)) {
-        if (!json_string_bytes(v, len, &s->m->content))
-            sb_add(&s->m->content, v, len);
     } else {
         r = CALL_BAD;
     }

@@ -268,15 +268,17 @@ static void body(chat_scan *s, size_t pos, bool at_start, bool skip)
         pos += r == CALL_OK ? strlen(f->lead) : 0;
     }
     if (at_start && f->start && s->calls) {
+        /* (what it adds to the content before it needs more stays: the
+         * generic format's response as it comes) */
         const int n_calls = m->n_calls;
         const size_t n_content = m->content.n;
         size_t end;
         const call_res r = f->start(s, pos, 0, &end);
         if (r != CALL_OK) {
             drop_calls(m, n_calls);
-            sb_cut(&m->content, n_content);
             if (r == CALL_MORE)
                 return;
+            sb_cut(&m->content, n_content);
         } else {
             pos = end;
             skip = true;

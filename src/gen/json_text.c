@@ -11,6 +11,7 @@ typedef struct scan {
     const char *s;
     size_t n, i;
     bool final;
+    bool decode; /* strings: their characters to out, not their JSON */
     strbuf *out;
 } scan;
 
@@ -89,16 +90,20 @@ static long hex4(const scan *c, size_t i)
     return v;
 }
 
-/* A string from the opening quote at c->i, written canonically. */
+/* A string from the opening quote at c->i, written canonically (or
+ * decoded). On JSON_MORE and JSON_BAD, c->i is where the characters
+ * written end. */
 static json_scan string(scan *c)
 {
-    emit(c, "\"", 1);
+    if (!c->decode)
+        emit(c, "\"", 1);
     c->i++;
     while (c->i < c->n) {
         const unsigned char ch = (unsigned char)c->s[c->i];
         if (ch == '"') {
             c->i++;
-            emit(c, "\"", 1);
+            if (!c->decode)
+                emit(c, "\"", 1);
             return JSON_OK;
         }
         if (ch < 0x20)
@@ -123,34 +128,39 @@ static json_scan string(scan *c)
             u = (unsigned char)value[p - plain];
             c->i += 2;
         } else if (e == 'u') {
-            long h = hex4(c, c->i + 2);
+            const long h = hex4(c, c->i + 2);
             if (h == -2)
                 return ended(c);
             if (h < 0 || (h >= 0xDC00 && h <= 0xDFFF))
                 return JSON_BAD;
-            c->i += 6;
+            size_t j = c->i + 6;
             u = (uint32_t)h;
             if (h >= 0xD800 && h <= 0xDBFF) { /* a high surrogate: its low half follows */
                 const char *want = "\\u";
                 for (size_t k = 0; k < 2; k++) {
-                    if (c->i + k >= c->n)
+                    if (j + k >= c->n)
                         return ended(c);
-                    if (c->s[c->i + k] != want[k])
+                    if (c->s[j + k] != want[k])
                         return JSON_BAD;
                 }
-                const long lo = hex4(c, c->i + 2);
+                const long lo = hex4(c, j + 2);
                 if (lo == -2)
                     return ended(c);
                 if (lo < 0xDC00 || lo > 0xDFFF)
                     return JSON_BAD;
-                c->i += 6;
+                j += 6;
                 u = 0x10000 + (((uint32_t)h - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
             }
+            c->i = j;
         } else {
             return JSON_BAD;
         }
-        if (c->out)
+        if (c->out && c->decode) {
+            char buf[4];
+            sb_add(c->out, buf, heed_utf8_encode(u, buf));
+        } else if (c->out) {
             put_cpt(c->out, u);
+        }
     }
     return ended(c);
 }
@@ -211,9 +221,17 @@ static json_scan literal(scan *c)
     return JSON_BAD;
 }
 
+json_scan json_string_prefix(const char *s, size_t n, bool final, size_t *end, strbuf *out)
+{
+    scan c = {s, n, 0, final, true, out};
+    const json_scan r = n && s[0] == '"' ? string(&c) : JSON_BAD;
+    *end = c.i;
+    return r;
+}
+
 json_scan json_value(const char *s, size_t n, bool final, size_t *end, strbuf *out)
 {
-    scan c = {s, n, 0, final, out};
+    scan c = {s, n, 0, final, false, out};
     char stack[JSON_MAX_DEPTH];
     int depth = 0;
     enum { VALUE, KEY, AFTER } state = VALUE;

@@ -34,6 +34,15 @@ typedef enum json_scan {
  */
 json_scan json_value(const char *s, size_t n, bool final, size_t *end, strbuf *out);
 
+/*
+ * Decodes the JSON string whose opening quote is s[0] into out, as far as
+ * the text goes: JSON_OK, *end past its closing quote; JSON_MORE, the text
+ * ends inside it and *end is where the characters not yet decoded begin;
+ * JSON_BAD, *end is where it stops being a JSON string (out has the
+ * characters before).
+ */
+json_scan json_string_prefix(const char *s, size_t n, bool final, size_t *end, strbuf *out);
+
 /* Appends the JSON string of bytes s[0..n), escaped as the compact form
  * does; invalid UTF-8 becomes U+FFFD. */
 void json_put_string(strbuf *out, const char *s, size_t n);
