@@ -20,6 +20,8 @@
 
 typedef char rule[SCHEMA_RULE_NAME];
 
+#define MAX_LIT 32 /* code points of a literal that free text excludes */
+
 /* One call's text: %N the function's name, %A its arguments (JSON), %X
  * its arguments as the XML formats write them, %I a 9-character id, %D a
  * number; open / close around the calls, sep between them; marker what
@@ -99,18 +101,18 @@ static void class_char(FILE *f, uint32_t u)
  * first j code points. */
 static heed_status without(gb *g, const char *lit, rule name)
 {
-    uint32_t cp[64];
+    uint32_t cp[MAX_LIT]; /* (the literals are the formats' own tags) */
     int m = 0;
-    for (size_t off = 0, len = strlen(lit); off < len && m < 64;)
+    for (size_t off = 0, len = strlen(lit); off < len && m < MAX_LIT;)
         cp[m++] = heed_utf8_decode(lit, len, &off);
-    int fail[64] = {0}; /* the longest proper border of cp[0..j) */
+    int fail[MAX_LIT + 1] = {0}; /* the longest proper border of cp[0..j) */
     for (int j = 2, k = 0; j <= m; j++) {
         while (k && cp[j - 1] != cp[k])
             k = fail[k];
         k += cp[j - 1] == cp[k];
         fail[j] = k;
     }
-    rule state[64];
+    rule state[MAX_LIT];
     heed_status st = schema_conv_name(g->sc, "text", name);
     snprintf(state[0], sizeof state[0], "%s", name);
     for (int j = 1; j < m && !st; j++)
