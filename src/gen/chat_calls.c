@@ -28,16 +28,6 @@ static call_res name_until(const chat_scan *s, size_t i, const char *stops, size
     return s->n - i > NAME_MAX_LEN || s->final ? CALL_BAD : CALL_MORE;
 }
 
-/* Literal lit after white space from i: *i past it. */
-static call_res expect(const chat_scan *s, size_t *i, const char *lit)
-{
-    *i = chat_ws(s, *i);
-    const call_res r = chat_lit(s, *i, lit);
-    if (r == CALL_OK)
-        *i += strlen(lit);
-    return r;
-}
-
 /* A JSON object at i: the arguments of call name. */
 static call_res args_object(chat_scan *s, size_t i, const char *name, size_t name_len,
                             size_t *end)
@@ -60,7 +50,7 @@ call_res chat_call_hermes(chat_scan *s, size_t at, size_t mlen, size_t *end)
     if (r == CALL_OK)
         r = chat_add_call_object(s, obj.s, obj.n, "name", "arguments", NULL);
     sb_free(&obj);
-    if (r == CALL_OK && (r = expect(s, &i, "</tool_call>")) == CALL_OK)
+    if (r == CALL_OK && (r = chat_expect(s, &i, "</tool_call>")) == CALL_OK)
         *end = i;
     return r;
 }
@@ -78,7 +68,7 @@ call_res chat_call_function_tag(chat_scan *s, size_t at, size_t mlen, size_t *en
         return r;
     size_t j;
     r = args_object(s, e + 1 + quoted, s->s + i, e - i, &j);
-    if (r == CALL_OK && (r = expect(s, &j, "</function>")) == CALL_OK)
+    if (r == CALL_OK && (r = chat_expect(s, &j, "</function>")) == CALL_OK)
         *end = j;
     return r;
 }
@@ -103,7 +93,7 @@ static call_res generic_response(chat_scan *s, size_t i, size_t *end)
         return CALL_MORE;
     if (r == JSON_OK) {
         size_t j = *end;
-        const call_res close = expect(s, &j, "}");
+        const call_res close = chat_expect(s, &j, "}");
         if (close == CALL_MORE)
             return CALL_MORE;
         *end = close == CALL_OK ? j : *end;
@@ -197,22 +187,22 @@ call_res chat_call_python_tag(chat_scan *s, size_t at, size_t mlen, size_t *end)
     call_res r = word(s, i, &e);
     const size_t name = i, name_len = e - i;
     i = e;
-    if (r != CALL_OK || (r = expect(s, &i, ".")) != CALL_OK ||
-        (r = expect(s, &i, "call(")) != CALL_OK)
+    if (r != CALL_OK || (r = chat_expect(s, &i, ".")) != CALL_OK ||
+        (r = chat_expect(s, &i, "call(")) != CALL_OK)
         return r;
     strbuf a = {0};
     sb_putc(&a, '{');
     for (int k = 0;; k++) {
-        if ((r = expect(s, &i, ")")) != CALL_BAD)
+        if ((r = chat_expect(s, &i, ")")) != CALL_BAD)
             break;
-        if (k && (r = expect(s, &i, ",")) != CALL_OK)
+        if (k && (r = chat_expect(s, &i, ",")) != CALL_OK)
             break;
         i = chat_ws(s, i);
         const size_t key = i;
         if ((r = word(s, key, &e)) != CALL_OK)
             break;
         i = e;
-        if ((r = expect(s, &i, "=")) != CALL_OK)
+        if ((r = chat_expect(s, &i, "=")) != CALL_OK)
             break;
         sb_puts(&a, k ? "," : "");
         json_put_string(&a, s->s + key, e - key);
@@ -333,7 +323,7 @@ call_res chat_call_command_r7b(chat_scan *s, size_t at, size_t mlen, size_t *end
 {
     size_t i;
     call_res r = call_array(s, at + mlen, &i, "tool_name", "parameters", "tool_call_id");
-    if (r == CALL_OK && (r = expect(s, &i, "<|END_ACTION|>")) == CALL_OK)
+    if (r == CALL_OK && (r = chat_expect(s, &i, "<|END_ACTION|>")) == CALL_OK)
         *end = i;
     return r;
 }
@@ -368,7 +358,7 @@ call_res chat_call_deepseek(chat_scan *s, size_t at, size_t mlen, size_t *end)
             const size_t name = i + strlen(head);
             if ((r = chat_lit(s, e, "\n```json\n")) != CALL_OK ||
                 (r = args_object(s, e + 9, s->s + name, e - name, &i)) != CALL_OK ||
-                (r = expect(s, &i, "```")) != CALL_OK)
+                (r = chat_expect(s, &i, "```")) != CALL_OK)
                 return r;
         } else {
             if ((r = name_until(s, i, "<", &e)) != CALL_OK ||
@@ -376,7 +366,7 @@ call_res chat_call_deepseek(chat_scan *s, size_t at, size_t mlen, size_t *end)
                 (r = args_object(s, e + strlen(sep), s->s + i, e - i, &i)) != CALL_OK)
                 return r;
         }
-        if ((r = expect(s, &i, call_end)) != CALL_OK)
+        if ((r = chat_expect(s, &i, call_end)) != CALL_OK)
             return r;
     }
 }
@@ -388,12 +378,12 @@ call_res chat_call_kimi_k2(chat_scan *s, size_t at, size_t mlen, size_t *end)
 {
     size_t i = at + mlen, e;
     for (;;) {
-        call_res r = expect(s, &i, "<|tool_calls_section_end|>");
+        call_res r = chat_expect(s, &i, "<|tool_calls_section_end|>");
         if (r != CALL_BAD) {
             *end = i;
             return r;
         }
-        if ((r = expect(s, &i, "<|tool_call_begin|>")) != CALL_OK)
+        if ((r = chat_expect(s, &i, "<|tool_call_begin|>")) != CALL_OK)
             return r;
         i = chat_ws(s, i);
         if ((r = name_until(s, i, "<", &e)) != CALL_OK ||
@@ -419,7 +409,7 @@ call_res chat_call_kimi_k2(chat_scan *s, size_t at, size_t mlen, size_t *end)
                 chat_add_call(s->m, name, name_len, a.s, a.n, id, e - (size_t)(id - s->s))
                     ? CALL_OK : CALL_BAD;
         sb_free(&a);
-        if (r != CALL_OK || (r = expect(s, &i, "<|tool_call_end|>")) != CALL_OK)
+        if (r != CALL_OK || (r = chat_expect(s, &i, "<|tool_call_end|>")) != CALL_OK)
             return r;
     }
 }

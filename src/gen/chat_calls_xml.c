@@ -99,16 +99,6 @@ static call_res until(const chat_scan *s, size_t i, const char *close, size_t *a
     return *at < s->n ? CALL_OK : s->final ? CALL_BAD : CALL_MORE;
 }
 
-/* Literal lit after white space from i: *i past it. */
-static call_res expect(const chat_scan *s, size_t *i, const char *lit)
-{
-    *i = chat_ws(s, *i);
-    const call_res r = chat_lit(s, *i, lit);
-    if (r == CALL_OK)
-        *i += strlen(lit);
-    return r;
-}
-
 /* A name between i and close (the text between, with no '<' or line
  * break in it). */
 static call_res tag_name(const chat_scan *s, size_t i, const char *close, size_t *at)
@@ -139,20 +129,20 @@ call_res chat_call_qwen3_coder(chat_scan *s, size_t at, size_t mlen, size_t *end
     const char *close = s->fmt == CF_SEED_OSS ? "</seed:tool_call>" : "</tool_call>";
     size_t i = at + mlen, e;
     for (int n = 0;; n++) {
-        call_res r = expect(s, &i, close);
+        call_res r = chat_expect(s, &i, close);
         if (r == CALL_OK && n) {
             *end = i;
             return CALL_OK;
         }
-        if (r == CALL_MORE || (r = expect(s, &i, "<function=")) != CALL_OK ||
+        if (r == CALL_MORE || (r = chat_expect(s, &i, "<function=")) != CALL_OK ||
             (r = tag_name(s, i, ">", &e)) != CALL_OK)
             return r;
         char *name = strndup(s->s + i, e - i);
         strbuf args = {0};
         i = e + 1;
         for (;;) {
-            if ((r = expect(s, &i, "</function>")) != CALL_BAD ||
-                (r = expect(s, &i, "<parameter=")) != CALL_OK ||
+            if ((r = chat_expect(s, &i, "</function>")) != CALL_BAD ||
+                (r = chat_expect(s, &i, "<parameter=")) != CALL_OK ||
                 (r = tag_name(s, i, ">", &e)) != CALL_OK)
                 break;
             const size_t key = i, key_len = e - i;
@@ -206,13 +196,13 @@ call_res chat_call_glm(chat_scan *s, size_t at, size_t mlen, size_t *end)
     i = stop;
     for (;;) {
         size_t e, v, v_end;
-        if ((r = expect(s, &i, "</tool_call>")) != CALL_BAD ||
-            (r = expect(s, &i, "<arg_key>")) != CALL_OK ||
+        if ((r = chat_expect(s, &i, "</tool_call>")) != CALL_BAD ||
+            (r = chat_expect(s, &i, "<arg_key>")) != CALL_OK ||
             (r = until(s, i, "</arg_key>", &e)) != CALL_OK)
             break;
         const size_t key = i;
         i = e + strlen("</arg_key>");
-        if ((r = expect(s, &i, "<arg_value>")) != CALL_OK)
+        if ((r = chat_expect(s, &i, "<arg_value>")) != CALL_OK)
             break;
         v = i;
         if ((r = until(s, v, "</arg_value>", &v_end)) != CALL_OK)

@@ -88,6 +88,15 @@ call_res chat_lit(const chat_scan *s, size_t i, const char *lit)
     return CALL_OK;
 }
 
+call_res chat_expect(const chat_scan *s, size_t *i, const char *lit)
+{
+    *i = chat_ws(s, *i);
+    const call_res r = chat_lit(s, *i, lit);
+    if (r == CALL_OK)
+        *i += strlen(lit);
+    return r;
+}
+
 size_t chat_find(const chat_scan *s, size_t i, const char *lit)
 {
     if (i >= s->n)

@@ -109,6 +109,8 @@ size_t chat_held(const chat_scan *s, size_t from, const char *const *lits, int n
 call_res chat_lit(const chat_scan *s, size_t i, const char *lit);
 /* i past white space. */
 size_t chat_ws(const chat_scan *s, size_t i);
+/* Literal lit after white space from *i: on CALL_OK, *i is past it. */
+call_res chat_expect(const chat_scan *s, size_t *i, const char *lit);
 /* The first occurrence of lit at or after i, or s->n. */
 size_t chat_find(const chat_scan *s, size_t i, const char *lit);
 
