@@ -37,7 +37,8 @@ asan: deps
 # libFuzzer on the GGUF reader, seeded from the regression corpus
 # (FUZZ=tokenize: on the tokenizers, with the fixtures' vocabularies;
 # FUZZ=bpe_train: on heed train's tokenizer learning; FUZZ=grammar: on
-# grammars and JSON schemas).
+# grammars and JSON schemas; FUZZ=tool_calls: on the tool-call parsers and
+# grammars).
 FUZZ ?= gguf
 fuzz:
 	@HEED_FUZZ_DEPS=1 sh scripts/deps.sh

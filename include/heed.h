@@ -844,6 +844,113 @@ HEED_API void heed_grammar_free(heed_grammar *g);
 HEED_API heed_status heed_grammar_match(const heed_grammar *g, const char *text, size_t len,
                                         bool *prefix, bool *complete);
 
+/* ------------------------------------------------------------ tool calls */
+
+/*
+ * A chat model calls tools by writing the calls in its own format, which
+ * its chat template shows (Hermes' <tool_call>{...}</tool_call>, Mistral's
+ * [TOOL_CALLS], gpt-oss's channels, ...). These functions name a
+ * template's format, turn the model's output into an OpenAI assistant
+ * message — content, reasoning_content and tool_calls — whole or as
+ * streamed deltas, and make the grammar that forces a call. Results are
+ * JSON text in OpenAI's shapes (README, "Tool calls").
+ */
+
+/* The formats, comma-separated (a static string): generic, hermes,
+ * qwen3-coder, seed-oss, glm-4.5, llama3, mistral-nemo, mistral,
+ * functionary-v3.1, functionary-v3.2, firefunction-v2, command-r7b,
+ * deepseek-r1, deepseek-v3.1, gpt-oss, kimi-k2, granite. */
+HEED_API const char *heed_chat_format_names(void);
+
+/*
+ * The format a chat template (a model's tokenizer.chat_template text)
+ * writes tool calls in, told by its tell-tale substrings as llama.cpp
+ * tells them; "generic" (llama.cpp's JSON format, which the model is
+ * told about in a system message) for a template none fits, and for NULL.
+ * A format's name gives itself. Never NULL.
+ */
+HEED_API const char *heed_chat_format_detect(const char *template_text);
+
+typedef struct heed_chat_parse_params {
+    const char *format;           /* one of heed_chat_format_names          */
+    const char *reasoning_format; /* "auto" (NULL) or "deepseek": reasoning
+                                     in reasoning_content; "none": the text
+                                     in content as written (llama-server's
+                                     --reasoning-format)                   */
+    bool tool_calls;              /* look for tool calls (the request has
+                                     tools and tool_choice is not "none")  */
+    const char *tools;            /* the request's tools (JSON), or NULL:
+                                     with them, a string argument of the
+                                     XML formats stays a string            */
+    const char *prompt;           /* the rendered prompt, or NULL: one that
+                                     ends in an open reasoning tag (Qwen3's
+                                     "<think>\n") starts the output inside
+                                     the reasoning                         */
+    uint64_t id_seed;             /* the tool-call ids the model does not
+                                     write (32 letters and digits, as
+                                     llama-server's): from this seed, or
+                                     random when 0                         */
+} heed_chat_parse_params;
+
+/*
+ * A parser of one model output, fed as it is generated. Calls and
+ * reasoning are found as llama.cpp's common/chat.cpp finds them; a call
+ * whose start is seen but which does not parse stays in the content as
+ * text (llama.cpp then takes the whole output as content). HEED_ERR_ARG
+ * names an unknown format or reasoning format; HEED_ERR_FORMAT when tools
+ * is not a JSON array.
+ */
+typedef struct heed_chat_parser heed_chat_parser;
+HEED_API heed_status heed_chat_parser_new(const heed_chat_parse_params *p,
+                                          heed_chat_parser **out);
+HEED_API void heed_chat_parser_free(heed_chat_parser *p);
+
+/*
+ * Adds text[0..len) to the output. *deltas (malloc'd: free() it) is a
+ * JSON array of the OpenAI chunk deltas that are now sure, in order:
+ * {"reasoning_content": ...}, {"content": ...}, and per tool call, once
+ * it is whole, {"tool_calls": [{"index": i, "id": ..., "type": "function",
+ * "function": {"name": ..., "arguments": ""}}]} then {"tool_calls":
+ * [{"index": i, "function": {"arguments": ...}}]}. Text that may still
+ * turn out to be part of a call or a tag is held back. Their concatenation
+ * is always a prefix of the final message.
+ */
+HEED_API heed_status heed_chat_parser_feed(heed_chat_parser *p, const char *text, size_t len,
+                                           char **deltas);
+/*
+ * Ends the output: *deltas (may be NULL) as heed_chat_parser_feed gives
+ * them, the rest; *message the whole message, {"role": "assistant",
+ * "content": ..., "reasoning_content": ..., "tool_calls": [{"id": ...,
+ * "type": "function", "function": {"name": ..., "arguments": ...}}]}
+ * (content null when empty beside calls; reasoning_content and tool_calls
+ * only when there are some; arguments compact JSON). The parser can then
+ * only be freed.
+ */
+HEED_API heed_status heed_chat_parser_finish(heed_chat_parser *p, char **deltas,
+                                             char **message);
+/* The message of a whole output at once: what a parser fed text gives. */
+HEED_API heed_status heed_chat_parse(const heed_chat_parse_params *p, const char *text,
+                                     size_t len, char **message);
+
+/*
+ * The GBNF grammar (heed_grammar_new, root "root") that makes a model of
+ * format write tool calls: with tool_choice "required" (JSON text, as in
+ * the request), one call to one of tools (their JSON array) — several
+ * with parallel — whose arguments validate against the function's
+ * "parameters" schema; with {"type": "function", "function": {"name": N}}
+ * a call to N; with "auto" (or NULL), text, or text then such calls:
+ * the text may not contain the format's call marker, after which the
+ * calls are forced (llama.cpp's lazy grammar, written as a grammar); with
+ * "none", no grammar (*gbnf NULL). prompt as in heed_chat_parse_params:
+ * after an open reasoning tag the calls may come after its close tag.
+ * HEED_ERR_ARG for an unknown format, function or tool_choice;
+ * HEED_ERR_UNSUPPORTED for "auto" in a format whose calls have no marker
+ * to wait for, and what heed_json_schema_to_gbnf does not take.
+ */
+HEED_API heed_status heed_chat_tool_grammar(const char *format, const char *tools,
+                                            const char *tool_choice, bool parallel,
+                                            const char *prompt, char **gbnf);
+
 /* ------------------------------------------------------------ generation */
 
 /* log Σ exp(x[i]) over x[0..n), in double (the log-softmax's normaliser:

@@ -30,7 +30,7 @@
 
 #define MAX_DEPTH 100
 #define MAX_LENGTH 10000  /* the longest string, the most items generated */
-#define NAME_MAX_LEN 64
+#define NAME_MAX_LEN (SCHEMA_RULE_NAME - 16)
 #define PATH_LEN 256
 
 /* The shared rules, in the order they are written, and what each needs. */
@@ -67,17 +67,17 @@ static const char *const keywords[] = {
     "minLength", "maxLength", "pattern", "minimum", "maximum", "exclusiveMinimum",
     "exclusiveMaximum", NULL};
 
+typedef char rule_name[SCHEMA_RULE_NAME];
+
 typedef struct conv {
     const cJSON *doc;
     FILE *out;            /* the rules written so far */
     heed_strmap names;    /* rule names taken */
     heed_strmap refs;     /* "$ref" pointer -> index into ref_names */
-    char (*ref_names)[NAME_MAX_LEN + 16];
+    rule_name *ref_names;
     int32_t n_refs, cap_refs;
     unsigned used;        /* shared rules referred to (1 << J_...) */
 } conv;
-
-typedef char rule_name[NAME_MAX_LEN + 16];
 
 static heed_status schema_rule(conv *c, const cJSON *s, const char *name, const char *path,
                                int depth);
@@ -126,8 +126,7 @@ static heed_status unique(conv *c, const char *base, const char *suffix, rule_na
     return heed_strmap_put(&c->names, out, strlen(out), 0, false);
 }
 
-/* text as a GBNF literal. */
-static void literal(FILE *f, const char *text)
+void gbnf_literal(FILE *f, const char *text)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
@@ -161,7 +160,7 @@ static char *json_literal(const cJSON *v, const char *suffix)
     size_t len;
     FILE *f = text ? open_memstream(&out, &len) : NULL;
     if (f) {
-        literal(f, text);
+        gbnf_literal(f, text);
         if (fclose(f))
             out = NULL;
     }
@@ -852,6 +851,121 @@ static heed_status schema_rule(conv *c, const cJSON *s, const char *name, const 
     return st;
 }
 
+struct schema_conv {
+    conv c;
+    char *text; /* what c.out writes */
+    size_t len;
+};
+
+void schema_conv_free(schema_conv *sc)
+{
+    if (!sc)
+        return;
+    if (sc->c.out)
+        fclose(sc->c.out);
+    heed_strmap_free(&sc->c.names);
+    heed_strmap_free(&sc->c.refs);
+    free(sc->c.ref_names);
+    free(sc->text);
+    free(sc);
+}
+
+heed_status schema_conv_new(schema_conv **out)
+{
+    schema_conv *sc = *out = calloc(1, sizeof *sc);
+    if (!sc)
+        return nomem();
+    conv *c = &sc->c;
+    heed_status st = heed_strmap_init(&c->names, 64);
+    if (!st)
+        st = heed_strmap_init(&c->refs, 16);
+    /* the shared rules' names are taken */
+    for (int j = 0; j < J_COUNT && !st; j++)
+        st = heed_strmap_put(&c->names, shared[j].name, strlen(shared[j].name), 0, false);
+    const char *extra[] = {"json-object", "json-member", "json-array"};
+    for (int j = 0; j < 3 && !st; j++)
+        st = heed_strmap_put(&c->names, extra[j], strlen(extra[j]), 0, false);
+    if (!st && !(c->out = open_memstream(&sc->text, &sc->len)))
+        st = nomem();
+    if (st) {
+        schema_conv_free(sc);
+        *out = NULL;
+    }
+    return st;
+}
+
+FILE *schema_conv_out(schema_conv *sc) { return sc->c.out; }
+
+heed_status schema_conv_name(schema_conv *sc, const char *base, char name[SCHEMA_RULE_NAME])
+{
+    return unique(&sc->c, base, "", name);
+}
+
+const char *schema_conv_shared(schema_conv *sc, const char *rule)
+{
+    for (int j = 0; j < J_COUNT; j++)
+        if (!strcmp(shared[j].name, rule))
+            return use(&sc->c, j);
+    return NULL;
+}
+
+heed_status schema_conv_add(schema_conv *sc, const cJSON *schema, const char *base,
+                            char name[SCHEMA_RULE_NAME])
+{
+    conv *c = &sc->c;
+    heed_status st = unique(c, base, "", name);
+    /* "$ref"s point into this document; "#" is its rule */
+    heed_strmap_free(&c->refs);
+    c->n_refs = 0;
+    if (!st)
+        st = heed_strmap_init(&c->refs, 16);
+    if (!st && !c->ref_names && !(c->ref_names = malloc(sizeof *c->ref_names)))
+        st = nomem();
+    if (!st) {
+        c->cap_refs = c->cap_refs ? c->cap_refs : 1;
+        c->n_refs = 1;
+        snprintf(c->ref_names[0], sizeof(rule_name), "%s", name);
+        st = heed_strmap_put(&c->refs, "#", 1, 0, false);
+    }
+    c->doc = schema;
+    if (!st)
+        st = schema_rule(c, schema, name, "#", 0);
+    c->doc = NULL;
+    return st;
+}
+
+heed_status schema_conv_finish(schema_conv *sc, char **gbnf)
+{
+    conv *c = &sc->c;
+    for (int j = J_COUNT - 1; j >= 0; j--) /* what the used ones need (needs point down) */
+        if (c->used & (1u << j))
+            c->used |= shared[j].needs;
+    for (int j = 0; j < J_COUNT; j++)
+        if (c->used & (1u << j))
+            fprintf(c->out, "%s ::= %s\n", shared[j].name, shared[j].body);
+    const bool ok = !fclose(c->out);
+    c->out = NULL;
+    *gbnf = ok ? sc->text : NULL;
+    if (ok)
+        sc->text = NULL;
+    schema_conv_free(sc);
+    return ok ? HEED_OK : nomem();
+}
+
+/* A document's JSON text as cJSON. */
+static heed_status parse_schema(const char *schema, cJSON **doc)
+{
+    const size_t slen = strlen(schema), bad = heed_utf8_invalid_at(schema, slen);
+    if (bad < slen)
+        return heed_fail(HEED_ERR_FORMAT, "json schema: byte %zu is not valid UTF-8", bad);
+    const char *end = NULL;
+    *doc = cJSON_ParseWithOpts(schema, &end, true);
+    if (!*doc)
+        return heed_fail(HEED_ERR_FORMAT, "json schema: not JSON (from byte %zu: '%.20s')",
+                         end ? (size_t)(end - schema) : 0, end ? end : "");
+    return HEED_OK;
+}
+
 heed_status heed_json_schema_to_gbnf(const char *schema, char **gbnf)
 {
     if (!gbnf)
@@ -859,53 +973,17 @@ heed_status heed_json_schema_to_gbnf(const char *schema, char **gbnf)
     *gbnf = NULL;
     if (!schema)
         return heed_fail(HEED_ERR_ARG, "json schema: no schema");
-    const size_t slen = strlen(schema), bad = heed_utf8_invalid_at(schema, slen);
-    if (bad < slen)
-        return heed_fail(HEED_ERR_FORMAT, "json schema: byte %zu is not valid UTF-8", bad);
-    const char *end = NULL;
-    cJSON *doc = cJSON_ParseWithOpts(schema, &end, true);
-    if (!doc)
-        return heed_fail(HEED_ERR_FORMAT, "json schema: not JSON (from byte %zu: '%.20s')",
-                         end ? (size_t)(end - schema) : 0, end ? end : "");
-    conv c = {.doc = doc};
-    size_t len = 0;
-    heed_status st = heed_strmap_init(&c.names, 64);
-    if (!st)
-        st = heed_strmap_init(&c.refs, 16);
-    c.out = st ? NULL : open_memstream(gbnf, &len);
-    if (!st && !c.out)
-        st = nomem();
-    /* the shared rules' names and root are taken; "#" is root itself */
-    for (int j = 0; j < J_COUNT && !st; j++)
-        st = heed_strmap_put(&c.names, shared[j].name, strlen(shared[j].name), 0, false);
-    const char *extra[] = {"json-object", "json-member", "json-array", "root"};
-    for (int j = 0; j < 4 && !st; j++)
-        st = heed_strmap_put(&c.names, extra[j], strlen(extra[j]), 0, false);
-    if (!st && !(c.ref_names = malloc(sizeof *c.ref_names)))
-        st = nomem();
-    if (!st) {
-        c.n_refs = c.cap_refs = 1;
-        strcpy(c.ref_names[0], "root");
-        st = heed_strmap_put(&c.refs, "#", 1, 0, false);
-    }
-    if (!st)
-        st = schema_rule(&c, doc, "root", "#", 0);
-    for (int j = J_COUNT - 1; j >= 0; j--) /* what the used ones need (needs point down) */
-        if (c.used & (1u << j))
-            c.used |= shared[j].needs;
-    for (int j = 0; j < J_COUNT && !st; j++)
-        if (c.used & (1u << j))
-            fprintf(c.out, "%s ::= %s\n", shared[j].name, shared[j].body);
-    if (c.out && fclose(c.out))
-        st = st ? st : nomem();
-    heed_strmap_free(&c.names);
-    heed_strmap_free(&c.refs);
-    free(c.ref_names);
+    cJSON *doc;
+    heed_status st = parse_schema(schema, &doc);
+    if (st)
+        return st;
+    schema_conv *sc;
+    rule_name root;
+    if (!(st = schema_conv_new(&sc)) && !(st = schema_conv_add(sc, doc, "root", root)))
+        st = schema_conv_finish(sc, gbnf);
+    else
+        schema_conv_free(sc);
     cJSON_Delete(doc);
-    if (st) {
-        free(*gbnf);
-        *gbnf = NULL;
-    }
     return st;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/error.h"
+#include "util/strbuf.h"
 
 typedef enum tmpl {
     T_CHATML,
@@ -116,40 +117,6 @@ const char *heed_chat_template_detect(const char *jinja)
 
 /* ------------------------------------------------------------ rendering */
 
-/* A growing output string; after a failed allocation it only counts. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool nomem;
-} sbuf;
-
-static void put_n(sbuf *b, const char *s, size_t n)
-{
-    if (b->nomem)
-        return;
-    if (n > SIZE_MAX / 2 - b->len) {
-        b->nomem = true;
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->nomem = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void put(sbuf *b, const char *s) { put_n(b, s, strlen(s)); }
-
 /* llama.cpp's trim: ASCII white space (isspace in the C locale) at both
  * ends; bytes of multi-byte UTF-8 sequences are never white space. */
 static bool is_ws(char c)
@@ -168,64 +135,65 @@ static const char *trimmed(const char *s, size_t *n)
     return s;
 }
 
-static void put_trim(sbuf *b, const char *s)
+static void put_trim(strbuf *b, const char *s)
 {
     size_t n;
     s = trimmed(s, &n);
-    put_n(b, s, n);
+    sb_add(b, s, n);
 }
 
 static bool is(const char *role, const char *want) { return strcmp(role, want) == 0; }
 
 /* mistral-v1, -v3, -v3-tekken: they differ in the spaces around [INST] and
  * whether assistant replies are trimmed. No reply prefix is added. */
-static void render_mistral(sbuf *b, tmpl t, const heed_chat_message *m, size_t n)
+static void render_mistral(strbuf *b, tmpl t, const heed_chat_message *m, size_t n)
 {
     const char *lead = t == T_MISTRAL_V1 ? " " : "";
     const char *trail = t == T_MISTRAL_V3_TEKKEN ? "" : " ";
     bool inside = false;
     for (size_t i = 0; i < n; i++) {
         if (!inside) {
-            put(b, lead), put(b, "[INST]"), put(b, trail);
+            sb_puts(b, lead), sb_puts(b, "[INST]"), sb_puts(b, trail);
             inside = true;
         }
         if (is(m[i].role, "system")) {
-            put(b, m[i].content), put(b, "\n\n");
+            sb_puts(b, m[i].content), sb_puts(b, "\n\n");
         } else if (is(m[i].role, "user")) {
-            put(b, m[i].content), put(b, lead), put(b, "[/INST]");
+            sb_puts(b, m[i].content), sb_puts(b, lead), sb_puts(b, "[/INST]");
         } else {
-            put(b, trail);
+            sb_puts(b, trail);
             if (t == T_MISTRAL_V3)
                 put_trim(b, m[i].content);
             else
-                put(b, m[i].content);
-            put(b, "</s>");
+                sb_puts(b, m[i].content);
+            sb_puts(b, "</s>");
             inside = false;
         }
     }
 }
 
-static void render_mistral_v7(sbuf *b, const heed_chat_message *m, size_t n)
+static void render_mistral_v7(strbuf *b, const heed_chat_message *m, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (is(m[i].role, "system"))
-            put(b, "[SYSTEM_PROMPT] "), put(b, m[i].content), put(b, "[/SYSTEM_PROMPT]");
+            sb_puts(b, "[SYSTEM_PROMPT] "), sb_puts(b, m[i].content),
+                sb_puts(b, "[/SYSTEM_PROMPT]");
         else if (is(m[i].role, "user"))
-            put(b, "[INST] "), put(b, m[i].content), put(b, "[/INST]");
+            sb_puts(b, "[INST] "), sb_puts(b, m[i].content), sb_puts(b, "[/INST]");
         else
-            put(b, " "), put(b, m[i].content), put(b, "</s>");
+            sb_puts(b, " "), sb_puts(b, m[i].content), sb_puts(b, "</s>");
     }
 }
 
 /* llama2 and its variants: -sys wraps the system message in <<SYS>>, -bos
  * writes <s> before each later [INST], -strip trims every message. The
  * first [INST] has no <s> (the tokenizer adds BOS); no reply prefix. */
-static void render_llama2(sbuf *b, tmpl t, const heed_chat_message *m, size_t n)
+static void render_llama2(strbuf *b, tmpl t, const heed_chat_message *m, size_t n)
 {
     bool sys = t != T_LLAMA2;
     bool strip = t == T_LLAMA2_SYS_STRIP;
     bool inside = true;
-    put(b, "[INST] ");
+    sb_puts(b, "[INST] ");
     for (size_t i = 0; i < n; i++) {
         size_t len;
         const char *c = strip ? trimmed(m[i].content, &len) : m[i].content;
@@ -233,16 +201,16 @@ static void render_llama2(sbuf *b, tmpl t, const heed_chat_message *m, size_t n)
             len = strlen(c);
         if (!inside) {
             inside = true;
-            put(b, t == T_LLAMA2_SYS_BOS ? "<s>[INST] " : "[INST] ");
+            sb_puts(b, t == T_LLAMA2_SYS_BOS ? "<s>[INST] " : "[INST] ");
         }
         if (is(m[i].role, "system")) {
-            put(b, sys ? "<<SYS>>\n" : "");
-            put_n(b, c, len);
-            put(b, sys ? "\n<</SYS>>\n\n" : "\n");
+            sb_puts(b, sys ? "<<SYS>>\n" : "");
+            sb_add(b, c, len);
+            sb_puts(b, sys ? "\n<</SYS>>\n\n" : "\n");
         } else if (is(m[i].role, "user")) {
-            put_n(b, c, len), put(b, " [/INST]");
+            sb_add(b, c, len), sb_puts(b, " [/INST]");
         } else {
-            put_n(b, c, len), put(b, "</s>");
+            sb_add(b, c, len), sb_puts(b, "</s>");
             inside = false;
         }
     }
@@ -250,7 +218,7 @@ static void render_llama2(sbuf *b, tmpl t, const heed_chat_message *m, size_t n)
 
 /* gemma has no system role: the last system message (trimmed) opens the
  * next non-assistant turn; "assistant" is "model". */
-static void render_gemma(sbuf *b, const heed_chat_message *m, size_t n, bool add_assistant)
+static void render_gemma(strbuf *b, const heed_chat_message *m, size_t n, bool add_assistant)
 {
     const char *sys = NULL;
     size_t sys_len = 0;
@@ -260,49 +228,50 @@ static void render_gemma(sbuf *b, const heed_chat_message *m, size_t n, bool add
             continue;
         }
         bool model = is(m[i].role, "assistant") || is(m[i].role, "model");
-        put(b, "<start_of_turn>"), put(b, is(m[i].role, "assistant") ? "model" : m[i].role);
-        put(b, "\n");
+        sb_puts(b, "<start_of_turn>"), sb_puts(b, is(m[i].role, "assistant") ? "model" : m[i].role);
+        sb_puts(b, "\n");
         if (sys_len && !model) {
-            put_n(b, sys, sys_len), put(b, "\n\n");
+            sb_add(b, sys, sys_len), sb_puts(b, "\n\n");
             sys_len = 0;
         }
-        put_trim(b, m[i].content), put(b, "<end_of_turn>\n");
+        put_trim(b, m[i].content), sb_puts(b, "<end_of_turn>\n");
     }
     if (add_assistant)
-        put(b, "<start_of_turn>model\n");
+        sb_puts(b, "<start_of_turn>model\n");
 }
 
 /* chatml, phi3, zephyr and llama3: one fixed frame around role and content. */
-static void render_framed(sbuf *b, tmpl t, const heed_chat_message *m, size_t n,
+static void render_framed(strbuf *b, tmpl t, const heed_chat_message *m, size_t n,
                           bool add_assistant)
 {
     for (size_t i = 0; i < n; i++) {
         switch (t) {
         case T_CHATML:
-            put(b, "<|im_start|>"), put(b, m[i].role), put(b, "\n");
-            put(b, m[i].content), put(b, "<|im_end|>\n");
+            sb_puts(b, "<|im_start|>"), sb_puts(b, m[i].role), sb_puts(b, "\n");
+            sb_puts(b, m[i].content), sb_puts(b, "<|im_end|>\n");
             break;
         case T_PHI3:
-            put(b, "<|"), put(b, m[i].role), put(b, "|>\n");
-            put(b, m[i].content), put(b, "<|end|>\n");
+            sb_puts(b, "<|"), sb_puts(b, m[i].role), sb_puts(b, "|>\n");
+            sb_puts(b, m[i].content), sb_puts(b, "<|end|>\n");
             break;
         case T_ZEPHYR:
-            put(b, "<|"), put(b, m[i].role), put(b, "|>\n");
-            put(b, m[i].content), put(b, "<|endoftext|>\n");
+            sb_puts(b, "<|"), sb_puts(b, m[i].role), sb_puts(b, "|>\n");
+            sb_puts(b, m[i].content), sb_puts(b, "<|endoftext|>\n");
             break;
         default: /* T_LLAMA3 */
-            put(b, "<|start_header_id|>"), put(b, m[i].role), put(b, "<|end_header_id|>\n\n");
-            put_trim(b, m[i].content), put(b, "<|eot_id|>");
+            sb_puts(b, "<|start_header_id|>"), sb_puts(b, m[i].role),
+                sb_puts(b, "<|end_header_id|>\n\n");
+            put_trim(b, m[i].content), sb_puts(b, "<|eot_id|>");
             break;
         }
     }
     if (!add_assistant)
         return;
     switch (t) {
-    case T_CHATML: put(b, "<|im_start|>assistant\n"); break;
+    case T_CHATML: sb_puts(b, "<|im_start|>assistant\n"); break;
     case T_PHI3:
-    case T_ZEPHYR: put(b, "<|assistant|>\n"); break;
-    default: put(b, "<|start_header_id|>assistant<|end_header_id|>\n\n"); break;
+    case T_ZEPHYR: sb_puts(b, "<|assistant|>\n"); break;
+    default: sb_puts(b, "<|start_header_id|>assistant<|end_header_id|>\n\n"); break;
     }
 }
 
@@ -326,8 +295,8 @@ heed_status heed_chat_apply(const char *template_name, const heed_chat_message *
             return heed_fail(HEED_ERR_ARG, "chat template: message %zu has no %s", i,
                              msgs[i].role ? "content" : "role");
 
-    sbuf b = {0};
-    put(&b, ""); /* an empty conversation still gives a string */
+    strbuf b = {0};
+    sb_puts(&b, ""); /* an empty conversation still gives a string */
     switch (t) {
     case T_LLAMA2:
     case T_LLAMA2_SYS:
@@ -340,10 +309,10 @@ heed_status heed_chat_apply(const char *template_name, const heed_chat_message *
     case T_GEMMA: render_gemma(&b, msgs, n, add_assistant); break;
     default: render_framed(&b, t, msgs, n, add_assistant); break;
     }
-    if (b.nomem) {
-        free(b.p);
+    if (b.oom) {
+        free(b.s);
         return heed_fail(HEED_ERR_NOMEM, "chat template: out of memory rendering %zu messages", n);
     }
-    *out = b.p;
+    *out = b.s;
     return HEED_OK;
 }

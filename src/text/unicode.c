@@ -49,40 +49,46 @@ uint32_t heed_utf8_decode(const char *s, size_t len, size_t *off)
 
 /* Offset of the first byte sequence that is not strict UTF-8 (overlong
  * forms, surrogates and code points past U+10FFFF included), or len. */
-size_t heed_utf8_invalid_at(const char *text, size_t len)
+int heed_utf8_strict_len(const char *text, size_t avail)
 {
     const unsigned char *s = (const unsigned char *)text;
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF; /* range of the second byte */
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 1;
-        else if (c == 0xE0)
-            n = 2, lo = 0xA0;
-        else if (c == 0xED)
-            n = 2, hi = 0x9F;
-        else if (c >= 0xE1 && c <= 0xEF)
-            n = 2;
-        else if (c == 0xF0)
-            n = 3, lo = 0x90;
-        else if (c == 0xF4)
-            n = 3, hi = 0x8F;
-        else if (c >= 0xF1 && c <= 0xF3)
-            n = 3;
-        else
+    const unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned lo = 0x80, hi = 0xBF; /* range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 1;
+    else if (c == 0xE0)
+        n = 2, lo = 0xA0;
+    else if (c == 0xED)
+        n = 2, hi = 0x9F;
+    else if (c >= 0xE1 && c <= 0xEF)
+        n = 2;
+    else if (c == 0xF0)
+        n = 3, lo = 0x90;
+    else if (c == 0xF4)
+        n = 3, hi = 0x8F;
+    else if (c >= 0xF1 && c <= 0xF3)
+        n = 3;
+    else
+        return 0;
+    for (size_t k = 1; k <= n; k++) {
+        if (k >= avail)
+            return -1;
+        if (k == 1 ? s[1] < lo || s[1] > hi : (s[k] & 0xC0) != 0x80)
+            return 0;
+    }
+    return (int)n + 1;
+}
+
+size_t heed_utf8_invalid_at(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        const int n = heed_utf8_strict_len(text + i, len - i);
+        if (n <= 0)
             return i;
-        if (len - i - 1 < n || s[i + 1] < lo || s[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k <= n; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-        i += n + 1;
+        i += (size_t)n;
     }
     return len;
 }

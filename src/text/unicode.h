@@ -29,6 +29,10 @@ uint32_t heed_utf8_decode(const char *s, size_t len, size_t *off);
  * (overlong forms, surrogates and code points past U+10FFFF included), or
  * len when it all is. */
 size_t heed_utf8_invalid_at(const char *text, size_t len);
+/* The length (1 to 4) of the strict UTF-8 sequence at text[0] (avail > 0
+ * bytes there), 0 when it is not one, -1 when text ends inside one that is
+ * valid so far. */
+int heed_utf8_strict_len(const char *text, size_t avail);
 /* Encodes cpt into out (up to 4 bytes); a code point above U+10FFFF
  * becomes U+FFFD. Returns the byte count. */
 size_t heed_utf8_encode(uint32_t cpt, char *out);
