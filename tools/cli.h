@@ -28,6 +28,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
 #define USAGE_TOKENIZE "heed tokenize MODEL (TEXT | --inp FILE.inp) [--ids-only] [--special] " \
     "[--no-add-special]"
 #define USAGE_DETOKENIZE "heed detokenize MODEL --ids 1,2,3 [--no-special]"
+#define USAGE_TEMPLATE "heed template (MODEL | --template-file F) --messages M.json " \
+    "[--tools T.json] [--no-generation-prompt] [--bos S] [--eos S] [--context KEY=JSON]"
 #define USAGE_PERPLEXITY "heed perplexity MODEL -f FILE [-c CTX] [-t THREADS] " USAGE_CACHE
 #define USAGE_EMBED "heed embed MODEL (-p TEXT | --ids 1,2,3) [-o FILE] [--all] " \
     "[--pooling none|mean|cls|last] [--no-normalize]"
@@ -168,6 +170,7 @@ int cmd_ablate(int argc, char **argv);
 int cmd_patch(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 int cmd_cvector(int argc, char **argv);
 
 #endif
