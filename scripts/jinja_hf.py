@@ -60,7 +60,11 @@ def environment():
 
 
 def template_line(exc):
-    """The template line an exception points at (None if unknown)."""
+    """The template line an exception points at (None if unknown: Python's
+    own SyntaxError, which jinja2 raises for break outside a loop, names a
+    line of the code it generated)."""
+    if isinstance(exc, SyntaxError) and not isinstance(exc, jinja2.TemplateSyntaxError):
+        return None
     line = getattr(exc, "lineno", None)
     if line:
         return line

@@ -29,8 +29,8 @@ void *jx_alloc(jx *J, size_t n)
     }
     const size_t size = n + 16 > BLOCK ? n + 16 : BLOCK;
     if (n > J->lim.memory || J->used + size > J->lim.memory)
-        jx_fail(J, SIZE_MAX, "the template needs more than %zu MiB of memory",
-                J->lim.memory >> 20);
+        jx_fail(J, SIZE_MAX, "the template needs more than %zu KiB of memory",
+                J->lim.memory >> 10);
     char *b = malloc(size);
     if (!b)
         jx_fail(J, SIZE_MAX, "out of memory");
@@ -102,13 +102,13 @@ void jx_nest_leave(jx *J) { J->nest--; }
 void jx_buf_put(jx *J, jx_buf *b, const char *s, size_t n)
 {
     if (b == J->root && (J->out_total += n) > J->lim.output)
-        jx_fail(J, SIZE_MAX, "the output exceeds %zu MiB", J->lim.output >> 20);
+        jx_fail(J, SIZE_MAX, "the output exceeds %zu KiB", J->lim.output >> 10);
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap < b->len + n + 1) {
             if (cap > J->lim.memory)
-                jx_fail(J, SIZE_MAX, "the template needs more than %zu MiB of memory",
-                        J->lim.memory >> 20);
+                jx_fail(J, SIZE_MAX, "the template needs more than %zu KiB of memory",
+                        J->lim.memory >> 10);
             cap *= 2;
         }
         char *p = jx_alloc(J, cap);

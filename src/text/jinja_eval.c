@@ -93,7 +93,7 @@ static jx_val repeat(jx *J, jx_val seq, int64_t times, size_t pos)
         times = 0;
     if (seq.kind == JX_STR) {
         if (times && seq.s->len > J->lim.memory / (uint64_t)times)
-            jx_fail(J, pos, "the template needs more than %zu MiB of memory", J->lim.memory >> 20);
+            jx_fail(J, pos, "the template needs more than %zu KiB of memory", J->lim.memory >> 10);
         jx_buf b = {0};
         jx_buf_put(J, &b, "", 0);
         for (int64_t k = 0; k < times; k++)
@@ -103,7 +103,7 @@ static jx_val repeat(jx *J, jx_val seq, int64_t times, size_t pos)
         return r;
     }
     if (times && seq.l->n > J->lim.memory / sizeof(jx_val) / (uint64_t)times)
-        jx_fail(J, pos, "the template needs more than %zu MiB of memory", J->lim.memory >> 20);
+        jx_fail(J, pos, "the template needs more than %zu KiB of memory", J->lim.memory >> 10);
     jx_val r = jx_list_new(J, seq.l->n * (size_t)times);
     for (int64_t k = 0; k < times; k++)
         for (size_t i = 0; i < seq.l->n; i++)

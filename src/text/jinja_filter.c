@@ -452,11 +452,9 @@ static jx_val f_indent(jx *J, jx_val v, const jx_args *a)
     bool done = false;
     while (!done) {
         size_t end;
-        if (i >= n) {
+        if (i >= n) { /* the last line, empty after a final newline */
             end = n;
             done = true;
-            if (start == n && line > 0)
-                break; /* the newline added before splitting ends the last line */
         } else {
             const size_t at = i;
             const uint32_t c = heed_utf8_decode(s, n, &i);

@@ -285,17 +285,17 @@ static size_t tag(lexer *L, size_t i, bool block)
         if (i >= L->n)
             jx_fail(J, L->n, "unexpected end of template, expected '%s'", block ? "%}" : "}}");
         if (!L->depth) {
-            const size_t e = block ? tag_end(L, i, "%}", true)
+            const size_t end = block ? tag_end(L, i, "%}", true)
                            : at(L, i, "-}}")  ? skip_space(L, i + 3)
                            : at(L, i, "}}")   ? i + 2
                                               : 0;
-            if (e) {
+            if (end) {
                 emit(L, (jx_tok){.type = block ? TK_BLOCK_END : TK_VAR_END, .pos = i});
-                L->line_starting = L->s[e - 1] == '\n';
-                return e;
+                L->line_starting = L->s[end - 1] == '\n';
+                return end;
             }
         }
-        size_t j = i;
+        size_t j = i, e;
         const uint32_t c = heed_utf8_decode(L->s, L->n, &j);
         if (jx_py_space(c)) {
             i = skip_space(L, i);
@@ -312,8 +312,8 @@ static size_t tag(lexer *L, size_t i, bool block)
             }
             emit(L, (jx_tok){.type = TK_NAME, .pos = a, .s = jx_strndup(J, L->s + a, i - a),
                              .len = i - a});
-        } else if ((L->s[i] == '\'' || L->s[i] == '"') && (j = string(L, i))) {
-            i = j;
+        } else if ((L->s[i] == '\'' || L->s[i] == '"') && (e = string(L, i))) {
+            i = e;
         } else {
             size_t k = 0;
             while (k < sizeof ops / sizeof *ops && !at(L, i, ops[k]))

@@ -301,11 +301,8 @@ static jx_val split(jx *J, jx_val self, const jx_args *a, bool from_right)
                     p++;
                 if (p == k)
                     break;
-                if (max == 0) {
-                    size_t e = k;
-                    while (e > p && sp[e - 1])
-                        e--;
-                    ps[np++] = (piece){offs[p], offs[e]};
+                if (max == 0) { /* the rest, trailing white space kept */
+                    ps[np++] = (piece){offs[p], offs[k]};
                     break;
                 }
                 size_t q = p;
@@ -322,11 +319,8 @@ static jx_val split(jx *J, jx_val self, const jx_args *a, bool from_right)
                     e--;
                 if (e == 0)
                     break;
-                if (max == 0) {
-                    size_t p = 0;
-                    while (p < e && sp[p])
-                        p++;
-                    ps[np++] = (piece){offs[p], offs[e]};
+                if (max == 0) { /* the rest, leading white space kept */
+                    ps[np++] = (piece){offs[0], offs[e]};
                     break;
                 }
                 size_t q = e;

@@ -851,9 +851,19 @@ static jx_node *statement(parser *P)
             jx_fail(P->J, t->pos, "'%s' outside loop", tag);
         n = node(P, tag[0] == 'b' ? N_BREAK : N_CONTINUE, t->pos);
     } else if (!strcmp(tag, "print")) {
+        /* each of its comma-separated expressions printed */
         next(P);
-        n = node(P, N_OUTPUT, t->pos);
-        n->a = tuple(P, false, true, NULL, false);
+        n = node(P, N_BODY, t->pos);
+        vec outs = {0};
+        while (cur(P)->type != TK_BLOCK_END) {
+            if (outs.n)
+                expect_op(P, ",");
+            jx_node *o = node(P, N_OUTPUT, cur(P)->pos);
+            o->a = expression(P, true);
+            push(P, &outs, o);
+        }
+        n->kids = (jx_node **)outs.p;
+        n->n = outs.n;
     } else if (!strcmp(tag, "include") || !strcmp(tag, "import") || !strcmp(tag, "from") ||
                !strcmp(tag, "extends")) {
         jx_fail(P->J, t->pos, "'%s' needs other templates, and chat templates have none", tag);
