@@ -537,13 +537,11 @@ static jx_val f_upper(jx *J, jx_val v, const jx_args *a)
 }
 
 /* Arguments from index `from` on, as a call's own. */
-static jx_args rest_args(const jx_args *a, int from, bool keep_kw)
+static jx_args rest_args(const jx_args *a, int from)
 {
     jx_args r = *a;
     r.n = a->n > from ? a->n - from : 0;
-    r.pos = a->pos + (a->n > from ? from : a->n);
-    if (!keep_kw)
-        r.nk = 0;
+    r.pos = r.n ? a->pos + from : NULL;
     return r;
 }
 
@@ -569,7 +567,7 @@ static jx_val f_map(jx *J, jx_val v, const jx_args *a)
         jx_fail(J, a->at, "map requires a filter argument");
     if (a->pos[0].kind != JX_STR)
         jx_fail(J, a->at, "map's filter name must be a string");
-    const jx_args fa = rest_args(a, 1, true);
+    const jx_args fa = rest_args(a, 1);
     for (size_t i = 0; i < items->n; i++)
         jx_list_push(J, out, jx_filter(J, a->pos[0].s->s, items->v[i], &fa, a->at));
     return jx_gen_new(J, out);
@@ -612,7 +610,7 @@ static jx_val select_items(jx *J, jx_val v, const jx_args *a, bool keep, bool by
     const bool has_test = a->n > off;
     if (has_test && a->pos[off].kind != JX_STR)
         jx_fail(J, a->at, "a test's name must be a string");
-    const jx_args ta = rest_args(a, off + 1, true);
+    const jx_args ta = rest_args(a, off + 1);
     for (size_t i = 0; i < items->n; i++) {
         const jx_val x = by_attr ? attr_path(J, items->v[i], a->pos[0], a->at) : items->v[i];
         const bool t = has_test ? jx_test(J, a->pos[off].s->s, x, &ta, a->at) : jx_truthy(x);
