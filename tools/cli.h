@@ -58,7 +58,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--val-every N] [--val-batches N] [--ckpt FILE] [--ckpt-every N] [--resume CKPT] " \
     "[--seed S] [--type TYPE] [--name NAME] [-t THREADS] [--quiet]"
 #define USAGE_SERVE "heed serve MODEL [--host 127.0.0.1] [--port 8080] [--slots N] " \
-    "[--api-key KEY] [-c CTX] [--chat-template NAME] [--queue N] [--max-tokens N] " \
+    "[--api-key KEY] [-c CTX] [--chat-template NAME | --chat-template-file F] [--queue N] " \
+    "[--max-tokens N] " \
     "[--max-body BYTES] [--timeout S] [--read-timeout S] [--max-connections N] " \
     "[--max-connections-per-ip N] [-t THREADS] " USAGE_CVEC " " USAGE_CACHE
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
