@@ -216,3 +216,30 @@ Test(jinja, limits_are_parameters)
                  HEED_OK);
     free(out);
 }
+
+Test(jinja, cli_template)
+{
+    char *out = NULL;
+    cr_assert_eq(test_run_cli("template --template-file " HEED_SOURCE_DIR "/tests/serve/chat.jinja"
+                              " --messages " HEED_SOURCE_DIR "/tests/serve/chat.json"
+                              " --context greeting='\"Ahoy\"' --no-generation-prompt",
+                              &out),
+                 0);
+    cr_expect_str_eq(out, "Ahoy\n<|im_start|>user\nWeather in Paris?<|im_end|><|im_start|>assistant\n"
+                          "<call>weather {\"city\": \"Paris\", \"days\": 1.0}</call><|im_end|>"
+                          "<|im_start|>tool\nSunny.<|im_end|>");
+    free(out);
+    /* a model's own template, its bos text: the default model has none */
+    cr_expect_eq(test_run_cli("template " HEED_SOURCE_DIR "/models/default.gguf --messages "
+                              HEED_SOURCE_DIR "/tests/serve/chat.json 2>&1", &out), 2);
+    cr_expect(strstr(out, "has no chat template"), "%s", out);
+    free(out);
+    cr_expect_eq(test_run_cli("template --messages x.json 2>&1", &out), 2);
+    cr_expect(strstr(out, "usage: heed template"), "%s", out);
+    free(out);
+    cr_expect_eq(test_run_cli("template --template-file " HEED_SOURCE_DIR "/tests/serve/chat.jinja"
+                              " --messages " HEED_SOURCE_DIR "/tests/jinja/context.json 2>&1", &out),
+                 2);
+    cr_expect(strstr(out, "the messages must be a JSON array"), "%s", out);
+    free(out);
+}
