@@ -161,7 +161,6 @@ struct jx {
     size_t out_total;
     jx_buf *out;           /* where output goes now       */
     jx_buf *root;          /* the render's output          */
-    jx_scope *globals;
     int64_t now;           /* strftime_now's time; -1: the clock */
     int nest;              /* recursion of value printers  */
 };
@@ -207,6 +206,8 @@ jx_val jx_func_new(jx *J, const char *name, jx_builtin fn, jx_val self);
 /* A generator over l's items. */
 jx_val jx_gen_new(jx *J, jx_list *l);
 
+/* An int or bool as Python's __index__ takes it; fails otherwise. */
+int64_t jx_index(jx *J, jx_val v, size_t pos);
 bool jx_truthy(jx_val v);
 bool jx_is_num(jx_val v); /* bool, int, float: Python's numbers */
 double jx_num(jx_val v);

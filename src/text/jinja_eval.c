@@ -678,7 +678,6 @@ void jx_run(jx *J, const jx_node *body, jx_val ctx)
     mark_macros((jx_node *)body);
     jx_scope *globals = jx_scope_new(J, NULL);
     jx_add_globals(J, globals);
-    J->globals = globals;
     jx_scope *vars = jx_scope_new(J, globals);
     if (ctx.kind == JX_DICT)
         vars->vars = *ctx.d;

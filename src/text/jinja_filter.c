@@ -56,16 +56,6 @@ static jx_val str_of(jx *J, jx_val v, size_t pos)
     return s;
 }
 
-static int64_t need_int(jx *J, jx_val v, size_t pos)
-{
-    if (v.kind == JX_INT)
-        return v.i;
-    if (v.kind == JX_BOOL)
-        return v.b;
-    jx_need_defined(J, v, pos);
-    jx_fail(J, pos, "'%s' object cannot be interpreted as an integer", jx_py_type(v));
-}
-
 static int64_t length(jx *J, jx_val v, size_t pos)
 {
     switch (v.kind) {
@@ -165,7 +155,7 @@ static jx_val f_attr(jx *J, jx_val v, const jx_args *a)
 static jx_val f_batch(jx *J, jx_val v, const jx_args *a)
 {
     params(J, a, (const char *const[]){"linecount", "fill_with", NULL}, "batch");
-    const int64_t count = need_int(J, jx_arg(a, 0, "linecount", MISSING), a->at);
+    const int64_t count = jx_index(J, jx_arg(a, 0, "linecount", MISSING), a->at);
     const jx_val fill = jx_arg(a, 1, "fill_with", NONE);
     const jx_list *items = jx_iterate(J, v, a->at);
     jx_list *out = jx_list_new(J, 0).l;
@@ -196,7 +186,7 @@ static jx_val f_center(jx *J, jx_val v, const jx_args *a)
 {
     params(J, a, (const char *const[]){"width", NULL}, "center");
     const jx_val s = jx_to_str(J, v, a->at);
-    const int64_t width = need_int(J, jx_arg(a, 0, "width", jx_int(80)), a->at);
+    const int64_t width = jx_index(J, jx_arg(a, 0, "width", jx_int(80)), a->at);
     const int64_t n = (int64_t)jx_utf8_len(s.s->s, s.s->len);
     if (width <= n)
         return s;
@@ -295,15 +285,11 @@ static jx_val f_last(jx *J, jx_val v, const jx_args *a)
     return jx_undef(J, "No last item, sequence was empty.");
 }
 
-/* Python's float(str): white space around, underscores between digits,
+/* Python's float(str) of a stripped string: underscores between digits,
  * inf/infinity/nan in any case; no hex. */
 static bool py_float(const jx_string *s, double *out)
 {
     const char *p = s->s, *e = s->s + s->len;
-    while (p < e && strchr(" \t\n\r\v\f", *p))
-        p++;
-    while (e > p && strchr(" \t\n\r\v\f", e[-1]))
-        e--;
     char buf[128];
     size_t n = 0;
     const char *q = p;
@@ -342,14 +328,10 @@ static bool py_float(const jx_string *s, double *out)
     return *end == 0;
 }
 
-/* Python's int(str, base 10). */
+/* Python's int(str, base 10) of a stripped string. */
 static bool py_int(const jx_string *s, int64_t *out)
 {
     const char *p = s->s, *e = s->s + s->len;
-    while (p < e && strchr(" \t\n\r\v\f", *p))
-        p++;
-    while (e > p && strchr(" \t\n\r\v\f", e[-1]))
-        e--;
     bool neg = false;
     if (p < e && (*p == '+' || *p == '-'))
         neg = *p++ == '-';
@@ -382,7 +364,7 @@ static jx_val f_float(jx *J, jx_val v, const jx_args *a)
     double f;
     if (jx_is_num(v))
         return jx_float(jx_num(v));
-    if (v.kind == JX_STR && py_float(v.s, &f))
+    if (v.kind == JX_STR && py_float(jx_str_strip(J, v, NONE, 0, a->at).s, &f))
         return jx_float(f);
     return jx_arg(a, 0, "default", jx_float(0));
 }
@@ -399,9 +381,10 @@ static jx_val f_int(jx *J, jx_val v, const jx_args *a)
         return jx_int(v.kind == JX_BOOL ? v.b : v.i);
     double f;
     int64_t i;
-    if (v.kind == JX_STR && py_int(v.s, &i))
+    const jx_val t = v.kind == JX_STR ? jx_str_strip(J, v, NONE, 0, a->at) : v;
+    if (v.kind == JX_STR && py_int(t.s, &i))
         return jx_int(i);
-    if (v.kind == JX_FLOAT || (v.kind == JX_STR && py_float(v.s, &f))) {
+    if (v.kind == JX_FLOAT || (v.kind == JX_STR && py_float(t.s, &f))) {
         f = v.kind == JX_FLOAT ? v.f : f;
         if (isnan(f))
             return def;
@@ -435,7 +418,7 @@ static jx_val f_indent(jx *J, jx_val v, const jx_args *a)
     if (w.kind == JX_STR) {
         jx_buf_put(J, &ind, w.s->s, w.s->len);
     } else {
-        const int64_t n = need_int(J, w, a->at);
+        const int64_t n = jx_index(J, w, a->at);
         if (n > 1 << 20)
             jx_fail(J, a->at, "indent width too large");
         for (int64_t i = 0; i < n; i++)
@@ -631,7 +614,7 @@ static jx_val f_replace(jx *J, jx_val v, const jx_args *a)
     const jx_val count = jx_arg(a, 2, "count", NONE);
     return jx_str_replace(J, jx_to_str(J, v, a->at), jx_to_str(J, jx_arg(a, 0, "old", MISSING), a->at),
                           jx_to_str(J, jx_arg(a, 1, "new", MISSING), a->at),
-                          count.kind == JX_NONE ? -1 : need_int(J, count, a->at), a->at);
+                          count.kind == JX_NONE ? -1 : jx_index(J, count, a->at), a->at);
 }
 
 static jx_val f_reverse(jx *J, jx_val v, const jx_args *a)
@@ -651,7 +634,7 @@ static jx_val f_reverse(jx *J, jx_val v, const jx_args *a)
 static jx_val f_round(jx *J, jx_val v, const jx_args *a)
 {
     params(J, a, (const char *const[]){"precision", "method", NULL}, "round");
-    const int64_t prec = need_int(J, jx_arg(a, 0, "precision", jx_int(0)), a->at);
+    const int64_t prec = jx_index(J, jx_arg(a, 0, "precision", jx_int(0)), a->at);
     const jx_val method = jx_arg(a, 1, "method", jx_cstr(J, "common"));
     if (method.kind != JX_STR ||
         (strcmp(method.s->s, "common") && strcmp(method.s->s, "ceil") && strcmp(method.s->s, "floor")))
@@ -711,7 +694,7 @@ static jx_val f_safe(jx *J, jx_val v, const jx_args *a)
 static jx_val f_slice(jx *J, jx_val v, const jx_args *a)
 {
     params(J, a, (const char *const[]){"slices", "fill_with", NULL}, "slice");
-    const int64_t slices = need_int(J, jx_arg(a, 0, "slices", MISSING), a->at);
+    const int64_t slices = jx_index(J, jx_arg(a, 0, "slices", MISSING), a->at);
     const jx_val fill = jx_arg(a, 1, "fill_with", NONE);
     const jx_list *seq = jx_iterate(J, v, a->at);
     if (slices <= 0)
@@ -828,7 +811,7 @@ static jx_val f_tojson(jx *J, jx_val v, const jx_args *a)
     if (indent.kind == JX_STR) {
         o.indent = indent.s->s;
     } else if (indent.kind != JX_NONE) {
-        const int64_t n = need_int(J, indent, a->at);
+        const int64_t n = jx_index(J, indent, a->at);
         char *sp = jx_alloc(J, (size_t)(n > 0 ? n : 0) + 1);
         if (n > 1 << 16)
             jx_fail(J, a->at, "tojson indent too large");
@@ -857,11 +840,11 @@ static jx_val f_trim(jx *J, jx_val v, const jx_args *a)
 static jx_val f_truncate(jx *J, jx_val v, const jx_args *a)
 {
     params(J, a, (const char *const[]){"length", "killwords", "end", "leeway", NULL}, "truncate");
-    const int64_t len = need_int(J, jx_arg(a, 0, "length", jx_int(255)), a->at);
+    const int64_t len = jx_index(J, jx_arg(a, 0, "length", jx_int(255)), a->at);
     const bool kill = jx_truthy(jx_arg(a, 1, "killwords", jx_bool(false)));
     const jx_val end = jx_arg(a, 2, "end", jx_cstr(J, "..."));
     const jx_val lw = jx_arg(a, 3, "leeway", NONE);
-    const int64_t leeway = lw.kind == JX_NONE ? 5 : need_int(J, lw, a->at);
+    const int64_t leeway = lw.kind == JX_NONE ? 5 : jx_index(J, lw, a->at);
     if (v.kind != JX_STR || end.kind != JX_STR)
         jx_fail(J, a->at, "truncate needs strings");
     const int64_t nend = (int64_t)jx_utf8_len(end.s->s, end.s->len);

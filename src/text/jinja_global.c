@@ -6,16 +6,6 @@
 
 #include "text/jinja.h"
 
-static int64_t int_of(jx *J, jx_val v, size_t pos)
-{
-    if (v.kind == JX_INT)
-        return v.i;
-    if (v.kind == JX_BOOL)
-        return v.b;
-    jx_need_defined(J, v, pos);
-    jx_fail(J, pos, "'%s' object cannot be interpreted as an integer", jx_py_type(v));
-}
-
 static jx_val g_range(jx *J, jx_val self, const jx_args *a)
 {
     (void)self;
@@ -24,12 +14,12 @@ static jx_val g_range(jx *J, jx_val self, const jx_args *a)
         jx_fail(J, a->at, "range expected at least 1 argument, got 0");
     int64_t start = 0, stop, step = 1;
     if (a->n == 1) {
-        stop = int_of(J, a->pos[0], a->at);
+        stop = jx_index(J, a->pos[0], a->at);
     } else {
-        start = int_of(J, a->pos[0], a->at);
-        stop = int_of(J, a->pos[1], a->at);
+        start = jx_index(J, a->pos[0], a->at);
+        stop = jx_index(J, a->pos[1], a->at);
         if (a->n == 3)
-            step = int_of(J, a->pos[2], a->at);
+            step = jx_index(J, a->pos[2], a->at);
     }
     if (!step)
         jx_fail(J, a->at, "range() arg 3 must not be zero");

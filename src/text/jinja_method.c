@@ -31,24 +31,15 @@ static const jx_string *str_arg(jx *J, const jx_args *a, int i, const char *name
     return v.s;
 }
 
-static int64_t int_arg(jx *J, jx_val v, size_t pos)
-{
-    if (v.kind == JX_INT)
-        return v.i;
-    if (v.kind == JX_BOOL)
-        return v.b;
-    jx_fail(J, pos, "'%s' object cannot be interpreted as an integer", jx_py_type(v));
-}
-
 /* Python's slice index rules for [start:end] over n code points. */
 static void bounds(jx *J, const jx_args *a, int first, size_t n, size_t *lo, size_t *hi)
 {
     int64_t s = 0, e = (int64_t)n;
     const jx_val vs = jx_arg(a, first, NULL, jx_none()), ve = jx_arg(a, first + 1, NULL, jx_none());
     if (vs.kind != JX_NONE)
-        s = int_arg(J, vs, a->at);
+        s = jx_index(J, vs, a->at);
     if (ve.kind != JX_NONE)
-        e = int_arg(J, ve, a->at);
+        e = jx_index(J, ve, a->at);
     if (s < 0)
         s = s + (int64_t)n < 0 ? 0 : s + (int64_t)n;
     if (e < 0)
@@ -229,7 +220,7 @@ static jx_val m_replace(jx *J, jx_val self, const jx_args *a)
     jx_args_check(J, a, 3, names, "replace", a->at);
     const jx_val c = jx_arg(a, 2, "count", jx_int(-1));
     return keep_markup(jx_str_replace(J, self, jx_arg(a, 0, NULL, jx_none()),
-                                      jx_arg(a, 1, NULL, jx_none()), int_arg(J, c, a->at), a->at),
+                                      jx_arg(a, 1, NULL, jx_none()), jx_index(J, c, a->at), a->at),
                        self);
 }
 
@@ -239,7 +230,7 @@ static jx_val split(jx *J, jx_val self, const jx_args *a, bool from_right)
     static const char *const names[] = {"sep", "maxsplit", NULL};
     jx_args_check(J, a, 2, names, from_right ? "rsplit" : "split", a->at);
     const jx_val sep = jx_arg(a, 0, "sep", jx_none());
-    int64_t max = int_arg(J, jx_arg(a, 1, "maxsplit", jx_int(-1)), a->at);
+    int64_t max = jx_index(J, jx_arg(a, 1, "maxsplit", jx_int(-1)), a->at);
     if (sep.kind != JX_NONE && sep.kind != JX_STR)
         jx_fail(J, a->at, "must be str or None, not %s", jx_py_type(sep));
     if (sep.kind == JX_STR && !sep.s->len)
@@ -579,7 +570,7 @@ static jx_val m_lcount(jx *J, jx_val self, const jx_args *a)
 static jx_val m_pop(jx *J, jx_val self, const jx_args *a)
 {
     jx_args_check(J, a, 1, NULL, "pop", a->at);
-    int64_t i = int_arg(J, jx_arg(a, 0, NULL, jx_int(-1)), a->at);
+    int64_t i = jx_index(J, jx_arg(a, 0, NULL, jx_int(-1)), a->at);
     jx_list *l = self.l;
     if (!l->n)
         jx_fail(J, a->at, "pop from empty list");
@@ -827,7 +818,7 @@ static void slice_indices(jx *J, jx_val vs, jx_val ve, int64_t step, int64_t n, 
     if (vs.kind == JX_NONE) {
         *s = step < 0 ? hi : lo;
     } else {
-        *s = int_arg(J, vs, pos);
+        *s = jx_index(J, vs, pos);
         if (*s < 0) {
             *s += n;
             if (*s < lo)
@@ -839,7 +830,7 @@ static void slice_indices(jx *J, jx_val vs, jx_val ve, int64_t step, int64_t n, 
     if (ve.kind == JX_NONE) {
         *e = step < 0 ? lo : hi;
     } else {
-        *e = int_arg(J, ve, pos);
+        *e = jx_index(J, ve, pos);
         if (*e < 0) {
             *e += n;
             if (*e < lo)
@@ -858,7 +849,7 @@ jx_val jx_slice(jx *J, jx_val obj, jx_val start, jx_val stop, jx_val step, size_
     if ((obj.kind != JX_LIST && obj.kind != JX_STR) || !index_like(start) || !index_like(stop) ||
         !index_like(step))
         return jx_undef(J, "'%s' has no element slice", jx_type_name(obj));
-    const int64_t st = step.kind == JX_NONE ? 1 : int_arg(J, step, pos);
+    const int64_t st = step.kind == JX_NONE ? 1 : jx_index(J, step, pos);
     if (st == 0)
         jx_fail(J, pos, "slice step cannot be zero");
     const bool s = obj.kind == JX_STR;

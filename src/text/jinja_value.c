@@ -129,6 +129,16 @@ int64_t jx_mul_i(jx *J, int64_t a, int64_t b, size_t pos)
     return r;
 }
 
+int64_t jx_index(jx *J, jx_val v, size_t pos)
+{
+    if (v.kind == JX_INT)
+        return v.i;
+    if (v.kind == JX_BOOL)
+        return v.b;
+    jx_need_defined(J, v, pos);
+    jx_fail(J, pos, "'%s' object cannot be interpreted as an integer", jx_py_type(v));
+}
+
 bool jx_is_num(jx_val v) { return v.kind == JX_BOOL || v.kind == JX_INT || v.kind == JX_FLOAT; }
 
 double jx_num(jx_val v)
