@@ -222,7 +222,10 @@ jx_val jx_binop(jx *J, int op, jx_val a, jx_val b, size_t pos)
             jx_fail(J, pos, "0.0 cannot be raised to a negative power");
         if (jx_num(a) < 0 && jx_num(b) != trunc(jx_num(b)))
             jx_fail(J, pos, "heed has no complex numbers (a negative number to a fractional power)");
-        return jx_float(pow(jx_num(a), jx_num(b)));
+        const double r = pow(jx_num(a), jx_num(b));
+        if (isinf(r) && isfinite(jx_num(a)) && isfinite(jx_num(b)))
+            jx_fail(J, pos, "(34, 'Numerical result out of range')"); /* Python's OverflowError */
+        return jx_float(r);
     }
     jx_fail(J, pos, "unknown operator");
 }

@@ -221,7 +221,7 @@ static jx_val f_dictsort(jx *J, jx_val v, const jx_args *a)
     params(J, a, (const char *const[]){"case_sensitive", "by", "reverse", NULL}, "dictsort");
     const bool cs = jx_truthy(jx_arg(a, 0, "case_sensitive", jx_bool(false)));
     const jx_val by = jx_arg(a, 1, "by", jx_cstr(J, "key"));
-    const bool reverse = jx_truthy(jx_arg(a, 2, "reverse", jx_bool(false)));
+    const bool reverse = jx_index(J, jx_arg(a, 2, "reverse", jx_bool(false)), a->at) != 0;
     int at;
     if (by.kind == JX_STR && !strcmp(by.s->s, "key"))
         at = 0;
@@ -721,7 +721,8 @@ static jx_val f_slice(jx *J, jx_val v, const jx_args *a)
 static jx_val f_sort(jx *J, jx_val v, const jx_args *a)
 {
     params(J, a, (const char *const[]){"reverse", "case_sensitive", "attribute", NULL}, "sort");
-    const bool reverse = jx_truthy(jx_arg(a, 0, "reverse", jx_bool(false)));
+    /* sorted() takes reverse as an integer */
+    const bool reverse = jx_index(J, jx_arg(a, 0, "reverse", jx_bool(false)), a->at) != 0;
     const bool cs = jx_truthy(jx_arg(a, 1, "case_sensitive", jx_bool(false)));
     const jx_val attr = jx_arg(a, 2, "attribute", NONE);
     const jx_list *l = jx_iterate(J, v, a->at);

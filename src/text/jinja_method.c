@@ -496,6 +496,7 @@ static jx_val m_format(jx *J, jx_val self, const jx_args *a)
     const char *s = self.s->s;
     const size_t n = self.s->len;
     int auto_i = 0;
+    bool manual = false;
     for (size_t i = 0; i < n; i++) {
         if ((s[i] == '{' || s[i] == '}') && i + 1 < n && s[i + 1] == s[i]) {
             jx_buf_put(J, &b, s + i, 1);
@@ -513,10 +514,16 @@ static jx_val m_format(jx *J, jx_val self, const jx_args *a)
             jx_fail(J, a->at, "Single '{' encountered in format string");
         const char *f = s + i + 1;
         const size_t len = (size_t)(close - f);
+        if (memchr(f, '{', len))
+            jx_fail(J, a->at, "unexpected '{' in field name");
         if (memchr(f, ':', len) || memchr(f, '!', len) || memchr(f, '.', len) || memchr(f, '[', len))
             jx_fail(J, a->at, "heed's str.format takes plain fields only ({}, {0}, {name})");
         jx_val v;
         if (!len || (f[0] >= '0' && f[0] <= '9')) {
+            if ((len && auto_i > 0) || (!len && manual))
+                jx_fail(J, a->at, "cannot switch from %s field specification to %s field numbering",
+                        len ? "automatic" : "manual", len ? "manual" : "automatic");
+            manual |= len > 0;
             const int k = len ? atoi(f) : auto_i++;
             if (k >= a->n)
                 jx_fail(J, a->at, "Replacement index %d out of range for positional args tuple", k);
@@ -845,10 +852,15 @@ static bool index_like(jx_val v) { return v.kind == JX_NONE || v.kind == JX_INT 
 
 jx_val jx_slice(jx *J, jx_val obj, jx_val start, jx_val stop, jx_val step, size_t pos)
 {
+    /* a slice is Python's own subscript in jinja2, not its getitem: what
+     * cannot be sliced fails */
     jx_need_defined(J, obj, pos);
-    if ((obj.kind != JX_LIST && obj.kind != JX_STR) || !index_like(start) || !index_like(stop) ||
-        !index_like(step))
-        return jx_undef(J, "'%s' has no element slice", jx_type_name(obj));
+    if (obj.kind == JX_DICT)
+        jx_fail(J, pos, "unhashable type: 'slice'");
+    if (obj.kind != JX_LIST && obj.kind != JX_STR)
+        jx_fail(J, pos, "'%s' object is not subscriptable", jx_py_type(obj));
+    if (!index_like(start) || !index_like(stop) || !index_like(step))
+        jx_fail(J, pos, "slice indices must be integers or None or have an __index__ method");
     const int64_t st = step.kind == JX_NONE ? 1 : jx_index(J, step, pos);
     if (st == 0)
         jx_fail(J, pos, "slice step cannot be zero");
