@@ -462,7 +462,7 @@ static flow run_loop(jx *J, jx_scope *S, const jx_node *n, jx_val iterable, int 
 {
     const jx_list *all = jx_iterate(J, iterable, n->b->pos);
     jx_scope *it = jx_scope_new(J, S);
-    jx_list *items = (jx_list *)all;
+    jx_list *items = (jx_list *)all; /* live, as Python's list iterator: the body may pop */
     if (n->c) { /* for x in xs if cond: filtered before loop.length counts */
         items = jx_list_new(J, 0).l;
         for (size_t i = 0; i < all->n; i++) {
@@ -472,13 +472,6 @@ static flow run_loop(jx *J, jx_scope *S, const jx_node *n, jx_val iterable, int 
             if (jx_truthy(eval(J, it, n->c)))
                 jx_list_push(J, items, all->v[i]);
         }
-    } else {
-        /* a copy: the body may pop from the list it walks */
-        jx_list *copy = jx_list_new(J, all->n).l;
-        if (all->n)
-            memcpy(copy->v, all->v, all->n * sizeof *copy->v);
-        copy->n = all->n;
-        items = copy;
     }
     jx_loop *loop = jx_alloc(J, sizeof *loop);
     *loop = (jx_loop){.items = items, .depth = depth, .node = n, .scope = S};
