@@ -344,9 +344,12 @@ jx_tok *jx_lex(jx *J, size_t *n)
     while (i < L.n) {
         /* the next "{{", "{%" or "{#" */
         size_t t = i;
-        while (t + 1 < L.n && !(L.s[t] == '{' && strchr("{%#", L.s[t + 1])))
-            t++;
-        if (t + 1 >= L.n) {
+        for (const char *b; t + 1 < L.n && (b = memchr(L.s + t, '{', L.n - t - 1)); t++) {
+            t = (size_t)(b - L.s);
+            if (strchr("{%#", L.s[t + 1]))
+                break;
+        }
+        if (t + 1 >= L.n || L.s[t] != '{') {
             emit(&L, (jx_tok){.type = TK_DATA, .pos = i, .s = L.s + i, .len = L.n - i});
             break;
         }
