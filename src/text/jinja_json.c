@@ -166,8 +166,8 @@ static jx_val read_value(reader *r)
         bad(r, "a value");
     const char c = r->s[r->i];
     if (c == '{' || c == '[') {
-        if (++r->depth > 500)
-            bad(r, "no more than 500 levels of nesting");
+        if (++r->depth > 512)
+            bad(r, "no more than 512 levels of nesting");
         r->i++;
         jx_val v = c == '{' ? jx_dict_new(r->J) : jx_list_new(r->J, 0);
         skip_ws(r);
