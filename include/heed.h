@@ -492,8 +492,10 @@ HEED_API heed_status heed_context_eval(heed_context *c, const int32_t *ids, int 
  * last token. Equal to heed_context_eval on each context alone: bit for
  * bit where a matrix kernel sums a row the same alone or among others
  * (packed weights, and types without a register tile), else up to the
- * rounding of another summation order (tests/test_batch.c). A context with a capture, hook, edits, qk tap or residual tap, or
- * an encoder-decoder's, is evaluated alone within the call. The contexts
+ * rounding of another summation order (tests/test_batch.c). An attention
+ * capture records each context's own rows (a mixture of experts' captured
+ * context runs alone); a context with a hook, edits, qk tap or residual
+ * tap, or an encoder-decoder's, is evaluated alone within the call. The contexts
  * are distinct; fails, changing nothing, when one id is out of range or
  * one context would overflow.
  */
@@ -530,6 +532,17 @@ HEED_API void heed_context_reset(heed_context *c);        /* empties the cache  
  * than the window of the last evaluation's first position): evaluation
  * goes on from there. */
 HEED_API heed_status heed_context_truncate(heed_context *c, int n_past);
+/*
+ * Gives dst the first n_past positions of src's cache, as if dst had
+ * evaluated the same tokens (src unchanged): a prompt evaluated once
+ * serves several generations (a server's n choices). Both contexts are of
+ * one model with the same cache types; n_past is at most what src holds
+ * and what fits dst. HEED_ERR_UNSUPPORTED for an encoder-decoder, or a
+ * sliding-window layer of src that no longer holds a position n_past's
+ * next token would see (then dst is left empty).
+ */
+HEED_API heed_status heed_context_copy_cache(heed_context *dst, const heed_context *src,
+                                             int n_past);
 
 /* ------------------------------------------------------------ tokenizers */
 
@@ -965,6 +978,19 @@ typedef struct heed_gen_token {
 HEED_API heed_status heed_generator_new(heed_context *c, const heed_vocab *v,
                                         const int32_t *prompt, int n_prompt,
                                         const heed_generate_params *p, heed_generator **out);
+/*
+ * As heed_generator_new, for a prompt the caller has evaluated: c holds
+ * exactly prompt[0..n_prompt) (heed_context_n_past is n_prompt) and logits
+ * is the row after its last token — so a server evaluates the prompts of
+ * several joining requests, last tokens included, in one pass
+ * (heed_context_eval_many). p->n_cached is not read; heed_generator_
+ * n_cached is then n_prompt. A decoder's; HEED_ERR_UNSUPPORTED for an
+ * encoder-decoder.
+ */
+HEED_API heed_status heed_generator_new_evaluated(heed_context *c, const heed_vocab *v,
+                                                  const int32_t *prompt, int n_prompt,
+                                                  const heed_generate_params *p,
+                                                  const float *logits, heed_generator **out);
 HEED_API void heed_generator_free(heed_generator *g);
 
 /*

@@ -307,3 +307,118 @@ Test(batch, generators_step_together) {
     heed_vocab_free(v);
     heed_model_free(m);
 }
+
+/* heed_context_copy_cache: a context given another's prompt continues
+ * exactly as one that evaluated it (the same rows, the same kernels: bit
+ * for bit), on full and sliding-window layers; a copy that does not fit
+ * is refused. */
+static void expect_copy_continues(const char *path)
+{
+    heed_model *m = load(path);
+    const int32_t V = heed_model_n_vocab(m);
+    enum { N = 40, MORE = 6 };
+    int32_t ids[N + MORE];
+    uint64_t seed = 7;
+    for (int i = 0; i < N + MORE; i++)
+        ids[i] = (int32_t)(heed_splitmix64(&seed) % (uint64_t)V);
+    heed_context *a = context(m, 64), *b = context(m, 64), *c = context(m, 32);
+    float *la = malloc(sizeof *la * (size_t)V), *lb = malloc(sizeof *lb * (size_t)V);
+    cr_assert_eq(heed_context_eval(a, ids, N, NULL, false), HEED_OK);
+    for (int keep = N; keep >= N - 3; keep -= 3) {
+        cr_assert_eq(heed_context_copy_cache(b, a, keep), HEED_OK, "%s", heed_last_error());
+        cr_assert_eq(heed_context_n_past(b), keep);
+        heed_context *ref = context(m, 64);
+        cr_assert_eq(heed_context_eval(ref, ids, keep, NULL, false), HEED_OK);
+        cr_assert_eq(heed_context_eval(ref, ids + keep, MORE, la, false), HEED_OK);
+        cr_assert_eq(heed_context_eval(b, ids + keep, MORE, lb, false), HEED_OK);
+        cr_assert(memcmp(la, lb, sizeof *la * (size_t)V) == 0, "%s: logits after a copy of %d",
+                  path, keep);
+        heed_context_free(ref);
+    }
+    cr_assert_eq(heed_context_copy_cache(c, a, N), HEED_ERR_ARG); /* does not fit */
+    cr_assert_eq(heed_context_copy_cache(b, a, N + 1), HEED_ERR_ARG);
+    cr_assert_eq(heed_context_copy_cache(b, a, 0), HEED_OK);
+    cr_assert_eq(heed_context_n_past(b), 0);
+    free(la);
+    free(lb);
+    heed_context_free(a);
+    heed_context_free(b);
+    heed_context_free(c);
+    heed_model_free(m);
+}
+
+Test(batch, copy_cache) {
+    char path[4096];
+    FIXTURE_PATH(path, "llama-tiny-f32.gguf");
+    expect_copy_continues(path);
+    snprintf(path, sizeof path, "%s", test_tmp_path("tiny-gemma3-copy"));
+    cr_assert_eq(heed_synth("tiny-gemma3", HEED_TYPE_F32, 3, 2, path), HEED_OK, "%s",
+                 heed_last_error());
+    expect_copy_continues(path);
+}
+
+/* A context with an attention capture shares the pass: its rows (and KV
+ * telemetry) are what it records alone, bit for bit on packed weights,
+ * and the others' logits are unchanged. */
+Test(batch, captured_context_shares_the_pass) {
+    char path[4096];
+    FIXTURE_PATH(path, "llama-tiny-q4_k.gguf");
+    heed_model *m = load(path);
+    const int32_t V = heed_model_n_vocab(m);
+    enum { N = 12 };
+    int32_t a[N], b[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = (int32_t)(7 * i + 3) % V;
+        b[i] = (int32_t)(11 * i + 5) % V;
+    }
+    heed_capture_params cp = heed_capture_default_params(N);
+    cp.top_k = 3;
+    cp.row_begin = 4;
+    heed_capture *together, *alone;
+    cr_assert_eq(heed_capture_new(m, &cp, &together), HEED_OK);
+    cr_assert_eq(heed_capture_new(m, &cp, &alone), HEED_OK);
+    heed_context *c[2] = {context(m, 64), context(m, 64)}, *solo = context(m, 64),
+                 *plain = context(m, 64);
+    heed_context_set_capture(c[0], together);
+    heed_context_set_capture(solo, alone);
+    float *logits = malloc(sizeof(float) * (size_t)V * 2), *want = malloc(sizeof(float) * (size_t)V);
+    /* the prompts' first 8 tokens, then one at a time */
+    for (int at = 0; at < N;) {
+        const int n = at ? 1 : 8;
+        const int32_t *ids[] = {a + at, b + at};
+        const int n_ids[] = {n, n};
+        cr_assert_eq(heed_context_eval_many(c, ids, n_ids, 2, logits), HEED_OK, "%s",
+                     heed_last_error());
+        cr_assert_eq(heed_context_eval(solo, a + at, n, NULL, false), HEED_OK);
+        cr_assert_eq(heed_context_eval(plain, b + at, n, want, false), HEED_OK);
+        cr_expect_eq(memcmp(logits + V, want, sizeof(float) * (size_t)V), 0, "at %d", at);
+        at += n;
+    }
+    int rows = 0;
+    for (int l = 0; l < heed_model_n_layer(m); l++) {
+        for (int h = 0; h < heed_model_n_head(m); h++)
+            for (int q = 4; q < N; q++) {
+                const int32_t *k1, *k2;
+                const float *w1, *w2;
+                const int n1 = heed_capture_top(together, l, h, q, &k1, &w1);
+                const int n2 = heed_capture_top(alone, l, h, q, &k2, &w2);
+                cr_assert(n1 == n2 && n1 > 0, "layer %d head %d row %d: %d vs %d", l, h, q, n1, n2);
+                cr_expect(memcmp(k1, k2, sizeof *k1 * (size_t)n1) == 0 &&
+                          memcmp(w1, w2, sizeof *w1 * (size_t)n1) == 0, "layer %d head %d row %d",
+                          l, h, q);
+                rows++;
+            }
+        cr_expect(memcmp(heed_capture_received(together, l), heed_capture_received(alone, l),
+                         sizeof(double) * N) == 0, "layer %d's telemetry", l);
+    }
+    cr_expect_gt(rows, 0);
+    for (int i = 0; i < 2; i++)
+        heed_context_free(c[i]);
+    heed_context_free(solo);
+    heed_context_free(plain);
+    heed_capture_free(together);
+    heed_capture_free(alone);
+    free(logits);
+    free(want);
+    heed_model_free(m);
+}

@@ -390,6 +390,48 @@ Test(generator, n_cached_reuses_the_prefix)
     teardown(&f);
 }
 
+/* A prompt the caller evaluated (heed_generator_new_evaluated, as the
+ * server's batched prefill does) generates what heed_generator_new does —
+ * seeded sampling, a stop string — and the context must hold exactly it. */
+Test(generator, new_evaluated_equals_new)
+{
+    fixture f;
+    setup(&f, "And God said, Let there be light", 256);
+    heed_generate_params p = heed_generate_default_params();
+    p.sampler.temp = 0.9f;
+    p.sampler.seed = 17;
+    p.max_tokens = 24;
+    const char *stop[] = {" day"};
+    p.stops = stop;
+    p.n_stops = 1;
+    heed_generator *g;
+    int32_t want[64], got[64];
+    int n_want, n_got;
+    cr_assert_eq(heed_generator_new(f.c, f.v, f.ids, (int)f.n, &p, &g), HEED_OK);
+    char *want_text = run_all(g, want, &n_want);
+    heed_generator_free(g);
+    const int V = heed_model_n_vocab(f.m);
+    float *row = malloc(sizeof *row * (size_t)V);
+    heed_context_reset(f.c);
+    cr_assert_eq(heed_context_eval(f.c, f.ids, (int)f.n - 1, NULL, false), HEED_OK);
+    cr_expect_eq(heed_generator_new_evaluated(f.c, f.v, f.ids, (int)f.n, &p, row, &g),
+                 HEED_ERR_ARG); /* the context lacks the last token */
+    cr_expect_null(g);
+    cr_assert_eq(heed_context_eval(f.c, f.ids + f.n - 1, 1, row, false), HEED_OK);
+    cr_assert_eq(heed_generator_new_evaluated(f.c, f.v, f.ids, (int)f.n, &p, row, &g), HEED_OK,
+                 "%s", heed_last_error());
+    cr_expect_eq(heed_generator_n_cached(g), (int)f.n);
+    char *got_text = run_all(g, got, &n_got);
+    heed_generator_free(g);
+    cr_expect_str_eq(got_text, want_text);
+    cr_expect_eq(n_got, n_want);
+    cr_expect_arr_eq(got, want, sizeof *want * (size_t)n_want);
+    free(want_text);
+    free(got_text);
+    free(row);
+    teardown(&f);
+}
+
 /* -------------------------------------------------------------- grammars */
 
 /* The whole output of a generation under p (on a context of at most 128

@@ -43,6 +43,8 @@ typedef struct serve_stats {
     double generating_seconds;               /* requests that generated: wall */
     long long batch_rounds, batch_tokens;    /* decoding passes, and the tokens
                                                 they decoded (serve_batch.c)  */
+    double batch_seconds[3];                 /* the batch thread's time: waiting
+                                                for stragglers, decoding, prefill */
 } serve_stats;
 
 /* A control vector loaded at start (--control-vector FILE, or
@@ -124,10 +126,11 @@ typedef struct serve_reply {
 
 /* ---- serve_gen.c */
 
-/* Takes a free slot, waiting up to the deadline (a monotonic time) while
- * fewer than max_queue others wait; NULL when the queue is full or the
- * wait timed out. */
-serve_slot *serve_slot_take(server *s, const serve_request *r, double deadline);
+/* Takes n free slots into got[] at once (never some of them), waiting up
+ * to the deadline (a monotonic time) while fewer than max_queue others
+ * wait; returns n, or 0 when the queue is full or the wait timed out. */
+int serve_slot_take(server *s, const serve_request *r, int n, double deadline,
+                    serve_slot **got);
 /* Gives the slot back, its interventions cleared. */
 void serve_slot_give(server *s, serve_slot *slot);
 /* Sets the request's steering and head ablations on the slot's context
@@ -148,23 +151,47 @@ typedef struct serve_gen_params {
                                     this prompt there): "cache_prompt", and
                                     no interventions                         */
     const heed_grammar *grammar; /* "response_format" / "grammar", or NULL */
+    const heed_capture_params *attention; /* the layers, heads and top_k of the
+                                    attention to capture for each generated
+                                    token (NULL: none)                      */
+    const serve_slot *share;     /* a slot whose cache holds this prompt (NULL:
+                                    none): this one's (evaluated for echo's
+                                    log-probabilities), or another choice's,
+                                    copied                                    */
     double deadline;
 } serve_gen_params;
+
+/* The choices one request may ask for ("n"), each a generation on a slot. */
+enum { SERVE_MAX_CHOICES = 16 };
 
 typedef struct serve_gen serve_gen;
 
 /* Evaluates the prompt on slot's context and gets ready to generate. */
 heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, int n_prompt,
                             const serve_gen_params *p, serve_gen **out);
-/* Generates one token (heed_generator_step), or ends the generation when
- * the deadline has passed or the server is stopping. Returns false once
- * finished (then *text may still hold the last piece). */
-bool serve_gen_step(serve_gen *g, const char **text, size_t *len, heed_gen_token *tok);
+/* One generation's step: the text that is final now, the token sampled
+ * (sampled: whether one was), the position of the query whose row of
+ * logits it was drawn from, and whether it goes on. */
+typedef struct serve_piece {
+    const char *text;
+    size_t len;
+    heed_gen_token tok;
+    int query;
+    bool sampled, more;
+} serve_piece;
+/* Steps the running generations of g[0..n) (at most SERVE_MAX_CHOICES, one
+ * request's) in one batch round, or ends those past the deadline or
+ * stopped by the server (their held-back text in out[i]); a finished one
+ * gives no text. Returns how many still run. */
+int serve_gen_step(serve_gen *const *g, int n, serve_piece *out);
 /* "stop" or "length" once finished, else NULL. */
 const char *serve_gen_finish(const serve_gen *g);
 int serve_gen_count(const serve_gen *g);
 /* The prompt tokens it took from the slot's cache. */
 int serve_gen_cached(const serve_gen *g);
+/* With params.attention: the capture of the rows of the queries its tokens
+ * were drawn from (serve_piece.query); else NULL. */
+const heed_capture *serve_gen_capture(const serve_gen *g);
 void serve_gen_free(serve_gen *g);
 
 /* ---- serve_batch.c */
@@ -192,9 +219,9 @@ typedef struct serve_job {
 /* Starts (stops) the batch thread. */
 heed_status serve_batch_start(server *s);
 void serve_batch_stop(server *s);
-/* Asks the batch thread for want (a start joins j to the rounds) and
- * waits for the answer. */
-void serve_batch_ask(server *s, serve_job *j, serve_want want);
+/* Asks the batch thread for want for jobs j[0..n) (a start joins them to
+ * the rounds) and waits for all the answers. */
+void serve_batch_ask(server *s, serve_job *const *j, int n, serve_want want);
 /* Takes j out of the rounds (before its generator is freed). */
 void serve_batch_leave(server *s, serve_job *j);
 

@@ -356,6 +356,10 @@ typedef struct gen_request {
     serve_gen_params gp;
     char *stops[4];
     bool stream, include_usage;
+    int n;                 /* choices */
+    heed_capture_params attention; /* "heed": {"attention": ...} (top_k 0: not asked) */
+    int *layers, *heads;   /* its lists (NULL: all)                          */
+    char *echo;            /* the prompt, to begin each choice's text ("echo"), or NULL */
     serve_interventions iv;
     heed_grammar *grammar;
 } gen_request;
@@ -363,6 +367,9 @@ typedef struct gen_request {
 static void gen_request_free(gen_request *g)
 {
     free(g->prompt);
+    free(g->echo);
+    free(g->layers);
+    free(g->heads);
     heed_grammar_free(g->grammar);
     free(g->gp.logit_bias);
     interventions_free(&g->iv);
@@ -527,6 +534,75 @@ static bool read_grammar(const server *s, const cJSON *root, gen_request *g, ser
     return !st;
 }
 
+/* A list of distinct indices below limit, of at most limit entries:
+ * *list malloc'd, *n of them; absent or null: NULL (all). */
+static bool index_list(const cJSON *obj, const char *name, int limit, int **list, int *n,
+                       serve_reply *out)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, name);
+    *list = NULL;
+    *n = 0;
+    if (!a || cJSON_IsNull(a))
+        return true;
+    const int count = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : -1;
+    if (count < 1 || count > limit || !(*list = calloc((size_t)count, sizeof **list))) {
+        serve_error(out, 400, "invalid_request_error", NULL, "'heed.attention.%s' must be an "
+                    "array of 1 to %d indices (0 to %d)", name, limit, limit - 1);
+        return false;
+    }
+    for (const cJSON *e = a->child; e; e = e->next) {
+        const double v = cJSON_IsNumber(e) ? e->valuedouble : -1;
+        bool seen = false;
+        for (int i = 0; i < *n; i++)
+            seen |= (*list)[i] == (int)v;
+        if (v != floor(v) || v < 0 || v >= limit || seen) {
+            serve_error(out, 400, "invalid_request_error", NULL, "'heed.attention.%s' must "
+                        "hold distinct integers from 0 to %d", name, limit - 1);
+            return false;
+        }
+        (*list)[(*n)++] = (int)v;
+    }
+    return true;
+}
+
+/* heed's "heed": {"attention": {"top_k": K, "layers": [...], "heads": [...]}}:
+ * each generated token's top K attended positions in those layers and
+ * heads (default 5, every layer and head). */
+static bool read_attention(const server *s, const cJSON *root, gen_request *g,
+                           serve_reply *out)
+{
+    static const char *const heed_fields[] = {"attention", NULL};
+    static const char *const fields[] = {"top_k", "layers", "heads", NULL};
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(root, "heed");
+    if (!h || cJSON_IsNull(h))
+        return true;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(h, "attention");
+    if (!cJSON_IsObject(h) || !cJSON_IsObject(a)) {
+        bad(out, "'%s' must be an object: {\"attention\": {\"top_k\": K, \"layers\": "
+            "[...], \"heads\": [...]}}", "heed");
+        return false;
+    }
+    if (!known_fields(h, heed_fields, out))
+        return false;
+    if (heed_model_decoder_start(s->model) >= 0) {
+        bad(out, "'%s' is a decoder-only model's: an encoder-decoder's three attentions are "
+            "at /v1/attention", "heed.attention");
+        return false;
+    }
+    int top_k = 5;
+    if (!known_fields(a, fields, out) || !integer(a, "top_k", 1, 32, &top_k, out) ||
+        !index_list(a, "layers", heed_model_n_layer(s->model), &g->layers,
+                    &g->attention.n_layers, out) ||
+        !index_list(a, "heads", heed_model_n_head(s->model), &g->heads, &g->attention.n_heads,
+                    out))
+        return false;
+    g->attention.top_k = top_k;
+    g->attention.layers = g->layers;
+    g->attention.heads = g->heads;
+    g->attention.max_bytes = (int64_t)256 << 20;
+    return true;
+}
+
 static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_request *g,
                       serve_reply *out)
 {
@@ -535,13 +611,14 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
         "stream_options", "logprobs", "stop", "presence_penalty", "frequency_penalty",
         "repeat_penalty", "seed", "user", "echo", "best_of", "lookup", "control_vectors",
         "control_vector_layer_range", "ablate_heads", "logit_bias", "cache_prompt", "ignore_eos",
-        "response_format", "grammar", NULL};
+        "response_format", "grammar", "heed", NULL};
     static const char *const chat_fields[] = {
         "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
         "top_k", "min_p", "n", "stream", "stream_options", "logprobs", "top_logprobs", "stop",
         "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", "lookup",
         "control_vectors", "control_vector_layer_range", "ablate_heads", "logit_bias",
-        "cache_prompt", "ignore_eos", "response_format", "grammar", "chat_template_kwargs", NULL};
+        "cache_prompt", "ignore_eos", "response_format", "grammar", "chat_template_kwargs", "heed",
+        NULL};
     *g = (gen_request){.kind = kind, .gp.cache_prompt = true};
     cJSON *root = parse_object(r, out);
     if (!root)
@@ -559,20 +636,20 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
          number(root, "presence_penalty", -2, 2, &pres, out) &&
          number(root, "frequency_penalty", -2, 2, &freq, out) &&
          number(root, "repeat_penalty", 0.01, 10, &rep, out) &&
-         integer(root, "n", 1, 1, &n, out) && integer(root, "seed", -1, 2147483647, &seed, out) &&
+         integer(root, "n", 1, s->n_slots < SERVE_MAX_CHOICES ? s->n_slots : SERVE_MAX_CHOICES,
+                 &n, out) &&
+         integer(root, "seed", -1, 2147483647, &seed, out) &&
          integer(root, "lookup", 0, 64, &lookup, out) &&
-         integer(root, "max_tokens", 1, s->max_tokens, &max_tokens, out) &&
+         (kind == KIND_CHAT || boolean(root, "echo", &echo, out)) &&
+         integer(root, "max_tokens", !echo, s->max_tokens, &max_tokens, out) &&
          integer(root, "max_completion_tokens", 1, s->max_tokens, &max_tokens, out) &&
          boolean(root, "stream", &g->stream, out) && read_stops(root, g, out) &&
          read_interventions(s, root, &g->iv, out) && read_logit_bias(s, root, g, out) &&
          boolean(root, "cache_prompt", &g->gp.cache_prompt, out) &&
-         boolean(root, "ignore_eos", &g->gp.ignore_eos, out) && read_grammar(s, root, g, out);
+         boolean(root, "ignore_eos", &g->gp.ignore_eos, out) && read_grammar(s, root, g, out) &&
+         read_attention(s, root, g, out);
     if (ok && kind == KIND_COMPLETION) {
-        ok = integer(root, "logprobs", 0, 20, &logprobs, out) && boolean(root, "echo", &echo, out);
-        if (ok && echo) {
-            bad(out, "'%s' is not supported", "echo");
-            ok = false;
-        }
+        ok = integer(root, "logprobs", 0, 20, &logprobs, out);
     } else if (ok) {
         ok = boolean(root, "logprobs", &want_logprobs, out) &&
              integer(root, "top_logprobs", 0, 20, &top_logprobs, out);
@@ -599,8 +676,11 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
         if (!cJSON_IsString(p)) {
             bad(out, "'%s' must be a string (or an array of one string)", "prompt");
             ok = false;
-        } else
-            ok = tokenize(s, p->valuestring, false, g, out);
+        } else if ((ok = tokenize(s, p->valuestring, false, g, out)) && echo &&
+                   !(g->echo = strdup(p->valuestring))) {
+            serve_error(out, 500, "server_error", NULL, "out of memory");
+            ok = false;
+        }
     }
     cJSON_Delete(root);
     if (!ok)
@@ -630,10 +710,13 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
     g->gp.top_logprobs = logprobs;
     g->gp.lookup = lookup;
     g->gp.grammar = g->grammar;
+    g->gp.attention = g->attention.top_k ? &g->attention : NULL;
+    g->n = n;
     return true;
 }
 
-/* The logprobs of one token, in the request kind's shape. */
+/* The logprobs of one token, in the request kind's shape (n_top < 0: a first
+ * prompt token's, which has none). */
 static void add_logprobs(const server *s, kind_t kind, cJSON *lp, const heed_gen_token *t,
                          size_t offset)
 {
@@ -642,10 +725,10 @@ static void add_logprobs(const server *s, kind_t kind, cJSON *lp, const heed_gen
         cJSON_AddItemToArray(cJSON_GetObjectItem(lp, "tokens"), cJSON_CreateString(text));
         free(text);
         cJSON_AddItemToArray(cJSON_GetObjectItem(lp, "token_logprobs"),
-                             cJSON_CreateNumber(t->logprob));
+                             t->n_top < 0 ? cJSON_CreateNull() : cJSON_CreateNumber(t->logprob));
         cJSON_AddItemToArray(cJSON_GetObjectItem(lp, "text_offset"),
                              cJSON_CreateNumber((double)offset));
-        cJSON *top = cJSON_CreateObject();
+        cJSON *top = t->n_top < 0 ? cJSON_CreateNull() : cJSON_CreateObject();
         for (int k = 0; k < t->n_top; k++) {
             char *pt = piece_text(s, t->top_ids[k]);
             if (!cJSON_GetObjectItemCaseSensitive(top, pt))
@@ -713,11 +796,11 @@ static cJSON *envelope(const server *s, kind_t kind, bool chunk, const char *id)
 }
 
 /* One choice: text (completion), message (chat) or delta (chat chunk). */
-static cJSON *choice(kind_t kind, bool chunk, const char *text, const char *finish,
+static cJSON *choice(kind_t kind, int index, bool chunk, const char *text, const char *finish,
                      cJSON *logprobs, bool role)
 {
     cJSON *c = cJSON_CreateObject();
-    cJSON_AddNumberToObject(c, "index", 0);
+    cJSON_AddNumberToObject(c, "index", index);
     if (kind == KIND_COMPLETION)
         cJSON_AddStringToObject(c, "text", text);
     else {
@@ -738,14 +821,202 @@ static cJSON *choice(kind_t kind, bool chunk, const char *text, const char *fini
     return c;
 }
 
+/* ------------------------------------------------------------ choices */
+
+/* A request's choices as they run: each a generation on a slot of its own
+ * (the first evaluates the prompt, the others copy its cache), and, with
+ * "echo" and "logprobs", the prompt's log-probabilities every choice's
+ * begin with. */
+typedef struct choices {
+    int n;
+    serve_slot *slot[SERVE_MAX_CHOICES];
+    serve_gen *gen[SERVE_MAX_CHOICES];
+    cJSON *echo_logprobs;
+} choices;
+
+static void choices_end(server *s, choices *c)
+{
+    for (int i = 0; i < c->n; i++) {
+        serve_gen_free(c->gen[i]);
+        if (c->slot[i])
+            serve_slot_give(s, c->slot[i]);
+    }
+    cJSON_Delete(c->echo_logprobs);
+    *c = (choices){0};
+}
+
+/* Prompt rows a pass of prompt_logprobs takes (their logits held at once). */
+enum { ECHO_ROWS = 16 };
+
+/* "echo" with "logprobs": each prompt token's log-probability after those
+ * before it (the first has none, as OpenAI's), from an evaluation of the
+ * prompt on c, which leaves it in c's cache. */
+static heed_status prompt_logprobs(const server *s, heed_context *c, const gen_request *g,
+                                   cJSON **out)
+{
+    const int64_t V = heed_model_n_vocab(s->model);
+    float *rows = malloc(sizeof *rows * (size_t)V * ECHO_ROWS);
+    if (!rows)
+        return cli_set_error(HEED_ERR_NOMEM, "out of memory");
+    cJSON *lp = *out = new_logprobs(KIND_COMPLETION);
+    heed_gen_token t = {.id = g->prompt[0], .n_top = -1}; /* the first: nothing before */
+    add_logprobs(s, KIND_COMPLETION, lp, &t, 0);
+    size_t offset = 0;
+    heed_context_reset(c);
+    heed_status st = HEED_OK;
+    for (int at = 0; at < g->n_prompt && !st; at += ECHO_ROWS) {
+        const int n = g->n_prompt - at < ECHO_ROWS ? g->n_prompt - at : ECHO_ROWS;
+        st = heed_context_eval(c, g->prompt + at, n, rows, true);
+        for (int p = at; !st && p < at + n && p + 1 < g->n_prompt; p++) {
+            size_t len;
+            heed_token_to_piece(s->vocab, g->prompt[p], false, &len);
+            offset += len;
+            const float *row = rows + (int64_t)(p - at) * V; /* what follows position p */
+            const double lse = heed_log_sum_exp(row, V);
+            t = (heed_gen_token){.id = g->prompt[p + 1]};
+            t.logprob = (float)(row[t.id] - lse);
+            t.n_top = heed_top_k(row, V, g->gp.top_logprobs, t.top_ids);
+            for (int k = 0; k < t.n_top; k++)
+                t.top_logprobs[k] = (float)(row[t.top_ids[k]] - lse);
+            add_logprobs(s, KIND_COMPLETION, lp, &t, offset);
+        }
+    }
+    free(rows);
+    return st;
+}
+
+/* Takes the request's slots and starts its choices (choice i's seed is
+ * the request's + i, so they differ); false: the error reply is made and
+ * nothing is held. */
+static bool start_choices(server *s, serve_request *r, gen_request *g, choices *c,
+                          serve_reply *out)
+{
+    *c = (choices){0};
+    if (serve_slot_take(s, r, g->n, g->gp.deadline, c->slot) != g->n) {
+        serve_error(out, 503, "server_error", "server_busy",
+                    "The server is busy (%d requests generating, %d waiting); retry later",
+                    s->n_slots, s->max_queue);
+        out->retry_after = 1;
+        return false;
+    }
+    c->n = g->n;
+    /* a steered or ablated run's cache is its own; an encoder-decoder's
+     * holds the decoder's tokens, not the prompt (encoded afresh each time) */
+    const bool enc_dec = heed_model_decoder_start(s->model) >= 0;
+    g->gp.cache_prompt = g->gp.cache_prompt && !g->iv.steering && !g->iv.n_heads && !enc_dec;
+    heed_status st = HEED_OK;
+    for (int i = 0; i < c->n && !st; i++)
+        if ((st = serve_slot_intervene(c->slot[i], &g->iv))) {
+            choices_end(s, c);
+            serve_error(out, 400, "invalid_request_error", NULL, "%s", cli_error_message());
+            return false;
+        }
+    serve_gen_params p = g->gp;
+    if (g->echo && g->gp.top_logprobs >= 0 && !enc_dec &&
+        !(st = prompt_logprobs(s, c->slot[0]->ctx, g, &c->echo_logprobs)))
+        p.share = c->slot[0]; /* its cache holds the prompt now */
+    for (int i = 0; i < c->n && !st && g->gp.max_tokens > 0; i++) {
+        if (i) {
+            p.sp.seed = g->gp.sp.seed + (uint64_t)i;
+            p.share = enc_dec ? NULL : c->slot[0];
+        }
+        st = serve_gen_start(s, c->slot[i], g->prompt, g->n_prompt, &p, &c->gen[i]);
+    }
+    if (st) {
+        choices_end(s, c);
+        serve_error(out, 500, "server_error", NULL, "%s", cli_error_message());
+        return false;
+    }
+    r->n_cached = c->gen[0] ? serve_gen_cached(c->gen[0]) : 0;
+    return true;
+}
+
+/* The finish reason of choice i ("length" for echo's max_tokens 0). */
+static const char *finish_of(const choices *c, int i)
+{
+    return c->gen[i] ? serve_gen_finish(c->gen[i]) : "length";
+}
+
+static int generated(const choices *c)
+{
+    int n = 0;
+    for (int i = 0; i < c->n; i++)
+        n += c->gen[i] ? serve_gen_count(c->gen[i]) : 0;
+    return n;
+}
+
+/* Whether a token is shown (its log-probabilities, its attention): not
+ * the end-of-generation token that stopped a choice (it adds no text). */
+static bool shown(const serve_piece *p, const char *finish)
+{
+    return p->sampled && (p->more || p->len || !finish || strcmp(finish, "stop"));
+}
+
+static bool shows_logprobs(const gen_request *g, const serve_piece *p, const char *finish)
+{
+    return g->gp.top_logprobs >= 0 && shown(p, finish);
+}
+
+/* What a choice's attention is over, with its first chunk: the prompt's
+ * tokens, and the layers and heads each token's "attention" lists. */
+static cJSON *attention_start(const server *s, const gen_request *g)
+{
+    cJSON *h = cJSON_CreateObject(), *toks = cJSON_AddArrayToObject(h, "prompt_tokens");
+    cJSON *ids = cJSON_AddArrayToObject(h, "prompt_ids");
+    for (int i = 0; i < g->n_prompt; i++) {
+        char *t = piece_text(s, g->prompt[i]);
+        cJSON_AddItemToArray(toks, cJSON_CreateString(t));
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber(g->prompt[i]));
+        free(t);
+    }
+    const int L = heed_model_n_layer(s->model), H = heed_model_n_head(s->model);
+    cJSON *layers = cJSON_AddArrayToObject(h, "layers"), *heads = cJSON_AddArrayToObject(h, "heads");
+    for (int i = 0; i < (g->layers ? g->attention.n_layers : L); i++)
+        cJSON_AddItemToArray(layers, cJSON_CreateNumber(g->layers ? g->layers[i] : i));
+    for (int i = 0; i < (g->heads ? g->attention.n_heads : H); i++)
+        cJSON_AddItemToArray(heads, cJSON_CreateNumber(g->heads ? g->heads[i] : i));
+    return h;
+}
+
+/* The attention token id was drawn with: its query's row (query: the
+ * position before it) in each listed layer and head — keys[l][h] its
+ * top_k positions, weights[l][h] their weights, largest first. */
+static cJSON *token_attention(const heed_capture *cap, int32_t id, int query, const cJSON *start)
+{
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddNumberToObject(a, "id", id);
+    cJSON_AddNumberToObject(a, "query", query);
+    cJSON *keys = cJSON_AddArrayToObject(a, "keys"), *weights = cJSON_AddArrayToObject(a, "weights");
+    const cJSON *layers = cJSON_GetObjectItem(start, "layers"), *heads = cJSON_GetObjectItem(start, "heads");
+    for (const cJSON *l = layers->child; l; l = l->next) {
+        cJSON *kl = cJSON_CreateArray(), *wl = cJSON_CreateArray();
+        for (const cJSON *h = heads->child; h; h = h->next) {
+            const int32_t *k;
+            const float *w;
+            const int n = heed_capture_top(cap, l->valueint, h->valueint, query, &k, &w);
+            cJSON *kh = cJSON_CreateArray(), *wh = cJSON_CreateArray();
+            for (int i = 0; i < n; i++) {
+                cJSON_AddItemToArray(kh, cJSON_CreateNumber(k[i]));
+                cJSON_AddItemToArray(wh, cJSON_CreateNumber(round(w[i] * 1e6) / 1e6));
+            }
+            cJSON_AddItemToArray(kl, kh);
+            cJSON_AddItemToArray(wl, wh);
+        }
+        cJSON_AddItemToArray(keys, kl);
+        cJSON_AddItemToArray(weights, wl);
+    }
+    return a;
+}
+
 /* ------------------------------------------------------------ streams */
 
 struct serve_stream {
     server *srv;
     serve_request *req;   /* valid while MHD pulls from the stream */
-    serve_slot *slot;
-    serve_gen *gen;
+    choices c;
+    bool ended[SERVE_MAX_CHOICES]; /* its finish reason is sent */
     gen_request g;
+    cJSON *attention;     /* attention_start's, when asked (NULL: not) */
     char id[48];
     char *pending;        /* bytes ready to send */
     size_t len, off;
@@ -766,61 +1037,84 @@ static void queue_event(serve_stream *st, cJSON *obj)
     free(json);
 }
 
-static void release(serve_stream *st)
+/* One chunk: choice i's text (NULL: none), finish reason, logprobs and
+ * heed's additions (may be NULL). */
+static void queue_choice(serve_stream *st, int i, const char *text, const char *finish,
+                         cJSON *lp, bool role, cJSON *heed)
 {
-    if (st->slot)
-        serve_slot_give(st->srv, st->slot);
-    st->slot = NULL;
+    cJSON *o = envelope(st->srv, st->g.kind, true, st->id);
+    cJSON *c = choice(st->g.kind, i, true, text, finish, lp, role);
+    if (heed)
+        cJSON_AddItemToObject(c, "heed", heed);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), c);
+    queue_event(st, o);
 }
 
-/* Makes the next events: the role (chat), one token's text, or the end. */
+/* Makes the next events: each choice's beginning (the role of a chat, the
+ * echoed prompt), a round's tokens, or the end. */
 static void produce(serve_stream *st)
 {
     const kind_t kind = st->g.kind;
+    choices *c = &st->c;
     if (st->state == 0) {
         st->state = 1;
-        if (kind == KIND_CHAT) {
-            cJSON *o = envelope(st->srv, kind, true, st->id);
-            cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"),
-                                 choice(kind, true, "", NULL, NULL, true));
-            queue_event(st, o);
-            return;
+        for (int i = 0; i < c->n; i++) {
+            cJSON *heed = st->attention ? cJSON_Duplicate(st->attention, true) : NULL;
+            if (kind == KIND_CHAT)
+                queue_choice(st, i, "", NULL, NULL, true, heed);
+            else if (st->g.echo || heed)
+                queue_choice(st, i, st->g.echo ? st->g.echo : "", NULL,
+                             c->echo_logprobs ? cJSON_Duplicate(c->echo_logprobs, true) : NULL,
+                             false, heed);
         }
+        if (st->len)
+            return;
     }
     if (st->state == 1) {
-        const char *text;
-        size_t len;
-        heed_gen_token tok;
-        const bool more = serve_gen_step(st->gen, &text, &len, &tok);
-        st->req->n_gen = serve_gen_count(st->gen);
-        cJSON *lp = NULL;
-        if (st->g.gp.top_logprobs >= 0 && !(serve_gen_finish(st->gen) && !len && !more)) {
-            lp = new_logprobs(kind);
-            add_logprobs(st->srv, kind, lp, &tok, 0);
+        serve_piece piece[SERVE_MAX_CHOICES];
+        bool live = false;
+        for (int i = 0; i < c->n; i++)
+            live |= c->gen[i] != NULL;
+        const int running = live ? serve_gen_step(c->gen, c->n, piece) : 0;
+        st->req->n_gen = generated(c);
+        for (int i = 0; i < c->n; i++) {
+            if (st->ended[i])
+                continue;
+            const char *finish = finish_of(c, i);
+            cJSON *lp = NULL;
+            if (c->gen[i] && shows_logprobs(&st->g, &piece[i], finish)) {
+                lp = new_logprobs(kind);
+                add_logprobs(st->srv, kind, lp, &piece[i].tok, 0);
+            }
+            cJSON *heed = NULL;
+            if (c->gen[i] && st->attention && shown(&piece[i], finish)) {
+                heed = cJSON_CreateObject();
+                cJSON_AddItemToObject(heed, "attention",
+                                      token_attention(serve_gen_capture(c->gen[i]),
+                                                      piece[i].tok.id, piece[i].query,
+                                                      st->attention));
+            }
+            if (c->gen[i] && (piece[i].len || lp || heed)) {
+                char *t = utf8_string(piece[i].text, piece[i].len);
+                queue_choice(st, i, t, NULL, lp, false, heed);
+                free(t);
+            }
+            if (finish) {
+                queue_choice(st, i, kind == KIND_CHAT ? NULL : "", finish, NULL, false, NULL);
+                st->ended[i] = true;
+            }
         }
-        if (len || lp) {
-            char *t = utf8_string(text, len);
-            cJSON *o = envelope(st->srv, kind, true, st->id);
-            cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"),
-                                 choice(kind, true, t, NULL, lp, false));
-            queue_event(st, o);
-            free(t);
-        }
-        if (!more) {
-            cJSON *o = envelope(st->srv, kind, true, st->id);
-            cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"),
-                                 choice(kind, true, kind == KIND_CHAT ? NULL : "",
-                                        serve_gen_finish(st->gen), NULL, false));
-            queue_event(st, o);
+        if (!running) {
             if (st->g.include_usage) {
-                o = envelope(st->srv, kind, true, st->id);
+                cJSON *o = envelope(st->srv, kind, true, st->id);
                 cJSON_AddArrayToObject(o, "choices");
-                cJSON_AddItemToObject(o, "usage", usage(st->g.n_prompt, serve_gen_count(st->gen), serve_gen_cached(st->gen)));
+                cJSON_AddItemToObject(o, "usage", usage(st->g.n_prompt, generated(c),
+                                                        st->req->n_cached));
                 queue_event(st, o);
             }
             queue_event(st, NULL);
             st->state = 2;
-            release(st);
+            choices_end(st->srv, c);
         }
         return;
     }
@@ -844,14 +1138,33 @@ void serve_stream_free(serve_stream *st)
 {
     if (!st)
         return;
-    release(st);
-    serve_gen_free(st->gen);
+    choices_end(st->srv, &st->c);
     gen_request_free(&st->g);
+    cJSON_Delete(st->attention);
     free(st->pending);
     free(st);
 }
 
 /* ----------------------------------------------------------- handlers */
+
+/* A choice's text as it grows, for a reply that is not streamed. */
+typedef struct whole {
+    char *text;
+    size_t len;
+    cJSON *lp;
+    cJSON *heed;   /* attention_start's, its tokens' attention added */
+} whole;
+
+static void grow(whole *w, const char *s, size_t n)
+{
+    char *t = realloc(w->text, w->len + n + 1);
+    if (!t)
+        return;
+    memcpy(t + w->len, s, n);
+    w->text = t;
+    w->len += n;
+    t[w->len] = 0;
+}
 
 static void generate(serve_request *r, kind_t kind, serve_reply *out)
 {
@@ -874,77 +1187,63 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
     const int room = s->n_ctx - (enc_dec ? 1 : g.n_prompt);
     if (g.gp.max_tokens > room)
         g.gp.max_tokens = room;
-    serve_slot *slot = serve_slot_take(s, r, g.gp.deadline);
-    if (!slot) {
-        gen_request_free(&g);
-        serve_error(out, 503, "server_error", "server_busy",
-                    "The server is busy (%d requests generating, %d waiting); retry later",
-                    s->n_slots, s->max_queue);
-        out->retry_after = 1;
-        return;
-    }
-    if (!intervene(s, slot, &g.iv, out)) {
+    choices c;
+    if (!start_choices(s, r, &g, &c, out)) {
         gen_request_free(&g);
         return;
     }
-    /* a steered or ablated run's cache is its own; an encoder-decoder's
-     * holds the decoder's tokens, not the prompt (encoded afresh each time) */
-    g.gp.cache_prompt = g.gp.cache_prompt && !g.iv.steering && !g.iv.n_heads && !enc_dec;
-    serve_gen *gen;
-    if (serve_gen_start(s, slot, g.prompt, g.n_prompt, &g.gp, &gen)) {
-        serve_slot_give(s, slot);
-        gen_request_free(&g);
-        serve_error(out, 500, "server_error", NULL, "%s", cli_error_message());
-        return;
-    }
-    r->n_cached = serve_gen_cached(gen);
     char id[48];
     snprintf(id, sizeof id, "%s-%lu", kind == KIND_CHAT ? "chatcmpl" : "cmpl",
              (unsigned long)atomic_fetch_add(&next_id, 1));
     if (g.stream) {
         serve_stream *st = calloc(1, sizeof *st);
         if (!st) {
-            serve_gen_free(gen);
-            serve_slot_give(s, slot);
+            choices_end(s, &c);
             gen_request_free(&g);
             serve_error(out, 500, "server_error", NULL, "out of memory");
             return;
         }
-        *st = (serve_stream){.srv = s, .req = r, .slot = slot, .gen = gen, .g = g};
+        *st = (serve_stream){.srv = s, .req = r, .c = c, .g = g,
+                             .attention = g.attention.top_k ? attention_start(s, &g) : NULL};
         snprintf(st->id, sizeof st->id, "%s", id);
         *out = (serve_reply){.status = 200, .content_type = "text/event-stream", .stream = st};
         return;
     }
-    cJSON *lp = g.gp.top_logprobs >= 0 ? new_logprobs(kind) : NULL;
-    char *text = NULL;
-    size_t len = 0;
-    bool more = true;
-    while (more) {
-        const char *t;
-        size_t n;
-        heed_gen_token tok;
-        const size_t at = len;
-        more = serve_gen_step(gen, &t, &n, &tok);
-        char *grown = realloc(text, len + n + 1);
-        if (grown) {
-            text = grown;
-            memcpy(text + len, t, n);
-            len += n;
-            text[len] = 0;
-        }
-        if (lp && (more || n || !serve_gen_finish(gen) || strcmp(serve_gen_finish(gen), "stop")))
-            add_logprobs(s, kind, lp, &tok, at);
+    whole w[SERVE_MAX_CHOICES] = {0};
+    for (int i = 0; i < c.n; i++) {
+        w[i].lp = g.gp.top_logprobs < 0 ? NULL : c.echo_logprobs
+                  ? cJSON_Duplicate(c.echo_logprobs, true) : new_logprobs(kind);
+        if (g.echo)
+            grow(&w[i], g.echo, strlen(g.echo));
+        if (g.attention.top_k)
+            cJSON_AddArrayToObject(w[i].heed = attention_start(s, &g), "attention");
     }
-    r->n_gen = serve_gen_count(gen);
-    char *clean = utf8_string(text ? text : "", len);
-    cJSON *o = envelope(s, kind, false, id);
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"),
-                         choice(kind, false, clean, serve_gen_finish(gen), lp, false));
-    cJSON_AddItemToObject(o, "usage", usage(g.n_prompt, r->n_gen, serve_gen_cached(gen)));
-    free(clean);
-    free(text);
-    serve_gen_free(gen);
-    serve_slot_give(s, slot);
+    for (int running = c.gen[0] != NULL; running;) {
+        serve_piece piece[SERVE_MAX_CHOICES];
+        running = serve_gen_step(c.gen, c.n, piece);
+        for (int i = 0; i < c.n; i++) {
+            if (w[i].lp && shows_logprobs(&g, &piece[i], finish_of(&c, i)))
+                add_logprobs(s, kind, w[i].lp, &piece[i].tok, w[i].len);
+            if (w[i].heed && shown(&piece[i], finish_of(&c, i)))
+                cJSON_AddItemToArray(cJSON_GetObjectItem(w[i].heed, "attention"),
+                                     token_attention(serve_gen_capture(c.gen[i]), piece[i].tok.id,
+                                                     piece[i].query, w[i].heed));
+            grow(&w[i], piece[i].text, piece[i].len);
+        }
+    }
+    r->n_gen = generated(&c);
+    cJSON *o = envelope(s, kind, false, id), *list = cJSON_AddArrayToObject(o, "choices");
+    for (int i = 0; i < c.n; i++) {
+        char *clean = utf8_string(w[i].text ? w[i].text : "", w[i].len);
+        cJSON *one = choice(kind, i, false, clean, finish_of(&c, i), w[i].lp, false);
+        if (w[i].heed)
+            cJSON_AddItemToObject(one, "heed", w[i].heed);
+        cJSON_AddItemToArray(list, one);
+        free(clean);
+        free(w[i].text);
+    }
+    cJSON_AddItemToObject(o, "usage", usage(g.n_prompt, r->n_gen, r->n_cached));
+    choices_end(s, &c);
     gen_request_free(&g);
     reply_json(out, 200, o);
 }
@@ -1055,8 +1354,8 @@ static void detokenize_handler(serve_request *r, serve_reply *out)
  * at once); answers 503 when none comes. */
 static serve_slot *take_or_busy(serve_request *r, serve_reply *out)
 {
-    serve_slot *slot = serve_slot_take(r->srv, r, r->t0 + r->srv->timeout_s);
-    if (slot)
+    serve_slot *slot = NULL;
+    if (serve_slot_take(r->srv, r, 1, r->t0 + r->srv->timeout_s, &slot))
         slot->n_cached = 0; /* what it does next overwrites the cache */
     if (!slot) {
         serve_error(out, 503, "server_error", "server_busy", "The server is busy; retry later");
@@ -1181,10 +1480,17 @@ static void attention_handler(serve_request *r, serve_reply *out)
     serve_interventions iv = {0};
     bool ok = known_fields(root, fields, out) && boolean(root, "add_special", &add, out) &&
               read_interventions(s, root, &iv, out);
-    if (ok && (!cJSON_IsString(prompt) ||
-               heed_tokenize(s->vocab, prompt->valuestring, strlen(prompt->valuestring), add,
-                             false, &ids, &n) || !n)) {
-        bad(out, "'%s' must be a string that gives at least one token", "prompt");
+    int n_ids = 0; /* the prompt as token ids, taken as they are */
+    if (ok && cJSON_IsArray(prompt)) {
+        ok = token_ids(s, prompt, "prompt", &ids, &n_ids, out);
+        n = (size_t)n_ids;
+    }
+    if (ok && (cJSON_IsArray(prompt) ? !n
+                                     : !cJSON_IsString(prompt) ||
+                                       heed_tokenize(s->vocab, prompt->valuestring,
+                                                     strlen(prompt->valuestring), add, false,
+                                                     &ids, &n) || !n)) {
+        bad(out, "'%s' must be a string that gives at least one token, or token ids", "prompt");
         ok = false;
     }
     if (ok && (int)n > s->n_ctx) {

@@ -35,6 +35,7 @@ struct serve_batch {
     heed_context **ctx;
     const int32_t **ids;
     int *n_ids;
+    float *logits;               /* [n_slots][n_vocab]: the prefill pass's rows */
     heed_generator **gens;
     const char **text;
     size_t *len;
@@ -49,39 +50,41 @@ static bool straggling(const serve_job *j)
 }
 
 /* The joining requests' prompts, PREFILL_CHUNK tokens of them at most
- * (the earliest first) in one pass; each whose prompt is then in the cache
- * but its last token gets its generator, which evaluates that one (an
- * encoder-decoder's at once: it encodes its prompt whole). Returns how
- * many of start[] are answered, moved to its front. */
+ * (the earliest first) in one pass; each whose prompt is then all in the
+ * cache gets its generator, from the pass's row after its last token (an
+ * encoder-decoder's generator encodes its prompt itself, whole). Returns
+ * how many of start[] are answered, moved to its front. */
 static int prefill(server *s, serve_batch *b, serve_job **start, int n)
 {
     const bool enc_dec = heed_model_decoder_start(s->model) >= 0;
+    const int64_t V = heed_model_n_vocab(s->model);
     int k = 0, budget = PREFILL_CHUNK;
     for (int i = 0; i < n && budget > 0 && !enc_dec; i++) {
         serve_job *j = start[i];
-        const int left = j->n_prompt - 1 - j->prefilled, take = left < budget ? left : budget;
-        if (take > 0) {
-            b->ctx[k] = j->ctx;
-            b->ids[k] = j->prompt + j->prefilled;
-            b->n_ids[k++] = take;
-            j->prefilled += take;
-            budget -= take;
-        }
+        const int left = j->n_prompt - j->prefilled, take = left < budget ? left : budget;
+        b->ctx[k] = j->ctx;
+        b->ids[k] = j->prompt + j->prefilled;
+        b->n_ids[k++] = take;
+        j->prefilled += take;
+        budget -= take;
     }
-    const heed_status st = k ? heed_context_eval_many(b->ctx, b->ids, b->n_ids, k, NULL) : HEED_OK;
+    const heed_status st = k ? heed_context_eval_many(b->ctx, b->ids, b->n_ids, k, b->logits)
+                             : HEED_OK;
     int answered = 0;
     for (int i = 0; i < n; i++) {
         serve_job *j = start[i];
-        bool in_pass = false;
+        int row = -1; /* its place in the pass */
         for (int m = 0; m < k; m++)
-            in_pass |= b->ctx[m] == j->ctx;
-        if (st && in_pass)
+            row = b->ctx[m] == j->ctx ? m : row;
+        if (st && row >= 0)
             j->status = st;
-        else if (j->prefilled == j->n_prompt - 1 || enc_dec) {
-            j->gp.n_cached = j->prefilled; /* the generator keeps them */
+        else if (enc_dec)
             j->status = heed_generator_new(j->ctx, s->vocab, j->prompt, j->n_prompt, &j->gp,
                                            &j->gen);
-        } else
+        else if (row >= 0 && j->prefilled == j->n_prompt)
+            j->status = heed_generator_new_evaluated(j->ctx, s->vocab, j->prompt, j->n_prompt,
+                                                     &j->gp, b->logits + row * V, &j->gen);
+        else
             continue;
         if (j->status) /* the message is this thread's: it goes with the answer */
             snprintf(j->error, sizeof j->error, "%s", heed_last_error());
@@ -108,6 +111,7 @@ static void *batch_main(void *arg)
             pthread_cond_wait(&b->posted, &b->mu);
             continue;
         }
+        const double t0 = cli_seconds();
         struct timespec until;
         cli_realtime_after(GATHER_S, &until);
         for (bool wait = true; wait;) {
@@ -131,14 +135,18 @@ static void *batch_main(void *arg)
             b->start[n_start - 1 - i] = j;
         }
         pthread_mutex_unlock(&b->mu);
-        if (n) {
+        const double t1 = cli_seconds();
+        if (n)
             heed_generator_step_many(b->gens, n, b->text, b->len, b->tok);
-            pthread_mutex_lock(&s->mu);
-            s->stats.batch_rounds++;
-            s->stats.batch_tokens += n;
-            pthread_mutex_unlock(&s->mu);
-        }
+        const double t2 = cli_seconds();
         const int started = n_start ? prefill(s, b, b->start, n_start) : 0;
+        pthread_mutex_lock(&s->mu);
+        s->stats.batch_rounds += n > 0;
+        s->stats.batch_tokens += n;
+        s->stats.batch_seconds[0] += t1 - t0;
+        s->stats.batch_seconds[1] += t2 - t1;
+        s->stats.batch_seconds[2] += cli_seconds() - t2;
+        pthread_mutex_unlock(&s->mu);
         pthread_mutex_lock(&b->mu);
         for (int i = 0; i < n; i++) {
             step[i]->text = b->text[i];
@@ -165,6 +173,7 @@ static void batch_free(serve_batch *b)
     free(b->ctx);
     free(b->ids);
     free(b->n_ids);
+    free(b->logits);
     free(b->gens);
     free(b->text);
     free(b->len);
@@ -182,13 +191,14 @@ heed_status serve_batch_start(server *s)
         b->ctx = malloc(sizeof *b->ctx * n);
         b->ids = malloc(sizeof *b->ids * n);
         b->n_ids = malloc(sizeof *b->n_ids * n);
+        b->logits = malloc(sizeof *b->logits * n * (size_t)heed_model_n_vocab(s->model));
         b->gens = malloc(sizeof *b->gens * n);
         b->text = malloc(sizeof *b->text * n);
         b->len = malloc(sizeof *b->len * n);
         b->tok = malloc(sizeof *b->tok * n);
     }
-    if (!b || !b->step || !b->start || !b->ctx || !b->ids || !b->n_ids || !b->gens || !b->text ||
-        !b->len || !b->tok) {
+    if (!b || !b->step || !b->start || !b->ctx || !b->ids || !b->n_ids || !b->logits ||
+        !b->gens || !b->text || !b->len || !b->tok) {
         if (b)
             batch_free(b);
         return HEED_ERR_NOMEM;
@@ -222,18 +232,21 @@ void serve_batch_stop(server *s)
     s->batch = NULL;
 }
 
-void serve_batch_ask(server *s, serve_job *j, serve_want want)
+void serve_batch_ask(server *s, serve_job *const *j, int n, serve_want want)
 {
     serve_batch *b = s->batch;
     pthread_mutex_lock(&b->mu);
-    if (want == SERVE_START) { /* it joins the rounds */
-        j->next = b->jobs;
-        b->jobs = j;
+    for (int i = 0; i < n; i++) {
+        if (want == SERVE_START) { /* it joins the rounds */
+            j[i]->next = b->jobs;
+            b->jobs = j[i];
+        }
+        j[i]->want = want;
     }
-    j->want = want;
     pthread_cond_signal(&b->posted);
-    while (j->want != SERVE_IDLE)
-        pthread_cond_wait(&b->answered, &b->mu);
+    for (int i = 0; i < n; i++)
+        while (j[i]->want != SERVE_IDLE)
+            pthread_cond_wait(&b->answered, &b->mu);
     pthread_mutex_unlock(&b->mu);
 }
 

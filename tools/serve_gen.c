@@ -8,22 +8,18 @@
 #include "clock.h"
 #include "serve.h"
 
-serve_slot *serve_slot_take(server *s, const serve_request *r, double deadline)
+int serve_slot_take(server *s, const serve_request *r, int n, double deadline,
+                    serve_slot **got)
 {
     pthread_mutex_lock(&s->mu);
-    serve_slot *got = NULL;
+    int free_slots = 0;
     bool waiting = false;
     for (;;) {
-        for (int i = 0; i < s->n_slots && !got; i++)
-            if (!s->slots[i].busy)
-                got = &s->slots[i];
-        if (got) {
-            got->busy = true;
-            snprintf(got->path, sizeof got->path, "%.31s", r->path);
-            got->since = cli_seconds();
-            got->n_prompt = r->n_prompt;
+        free_slots = 0;
+        for (int i = 0; i < s->n_slots; i++)
+            free_slots += !s->slots[i].busy;
+        if (free_slots >= n)
             break;
-        }
         if (!waiting) {
             if (s->queued >= s->max_queue)
                 break;
@@ -39,8 +35,18 @@ serve_slot *serve_slot_take(server *s, const serve_request *r, double deadline)
     }
     if (waiting)
         s->queued--;
+    int k = 0; /* all n at once, or none: two requests each holding some
+                  of what both wait for would wait forever */
+    for (int i = 0; i < s->n_slots && k < n && free_slots >= n; i++)
+        if (!s->slots[i].busy) {
+            serve_slot *slot = got[k++] = &s->slots[i];
+            slot->busy = true;
+            snprintf(slot->path, sizeof slot->path, "%.31s", r->path);
+            slot->since = cli_seconds();
+            slot->n_prompt = r->n_prompt;
+        }
     pthread_mutex_unlock(&s->mu);
-    return got;
+    return k;
 }
 
 heed_status serve_slot_intervene(serve_slot *slot, const serve_interventions *iv)
@@ -65,7 +71,7 @@ void serve_slot_give(server *s, serve_slot *slot)
     serve_slot_intervene(slot, NULL);
     pthread_mutex_lock(&s->mu);
     slot->busy = false;
-    pthread_cond_signal(&s->freed);
+    pthread_cond_broadcast(&s->freed); /* a request waiting for several may need it */
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -75,7 +81,9 @@ struct serve_gen {
     server *srv;
     serve_job job;
     double deadline;
+    int n_prompt;
     int reused;                  /* prompt tokens taken from the slot's cache */
+    heed_capture *cap;           /* params.attention's, attached to the context */
     const atomic_int *stop;      /* the server's: set, it ends as at the deadline */
 };
 
@@ -106,6 +114,9 @@ void serve_gen_free(serve_gen *g)
         return;
     serve_batch_leave(g->srv, &g->job);
     heed_generator_free(g->job.gen);
+    if (g->cap)
+        heed_context_set_capture(g->job.ctx, NULL);
+    heed_capture_free(g->cap);
     free(g);
 }
 
@@ -119,8 +130,22 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     g->srv = s;
     g->deadline = p->deadline;
     g->stop = s->stop;
+    g->n_prompt = n_prompt;
     serve_job *j = &g->job;
     j->ctx = slot->ctx;
+    if (p->attention) { /* from the prompt's last row, which draws the first token */
+        heed_capture_params cp = *p->attention;
+        cp.n_tokens = heed_context_n_ctx(slot->ctx);
+        cp.row_begin = n_prompt - 1;
+        cp.row_end = n_prompt + p->max_tokens < cp.n_tokens ? n_prompt + p->max_tokens
+                                                            : cp.n_tokens;
+        const heed_status st = heed_capture_new(s->model, &cp, &g->cap);
+        if (st) {
+            free(g);
+            return cli_set_error(st, "%s", heed_last_error());
+        }
+        heed_context_set_capture(slot->ctx, g->cap);
+    }
     j->prompt = prompt;
     j->n_prompt = n_prompt;
     j->gp = heed_generate_default_params();
@@ -135,14 +160,19 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     j->gp.ignore_eos = p->ignore_eos;
     j->gp.grammar = p->grammar;
     /* the cache keeps the prefix this prompt shares with the last (the
-     * slot is this request's: its context is idle); the batch thread
-     * evaluates the rest in chunks */
-    const int keep = p->cache_prompt ? common_prefix(slot->cached, slot->n_cached, prompt,
-                                                     n_prompt < 1 ? 0 : n_prompt - 1) : 0;
-    if (!keep || heed_context_truncate(slot->ctx, keep))
+     * slot is this request's: its context is idle), or holds the prompt
+     * already (share: this slot, or another choice's to copy); the batch
+     * thread evaluates the rest in chunks */
+    const int keep = p->share ? n_prompt - 1
+                     : p->cache_prompt ? common_prefix(slot->cached, slot->n_cached, prompt,
+                                                       n_prompt < 1 ? 0 : n_prompt - 1)
+                                       : 0;
+    if (!keep || (p->share && p->share != slot
+                      ? heed_context_copy_cache(slot->ctx, p->share->ctx, keep)
+                      : heed_context_truncate(slot->ctx, keep)))
         heed_context_reset(slot->ctx);
     j->prefilled = g->reused = heed_context_n_past(slot->ctx);
-    serve_batch_ask(s, j, SERVE_START);
+    serve_batch_ask(s, &j, 1, SERVE_START);
     remember(slot, !j->status && p->cache_prompt ? prompt : NULL, n_prompt);
     if (j->status) {
         const heed_status st = cli_set_error(j->status, "%s", j->error);
@@ -153,23 +183,35 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     return HEED_OK;
 }
 
-bool serve_gen_step(serve_gen *g, const char **text, size_t *len, heed_gen_token *tok)
+int serve_gen_step(serve_gen *const *g, int n, serve_piece *out)
 {
-    heed_generator *gen = g->job.gen;
-    *text = "";
-    *len = 0;
-    if (heed_generator_finish(gen) != HEED_GEN_RUNNING)
-        return false;
-    if (cli_seconds() > g->deadline || (g->stop && *g->stop)) {
-        heed_generator_stop(gen, text, len);
-        tok->n_top = 0;
-        return false;
+    serve_job *ask[SERVE_MAX_CHOICES];
+    int k = 0, running = 0;
+    for (int i = 0; i < n; i++) {
+        heed_generator *gen = g[i]->job.gen;
+        out[i] = (serve_piece){.text = ""};
+        if (heed_generator_finish(gen) != HEED_GEN_RUNNING)
+            continue;
+        if (cli_seconds() > g[i]->deadline || (g[i]->stop && *g[i]->stop))
+            heed_generator_stop(gen, &out[i].text, &out[i].len);
+        else
+            out[i].sampled = (ask[k++] = &g[i]->job) != NULL;
+        /* the last token's row: the prompt's last, or the last generated's */
+        out[i].query = g[i]->n_prompt - 1 + heed_generator_n_tokens(gen);
     }
-    serve_batch_ask(g->srv, &g->job, SERVE_STEP);
-    *text = g->job.text;
-    *len = g->job.len;
-    *tok = g->job.tok;
-    return heed_generator_finish(gen) == HEED_GEN_RUNNING;
+    if (k) /* one round for all of them */
+        serve_batch_ask(g[0]->srv, ask, k, SERVE_STEP);
+    for (int i = 0; i < n; i++) {
+        const serve_job *j = &g[i]->job;
+        if (out[i].sampled) {
+            out[i].text = j->text;
+            out[i].len = j->len;
+            out[i].tok = j->tok;
+        }
+        out[i].more = heed_generator_finish(j->gen) == HEED_GEN_RUNNING;
+        running += out[i].more;
+    }
+    return running;
 }
 
 const char *serve_gen_finish(const serve_gen *g)
@@ -185,10 +227,7 @@ const char *serve_gen_finish(const serve_gen *g)
     }
 }
 
+const heed_capture *serve_gen_capture(const serve_gen *g) { return g->cap; }
+
 int serve_gen_count(const serve_gen *g) { return heed_generator_n_tokens(g->job.gen); }
-/* (the generator kept what the batch thread evaluated too, unless it
- * could not keep anything) */
-int serve_gen_cached(const serve_gen *g)
-{
-    return heed_generator_n_cached(g->job.gen) ? g->reused : 0;
-}
+int serve_gen_cached(const serve_gen *g) { return g->reused; }

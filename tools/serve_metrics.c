@@ -80,6 +80,12 @@ void serve_metrics_handler(serve_request *r, serve_reply *out)
         st.generating_seconds > 0 ? (double)st.generated_tokens / st.generating_seconds : 0.0,
         st.cache_hits, st.cached_tokens, st.batch_rounds, st.batch_tokens, busy, s->n_slots,
         queued);
+    fprintf(f, "# HELP heed_batch_seconds_total The batch thread's time in its rounds: waiting "
+               "for streams still to ask, decoding, evaluating joining prompts.\n"
+               "# TYPE heed_batch_seconds_total counter\n");
+    static const char *const phase[] = {"gather", "decode", "prefill"};
+    for (int k = 0; k < 3; k++)
+        fprintf(f, "heed_batch_seconds_total{phase=\"%s\"} %.6f\n", phase[k], st.batch_seconds[k]);
     if (fclose(f)) {
         free(b);
         serve_error(out, 500, "server_error", "out_of_memory", "Out of memory");

@@ -101,9 +101,9 @@ static heed_status check_params(const heed_generate_params *p, const heed_vocab 
     return HEED_OK;
 }
 
-heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32_t *prompt,
-                               int n_prompt, const heed_generate_params *p,
-                               heed_generator **out)
+/* A generator for prompt on c, all but the prompt's evaluation. */
+static heed_status make(heed_context *c, const heed_vocab *v, const int32_t *prompt,
+                        int n_prompt, const heed_generate_params *p, heed_generator **out)
 {
     *out = NULL;
     const heed_status bad = check_params(p, v, heed_model_n_vocab(heed_context_model(c)));
@@ -152,6 +152,38 @@ heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32
         const size_t l = strlen(p->stops[i]);
         g->max_stop = l > g->max_stop ? l : g->max_stop;
     }
+    if (st) {
+        heed_generator_free(g);
+        return st;
+    }
+    *out = g;
+    return HEED_OK;
+}
+
+/* The sampler's penalties see the prompt; on failure g is freed. */
+static heed_status accept_prompt(heed_generator *g, const int32_t *prompt, int n_prompt,
+                                 heed_generator **out)
+{
+    heed_status st = HEED_OK;
+    for (int i = 0; i < n_prompt && !st; i++)
+        st = heed_sampler_accept(g->smp, prompt[i]);
+    if (st) {
+        heed_generator_free(g);
+        return st;
+    }
+    *out = g;
+    return HEED_OK;
+}
+
+heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32_t *prompt,
+                               int n_prompt, const heed_generate_params *p,
+                               heed_generator **out)
+{
+    *out = NULL;
+    heed_generator *g;
+    heed_status st = make(c, v, prompt, n_prompt, p, &g);
+    if (st)
+        return st;
     /* an encoder-decoder encodes the prompt; its decoder starts from its
      * start token */
     const int32_t start = heed_model_decoder_start(heed_context_model(c));
@@ -163,20 +195,38 @@ heed_status heed_generator_new(heed_context *c, const heed_vocab *v, const int32
         heed_context_reset(c);
     }
     g->n_cached = keep;
-    if (!st && start >= 0) {
+    if (start >= 0) {
         if (!(st = heed_context_encode(c, prompt, n_prompt)))
             st = heed_context_eval(c, &start, 1, g->logits, false);
-    } else if (!st) { /* first, as it names a bad id best */
+    } else { /* first, as it names a bad id best */
         st = heed_context_eval(c, prompt + keep, n_prompt - keep, g->logits, false);
     }
-    for (int i = 0; i < n_prompt && !st; i++) /* the penalties see the prompt */
-        st = heed_sampler_accept(g->smp, prompt[i]);
     if (st) {
         heed_generator_free(g);
         return st;
     }
-    *out = g;
-    return HEED_OK;
+    return accept_prompt(g, prompt, n_prompt, out);
+}
+
+heed_status heed_generator_new_evaluated(heed_context *c, const heed_vocab *v,
+                                         const int32_t *prompt, int n_prompt,
+                                         const heed_generate_params *p, const float *logits,
+                                         heed_generator **out)
+{
+    *out = NULL;
+    if (heed_model_decoder_start(heed_context_model(c)) >= 0)
+        return heed_fail(HEED_ERR_UNSUPPORTED, "an encoder-decoder's generator encodes its "
+                         "prompt: use heed_generator_new");
+    if (!logits || heed_context_n_past(c) != n_prompt)
+        return heed_fail(HEED_ERR_ARG, "the context holds %d positions, not the prompt's %d "
+                         "(or no logits were given)", heed_context_n_past(c), n_prompt);
+    heed_generator *g;
+    const heed_status st = make(c, v, prompt, n_prompt, p, &g);
+    if (st)
+        return st;
+    memcpy(g->logits, logits, sizeof *logits * (size_t)g->V);
+    g->n_cached = n_prompt;
+    return accept_prompt(g, prompt, n_prompt, out);
 }
 
 /* tok's log-probability under the next row, and the likeliest ids. */

@@ -242,6 +242,45 @@ heed_status heed_context_truncate(heed_context *c, int n_past)
     c->n_past = n_past;
     return HEED_OK;
 }
+heed_status heed_context_copy_cache(heed_context *dst, const heed_context *src, int n_past)
+{
+    const heed_hparams *hp = &src->m->hp;
+    if (dst->m != src->m || dst->type_k != src->type_k || dst->type_v != src->type_v)
+        return heed_fail(HEED_ERR_ARG, "a cache copies only between contexts of one model "
+                         "with the same cache types");
+    if (n_past < 0 || n_past > src->n_past || n_past > dst->n_ctx)
+        return heed_fail(HEED_ERR_ARG, "cannot copy %d positions of a cache holding %d into "
+                         "one of %d", n_past, src->n_past, dst->n_ctx);
+    if (src->m->enc_layers)
+        return heed_fail(HEED_ERR_UNSUPPORTED, "an encoder-decoder's cache is not copied");
+    heed_context_reset(dst);
+    /* each layer's positions from where src's cache starts: a full layer's
+     * from 0, a sliding one's from its pos0, which must still hold the
+     * window of position n_past */
+    const int first = n_past - hp->n_swa + 1 > 0 ? n_past - hp->n_swa + 1 : 0;
+    for (int il = 0; il < hp->n_layer; il++) {
+        const layer_cache *from = &src->cache[il];
+        layer_cache *to = &dst->cache[il];
+        const int n = n_past - from->pos0;
+        if (n_past && (from->pos0 > first || n > to->cap)) {
+            heed_context_reset(dst);
+            return heed_fail(HEED_ERR_UNSUPPORTED, "layer %d's sliding-window cache no "
+                             "longer holds the window of position %d", il, n_past);
+        }
+        for (int g = 0; g < hp->n_kv_head && n > 0; g++) {
+            memcpy((char *)dst->k_cache + (to->first_row + (int64_t)g * to->cap) * (int64_t)dst->k_row,
+                   (const char *)src->k_cache + (from->first_row + (int64_t)g * from->cap) *
+                   (int64_t)src->k_row, (size_t)n * src->k_row);
+            memcpy((char *)dst->v_cache + (to->first_row + (int64_t)g * to->cap) * (int64_t)dst->v_row,
+                   (const char *)src->v_cache + (from->first_row + (int64_t)g * from->cap) *
+                   (int64_t)src->v_row, (size_t)n * src->v_row);
+        }
+        to->pos0 = n_past ? from->pos0 : 0;
+    }
+    dst->n_past = n_past;
+    return HEED_OK;
+}
+
 void heed_context_set_capture(heed_context *c, heed_capture *cap)
 {
     if (cap)
@@ -609,7 +648,7 @@ static heed_attn seq_attention(heed_context *c, int il, const heed_seq *q)
 }
 
 /* x += attention(norm(x)) of layer il for the batch's sequences (more than
- * one only without hooks, edits, a qk tap or a capture). */
+ * one only without hooks, edits or a qk tap). */
 static void attention_block(heed_context *c, int il, const heed_seq *seqs, int n_seqs)
 {
     const heed_model *m = c->m;
@@ -690,14 +729,19 @@ static void attention_block(heed_context *c, int il, const heed_seq *seqs, int n
         heed_forward_attend(c, &a);
         if (c->qk_tap)
             heed_forward_tap_qk(c, &a, c->encoding ? HEED_ATTN_ENCODER : HEED_ATTN_SELF);
-    } else {
+    } else { /* a captured sequence gets a run of its own (its rows, its telemetry) */
         heed_attn a[ATTEND_MANY];
-        for (int s0 = 0; s0 < n_seqs; s0 += ATTEND_MANY) {
-            const int k = n_seqs - s0 < ATTEND_MANY ? n_seqs - s0 : ATTEND_MANY;
-            for (int s = 0; s < k; s++)
-                a[s] = seq_attention(c, il, &seqs[s0 + s]);
-            attend_many_job job = {a, k, c->attn_scratch, c->attn_floats};
-            heed_pool_run(c->pool, attend_many_share, &job);
+        for (int s = 0, k = 0; s < n_seqs; s++) {
+            const heed_attn one = seq_attention(c, il, &seqs[s]);
+            if (one.capture)
+                heed_forward_attend(c, &one);
+            else
+                a[k++] = one;
+            if (k && (k == ATTEND_MANY || s == n_seqs - 1)) {
+                attend_many_job job = {a, k, c->attn_scratch, c->attn_floats};
+                heed_pool_run(c->pool, attend_many_share, &job);
+                k = 0;
+            }
         }
     }
     heed_forward_hook(c, HEED_HOOK_Z, il, pos0, n, Q, c->att);
@@ -962,11 +1006,13 @@ heed_status heed_context_eval(heed_context *c, const int32_t *ids, int n, float 
 }
 
 /* Whether c's tokens can share a pass with other contexts' rows: nothing
- * watches or edits its pass, and it has no encoding to cross-attend. */
+ * watches or edits its pass but an attention capture (recorded sequence by
+ * sequence), and it has no encoding to cross-attend. A mixture of experts
+ * records its routing by pass, so its captured contexts run alone. */
 static bool batchable(const heed_context *c)
 {
-    return !c->capture && !c->hook_points && !c->edits && !c->qk_tap && !c->residual &&
-           !c->cross_k;
+    return !(c->capture && c->m->hp.n_expert) && !c->hook_points && !c->edits && !c->qk_tap &&
+           !c->residual && !c->cross_k;
 }
 
 heed_status heed_context_eval_many(heed_context *const *c, const int32_t *const *ids,

@@ -1,8 +1,11 @@
 // serve.mjs — the page of `heed serve` in headless Chromium: it loads with
 // no errors, streams a greedy reply from the default model (the text `heed
 // run --temp 0` gives), and clicking a generated token shows its step's
-// next-token table and what it attended to: every layer × head heatmap of
-// the attention page in the frame, focused on that token. Then head
+// next-token table and what the model attended to as it chose it: the
+// streamed top keys of that step's query row shading the tokens before it
+// (a layer and head picked, or the heads' mean), and every layer × head
+// heatmap of the attention page in the frame, captured over the same token
+// ids and focused on that query. Then head
 // ablation: clicking head 3.1 in the layer × head grid generates the prompt
 // again with "ablate_heads": ["3.1"] (the text the API gives for it), and
 // clicking it again brings the plain text back.
@@ -129,6 +132,34 @@ try {
     check(info.tokens >= 11 && info.focus === `q${info.tokens - 1}`,
           `the clicked token is the query in focus (${info.focus} of ${info.tokens})`);
   }
+
+  // the streamed attention: the same request through the API gives the row
+  // the third token was drawn from; the page shades the tokens before it by
+  // the last layer's mean over the heads' top keys, and the frame's capture
+  // was asked for by token ids (the prompt's and the two generated before)
+  const sentBody = completions.at(-1);
+  check(JSON.stringify(sentBody.heed) === '{"attention":{"top_k":5}}', `the page asks for the attention (${JSON.stringify(sentBody.heed)})`);
+  const events = (await (await fetch(`${base}/v1/completions`, { method: 'POST',
+    body: JSON.stringify(sentBody) })).text()).split('\n\n').filter((e) => e.startsWith('data: {'))
+    .map((e) => JSON.parse(e.slice(6)).choices[0]);
+  const start = events[0].heed, drawn = events.filter((c) => c.heed?.attention).map((c) => c.heed.attention);
+  await page.waitForFunction(() => document.body.dataset.streamed === '2');
+  const shaded = await page.$$eval('#looked span', (s) => s.map((x) => [x.textContent, +x.dataset.w, x.className]));
+  const a = drawn[2], L = start.layers.length - 1, H = start.heads.length;
+  const want = new Array(a.query + 1).fill(0);
+  a.keys[L].forEach((keys, h) => keys.forEach((k, j) => { want[k] += a.weights[L][h][j] / H; }));
+  const pieces = [...start.prompt_tokens, ...toks];
+  check(shaded.length === a.query + 1 && shaded.every((x, k) => x[0] === pieces[k] && Math.abs(x[1] - want[k]) < 1e-5),
+        `the tokens before it shaded by the streamed weights (${JSON.stringify(shaded.map((x) => x[1]))} vs ${JSON.stringify(want)})`);
+  check(shaded[a.query][2] === 'q', 'the query position is marked');
+  const asked = posted['/v1/attention'].at(-1);
+  check(JSON.stringify(asked.prompt) === JSON.stringify([...start.prompt_ids, drawn[0].id, drawn[1].id]),
+        `the capture is asked for by token ids (${JSON.stringify(asked.prompt)})`);
+  await page.selectOption('#ahead', '3');
+  const head3 = await page.$$eval('#looked span', (s) => s.map((x) => +x.dataset.w));
+  const want3 = new Array(a.query + 1).fill(0);
+  a.keys[L][3].forEach((k, j) => { want3[k] = a.weights[L][3][j]; });
+  check(head3.every((w, k) => Math.abs(w - want3[k]) < 1e-5), `head 3 alone: its top keys (${JSON.stringify(head3)})`);
 
   // head ablation: the grid, a click, the same prompt again without the head
   const prompt = await page.inputValue('#prompt');

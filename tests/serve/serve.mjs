@@ -195,6 +195,70 @@ await check("completion logprobs: one entry per token, the top 3 each", async ()
   assert.equal(lp.text_offset[0], 0);
 });
 
+await check("echo: the prompt begins the text; its tokens' logprobs are those generation gives", async () => {
+  const r = await client.completions.create({ ...greedy, echo: true });
+  assert.equal(r.choices[0].text, greedy.prompt + expected);
+  // the first 2 tokens generated, then scored as the prompt's end
+  const gen = (await client.completions.create({ ...greedy, max_tokens: 2, logprobs: 2 })).choices[0].logprobs;
+  const prompt = greedy.prompt + gen.tokens.join("");
+  const scored = await client.completions.create({ model: "default", prompt, max_tokens: 0,
+    echo: true, logprobs: 2 });
+  const lp = scored.choices[0].logprobs;
+  assert.equal(scored.choices[0].text, prompt);
+  assert.equal(scored.usage.completion_tokens, 0);
+  assert.equal(lp.token_logprobs[0], null);
+  assert.equal(lp.top_logprobs[0], null);
+  const n = lp.tokens.length;
+  assert.equal(n, scored.usage.prompt_tokens);
+  for (let i = 0; i < 2; i++) {
+    assert.equal(lp.tokens[n - 2 + i], gen.tokens[i]);
+    assert.ok(Math.abs(lp.token_logprobs[n - 2 + i] - gen.token_logprobs[i]) < 2e-3,
+      `${lp.token_logprobs[n - 2 + i]} vs ${gen.token_logprobs[i]}`);
+  }
+  // echo with generation: the prompt's entries, then the generated tokens'
+  const both = (await client.completions.create({ ...greedy, echo: true, logprobs: 1 })).choices[0].logprobs;
+  assert.equal(both.tokens.length, 3 + 12);
+  assert.equal(both.tokens.slice(3).join(""), expected);
+  assert.equal(both.text_offset[3], greedy.prompt.length);
+  assert.equal((await post("/v1/completions", { ...greedy, max_tokens: 0 })).status, 400);
+  assert.equal((await post("/v1/completions", { ...greedy, n: 2 })).status, 400); // one slot
+});
+
+await check("heed.attention in the stream: each token's top keys are /v1/attention's rows", async () => {
+  const body = { ...greedy, stream: true, logprobs: 1, heed: { attention: { top_k: 3, layers: [0, 5] } } };
+  const r = await post("/v1/completions", body);
+  const events = (await r.text()).split("\n\n").filter((e) => e.startsWith("data: {"))
+    .map((e) => JSON.parse(e.slice(6)).choices[0]);
+  const start = events[0].heed;
+  assert.deepEqual(start.layers, [0, 5]);
+  assert.deepEqual(start.heads, [0, 1, 2, 3, 4, 5, 6, 7]);
+  const toks = events.filter((c) => c.heed?.attention);
+  assert.equal(toks.length, 12);
+  const pieces = toks.map((c) => c.logprobs.tokens[0]);
+  assert.equal(pieces.join(""), expected);
+  // the same tokens, captured whole
+  const ref = await (await post("/v1/attention", { prompt: greedy.prompt + expected })).json();
+  assert.deepEqual(ref.tokens.map((t) => t.piece), [...start.prompt_tokens, ...pieces]);
+  toks.forEach((c, i) => {
+    const a = c.heed.attention;
+    assert.equal(a.query, start.prompt_tokens.length - 1 + i); // the row the token was drawn from
+    start.layers.forEach((layer, li) => start.heads.forEach((head, hi) => {
+      const row = ref.layers.find((l) => l.layer === layer).heads.find((h) => h.head === head).weights[a.query];
+      const top = row.map((w, k) => [k, w]).sort((x, y) => y[1] - x[1]).slice(0, 3);
+      a.weights[li][hi].forEach((w, k) => assert.ok(Math.abs(w - top[k][1]) < 1e-5,
+        `token ${i} layer ${layer} head ${head}: ${w} vs ${top[k][1]}`));
+      a.keys[li][hi].forEach((k, j) => assert.ok(Math.abs(row[k] - a.weights[li][hi][j]) < 1e-5,
+        `token ${i} layer ${layer} head ${head}: key ${k}`));
+    }));
+  });
+  // not streamed: the same, in the choice
+  const whole = await (await post("/v1/completions", { ...body, stream: false })).json();
+  assert.deepEqual(whole.choices[0].heed.attention, toks.map((c) => c.heed.attention));
+  for (const bad of [{ attention: { top_k: 0 } }, { attention: { layers: [6] } },
+    { attention: { heads: [1, 1] } }, { attention: {}, more: 1 }, { attn: {} }, []])
+    assert.equal((await post("/v1/completions", { ...greedy, heed: bad })).status, 400, JSON.stringify(bad));
+});
+
 await check("a stop string ends the text before it", async () => {
   const stop = expected.slice(4, 9);
   const r = await client.completions.create({ ...greedy, stop: [stop] });
@@ -429,7 +493,7 @@ if (process.env.HEED_CV_URL) {
     const url = process.env.HEED_CV_URL;
     const cv = new OpenAI({ baseURL: `${url}/v1`, apiKey: "x", maxRetries: 0 });
     const reqs = [
-      { prompt: "And God said", max_tokens: 24, temperature: 0 },
+      { prompt: "And God said", max_tokens: 24, temperature: 0, heed: { attention: { top_k: 2 } } },
       { prompt: "In the beginning God created", max_tokens: 40, temperature: 0, stop: [" and"] },
       { prompt: "And the LORD spake unto Moses, saying, Speak unto the children of Israel",
         max_tokens: 32, temperature: 0.8, seed: 7, logprobs: 2 },
@@ -451,6 +515,39 @@ if (process.env.HEED_CV_URL) {
     assert.deepEqual(together[2].logprobs, alone[2].logprobs, "the sampled request's logprobs");
     const mean = (await metric("heed_batch_tokens_total") - tokens) / (await metric("heed_batch_rounds_total") - rounds);
     assert.ok(mean > 1.5, `the rounds decoded ${mean} tokens each: the requests did not share passes`);
+  });
+
+  await check("n choices: each as a request alone with seed + i, streamed or not", async () => {
+    const cv = new OpenAI({ baseURL: `${process.env.HEED_CV_URL}/v1`, apiKey: "x", maxRetries: 0 });
+    const req = { model: "default", prompt: "And God said unto Noah", max_tokens: 20,
+      temperature: 0.9, seed: 11, n: 3, logprobs: 1 };
+    const r = await cv.completions.create(req);
+    assert.equal(r.choices.length, 3);
+    assert.equal(r.usage.completion_tokens, r.choices.reduce((a, c) => a + c.logprobs.tokens.length, 0));
+    const texts = new Set();
+    for (const c of r.choices) {
+      const alone = (await cv.completions.create({ ...req, n: 1, seed: req.seed + c.index })).choices[0];
+      assert.equal(c.text, alone.text, `choice ${c.index}`);
+      assert.deepEqual(c.logprobs, alone.logprobs, `choice ${c.index}'s logprobs`);
+      texts.add(c.text);
+    }
+    assert.ok(texts.size > 1, "the choices are not all the same");
+    const got = ["", "", ""];
+    const finish = [null, null, null];
+    for await (const chunk of await cv.completions.create({ ...req, stream: true })) {
+      for (const c of chunk.choices) {
+        got[c.index] += c.text;
+        finish[c.index] = c.finish_reason ?? finish[c.index];
+      }
+    }
+    assert.deepEqual(got, r.choices.map((c) => c.text));
+    assert.deepEqual(finish, r.choices.map((c) => c.finish_reason));
+    const chat = await cv.chat.completions.create({ model: "default", n: 2, max_tokens: 8,
+      temperature: 0, messages: [{ role: "user", content: "Who made the heaven?" }] });
+    assert.equal(chat.choices.length, 2);
+    assert.equal(chat.choices[0].message.content, chat.choices[1].message.content); // greedy
+    assert.equal((await fetch(`${process.env.HEED_CV_URL}/v1/completions`, { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ...req, n: 5 }) })).status, 400);
   });
 
   await check("a model with no chat template chats in chatml, as llama-server falls back", async () => {
