@@ -559,6 +559,8 @@ static const method str_methods[] = {
 static jx_val m_lindex(jx *J, jx_val self, const jx_args *a)
 {
     jx_args_check(J, a, 1, NULL, "index", a->at);
+    if (a->n < 1)
+        jx_fail(J, a->at, "index expected at least 1 argument, got 0");
     for (size_t i = 0; i < self.l->n; i++)
         if (jx_eq(J, self.l->v[i], a->pos[0]))
             return jx_int((int64_t)i);
@@ -568,6 +570,8 @@ static jx_val m_lindex(jx *J, jx_val self, const jx_args *a)
 static jx_val m_lcount(jx *J, jx_val self, const jx_args *a)
 {
     jx_args_check(J, a, 1, NULL, "count", a->at);
+    if (a->n < 1)
+        jx_fail(J, a->at, "count() takes exactly one argument (0 given)");
     int64_t c = 0;
     for (size_t i = 0; i < self.l->n; i++)
         c += jx_eq(J, self.l->v[i], a->pos[0]);
