@@ -15,6 +15,15 @@
 #define NONE ((jx_val){.kind = JX_NONE})
 #define MISSING ((jx_val){.kind = JX_UNDEF, .undef = "missing"})
 
+/* A required argument (positional i or by name) of the filter `what`. */
+static jx_val required(jx *J, const jx_args *a, int i, const char *name, const char *what)
+{
+    const jx_val v = jx_arg(a, i, name, MISSING);
+    if (v.kind == JX_UNDEF && v.undef == MISSING.undef)
+        jx_fail(J, a->at, "%s() missing 1 required positional argument: '%s'", what, name);
+    return v;
+}
+
 jx_val jx_arg(const jx_args *a, int i, const char *name, jx_val def)
 {
     if (i >= 0 && i < a->n)
@@ -155,7 +164,7 @@ static jx_val f_attr(jx *J, jx_val v, const jx_args *a)
 static jx_val f_batch(jx *J, jx_val v, const jx_args *a)
 {
     params(J, a, (const char *const[]){"linecount", "fill_with", NULL}, "batch");
-    const int64_t count = jx_index(J, jx_arg(a, 0, "linecount", MISSING), a->at);
+    const int64_t count = jx_index(J, required(J, a, 0, "linecount", "do_batch"), a->at);
     const jx_val fill = jx_arg(a, 1, "fill_with", NONE);
     const jx_list *items = jx_iterate(J, v, a->at);
     jx_list *out = jx_list_new(J, 0).l;
@@ -328,30 +337,50 @@ static bool py_float(const jx_string *s, double *out)
     return *end == 0;
 }
 
-/* Python's int(str, base 10) of a stripped string. */
-static bool py_int(const jx_string *s, int64_t *out)
+/* Python's int(str, base) of a stripped string: base 2 to 36 (a prefix
+ * 0x, 0o or 0b as the base allows) or 0 (the prefix decides); underscores
+ * between digits. */
+static bool py_int(const jx_string *s, int64_t base, int64_t *out)
 {
     const char *p = s->s, *e = s->s + s->len;
     bool neg = false;
     if (p < e && (*p == '+' || *p == '-'))
         neg = *p++ == '-';
+    if (base != 0 && (base < 2 || base > 36))
+        return false;
+    const char c1 = e - p >= 2 && p[0] == '0' ? (char)(p[1] | 0x20) : 0;
+    const int64_t pb = c1 == 'x' ? 16 : c1 == 'o' ? 8 : c1 == 'b' ? 2 : 0;
+    bool prev_digit = false;
+    if (pb && (base == 0 || base == pb)) {
+        base = pb;
+        p += 2;
+        prev_digit = true; /* "0x_1f" is allowed */
+    } else if (base == 0) {
+        base = 10;
+        if (e - p > 1 && p[0] == '0') /* no leading zeros but in zero */
+            for (const char *z = p; z < e; z++)
+                if (*z != '0' && *z != '_')
+                    return false;
+    }
     if (p == e)
         return false;
     uint64_t v = 0;
-    bool prev_digit = false;
+    bool any = false;
     for (; p < e; p++) {
-        if (*p >= '0' && *p <= '9') {
-            if (v > (UINT64_MAX - 9) / 10)
+        const char c = (char)(*p | 0x20);
+        const int d = *p >= '0' && *p <= '9' ? *p - '0' : c >= 'a' && c <= 'z' ? c - 'a' + 10 : 99;
+        if (d < base) {
+            if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
                 return false;
-            v = v * 10 + (uint64_t)(*p - '0');
-            prev_digit = true;
-        } else if (*p == '_' && prev_digit && p + 1 < e && p[1] >= '0' && p[1] <= '9') {
+            v = v * (uint64_t)base + (uint64_t)d;
+            prev_digit = any = true;
+        } else if (*p == '_' && prev_digit && p + 1 < e) {
             prev_digit = false;
         } else {
             return false;
         }
     }
-    if (v > (uint64_t)INT64_MAX + neg)
+    if (!any || !prev_digit || v > (uint64_t)INT64_MAX + neg)
         return false;
     *out = neg ? (int64_t)(0 - v) : (int64_t)v;
     return true;
@@ -374,15 +403,13 @@ static jx_val f_int(jx *J, jx_val v, const jx_args *a)
     params(J, a, (const char *const[]){"default", "base", NULL}, "int");
     jx_need_defined(J, v, a->at);
     const jx_val def = jx_arg(a, 0, "default", jx_int(0));
-    const jx_val base = jx_arg(a, 1, "base", jx_int(10));
-    if (!(base.kind == JX_INT && base.i == 10) && v.kind == JX_STR)
-        jx_fail(J, a->at, "heed's int filter reads base 10 only");
+    const int64_t base = jx_index(J, jx_arg(a, 1, "base", jx_int(10)), a->at);
     if (v.kind == JX_INT || v.kind == JX_BOOL)
         return jx_int(v.kind == JX_BOOL ? v.b : v.i);
     double f;
     int64_t i;
     const jx_val t = v.kind == JX_STR ? jx_str_strip(J, v, NONE, 0, a->at) : v;
-    if (v.kind == JX_STR && py_int(t.s, &i))
+    if (v.kind == JX_STR && py_int(t.s, base, &i))
         return jx_int(i);
     if (v.kind == JX_FLOAT || (v.kind == JX_STR && py_float(t.s, &f))) {
         f = v.kind == JX_FLOAT ? v.f : f;
@@ -612,8 +639,8 @@ static jx_val f_replace(jx *J, jx_val v, const jx_args *a)
 {
     params(J, a, (const char *const[]){"old", "new", "count", NULL}, "replace");
     const jx_val count = jx_arg(a, 2, "count", NONE);
-    return jx_str_replace(J, jx_to_str(J, v, a->at), jx_to_str(J, jx_arg(a, 0, "old", MISSING), a->at),
-                          jx_to_str(J, jx_arg(a, 1, "new", MISSING), a->at),
+    return jx_str_replace(J, jx_to_str(J, v, a->at), jx_to_str(J, required(J, a, 0, "old", "do_replace"), a->at),
+                          jx_to_str(J, required(J, a, 1, "new", "do_replace"), a->at),
                           count.kind == JX_NONE ? -1 : jx_index(J, count, a->at), a->at);
 }
 
@@ -694,7 +721,7 @@ static jx_val f_safe(jx *J, jx_val v, const jx_args *a)
 static jx_val f_slice(jx *J, jx_val v, const jx_args *a)
 {
     params(J, a, (const char *const[]){"slices", "fill_with", NULL}, "slice");
-    const int64_t slices = jx_index(J, jx_arg(a, 0, "slices", MISSING), a->at);
+    const int64_t slices = jx_index(J, required(J, a, 0, "slices", "do_slice"), a->at);
     const jx_val fill = jx_arg(a, 1, "fill_with", NONE);
     const jx_list *seq = jx_iterate(J, v, a->at);
     if (slices <= 0)
@@ -1049,10 +1076,11 @@ bool jx_test(jx *J, const char *name, jx_val v, const jx_args *a, size_t pos)
         return v.kind != JX_UNDEF;
     if (!strcmp(n, "undefined"))
         return v.kind == JX_UNDEF;
-    if (!strcmp(n, "filter"))
-        return v.kind == JX_STR && jx_filter_exists(v.s->s);
-    if (!strcmp(n, "test"))
-        return v.kind == JX_STR && jx_test_exists(v.s->s);
+    if (!strcmp(n, "filter") || !strcmp(n, "test")) { /* `v in env.filters` */
+        if (!jx_hashable(v))
+            jx_fail(J, pos, "unhashable type: '%s'", jx_py_type(v));
+        return v.kind == JX_STR && (n[0] == 'f' ? jx_filter_exists(v.s->s) : jx_test_exists(v.s->s));
+    }
     if (!strcmp(n, "none"))
         return v.kind == JX_NONE;
     if (!strcmp(n, "boolean"))

@@ -45,6 +45,7 @@ static jx_val make_dict(jx *J, const jx_args *a, const char *what)
     jx_val d = jx_dict_new(J);
     if (a->n == 1) {
         const jx_val src = a->pos[0];
+        jx_need_defined(J, src, a->at); /* dict() asks it for keys */
         if (src.kind == JX_DICT || src.kind == JX_NS) {
             for (size_t i = 0; i < src.d->n; i++)
                 jx_dict_set(J, d.d, src.d->keys[i], src.d->vals[i], a->at);

@@ -248,6 +248,13 @@ static size_t string(lexer *L, size_t i)
             put_cp(L, &b, v, i);
         } else if (e == 'N') {
             jx_fail(L->J, i, "heed does not know \\N{...} escapes");
+        } else if ((unsigned char)e >= 0x80) {
+            /* Python escapes the character first ("\\xe9"), then reads
+             * the backslash pair: a backslash and the escape's letters */
+            size_t cp = p - 1;
+            const uint32_t c = heed_utf8_decode(L->s, k, &cp);
+            jx_buf_printf(L->J, &b, c < 0x100 ? "\\x%02x" : c < 0x10000 ? "\\u%04x" : "\\U%08x", c);
+            p = cp;
         } else {
             jx_buf_put(L->J, &b, L->s + p - 2, 2); /* kept as written */
         }
@@ -373,17 +380,22 @@ jx_tok *jx_lex(jx *J, size_t *n)
                 if (w && (e = tag_end(&L, w, "%}", true)))
                     break;
             }
-            if (!e)
+            if (!e && k > re) /* jinja2 says nothing when the text ends right there */
                 jx_fail(J, t, "missing end of raw directive");
+            if (!e)
+                break;
             data(&L, re, k, es, false);
             L.line_starting = L.s[e - 1] == '\n';
             i = e;
         } else if (kind == '#') {
-            size_t k = t + 2 + (sign != 0), e = 0;
+            const size_t from = t + 2 + (sign != 0);
+            size_t k = from, e = 0;
             while (k < L.n && !(e = tag_end(&L, k, "#}", true)))
                 k++;
-            if (!e)
+            if (!e && from < L.n) /* jinja2 says nothing when the text ends right there */
                 jx_fail(J, t, "missing end of comment tag");
+            if (!e)
+                break;
             L.line_starting = L.s[e - 1] == '\n';
             i = e;
         } else {

@@ -677,9 +677,7 @@ jx_list *jx_iterate(jx *J, jx_val v, size_t pos)
         while (i < v.s->len) {
             const size_t at = i;
             heed_utf8_decode(v.s->s, v.s->len, &i);
-            jx_val c = jx_str(J, v.s->s + at, i - at);
-            c.flags = v.flags & JX_MARKUP;
-            jx_list_push(J, l, c);
+            jx_list_push(J, l, jx_str(J, v.s->s + at, i - at)); /* str, even from Markup */
         }
         return l;
     }
