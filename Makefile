@@ -37,8 +37,9 @@ asan: deps
 # libFuzzer on the GGUF reader, seeded from the regression corpus
 # (FUZZ=tokenize: on the tokenizers, with the fixtures' vocabularies;
 # FUZZ=bpe_train: on heed train's tokenizer learning; FUZZ=grammar: on
-# grammars and JSON schemas; FUZZ=tool_calls: on the tool-call parsers and
-# grammars).
+# grammars and JSON schemas; FUZZ=jinja: on the Jinja interpreter, seeded
+# with the test templates of tests/jinja too; FUZZ=tool_calls: on the
+# tool-call parsers and grammars).
 FUZZ ?= gguf
 fuzz:
 	@HEED_FUZZ_DEPS=1 sh scripts/deps.sh
@@ -46,7 +47,8 @@ fuzz:
 	cmake --build build-fuzz -j $(JOBS) --target fuzz_$(FUZZ)
 	mkdir -p build-fuzz/corpus-$(FUZZ) tests/corpus/$(FUZZ)
 	build-fuzz/fuzz_$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
-		-artifact_prefix=build-fuzz/ build-fuzz/corpus-$(FUZZ) tests/corpus/$(FUZZ)
+		-artifact_prefix=build-fuzz/ build-fuzz/corpus-$(FUZZ) tests/corpus/$(FUZZ) \
+		$(wildcard tests/$(FUZZ))
 
 # Retrains models/default.gguf from scratch (about an hour on 2 cores).
 default-model: deps all

@@ -695,6 +695,44 @@ HEED_API const char *heed_chat_template_detect(const char *jinja);
 HEED_API heed_status heed_chat_apply(const char *template_name, const heed_chat_message *msgs,
                                      size_t n, bool add_assistant, char **out);
 
+/* ------------------------------------------------------ Jinja templates */
+
+/*
+ * heed renders a model's own chat template (its tokenizer.chat_template)
+ * with a Jinja interpreter of its own that gives the bytes Hugging Face's
+ * apply_chat_template gives: jinja2's ImmutableSandboxedEnvironment with
+ * trim_blocks, lstrip_blocks and loop controls, plus HF's tojson
+ * (json.dumps with ensure_ascii=False, indent, separators, sort_keys),
+ * raise_exception and strftime_now. Values are Python's; a variable that
+ * is not there is jinja2's Undefined. Rendering is bounded (256 MiB of
+ * memory, 16 MiB of output, a million loop iterations and macro calls,
+ * macros 100 deep, range() of at most 100000 as the sandbox allows).
+ *
+ * Renders tmpl with the variables of context_json (a JSON object, as
+ * Python's json.loads reads it; NULL: none). *out is malloc'd and
+ * NUL-terminated (free() it); *out_len (may be NULL) is its length, for
+ * output that holds NUL bytes. HEED_ERR_FORMAT for a template that fails
+ * (a syntax error, an undefined value used, raise_exception, a limit),
+ * HEED_ERR_ARG for a context that is not a JSON object; the message reads
+ * "template:LINE:COL: ...". strftime_now reads the clock, or the time
+ * HEED_TEMPLATE_NOW names (seconds since the epoch), in local time.
+ */
+HEED_API heed_status heed_template_render(const char *tmpl, const char *context_json, char **out,
+                                          size_t *out_len);
+
+/*
+ * The context a chat template expects, as JSON text in *out (malloc'd):
+ * {"messages": messages_json, "tools": tools_json (NULL: null, as HF
+ * passes), "add_generation_prompt": ..., "bos_token" and "eos_token": the
+ * texts of v's tokens ("" without a vocabulary or a token)} and the members
+ * of extra_json (a JSON object or NULL), which win over the others. The
+ * parts are checked as JSON and kept as written. HEED_ERR_ARG for a part
+ * that is not the JSON it should be.
+ */
+HEED_API heed_status heed_chat_context(const heed_vocab *v, const char *messages_json,
+                                       const char *tools_json, bool add_generation_prompt,
+                                       const char *extra_json, char **out);
+
 /* -------------------------------------------------------------- sampling */
 
 /*

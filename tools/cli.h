@@ -28,6 +28,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
 #define USAGE_TOKENIZE "heed tokenize MODEL (TEXT | --inp FILE.inp) [--ids-only] [--special] " \
     "[--no-add-special]"
 #define USAGE_DETOKENIZE "heed detokenize MODEL --ids 1,2,3 [--no-special]"
+#define USAGE_TEMPLATE "heed template (MODEL | --template-file F) --messages M.json " \
+    "[--tools T.json] [--no-generation-prompt] [--bos S] [--eos S] [--context KEY=JSON]"
 #define USAGE_PERPLEXITY "heed perplexity MODEL -f FILE [-c CTX] [-t THREADS] " USAGE_CACHE
 #define USAGE_EMBED "heed embed MODEL (-p TEXT | --ids 1,2,3) [-o FILE] [--all] " \
     "[--pooling none|mean|cls|last] [--no-normalize]"
@@ -56,7 +58,8 @@ int cli_usage_error(const char *cmd, const char *usage, const char *msg);
     "[--val-every N] [--val-batches N] [--ckpt FILE] [--ckpt-every N] [--resume CKPT] " \
     "[--seed S] [--type TYPE] [--name NAME] [-t THREADS] [--quiet]"
 #define USAGE_SERVE "heed serve MODEL [--host 127.0.0.1] [--port 8080] [--slots N] " \
-    "[--api-key KEY] [-c CTX] [--chat-template NAME] [--queue N] [--max-tokens N] " \
+    "[--api-key KEY] [-c CTX] [--chat-template NAME | --chat-template-file F] [--queue N] " \
+    "[--max-tokens N] " \
     "[--max-body BYTES] [--timeout S] [--read-timeout S] [--max-connections N] " \
     "[--max-connections-per-ip N] [-t THREADS] " USAGE_CVEC " " USAGE_CACHE
 #define USAGE_QUANTIZE "heed quantize IN.gguf OUT.gguf TYPE [-t THREADS]"
@@ -168,6 +171,7 @@ int cmd_ablate(int argc, char **argv);
 int cmd_patch(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 int cmd_cvector(int argc, char **argv);
 
 #endif

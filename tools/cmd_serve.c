@@ -19,13 +19,16 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-/* The chat template: --chat-template NAME, else the model's own if heed
- * knows it (else its start is kept for the error chat requests get), else,
- * for a model with none, chatml, as llama-server falls back (said once) —
- * but none for an encoder-decoder, which was not trained on chat markup:
- * its messages, joined, are the source. */
-static int pick_template(server *s, const char *name)
+/* The chat template: --chat-template NAME (a built-in format),
+ * --chat-template-file F, else the model's own (both Jinja, rendered as
+ * HF renders them), else, for a model with none, chatml, as llama-server
+ * falls back (said once) — but nothing for an encoder-decoder, which was
+ * not trained on chat markup: its messages, joined, are the source. */
+static int pick_template(server *s, const char *name, const char *file)
 {
+    if (name && file)
+        return cli_usage_error("serve", USAGE_SERVE,
+                               "--chat-template and --chat-template-file exclude each other");
     if (name) {
         s->chat_template = heed_chat_template_detect(name);
         if (!s->chat_template) {
@@ -35,32 +38,28 @@ static int pick_template(server *s, const char *name)
         }
         return EXIT_OK;
     }
+    if (file) {
+        size_t len;
+        return (s->chat_jinja = cli_read_file("serve", file, &len)) ? EXIT_OK : EXIT_BAD_INPUT;
+    }
     heed_gguf_str t;
-    if (!heed_model_gguf(s->model) ||
-        heed_gguf_get_str(heed_model_gguf(s->model), "tokenizer.chat_template", &t)) {
-        if (heed_model_decoder_start(s->model) >= 0) {
-            fprintf(stderr, "heed serve: an encoder-decoder with no chat template: a chat's "
-                            "messages, joined by newlines, are the source (--chat-template NAME "
-                            "renders them instead)\n");
-            return EXIT_OK;
-        }
-        s->chat_template = "chatml";
-        fprintf(stderr, "heed serve: the model has no chat template: chat requests use chatml "
-                        "(--chat-template NAME picks another)\n");
+    if (heed_model_gguf(s->model) &&
+        !heed_gguf_get_str(heed_model_gguf(s->model), "tokenizer.chat_template", &t)) {
+        if (!(s->chat_jinja = malloc(t.len + 1)))
+            return cli_fail("serve", HEED_ERR_NOMEM);
+        memcpy(s->chat_jinja, t.ptr, t.len);
+        s->chat_jinja[t.len] = 0;
         return EXIT_OK;
     }
-    char *text = malloc(t.len + 1);
-    if (!text)
-        return EXIT_RUNTIME;
-    memcpy(text, t.ptr, t.len);
-    text[t.len] = 0;
-    s->chat_template = heed_chat_template_detect(text);
-    if (!s->chat_template) {
-        snprintf(s->unknown_template, sizeof s->unknown_template, "%.60s", text);
-        for (char *p = s->unknown_template; *p; p++)
-            *p = *p == '\n' ? ' ' : *p;
+    if (heed_model_decoder_start(s->model) >= 0) {
+        fprintf(stderr, "heed serve: an encoder-decoder with no chat template: a chat's "
+                        "messages, joined by newlines, are the source (--chat-template NAME "
+                        "renders them instead)\n");
+        return EXIT_OK;
     }
-    free(text);
+    s->chat_template = "chatml";
+    fprintf(stderr, "heed serve: the model has no chat template: chat requests use chatml "
+                    "(--chat-template NAME or --chat-template-file F picks another)\n");
     return EXIT_OK;
 }
 
@@ -106,7 +105,7 @@ static int load_cvecs(server *s, const char *const *paths, const float *scales, 
 
 int cmd_serve(int argc, char **argv)
 {
-    const char *model = NULL, *host = "127.0.0.1", *key = NULL, *tmpl = NULL;
+    const char *model = NULL, *host = "127.0.0.1", *key = NULL, *tmpl = NULL, *tfile = NULL;
     long port = 8080, slots = 1, n_ctx = 0, queue = 16, max_tokens = 1024, threads = 0;
     long max_body = 1 << 20, timeout = 600, read_timeout = 10, conns = 4096, per_ip = 64;
     cli_cvecs cvecs = {0};
@@ -143,6 +142,8 @@ int cmd_serve(int argc, char **argv)
             key = argv[++i];
         else if (!strcmp(a, "--chat-template") && v)
             tmpl = argv[++i];
+        else if (!strcmp(a, "--chat-template-file") && v)
+            tfile = argv[++i];
         else if ((cv = cli_cvec_option("serve", argc, argv, &i, &cvecs)) != 0) {
             if (cv < 0)
                 return EXIT_BAD_INPUT;
@@ -163,7 +164,7 @@ int cmd_serve(int argc, char **argv)
         return cli_fail("serve", st);
     const char *base = strrchr(model, '/');
     snprintf(s.model_id, sizeof s.model_id, "%s", base ? base + 1 : model);
-    int rc = pick_template(&s, tmpl);
+    int rc = pick_template(&s, tmpl, tfile);
     if (!rc)
         rc = load_cvecs(&s, cvecs.path, cvecs.scale, cvecs.n);
     /* llama.cpp's default blocks, as heed run's: 1 to n_layer */
@@ -188,7 +189,8 @@ int cmd_serve(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN);
         fprintf(stderr, "heed serve: %s, context %d, %ld slot%s, chat template %s\n", s.model_id,
                 s.n_ctx, slots, slots == 1 ? "" : "s",
-                s.chat_template ? s.chat_template : s.unknown_template[0] ? "unknown" : "none");
+                s.chat_jinja ? tfile ? tfile : "the model's own" : s.chat_template ? s.chat_template
+                                                                                   : "none");
         for (int i = 0; i < s.n_cvecs; i++)
             fprintf(stderr, "heed serve: control vector '%s', scale %g by default\n",
                     s.cvecs[i].name, (double)s.cvecs[i].scale);
@@ -209,6 +211,7 @@ int cmd_serve(int argc, char **argv)
     free(s.cvecs);
     free(s.steer_default);
     heed_vocab_free(s.vocab);
+    free(s.chat_jinja);
     heed_model_free(s.model);
     return rc;
 }

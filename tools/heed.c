@@ -45,6 +45,9 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, USAGE_TOKENIZE,
      "token ids and pieces of a text; --inp FILE.inp prints llama.cpp's .out lines"},
     {"detokenize", cmd_detokenize, USAGE_DETOKENIZE, "the text of token ids"},
+    {"template", cmd_template, USAGE_TEMPLATE,
+     "a chat rendered with the model's own Jinja chat template (or a file's), byte for byte "
+     "as Hugging Face's apply_chat_template renders it"},
     {"cvector", cmd_cvector, USAGE_CVECTOR,
      "a control vector (steering directions) from pairs of positive and negative prompts, as "
      "llama-cvector-generator makes one, for run --control-vector"},

@@ -70,11 +70,13 @@ typedef struct server {
     heed_model *model;
     heed_vocab *vocab;
     char model_id[256];      /* the model file's name, as /v1/models lists it */
-    const char *chat_template;   /* a known template's name, or NULL, then: */
-    char unknown_template[96];   /* the start of the model's template, which
-                                    heed does not know; "": an encoder-decoder
-                                    with none, whose chat is its messages
-                                    joined (the source)                      */
+    char *chat_jinja;            /* the Jinja template chats are rendered with:
+                                    the model's own or --chat-template-file's;
+                                    NULL, then:                              */
+    const char *chat_template;   /* a built-in format's name (--chat-template
+                                    NAME, or chatml for a decoder with no
+                                    template); NULL: an encoder-decoder with
+                                    none, whose chat is its messages joined  */
     int n_ctx, n_slots, max_queue, max_tokens, n_threads;
     size_t max_body;
     double timeout_s;            /* per request: waiting for a slot plus generating */
@@ -244,6 +246,13 @@ void serve_stream_free(serve_stream *st);
 /* ---- serve_http.c */
 
 /* An OpenAI-style error reply: {"error": {message, type, param, code}}. */
+struct cJSON;
+/* serve_chat.c: a chat request's prompt text (malloc'd) from its
+ * "messages" and "chat_template_kwargs"; *special: whether its special
+ * tokens are parsed. NULL when the request is bad (the 400 in out). */
+char *serve_chat_prompt(const server *s, const struct cJSON *messages, const struct cJSON *kwargs,
+                        bool *special, serve_reply *out);
+
 void serve_error(serve_reply *out, int status, const char *type, const char *code,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Serves until *stop is set; then ends the generations under way, sends

@@ -389,68 +389,16 @@ static bool tokenize(const server *s, const char *text, bool special, gen_reques
     return true;
 }
 
-/* An encoder-decoder's chat with no template: the messages' contents, one
- * a line, as its source (NULL: out of memory). */
-static char *joined(const heed_chat_message *m, int n)
+/* The chat messages rendered as serve_chat.c says, then tokenized. */
+static bool chat_prompt(const server *s, const cJSON *root, gen_request *g, serve_reply *out)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    for (int i = 0; f && i < n; i++)
-        fprintf(f, "%s%s", i ? "\n" : "", m[i].content);
-    if (!f || fclose(f)) {
-        free(text);
-        return NULL;
-    }
-    return text;
-}
-
-/* The chat messages rendered with the model's (or --chat-template's)
- * template; an encoder-decoder with none takes them joined. */
-static bool chat_prompt(const server *s, const cJSON *msgs, gen_request *g, serve_reply *out)
-{
-    if (!s->chat_template && s->unknown_template[0]) {
-        serve_error(out, 400, "invalid_request_error", "unknown_chat_template",
-                    "The model's chat template is not one heed knows (it begins '%s'); "
-                    "start heed serve with --chat-template NAME (%s)", s->unknown_template,
-                    heed_chat_template_names());
+    bool special;
+    char *text = serve_chat_prompt(s, cJSON_GetObjectItemCaseSensitive(root, "messages"),
+                                   cJSON_GetObjectItemCaseSensitive(root, "chat_template_kwargs"),
+                                   &special, out);
+    if (!text)
         return false;
-    }
-    const int n = cJSON_IsArray(msgs) ? cJSON_GetArraySize(msgs) : 0;
-    if (n < 1 || n > 1024) {
-        bad(out, "'%s' must be an array of 1 to 1024 messages", "messages");
-        return false;
-    }
-    heed_chat_message *m = calloc((size_t)n, sizeof *m);
-    if (!m) {
-        serve_error(out, 500, "server_error", NULL, "out of memory");
-        return false;
-    }
-    int i = 0;
-    for (const cJSON *e = msgs->child; e; e = e->next, i++) {
-        const cJSON *role = cJSON_GetObjectItemCaseSensitive(e, "role");
-        const cJSON *content = cJSON_GetObjectItemCaseSensitive(e, "content");
-        if (!cJSON_IsObject(e) || !cJSON_IsString(role) || !cJSON_IsString(content)) {
-            free(m);
-            bad(out, "'%s' must be objects with a string 'role' and a string 'content'",
-                "messages");
-            return false;
-        }
-        m[i] = (heed_chat_message){role->valuestring, content->valuestring};
-    }
-    char *text = NULL;
-    heed_status st = HEED_OK;
-    if (!s->chat_template && !(text = joined(m, n)))
-        st = cli_set_error(HEED_ERR_NOMEM, "out of memory");
-    else if (s->chat_template)
-        st = heed_chat_apply(s->chat_template, m, (size_t)n, true, &text);
-    free(m);
-    if (st) {
-        serve_error(out, 400, "invalid_request_error", NULL, "%s", cli_error_message());
-        return false;
-    }
-    /* the joined text is taken as a completion's prompt is: no special tokens */
-    const bool ok = tokenize(s, text, s->chat_template != NULL, g, out);
+    const bool ok = tokenize(s, text, special, g, out);
     free(text);
     return ok;
 }
@@ -669,7 +617,8 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
         "top_k", "min_p", "n", "stream", "stream_options", "logprobs", "top_logprobs", "stop",
         "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", "lookup",
         "control_vectors", "control_vector_layer_range", "ablate_heads", "logit_bias",
-        "cache_prompt", "ignore_eos", "response_format", "grammar", "heed", NULL};
+        "cache_prompt", "ignore_eos", "response_format", "grammar", "chat_template_kwargs", "heed",
+        NULL};
     *g = (gen_request){.kind = kind, .gp.cache_prompt = true};
     cJSON *root = parse_object(r, out);
     if (!root)
@@ -718,7 +667,7 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
         ok = false;
     }
     if (ok && kind == KIND_CHAT) {
-        ok = chat_prompt(s, cJSON_GetObjectItemCaseSensitive(root, "messages"), g, out);
+        ok = chat_prompt(s, root, g, out);
     } else if (ok) {
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "prompt");
         if (cJSON_IsArray(p) && cJSON_GetArraySize(p) == 1 &&

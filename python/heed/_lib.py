@@ -279,6 +279,8 @@ _SIGS = {
     "heed_grammar_new": (c_int, [c_void_p, c_char_p, c_char_p, _VP]),
     "heed_grammar_from_json_schema": (c_int, [c_void_p, c_char_p, _VP]),
     "heed_grammar_free": (None, [c_void_p]),
+    "heed_template_render": (c_int, [c_char_p, c_char_p, _VP, _P(c_size_t)]),
+    "heed_chat_context": (c_int, [c_void_p, c_char_p, c_char_p, c_bool, c_char_p, _VP]),
 }
 for _name, (_res, _args) in _SIGS.items():
     _f = getattr(lib, _name)

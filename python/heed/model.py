@@ -320,6 +320,41 @@ class Model:
         finally:
             _lib.libc.free(text)
 
+    def apply_chat_template(self, messages, tools=None, add_generation_prompt=True,
+                            chat_template=None, **kwargs):
+        """The prompt text of a chat, as Hugging Face's
+        apply_chat_template(messages, tools, add_generation_prompt=...,
+        tokenize=False) renders it with the model's own template
+        (tokenizer.chat_template) or chat_template, a Jinja text; kwargs are
+        more variables for the template (enable_thinking=False, ...).
+        bos_token and eos_token are the model's."""
+        if chat_template is None:
+            g, s = lib.heed_model_gguf(self._model()), _lib.GGUFStr()
+            if not g or lib.heed_gguf_get_str(g, b"tokenizer.chat_template", ctypes.byref(s)):
+                raise Error(f"{self.path} has no chat template (tokenizer.chat_template); "
+                            "give one as chat_template")
+            chat_template = ctypes.string_at(s.ptr, s.len)
+        elif isinstance(chat_template, str):
+            chat_template = chat_template.encode("utf-8")
+
+        def dumps(x):
+            return None if x is None else json.dumps(x).encode()
+
+        ctx, out, n = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_size_t()
+        check(lib.heed_chat_context(self._vocabulary(), dumps(list(messages)),
+                                    dumps(None if tools is None else list(tools)),
+                                    bool(add_generation_prompt), dumps(kwargs or None),
+                                    ctypes.byref(ctx)))
+        try:
+            check(lib.heed_template_render(chat_template, ctypes.string_at(ctx.value),
+                                          ctypes.byref(out), ctypes.byref(n)))
+        finally:
+            _lib.libc.free(ctx)
+        try:
+            return ctypes.string_at(out.value, n.value).decode("utf-8")
+        finally:
+            _lib.libc.free(out)
+
     def to_str_tokens(self, text_or_ids):
         """The text of each token (control tokens as written, e.g. "<s>");
         a token that is part of a UTF-8 character shows U+FFFD."""

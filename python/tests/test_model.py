@@ -147,3 +147,23 @@ def test_closed_model():
         m.logits([1])
     with pytest.raises(heed.Error, match="closed"):
         m.n_layer
+
+
+def test_apply_chat_template(default):
+    """HF's apply_chat_template(tokenize=False): the model's bos/eos, tools,
+    more variables as keywords; a model with no template or a failing one
+    is a heed.Error."""
+    msgs = [{"role": "user", "content": "héllo", "x": 1.0}]
+    with pytest.raises(heed.Error, match="no chat template"):
+        default.apply_chat_template(msgs)
+    tmpl = ("{{ bos_token }}{% for m in messages %}<{{ m.role }}>{{ m.content }}{{ m.x }}"
+            "{% endfor %}{% if tools %}{{ tools | tojson }}{% endif %}"
+            "{% if add_generation_prompt %}<assistant>{% endif %}{{ extra | default('') }}")
+    assert default.apply_chat_template(msgs, chat_template=tmpl) == \
+        "<|endoftext|><user>héllo1.0<assistant>"
+    tools = [{"type": "function", "function": {"name": "f"}}]
+    assert default.apply_chat_template(msgs, tools, add_generation_prompt=False,
+                                       chat_template=tmpl, extra="!") == \
+        '<|endoftext|><user>héllo1.0[{"type": "function", "function": {"name": "f"}}]!'
+    with pytest.raises(heed.Error, match=r"template:1:\d+: stop"):
+        default.apply_chat_template(msgs, chat_template="{{ raise_exception('stop') }}")

@@ -65,12 +65,26 @@ serve_start "$clog" "$heed" serve "$model" --control-vector-scaled "$data/cvec-a
 cpid=$serve_pid
 export HEED_CV_URL="http://127.0.0.1:$serve_port"
 trap 'kill $pid $cpid $bpid 2>/dev/null || true; rm -f "$log" "$clog" ${blog:-}' EXIT
+# a Jinja chat template from a file (chat.jinja), on a fourth server: the
+# prompts it must make are heed template's renderings, tokenized
+jlog=$(mktemp)
+serve_start "$jlog" "$heed" serve "$model" --chat-template-file "$here/chat.jinja"
+jpid=$serve_pid
+export HEED_TMPL_URL="http://127.0.0.1:$serve_port"
+trap 'kill $pid $cpid $bpid $jpid 2>/dev/null || true; rm -f "$log" "$clog" "$jlog" ${blog:-}' EXIT
+rendered_tokens() {  # the rendering's token count (a sentinel keeps its last newline)
+    _r=$("$heed" template --template-file "$here/chat.jinja" --messages "$here/chat.json" "$@"; printf x)
+    "$heed" tokenize "$model" "${_r%x}" --ids-only --special | tr ',' '\n' | wc -l
+}
+HEED_TMPL_TOKENS=$(rendered_tokens)
+HEED_TMPL_TOKENS_KW=$(rendered_tokens --context greeting='"Ahoy"')
+export HEED_TMPL_TOKENS HEED_TMPL_TOKENS_KW
 
 # an encoder-decoder (a small context, for its limits) and an encoder, with
 # what heed run, attend and embed give
 tdir=$(mktemp -d)
 tpid="" epid=""
-trap 'kill $pid $cpid $bpid $tpid $epid 2>/dev/null || true; rm -rf "$log" "$clog" ${blog:-} "$tdir"' EXIT
+trap 'kill $pid $cpid $bpid $jpid $tpid $epid 2>/dev/null || true; rm -rf "$log" "$clog" "$jlog" ${blog:-} "$tdir"' EXIT
 "$heed" synth --shape tiny-t5 --type f32 -o "$tdir/t5.gguf" > /dev/null
 "$heed" synth --shape tiny-t5encoder --type f32 -o "$tdir/t5encoder.gguf" > /dev/null
 tprompt="the house is small"
@@ -116,6 +130,8 @@ if ! node "$here/serve.mjs" "http://127.0.0.1:$port" "$key" "$expected" ||
     tail -n 20 "$log" >&2
     echo "serve test: the control-vector server's log:" >&2
     tail -n 20 "$clog" >&2
+    echo "serve test: the template server's log:" >&2
+    tail -n 20 "$jlog" >&2
     exit 1
 fi
 if ! node "$here/t5.mjs" "$t5_url" "$t5encoder_url" "$tprompt" "$t5_expected" \
@@ -124,29 +140,29 @@ if ! node "$here/t5.mjs" "$t5_url" "$t5encoder_url" "$tprompt" "$t5_expected" \
     tail -n 20 "$tdir/t5.log" "$tdir/t5encoder.log" >&2
     exit 1
 fi
-kill -INT $pid $cpid $bpid $tpid $epid
+kill -INT $pid $cpid $bpid $jpid $tpid $epid
 status=0
-for p in $pid $cpid $bpid $tpid $epid; do
+for p in $pid $cpid $bpid $jpid $tpid $epid; do
     wait $p || status=$?
 done
 trap - EXIT
-logs="$log $clog $tdir/t5.log $tdir/t5encoder.log"
+logs="$log $clog $jlog $tdir/t5.log $tdir/t5encoder.log"
 if [ $status -ne 0 ]; then
     tail -n 40 $logs >&2
-    rm -rf "$log" "$clog" ${blog:-} "$tdir"
+    rm -rf "$log" "$clog" "$jlog" ${blog:-} "$tdir"
     echo "serve test: a server exited with status $status after SIGINT" >&2
     exit 1
 fi
 fallbacks=$(grep -c 'no chat template: chat requests use chatml' "$clog" || true)
-if [ "$fallbacks" != 1 ] || grep -q 'chat requests use chatml' "$log" "$tdir/t5.log" ||
+if [ "$fallbacks" != 1 ] || grep -q 'chat requests use chatml' "$log" "$jlog" "$tdir/t5.log" ||
     ! grep -q 'an encoder-decoder with no chat template' "$tdir/t5.log"; then
     echo "serve test: the chatml fallback should be said once, by the decoder with no template," \
         "and the t5 server should say its messages are joined" >&2
-    rm -rf "$log" "$clog" ${blog:-} "$tdir"
+    rm -rf "$log" "$clog" "$jlog" ${blog:-} "$tdir"
     exit 1
 fi
 echo "serve test: $(cat $logs | grep -c '^[A-Z]* /') requests logged, clean exit"
-rm -rf "$log" "$clog" ${blog:-} "$tdir"
+rm -rf "$log" "$clog" "$jlog" ${blog:-} "$tdir"
 
 # Hostile connections (conns.mjs says what is checked), with three more
 # servers: one taking 2,000 connections per address, started with a soft

@@ -10,7 +10,10 @@
 // `heed run -p "In the beginning" -n 12 --temp 0` printed. With
 // HEED_CV_URL, a second server started with --control-vector-scaled
 // cvec-a.gguf 0.8 --control-vector cvec-b.gguf, and HEED_CV_* the texts
-// heed run gives with those files (run.sh).
+// heed run gives with those files (run.sh). With HEED_TMPL_URL, a server
+// started with --chat-template-file chat.jinja, and HEED_TMPL_TOKENS(_KW)
+// the token counts of heed template's rendering of chat.json (with
+// greeting="Ahoy").
 import OpenAI from "openai";
 import assert from "node:assert/strict";
 import { malformed } from "./malformed.mjs";
@@ -330,6 +333,41 @@ await check("errors are OpenAI error objects", async () => {
   assert.equal((await fetch(`${base}/v1/nothing`, { headers: { Authorization: `Bearer ${key}` } })).status, 404);
   assert.equal((await fetch(`${base}/health`)).status, 200, "health needs no key");
 });
+
+await check("chat content parts: text parts joined by newlines, as llama-server joins them; an image is a 400", async () => {
+  const req = { model: "default", max_tokens: 8, temperature: 0 };
+  const parts = await client.chat.completions.create({ ...req, messages: [{ role: "user", content: [
+    { type: "text", text: "Who made" }, { type: "text", text: "the heaven?" }] }] });
+  const text = await client.chat.completions.create({ ...req,
+    messages: [{ role: "user", content: "Who made\nthe heaven?" }] });
+  assert.equal(parts.usage.prompt_tokens, text.usage.prompt_tokens);
+  assert.equal(parts.choices[0].message.content, text.choices[0].message.content);
+  await assert.rejects(client.chat.completions.create({ ...req, messages: [{ role: "user", content: [
+    { type: "text", text: "What is this?" },
+    { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } }] }] }),
+  (e) => e.status === 400 && /takes text only/.test(e.message));
+  await assert.rejects(client.chat.completions.create({ ...req, messages: [{ role: "user", content: 5 }] }),
+    (e) => e.status === 400 && /messages/.test(e.message));
+});
+
+if (process.env.HEED_TMPL_URL) {
+  await check("--chat-template-file: the chat is that template's rendering, tool call arguments as objects", async () => {
+    const t = new OpenAI({ baseURL: `${process.env.HEED_TMPL_URL}/v1`, apiKey: "x", maxRetries: 0 });
+    // chat.json's messages, but the arguments as OpenAI sends them: a JSON string
+    const msgs = [{ role: "user", content: [{ type: "text", text: "Weather in Paris?" }] },
+      { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function",
+        function: { name: "weather", arguments: '{"city": "Paris", "days": 1.0}' } }] },
+      { role: "tool", tool_call_id: "c1", content: "Sunny." }];
+    const req = { model: "default", messages: msgs, max_tokens: 4, temperature: 0 };
+    const r = await t.chat.completions.create(req);
+    assert.equal(r.usage.prompt_tokens, Number(process.env.HEED_TMPL_TOKENS));
+    const kw = await t.chat.completions.create({ ...req, chat_template_kwargs: { greeting: "Ahoy" } });
+    assert.equal(kw.usage.prompt_tokens, Number(process.env.HEED_TMPL_TOKENS_KW));
+    assert.ok(kw.usage.prompt_tokens > r.usage.prompt_tokens);
+    await assert.rejects(t.chat.completions.create({ ...req, messages: [{ role: "bad", content: "x" }] }),
+      (e) => e.status === 400 && /template:5:\d+: no role may be bad/.test(e.message));
+  });
+}
 
 await check("tokenize and detokenize", async () => {
   const t = await (await post("/tokenize", { content: "In the beginning", with_pieces: true })).json();
