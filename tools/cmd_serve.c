@@ -165,6 +165,7 @@ int cmd_serve(int argc, char **argv)
     const char *base = strrchr(model, '/');
     snprintf(s.model_id, sizeof s.model_id, "%s", base ? base + 1 : model);
     int rc = pick_template(&s, tmpl, tfile);
+    s.chat_format = heed_chat_format_detect(s.chat_jinja);
     if (!rc)
         rc = load_cvecs(&s, cvecs.path, cvecs.scale, cvecs.n);
     /* llama.cpp's default blocks, as heed run's: 1 to n_layer */

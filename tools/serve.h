@@ -73,6 +73,8 @@ typedef struct server {
     char *chat_jinja;            /* the Jinja template chats are rendered with:
                                     the model's own or --chat-template-file's;
                                     NULL, then:                              */
+    const char *chat_format;     /* how its chats write tool calls
+                                    (heed_chat_format_detect of the template) */
     const char *chat_template;   /* a built-in format's name (--chat-template
                                     NAME, or chatml for a decoder with no
                                     template); NULL: an encoder-decoder with
@@ -248,10 +250,11 @@ void serve_stream_free(serve_stream *st);
 /* An OpenAI-style error reply: {"error": {message, type, param, code}}. */
 struct cJSON;
 /* serve_chat.c: a chat request's prompt text (malloc'd) from its
- * "messages" and "chat_template_kwargs"; *special: whether its special
+ * "messages", "tools" (JSON text, or NULL) and "chat_template_kwargs";
+ * *special: whether its special
  * tokens are parsed. NULL when the request is bad (the 400 in out). */
-char *serve_chat_prompt(const server *s, const struct cJSON *messages, const struct cJSON *kwargs,
-                        bool *special, serve_reply *out);
+char *serve_chat_prompt(const server *s, const struct cJSON *messages, const char *tools,
+                        const struct cJSON *kwargs, bool *special, serve_reply *out);
 
 void serve_error(serve_reply *out, int status, const char *type, const char *code,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));

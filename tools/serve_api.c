@@ -359,6 +359,11 @@ typedef struct gen_request {
     int n;                 /* choices */
     heed_capture_params attention; /* "heed": {"attention": ...} (top_k 0: not asked) */
     int *layers, *heads;   /* its lists (NULL: all)                          */
+    char *chat_text;       /* a chat's rendered prompt                        */
+    char *tools;           /* "tools" (a JSON array), or NULL                 */
+    char *tool_choice;     /* "tool_choice" as JSON text ("auto" by default)  */
+    bool parallel;         /* "parallel_tool_calls"                           */
+    char reasoning[16];    /* "reasoning_format": auto, deepseek, none        */
     char *echo;            /* the prompt, to begin each choice's text ("echo"), or NULL */
     serve_interventions iv;
     heed_grammar *grammar;
@@ -370,6 +375,9 @@ static void gen_request_free(gen_request *g)
     free(g->echo);
     free(g->layers);
     free(g->heads);
+    free(g->chat_text);
+    free(g->tools);
+    free(g->tool_choice);
     heed_grammar_free(g->grammar);
     free(g->gp.logit_bias);
     interventions_free(&g->iv);
@@ -389,18 +397,106 @@ static bool tokenize(const server *s, const char *text, bool special, gen_reques
     return true;
 }
 
-/* The chat messages rendered as serve_chat.c says, then tokenized. */
+/* "tools" (function tools), "tool_choice" ("none", "auto", "required" or
+ * a function by name), "parallel_tool_calls" and "reasoning_format". */
+static bool read_tools(const cJSON *root, gen_request *g, serve_reply *out)
+{
+    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(root, "tools");
+    const cJSON *choice = cJSON_GetObjectItemCaseSensitive(root, "tool_choice");
+    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(root, "reasoning_format");
+    g->parallel = false;
+    if (!boolean(root, "parallel_tool_calls", &g->parallel, out))
+        return false;
+    snprintf(g->reasoning, sizeof g->reasoning, "auto");
+    if (rf && !cJSON_IsNull(rf)) {
+        if (!cJSON_IsString(rf) || (strcmp(rf->valuestring, "auto") &&
+                                    strcmp(rf->valuestring, "deepseek") &&
+                                    strcmp(rf->valuestring, "none"))) {
+            bad(out, "'%s' must be \"auto\", \"deepseek\" or \"none\"", "reasoning_format");
+            return false;
+        }
+        snprintf(g->reasoning, sizeof g->reasoning, "%s", rf->valuestring);
+    }
+    if (tools && !cJSON_IsNull(tools)) {
+        const cJSON *t;
+        bool ok = cJSON_IsArray(tools) && cJSON_GetArraySize(tools) > 0;
+        cJSON_ArrayForEach(t, tools) {
+            const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
+            const cJSON *type = cJSON_GetObjectItemCaseSensitive(t, "type");
+            ok = ok && cJSON_IsString(type) && !strcmp(type->valuestring, "function") &&
+                 cJSON_IsString(cJSON_GetObjectItemCaseSensitive(fn, "name"));
+        }
+        if (!ok) {
+            bad(out, "'%s' must be a non-empty array of {\"type\": \"function\", "
+                "\"function\": {\"name\": ..., \"parameters\": ...}}", "tools");
+            return false;
+        }
+        g->tools = cJSON_PrintUnformatted(tools);
+    }
+    if (choice && !cJSON_IsNull(choice)) {
+        const bool word = cJSON_IsString(choice) && (!strcmp(choice->valuestring, "none") ||
+                                                      !strcmp(choice->valuestring, "auto") ||
+                                                      !strcmp(choice->valuestring, "required"));
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(choice, "function");
+        if (!word && !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(fn, "name"))) {
+            bad(out, "'%s' must be \"none\", \"auto\", \"required\" or {\"type\": "
+                "\"function\", \"function\": {\"name\": NAME}}", "tool_choice");
+            return false;
+        }
+        if (!g->tools && !(word && !strcmp(choice->valuestring, "none"))) {
+            bad(out, "'%s' needs 'tools'", "tool_choice");
+            return false;
+        }
+        g->tool_choice = cJSON_PrintUnformatted(choice);
+    }
+    return true;
+}
+
+/* Whether the request's output is searched for tool calls. */
+static bool wants_tools(const gen_request *g)
+{
+    return g->tools && !(g->tool_choice && !strcmp(g->tool_choice, "\"none\""));
+}
+
+/* How a chat's output is read: its template's format, the reasoning. */
+static heed_chat_parse_params parse_params(const server *s, const gen_request *g)
+{
+    return (heed_chat_parse_params){.format = s->chat_format, .reasoning_format = g->reasoning,
+                                    .tool_calls = wants_tools(g), .tools = g->tools,
+                                    .prompt = g->chat_text};
+}
+
+/* The chat messages rendered as serve_chat.c says, then tokenized; with
+ * tools, the grammar that makes the model write its calls as its template
+ * does (tool_choice "auto": text, or calls). */
 static bool chat_prompt(const server *s, const cJSON *root, gen_request *g, serve_reply *out)
 {
     bool special;
-    char *text = serve_chat_prompt(s, cJSON_GetObjectItemCaseSensitive(root, "messages"),
-                                   cJSON_GetObjectItemCaseSensitive(root, "chat_template_kwargs"),
-                                   &special, out);
-    if (!text)
+    if (!read_tools(root, g, out))
         return false;
-    const bool ok = tokenize(s, text, special, g, out);
-    free(text);
-    return ok;
+    g->chat_text = serve_chat_prompt(s, cJSON_GetObjectItemCaseSensitive(root, "messages"),
+                                     g->tools,
+                                     cJSON_GetObjectItemCaseSensitive(root, "chat_template_kwargs"),
+                                     &special, out);
+    if (!g->chat_text || !tokenize(s, g->chat_text, special, g, out))
+        return false;
+    if (!wants_tools(g))
+        return true;
+    if (g->grammar) {
+        bad(out, "'%s' and 'response_format' or 'grammar' cannot both be given", "tools");
+        return false;
+    }
+    char *gbnf = NULL;
+    heed_status st = heed_chat_tool_grammar(s->chat_format, g->tools,
+                                            g->tool_choice ? g->tool_choice : "\"auto\"",
+                                            g->parallel, g->chat_text, &gbnf);
+    if (!st && gbnf)
+        st = heed_grammar_new(s->vocab, gbnf, "root", &g->grammar);
+    free(gbnf);
+    if (st)
+        serve_error(out, st == HEED_ERR_NOMEM ? 500 : 400, "invalid_request_error", NULL,
+                    "'tools': %s", heed_last_error());
+    return !st;
 }
 
 static bool read_stops(const cJSON *root, gen_request *g, serve_reply *out)
@@ -618,6 +714,7 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
         "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "user", "lookup",
         "control_vectors", "control_vector_layer_range", "ablate_heads", "logit_bias",
         "cache_prompt", "ignore_eos", "response_format", "grammar", "chat_template_kwargs", "heed",
+        "tools", "tool_choice", "parallel_tool_calls", "reasoning_format",
         NULL};
     *g = (gen_request){.kind = kind, .gp.cache_prompt = true};
     cJSON *root = parse_object(r, out);
@@ -1017,11 +1114,50 @@ struct serve_stream {
     bool ended[SERVE_MAX_CHOICES]; /* its finish reason is sent */
     gen_request g;
     cJSON *attention;     /* attention_start's, when asked (NULL: not) */
+    heed_chat_parser *parser[SERVE_MAX_CHOICES]; /* a chat's: its output to deltas */
+    bool called[SERVE_MAX_CHOICES]; /* a tool call was sent */
     char id[48];
     char *pending;        /* bytes ready to send */
     size_t len, off;
     int state;            /* 0 start, 1 generating, 2 done: [DONE] queued, 3 ended */
 };
+
+static void queue_event(serve_stream *st, cJSON *obj);
+
+/* One chat chunk: choice i's delta (owned), logprobs and heed's additions. */
+static void queue_delta(serve_stream *st, int i, cJSON *delta, cJSON *lp, cJSON *heed)
+{
+    cJSON *o = envelope(st->srv, KIND_CHAT, true, st->id), *c = cJSON_CreateObject();
+    cJSON_AddNumberToObject(c, "index", i);
+    cJSON_AddItemToObject(c, "delta", delta);
+    cJSON_AddItemToObject(c, "logprobs", lp ? lp : cJSON_CreateNull());
+    cJSON_AddNullToObject(c, "finish_reason");
+    if (heed)
+        cJSON_AddItemToObject(c, "heed", heed);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), c);
+    queue_event(st, o);
+}
+
+/* A chat's text through its parser: a chunk per delta (content, reasoning,
+ * tool calls), the first carrying lp and heed (an empty delta if none). */
+static void queue_parsed(serve_stream *st, int i, const char *text, size_t len, bool end,
+                         cJSON *lp, cJSON *heed)
+{
+    char *deltas = NULL, *message = NULL;
+    const heed_status ps = end ? heed_chat_parser_finish(st->parser[i], &deltas, &message)
+                               : heed_chat_parser_feed(st->parser[i], text, len, &deltas);
+    cJSON *list = !ps && deltas ? cJSON_Parse(deltas) : NULL, *d;
+    free(deltas);
+    free(message);
+    while (list && (d = cJSON_DetachItemFromArray(list, 0))) {
+        st->called[i] |= cJSON_GetObjectItemCaseSensitive(d, "tool_calls") != NULL;
+        queue_delta(st, i, d, lp, heed);
+        lp = heed = NULL;
+    }
+    cJSON_Delete(list);
+    if (lp || heed)
+        queue_delta(st, i, cJSON_CreateObject(), lp, heed);
+}
 
 static void queue_event(serve_stream *st, cJSON *obj)
 {
@@ -1094,13 +1230,18 @@ static void produce(serve_stream *st)
                                                       piece[i].tok.id, piece[i].query,
                                                       st->attention));
             }
-            if (c->gen[i] && (piece[i].len || lp || heed)) {
+            if (st->parser[i] && c->gen[i]) {
+                queue_parsed(st, i, piece[i].text, piece[i].len, false, lp, heed);
+            } else if (c->gen[i] && (piece[i].len || lp || heed)) {
                 char *t = utf8_string(piece[i].text, piece[i].len);
                 queue_choice(st, i, t, NULL, lp, false, heed);
                 free(t);
             }
             if (finish) {
-                queue_choice(st, i, kind == KIND_CHAT ? NULL : "", finish, NULL, false, NULL);
+                if (st->parser[i])
+                    queue_parsed(st, i, "", 0, true, NULL, NULL);
+                queue_choice(st, i, kind == KIND_CHAT ? NULL : "",
+                             st->called[i] ? "tool_calls" : finish, NULL, false, NULL);
                 st->ended[i] = true;
             }
         }
@@ -1141,6 +1282,8 @@ void serve_stream_free(serve_stream *st)
     choices_end(st->srv, &st->c);
     gen_request_free(&st->g);
     cJSON_Delete(st->attention);
+    for (int i = 0; i < SERVE_MAX_CHOICES; i++)
+        heed_chat_parser_free(st->parser[i]);
     free(st->pending);
     free(st);
 }
@@ -1205,6 +1348,10 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
         }
         *st = (serve_stream){.srv = s, .req = r, .c = c, .g = g,
                              .attention = g.attention.top_k ? attention_start(s, &g) : NULL};
+        const heed_chat_parse_params pp = parse_params(s, &st->g);
+        for (int i = 0; kind == KIND_CHAT && i < c.n; i++)
+            if (heed_chat_parser_new(&pp, &st->parser[i]))
+                st->parser[i] = NULL; /* (cannot be: the format is known) the text as it is */
         snprintf(st->id, sizeof st->id, "%s", id);
         *out = (serve_reply){.status = 200, .content_type = "text/event-stream", .stream = st};
         return;
@@ -1236,6 +1383,17 @@ static void generate(serve_request *r, kind_t kind, serve_reply *out)
     for (int i = 0; i < c.n; i++) {
         char *clean = utf8_string(w[i].text ? w[i].text : "", w[i].len);
         cJSON *one = choice(kind, i, false, clean, finish_of(&c, i), w[i].lp, false);
+        const heed_chat_parse_params pp = parse_params(s, &g);
+        char *message = NULL;
+        cJSON *m = kind == KIND_CHAT && !heed_chat_parse(&pp, clean, strlen(clean), &message)
+                       ? cJSON_Parse(message) : NULL;
+        free(message);
+        if (m) { /* its content, reasoning and tool calls */
+            if (cJSON_GetObjectItemCaseSensitive(m, "tool_calls"))
+                cJSON_ReplaceItemInObjectCaseSensitive(one, "finish_reason",
+                                                       cJSON_CreateString("tool_calls"));
+            cJSON_ReplaceItemInObjectCaseSensitive(one, "message", m);
+        }
         if (w[i].heed)
             cJSON_AddItemToObject(one, "heed", w[i].heed);
         cJSON_AddItemToArray(list, one);

@@ -158,13 +158,14 @@ static void strip_special(const server *s, char *text)
         text[n - len] = 0;
 }
 
-static char *render(const server *s, const cJSON *msgs, const cJSON *kwargs, serve_reply *out)
+static char *render(const server *s, const cJSON *msgs, const char *tools, const cJSON *kwargs,
+                    serve_reply *out)
 {
     char *m = cJSON_PrintUnformatted(msgs), *extra = kwargs ? cJSON_PrintUnformatted(kwargs) : NULL;
     char *context = NULL, *text = NULL;
     heed_status st = !m || (kwargs && !extra) ? HEED_ERR_NOMEM : HEED_OK;
     if (!st)
-        st = heed_chat_context(s->vocab, m, NULL, true, extra, &context);
+        st = heed_chat_context(s->vocab, m, tools, true, extra, &context);
     if (!st)
         st = heed_template_render(s->chat_jinja, context, &text, NULL);
     cJSON_free(m);
@@ -218,8 +219,48 @@ static char *render_builtin(const server *s, const cJSON *msgs, serve_reply *out
     return text;
 }
 
-char *serve_chat_prompt(const server *s, const cJSON *msgs, const cJSON *kwargs, bool *special,
-                        serve_reply *out)
+/* The generic tool format (a template that shows none) is told to the
+ * model in the system message, as llama-server tells it: the tools, and
+ * to answer in JSON. */
+static bool tell_generic(cJSON *msgs, const char *tools, serve_reply *out)
+{
+    static const char ask[] = "Respond in JSON format, either with `tool_call` (a request to "
+                              "call tools) or with `response` reply to the user's request";
+    static const char list[] = "You can call any of the following tools to satisfy the "
+                               "user's requests: ";
+    cJSON *first = cJSON_GetArrayItem(msgs, 0);
+    const cJSON *role = cJSON_GetObjectItemCaseSensitive(first, "role");
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(first, "content");
+    const bool system = cJSON_IsString(role) && !strcmp(role->valuestring, "system") &&
+                        cJSON_IsString(content);
+    const char *before = system ? content->valuestring : "";
+    const size_t n = strlen(before) + sizeof list + strlen(tools) + sizeof ask + 4;
+    char *text = malloc(n);
+    if (!text) {
+        no_memory(out);
+        return false;
+    }
+    snprintf(text, n, "%s%s%s%s\n\n%s", before, *before ? "\n\n" : "", list, tools, ask);
+    cJSON *str = cJSON_CreateString(text), *msg = system ? NULL : cJSON_CreateObject();
+    free(text);
+    bool ok = str != NULL;
+    if (ok && system)
+        ok = cJSON_ReplaceItemInObjectCaseSensitive(first, "content", str);
+    else if (ok && msg) {
+        cJSON_AddStringToObject(msg, "role", "system");
+        cJSON_AddItemToObject(msg, "content", str);
+        ok = cJSON_InsertItemInArray(msgs, 0, msg);
+    } else {
+        cJSON_Delete(str);
+        ok = false;
+    }
+    if (!ok)
+        no_memory(out);
+    return ok;
+}
+
+char *serve_chat_prompt(const server *s, const cJSON *msgs, const char *tools,
+                        const cJSON *kwargs, bool *special, serve_reply *out)
 {
     if (kwargs && !cJSON_IsNull(kwargs) && !cJSON_IsObject(kwargs)) {
         bad(out, "'%s' must be an object", "chat_template_kwargs");
@@ -228,7 +269,11 @@ char *serve_chat_prompt(const server *s, const cJSON *msgs, const cJSON *kwargs,
     cJSON *m = template_messages(msgs, out);
     if (!m)
         return NULL;
-    char *text = s->chat_jinja ? render(s, m, cJSON_IsObject(kwargs) ? kwargs : NULL, out)
+    if (tools && !strcmp(s->chat_format, "generic") && !tell_generic(m, tools, out)) {
+        cJSON_Delete(m);
+        return NULL;
+    }
+    char *text = s->chat_jinja ? render(s, m, tools, cJSON_IsObject(kwargs) ? kwargs : NULL, out)
                                : render_builtin(s, m, out);
     cJSON_Delete(m);
     /* a template's markup is special tokens; joined messages are plain text */
