@@ -76,6 +76,18 @@ rendered_tokens() {  # the rendering's token count (a sentinel keeps its last ne
     _r=$("$heed" template --template-file "$here/chat.jinja" --messages "$here/chat.json" "$@"; printf x)
     "$heed" tokenize "$model" "${_r%x}" --ids-only --special | tr ',' '\n' | wc -l
 }
+# tool calls (tools.mjs): the default model with no template (the generic
+# format), and with a Hermes-style one; a longer context than it was
+# trained for (RoPE), for the tools' descriptions
+olog=$(mktemp)
+serve_start "$olog" "$heed" serve "$model" -c 1024 --slots 2
+opid=$serve_pid
+tools_generic="http://127.0.0.1:$serve_port"
+hermes_log=$(mktemp)
+serve_start "$hermes_log" "$heed" serve "$model" -c 1024 --chat-template-file "$here/tools.jinja"
+hpid_tools=$serve_pid
+tools_hermes="http://127.0.0.1:$serve_port"
+trap 'kill $pid $cpid $bpid $jpid $opid $hpid_tools 2>/dev/null || true; rm -f "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-}' EXIT
 HEED_TMPL_TOKENS=$(rendered_tokens)
 HEED_TMPL_TOKENS_KW=$(rendered_tokens --context greeting='"Ahoy"')
 export HEED_TMPL_TOKENS HEED_TMPL_TOKENS_KW
@@ -84,7 +96,7 @@ export HEED_TMPL_TOKENS HEED_TMPL_TOKENS_KW
 # what heed run, attend and embed give
 tdir=$(mktemp -d)
 tpid="" epid=""
-trap 'kill $pid $cpid $bpid $jpid $tpid $epid 2>/dev/null || true; rm -rf "$log" "$clog" "$jlog" ${blog:-} "$tdir"' EXIT
+trap 'kill $pid $cpid $bpid $jpid $opid $hpid_tools $tpid $epid 2>/dev/null || true; rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$tdir"' EXIT
 "$heed" synth --shape tiny-t5 --type f32 -o "$tdir/t5.gguf" > /dev/null
 "$heed" synth --shape tiny-t5encoder --type f32 -o "$tdir/t5encoder.gguf" > /dev/null
 tprompt="the house is small"
@@ -134,35 +146,40 @@ if ! node "$here/serve.mjs" "http://127.0.0.1:$port" "$key" "$expected" ||
     tail -n 20 "$jlog" >&2
     exit 1
 fi
+if ! node "$here/tools.mjs" "$tools_generic" "$tools_hermes"; then
+    echo "serve test: the tool servers' logs:" >&2
+    tail -n 20 "$olog" "$hermes_log" >&2
+    exit 1
+fi
 if ! node "$here/t5.mjs" "$t5_url" "$t5encoder_url" "$tprompt" "$t5_expected" \
         "$tdir/attend.json" "$t5_embedding"; then
     echo "serve test: the t5 servers' logs:" >&2
     tail -n 20 "$tdir/t5.log" "$tdir/t5encoder.log" >&2
     exit 1
 fi
-kill -INT $pid $cpid $bpid $jpid $tpid $epid
+kill -INT $pid $cpid $bpid $jpid $opid $hpid_tools $tpid $epid
 status=0
-for p in $pid $cpid $bpid $jpid $tpid $epid; do
+for p in $pid $cpid $bpid $jpid $opid $hpid_tools $tpid $epid; do
     wait $p || status=$?
 done
 trap - EXIT
-logs="$log $clog $jlog $tdir/t5.log $tdir/t5encoder.log"
+logs="$log $clog $jlog $olog $hermes_log $tdir/t5.log $tdir/t5encoder.log"
 if [ $status -ne 0 ]; then
     tail -n 40 $logs >&2
-    rm -rf "$log" "$clog" "$jlog" ${blog:-} "$tdir"
+    rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$tdir"
     echo "serve test: a server exited with status $status after SIGINT" >&2
     exit 1
 fi
-fallbacks=$(grep -c 'no chat template: chat requests use chatml' "$clog" || true)
-if [ "$fallbacks" != 1 ] || grep -q 'chat requests use chatml' "$log" "$jlog" "$tdir/t5.log" ||
+fallbacks=$(cat "$clog" "$olog" | grep -c 'no chat template: chat requests use chatml' || true)
+if [ "$fallbacks" != 2 ] || grep -q 'chat requests use chatml' "$log" "$jlog" "$hermes_log" "$tdir/t5.log" ||
     ! grep -q 'an encoder-decoder with no chat template' "$tdir/t5.log"; then
     echo "serve test: the chatml fallback should be said once, by the decoder with no template," \
         "and the t5 server should say its messages are joined" >&2
-    rm -rf "$log" "$clog" "$jlog" ${blog:-} "$tdir"
+    rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$tdir"
     exit 1
 fi
 echo "serve test: $(cat $logs | grep -c '^[A-Z]* /') requests logged, clean exit"
-rm -rf "$log" "$clog" "$jlog" ${blog:-} "$tdir"
+rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$tdir"
 
 # Hostile connections (conns.mjs says what is checked), with three more
 # servers: one taking 2,000 connections per address, started with a soft
