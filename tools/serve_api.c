@@ -1122,7 +1122,32 @@ struct serve_stream {
     int state;            /* 0 start, 1 generating, 2 done: [DONE] queued, 3 ended */
 };
 
-static void queue_event(serve_stream *st, cJSON *obj);
+static void queue_event(serve_stream *st, cJSON *obj)
+{
+    char *json = obj ? cJSON_PrintUnformatted(obj) : NULL;
+    cJSON_Delete(obj);
+    const char *data = json ? json : "[DONE]";
+    const size_t n = strlen(data) + 8;
+    char *buf = realloc(st->pending, st->len + n + 1);
+    if (buf) {
+        st->pending = buf;
+        st->len += (size_t)snprintf(buf + st->len, n + 1, "data: %s\n\n", data);
+    }
+    free(json);
+}
+
+/* One chunk: choice i's text (NULL: none), finish reason, logprobs and
+ * heed's additions (may be NULL). */
+static void queue_choice(serve_stream *st, int i, const char *text, const char *finish,
+                         cJSON *lp, bool role, cJSON *heed)
+{
+    cJSON *o = envelope(st->srv, st->g.kind, true, st->id);
+    cJSON *c = choice(st->g.kind, i, true, text, finish, lp, role);
+    if (heed)
+        cJSON_AddItemToObject(c, "heed", heed);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), c);
+    queue_event(st, o);
+}
 
 /* One chat chunk: choice i's delta (owned), logprobs and heed's additions. */
 static void queue_delta(serve_stream *st, int i, cJSON *delta, cJSON *lp, cJSON *heed)
@@ -1157,33 +1182,6 @@ static void queue_parsed(serve_stream *st, int i, const char *text, size_t len, 
     cJSON_Delete(list);
     if (lp || heed)
         queue_delta(st, i, cJSON_CreateObject(), lp, heed);
-}
-
-static void queue_event(serve_stream *st, cJSON *obj)
-{
-    char *json = obj ? cJSON_PrintUnformatted(obj) : NULL;
-    cJSON_Delete(obj);
-    const char *data = json ? json : "[DONE]";
-    const size_t n = strlen(data) + 8;
-    char *buf = realloc(st->pending, st->len + n + 1);
-    if (buf) {
-        st->pending = buf;
-        st->len += (size_t)snprintf(buf + st->len, n + 1, "data: %s\n\n", data);
-    }
-    free(json);
-}
-
-/* One chunk: choice i's text (NULL: none), finish reason, logprobs and
- * heed's additions (may be NULL). */
-static void queue_choice(serve_stream *st, int i, const char *text, const char *finish,
-                         cJSON *lp, bool role, cJSON *heed)
-{
-    cJSON *o = envelope(st->srv, st->g.kind, true, st->id);
-    cJSON *c = choice(st->g.kind, i, true, text, finish, lp, role);
-    if (heed)
-        cJSON_AddItemToObject(c, "heed", heed);
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), c);
-    queue_event(st, o);
 }
 
 /* Makes the next events: each choice's beginning (the role of a chat, the
