@@ -8,7 +8,9 @@
 // ids and focused on that query. Then head
 // ablation: clicking head 3.1 in the layer × head grid generates the prompt
 // again with "ablate_heads": ["3.1"] (the text the API gives for it), and
-// clicking it again brings the plain text back.
+// clicking it again brings the plain text back. Then chat mode: two turns
+// through /v1/chat/completions, the reply the API's greedy chat, the
+// conversation shown and sent again.
 //
 // With T5_URL, the page of a server on an encoder-decoder (a tiny-t5
 // synth): the prompt is the source, the streamed reply (the text `heed run
@@ -37,7 +39,7 @@ const browser = await chromium.launch({
 // page errors it gives, and the bodies it posts to the generating endpoints.
 async function open(url) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
-  const errors = [], posted = { '/v1/completions': [], '/v1/attention': [] };
+  const errors = [], posted = { '/v1/completions': [], '/v1/attention': [], '/v1/chat/completions': [] };
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`console ${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   page.on('request', (r) => {
@@ -189,6 +191,34 @@ try {
   const plainAgain = await regenerated(3);
   check(completions.length === 3 && !('ablate_heads' in completions[2]), 'toggled off: no ablate_heads');
   check(plainAgain === expected, `toggled off: the plain text again (${JSON.stringify(plainAgain)})`);
+
+  // chat mode: the box is the user's turn, the conversation goes to the
+  // chat endpoint (the model's template), the reply joins it, and the next
+  // turn sends all of it
+  const chats = posted['/v1/chat/completions'];
+  await page.check('#chat');
+  await page.fill('#n', '8');
+  await page.fill('#prompt', 'Who made the heaven?');
+  await page.click('#go');
+  await regenerated(4);
+  const first = chats.at(-1);
+  check(chats.length === 1 && JSON.stringify(first.messages) === '[{"role":"user","content":"Who made the heaven?"}]',
+        `chat mode posts the conversation (${JSON.stringify(first)})`);
+  const reply = (await (await fetch(`${base}/v1/chat/completions`, { method: 'POST',
+    body: JSON.stringify({ ...first, stream: false }) })).json()).choices[0].message.content;
+  const said = (await page.$$eval('#out .tok', (t) => t.map((x) => x.textContent))).join('');
+  check(said === reply, `the reply streams the API's greedy chat (${JSON.stringify(said)} vs ${JSON.stringify(reply)})`);
+  const turns = await page.$$eval('#history .turn', (t) => t.map((x) => [x.dataset.role, x.querySelector('.text').textContent]));
+  check(JSON.stringify(turns) === JSON.stringify([['user', 'Who made the heaven?'], ['assistant', reply]]),
+        `the conversation shows both turns (${JSON.stringify(turns)})`);
+  await page.fill('#prompt', 'And the earth?');
+  await page.click('#go');
+  await regenerated(5);
+  const second = chats.at(-1).messages;
+  check(second.length === 3 && second[1].role === 'assistant' && second[1].content === reply &&
+        second[2].content === 'And the earth?', `the next turn sends the conversation (${JSON.stringify(second)})`);
+  await page.click('#newchat');
+  check(await page.isHidden('#history'), 'new chat clears the conversation');
   check(errors.length === 0, `no console or page errors: ${errors.join('; ')}`);
   await page.screenshot({ path: join(outDir, 'serve.png'), fullPage: true });
   if (t5Base) await encoderDecoder();
