@@ -344,6 +344,9 @@ static bool intervene(server *s, serve_slot *slot, const serve_interventions *iv
     return false;
 }
 
+/* Memory each attention capture may take. */
+#define CAPTURE_BYTES ((int64_t)256 << 20)
+
 /* ------------------------------------------------- generation requests */
 
 typedef enum { KIND_COMPLETION, KIND_CHAT } kind_t;
@@ -695,7 +698,7 @@ static bool read_attention(const server *s, const cJSON *root, gen_request *g,
     g->attention.top_k = top_k;
     g->attention.layers = g->layers;
     g->attention.heads = g->heads;
-    g->attention.max_bytes = (int64_t)256 << 20;
+    g->attention.max_bytes = CAPTURE_BYTES;
     return true;
 }
 
@@ -1001,13 +1004,13 @@ static bool start_choices(server *s, serve_request *r, gen_request *g, choices *
      * holds the decoder's tokens, not the prompt (encoded afresh each time) */
     const bool enc_dec = heed_model_decoder_start(s->model) >= 0;
     g->gp.cache_prompt = g->gp.cache_prompt && !g->iv.steering && !g->iv.n_heads && !enc_dec;
-    heed_status st = HEED_OK;
-    for (int i = 0; i < c->n && !st; i++)
-        if ((st = serve_slot_intervene(c->slot[i], &g->iv))) {
+    for (int i = 0; i < c->n; i++)
+        if (serve_slot_intervene(c->slot[i], &g->iv)) {
             choices_end(s, c);
             serve_error(out, 400, "invalid_request_error", NULL, "%s", cli_error_message());
             return false;
         }
+    heed_status st = HEED_OK;
     serve_gen_params p = g->gp;
     if (g->echo && g->gp.top_logprobs >= 0 && !enc_dec &&
         !(st = prompt_logprobs(s, c->slot[0]->ctx, g, &c->echo_logprobs)))
@@ -1519,9 +1522,6 @@ static serve_slot *take_or_busy(serve_request *r, serve_reply *out)
     }
     return slot;
 }
-
-/* Memory each attention capture may take. */
-#define CAPTURE_BYTES ((int64_t)256 << 20)
 
 /* An encoder-decoder's decoder tokens for /v1/attention: its start token,
  * then "target" (text, tokenized without special tokens) or "target_ids"

@@ -194,8 +194,10 @@ int serve_gen_step(serve_gen *const *g, int n, serve_piece *out)
             continue;
         if (cli_seconds() > g[i]->deadline || (g[i]->stop && *g[i]->stop))
             heed_generator_stop(gen, &out[i].text, &out[i].len);
-        else
-            out[i].sampled = (ask[k++] = &g[i]->job) != NULL;
+        else {
+            ask[k++] = &g[i]->job;
+            out[i].sampled = true;
+        }
         /* the last token's row: the prompt's last, or the last generated's */
         out[i].query = g[i]->n_prompt - 1 + heed_generator_n_tokens(gen);
     }
