@@ -41,7 +41,7 @@ extern "C" {
 #define HEED_STRINGIFY(x) HEED_STRINGIFY_(x)
 #define HEED_VERSION HEED_STRINGIFY(HEED_VERSION_MAJOR) "." \
     HEED_STRINGIFY(HEED_VERSION_MINOR) "." HEED_STRINGIFY(HEED_VERSION_PATCH)
-#define HEED_ABI_VERSION 4
+#define HEED_ABI_VERSION 5
 
 /*
  * The ABI is exactly the functions declared here: the library is built
@@ -909,6 +909,17 @@ HEED_API const char *heed_chat_format_names(void);
  */
 HEED_API const char *heed_chat_format_detect(const char *template_text);
 
+/*
+ * The texts format writes its calls and reasoning with ("<tool_call>",
+ * "[TOOL_CALLS]", "<|channel|>", ...: llama.cpp's preserved tokens and
+ * grammar triggers), NULL-terminated and static; NULL for an unknown
+ * format. A model whose vocabulary holds one as a control token writes
+ * that token: give their ids (heed_vocab_token_id) to
+ * heed_generate_params.preserved, so the text shows them and the tool
+ * grammar can match them.
+ */
+HEED_API const char *const *heed_chat_format_markers(const char *format);
+
 typedef struct heed_chat_parse_params {
     const char *format;           /* one of heed_chat_format_names          */
     const char *reasoning_format; /* "auto" (NULL) or "deepseek": reasoning
@@ -1045,8 +1056,16 @@ typedef struct heed_generate_params {
                                   vocabulary, and outliving the generator.
                                   Log-probabilities are then those of the
                                   tokens it allows (the others' are -inf)   */
+    const int32_t *preserved;  /* control tokens the text shows as their
+                                  stored text, and a grammar matches so
+                                  (llama.cpp's preserved tokens: a chat
+                                  format's markers, heed_chat_format_markers;
+                                  copied; at most HEED_GEN_MAX_PRESERVED).
+                                  Other control tokens are ""              */
+    int n_preserved;
 } heed_generate_params;
 #define HEED_GEN_MAX_BIAS 1024
+#define HEED_GEN_MAX_PRESERVED 64
 
 /* The sampler's defaults, no limit, no stops, no log-probabilities. */
 HEED_API heed_generate_params heed_generate_default_params(void);

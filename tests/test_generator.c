@@ -249,6 +249,15 @@ Test(generator, refusals_and_stop)
     int32_t bad = 1 << 30;
     cr_expect_eq(heed_generator_new(f.c, f.v, &bad, 1, &p, &g), HEED_ERR_ARG);
     cr_expect(strstr(heed_last_error(), "1073741824"), "%s", heed_last_error());
+    p.preserved = &bad; /* preserved tokens: in the vocabulary, at most 64, with one */
+    p.n_preserved = 1;
+    cr_expect_eq(heed_generator_new(f.c, f.v, f.ids, (int)f.n, &p, &g), HEED_ERR_ARG);
+    cr_expect(strstr(heed_last_error(), "1073741824"), "%s", heed_last_error());
+    p.preserved = f.ids;
+    cr_expect_eq(heed_generator_new(f.c, NULL, f.ids, (int)f.n, &p, &g), HEED_ERR_ARG);
+    p.n_preserved = HEED_GEN_MAX_PRESERVED + 1;
+    cr_expect_eq(heed_generator_new(f.c, f.v, f.ids, (int)f.n, &p, &g), HEED_ERR_ARG);
+    p.n_preserved = 0;
     cr_assert_eq(heed_generator_new(f.c, f.v, f.ids, (int)f.n, &p, &g), HEED_OK);
     const char *t;
     size_t n;

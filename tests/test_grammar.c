@@ -237,7 +237,7 @@ Test(grammar_match, mask_equals_token_by_token)
     float *logits = malloc(sizeof *logits * (size_t)(V + 7));
     for (size_t k = 0; k < sizeof prefixes / sizeof *prefixes; k++) {
         grammar_matcher *m;
-        cr_assert_eq(grammar_matcher_new(g, false, &m), HEED_OK);
+        cr_assert_eq(grammar_matcher_new(g, false, NULL, 0, &m), HEED_OK);
         bool ok;
         cr_assert_eq(grammar_matcher_feed(m, prefixes[k], strlen(prefixes[k]), &ok), HEED_OK);
         cr_assert(ok, "%s", prefixes[k]);

@@ -297,9 +297,13 @@ static bool valid(const cJSON *v, const cJSON *s)
 }
 
 /* Generates under fmt's grammar (tool_choice required) from seed: the
- * output must end by itself, parse into one call, and validate. */
-static void sample(heed_context *c, const heed_vocab *v, const int32_t *ids, int n_ids,
-                   const char *fmt, uint64_t seed, const cJSON *tool_list)
+ * output must end by itself, parse into one call, and validate. With
+ * markers, the format's markers that are tokens of v are preserved (and
+ * favoured by bias, so the model writes them as tokens, not spelled):
+ * returns how many tokens of the output are markers. */
+static int sample(heed_context *c, const heed_vocab *v, const int32_t *ids, int n_ids,
+                  const char *fmt, uint64_t seed, const cJSON *tool_list, bool markers,
+                  float bias)
 {
     heed_grammar *g = grammar(fmt, "required", false, NULL, v);
     heed_generate_params p = heed_generate_default_params();
@@ -307,14 +311,32 @@ static void sample(heed_context *c, const heed_vocab *v, const int32_t *ids, int
     p.sampler.seed = seed;
     p.max_tokens = 300;
     p.grammar = g;
+    int32_t marker_ids[HEED_GEN_MAX_PRESERVED];
+    heed_logit_bias favour[HEED_GEN_MAX_PRESERVED];
+    int n_markers = 0;
+    for (const char *const *mk = heed_chat_format_markers(fmt); markers && *mk; mk++) {
+        const int32_t id = heed_vocab_token_id(v, *mk, strlen(*mk));
+        if (id >= 0) {
+            favour[n_markers] = (heed_logit_bias){id, bias};
+            marker_ids[n_markers++] = id;
+        }
+    }
+    p.preserved = marker_ids;
+    p.n_preserved = n_markers;
+    p.logit_bias = favour;
+    p.n_logit_bias = n_markers;
     heed_generator *gen;
     cr_assert_eq(heed_generator_new(c, v, ids, n_ids, &p, &gen), HEED_OK, "%s", heed_last_error());
     char *out = calloc(1, 1);
     size_t len = 0;
+    int n_written = 0;
     for (bool more = true; more;) {
         const char *t;
         size_t n;
-        more = heed_generator_step(gen, &t, &n, NULL);
+        heed_gen_token tok;
+        more = heed_generator_step(gen, &t, &n, &tok);
+        for (int k = 0; k < n_markers; k++)
+            n_written += tok.id == marker_ids[k];
         out = realloc(out, len + n + 1);
         memcpy(out + len, t, n);
         out[len += n] = 0;
@@ -347,6 +369,7 @@ static void sample(heed_context *c, const heed_vocab *v, const int32_t *ids, int
     cJSON_Delete(m);
     free(msg);
     free(out);
+    return n_written;
 }
 
 Test(tool_grammar, default_model_calls_validate, .timeout = 600)
@@ -367,7 +390,69 @@ Test(tool_grammar, default_model_calls_validate, .timeout = 600)
     cJSON *tool_list = cJSON_Parse(tools);
     for (size_t i = 0; i < N_FORMATS; i++)
         for (uint64_t seed = 0; seed < 3; seed++)
-            sample(c, v, ids, (int)n_ids, written[i][0], seed, tool_list);
+            sample(c, v, ids, (int)n_ids, written[i][0], seed, tool_list, false, 0);
+    cJSON_Delete(tool_list);
+    free(ids);
+    heed_context_free(c);
+    heed_vocab_free(v);
+    heed_model_free(m);
+}
+
+/* A vocabulary that holds the formats' markers as control tokens (heed
+ * synth's tiny-chat, as Llama 3 holds <|python_tag|>, Mistral [TOOL_CALLS],
+ * gpt-oss its channels): preserved, the model writes them as tokens, the
+ * text shows them and the calls parse; not preserved, the grammar never
+ * lets them through (their text would be lost), and the call is spelled
+ * in ordinary tokens instead. */
+Test(tool_grammar, markers_written_as_control_tokens, .timeout = 300)
+{
+    const char *path = test_tmp_path("tiny-chat.gguf");
+    cr_assert_eq(heed_synth("tiny-chat", HEED_TYPE_F32, 5, 1, path), HEED_OK, "%s",
+                 heed_last_error());
+    heed_model *m;
+    heed_vocab *v;
+    heed_context *c;
+    cr_assert_eq(heed_model_load(path, &m), HEED_OK, "%s", heed_last_error());
+    cr_assert_eq(heed_vocab_load(heed_model_gguf(m), &v), HEED_OK, "%s", heed_last_error());
+    heed_context_params cp = heed_context_default_params();
+    cp.n_ctx = 512;
+    cp.n_threads = 1;
+    cr_assert_eq(heed_context_new(m, &cp, &c), HEED_OK, "%s", heed_last_error());
+    /* gpt-oss's harmony, as ik_llama.cpp reads it: <|return|> and <|call|>
+     * end a reply, <|end|> closes a message inside one; channels are text */
+    cr_expect(heed_vocab_is_eog(v, heed_vocab_token_id(v, "<|call|>", 8)));
+    cr_expect(heed_vocab_is_eog(v, heed_vocab_token_id(v, "<|return|>", 10)));
+    cr_expect(heed_vocab_is_eog(v, heed_vocab_token_id(v, "<|im_end|>", 10)));
+    cr_expect_not(heed_vocab_is_eog(v, heed_vocab_token_id(v, "<|end|>", 7)));
+    size_t n;
+    cr_expect(heed_token_to_piece(v, heed_vocab_token_id(v, "<|channel|>", 11), false, &n) &&
+              n == 11);
+    const char *prompt = "<|im_start|>user\nThe weather?<|im_end|>\n<|im_start|>assistant\n";
+    int32_t *ids;
+    size_t n_ids;
+    cr_assert_eq(heed_tokenize(v, prompt, strlen(prompt), false, true, &ids, &n_ids), HEED_OK);
+    cr_assert_eq(ids[0], heed_vocab_token_id(v, "<|im_start|>", 12), "the turn tokens are tokens");
+    cJSON *tool_list = cJSON_Parse(tools);
+    int formats = 0;
+    for (size_t i = 0; i < N_FORMATS; i++) {
+        const char *fmt = written[i][0];
+        bool control = false; /* is a marker of the format's call a control token here */
+        for (const char *const *mk = heed_chat_format_markers(fmt); *mk; mk++) {
+            const int32_t id = heed_vocab_token_id(v, *mk, strlen(*mk));
+            control = control || (id >= 0 && heed_token_to_piece(v, id, false, &n) && !n &&
+                                  strstr(written[i][1], *mk));
+        }
+        if (!control)
+            continue;
+        formats++;
+        for (uint64_t seed = 0; seed < 2; seed++) {
+            cr_expect_gt(sample(c, v, ids, (int)n_ids, fmt, seed, tool_list, true, 30), 0,
+                         "%s: the markers are written as tokens", fmt);
+            cr_expect_eq(sample(c, v, ids, (int)n_ids, fmt, seed, tool_list, false, 30), 0,
+                         "%s: a control token not preserved never passes the grammar", fmt);
+        }
+    }
+    cr_expect_geq(formats, 13, "formats whose markers are control tokens here: %d", formats);
     cJSON_Delete(tool_list);
     free(ids);
     heed_context_free(c);

@@ -166,6 +166,11 @@ int cmd_serve(int argc, char **argv)
     snprintf(s.model_id, sizeof s.model_id, "%s", base ? base + 1 : model);
     int rc = pick_template(&s, tmpl, tfile);
     s.chat_format = heed_chat_format_detect(s.chat_jinja);
+    for (const char *const *m = heed_chat_format_markers(s.chat_format); m && *m; m++) {
+        const int32_t id = heed_vocab_token_id(s.vocab, *m, strlen(*m));
+        if (id >= 0 && s.n_chat_markers < HEED_GEN_MAX_PRESERVED)
+            s.chat_markers[s.n_chat_markers++] = id;
+    }
     if (!rc)
         rc = load_cvecs(&s, cvecs.path, cvecs.scale, cvecs.n);
     /* llama.cpp's default blocks, as heed run's: 1 to n_layer */

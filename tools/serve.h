@@ -75,6 +75,10 @@ typedef struct server {
                                     NULL, then:                              */
     const char *chat_format;     /* how its chats write tool calls
                                     (heed_chat_format_detect of the template) */
+    int32_t chat_markers[HEED_GEN_MAX_PRESERVED]; /* the format's markers that
+                                    are tokens of the vocabulary: a chat's
+                                    output shows them as text            */
+    int n_chat_markers;
     const char *chat_template;   /* a built-in format's name (--chat-template
                                     NAME, or chatml for a decoder with no
                                     template); NULL: an encoder-decoder with
@@ -153,6 +157,8 @@ typedef struct serve_gen_params {
                                     this prompt there): "cache_prompt", and
                                     no interventions                         */
     const heed_grammar *grammar; /* "response_format" / "grammar", or NULL */
+    const int32_t *preserved;    /* control tokens shown as text: a chat's markers */
+    int n_preserved;
     const heed_capture_params *attention; /* the layers, heads and top_k of the
                                     attention to capture for each generated
                                     token (NULL: none)                      */

@@ -52,11 +52,13 @@ static char *utf8_string(const char *s, size_t len)
     return buf;
 }
 
-/* The text of token id, as valid UTF-8 (partial characters become U+FFFD). */
+/* The text of token id, as valid UTF-8 (partial characters become U+FFFD);
+ * a control token's is its stored text, as llama-server shows it in
+ * log-probabilities and pieces. */
 static char *piece_text(const server *s, int32_t id)
 {
     size_t len;
-    const char *p = heed_token_to_piece(s->vocab, id, false, &len);
+    const char *p = heed_token_to_piece(s->vocab, id, true, &len);
     return p ? utf8_string(p, len) : utf8_string("", 0);
 }
 
@@ -483,6 +485,8 @@ static bool chat_prompt(const server *s, const cJSON *root, gen_request *g, serv
                                      &special, out);
     if (!g->chat_text || !tokenize(s, g->chat_text, special, g, out))
         return false;
+    g->gp.preserved = s->chat_markers;
+    g->gp.n_preserved = s->n_chat_markers;
     if (!wants_tools(g))
         return true;
     if (g->grammar) {

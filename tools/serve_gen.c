@@ -159,6 +159,8 @@ heed_status serve_gen_start(server *s, serve_slot *slot, const int32_t *prompt, 
     j->gp.n_logit_bias = p->n_logit_bias;
     j->gp.ignore_eos = p->ignore_eos;
     j->gp.grammar = p->grammar;
+    j->gp.preserved = p->preserved;
+    j->gp.n_preserved = p->n_preserved;
     /* the cache keeps the prefix this prompt shares with the last (the
      * slot is this request's: its context is idle), or holds the prompt
      * already (share: this slot, or another choice's to copy); the batch

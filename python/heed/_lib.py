@@ -52,7 +52,7 @@ def _load():
 
 
 lib = _load()
-ABI_VERSION = 4  # the HEED_ABI_VERSION these declarations are written for
+ABI_VERSION = 5  # the HEED_ABI_VERSION these declarations are written for
 lib.heed_abi_version.restype, lib.heed_abi_version.argtypes = c_int, []
 if lib.heed_abi_version() != ABI_VERSION:
     raise ImportError(f"heed: {lib._name} has ABI {lib.heed_abi_version()}; this package needs "
@@ -107,7 +107,8 @@ class GenerateParams(Structure):
     _fields_ = [("sampler", SamplerParams), ("max_tokens", c_int),
                 ("stops", POINTER(c_char_p)), ("n_stops", c_int), ("top_logprobs", c_int),
                 ("lookup", c_int), ("ignore_eos", c_bool), ("logit_bias", c_void_p),
-                ("n_logit_bias", c_int), ("n_cached", c_int), ("grammar", c_void_p)]
+                ("n_logit_bias", c_int), ("n_cached", c_int), ("grammar", c_void_p),
+                ("preserved", POINTER(c_int32)), ("n_preserved", c_int)]
 
 
 class LogitBias(Structure):

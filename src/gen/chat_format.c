@@ -11,24 +11,50 @@
 
 #include "heed.h"
 
+/* The markers: what llama.cpp's chat.cpp lists as each format's preserved
+ * tokens and grammar triggers, and its reasoning tags. */
+#define MARKERS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define THINK "<think>", "</think>"
+#define DEEPSEEK_CALLS "<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>", "<｜tool▁sep｜>", \
+    "<｜tool▁call▁end｜>", "<｜tool▁calls▁end｜>"
+
 const chat_fmt_info chat_fmts[CF_COUNT] = {
-    [CF_GENERIC] = {"generic", "<think>", "</think>"},
-    [CF_HERMES] = {"hermes", "<think>", "</think>"},
-    [CF_QWEN3_CODER] = {"qwen3-coder", "<think>", "</think>"},
-    [CF_SEED_OSS] = {"seed-oss", "<seed:think>", "</seed:think>"},
-    [CF_GLM_4_5] = {"glm-4.5", "<think>", "</think>"},
-    [CF_LLAMA3] = {"llama3", "<think>", "</think>"},
-    [CF_MISTRAL_NEMO] = {"mistral-nemo", "<think>", "</think>"},
-    [CF_MISTRAL] = {"mistral", "[THINK]", "[/THINK]"},
-    [CF_FUNCTIONARY_V31] = {"functionary-v3.1", "<think>", "</think>"},
-    [CF_FUNCTIONARY_V32] = {"functionary-v3.2", "<think>", "</think>"},
-    [CF_FIREFUNCTION_V2] = {"firefunction-v2", "<think>", "</think>"},
-    [CF_COMMAND_R7B] = {"command-r7b", "<|START_THINKING|>", "<|END_THINKING|>"},
-    [CF_DEEPSEEK_R1] = {"deepseek-r1", "<think>", "</think>"},
-    [CF_DEEPSEEK_V31] = {"deepseek-v3.1", "<think>", "</think>"},
-    [CF_GPT_OSS] = {"gpt-oss", "<|channel|>analysis<|message|>", "<|end|>"},
-    [CF_KIMI_K2] = {"kimi-k2", "<think>", "</think>"},
-    [CF_GRANITE] = {"granite", "<think>", "</think>"},
+    [CF_GENERIC] = {"generic", "<think>", "</think>", MARKERS(THINK)},
+    [CF_HERMES] = {"hermes", "<think>", "</think>",
+                   MARKERS(THINK, "<tool_call>", "</tool_call>")},
+    [CF_QWEN3_CODER] = {"qwen3-coder", "<think>", "</think>",
+                        MARKERS(THINK, "<tool_call>", "</tool_call>", "<function=", "</function>",
+                                "<parameter=", "</parameter>")},
+    [CF_SEED_OSS] = {"seed-oss", "<seed:think>", "</seed:think>",
+                     MARKERS("<seed:think>", "</seed:think>", "<seed:tool_call>",
+                             "</seed:tool_call>", "<function=", "</function>", "<parameter=",
+                             "</parameter>")},
+    [CF_GLM_4_5] = {"glm-4.5", "<think>", "</think>",
+                    MARKERS(THINK, "<tool_call>", "</tool_call>", "<arg_key>", "</arg_key>",
+                            "<arg_value>", "</arg_value>")},
+    [CF_LLAMA3] = {"llama3", "<think>", "</think>", MARKERS(THINK, "<|python_tag|>")},
+    [CF_MISTRAL_NEMO] = {"mistral-nemo", "<think>", "</think>", MARKERS(THINK, "[TOOL_CALLS]")},
+    [CF_MISTRAL] = {"mistral", "[THINK]", "[/THINK]",
+                    MARKERS("[THINK]", "[/THINK]", "[TOOL_CALLS]", "[ARGS]")},
+    [CF_FUNCTIONARY_V31] = {"functionary-v3.1", "<think>", "</think>",
+                            MARKERS(THINK, "<function=", "<|python_tag|>")},
+    [CF_FUNCTIONARY_V32] = {"functionary-v3.2", "<think>", "</think>", MARKERS(THINK, ">>>")},
+    [CF_FIREFUNCTION_V2] = {"firefunction-v2", "<think>", "</think>",
+                            MARKERS(THINK, " functools[")},
+    [CF_COMMAND_R7B] = {"command-r7b", "<|START_THINKING|>", "<|END_THINKING|>",
+                        MARKERS("<|START_THINKING|>", "<|END_THINKING|>", "<|START_RESPONSE|>",
+                                "<|END_RESPONSE|>", "<|START_ACTION|>", "<|END_ACTION|>")},
+    [CF_DEEPSEEK_R1] = {"deepseek-r1", "<think>", "</think>", MARKERS(THINK, DEEPSEEK_CALLS)},
+    [CF_DEEPSEEK_V31] = {"deepseek-v3.1", "<think>", "</think>", MARKERS(THINK, DEEPSEEK_CALLS)},
+    [CF_GPT_OSS] = {"gpt-oss", "<|channel|>analysis<|message|>", "<|end|>",
+                    MARKERS("<|channel|>", "<|constrain|>", "<|message|>", "<|start|>",
+                            "<|end|>")},
+    [CF_KIMI_K2] = {"kimi-k2", "<think>", "</think>",
+                    MARKERS(THINK, "<|tool_calls_section_begin|>", "<|tool_calls_section_end|>",
+                            "<|tool_call_begin|>", "<|tool_call_argument_begin|>",
+                            "<|tool_call_end|>")},
+    [CF_GRANITE] = {"granite", "<think>", "</think>",
+                    MARKERS(THINK, "<response>", "</response>", "<|tool_call|>")},
 };
 
 static const char names[] =
@@ -37,6 +63,12 @@ static const char names[] =
     "deepseek-v3.1, gpt-oss, kimi-k2, granite";
 
 const char *heed_chat_format_names(void) { return names; }
+
+const char *const *heed_chat_format_markers(const char *format)
+{
+    const chat_fmt f = chat_fmt_named(format);
+    return f < CF_COUNT ? chat_fmts[f].markers : NULL;
+}
 
 chat_fmt chat_fmt_named(const char *name)
 {

@@ -30,6 +30,7 @@ typedef enum chat_fmt {
 typedef struct chat_fmt_info {
     const char *name;
     const char *think_open, *think_close; /* the reasoning block's tags */
+    const char *const *markers; /* heed_chat_format_markers              */
 } chat_fmt_info;
 
 extern const chat_fmt_info chat_fmts[CF_COUNT];

@@ -21,6 +21,7 @@
 
 #include "gen/grammar.h"
 #include "heed.h"
+#include "text/vocab.h"
 #include "util/error.h"
 
 struct heed_generator {
@@ -32,6 +33,7 @@ struct heed_generator {
     heed_generate_params p;
     char *stops[HEED_GEN_MAX_STOPS]; /* p.stops points here: the generator's copies */
     heed_logit_bias *bias;           /* p.logit_bias points here: a copy           */
+    int32_t preserved[HEED_GEN_MAX_PRESERVED]; /* p.preserved points here        */
     size_t max_stop;
     int V, n;
     float *logits;        /* [lookup + 1][V]: a row per token of the last batch */
@@ -94,6 +96,14 @@ static heed_status check_params(const heed_generate_params *p, const heed_vocab 
     if (p->grammar && p->grammar->v != v)
         return heed_fail(HEED_ERR_ARG, v ? "the grammar was made for another vocabulary than "
                          "the generator's" : "a grammar needs the generator's vocabulary");
+    if (p->n_preserved < 0 || p->n_preserved > HEED_GEN_MAX_PRESERVED ||
+        (p->n_preserved && (!p->preserved || !v)))
+        return heed_fail(HEED_ERR_ARG, "n_preserved %d is out of range (0..%d), or no tokens "
+                         "or vocabulary", p->n_preserved, HEED_GEN_MAX_PRESERVED);
+    for (int i = 0; i < p->n_preserved; i++)
+        if (p->preserved[i] < 0 || p->preserved[i] >= heed_vocab_n_tokens(v))
+            return heed_fail(HEED_ERR_ARG, "preserved token %d: id %d is out of range (0..%d)",
+                             i, p->preserved[i], heed_vocab_n_tokens(v) - 1);
     if (p->n_cached < 0)
         return heed_fail(HEED_ERR_ARG, "n_cached %d is negative", p->n_cached);
     if (p->lookup < 0 || p->lookup > 256)
@@ -141,8 +151,12 @@ static heed_status make(heed_context *c, const heed_vocab *v, const int32_t *pro
     if (!st)
         st = have ? heed_sampler_new(&p->sampler, g->V, &g->smp)
                   : heed_fail(HEED_ERR_NOMEM, "out of memory");
+    if (p->n_preserved)
+        memcpy(g->preserved, p->preserved, sizeof *p->preserved * (size_t)p->n_preserved);
+    g->p.preserved = g->preserved;
     if (!st && p->grammar)
-        st = grammar_matcher_new(p->grammar, p->ignore_eos, &g->gm);
+        st = grammar_matcher_new(p->grammar, p->ignore_eos, g->preserved, p->n_preserved,
+                                 &g->gm);
     g->p.stops = (const char *const *)g->stops;
     g->p.n_stops = 0;
     for (int i = 0; i < p->n_stops && !st; i++) {
@@ -315,6 +329,14 @@ static void fail(heed_generator *g, heed_status st)
     g->finish = HEED_GEN_ERROR;
 }
 
+static bool preserved(const heed_generator *g, int32_t id)
+{
+    for (int i = 0; i < g->p.n_preserved; i++)
+        if (g->preserved[i] == id)
+            return true;
+    return false;
+}
+
 static void add_text(heed_generator *g, const char *s, size_t n)
 {
     if (!append(g, s, n))
@@ -407,7 +429,7 @@ static bool pick(heed_generator *g, heed_gen_token *tok, int32_t *id)
         if (!st && g->gm)
             st = grammar_matcher_accept(g->gm, *id);
         if (!st && g->ds)
-            st = heed_detok_stream_push(g->ds, *id, &piece, &n);
+            st = detok_stream_push_as(g->ds, *id, preserved(g, *id), &piece, &n);
         g->n++;
     }
     if (st)

@@ -79,8 +79,11 @@ heed_status grammar_grow(void **p, int32_t *cap, int32_t need, size_t size);
 typedef struct grammar_matcher grammar_matcher;
 
 /* A matcher at the start of g. ignore_eos: end-of-generation tokens are
- * text (their pieces, empty for control tokens) rather than the end. */
-heed_status grammar_matcher_new(const heed_grammar *g, bool ignore_eos, grammar_matcher **out);
+ * text (their pieces, empty for control tokens) rather than the end.
+ * preserved[0..n_preserved) (which must outlive the matcher): control
+ * tokens whose stored text is their text, as the generator shows them. */
+heed_status grammar_matcher_new(const heed_grammar *g, bool ignore_eos, const int32_t *preserved,
+                                int n_preserved, grammar_matcher **out);
 void grammar_matcher_free(grammar_matcher *m);
 
 /* The text so far is a whole sentence of the grammar. */

@@ -56,6 +56,8 @@ typedef struct mstate {
 struct grammar_matcher {
     const heed_grammar *g;
     bool ignore_eos;
+    const int32_t *preserved; /* control tokens that are their stored text */
+    int n_preserved;
     bool strip;            /* the next token is the first, and the detokenizer
                               drops its leading space (SentencePiece's prefix) */
     frame *frames;
@@ -321,7 +323,8 @@ void grammar_matcher_free(grammar_matcher *m)
     free(m);
 }
 
-heed_status grammar_matcher_new(const heed_grammar *g, bool ignore_eos, grammar_matcher **out)
+heed_status grammar_matcher_new(const heed_grammar *g, bool ignore_eos, const int32_t *preserved,
+                                int n_preserved, grammar_matcher **out)
 {
     *out = NULL;
     grammar_matcher *m = calloc(1, sizeof *m);
@@ -329,6 +332,8 @@ heed_status grammar_matcher_new(const heed_grammar *g, bool ignore_eos, grammar_
         return nomem();
     m->g = g;
     m->ignore_eos = ignore_eos;
+    m->preserved = preserved;
+    m->n_preserved = n_preserved;
     m->strip = g->v && g->v->add_space_prefix;
     heed_status st = init_tables(m);
     if (!st && g->v) {
@@ -388,11 +393,19 @@ static bool ends(const grammar_matcher *m, int32_t id)
     return heed_vocab_is_eog(m->g->v, id) && (!m->ignore_eos || grammar_matcher_done(m));
 }
 
+static bool preserved(const grammar_matcher *m, int32_t id)
+{
+    for (int i = 0; i < m->n_preserved; i++)
+        if (m->preserved[i] == id)
+            return true;
+    return false;
+}
+
 /* The text id adds (the first token's leading space dropped as the
  * detokenizer drops it). */
 static const char *token_text(const grammar_matcher *m, int32_t id, size_t *len)
 {
-    const char *s = heed_token_to_piece(m->g->v, id, false, len);
+    const char *s = heed_token_to_piece(m->g->v, id, preserved(m, id), len);
     if (s && m->strip && *len && s[0] == ' ')
         s++, (*len)--;
     return s;
@@ -453,6 +466,16 @@ heed_status grammar_matcher_mask(grammar_matcher *m, float *logits, int32_t n,
             m->allowed[t->ids[nd->tok + k]] = 1;
         i++;
     }
+    for (int k = 0; k < m->n_preserved && !st; k++) { /* not in the trie: their text is "" */
+        const int32_t id = m->preserved[k];
+        if (ends(m, id))
+            continue;
+        size_t len;
+        const char *s = token_text(m, id, &len);
+        int32_t to = 0;
+        st = len ? walk_bytes(m, m->cur, s, len, &to) : HEED_OK;
+        m->allowed[id] |= to != 0;
+    }
     if (st)
         return st;
     const bool done = grammar_matcher_done(m);
@@ -477,7 +500,7 @@ heed_status heed_grammar_match(const heed_grammar *g, const char *text, size_t l
     if (!g || (!text && len))
         return heed_fail(HEED_ERR_ARG, "grammar: no grammar or no text");
     grammar_matcher *m;
-    heed_status st = grammar_matcher_new(g, false, &m);
+    heed_status st = grammar_matcher_new(g, false, NULL, 0, &m);
     if (!st)
         st = grammar_matcher_feed(m, text, len, prefix);
     *complete = !st && *prefix && grammar_matcher_complete(m);

@@ -52,6 +52,9 @@ typedef struct synth_shape {
                           layers each, this many relative position buckets,
                           a SentencePiece (UGM) vocabulary                 */
     bool t5_gated;     /* flan-T5's gated-GELU FFN (ffn_gate); else ReLU  */
+    bool chat_tokens;  /* the vocabulary's control tokens include every
+                          chat format's markers and the turn tokens of
+                          chat templates (chat_tokens[])                 */
 } synth_shape;
 
 /* From the models' published configurations; tiny-*: the smallest shape
@@ -166,6 +169,11 @@ static const synth_shape shapes[] = {
     {.name = "tiny-mixtral", .arch = "llama", .model_name = "tiny mixtral", .n_vocab = 512,
      .n_ctx = 256, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 64,
      .rope_base = 1000000.0f, .norm_eps = 1e-5f, .n_expert = 4, .n_expert_used = 2},
+    /* control tokens as chat models have them, for tool calls written
+     * with them; a context for a prompt that lists tools byte by byte */
+    {.name = "tiny-chat", .arch = "llama", .model_name = "tiny chat", .n_vocab = 512,
+     .n_ctx = 4096, .n_embd = 64, .n_layer = 2, .n_head = 4, .n_kv_head = 2, .n_ff = 192,
+     .rope_base = 10000.0f, .norm_eps = 1e-5f, .tied = true, .chat_tokens = true},
 };
 
 const char *heed_synth_shape_names(void)
@@ -175,7 +183,7 @@ const char *heed_synth_shape_names(void)
            "tiny-qwen2-yarn, "
            "tiny-phi3-longrope, tiny-smollm3, tiny-gemma2, tiny-gemma3, qwen3-moe-tiny, "
            "tiny-qwen3moe, tiny-qwen2moe, tiny-mixtral, tiny-gpt-oss, t5-small, flan-t5-base, "
-           "tiny-t5, tiny-t5-relu, tiny-t5encoder";
+           "tiny-t5, tiny-t5-relu, tiny-t5encoder, tiny-chat";
 }
 
 /* What a tensor holds: a matrix (std 1/√n_in), norm weights (1 ± 0.1),
@@ -267,20 +275,65 @@ static void byte_token(int b, char *out)
     }
 }
 
-static heed_status add_vocab(heed_gguf_writer *w, int n_vocab)
+/* The turn tokens of chat templates (the chat formats' markers join
+ * them). gpt-oss's <|return|> and <|call|> make <|end|> text. */
+static const char *const chat_tokens[] = {
+    "<|im_start|>", "<|im_end|>", "<|begin_of_text|>", "<|start_header_id|>",
+    "<|end_header_id|>", "<|eot_id|>", "<|eom_id|>", "[INST]", "[/INST]",
+    "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]", "[TOOL_RESULTS]", "[/TOOL_RESULTS]",
+    "<|return|>", "<|call|>", "<tool_response>", "</tool_response>", NULL};
+
+/* Adds text at tokens[*n] unless it is there already or the vocabulary
+ * (but its last token) is full; false when out of memory. */
+static bool add_token(char **tokens, int *n, int n_vocab, const char *text)
+{
+    for (int i = 256; i < *n; i++)
+        if (!strcmp(tokens[i], text))
+            return true;
+    if (*n >= n_vocab - 1)
+        return true;
+    return (tokens[(*n)++] = strdup(text)) != NULL;
+}
+
+/* From id 256 on, every chat format's markers and the turn tokens: how
+ * many, or -1 when out of memory. */
+static int add_chat_tokens(char **tokens, int n_vocab)
+{
+    int n = 256;
+    bool ok = true;
+    for (const char *f = heed_chat_format_names(); *f && ok;) {
+        const size_t len = strcspn(f, ",");
+        char name[32];
+        snprintf(name, sizeof name, "%.*s", (int)len, f);
+        for (const char *const *m = heed_chat_format_markers(name); m && *m && ok; m++)
+            ok = add_token(tokens, &n, n_vocab, *m);
+        f += len + strspn(f + len, ", ");
+    }
+    for (const char *const *t = chat_tokens; *t && ok; t++)
+        ok = add_token(tokens, &n, n_vocab, *t);
+    return ok ? n - 256 : -1;
+}
+
+static heed_status add_vocab(heed_gguf_writer *w, int n_vocab, bool chat)
 {
     char **tokens = calloc((size_t)n_vocab, sizeof *tokens);
     int32_t *types = malloc(sizeof *types * (size_t)n_vocab);
     heed_status st = HEED_OK;
+    const int n_chat = chat && tokens ? add_chat_tokens(tokens, n_vocab) : 0;
+    if (n_chat < 0)
+        st = HEED_ERR_NOMEM;
     for (int i = 0; tokens && types && i < n_vocab && !st; i++) {
         char buf[32];
+        const bool control = i == n_vocab - 1 || (i >= 256 && i < 256 + n_chat);
+        types[i] = control ? 3 : 1; /* control, normal */
+        if (tokens[i])
+            continue;
         if (i < 256)
             byte_token(i, buf);
         else if (i == n_vocab - 1)
             snprintf(buf, sizeof buf, "<|endoftext|>");
         else
             snprintf(buf, sizeof buf, "<|synth_%d|>", i);
-        types[i] = i == n_vocab - 1 ? 3 : 1; /* control, normal */
         if (!(tokens[i] = strdup(buf)))
             st = HEED_ERR_NOMEM;
     }
@@ -432,7 +485,8 @@ static heed_status add_metadata(heed_gguf_writer *w, const synth_shape *sh, int 
     }
 #undef SET
 #undef KEY
-    return st ? st : sh->n_buckets ? add_ugm_vocab(w, sh->n_vocab) : add_vocab(w, sh->n_vocab);
+    return st ? st : sh->n_buckets ? add_ugm_vocab(w, sh->n_vocab)
+                                : add_vocab(w, sh->n_vocab, sh->chat_tokens);
 }
 
 /* T5's tensors, as llama.cpp names them: the encoder's blocks and output

@@ -152,13 +152,19 @@ static size_t incomplete_tail(const char *b, size_t n)
 heed_status heed_detok_stream_push(heed_detok_stream *s, int32_t id, const char **out,
                                    size_t *len)
 {
+    return detok_stream_push_as(s, id, s->special, out, len);
+}
+
+heed_status detok_stream_push_as(heed_detok_stream *s, int32_t id, bool special,
+                                 const char **out, size_t *len)
+{
     *out = "";
     *len = 0;
     if (id < 0 || id >= s->v->n_tokens)
         return heed_fail(HEED_ERR_ARG, "detokenize: id %d is not in the vocabulary (0 .. %d)",
                          id, s->v->n_tokens - 1);
     size_t pl;
-    const char *p = heed_token_to_piece(s->v, id, s->special, &pl);
+    const char *p = heed_token_to_piece(s->v, id, special, &pl);
     if (s->first && s->v->add_space_prefix && pl && p[0] == ' ')
         p++, pl--;
     s->first = false;

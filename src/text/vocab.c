@@ -70,7 +70,8 @@ static int32_t id_of(const heed_vocab *v, const char *text)
 }
 
 static const char *const eog_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                        "<|endoftext|>", "<|eom_id|>", "<EOT>", NULL};
+                                        "<|endoftext|>", "<|eom_id|>", "<EOT>",
+                                        "<|return|>", "<|call|>", NULL};
 
 /* llama.cpp finds EOT / EOM / FIM tokens by their text when the file does
  * not name them, and makes the one it picks a control token. Where several
@@ -89,6 +90,27 @@ static void autodetect(heed_vocab *v, int32_t *id, const char *const *texts)
     if (best >= 0) {
         *id = best;
         v->tokens[best].attr |= HEED_TOK_CONTROL;
+    }
+}
+
+/* gpt-oss's o200k_harmony, as ik_llama.cpp reads it (llama.cpp c392e50
+ * predates it): <|return|> and <|call|> end a reply, so <|end|>, which
+ * closes each message inside one, does not; the channel markers render
+ * as text. */
+static void harmony(heed_vocab *v)
+{
+    static const char *const shown[] = {"<|channel|>", "<|message|>", "<|start|>",
+                                        "<|constrain|>"};
+    for (size_t i = 0; i < sizeof shown / sizeof *shown; i++) {
+        const int32_t t = id_of(v, shown[i]);
+        if (t >= 0)
+            v->tokens[t].attr = HEED_TOK_USER_DEFINED;
+    }
+    const int32_t ret = id_of(v, "<|return|>"), call = id_of(v, "<|call|>");
+    const int32_t end = id_of(v, "<|end|>");
+    if (ret >= 0 && call >= 0 && end >= 0 && v->eog[ret] && v->eog[call] && v->eog[end]) {
+        v->eog[end] = 0;
+        v->tokens[end].attr = HEED_TOK_USER_DEFINED;
     }
 }
 
@@ -378,6 +400,7 @@ static heed_status load(const heed_gguf *g, heed_vocab *v)
         v->eog[v->eot] = 1;
     if (v->eom >= 0)
         v->eog[v->eom] = 1;
+    harmony(v);
 
     /* tokens matched in text before the tokenizer runs, longest first */
     v->specials = malloc((size_t)n * sizeof *v->specials);

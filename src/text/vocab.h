@@ -68,5 +68,9 @@ int32_t heed_bpe_rank(const heed_vocab *v, const char *l, size_t ll, const char 
 /* llama.cpp's clean_up_tokenization_spaces passes over text[0..len), in
  * place; returns the new length. */
 size_t heed_clean_spaces(char *text, size_t len);
+/* heed_detok_stream_push, with control tokens rendered as special says
+ * for this token (the generator shows its preserved tokens). */
+heed_status detok_stream_push_as(heed_detok_stream *s, int32_t id, bool special,
+                                 const char **out, size_t *len);
 
 #endif

@@ -87,7 +87,20 @@ hermes_log=$(mktemp)
 serve_start "$hermes_log" "$heed" serve "$model" -c 1024 --chat-template-file "$here/tools.jinja"
 hpid_tools=$serve_pid
 tools_hermes="http://127.0.0.1:$serve_port"
-trap 'kill $pid $cpid $bpid $jpid $opid $hpid_tools 2>/dev/null || true; rm -f "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-}' EXIT
+# and tiny-chat, whose vocabulary holds the formats' markers as control
+# tokens, with a Mistral-Nemo-style template and a gpt-oss-style one
+chat_dir=$(mktemp -d)
+trap 'kill $pid $cpid $bpid $jpid $opid $hpid_tools 2>/dev/null || true; rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$chat_dir"' EXIT
+"$heed" synth --shape tiny-chat --type f32 -o "$chat_dir/chat.gguf" > /dev/null
+serve_start "$chat_dir/mistral.log" "$heed" serve "$chat_dir/chat.gguf" -c 2048 \
+    --chat-template-file "$here/tools_mistral.jinja"
+mpid_tools=$serve_pid
+tools_mistral="http://127.0.0.1:$serve_port"
+serve_start "$chat_dir/harmony.log" "$heed" serve "$chat_dir/chat.gguf" -c 2048 \
+    --chat-template-file "$here/tools_harmony.jinja"
+gpid_tools=$serve_pid
+tools_harmony="http://127.0.0.1:$serve_port"
+trap 'kill $pid $cpid $bpid $jpid $opid $hpid_tools $mpid_tools $gpid_tools 2>/dev/null || true; rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$chat_dir"' EXIT
 HEED_TMPL_TOKENS=$(rendered_tokens)
 HEED_TMPL_TOKENS_KW=$(rendered_tokens --context greeting='"Ahoy"')
 export HEED_TMPL_TOKENS HEED_TMPL_TOKENS_KW
@@ -96,7 +109,7 @@ export HEED_TMPL_TOKENS HEED_TMPL_TOKENS_KW
 # what heed run, attend and embed give
 tdir=$(mktemp -d)
 tpid="" epid=""
-trap 'kill $pid $cpid $bpid $jpid $opid $hpid_tools $tpid $epid 2>/dev/null || true; rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$tdir"' EXIT
+trap 'kill $pid $cpid $bpid $jpid $opid $hpid_tools $mpid_tools $gpid_tools $tpid $epid 2>/dev/null || true; rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$chat_dir" "$tdir"' EXIT
 "$heed" synth --shape tiny-t5 --type f32 -o "$tdir/t5.gguf" > /dev/null
 "$heed" synth --shape tiny-t5encoder --type f32 -o "$tdir/t5encoder.gguf" > /dev/null
 tprompt="the house is small"
@@ -146,9 +159,9 @@ if ! node "$here/serve.mjs" "http://127.0.0.1:$port" "$key" "$expected" ||
     tail -n 20 "$jlog" >&2
     exit 1
 fi
-if ! node "$here/tools.mjs" "$tools_generic" "$tools_hermes"; then
+if ! node "$here/tools.mjs" "$tools_generic" "$tools_hermes" "$tools_mistral" "$tools_harmony"; then
     echo "serve test: the tool servers' logs:" >&2
-    tail -n 20 "$olog" "$hermes_log" >&2
+    tail -n 20 "$olog" "$hermes_log" "$chat_dir/mistral.log" "$chat_dir/harmony.log" >&2
     exit 1
 fi
 if ! node "$here/t5.mjs" "$t5_url" "$t5encoder_url" "$tprompt" "$t5_expected" \
@@ -157,16 +170,16 @@ if ! node "$here/t5.mjs" "$t5_url" "$t5encoder_url" "$tprompt" "$t5_expected" \
     tail -n 20 "$tdir/t5.log" "$tdir/t5encoder.log" >&2
     exit 1
 fi
-kill -INT $pid $cpid $bpid $jpid $opid $hpid_tools $tpid $epid
+kill -INT $pid $cpid $bpid $jpid $opid $hpid_tools $mpid_tools $gpid_tools $tpid $epid
 status=0
-for p in $pid $cpid $bpid $jpid $opid $hpid_tools $tpid $epid; do
+for p in $pid $cpid $bpid $jpid $opid $hpid_tools $mpid_tools $gpid_tools $tpid $epid; do
     wait $p || status=$?
 done
 trap - EXIT
-logs="$log $clog $jlog $olog $hermes_log $tdir/t5.log $tdir/t5encoder.log"
+logs="$log $clog $jlog $olog $hermes_log $chat_dir/mistral.log $chat_dir/harmony.log $tdir/t5.log $tdir/t5encoder.log"
 if [ $status -ne 0 ]; then
     tail -n 40 $logs >&2
-    rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$tdir"
+    rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$chat_dir" "$tdir"
     echo "serve test: a server exited with status $status after SIGINT" >&2
     exit 1
 fi
@@ -175,11 +188,11 @@ if [ "$fallbacks" != 2 ] || grep -q 'chat requests use chatml' "$log" "$jlog" "$
     ! grep -q 'an encoder-decoder with no chat template' "$tdir/t5.log"; then
     echo "serve test: the chatml fallback should be said once, by the decoder with no template," \
         "and the t5 server should say its messages are joined" >&2
-    rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$tdir"
+    rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$chat_dir" "$tdir"
     exit 1
 fi
 echo "serve test: $(cat $logs | grep -c '^[A-Z]* /') requests logged, clean exit"
-rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$tdir"
+rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$chat_dir" "$tdir"
 
 # Hostile connections (conns.mjs says what is checked), with three more
 # servers: one taking 2,000 connections per address, started with a soft

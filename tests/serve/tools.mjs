@@ -1,20 +1,24 @@
 // tools.mjs — tool calls through heed serve, with the official openai
 // client: on the default model with no template (chatml; llama-server's
 // generic JSON format, told in the system message) and with a Hermes-style
-// template (tools.jinja: <tool_call> tags). tool_choice "required" and a
-// named function always give a call whose arguments ajv validates against
-// the function's schema, finish_reason "tool_calls"; streamed, the deltas
-// add up to the same call; "none" gives text; tool results fed back are
-// rendered; an agent loop of 3 steps; the reasoning a template opens is
-// reasoning_content (reasoning_format "none": content); bad requests are
-// 400s.
+// template (tools.jinja: <tool_call> tags); on heed synth's tiny-chat,
+// whose vocabulary holds the formats' markers as control tokens, with a
+// Mistral-Nemo-style template (tools_mistral.jinja: [TOOL_CALLS]) and a
+// gpt-oss-style one (tools_harmony.jinja: channels, <|call|>).
+// tool_choice "required" and a named function always give a call whose
+// arguments ajv validates against the function's schema, finish_reason
+// "tool_calls"; streamed, the deltas add up to the same call; "none" gives
+// text; tool results fed back are rendered; an agent loop of 3 steps; a
+// marker the model writes as a control token is text the call is parsed
+// from; the reasoning a template opens is reasoning_content
+// (reasoning_format "none": content); bad requests are 400s.
 //
-//   node tools.mjs GENERIC_URL HERMES_URL
+//   node tools.mjs GENERIC_URL HERMES_URL MISTRAL_URL HARMONY_URL
 import OpenAI from "openai";
 import Ajv2020 from "ajv/dist/2020.js";
 import assert from "node:assert/strict";
 
-const [genericUrl, hermesUrl] = process.argv.slice(2);
+const [genericUrl, hermesUrl, mistralUrl, harmonyUrl] = process.argv.slice(2);
 const ajv = new Ajv2020({ allErrors: true, strictTypes: false });
 let checks = 0;
 const check = async (name, fn) => {
@@ -35,11 +39,12 @@ const time = {
 };
 const tools = [weather, time];
 const user = [{ role: "user", content: "What is the weather in Paris?" }];
-const base = { model: "default", max_tokens: 120, temperature: 1, tools };
+const base = { model: "default", max_tokens: 300, temperature: 1, tools };
 
-// A call's shape: its id, its name among the tools, its arguments valid.
+// A call's shape: its id (the server's 32 characters, or Mistral's 9 the
+// model writes), its name among the tools, its arguments valid.
 function valid(call, names = ["get_weather", "get_time"]) {
-  assert.match(call.id, /^[A-Za-z0-9]{32}$/);
+  assert.match(call.id, /^([A-Za-z0-9]{32}|[A-Za-z0-9]{9})$/);
   assert.equal(call.type, "function");
   assert.ok(names.includes(call.function.name), call.function.name);
   const schema = tools.find((t) => t.function.name === call.function.name).function.parameters;
@@ -66,7 +71,9 @@ async function streamed(client, req) {
   return out;
 }
 
-for (const [name, url] of [["generic", genericUrl], ["hermes", hermesUrl]]) {
+const servers = [["generic", genericUrl], ["hermes", hermesUrl], ["mistral-nemo", mistralUrl],
+  ["gpt-oss", harmonyUrl]];
+for (const [name, url] of servers) {
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "x", maxRetries: 0 });
 
   await check(`${name}: tool_choice required and named: a valid call, finish_reason tool_calls`, async () => {
@@ -102,7 +109,7 @@ for (const [name, url] of [["generic", genericUrl], ["hermes", hermesUrl]]) {
     let prompt = 0;
     for (let step = 0; step < 3; step++) {
       const r = await client.chat.completions.create({ ...base, messages, seed: 10 + step,
-        tool_choice: step < 2 ? "required" : "none", max_tokens: step < 2 ? 120 : 8 });
+        tool_choice: step < 2 ? "required" : "none", max_tokens: step < 2 ? 300 : 8 });
       assert.ok(r.usage.prompt_tokens > prompt, `step ${step}: the prompt grows`);
       prompt = r.usage.prompt_tokens;
       const m = r.choices[0].message;
@@ -131,6 +138,24 @@ for (const [name, url] of [["generic", genericUrl], ["hermes", hermesUrl]]) {
     await bad({ reasoning_format: "all" }, /'reasoning_format' must be/);
   });
 }
+
+await check("mistral-nemo: [TOOL_CALLS] written as its control token is text the call is parsed from", async () => {
+  const client = new OpenAI({ baseURL: `${mistralUrl}/v1`, apiKey: "x", maxRetries: 0 });
+  const tok = await (await fetch(`${mistralUrl}/tokenize`, { method: "POST",
+    body: JSON.stringify({ content: "[TOOL_CALLS]", with_pieces: true }) })).json();
+  assert.equal(tok.tokens.length, 1, "a control token of tiny-chat's vocabulary");
+  assert.equal(tok.tokens[0].piece, "[TOOL_CALLS]");
+  for (const seed of [1, 2]) {
+    const req = { ...base, messages: user, tool_choice: "required", seed, logprobs: true,
+      logit_bias: { [tok.tokens[0].id]: 50 } };
+    const c = (await client.chat.completions.create(req)).choices[0];
+    assert.equal(c.logprobs.content[0].token, "[TOOL_CALLS]", "the first token is the marker");
+    assert.equal(c.finish_reason, "tool_calls");
+    valid(c.message.tool_calls[0]);
+    const s = await streamed(client, req);
+    assert.equal(s.calls[0].function.arguments, c.message.tool_calls[0].function.arguments);
+  }
+});
 
 await check("hermes: the reasoning the template opens is reasoning_content (\"none\": content)", async () => {
   const client = new OpenAI({ baseURL: `${hermesUrl}/v1`, apiKey: "x", maxRetries: 0 });
