@@ -57,6 +57,17 @@ static int pick_template(server *s, const char *name, const char *file)
                         "renders them instead)\n");
         return EXIT_OK;
     }
+    /* llama.cpp's fallback, as Jinja: so tools are described, calls and
+     * results written, as for any template that shows none */
+    static const char chatml[] =
+        "{%- for message in messages -%}\n"
+        "  {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' -}}\n"
+        "{%- endfor -%}\n"
+        "{%- if add_generation_prompt -%}\n"
+        "  {{- '<|im_start|>assistant\\n' -}}\n"
+        "{%- endif -%}";
+    if (!(s->chat_jinja = strdup(chatml)))
+        return cli_fail("serve", HEED_ERR_NOMEM);
     s->chat_template = "chatml";
     fprintf(stderr, "heed serve: the model has no chat template: chat requests use chatml "
                     "(--chat-template NAME or --chat-template-file F picks another)\n");
@@ -166,6 +177,8 @@ int cmd_serve(int argc, char **argv)
     snprintf(s.model_id, sizeof s.model_id, "%s", base ? base + 1 : model);
     int rc = pick_template(&s, tmpl, tfile);
     s.chat_format = heed_chat_format_detect(s.chat_jinja);
+    if (!rc && s.chat_jinja)
+        serve_template_probe(&s);
     for (const char *const *m = heed_chat_format_markers(s.chat_format); m && *m; m++) {
         const int32_t id = heed_vocab_token_id(s.vocab, *m, strlen(*m));
         if (id >= 0 && s.n_chat_markers < HEED_GEN_MAX_PRESERVED)
@@ -193,10 +206,11 @@ int cmd_serve(int argc, char **argv)
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
         signal(SIGPIPE, SIG_IGN);
-        fprintf(stderr, "heed serve: %s, context %d, %ld slot%s, chat template %s\n", s.model_id,
-                s.n_ctx, slots, slots == 1 ? "" : "s",
-                s.chat_jinja ? tfile ? tfile : "the model's own" : s.chat_template ? s.chat_template
-                                                                                   : "none");
+        fprintf(stderr, "heed serve: %s, context %d, %ld slot%s, chat template %s (tool calls: "
+                "%s)\n", s.model_id, s.n_ctx, slots, slots == 1 ? "" : "s",
+                tfile ? tfile : s.chat_template ? s.chat_template
+                                : s.chat_jinja  ? "the model's own" : "none",
+                s.chat_format);
         for (int i = 0; i < s.n_cvecs; i++)
             fprintf(stderr, "heed serve: control vector '%s', scale %g by default\n",
                     s.cvecs[i].name, (double)s.cvecs[i].scale);
@@ -218,6 +232,7 @@ int cmd_serve(int argc, char **argv)
     free(s.steer_default);
     heed_vocab_free(s.vocab);
     free(s.chat_jinja);
+    free(s.caps.tool_call_example);
     heed_model_free(s.model);
     return rc;
 }

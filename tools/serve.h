@@ -5,7 +5,9 @@
  * serve_gen.c (slots: a fixed set of contexts that requests take turns
  * on, and token-by-token generation), serve_api.c (the endpoints),
  * serve_batch.c (the thread that runs every slot's generation, its next
- * tokens in one forward pass).
+ * tokens in one forward pass), serve_chat.c (a chat's messages to its
+ * prompt), serve_template.c (a Jinja chat template rendered as
+ * llama-server's minja renders it).
  */
 #ifndef HEED_SERVE_H
 #define HEED_SERVE_H
@@ -66,6 +68,16 @@ typedef struct serve_interventions {
 
 typedef struct serve_batch serve_batch;
 
+/* What a chat template renders (minja's capabilities, serve_template.c):
+ * for what it cannot, the messages are rewritten. */
+typedef struct serve_template_caps {
+    bool system_role, tools, tool_calls, tool_results, parallel_tool_calls;
+    bool object_arguments;   /* calls' arguments as objects, not JSON text */
+    bool typed_content;      /* content as [{"type": "text", ...}] parts   */
+    char *tool_call_example; /* the template's call syntax, for describing
+                                tools it cannot (NULL: none)              */
+} serve_template_caps;
+
 typedef struct server {
     heed_model *model;
     heed_vocab *vocab;
@@ -75,6 +87,7 @@ typedef struct server {
                                     NULL, then:                              */
     const char *chat_format;     /* how its chats write tool calls
                                     (heed_chat_format_detect of the template) */
+    serve_template_caps caps;    /* chat_jinja's, probed at start          */
     int32_t chat_markers[HEED_GEN_MAX_PRESERVED]; /* the format's markers that
                                     are tokens of the vocabulary: a chat's
                                     output shows them as text            */
@@ -256,11 +269,35 @@ void serve_stream_free(serve_stream *st);
 /* An OpenAI-style error reply: {"error": {message, type, param, code}}. */
 struct cJSON;
 /* serve_chat.c: a chat request's prompt text (malloc'd) from its
- * "messages", "tools" (JSON text, or NULL) and "chat_template_kwargs";
- * *special: whether its special
- * tokens are parsed. NULL when the request is bad (the 400 in out). */
+ * "messages", "tools" (JSON text, or NULL), whether calls are asked for
+ * (tools, and tool_choice not "none") and "chat_template_kwargs";
+ * *special: whether its special tokens are parsed. NULL when the request
+ * is bad (the 400 in out). */
 char *serve_chat_prompt(const server *s, const struct cJSON *messages, const char *tools,
-                        const struct cJSON *kwargs, bool *special, serve_reply *out);
+                        bool calls, const struct cJSON *kwargs, bool *special,
+                        serve_reply *out);
+
+/* The variables Firefunction v2's template wants, as llama.cpp gives them:
+ * a date, and the tools (NULL: none) as JSON text ("" for none). */
+struct cJSON *serve_format_context(const struct cJSON *tools);
+
+/* serve_template.c: s->chat_jinja rendered as llama-server's minja renders
+ * it. Probes what the template renders, into s->caps (at start). */
+void serve_template_probe(server *s);
+/* JSON text of v indented by 2, as Python's json.dumps(indent=2) and
+ * nlohmann's dump(2) write it (malloc'd; NULL when out of memory). */
+char *serve_json_indent2(const struct cJSON *v);
+/* messages with system_prompt added as minja's add_system adds it (NULL
+ * when out of memory). */
+struct cJSON *serve_add_system(const struct cJSON *messages, const char *system_prompt);
+/* Renders messages and tools (NULL or null: none; else the template's
+ * "tools") with extra's members in the context; with polyfills, the
+ * messages rewritten for what s->caps says the template cannot render.
+ * *out malloc'd; HEED_ERR_FORMAT for a template or message that fails
+ * (the message: cli_error_message). */
+heed_status serve_template_apply(const server *s, const struct cJSON *messages,
+                                 const struct cJSON *tools, const struct cJSON *extra,
+                                 bool add_generation_prompt, bool polyfills, char **out);
 
 void serve_error(serve_reply *out, int status, const char *type, const char *code,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -436,7 +436,28 @@ static bool read_tools(const cJSON *root, gen_request *g, serve_reply *out)
                 "\"function\": {\"name\": ..., \"parameters\": ...}}", "tools");
             return false;
         }
-        g->tools = cJSON_PrintUnformatted(tools);
+        /* as llama-server passes them on: each {type, function: {name,
+         * description, parameters}}, nothing else */
+        cJSON *list = cJSON_CreateArray();
+        cJSON_ArrayForEach(t, tools) {
+            const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
+            cJSON *tool = cJSON_CreateObject();
+            cJSON_AddItemToArray(list, tool);
+            cJSON_AddStringToObject(tool, "type", "function");
+            cJSON *f = cJSON_AddObjectToObject(tool, "function");
+            static const char *const keys[] = {"name", "description", "parameters"};
+            for (int k = 0; k < 3; k++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(fn, keys[k]);
+                if (v && f)
+                    cJSON_AddItemToObject(f, keys[k], cJSON_Duplicate(v, true));
+            }
+        }
+        g->tools = cJSON_PrintUnformatted(list);
+        cJSON_Delete(list);
+        if (!g->tools) {
+            serve_error(out, 500, "server_error", NULL, "out of memory");
+            return false;
+        }
     }
     if (choice && !cJSON_IsNull(choice)) {
         const bool word = cJSON_IsString(choice) && (!strcmp(choice->valuestring, "none") ||
@@ -471,19 +492,27 @@ static heed_chat_parse_params parse_params(const server *s, const gen_request *g
                                     .prompt = g->chat_text};
 }
 
+/* The request's messages and tools rendered as serve_chat.c says, into
+ * g->chat_text; *special: whether its control tokens are to be parsed. */
+static bool render_chat(const server *s, const cJSON *root, gen_request *g, bool *special,
+                        serve_reply *out)
+{
+    if (!read_tools(root, g, out))
+        return false;
+    g->chat_text = serve_chat_prompt(s, cJSON_GetObjectItemCaseSensitive(root, "messages"),
+                                     g->tools, wants_tools(g),
+                                     cJSON_GetObjectItemCaseSensitive(root, "chat_template_kwargs"),
+                                     special, out);
+    return g->chat_text != NULL;
+}
+
 /* The chat messages rendered as serve_chat.c says, then tokenized; with
  * tools, the grammar that makes the model write its calls as its template
  * does (tool_choice "auto": text, or calls). */
 static bool chat_prompt(const server *s, const cJSON *root, gen_request *g, serve_reply *out)
 {
     bool special;
-    if (!read_tools(root, g, out))
-        return false;
-    g->chat_text = serve_chat_prompt(s, cJSON_GetObjectItemCaseSensitive(root, "messages"),
-                                     g->tools,
-                                     cJSON_GetObjectItemCaseSensitive(root, "chat_template_kwargs"),
-                                     &special, out);
-    if (!g->chat_text || !tokenize(s, g->chat_text, special, g, out))
+    if (!render_chat(s, root, g, &special, out) || !tokenize(s, g->chat_text, special, g, out))
         return false;
     g->gp.preserved = s->chat_markers;
     g->gp.n_preserved = s->n_chat_markers;
@@ -1898,6 +1927,26 @@ static void chat_handler(serve_request *r, serve_reply *out)
     generate(r, KIND_CHAT, out);
 }
 
+/* POST /apply-template (llama-server's): the prompt a chat request's
+ * messages, tools and chat_template_kwargs render to, not generated from;
+ * the request's other fields are let be. */
+static void apply_template_handler(serve_request *r, serve_reply *out)
+{
+    const server *s = r->srv;
+    cJSON *root = parse_object(r, out);
+    if (!root)
+        return;
+    gen_request g = {0};
+    bool special;
+    if (render_chat(s, root, &g, &special, out)) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "prompt", g.chat_text);
+        reply_json(out, 200, o);
+    }
+    gen_request_free(&g);
+    cJSON_Delete(root);
+}
+
 void serve_route(serve_request *r, serve_reply *out)
 {
     const bool get = !strcmp(r->method, "GET"), post = !strcmp(r->method, "POST");
@@ -1914,6 +1963,7 @@ void serve_route(serve_request *r, serve_reply *out)
         {"/v1/models", false, models_handler},
         {"/v1/completions", true, completions_handler},
         {"/v1/chat/completions", true, chat_handler},
+        {"/apply-template", true, apply_template_handler},
         {"/tokenize", true, tokenize_handler},
         {"/detokenize", true, detokenize_handler},
         {"/v1/embeddings", true, embeddings_handler},

@@ -80,11 +80,11 @@ rendered_tokens() {  # the rendering's token count (a sentinel keeps its last ne
 # format), and with a Hermes-style one; a longer context than it was
 # trained for (RoPE), for the tools' descriptions
 olog=$(mktemp)
-serve_start "$olog" "$heed" serve "$model" -c 1024 --slots 2
+serve_start "$olog" "$heed" serve "$model" -c 2048 --slots 2
 opid=$serve_pid
 tools_generic="http://127.0.0.1:$serve_port"
 hermes_log=$(mktemp)
-serve_start "$hermes_log" "$heed" serve "$model" -c 1024 --chat-template-file "$here/tools.jinja"
+serve_start "$hermes_log" "$heed" serve "$model" -c 2048 --chat-template-file "$here/tools.jinja"
 hpid_tools=$serve_pid
 tools_hermes="http://127.0.0.1:$serve_port"
 # and tiny-chat, whose vocabulary holds the formats' markers as control
@@ -100,7 +100,16 @@ serve_start "$chat_dir/harmony.log" "$heed" serve "$chat_dir/chat.gguf" -c 2048 
     --chat-template-file "$here/tools_harmony.jinja"
 gpid_tools=$serve_pid
 tools_harmony="http://127.0.0.1:$serve_port"
-trap 'kill $pid $cpid $bpid $jpid $opid $hpid_tools $mpid_tools $gpid_tools 2>/dev/null || true; rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$chat_dir"' EXIT
+# templates that lack what minja probes for (polyfill.mjs)
+poly_pids=""
+poly_urls="none=$tools_generic chat=$HEED_TMPL_URL hermes=$tools_hermes"
+for t in nosystem strargs typed; do
+    serve_start "$chat_dir/$t.log" "$heed" serve "$model" -c 2048 \
+        --chat-template-file "$here/polyfill/$t.jinja"
+    poly_pids="$poly_pids $serve_pid"
+    poly_urls="$poly_urls $t=http://127.0.0.1:$serve_port"
+done
+trap 'kill $pid $cpid $bpid $jpid $opid $hpid_tools $mpid_tools $gpid_tools $poly_pids 2>/dev/null || true; rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$chat_dir"' EXIT
 HEED_TMPL_TOKENS=$(rendered_tokens)
 HEED_TMPL_TOKENS_KW=$(rendered_tokens --context greeting='"Ahoy"')
 export HEED_TMPL_TOKENS HEED_TMPL_TOKENS_KW
@@ -109,7 +118,7 @@ export HEED_TMPL_TOKENS HEED_TMPL_TOKENS_KW
 # what heed run, attend and embed give
 tdir=$(mktemp -d)
 tpid="" epid=""
-trap 'kill $pid $cpid $bpid $jpid $opid $hpid_tools $mpid_tools $gpid_tools $tpid $epid 2>/dev/null || true; rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$chat_dir" "$tdir"' EXIT
+trap 'kill $pid $cpid $bpid $jpid $opid $hpid_tools $mpid_tools $gpid_tools $poly_pids $tpid $epid 2>/dev/null || true; rm -rf "$log" "$clog" "$jlog" "$olog" "$hermes_log" ${blog:-} "$chat_dir" "$tdir"' EXIT
 "$heed" synth --shape tiny-t5 --type f32 -o "$tdir/t5.gguf" > /dev/null
 "$heed" synth --shape tiny-t5encoder --type f32 -o "$tdir/t5encoder.gguf" > /dev/null
 tprompt="the house is small"
@@ -164,15 +173,21 @@ if ! node "$here/tools.mjs" "$tools_generic" "$tools_hermes" "$tools_mistral" "$
     tail -n 20 "$olog" "$hermes_log" "$chat_dir/mistral.log" "$chat_dir/harmony.log" >&2
     exit 1
 fi
+# shellcheck disable=SC2086
+if ! node "$here/polyfill.mjs" $poly_urls; then
+    echo "serve test: the template servers' logs:" >&2
+    tail -n 5 "$chat_dir"/*.log >&2
+    exit 1
+fi
 if ! node "$here/t5.mjs" "$t5_url" "$t5encoder_url" "$tprompt" "$t5_expected" \
         "$tdir/attend.json" "$t5_embedding"; then
     echo "serve test: the t5 servers' logs:" >&2
     tail -n 20 "$tdir/t5.log" "$tdir/t5encoder.log" >&2
     exit 1
 fi
-kill -INT $pid $cpid $bpid $jpid $opid $hpid_tools $mpid_tools $gpid_tools $tpid $epid
+kill -INT $pid $cpid $bpid $jpid $opid $hpid_tools $mpid_tools $gpid_tools $poly_pids $tpid $epid
 status=0
-for p in $pid $cpid $bpid $jpid $opid $hpid_tools $mpid_tools $gpid_tools $tpid $epid; do
+for p in $pid $cpid $bpid $jpid $opid $hpid_tools $mpid_tools $gpid_tools $poly_pids $tpid $epid; do
     wait $p || status=$?
 done
 trap - EXIT
