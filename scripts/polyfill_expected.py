@@ -20,7 +20,8 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.join(ROOT, "tests", "serve", "polyfill")
 TEMPLATES = {"none": None, "nosystem": "nosystem.jinja", "strargs": "strargs.jinja",
-             "typed": "typed.jinja", "chat": "../chat.jinja", "hermes": "../tools.jinja"}
+             "typed": "typed.jinja", "deepseek": "deepseek.jinja", "chat": "../chat.jinja",
+             "hermes": "../tools.jinja"}
 
 
 def post(url, body):

@@ -233,7 +233,10 @@ static char *mend_deepseek_r1(const server *s, char *text, serve_reply *out)
     if (!strstr(s->chat_jinja, "{% if ns.is_tool %}{{'<｜tool▁outputs▁end｜>'}}"))
         return text;
     size_t n = strlen(text);
-    const size_t cap = 2 * n + sizeof insert + 64;
+    /* each insertion (53 bytes) follows a call's end and precedes a turn
+     * (37 bytes at least): the text at most 2.5 times as long, then the
+     * ending's 51 */
+    const size_t cap = 3 * n + 128;
     char *m = malloc(cap), *o = m;
     if (!m) {
         free(text);

@@ -99,7 +99,7 @@ static void parse_arguments(cJSON *calls)
         if (!cJSON_IsString(type) || strcmp(type->valuestring, "function") ||
             !cJSON_IsString(args))
             continue;
-        cJSON *parsed = cJSON_Parse(args->valuestring);
+        cJSON *parsed = cJSON_ParseWithOpts(args->valuestring, NULL, true); /* all of it */
         cJSON *raw = parsed ? cJSON_CreateRaw(args->valuestring) : NULL;
         cJSON_Delete(parsed);
         if (raw && !cJSON_ReplaceItemInObjectCaseSensitive(fn, "arguments", raw))

@@ -4,8 +4,9 @@
 // template and model (polyfill/expected.json, written by
 // scripts/polyfill_expected.py), or fails where it fails. The templates
 // lack a system role, tools, calls, results, string or object arguments,
-// or want typed content, so each of minja's rewrites is taken; "none" is
-// the chatml fallback of a model with no template.
+// or want typed content, so each of minja's rewrites is taken; one is laid
+// out as DeepSeek R1's, whose prompt llama.cpp mends; "none" is the chatml
+// fallback of a model with no template.
 //
 //   node polyfill.mjs NAME=URL...
 import assert from "node:assert/strict";

@@ -103,7 +103,7 @@ tools_harmony="http://127.0.0.1:$serve_port"
 # templates that lack what minja probes for (polyfill.mjs)
 poly_pids=""
 poly_urls="none=$tools_generic chat=$HEED_TMPL_URL hermes=$tools_hermes"
-for t in nosystem strargs typed; do
+for t in nosystem strargs typed deepseek; do
     serve_start "$chat_dir/$t.log" "$heed" serve "$model" -c 2048 \
         --chat-template-file "$here/polyfill/$t.jinja"
     poly_pids="$poly_pids $serve_pid"
