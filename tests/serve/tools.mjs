@@ -7,8 +7,9 @@
 // gpt-oss-style one (tools_harmony.jinja: channels, <|call|>).
 // tool_choice "required" and a named function always give a call whose
 // arguments ajv validates against the function's schema, finish_reason
-// "tool_calls"; streamed, the deltas add up to the same call; "none" gives
-// text; tool results fed back are rendered; an agent loop of 3 steps; a
+// "tool_calls"; streamed, the deltas add up to the same call; "auto"
+// gives valid calls or text that holds no call (a call when the model
+// writes the marker token, text when it may not); "none" gives text; tool results fed back are rendered; an agent loop of 3 steps; a
 // marker the model writes as a control token is text the call is parsed
 // from; the reasoning a template opens is reasoning_content
 // (reasoning_format "none": content); bad requests are 400s.
@@ -100,6 +101,25 @@ for (const [name, url] of servers) {
     assert.equal(s.calls[0].function.arguments, whole.message.tool_calls[0].function.arguments);
   });
 
+  await check(`${name}: tool_choice auto (the default): valid calls, or text that holds no call`, async () => {
+    const marker = { generic: '"tool_call', hermes: "<tool_call>", "mistral-nemo": "[TOOL_CALLS]",
+      "gpt-oss": "to=functions" }[name];
+    for (const seed of [1, 2, 3]) {
+      const req = { ...base, messages: user, seed };
+      const c = (await client.chat.completions.create(seed === 1 ? { ...req, tool_choice: "auto" } : req)).choices[0];
+      if (c.message.tool_calls) {
+        assert.equal(c.finish_reason, "tool_calls");
+        c.message.tool_calls.forEach((t) => valid(t));
+      } else { /* cut short, a call may have begun */
+        assert.equal(typeof c.message.content, "string");
+        assert.ok(c.finish_reason === "length" || !c.message.content.includes(marker), c.message.content);
+      }
+      const s = await streamed(client, req);
+      assert.equal(s.content, c.message.content ?? "");
+      assert.equal(s.calls.length, c.message.tool_calls?.length ?? 0);
+    }
+  });
+
   await check(`${name}: tool_choice none gives text; an agent loop of 3 steps feeds results back`, async () => {
     const none = (await client.chat.completions.create({ ...base, messages: user, tool_choice: "none",
       temperature: 0, max_tokens: 8 })).choices[0];
@@ -154,6 +174,23 @@ await check("mistral-nemo: [TOOL_CALLS] written as its control token is text the
     valid(c.message.tool_calls[0]);
     const s = await streamed(client, req);
     assert.equal(s.calls[0].function.arguments, c.message.tool_calls[0].function.arguments);
+  }
+});
+
+await check("mistral-nemo: tool_choice auto writes a call when the model writes [TOOL_CALLS], else text", async () => {
+  const client = new OpenAI({ baseURL: `${mistralUrl}/v1`, apiKey: "x", maxRetries: 0 });
+  const tok = await (await fetch(`${mistralUrl}/tokenize`, { method: "POST",
+    body: JSON.stringify({ content: "[TOOL_CALLS]" }) })).json();
+  for (const seed of [1, 2]) {
+    const req = { ...base, messages: user, seed, tool_choice: "auto" };
+    const call = (await client.chat.completions.create({ ...req,
+      logit_bias: { [tok.tokens[0]]: 50 } })).choices[0];
+    assert.equal(call.finish_reason, "tool_calls");
+    valid(call.message.tool_calls[0]);
+    const text = (await client.chat.completions.create({ ...req, max_tokens: 24,
+      logit_bias: { [tok.tokens[0]]: false } })).choices[0];
+    assert.equal(text.message.tool_calls, undefined);
+    assert.ok(text.message.content.length > 0);
   }
 });
 
