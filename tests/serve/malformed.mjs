@@ -8,11 +8,17 @@ export async function malformed(base, post, n) {
   let seed = 7;
   const rnd = (k) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % k);
   const paths = ["/v1/completions", "/v1/chat/completions", "/tokenize", "/detokenize", "/v1/models",
-    "/v1/attention", "/v1/embeddings", "/x"];
-  const values = [null, true, -1, 1e308, "", "é\u0000", [], {}, [1, "a"], { a: [] }, 3.5, "<|endoftext|>"];
+    "/v1/attention", "/v1/embeddings", "/apply-template", "/x"];
+  const values = [null, true, -1, 1e308, "", "é\u0000", [], {}, [1, "a"], { a: [] }, 3.5, "<|endoftext|>",
+    [{ role: "assistant", content: null, tool_calls: [{ type: "function", function: { name: 1 } }] }],
+    [{ role: "tool", content: [{ type: "text" }] }, { role: "system", content: {} }],
+    [{ role: "assistant", content: "", tool_calls: [{ type: "function", id: "x",
+      function: { name: "f", arguments: "{\"a\": 1} trailing" } }] }, { role: "tool", content: null }],
+    [{ type: "function", function: { name: "f", parameters: { type: "object" } } }], "required"];
   const fields = ["prompt", "messages", "max_tokens", "temperature", "top_p", "stop", "stream", "input",
     "logprobs", "top_logprobs", "seed", "tokens", "content", "stream_options", "n", "model",
-    "ablate_heads", "control_vectors", "control_vector_layer_range", "target", "target_ids"];
+    "ablate_heads", "control_vectors", "control_vector_layer_range", "target", "target_ids", "tools",
+    "tool_choice", "chat_template_kwargs", "parallel_tool_calls", "reasoning_format"];
   for (let i = 0; i < n; i++) {
     let body;
     switch (rnd(3)) {

@@ -6,11 +6,12 @@
 // lack a system role, tools, calls, results, string or object arguments,
 // or want typed content, so each of minja's rewrites is taken; one is laid
 // out as DeepSeek R1's, whose prompt llama.cpp mends; "none" is the chatml
-// fallback of a model with no template.
+// fallback of a model with no template. Then 60 malformed requests to each.
 //
 //   node polyfill.mjs NAME=URL...
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { malformed } from "./malformed.mjs";
 
 const here = new URL(".", import.meta.url).pathname;
 const requests = JSON.parse(readFileSync(`${here}/polyfill/requests.json`, "utf8"));
@@ -29,6 +30,8 @@ for (const arg of process.argv.slice(2)) {
     }
     checks++;
   }
+  // and hostile requests: a template's rewrites must not take the server down
+  await malformed(url, (path, body) => fetch(`${url}${path}`, { method: "POST", body }), 60);
 }
-console.log(`serve test (polyfill): ok  ${checks} prompts equal llama-server's (templates ` +
+console.log(`serve test (polyfill): ok  ${checks} prompts equal llama-server's, and 60 malformed requests each (templates ` +
   `${process.argv.slice(2).map((a) => a.split("=")[0]).join(", ")})`);
