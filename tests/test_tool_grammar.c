@@ -372,17 +372,23 @@ static int sample(heed_context *c, const heed_vocab *v, const int32_t *ids, int 
     return n_written;
 }
 
+/* The model at path, its vocabulary and a context of 512 on one thread. */
+static void load(const char *path, heed_model **m, heed_vocab **v, heed_context **c)
+{
+    cr_assert_eq(heed_model_load(path, m), HEED_OK, "%s", heed_last_error());
+    cr_assert_eq(heed_vocab_load(heed_model_gguf(*m), v), HEED_OK, "%s", heed_last_error());
+    heed_context_params cp = heed_context_default_params();
+    cp.n_ctx = 512;
+    cp.n_threads = 1;
+    cr_assert_eq(heed_context_new(*m, &cp, c), HEED_OK, "%s", heed_last_error());
+}
+
 Test(tool_grammar, default_model_calls_validate, .timeout = 600)
 {
     heed_model *m;
     heed_vocab *v;
     heed_context *c;
-    cr_assert_eq(heed_model_load(DEFAULT_MODEL, &m), HEED_OK, "%s", heed_last_error());
-    cr_assert_eq(heed_vocab_load(heed_model_gguf(m), &v), HEED_OK, "%s", heed_last_error());
-    heed_context_params cp = heed_context_default_params();
-    cp.n_ctx = 512;
-    cp.n_threads = 1;
-    cr_assert_eq(heed_context_new(m, &cp, &c), HEED_OK, "%s", heed_last_error());
+    load(DEFAULT_MODEL, &m, &v, &c);
     const char *prompt = "And he called for the weather of the city, saying";
     int32_t *ids;
     size_t n_ids;
@@ -412,12 +418,7 @@ Test(tool_grammar, markers_written_as_control_tokens, .timeout = 300)
     heed_model *m;
     heed_vocab *v;
     heed_context *c;
-    cr_assert_eq(heed_model_load(path, &m), HEED_OK, "%s", heed_last_error());
-    cr_assert_eq(heed_vocab_load(heed_model_gguf(m), &v), HEED_OK, "%s", heed_last_error());
-    heed_context_params cp = heed_context_default_params();
-    cp.n_ctx = 512;
-    cp.n_threads = 1;
-    cr_assert_eq(heed_context_new(m, &cp, &c), HEED_OK, "%s", heed_last_error());
+    load(path, &m, &v, &c);
     /* gpt-oss's harmony, as ik_llama.cpp reads it: <|return|> and <|call|>
      * end a reply, <|end|> closes a message inside one; channels are text */
     cr_expect(heed_vocab_is_eog(v, heed_vocab_token_id(v, "<|call|>", 8)));
