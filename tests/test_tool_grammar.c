@@ -410,7 +410,7 @@ Test(tool_grammar, default_model_calls_validate, .timeout = 600)
  * text shows them and the calls parse; not preserved, the grammar never
  * lets them through (their text would be lost), and the call is spelled
  * in ordinary tokens instead. */
-Test(tool_grammar, markers_written_as_control_tokens, .timeout = 300)
+Test(tool_grammar, markers_written_as_control_tokens)
 {
     const char *path = test_tmp_path("tiny-chat.gguf");
     cr_assert_eq(heed_synth("tiny-chat", HEED_TYPE_F32, 5, 1, path), HEED_OK, "%s",
