@@ -824,7 +824,8 @@ static bool parse_gen(const server *s, const serve_request *r, kind_t kind, gen_
     if (g->n_prompt >= s->n_ctx + enc_dec) {
         serve_error(out, 400, "invalid_request_error", "context_length_exceeded",
                     "This model's maximum context length is %d tokens. However, your %s "
-                    "resulted in %d tokens. Please reduce the length of the %s.", s->n_ctx,
+                    "resulted in %d tokens. Please reduce the length of the %s (or start "
+                    "heed serve with a larger -c).", s->n_ctx,
                     kind == KIND_CHAT ? "messages" : "prompt", g->n_prompt,
                     kind == KIND_CHAT ? "messages" : "prompt");
         return false;
