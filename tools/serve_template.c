@@ -52,34 +52,23 @@ char *serve_json_indent2(const cJSON *v)
 cJSON *serve_add_system(const cJSON *msgs, const char *system_prompt)
 {
     cJSON *out = cJSON_Duplicate(msgs, true);
-    cJSON *first = cJSON_GetArrayItem(out, 0);
+    const cJSON *first = cJSON_GetArrayItem(out, 0);
     const cJSON *role = cJSON_GetObjectItemCaseSensitive(first, "role");
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(first, "content");
-    if (!out)
-        return NULL;
-    bool ok;
-    if (cJSON_IsString(role) && !strcmp(role->valuestring, "system")) {
-        const char *before = cJSON_IsString(content) ? content->valuestring : "";
-        const size_t n = strlen(before) + strlen(system_prompt) + 3;
-        char *text = malloc(n);
-        if (text)
-            snprintf(text, n, "%s\n\n%s", before, system_prompt);
-        cJSON *sys = cJSON_CreateObject();
-        ok = text && sys && cJSON_AddStringToObject(sys, "role", "system") &&
-             cJSON_AddStringToObject(sys, "content", text) &&
-             cJSON_ReplaceItemInArray(out, 0, sys);
-        if (!ok)
-            cJSON_Delete(sys);
-        free(text);
-    } else {
-        cJSON *sys = cJSON_CreateObject();
-        ok = sys && cJSON_AddStringToObject(sys, "role", "system") &&
-             cJSON_AddStringToObject(sys, "content", system_prompt) &&
-             cJSON_InsertItemInArray(out, 0, sys);
-        if (!ok)
-            cJSON_Delete(sys);
-    }
+    const bool joins = cJSON_IsString(role) && !strcmp(role->valuestring, "system");
+    const char *before = joins && cJSON_IsString(content) ? content->valuestring : "";
+    const size_t n = strlen(before) + strlen(system_prompt) + 3;
+    char *text = malloc(n);
+    if (text)
+        snprintf(text, n, "%s%s%s", before, joins ? "\n\n" : "", system_prompt);
+    cJSON *sys = cJSON_CreateObject();
+    const bool ok = out && text && sys && cJSON_AddStringToObject(sys, "role", "system") &&
+                    cJSON_AddStringToObject(sys, "content", text) &&
+                    (joins ? cJSON_ReplaceItemInArray(out, 0, sys)
+                           : cJSON_InsertItemInArray(out, 0, sys));
+    free(text);
     if (!ok) {
+        cJSON_Delete(sys);
         cJSON_Delete(out);
         return NULL;
     }

@@ -329,14 +329,6 @@ static void fail(heed_generator *g, heed_status st)
     g->finish = HEED_GEN_ERROR;
 }
 
-static bool preserved(const heed_generator *g, int32_t id)
-{
-    for (int i = 0; i < g->p.n_preserved; i++)
-        if (g->preserved[i] == id)
-            return true;
-    return false;
-}
-
 static void add_text(heed_generator *g, const char *s, size_t n)
 {
     if (!append(g, s, n))
@@ -429,7 +421,9 @@ static bool pick(heed_generator *g, heed_gen_token *tok, int32_t *id)
         if (!st && g->gm)
             st = grammar_matcher_accept(g->gm, *id);
         if (!st && g->ds)
-            st = detok_stream_push_as(g->ds, *id, preserved(g, *id), &piece, &n);
+            st = detok_stream_push_as(g->ds, *id,
+                                      grammar_preserves(g->preserved, g->p.n_preserved, *id),
+                                      &piece, &n);
         g->n++;
     }
     if (st)

@@ -78,6 +78,15 @@ heed_status grammar_grow(void **p, int32_t *cap, int32_t need, size_t size);
  */
 typedef struct grammar_matcher grammar_matcher;
 
+/* Whether id is among the preserved tokens ids[0..n) (a few: a scan). */
+static inline bool grammar_preserves(const int32_t *ids, int n, int32_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
 /* A matcher at the start of g. ignore_eos: end-of-generation tokens are
  * text (their pieces, empty for control tokens) rather than the end.
  * preserved[0..n_preserved) (which must outlive the matcher): control

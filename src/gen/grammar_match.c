@@ -393,19 +393,12 @@ static bool ends(const grammar_matcher *m, int32_t id)
     return heed_vocab_is_eog(m->g->v, id) && (!m->ignore_eos || grammar_matcher_done(m));
 }
 
-static bool preserved(const grammar_matcher *m, int32_t id)
-{
-    for (int i = 0; i < m->n_preserved; i++)
-        if (m->preserved[i] == id)
-            return true;
-    return false;
-}
-
 /* The text id adds (the first token's leading space dropped as the
  * detokenizer drops it). */
 static const char *token_text(const grammar_matcher *m, int32_t id, size_t *len)
 {
-    const char *s = heed_token_to_piece(m->g->v, id, preserved(m, id), len);
+    const bool shown = grammar_preserves(m->preserved, m->n_preserved, id);
+    const char *s = heed_token_to_piece(m->g->v, id, shown, len);
     if (s && m->strip && *len && s[0] == ' ')
         s++, (*len)--;
     return s;
